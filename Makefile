@@ -1,0 +1,110 @@
+# s2s - build, test, install.
+#   make                 library (static + shared) and the s2s command, optimised
+#   make test            installs missing packages, builds, runs every test
+#   make SANITIZE=1 test the same under AddressSanitizer + UBSan (build-san/)
+#   make fuzz-run        builds the libFuzzer targets with clang and runs each briefly
+#   make demo            translates a few sentences with the default model
+#   make bench           speed against PyTorch (not part of test)
+#   make install PREFIX=/usr/local DESTDIR=
+
+PYTHON   ?= /usr/bin/python3
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+CC       ?= gcc
+FUZZ_SECONDS ?= 20
+VERSION  := 0.1.0
+
+ifeq ($(SANITIZE),1)
+  BUILD  ?= build-san
+  OPT    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+  LDSAN  := -fsanitize=address,undefined
+else
+  BUILD  ?= build
+  OPT    := -O2 -g
+  LDSAN  :=
+endif
+
+CPPFLAGS += -Iengine -Itokenizer -MMD -MP
+CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPT) -fPIC -fopenmp -Wall -Wextra -Wshadow -Wno-unused-parameter
+LDLIBS   := -lcjson -lutf8proc -lm
+LDFLAGS  += -fopenmp $(LDSAN)
+
+LIB_SRC  := $(sort $(wildcard engine/*.c tokenizer/*.c))
+CLI_SRC  := $(sort $(wildcard tools/*.c))
+TEST_SRC := $(sort $(wildcard tests/test_*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+
+.PHONY: all test unit-tests cli-tests py-tests deps deps-test fuzz fuzz-run demo bench install clean
+all: $(BUILD)/libs2s.a $(BUILD)/libs2s.so $(BUILD)/s2s
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libs2s.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libs2s.so: $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libs2s.so.0 $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/s2s: $(CLI_OBJ) $(BUILD)/libs2s.a
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libs2s.a $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libs2s.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-field-initializers $(LDFLAGS) -o $@ $< $(BUILD)/libs2s.a -lcriterion $(LDLIBS)
+
+deps:
+	@tools/install-deps.sh build
+deps-test:
+	@tools/install-deps.sh test
+
+# Criterion binaries, then the command-line tests, then the Python-side tests.
+test: deps-test
+	@$(MAKE) --no-print-directory all $(TEST_BIN)
+	@$(MAKE) --no-print-directory unit-tests cli-tests py-tests
+
+unit-tests: $(TEST_BIN)
+	@set -e; for t in $(TEST_BIN); do echo "== $$t"; S2S_ROOT=$(CURDIR) $$t --jobs 2; done
+
+cli-tests: $(BUILD)/s2s
+	@set -e; for t in $(sort $(wildcard tests/cli/*.sh)); do echo "== $$t"; S2S=$(CURDIR)/$(BUILD)/s2s S2S_ROOT=$(CURDIR) PYTHON=$(PYTHON) bash $$t; done
+
+py-tests:
+	@set -e; for t in $(sort $(wildcard tests/py/test_*.py)); do echo "== $$t"; S2S=$(CURDIR)/$(BUILD)/s2s S2S_ROOT=$(CURDIR) $(PYTHON) $$t; done
+
+# libFuzzer targets: tests/fuzz/fuzz_*.c, built with clang against the library sources.
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+build-fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard engine/*.h tokenizer/*.h)
+	@mkdir -p build-fuzz
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iengine -Itokenizer -o $@ $< $(LIB_SRC) $(LDLIBS) -fopenmp
+fuzz: $(FUZZ_BIN)
+fuzz-run: $(FUZZ_BIN)
+	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); echo "== $$n ($(FUZZ_SECONDS)s)"; \
+	  mkdir -p build-fuzz/corpus-$$n; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 build-fuzz/corpus-$$n tests/fuzz/corpus/$$n >build-fuzz/$$n.log 2>&1 || { tail -40 build-fuzz/$$n.log; exit 1; }; \
+	  tail -1 build-fuzz/$$n.log; done
+
+demo: deps all
+	@printf '%s\n' "Je suis très content de te voir." "Il fait beau aujourd'hui." "Où est la gare ?" | $(BUILD)/s2s translate -m models/fra-eng --scores
+
+bench: all
+	$(PYTHON) tools/bench.py --s2s $(BUILD)/s2s
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 755 $(BUILD)/s2s $(DESTDIR)$(PREFIX)/bin/s2s
+	install -m 644 $(BUILD)/libs2s.a $(DESTDIR)$(PREFIX)/lib/libs2s.a
+	install -m 755 $(BUILD)/libs2s.so $(DESTDIR)$(PREFIX)/lib/libs2s.so.0
+	ln -sf libs2s.so.0 $(DESTDIR)$(PREFIX)/lib/libs2s.so
+	install -m 644 engine/s2s.h $(DESTDIR)$(PREFIX)/include/s2s.h
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' tools/s2s.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/s2s.pc
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

@@ -1,0 +1,100 @@
+/*
+ * model.h - internal layout of a loaded model: config, weights (views into
+ * one mmap, or owned widened copies), vocabularies and tokenizer.
+ * Filled by the loader (engine/model.c), read-only afterwards.
+ */
+#ifndef S2S_MODEL_H
+#define S2S_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "s2s.h"
+#include "tokenizer.h"
+
+typedef enum { CELL_GRU = 0, CELL_LSTM } cell_kind;
+typedef enum { BRIDGE_FINAL = 0, BRIDGE_ZEROS, BRIDGE_MEAN_TANH } bridge_kind;
+typedef enum { ATTN_BAHDANAU = 0, ATTN_DOT, ATTN_SCALED_DOT, ATTN_GENERAL } attn_kind;
+typedef enum { POS_BEFORE_RNN = 0, POS_AFTER_RNN } attn_position;
+
+/* Gates per cell: GRU r,z,n = 3; LSTM i,f,g,o = 4 (PyTorch order). */
+static inline int cell_gates(cell_kind c) { return c == CELL_GRU ? 3 : 4; }
+
+typedef struct rnn_config {
+    cell_kind cell;
+    int emb;            /* embedding_size */
+    int hidden;         /* hidden_size */
+    int layers;         /* num_layers, 1..S2S_MAX_LAYERS */
+    int bidirectional;  /* always 0 for the decoder */
+} rnn_config;
+
+typedef struct model_config {
+    /* all strings owned, NUL-terminated; optional ones are "" when absent */
+    char *task, *source_language, *target_language;
+    char *weights, *source_vocab, *target_vocab; /* relative to the model dir */
+    char *sos, *eos;                             /* required */
+    char *unk, *pad;                             /* NULL when null/absent */
+    rnn_config enc;
+    int append_eos;
+    bridge_kind bridge;
+    rnn_config dec;
+    attn_kind attention;
+    attn_position position;
+    int attention_size;   /* A (bahdanau only) */
+    int input_feeding;    /* after_rnn only */
+    int has_attn_out_bias;/* after_rnn: decoder.attention_out.bias present */
+    tokenizer_config tokenizer;
+    int max_length;       /* decoding.max_length, 0 when absent */
+} model_config;
+
+/* One direction of one RNN layer, PyTorch layout:
+ * w_ih (G*H, in), w_hh (G*H, H), b_ih (G*H,), b_hh (G*H,). */
+typedef struct rnn_layer {
+    const float *w_ih, *w_hh, *b_ih, *b_hh;
+    int in;      /* input size of this layer */
+    int hidden;  /* H */
+} rnn_layer;
+
+typedef struct model_weights {
+    const float *enc_embedding;                 /* (V_src, enc.emb) */
+    rnn_layer enc_rnn[S2S_MAX_LAYERS][2];       /* [layer][direction] */
+    const float *bridge_w, *bridge_b;           /* mean_tanh: (H_d, D), (H_d,) */
+    const float *dec_embedding;                 /* (V_tgt, dec.emb) */
+    rnn_layer dec_rnn[S2S_MAX_LAYERS];
+    /* bahdanau: Wa (A,H_d)+(A,), Ua (A,D)+(A,), Va (1,A)+(1,)
+     * general:  Wa (H_d, D), no bias */
+    const float *attn_wa_w, *attn_wa_b, *attn_ua_w, *attn_ua_b, *attn_va_w, *attn_va_b;
+    const float *attn_out_w, *attn_out_b;       /* after_rnn: (H_d, D+H_d), bias or NULL */
+    const float *out_w, *out_b;                 /* (V_tgt, O), (V_tgt,) */
+} model_weights;
+
+/* A tensor the model uses, for `s2s info`. */
+typedef struct model_tensor {
+    char *name;          /* owned */
+    const char *dtype;   /* static string "F32", "F16", "BF16" */
+    int ndim;
+    int64_t shape[4];
+    const float *data;   /* float32 view (mmap) or owned widened copy */
+    float *owned;        /* non-NULL when widened: freed with the model */
+} model_tensor;
+
+struct s2s_model {
+    char *dir;                    /* owned copy of the directory path */
+    model_config cfg;
+    model_weights w;
+    void *map;                    /* mmap of the weights file */
+    size_t map_size;
+    model_tensor *tensors;        /* used tensors, sorted by name */
+    size_t n_tensors;
+    size_t n_parameters;
+    s2s_vocab *vocab[2];          /* [S2S_SOURCE], [S2S_TARGET] */
+    s2s_tokenizer *tokenizer;     /* shared by both sides */
+    int sos_id, eos_id;           /* target ids */
+    int src_eos_id;               /* source eos id, -1 when absent */
+    int unk_id[2];                /* per side, -1 when unk is null or absent from that vocab */
+    int enc_dirs;                 /* 1 or 2 */
+    int mem_dim;                  /* D = enc.hidden * enc_dirs */
+    int out_dim;                  /* size of o_t: H_d */
+};
+
+#endif

@@ -1,0 +1,262 @@
+/*
+ * s2s.h - the one public header of libs2s, a sequence-to-sequence inference
+ * engine for RNN encoder / attention decoder models (model format version 1,
+ * see shared/spec/model-format.md).
+ *
+ * Conventions
+ *  - Handles are opaque. Every *_new / *_load has a matching *_free; every
+ *    *_free accepts NULL.
+ *  - Functions that can fail take an `s2s_error *err` (may be NULL) and either
+ *    return NULL or an s2s_status. The library keeps no global error state.
+ *  - Every function that returns memory says who frees it.
+ *  - The library never prints and never exits.
+ *  - A loaded s2s_model is immutable: any number of threads may use one model
+ *    at once, each with its own s2s_session.
+ */
+#ifndef S2S_H
+#define S2S_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define S2S_VERSION "0.1.0"
+#define S2S_FORMAT_VERSION 1 /* newest model format this library reads */
+
+/* Limits, as named constants. */
+#define S2S_ERROR_MAX 512                     /* bytes in s2s_error.message */
+#define S2S_MAX_HEADER_BYTES 100000000ULL     /* safetensors JSON header */
+#define S2S_MAX_LAYERS 16                     /* RNN layers per side */
+#define S2S_MAX_BEAM 256                      /* beam width */
+#define S2S_MAX_SOURCE_TOKENS 4096            /* longer input is cut */
+#define S2S_MAX_DECODE_STEPS 4096             /* hard cap on max_length */
+
+typedef enum s2s_status {
+    S2S_OK = 0,
+    S2S_ERR_IO,            /* a file could not be opened, read or mapped */
+    S2S_ERR_NOMEM,         /* out of memory */
+    S2S_ERR_SAFETENSORS,   /* the weights file breaks the safetensors rules */
+    S2S_ERR_CONFIG,        /* config.json: bad JSON, missing key, wrong type or value */
+    S2S_ERR_VERSION,       /* format or format_version this library does not read */
+    S2S_ERR_VOCAB,         /* a vocabulary file is malformed or inconsistent */
+    S2S_ERR_TENSOR,        /* a needed tensor is missing, or has a wrong dtype or shape */
+    S2S_ERR_UTF8,          /* input text is not valid UTF-8 */
+    S2S_ERR_UNKNOWN_TOKEN, /* a token is not in the vocabulary and there is no unk */
+    S2S_ERR_EMPTY_INPUT,   /* input has no tokens where some are needed */
+    S2S_ERR_INVALID_ARG,   /* a bad argument or option value */
+    S2S_ERR_ABORTED,       /* the abort callback asked to stop */
+    S2S_ERR_MERGES,        /* a BPE merges file is malformed */
+    S2S_STATUS_COUNT
+} s2s_status;
+
+/* Error details: status plus a one-line message that names the file, key,
+ * tensor, token or byte offset concerned. Caller-owned, usually on the stack. */
+typedef struct s2s_error {
+    s2s_status status;
+    char message[S2S_ERROR_MAX];
+} s2s_error;
+
+/* A static, never-NULL English description of `status` (not to be freed).
+ * Unknown values give "unknown status". */
+const char *s2s_strerror(s2s_status status);
+
+/* ------------------------------------------------------------------------ */
+/* Model                                                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef struct s2s_model s2s_model;
+
+/* Loads the model directory `dir` (config.json, weights, vocabularies and
+ * tokenizer files). F32 weights are views into a read-only mmap of the
+ * safetensors file; F16/BF16 are widened into owned buffers.
+ * Every rule of the spec is checked. Returns NULL on failure with `err` set.
+ * The caller frees the model with s2s_model_free(). */
+s2s_model *s2s_model_load(const char *dir, s2s_error *err);
+
+/* Frees everything the model owns and unmaps its weights. NULL is a no-op.
+ * No session of the model may be used afterwards. */
+void s2s_model_free(s2s_model *model);
+
+typedef enum s2s_side { S2S_SOURCE = 0, S2S_TARGET = 1 } s2s_side;
+
+/* Plain description of a loaded model, for `s2s info`. Strings point into the
+ * model and live as long as it does. */
+typedef struct s2s_rnn_info {
+    const char *cell;      /* "gru" or "lstm" */
+    int embedding_size;
+    int hidden_size;
+    int num_layers;
+    int bidirectional;     /* 0 for the decoder */
+} s2s_rnn_info;
+
+typedef struct s2s_model_info {
+    const char *dir;
+    const char *task;             /* "translation", "summarization", or "" */
+    const char *source_language;  /* "" when absent */
+    const char *target_language;
+    const char *weights_file;     /* path as given in config.json */
+    s2s_rnn_info encoder;
+    s2s_rnn_info decoder;
+    int append_eos;
+    const char *bridge;           /* "final", "zeros", "mean_tanh" */
+    const char *attention;        /* "bahdanau", "dot", "scaled_dot", "general" */
+    const char *attention_position; /* "before_rnn", "after_rnn" */
+    int attention_size;           /* A for bahdanau, else 0 */
+    int input_feeding;
+    int source_vocab_size;
+    int target_vocab_size;
+    const char *sos, *eos;        /* special tokens; unk/pad NULL when null */
+    const char *unk, *pad;
+    const char *normalizer;       /* tokenizer settings, as in config.json */
+    const char *level;
+    int lowercase;
+    const char *merges_file;      /* NULL unless level is "bpe" */
+    int max_length;               /* config decoding.max_length, 0 if absent */
+    int max_input_tokens;         /* config tokenizer.max_input_tokens or the default */
+    size_t n_tensors;             /* tensors the model uses */
+    size_t n_parameters;          /* sum of their element counts */
+} s2s_model_info;
+
+/* Fills `info` for `model`. Never fails for a loaded model. */
+void s2s_model_get_info(const s2s_model *model, s2s_model_info *info);
+
+typedef struct s2s_tensor_info {
+    const char *name;     /* state_dict name; lives as long as the model */
+    const char *dtype;    /* dtype in the file: "F32", "F16" or "BF16" */
+    int ndim;
+    int64_t shape[4];
+} s2s_tensor_info;
+
+/* Describes the i-th used tensor (0 <= i < info.n_tensors), in name order.
+ * Returns S2S_ERR_INVALID_ARG for an out-of-range i. */
+s2s_status s2s_model_tensor(const s2s_model *model, size_t i, s2s_tensor_info *out);
+
+/* Vocabulary look-ups. s2s_model_token returns the token string of `id` on
+ * `side` (owned by the model) or NULL for an out-of-range id;
+ * s2s_model_token_id returns the id of a token string or -1. */
+const char *s2s_model_token(const s2s_model *model, s2s_side side, int id);
+int s2s_model_token_id(const s2s_model *model, s2s_side side, const char *token, size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* Tokenization                                                             */
+/* ------------------------------------------------------------------------ */
+
+typedef struct s2s_tokenize_params {
+    int lenient;   /* 1: replace invalid UTF-8 by U+FFFD instead of failing. Default 0. */
+    int max_tokens; /* cut input after this many tokens (before the appended eos);
+                       0 = the model's max_input_tokens. Default 0. */
+} s2s_tokenize_params;
+
+s2s_tokenize_params s2s_tokenize_default_params(void);
+
+/* Token ids of one text plus the strings they came from. */
+typedef struct s2s_token_seq {
+    int *ids;          /* n ids (for the source, the appended eos included) */
+    char **pieces;     /* n NUL-terminated token strings as split from the
+                          text, before vocabulary look-up; for an appended eos
+                          the eos token */
+    int n;
+    int truncated;     /* 1 when the input was cut at max_tokens */
+} s2s_token_seq;
+
+/* Tokenizes `text` (`len` bytes, need not be NUL-terminated) with the model's
+ * tokenizer for `side`. On the source side the eos id is appended when the
+ * model's encoder.append_eos is set. Unknown tokens map to unk, or fail with
+ * S2S_ERR_UNKNOWN_TOKEN naming the token when unk is null. Invalid UTF-8
+ * fails with S2S_ERR_UTF8 naming the byte offset (unless params->lenient).
+ * An empty or all-blank text gives n == 0 (source: just eos when appended).
+ * On success `out` owns its arrays; free with s2s_token_seq_free(). On
+ * failure `out` is left empty. `params` may be NULL for defaults. */
+s2s_status s2s_tokenize(const s2s_model *model, s2s_side side, const char *text, size_t len,
+                        const s2s_tokenize_params *params, s2s_token_seq *out, s2s_error *err);
+
+/* Frees what s2s_tokenize put in `seq` and zeroes it. NULL is a no-op. */
+void s2s_token_seq_free(s2s_token_seq *seq);
+
+/* Turns target ids into text a person reads: "word" level joins with single
+ * spaces, "char" concatenates, "bpe" and the "text" normalizer undo their
+ * joiner marks. Ids equal to eos are skipped. Returns a malloc'd NUL-terminated
+ * string the caller frees with free(), or NULL when out of memory. */
+char *s2s_detokenize(const s2s_model *model, const int *ids, int n);
+
+/* ------------------------------------------------------------------------ */
+/* Decoding                                                                 */
+/* ------------------------------------------------------------------------ */
+
+typedef struct s2s_decode_params {
+    int beam_size;          /* 1 = greedy. Default 1. Range 1..S2S_MAX_BEAM. */
+    int n_best;             /* hypotheses returned, <= beam_size. Default 1. */
+    float length_penalty;   /* GNMT alpha; 0 = none. Default 0. */
+    int max_length;         /* decoding steps incl. eos; 0 = config
+                               decoding.max_length, else 2 * n_source + 10. Default 0. */
+    int min_length;         /* eos is not allowed before this many tokens
+                               (eos excluded); 0 = no minimum (spec semantics). Default 0. */
+    int want_attention;     /* 1: fill hypothesis attention matrices. Default 1. */
+    /* Called once per decoding step; returning nonzero stops with
+     * S2S_ERR_ABORTED. NULL = never. */
+    int (*abort_callback)(void *user_data);
+    void *abort_user_data;
+} s2s_decode_params;
+
+s2s_decode_params s2s_decode_default_params(void);
+
+typedef struct s2s_hypothesis {
+    int *tokens;           /* n_tokens target ids, the final eos excluded */
+    int n_tokens;
+    float score;           /* sum of natural-log probabilities (eos included when emitted) */
+    float ranking_score;   /* score with the length penalty applied */
+    float *token_logprobs; /* n_steps log-probabilities, one per step (eos step included) */
+    float *attention;      /* n_steps x n_source, row-major; NULL unless want_attention */
+    int n_steps;           /* n_tokens + (finished ? 1 : 0) */
+    int finished;          /* 1 when eos was emitted */
+} s2s_hypothesis;
+
+typedef struct s2s_result {
+    int n_source;          /* source length the attention columns refer to */
+    s2s_hypothesis *hyps;  /* n_hyps hypotheses, best first */
+    int n_hyps;
+} s2s_result;
+
+/* Frees the arrays in `result` and zeroes it. NULL is a no-op. */
+void s2s_result_free(s2s_result *result);
+
+/* Per-thread decoding state (buffers). One session per thread; a session is
+ * not thread-safe, the model is. */
+typedef struct s2s_session s2s_session;
+
+/* Creates a session for `model`. Returns NULL when out of memory. The model
+ * must outlive the session. Free with s2s_session_free(). */
+s2s_session *s2s_session_new(const s2s_model *model, s2s_error *err);
+void s2s_session_free(s2s_session *session);
+
+/* Decodes source ids `src` (n_src > 0, ids already including any appended
+ * eos, as s2s_tokenize returns them) with greedy (beam_size 1) or beam
+ * search. Fills `result` (caller frees with s2s_result_free()). Buffers are
+ * sized once per call before the decoding loop. Fails with
+ * S2S_ERR_INVALID_ARG for an empty source, an out-of-range id or bad params. */
+s2s_status s2s_translate_ids(s2s_session *session, const int *src, int n_src,
+                             const s2s_decode_params *params, s2s_result *result, s2s_error *err);
+
+/* Forced decoding: scores the target ids `tgt` (without eos; eos is added)
+ * given `src`, with no length limit. `result` gets one finished hypothesis
+ * with the score, per-step log-probabilities and alignment. */
+s2s_status s2s_score_ids(s2s_session *session, const int *src, int n_src,
+                         const int *tgt, int n_tgt, int want_attention,
+                         s2s_result *result, s2s_error *err);
+
+/* Translates `n` source sequences in one call, all decoded as one batch
+ * through the matrix-matrix kernels; results[i] belongs to srcs[i] and is
+ * identical to what s2s_translate_ids would give for it alone. `results`
+ * must have room for n; on failure of any input the whole call fails and no
+ * result is filled. */
+s2s_status s2s_translate_batch(s2s_session *session, const int *const *srcs, const int *n_srcs,
+                               int n, const s2s_decode_params *params, s2s_result *results,
+                               s2s_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* S2S_H */
