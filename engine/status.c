@@ -1,0 +1,28 @@
+/*
+ * status.c - English descriptions of s2s_status values.
+ */
+#include "s2s.h"
+
+/* Returns a static, never-NULL description of `status`; the caller must not
+ * free it. Values outside the enum give "unknown status". */
+const char *s2s_strerror(s2s_status status)
+{
+    switch (status) {
+    case S2S_OK: return "success";
+    case S2S_ERR_IO: return "input/output error";
+    case S2S_ERR_NOMEM: return "out of memory";
+    case S2S_ERR_SAFETENSORS: return "malformed safetensors file";
+    case S2S_ERR_CONFIG: return "invalid model configuration";
+    case S2S_ERR_VERSION: return "unsupported model format or version";
+    case S2S_ERR_VOCAB: return "invalid vocabulary";
+    case S2S_ERR_TENSOR: return "missing or mismatched tensor";
+    case S2S_ERR_UTF8: return "invalid UTF-8 input";
+    case S2S_ERR_UNKNOWN_TOKEN: return "unknown token";
+    case S2S_ERR_EMPTY_INPUT: return "empty input";
+    case S2S_ERR_INVALID_ARG: return "invalid argument";
+    case S2S_ERR_ABORTED: return "aborted";
+    case S2S_ERR_MERGES: return "invalid BPE merges file";
+    case S2S_STATUS_COUNT: break;
+    }
+    return "unknown status";
+}
