@@ -1,0 +1,81 @@
+/*
+ * compute.h - the model's math (spec section 4), separate from the decoding
+ * strategies (search.c) that drive it. Nothing here allocates: callers hand
+ * in buffers carved once per call from the session arena.
+ *
+ * Notation: n source positions, D = memory size (enc hidden x directions),
+ * H = decoder hidden, L = decoder layers, G = gates (3 GRU, 4 LSTM),
+ * A = attention size, V = target vocabulary, R = decoder rows (hypotheses).
+ */
+#ifndef S2S_COMPUTE_H
+#define S2S_COMPUTE_H
+
+#include "model.h"
+
+/* What the encoder leaves for the decoder, for one source sequence. */
+typedef struct enc_memory {
+    int n;          /* source positions */
+    float *h;       /* (n, D) top-layer outputs: attention keys and values */
+    float *keys;    /* bahdanau: (n, A) = Ua h_j + b; general: (n, H) = Wa h_j; else NULL */
+    float *init_h;  /* (L, H) decoder initial hidden state per layer (bridge) */
+    float *init_c;  /* (L, H) LSTM initial cell state, NULL for GRU */
+} enc_memory;
+
+/* Floats of scratch encode() needs for n source tokens. */
+size_t encode_scratch_floats(const s2s_model *m, int n);
+/* Floats the enc_memory buffers need (h, keys, init_h, init_c). */
+size_t memory_floats(const s2s_model *m, int n);
+/* Points mem's buffers into `buf` (memory_floats(m, n) floats) and sets n. */
+void memory_bind(const s2s_model *m, int n, float *buf, enc_memory *mem);
+
+/* Runs the encoder over src (n ids, all valid), fills mem (bound with
+ * memory_bind): outputs, bridge state and projected attention keys.
+ * scratch: encode_scratch_floats(m, n) floats. */
+void encode(const s2s_model *m, const int *src, int n, float *scratch, enc_memory *mem);
+
+/* Decoder state of R rows. Layer l, row r lives at h + (l * stride + r) * H
+ * (likewise c), so rows can be gathered without moving layers. */
+typedef struct dec_state {
+    float *h;        /* (L, stride, H) */
+    float *c;        /* (L, stride, H), LSTM only, else NULL */
+    float *htilde;   /* (stride, H), after_rnn with input feeding, else NULL */
+    int stride;      /* row capacity */
+} dec_state;
+
+/* Floats for one dec_state of `rows` rows; binds a state into `buf`. */
+size_t dec_state_floats(const s2s_model *m, int rows);
+void dec_state_bind(const s2s_model *m, int rows, float *buf, dec_state *st);
+/* Row r of `st` := the initial state from mem (bridge output, zero htilde). */
+void dec_state_init_row(const s2s_model *m, dec_state *st, int r, const enc_memory *mem);
+/* Row dst of `to` := row src of `from`. */
+void dec_state_copy_row(const s2s_model *m, const dec_state *from, int src, dec_state *to, int dst);
+
+/* Per-step scratch for up to `rows` rows and memories of at most n_max. */
+size_t step_scratch_floats(const s2s_model *m, int rows, int n_max);
+
+/* One decoder step for rows 0..R-1 of st: row r continues a hypothesis over
+ * memory mem[r] whose last token is prev[r] (sos at the first step). Updates
+ * st in place, writes alpha (R, alpha_ld) attention weights (first mem[r]->n
+ * entries of each row) and logp (R, V) log-probabilities. */
+void decoder_step(const s2s_model *m, int R, const int *prev, const enc_memory *const *mem,
+                  dec_state *st, float *scratch, float *alpha, int alpha_ld, float *logp);
+
+/* Cell update for R rows: gi, gh (R, G*H) hold W_ih x + b_ih and
+ * W_hh h + b_hh; h (R, H) and, for LSTM, c (R, H) are updated in place. */
+void rnn_update_rows(cell_kind cell, int R, int H, const float *gi, const float *gh, float *h,
+                     float *c);
+
+/* Fills mem->keys from mem->h (bahdanau: Ua h_j + b_Ua; general: Wa h_j). */
+void attention_keys(const s2s_model *m, enc_memory *mem);
+
+/* Floats of scratch attention_rows needs for R rows. */
+size_t attention_scratch_floats(const s2s_model *m, int R);
+
+/* Attention for R rows: query q (R, ldq) row r against mem[r]; writes the
+ * weights into alpha (R, alpha_ld) (first mem[r]->n entries) and the
+ * context vectors c_r = sum_j alpha_j h_j into ctx (R, ldc). */
+void attention_rows(const s2s_model *m, int R, const float *q, size_t ldq,
+                    const enc_memory *const *mem, float *alpha, int alpha_ld, float *ctx,
+                    size_t ldc, float *scratch);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * kernels.h - the numeric building blocks: matrix products, softmax, cells'
+ * nonlinearities. Row-major float32 throughout.
+ *
+ * Determinism: every output element of matmul_nt is computed with the same
+ * accumulation order whatever the number of rows, the blocking or the thread,
+ * so one sentence decoded alone or inside a batch gives bit-identical numbers.
+ * AVX2+FMA code is chosen at run time when the CPU has it; the portable path
+ * follows the same 8-lane accumulation order.
+ */
+#ifndef S2S_KERNELS_H
+#define S2S_KERNELS_H
+
+#include <stddef.h>
+
+/* Y (rows, out) = X (rows, in) @ W^T + b, with W (out, in) as torch.nn.Linear
+ * stores it, b (out,) or NULL. ldx/ldy are the row strides of X and Y in
+ * floats (>= in, >= out). Y must not alias X or W. */
+void matmul_nt(const float *X, size_t ldx, const float *W, const float *b, float *Y, size_t ldy,
+               int rows, int out, int in);
+
+/* y (out,) = W (out, in) @ x (in,) + b: matmul_nt with one row. */
+void matvec(const float *W, const float *x, const float *b, float *y, int out, int in);
+
+/* a (n,) . b (n,), same accumulation order as matmul_nt. */
+float dot(const float *a, const float *b, int n);
+
+/* In place over x (n,): softmax; log_softmax. n >= 1. */
+void softmax(float *x, int n);
+void log_softmax(float *x, int n);
+
+/* Logistic sigmoid and tanh as PyTorch computes them in float32 (to within
+ * an ulp or two), on n elements in place. */
+void sigmoid_inplace(float *x, int n);
+void tanh_inplace(float *x, int n);
+
+/* y (n,) += a * x (n,) */
+void axpy(float a, const float *x, float *y, int n);
+
+/* 1 when the AVX2+FMA kernels are in use on this CPU. */
+int kernels_have_avx2(void);
+
+#endif
