@@ -1,0 +1,107 @@
+/* Unit tests of engine/kernels.c: products against a double-precision
+ * reference, bit-identical rows whatever the batch, softmax invariants. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels.h"
+
+/* Deterministic pseudo-random floats in [-1, 1). */
+static void fill(float *x, size_t n, unsigned seed)
+{
+    for (size_t i = 0; i < n; i++) {
+        seed = seed * 1103515245u + 12345u;
+        x[i] = (float)((seed >> 8) & 0xffff) / 32768.0f - 1.0f;
+    }
+}
+
+static void check_matmul(int rows, int out, int in)
+{
+    float *X = malloc(sizeof(float) * rows * in), *W = malloc(sizeof(float) * out * in);
+    float *b = malloc(sizeof(float) * out), *Y = malloc(sizeof(float) * rows * out);
+    fill(X, (size_t)rows * in, 1); fill(W, (size_t)out * in, 2); fill(b, out, 3);
+    matmul_nt(X, in, W, b, Y, out, rows, out, in);
+    for (int r = 0; r < rows; r++)
+        for (int o = 0; o < out; o++) {
+            double ref = b[o], mag = fabs(b[o]);
+            for (int k = 0; k < in; k++) {
+                ref += (double)X[r * in + k] * W[o * in + k];
+                mag += fabs((double)X[r * in + k] * W[o * in + k]);
+            }
+            cr_assert(fabs(Y[r * out + o] - ref) <= 1e-6 * mag + 1e-7,
+                      "rows %d out %d in %d: Y[%d][%d] = %.9g, reference %.9g", rows, out, in, r, o,
+                      (double)Y[r * out + o], ref);
+        }
+    free(X); free(W); free(b); free(Y);
+}
+
+Test(kernels, matmul_matches_double_reference)
+{
+    int shapes[][3] = {{1, 1, 1}, {1, 7, 5}, {2, 4, 8}, {3, 5, 9}, {5, 13, 17}, {16, 64, 128}, {7, 33, 250}, {1, 1000, 3}};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) check_matmul(shapes[i][0], shapes[i][1], shapes[i][2]);
+}
+
+Test(kernels, rows_are_bit_identical_alone_or_batched)
+{
+    enum { ROWS = 9, OUT = 37, IN = 83 };
+    static float X[ROWS * IN], W[OUT * IN], b[OUT], Yb[ROWS * OUT], y1[OUT];
+    fill(X, sizeof X / sizeof X[0], 4); fill(W, sizeof W / sizeof W[0], 5); fill(b, OUT, 6);
+    matmul_nt(X, IN, W, b, Yb, OUT, ROWS, OUT, IN);
+    for (int r = 0; r < ROWS; r++) {
+        matvec(W, X + r * IN, b, y1, OUT, IN);
+        cr_assert(memcmp(y1, Yb + r * OUT, sizeof y1) == 0, "row %d differs between batch and single", r);
+        for (int o = 0; o < OUT; o++)
+            cr_assert(dot(X + r * IN, W + o * IN, IN) + b[o] == y1[o], "dot differs at row %d col %d", r, o);
+    }
+}
+
+Test(kernels, strided_rows)
+{
+    /* X rows 10 floats apart, Y rows 6 apart: padding must be left alone */
+    float X[3 * 10], W[4 * 7], Y[3 * 6];
+    fill(X, 30, 7); fill(W, 28, 8);
+    for (int i = 0; i < 18; i++) Y[i] = 99.0f;
+    matmul_nt(X, 10, W, NULL, Y, 6, 3, 4, 7);
+    for (int r = 0; r < 3; r++) {
+        cr_assert_eq(Y[r * 6 + 4], 99.0f);
+        cr_assert_eq(Y[r * 6 + 5], 99.0f);
+        for (int o = 0; o < 4; o++) {
+            double ref = 0;
+            for (int k = 0; k < 7; k++) ref += (double)X[r * 10 + k] * W[o * 7 + k];
+            cr_assert_float_eq(Y[r * 6 + o], ref, 1e-5);
+        }
+    }
+}
+
+Test(kernels, softmax_and_log_softmax)
+{
+    float x[5] = {1.0f, 2.0f, 3.0f, -50.0f, 1000.0f}, y[5];
+    memcpy(y, x, sizeof x);
+    softmax(x, 5);
+    log_softmax(y, 5);
+    double s = 0;
+    for (int i = 0; i < 5; i++) {
+        s += x[i];
+        cr_assert(y[i] <= 0.0f);
+        cr_assert_float_eq(expf(y[i]), x[i], 1e-6);
+    }
+    cr_assert_float_eq(s, 1.0, 1e-6);
+    /* hand-computed: log_softmax of (0, ln 3) is (ln 1/4, ln 3/4) */
+    float z[2] = {0.0f, logf(3.0f)};
+    log_softmax(z, 2);
+    cr_assert_float_eq(z[0], log(0.25), 1e-6);
+    cr_assert_float_eq(z[1], log(0.75), 1e-6);
+}
+
+Test(kernels, nonlinearities)
+{
+    float s[3] = {0.0f, 2.0f, -2.0f}, t[3] = {0.0f, 0.5f, -20.0f};
+    sigmoid_inplace(s, 3);
+    tanh_inplace(t, 3);
+    cr_assert_float_eq(s[0], 0.5, 1e-7);
+    cr_assert_float_eq(s[1], 1.0 / (1.0 + exp(-2.0)), 1e-7);
+    cr_assert_float_eq(s[1] + s[2], 1.0, 1e-6);
+    cr_assert_float_eq(t[1], tanh(0.5), 1e-7);
+    cr_assert_float_eq(t[2], -1.0, 1e-7);
+}
