@@ -1,0 +1,530 @@
+/*
+ * model.c - s2s_model_load and friends: reads a model directory (spec
+ * sections 1-4), checks every file against the config, binds each needed
+ * tensor with its exact shape, and answers info / tensor / token queries.
+ *
+ * A loaded model is immutable: everything is computed here, nothing lazily,
+ * so any number of threads may share it. F32 weights are views into a
+ * read-only mmap of the weights file, except where the file's data offset is
+ * not 4-byte aligned (safetensors does not promise alignment) or the host is
+ * big-endian: such tensors, and every F16/BF16 tensor, get owned float32
+ * copies (model_tensor.owned non-NULL).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "model.h"
+#include "safetensors.h"
+#include "tokenizer.h"
+
+/* Loader state while binding tensors. */
+typedef struct loader {
+    s2s_model *m;
+    st_file st;
+    const char *wname;   /* weights file name as in config.json */
+    size_t cap;          /* capacity of m->tensors */
+    s2s_error *err;
+} loader;
+
+/* ---- half-precision widening ------------------------------------------- */
+
+/* Exact IEEE binary16 -> binary32 (subnormals, infinities and NaN payloads
+ * included; every half value is representable as a float). */
+static float half_to_float(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+    uint32_t exp = (h >> 10) & 0x1fu;
+    uint32_t mant = h & 0x3ffu;
+    uint32_t bits;
+    if (exp == 0) {
+        if (mant == 0) {
+            bits = sign;
+        } else {
+            /* subnormal: mant x 2^-24; normalise the mantissa */
+            int e = -1;
+            do {
+                e++;
+                mant <<= 1;
+            } while (!(mant & 0x400u));
+            bits = sign | ((uint32_t)(127 - 15 - e) << 23) | ((mant & 0x3ffu) << 13);
+        }
+    } else if (exp == 31) {
+        bits = sign | 0x7f800000u | (mant << 13);
+    } else {
+        bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+    }
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+/* Exact bfloat16 -> binary32: the upper half of the float's bits. */
+static float bf16_to_float(uint16_t h)
+{
+    uint32_t bits = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+static int host_is_little_endian(void)
+{
+    const uint16_t one = 1;
+    unsigned char b;
+    memcpy(&b, &one, 1);
+    return b == 1;
+}
+
+/* Converts `n` little-endian elements of dtype `dt` (F32, F16 or BF16) at
+ * `src` into float32 `dst` (n floats). */
+static void widen(st_dtype dt, const uint8_t *src, size_t n, float *dst)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (dt == ST_F32) {
+            const uint8_t *p = src + 4 * i;
+            uint32_t bits = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                            (uint32_t)p[3] << 24;
+            memcpy(&dst[i], &bits, sizeof bits);
+        } else {
+            uint16_t h = (uint16_t)(src[2 * i] | src[2 * i + 1] << 8);
+            dst[i] = dt == ST_F16 ? half_to_float(h) : bf16_to_float(h);
+        }
+    }
+}
+
+/* ---- shapes --------------------------------------------------------------- */
+
+/* Writes a Python-style shape "(10, 64)", "(12,)" or "()" into buf. */
+static const char *shape_str(char *buf, size_t size, int ndim, const uint64_t *dims)
+{
+    size_t used = (size_t)snprintf(buf, size, "(");
+    for (int i = 0; i < ndim && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%llu", i ? ", " : "",
+                                 (unsigned long long)dims[i]);
+    if (used < size)
+        snprintf(buf + used, size - used, ndim == 1 ? ",)" : ")");
+    return buf;
+}
+
+/* Binds tensor `name`, which must have shape (d0) when d1 < 0, else (d0, d1),
+ * into *out as float32. `note` (may be NULL) explains d0 in the shape
+ * message (e.g. "12 = tokens in target.vocab.json"). A missing tensor is an
+ * error when `required`, else *out = NULL. */
+static s2s_status bind(loader *L, const char *name, int64_t d0, int64_t d1, int required,
+                       const char *note, const float **out)
+{
+    *out = NULL;
+    const st_tensor *t = safetensors_find(&L->st, name);
+    if (!t) {
+        if (!required)
+            return S2S_OK;
+        return loader_fail(L->err, S2S_ERR_TENSOR, "%s: missing tensor \"%s\" (the config needs it)",
+                           L->wname, name);
+    }
+    if (t->dtype != ST_F32 && t->dtype != ST_F16 && t->dtype != ST_BF16)
+        return loader_fail(L->err, S2S_ERR_TENSOR,
+                           "%s: tensor \"%s\": dtype %s, but only F32, F16 and BF16 are supported",
+                           L->wname, name, st_dtype_name(t->dtype));
+    int ndim = d1 < 0 ? 1 : 2;
+    uint64_t want[2] = {(uint64_t)d0, (uint64_t)(d1 < 0 ? 0 : d1)};
+    if (t->ndim != ndim || t->shape[0] != want[0] || (ndim == 2 && t->shape[1] != want[1])) {
+        char got[160], exp[64];
+        return loader_fail(L->err, S2S_ERR_TENSOR,
+                           "%s: tensor \"%s\": shape %s but the config implies %s%s%s%s", L->wname,
+                           name, shape_str(got, sizeof got, t->ndim, t->shape),
+                           shape_str(exp, sizeof exp, ndim, want), note ? " (" : "",
+                           note ? note : "", note ? ")" : "");
+    }
+    if (L->m->n_tensors == L->cap) {
+        size_t ncap = L->cap ? 2 * L->cap : 32;
+        model_tensor *nt = realloc(L->m->tensors, ncap * sizeof *nt);
+        if (!nt)
+            return loader_fail(L->err, S2S_ERR_NOMEM, "%s: out of memory", L->wname);
+        L->m->tensors = nt;
+        L->cap = ncap;
+    }
+    model_tensor *mt = &L->m->tensors[L->m->n_tensors];
+    memset(mt, 0, sizeof *mt);
+    mt->name = strdup(name);
+    if (!mt->name)
+        return loader_fail(L->err, S2S_ERR_NOMEM, "%s: out of memory", L->wname);
+    L->m->n_tensors++;
+    mt->dtype = st_dtype_name(t->dtype);
+    mt->ndim = ndim;
+    mt->shape[0] = (int64_t)t->shape[0];
+    if (ndim == 2)
+        mt->shape[1] = (int64_t)t->shape[1];
+    size_t n = (size_t)t->n_elements;
+    int view = t->dtype == ST_F32 && host_is_little_endian() && (uintptr_t)t->data % 4 == 0;
+    if (view) {
+        mt->data = (const float *)(const void *)t->data;
+    } else {
+        mt->owned = malloc(n ? n * sizeof(float) : 1);
+        if (!mt->owned)
+            return loader_fail(L->err, S2S_ERR_NOMEM, "%s: out of memory for tensor \"%s\"",
+                               L->wname, name);
+        widen(t->dtype, t->data, n, mt->owned);
+        mt->data = mt->owned;
+    }
+    L->m->n_parameters += n;
+    *out = mt->data;
+    return S2S_OK;
+}
+
+/* Binds the four tensors of one direction of one RNN layer. */
+static s2s_status bind_rnn_layer(loader *L, const char *prefix, int k, int reverse, int gates,
+                                 int in, int hidden, rnn_layer *out)
+{
+    char name[128];
+    const char *sfx = reverse ? "_reverse" : "";
+    int64_t gh = (int64_t)gates * hidden;
+    s2s_status st;
+    out->in = in;
+    out->hidden = hidden;
+    snprintf(name, sizeof name, "%s.weight_ih_l%d%s", prefix, k, sfx);
+    if ((st = bind(L, name, gh, in, 1, NULL, &out->w_ih)))
+        return st;
+    snprintf(name, sizeof name, "%s.weight_hh_l%d%s", prefix, k, sfx);
+    if ((st = bind(L, name, gh, hidden, 1, NULL, &out->w_hh)))
+        return st;
+    snprintf(name, sizeof name, "%s.bias_ih_l%d%s", prefix, k, sfx);
+    if ((st = bind(L, name, gh, -1, 1, NULL, &out->b_ih)))
+        return st;
+    snprintf(name, sizeof name, "%s.bias_hh_l%d%s", prefix, k, sfx);
+    return bind(L, name, gh, -1, 1, NULL, &out->b_hh);
+}
+
+/* Binds every tensor the config needs (spec section 4). */
+static s2s_status bind_all(loader *L)
+{
+    s2s_model *m = L->m;
+    const model_config *c = &m->cfg;
+    model_weights *w = &m->w;
+    int V_src = vocab_size(m->vocab[S2S_SOURCE]), V_tgt = vocab_size(m->vocab[S2S_TARGET]);
+    int dirs = m->enc_dirs, D = m->mem_dim, Hd = c->dec.hidden;
+    char note_src[320], note_tgt[320];
+    snprintf(note_src, sizeof note_src, "%d = tokens in %s", V_src, c->source_vocab);
+    snprintf(note_tgt, sizeof note_tgt, "%d = tokens in %s", V_tgt, c->target_vocab);
+    s2s_status st;
+
+    if ((st = bind(L, "encoder.embedding.weight", V_src, c->enc.emb, 1, note_src,
+                   &w->enc_embedding)))
+        return st;
+    for (int k = 0; k < c->enc.layers; k++)
+        for (int d = 0; d < dirs; d++)
+            if ((st = bind_rnn_layer(L, "encoder.rnn", k, d, cell_gates(c->enc.cell),
+                                     k == 0 ? c->enc.emb : c->enc.hidden * dirs, c->enc.hidden,
+                                     &w->enc_rnn[k][d])))
+                return st;
+    if (c->bridge == BRIDGE_MEAN_TANH) {
+        if ((st = bind(L, "bridge.weight", Hd, D, 1, NULL, &w->bridge_w)) ||
+            (st = bind(L, "bridge.bias", Hd, -1, 1, NULL, &w->bridge_b)))
+            return st;
+    }
+    if ((st = bind(L, "decoder.embedding.weight", V_tgt, c->dec.emb, 1, note_tgt,
+                   &w->dec_embedding)))
+        return st;
+    int in0 = c->position == POS_BEFORE_RNN ? c->dec.emb + D
+                                            : c->dec.emb + (c->input_feeding ? Hd : 0);
+    for (int k = 0; k < c->dec.layers; k++)
+        if ((st = bind_rnn_layer(L, "decoder.rnn", k, 0, cell_gates(c->dec.cell),
+                                 k == 0 ? in0 : Hd, Hd, &w->dec_rnn[k])))
+            return st;
+    int A = c->attention_size;
+    switch (c->attention) {
+    case ATTN_BAHDANAU:
+        if ((st = bind(L, "decoder.attention.Wa.weight", A, Hd, 1, NULL, &w->attn_wa_w)) ||
+            (st = bind(L, "decoder.attention.Wa.bias", A, -1, 1, NULL, &w->attn_wa_b)) ||
+            (st = bind(L, "decoder.attention.Ua.weight", A, D, 1, NULL, &w->attn_ua_w)) ||
+            (st = bind(L, "decoder.attention.Ua.bias", A, -1, 1, NULL, &w->attn_ua_b)) ||
+            (st = bind(L, "decoder.attention.Va.weight", 1, A, 1, NULL, &w->attn_va_w)) ||
+            (st = bind(L, "decoder.attention.Va.bias", 1, -1, 1, NULL, &w->attn_va_b)))
+            return st;
+        break;
+    case ATTN_GENERAL:
+        if ((st = bind(L, "decoder.attention.Wa.weight", Hd, D, 1, NULL, &w->attn_wa_w)))
+            return st;
+        break;
+    case ATTN_DOT:
+    case ATTN_SCALED_DOT:
+        break;
+    }
+    if (c->position == POS_AFTER_RNN) {
+        if ((st = bind(L, "decoder.attention_out.weight", Hd, (int64_t)D + Hd, 1, NULL,
+                       &w->attn_out_w)) ||
+            (st = bind(L, "decoder.attention_out.bias", Hd, -1, 0, NULL, &w->attn_out_b)))
+            return st;
+        m->cfg.has_attn_out_bias = w->attn_out_b != NULL;
+    }
+    if ((st = bind(L, "decoder.out.weight", V_tgt, m->out_dim, 1, note_tgt, &w->out_w)) ||
+        (st = bind(L, "decoder.out.bias", V_tgt, -1, 1, note_tgt, &w->out_b)))
+        return st;
+    return S2S_OK;
+}
+
+/* ---- paths ---------------------------------------------------------------- */
+
+/* Resolves `rel` (already checked by config_check_relpath) inside the real
+ * model directory `dir_real`, following symbolic links, and refuses a result
+ * outside it. *out is malloc'd. A missing file is S2S_ERR_IO naming `rel`. */
+static s2s_status resolve(const char *dir_real, const char *rel, const char *key, char **out,
+                          s2s_error *err)
+{
+    *out = NULL;
+    size_t dl = strlen(dir_real), rl = strlen(rel);
+    char *joined = malloc(dl + rl + 2);
+    if (!joined)
+        return loader_fail(err, S2S_ERR_NOMEM, "%s: out of memory", rel);
+    memcpy(joined, dir_real, dl);
+    joined[dl] = '/';
+    memcpy(joined + dl + 1, rel, rl + 1);
+    char *real = realpath(joined, NULL);
+    int e = errno;
+    free(joined);
+    if (!real)
+        return key ? loader_fail(err, S2S_ERR_IO, "%s: cannot open (config key \"%s\"): %s", rel,
+                                 key, strerror(e))
+                   : loader_fail(err, S2S_ERR_IO, "%s: cannot open: %s", rel, strerror(e));
+    int root = dl == 1 && dir_real[0] == '/';
+    if (!root && (strncmp(real, dir_real, dl) != 0 || real[dl] != '/')) {
+        free(real);
+        return loader_fail(err, S2S_ERR_CONFIG,
+                           "config.json: key \"%s\": \"%.200s\" resolves outside the model "
+                           "directory (through a symbolic link)",
+                           key ? key : rel, rel);
+    }
+    *out = real;
+    return S2S_OK;
+}
+
+/* Reads and parses one vocabulary file. */
+static s2s_status load_vocab(const char *dir_real, const char *rel, const char *key,
+                             s2s_vocab **out, s2s_error *err)
+{
+    char *path, *text;
+    size_t len;
+    s2s_status st = resolve(dir_real, rel, key, &path, err);
+    if (st)
+        return st;
+    st = loader_read_file(path, rel, LOADER_MAX_TEXT_FILE, &text, &len, err);
+    free(path);
+    if (st)
+        return st;
+    *out = vocab_parse(text, len, rel, err);
+    free(text);
+    return *out ? S2S_OK : (err ? err->status : S2S_ERR_VOCAB);
+}
+
+/* ---- load ----------------------------------------------------------------- */
+
+static int cmp_model_tensor(const void *a, const void *b)
+{
+    return strcmp(((const model_tensor *)a)->name, ((const model_tensor *)b)->name);
+}
+
+/* Looks the special tokens up in the vocabularies (spec section 4). */
+static s2s_status find_special_tokens(s2s_model *m, s2s_error *err)
+{
+    const model_config *c = &m->cfg;
+    const s2s_vocab *src = m->vocab[S2S_SOURCE], *tgt = m->vocab[S2S_TARGET];
+    m->sos_id = vocab_id(tgt, c->sos, strlen(c->sos));
+    if (m->sos_id < 0)
+        return loader_fail(err, S2S_ERR_VOCAB,
+                           "%s: special token sos \"%.100s\" is not in the target vocabulary",
+                           c->target_vocab, c->sos);
+    m->eos_id = vocab_id(tgt, c->eos, strlen(c->eos));
+    if (m->eos_id < 0)
+        return loader_fail(err, S2S_ERR_VOCAB,
+                           "%s: special token eos \"%.100s\" is not in the target vocabulary",
+                           c->target_vocab, c->eos);
+    m->src_eos_id = vocab_id(src, c->eos, strlen(c->eos));
+    if (m->src_eos_id < 0 && c->append_eos)
+        return loader_fail(err, S2S_ERR_VOCAB,
+                           "%s: special token eos \"%.100s\" is not in the source vocabulary "
+                           "(needed because encoder.append_eos is true)",
+                           c->source_vocab, c->eos);
+    m->unk_id[S2S_SOURCE] = m->unk_id[S2S_TARGET] = -1;
+    if (c->unk) {
+        m->unk_id[S2S_SOURCE] = vocab_id(src, c->unk, strlen(c->unk));
+        m->unk_id[S2S_TARGET] = vocab_id(tgt, c->unk, strlen(c->unk));
+        if (m->unk_id[S2S_SOURCE] < 0 && m->unk_id[S2S_TARGET] < 0)
+            return loader_fail(err, S2S_ERR_VOCAB,
+                               "%s, %s: special token unk \"%.100s\" is in neither vocabulary",
+                               c->source_vocab, c->target_vocab, c->unk);
+    }
+    return S2S_OK;
+}
+
+/* See s2s.h. */
+s2s_model *s2s_model_load(const char *dir, s2s_error *err)
+{
+    if (!dir || !dir[0]) {
+        loader_fail(err, S2S_ERR_INVALID_ARG, "model directory: empty path");
+        return NULL;
+    }
+    s2s_model *m = calloc(1, sizeof *m);
+    char *dir_real = NULL, *path = NULL, *text = NULL;
+    size_t len;
+    s2s_status st = S2S_OK;
+    loader L = {.m = m, .err = err};
+    if (!m || !(m->dir = strdup(dir))) {
+        st = loader_fail(err, S2S_ERR_NOMEM, "%s: out of memory", dir);
+        goto fail;
+    }
+    m->src_eos_id = m->unk_id[0] = m->unk_id[1] = -1;
+    dir_real = realpath(dir, NULL);
+    if (!dir_real) {
+        st = loader_fail(err, S2S_ERR_IO, "%s: cannot open model directory: %s", dir,
+                         strerror(errno));
+        goto fail;
+    }
+    if ((st = resolve(dir_real, "config.json", NULL, &path, err)))
+        goto fail;
+    if ((st = loader_read_file(path, "config.json", LOADER_MAX_TEXT_FILE, &text, &len, err)))
+        goto fail;
+    free(path);
+    path = NULL;
+    if ((st = model_config_parse(text, len, "config.json", &m->cfg, err)))
+        goto fail;
+    free(text);
+    text = NULL;
+    m->enc_dirs = m->cfg.enc.bidirectional ? 2 : 1;
+    m->mem_dim = m->cfg.enc.hidden * m->enc_dirs;
+    m->out_dim = m->cfg.dec.hidden;
+
+    if ((st = load_vocab(dir_real, m->cfg.source_vocab, "source_vocab", &m->vocab[S2S_SOURCE],
+                         err)) ||
+        (st = load_vocab(dir_real, m->cfg.target_vocab, "target_vocab", &m->vocab[S2S_TARGET],
+                         err)))
+        goto fail;
+    if ((st = find_special_tokens(m, err)))
+        goto fail;
+
+    if (m->cfg.tokenizer.level == LEVEL_BPE &&
+        (st = resolve(dir_real, m->cfg.tokenizer.merges, "tokenizer.merges", &path, err)))
+        goto fail;
+    m->tokenizer = tokenizer_new(&m->cfg.tokenizer, path, err);
+    if (!m->tokenizer) {
+        st = err ? err->status : S2S_ERR_IO;
+        goto fail;
+    }
+    free(path);
+    path = NULL;
+
+    if ((st = resolve(dir_real, m->cfg.weights, "weights", &path, err)))
+        goto fail;
+    if ((st = safetensors_map_file(path, m->cfg.weights, &m->map, &m->map_size, err)))
+        goto fail;
+    if ((st = safetensors_parse(m->map, m->map_size, m->cfg.weights, &L.st, err)))
+        goto fail;
+    L.wname = m->cfg.weights;
+    if ((st = bind_all(&L)))
+        goto fail;
+    qsort(m->tensors, m->n_tensors, sizeof *m->tensors, cmp_model_tensor);
+    safetensors_free(&L.st);
+    free(path);
+    free(dir_real);
+    return m;
+fail:
+    (void)st;
+    safetensors_free(&L.st);
+    free(path);
+    free(text);
+    free(dir_real);
+    s2s_model_free(m);
+    return NULL;
+}
+
+/* See s2s.h. */
+void s2s_model_free(s2s_model *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < m->n_tensors; i++) {
+        free(m->tensors[i].name);
+        free(m->tensors[i].owned);
+    }
+    free(m->tensors);
+    safetensors_unmap(m->map, m->map_size);
+    tokenizer_free(m->tokenizer);
+    vocab_free(m->vocab[0]);
+    vocab_free(m->vocab[1]);
+    model_config_free(&m->cfg);
+    free(m->dir);
+    free(m);
+}
+
+/* ---- queries -------------------------------------------------------------- */
+
+/* See s2s.h. */
+void s2s_model_get_info(const s2s_model *m, s2s_model_info *info)
+{
+    memset(info, 0, sizeof *info);
+    if (!m)
+        return;
+    const model_config *c = &m->cfg;
+    info->dir = m->dir;
+    info->task = c->task;
+    info->source_language = c->source_language;
+    info->target_language = c->target_language;
+    info->weights_file = c->weights;
+    info->encoder = (s2s_rnn_info){config_cell_name(c->enc.cell), c->enc.emb, c->enc.hidden,
+                                   c->enc.layers, c->enc.bidirectional};
+    info->decoder = (s2s_rnn_info){config_cell_name(c->dec.cell), c->dec.emb, c->dec.hidden,
+                                   c->dec.layers, 0};
+    info->append_eos = c->append_eos;
+    info->bridge = config_bridge_name(c->bridge);
+    info->attention = config_attention_name(c->attention);
+    info->attention_position = config_position_name(c->position);
+    info->attention_size = c->attention == ATTN_BAHDANAU ? c->attention_size : 0;
+    info->input_feeding = c->input_feeding;
+    info->source_vocab_size = vocab_size(m->vocab[S2S_SOURCE]);
+    info->target_vocab_size = vocab_size(m->vocab[S2S_TARGET]);
+    info->sos = c->sos;
+    info->eos = c->eos;
+    info->unk = c->unk;
+    info->pad = c->pad;
+    info->normalizer = normalizer_name(c->tokenizer.normalizer);
+    info->level = level_name(c->tokenizer.level);
+    info->lowercase = c->tokenizer.lowercase;
+    info->merges_file = c->tokenizer.level == LEVEL_BPE ? c->tokenizer.merges : NULL;
+    info->max_length = c->max_length;
+    info->max_input_tokens = c->tokenizer.max_input_tokens;
+    info->n_tensors = m->n_tensors;
+    info->n_parameters = m->n_parameters;
+}
+
+/* See s2s.h. */
+s2s_status s2s_model_tensor(const s2s_model *m, size_t i, s2s_tensor_info *out)
+{
+    if (!m || !out || i >= m->n_tensors)
+        return S2S_ERR_INVALID_ARG;
+    const model_tensor *t = &m->tensors[i];
+    memset(out, 0, sizeof *out);
+    out->name = t->name;
+    out->dtype = t->dtype;
+    out->ndim = t->ndim;
+    for (int k = 0; k < t->ndim && k < 4; k++)
+        out->shape[k] = t->shape[k];
+    return S2S_OK;
+}
+
+/* See s2s.h. */
+const char *s2s_model_token(const s2s_model *m, s2s_side side, int id)
+{
+    if (!m || (side != S2S_SOURCE && side != S2S_TARGET))
+        return NULL;
+    return vocab_token(m->vocab[side], id);
+}
+
+/* See s2s.h. */
+int s2s_model_token_id(const s2s_model *m, s2s_side side, const char *token, size_t len)
+{
+    if (!m || !token || (side != S2S_SOURCE && side != S2S_TARGET))
+        return -1;
+    return vocab_id(m->vocab[side], token, len);
+}
