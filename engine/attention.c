@@ -35,7 +35,8 @@ static void additive_scores(const s2s_model *m, const float *wq, const enc_memor
     float vb = m->w.attn_va_b ? m->w.attn_va_b[0] : 0.0f;
     for (int j = 0; j < mem->n; j++) {
         const float *k = mem->keys + (size_t)j * A;
-        for (int a = 0; a < A; a++) tmp[a] = tanhf(wq[a] + k[a]);
+        for (int a = 0; a < A; a++) tmp[a] = wq[a] + k[a];
+        tanh_inplace(tmp, A);
         e[j] = dot(m->w.attn_va_w, tmp, A) + vb;
     }
 }

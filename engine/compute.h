@@ -61,9 +61,9 @@ void decoder_step(const s2s_model *m, int R, const int *prev, const enc_memory *
                   dec_state *st, float *scratch, float *alpha, int alpha_ld, float *logp);
 
 /* Cell update for R rows: gi, gh (R, G*H) hold W_ih x + b_ih and
- * W_hh h + b_hh; h (R, H) and, for LSTM, c (R, H) are updated in place. */
-void rnn_update_rows(cell_kind cell, int R, int H, const float *gi, const float *gh, float *h,
-                     float *c);
+ * W_hh h + b_hh (both used as scratch and overwritten); h (R, H) and, for
+ * LSTM, c (R, H) are updated in place. */
+void rnn_update_rows(cell_kind cell, int R, int H, float *gi, float *gh, float *h, float *c);
 
 /* Fills mem->keys from mem->h (bahdanau: Ua h_j + b_Ua; general: Wa h_j). */
 void attention_keys(const s2s_model *m, enc_memory *mem);

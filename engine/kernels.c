@@ -174,41 +174,153 @@ float dot(const float *a, const float *b, int n)
     return dot_portable(a, b, n);
 }
 
-/* ---- vector helpers -------------------------------------------------------- */
+/* ---- exponential ----------------------------------------------------------
+ * exp(x) = 2^k * exp(r), k = round(x / ln 2), r = x - k ln 2 split in a high
+ * and a low part; exp(r) on |r| <= ln2/2 by the degree-6 minimax polynomial
+ * of the Cephes library (about 1 ulp). Inputs are clamped to the float
+ * range first. Every element, vector lane or tail, takes the same path, so
+ * results never depend on where an element sits in a row. */
+#define EXP_HI 88.3762626647949f
+#define EXP_LO -87.3365447504f
+#define LOG2E 1.44269504088896341f
+#define LN2_HI 0.693359375f
+#define LN2_LO -2.12194440e-4f
+#define EXP_P0 1.9875691500e-4f
+#define EXP_P1 1.3981999507e-3f
+#define EXP_P2 8.3334519073e-3f
+#define EXP_P3 4.1665795894e-2f
+#define EXP_P4 1.6666665459e-1f
+#define EXP_P5 5.0000001201e-1f
 
-void softmax(float *x, int n)
+static float exp_portable(float x)
 {
-    float m = x[0];
-    for (int i = 1; i < n; i++) m = x[i] > m ? x[i] : m;
-    float s = 0.0f;
-    for (int i = 0; i < n; i++) {
-        x[i] = expf(x[i] - m);
-        s += x[i];
-    }
-    float inv = 1.0f / s;
-    for (int i = 0; i < n; i++) x[i] *= inv;
+    x = x > EXP_HI ? EXP_HI : x < EXP_LO ? EXP_LO : x;
+    float k = nearbyintf(x * LOG2E);
+    float r = x - k * LN2_HI;
+    r = r - k * LN2_LO;
+    float p = EXP_P0;
+    p = p * r + EXP_P1; p = p * r + EXP_P2; p = p * r + EXP_P3;
+    p = p * r + EXP_P4; p = p * r + EXP_P5;
+    p = p * (r * r) + r + 1.0f;
+    return ldexpf(p, (int)k);
 }
 
-void log_softmax(float *x, int n)
+#ifdef S2S_X86
+AVX_TARGET static inline __m256 exp8(__m256 x)
 {
-    float m = x[0];
-    for (int i = 1; i < n; i++) m = x[i] > m ? x[i] : m;
-    /* accumulate in double: the sum over a large vocabulary stays exact
-     * enough that scores agree with PyTorch's within the spec's tolerance */
-    double s = 0.0;
-    for (int i = 0; i < n; i++) s += (double)expf(x[i] - m);
-    float lse = m + (float)log(s);
-    for (int i = 0; i < n; i++) x[i] -= lse;
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(EXP_LO)), _mm256_set1_ps(EXP_HI));
+    __m256 k = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(LOG2E)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(LN2_HI), x);
+    r = _mm256_fnmadd_ps(k, _mm256_set1_ps(LN2_LO), r);
+    __m256 p = _mm256_set1_ps(EXP_P0);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(EXP_P1));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(EXP_P2));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(EXP_P3));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(EXP_P4));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(EXP_P5));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    /* 2^k: k + 127 in the exponent field; k in [-126, 127] after the clamp */
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+/* f in {exp, sigmoid, tanh} over x (n,) in place, 8 at a time; the tail is
+ * padded into one more vector so it takes the same path. */
+enum vfun { VF_EXP, VF_SIGMOID, VF_TANH };
+
+AVX_TARGET static inline __m256 vfun8(__m256 x, enum vfun f)
+{
+    __m256 one = _mm256_set1_ps(1.0f);
+    switch (f) {
+    case VF_EXP: return exp8(x);
+    case VF_SIGMOID: /* 1 / (1 + exp(-x)) */
+        return _mm256_div_ps(one, _mm256_add_ps(one, exp8(_mm256_sub_ps(_mm256_setzero_ps(), x))));
+    case VF_TANH: { /* sign(x) (1 - 2 / (exp(2|x|) + 1)) */
+        __m256 sign = _mm256_and_ps(x, _mm256_set1_ps(-0.0f));
+        __m256 ax = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
+        __m256 e = exp8(_mm256_add_ps(ax, ax));
+        __m256 t = _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, one)));
+        return _mm256_or_ps(t, sign);
+    }
+    }
+    return x;
+}
+
+AVX_TARGET static void vfun_avx2(float *x, int n, enum vfun f)
+{
+    int i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, vfun8(_mm256_loadu_ps(x + i), f));
+    if (i < n) {
+        float buf[8] = {0};
+        memcpy(buf, x + i, sizeof(float) * (size_t)(n - i));
+        _mm256_storeu_ps(buf, vfun8(_mm256_loadu_ps(buf), f));
+        memcpy(x + i, buf, sizeof(float) * (size_t)(n - i));
+    }
+}
+#endif
+
+void exp_inplace(float *x, int n)
+{
+#ifdef S2S_X86
+    if (kernels_have_avx2()) { vfun_avx2(x, n, VF_EXP); return; }
+#endif
+    for (int i = 0; i < n; i++) x[i] = exp_portable(x[i]);
 }
 
 void sigmoid_inplace(float *x, int n)
 {
-    for (int i = 0; i < n; i++) x[i] = 1.0f / (1.0f + expf(-x[i]));
+#ifdef S2S_X86
+    if (kernels_have_avx2()) { vfun_avx2(x, n, VF_SIGMOID); return; }
+#endif
+    for (int i = 0; i < n; i++) x[i] = 1.0f / (1.0f + exp_portable(-x[i]));
 }
 
 void tanh_inplace(float *x, int n)
 {
-    for (int i = 0; i < n; i++) x[i] = tanhf(x[i]);
+#ifdef S2S_X86
+    if (kernels_have_avx2()) { vfun_avx2(x, n, VF_TANH); return; }
+#endif
+    for (int i = 0; i < n; i++) {
+        float a = fabsf(x[i]), t = 1.0f - 2.0f / (exp_portable(a + a) + 1.0f);
+        x[i] = copysignf(t, x[i]);
+    }
+}
+
+/* ---- vector helpers -------------------------------------------------------- */
+
+static float max_of(const float *x, int n)
+{
+    float m = x[0];
+    for (int i = 1; i < n; i++) m = x[i] > m ? x[i] : m;
+    return m;
+}
+
+void softmax(float *x, int n)
+{
+    float m = max_of(x, n), s = 0.0f;
+    for (int i = 0; i < n; i++) x[i] -= m;
+    exp_inplace(x, n);
+    for (int i = 0; i < n; i++) s += x[i];
+    float inv = 1.0f / s;
+    for (int i = 0; i < n; i++) x[i] *= inv;
+}
+
+/* scratch-free: exp into the row, sum in double, then log-probabilities
+ * from the shifted logits recovered as log(exp) would lose precision, so
+ * the shifted logits are kept and the exps summed on the fly in blocks. */
+void log_softmax(float *x, int n)
+{
+    float m = max_of(x, n), buf[64];
+    double s = 0.0;
+    for (int i = 0; i < n; i++) x[i] -= m;
+    for (int i = 0; i < n; i += 64) {
+        int c = n - i < 64 ? n - i : 64;
+        memcpy(buf, x + i, sizeof(float) * (size_t)c);
+        exp_inplace(buf, c);
+        for (int j = 0; j < c; j++) s += buf[j];
+    }
+    float lse = (float)log(s);
+    for (int i = 0; i < n; i++) x[i] -= lse;
 }
 
 void axpy(float a, const float *x, float *y, int n)

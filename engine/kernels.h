@@ -29,8 +29,9 @@ float dot(const float *a, const float *b, int n);
 void softmax(float *x, int n);
 void log_softmax(float *x, int n);
 
-/* Logistic sigmoid and tanh as PyTorch computes them in float32 (to within
+/* exp, logistic sigmoid and tanh as PyTorch computes them in float32 (to within
  * an ulp or two), on n elements in place. */
+void exp_inplace(float *x, int n);
 void sigmoid_inplace(float *x, int n);
 void tanh_inplace(float *x, int n);
 

@@ -9,43 +9,40 @@
 
 #include "kernels.h"
 
-static float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
-
 /* GRU, PyTorch gate order r, z, n:
  *   r = sig(gi_r + gh_r), z = sig(gi_z + gh_z), n = tanh(gi_n + r * gh_n),
  *   h' = (1 - z) * n + z * h
- * gi, gh (3H,) already include b_ih and b_hh. h (H,) updated in place. */
-static void gru_update(const float *gi, const float *gh, float *h, int H)
+ * gi, gh (3H,) already include b_ih and b_hh; gi is overwritten.
+ * h (H,) updated in place. */
+static void gru_update(float *gi, const float *gh, float *h, int H)
 {
-    for (int i = 0; i < H; i++) {
-        float r = sigmoidf(gi[i] + gh[i]);
-        float z = sigmoidf(gi[H + i] + gh[H + i]);
-        float n = tanhf(gi[2 * H + i] + r * gh[2 * H + i]);
-        h[i] = (1.0f - z) * n + z * h[i];
-    }
+    float *rz = gi, *n = gi + 2 * H;
+    for (int i = 0; i < 2 * H; i++) rz[i] += gh[i];
+    sigmoid_inplace(rz, 2 * H);
+    for (int i = 0; i < H; i++) n[i] += rz[i] * gh[2 * H + i];
+    tanh_inplace(n, H);
+    for (int i = 0; i < H; i++) h[i] = (1.0f - rz[H + i]) * n[i] + rz[H + i] * h[i];
 }
 
 /* LSTM, PyTorch gate order i, f, g, o:
  *   c' = sig(f) * c + sig(i) * tanh(g),  h' = sig(o) * tanh(c')
- * gi, gh (4H,) include the biases. h, c (H,) updated in place. */
-static void lstm_update(const float *gi, const float *gh, float *h, float *c, int H)
+ * gi, gh (4H,) include the biases; both are overwritten. h, c (H,) in place. */
+static void lstm_update(float *gi, float *gh, float *h, float *c, int H)
 {
-    for (int k = 0; k < H; k++) {
-        float ig = sigmoidf(gi[k] + gh[k]);
-        float fg = sigmoidf(gi[H + k] + gh[H + k]);
-        float gg = tanhf(gi[2 * H + k] + gh[2 * H + k]);
-        float og = sigmoidf(gi[3 * H + k] + gh[3 * H + k]);
-        c[k] = fg * c[k] + ig * gg;
-        h[k] = og * tanhf(c[k]);
-    }
+    for (int k = 0; k < 4 * H; k++) gi[k] += gh[k];
+    sigmoid_inplace(gi, 2 * H);          /* i, f */
+    tanh_inplace(gi + 2 * H, H);         /* g */
+    sigmoid_inplace(gi + 3 * H, H);      /* o */
+    for (int k = 0; k < H; k++) gh[k] = c[k] = gi[H + k] * c[k] + gi[k] * gi[2 * H + k];
+    tanh_inplace(gh, H);
+    for (int k = 0; k < H; k++) h[k] = gi[3 * H + k] * gh[k];
 }
 
-void rnn_update_rows(cell_kind cell, int R, int H, const float *gi, const float *gh, float *h,
-                     float *c)
+void rnn_update_rows(cell_kind cell, int R, int H, float *gi, float *gh, float *h, float *c)
 {
     int G = cell_gates(cell);
     for (int r = 0; r < R; r++) {
-        const float *a = gi + (size_t)r * G * H, *b = gh + (size_t)r * G * H;
+        float *a = gi + (size_t)r * G * H, *b = gh + (size_t)r * G * H;
         if (cell == CELL_GRU)
             gru_update(a, b, h + (size_t)r * H, H);
         else

@@ -105,3 +105,43 @@ Test(kernels, nonlinearities)
     cr_assert_float_eq(t[1], tanh(0.5), 1e-7);
     cr_assert_float_eq(t[2], -1.0, 1e-7);
 }
+
+Test(kernels, exp_sigmoid_tanh_accuracy_over_range)
+{
+    enum { N = 4001 };
+    static float in[N], e[N], s[N], t[N];
+    for (int i = 0; i < N; i++) in[i] = e[i] = s[i] = t[i] = -40.0f + 80.0f * (float)i / (N - 1);
+    exp_inplace(e, N);
+    sigmoid_inplace(s, N);
+    tanh_inplace(t, N);
+    for (int i = 0; i < N; i++) {
+        double x = in[i];
+        cr_assert(fabs(e[i] - exp(x)) <= 3e-7 * exp(x), "exp(%g) = %.9g, libm %.9g", x, (double)e[i], exp(x));
+        cr_assert(fabs(s[i] - 1.0 / (1.0 + exp(-x))) <= 2e-7, "sigmoid(%g) = %.9g", x, (double)s[i]);
+        cr_assert(fabs(t[i] - tanh(x)) <= 2e-7, "tanh(%g) = %.9g", x, (double)t[i]);
+    }
+}
+
+Test(kernels, elementwise_results_do_not_depend_on_position)
+{
+    float a[13], b[13];
+    fill(a, 13, 9);
+    for (int shift = 0; shift < 8; shift++) {
+        memcpy(b + shift, a, sizeof(float) * 5);
+        float c[5];
+        memcpy(c, a, sizeof c);
+        tanh_inplace(b + shift, 5);
+        tanh_inplace(c, 5);
+        cr_assert(memcmp(b + shift, c, sizeof c) == 0, "tanh differs at offset %d", shift);
+    }
+    float big[11] = {100.0f, -100.0f, 0.0f, 1e-6f, -1e-6f, 88.0f, -88.0f, 50.0f, -50.0f, 3.0f, -3.0f}, tb[11];
+    memcpy(tb, big, sizeof big);
+    sigmoid_inplace(big, 11);
+    tanh_inplace(tb, 11);
+    cr_assert_eq(big[0], 1.0f);
+    cr_assert(big[1] >= 0.0f && big[1] < 1e-37f);
+    cr_assert_eq(tb[0], 1.0f);
+    cr_assert_eq(tb[1], -1.0f);
+    cr_assert_eq(tb[2], 0.0f);
+    cr_assert(fabsf(tb[3] - 1e-6f) < 1e-7f);
+}
