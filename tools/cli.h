@@ -1,0 +1,179 @@
+/*
+ * cli.h - shared pieces of the s2s command: options, exit codes, input
+ * reading, JSON writing, progress display. Everything that prints lives in
+ * tools/; the library never prints.
+ */
+#ifndef S2S_CLI_H
+#define S2S_CLI_H
+
+#include <stdio.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "s2s.h"
+
+/* Exit statuses (issue 5). */
+#define CLI_EXIT_OK 0       /* every line went well */
+#define CLI_EXIT_LINES 1    /* some lines failed; the others were written */
+#define CLI_EXIT_USAGE 2    /* usage error or a model that cannot be loaded */
+
+/* Limits. */
+#define CLI_MAX_LINE_BYTES (64u << 20)   /* longer input lines are refused (and skipped) */
+#define CLI_CHUNK_LINES 128              /* lines decoded per parallel chunk */
+#define CLI_CHUNK_BYTES (8u << 20)       /* a chunk stops growing past this many bytes */
+#define CLI_READ_BYTES 65536             /* bytes asked of read(2) at a time */
+#define CLI_MAX_THREADS 256
+#define CLI_PROGRESS_MIN_INTERVAL 0.2    /* seconds between progress redraws */
+
+enum cli_format { CLI_FMT_TEXT = 0, CLI_FMT_JSONL, CLI_FMT_JSON };
+enum cli_align { CLI_ALIGN_NONE = 0, CLI_ALIGN_HARD, CLI_ALIGN_SOFT };
+enum cli_color { CLI_COLOR_AUTO = 0, CLI_COLOR_NEVER, CLI_COLOR_ALWAYS };
+enum cli_show { CLI_SHOW_TOKENS = 0, CLI_SHOW_PIECES, CLI_SHOW_IDS };
+
+/* Everything the command line can set; each subcommand reads what it needs. */
+typedef struct cli_opts {
+    const char *cmd;            /* subcommand name, for messages */
+    const char *model_dir;
+    const char *input, *output; /* NULL: stdin / stdout */
+    s2s_decode_params dp;
+    int beam_set, n_best_set, lp_set, max_len_set, min_len_set;
+    int threads;
+    int format;                 /* enum cli_format */
+    int format_set;
+    int alignment;              /* enum cli_align */
+    int scores, replace_unk, quiet, lenient;
+    int color;                  /* enum cli_color */
+    const char *svg, *html;
+    int side;                   /* s2s_side, for tokenize */
+    int show;                   /* enum cli_show, for tokenize */
+    char **args;                /* positional arguments */
+    int n_args;
+} cli_opts;
+
+/* ---- cli_opts.c ---- */
+
+/* Parses argv (argv[0] is the subcommand name) for subcommand `cmd` into
+ * `o`. Prints help and returns -1 for --help; prints a message naming the
+ * bad flag and returns CLI_EXIT_USAGE for a usage error; returns 0 when the
+ * command should run. */
+int cli_parse(const char *cmd, int argc, char **argv, cli_opts *o);
+
+/* Prints the help text of `cmd` (NULL: the overview) to `f`. */
+void cli_print_help(FILE *f, const char *cmd);
+
+/* Prints "s2s CMD: message" and the --help hint on stderr; returns CLI_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Loads o->model_dir, printing a message on failure (then NULL; exit 2). */
+s2s_model *cli_load_model(const cli_opts *o);
+
+/* Opens o->output (or returns stdout); NULL with a message on failure. */
+FILE *cli_open_output(const cli_opts *o);
+
+/* Closes what cli_open_output opened; returns 0, or -1 after printing a
+ * message when the output could not be written completely. */
+int cli_close_output(const cli_opts *o, FILE *f);
+
+/* ---- cli_io.c: line reading ---- */
+
+enum lr_result { LR_LINE, LR_EOF, LR_WOULD_BLOCK, LR_TOO_LONG, LR_ERROR };
+
+/* Reads lines from a file descriptor, or from a fixed memory text. */
+typedef struct line_reader {
+    int fd;              /* -1 for a memory text */
+    char *buf;
+    size_t cap, start, end;
+    size_t scanned;      /* bytes after start known to hold no newline */
+    int eof;
+    int skipping;        /* inside a line longer than CLI_MAX_LINE_BYTES */
+    int regular;         /* a regular file or memory text: reading never blocks long */
+    off_t size;          /* total bytes when known, else -1 */
+    off_t consumed;      /* bytes handed out so far */
+} line_reader;
+
+/* Opens `path` (NULL or "-": standard input). Returns 0, or -1 with errno. */
+int lr_open(line_reader *r, const char *path);
+/* Makes a reader over a copy of `text` (the positional arguments). */
+int lr_open_text(line_reader *r, const char *text);
+/* Next line (without its newline and a trailing CR) into *line and *len, valid
+ * until the next call. With may_block 0 it returns LR_WOULD_BLOCK instead of
+ * waiting for a pipe or terminal. LR_TOO_LONG: a line over the limit was
+ * skipped whole. */
+int lr_next(line_reader *r, int may_block, char **line, size_t *len);
+void lr_close(line_reader *r);
+
+/* ---- cli_json.c: JSON writing ---- */
+
+/* Writes `s` (`len` bytes) as a JSON string: quotes, escapes for " \ and
+ * control characters, invalid UTF-8 bytes as \ufffd. */
+void cli_json_str(FILE *f, const char *s, size_t len);
+/* Same for a NUL-terminated string (NULL writes null). */
+void cli_json_cstr(FILE *f, const char *s);
+/* Writes a number with 9 significant digits; NaN and infinities as null. */
+void cli_json_num(FILE *f, double v);
+/* Writes a number for text output ("%.9g"; nan/inf/-inf spelled out). */
+void cli_text_num(FILE *f, double v);
+
+/* ---- cli_progress.c ---- */
+
+typedef struct cli_progress {
+    int enabled;
+    double t0, last;
+    long done;
+    const line_reader *reader; /* for the fraction of input consumed */
+} cli_progress;
+
+/* Enables the bar when stderr is a terminal and not `quiet`. */
+void cli_progress_start(cli_progress *p, const line_reader *r, int quiet);
+/* Records `lines` more finished lines and redraws at most every
+ * CLI_PROGRESS_MIN_INTERVAL seconds. */
+void cli_progress_add(cli_progress *p, long lines);
+/* Erases the bar. */
+void cli_progress_end(cli_progress *p);
+/* Seconds on a monotonic clock. */
+double cli_now(void);
+
+/* ---- cli_run.c: the parallel line pipeline ---- */
+
+/* One input line and what became of it. */
+typedef struct cli_job {
+    char *text;          /* owned copy of the line */
+    size_t len;
+    long id;             /* 0-based line number */
+    int too_long;        /* the line was over CLI_MAX_LINE_BYTES */
+    char *out;           /* formatted output, newline included (owned) */
+    size_t out_len;
+    char *msg;           /* message for stderr, or NULL (owned) */
+    int failed;
+} cli_job;
+
+/* Turns one job into output with `session`; thread-safe given distinct
+ * sessions. `ctx` is the subcommand's own context. */
+typedef void (*cli_job_fn)(void *ctx, s2s_session *session, cli_job *job);
+
+/* Reads every line of `r`, runs `fn` on each with o->threads threads, and
+ * writes outputs in input order to `out` and messages to stderr. Returns
+ * CLI_EXIT_OK, CLI_EXIT_LINES when some job failed, or CLI_EXIT_USAGE for a
+ * read error or when sessions cannot be made. */
+int cli_run_lines(const cli_opts *o, const s2s_model *m, line_reader *r, FILE *out,
+                  cli_job_fn fn, void *ctx);
+
+/* Sets job->failed and job->msg = "line N: <message>", and job->out to the
+ * error form of the format: an empty line (text) or {"id","error"} (jsonl). */
+void cli_job_fail(cli_job *job, int format, const char *message);
+/* Appends a warning "line N: <message>" to job->msg. */
+void cli_job_warn(cli_job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- cli_format.c ---- */
+
+/* Index of the largest entry of row[0..n) (the first on ties); -1 if n <= 0. */
+int cli_argmax(const float *row, int n);
+
+/* ---- commands ---- */
+int cmd_translate(int argc, char **argv);   /* also "summarize" via argv[0] */
+int cmd_score(int argc, char **argv);
+int cmd_align(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+
+#endif

@@ -1,0 +1,33 @@
+/*
+ * cli_format.h - output of one input line (translate, summarize, score).
+ */
+#ifndef S2S_CLI_FORMAT_H
+#define S2S_CLI_FORMAT_H
+
+#include "cli.h"
+
+/* What one input line produced, ready to be written. */
+typedef struct cli_line_out {
+    long id;                       /* 0-based line number */
+    const s2s_model *model;
+    const s2s_token_seq *source;   /* ids fed to the encoder */
+    const s2s_result *result;
+    char **texts;                  /* result->n_hyps readable texts */
+    int alignment;                 /* enum cli_align, for text and jsonl */
+} cli_line_out;
+
+/* Writes hypothesis k as a text line: "[ID ||| ]text[ ||| alignment][ ||| score]". */
+void cli_write_text_hyp(FILE *f, const cli_line_out *lo, int k, int with_id, int with_score);
+
+/* Writes the jsonl object of spec section 8 (and a newline). */
+void cli_write_json_line(FILE *f, const cli_line_out *lo);
+
+/* Pharaoh "src-tgt" pairs: for each emitted token (eos step excluded) the
+ * source position it attends to most. Nothing without attention. */
+void cli_write_hard_alignment(FILE *f, const s2s_hypothesis *h, int n_source);
+
+/* Every step's attention row (eos step included), rows separated by spaces,
+ * weights by commas. */
+void cli_write_soft_alignment(FILE *f, const s2s_hypothesis *h, int n_source);
+
+#endif

@@ -1,0 +1,396 @@
+/*
+ * cli_opts.c - command-line options of every subcommand, their help texts,
+ * and the few helpers that turn a bad option or model into exit status 2.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* Option groups; each subcommand accepts a set of them. */
+enum {
+    G_MODEL = 1u << 0, G_IO = 1u << 1, G_DECODE = 1u << 2, G_THREADS = 1u << 3,
+    G_FORMAT = 1u << 4, G_ALIGN = 1u << 5, G_SCORES = 1u << 6, G_UNK = 1u << 7,
+    G_QUIET = 1u << 8, G_LENIENT = 1u << 9, G_COLOR = 1u << 10, G_PICTURE = 1u << 11,
+    G_SIDE = 1u << 12,
+};
+
+/* Values of long-only options (above any char). */
+enum {
+    O_BEAM = 256, O_NBEST, O_LP, O_MINLEN, O_MAXLEN, O_THREADS, O_FORMAT, O_ALIGNMENT,
+    O_SCORES, O_REPLACE_UNK, O_LENIENT, O_COLOR, O_SVG, O_HTML, O_SIDE, O_SHOW,
+};
+
+typedef struct opt_def {
+    const char *name;
+    int has_arg;
+    int val;
+    unsigned group;
+} opt_def;
+
+static const opt_def OPTIONS[] = {
+    {"model", required_argument, 'm', G_MODEL},
+    {"input", required_argument, 'i', G_IO},
+    {"output", required_argument, 'o', G_IO},
+    {"beam", required_argument, O_BEAM, G_DECODE},
+    {"n-best", required_argument, O_NBEST, G_DECODE},
+    {"length-penalty", required_argument, O_LP, G_DECODE},
+    {"min-length", required_argument, O_MINLEN, G_DECODE},
+    {"max-length", required_argument, O_MAXLEN, G_DECODE},
+    {"threads", required_argument, O_THREADS, G_THREADS},
+    {"format", required_argument, O_FORMAT, G_FORMAT},
+    {"alignment", required_argument, O_ALIGNMENT, G_ALIGN},
+    {"scores", no_argument, O_SCORES, G_SCORES},
+    {"replace-unk", no_argument, O_REPLACE_UNK, G_UNK},
+    {"quiet", no_argument, 'q', G_QUIET},
+    {"lenient", no_argument, O_LENIENT, G_LENIENT},
+    {"color", required_argument, O_COLOR, G_COLOR},
+    {"svg", required_argument, O_SVG, G_PICTURE},
+    {"html", required_argument, O_HTML, G_PICTURE},
+    {"side", required_argument, O_SIDE, G_SIDE},
+    {"show", required_argument, O_SHOW, G_SIDE},
+    {"help", no_argument, 'h', ~0u},
+};
+#define N_OPTIONS (sizeof OPTIONS / sizeof OPTIONS[0])
+
+typedef struct command_def {
+    const char *name;
+    unsigned groups;
+    const char *help;
+} command_def;
+
+#define DECODE_HELP \
+    "  --beam K              beam width (1 = greedy; default 1, summarize: config or 4)\n" \
+    "  --n-best N            N hypotheses per input (text: 'ID ||| text ||| score' lines)\n" \
+    "  --length-penalty A    GNMT length penalty alpha (default 0; summarize: config or 1)\n" \
+    "  --min-length N        no eos before N tokens (default 0)\n" \
+    "  --max-length N        at most N decoding steps, eos included\n" \
+    "                        (default: config decoding.max_length, else 2 x source + 10)\n"
+
+#define IO_HELP \
+    "  -i, --input FILE      read FILE instead of standard input\n" \
+    "  -o, --output FILE     write FILE instead of standard output\n" \
+    "  --threads N           decode with N threads (output identical for any N; default 1)\n" \
+    "  -q, --quiet           no progress bar\n" \
+    "  --lenient             replace invalid UTF-8 by U+FFFD instead of failing the line\n"
+
+#define TRANSLATE_TAIL \
+    "  --format text|jsonl   output format (default text; jsonl: spec section 8)\n" \
+    "  --alignment hard|soft text: append ' ||| ' and the alignment: hard = Pharaoh\n" \
+    "                        'src-tgt' pairs, soft = one row per step, comma-separated\n" \
+    "  --scores              text: append ' ||| ' and the hypothesis score\n" \
+    "  --replace-unk         an emitted unk becomes the source word it attends to most\n" \
+    "  -h, --help            this help\n" \
+    "\nText lines are: [ID ||| ] text [||| alignment] [||| score].\n" \
+    "Exit status: 0 all lines done, 1 some lines failed (empty line or error object\n" \
+    "in their place, message on stderr), 2 usage or model error.\n"
+
+static const command_def COMMANDS[] = {
+    {"translate",
+     G_MODEL | G_IO | G_DECODE | G_THREADS | G_FORMAT | G_ALIGN | G_SCORES | G_UNK | G_QUIET | G_LENIENT,
+     "usage: s2s translate -m MODEL_DIR [OPTIONS] [TEXT...]\n"
+     "Translates TEXT (the arguments joined by spaces), or else every line of the\n"
+     "input, writing one line per input line, in order, as soon as it is done.\n\n"
+     "  -m, --model DIR       model directory (config.json, weights, vocabularies)\n"
+     IO_HELP DECODE_HELP TRANSLATE_TAIL},
+    {"summarize",
+     G_MODEL | G_IO | G_DECODE | G_THREADS | G_FORMAT | G_ALIGN | G_SCORES | G_UNK | G_QUIET | G_LENIENT,
+     "usage: s2s summarize -m MODEL_DIR [OPTIONS] [TEXT...]\n"
+     "Like translate, with the defaults a summarization model wants: beam size,\n"
+     "length penalty, min/max length from config.json \"decoding\" (beam_size,\n"
+     "length_penalty, min_length, max_length), else beam 4 and length penalty 1.\n\n"
+     "  -m, --model DIR       model directory\n"
+     IO_HELP DECODE_HELP TRANSLATE_TAIL},
+    {"score",
+     G_MODEL | G_IO | G_THREADS | G_FORMAT | G_ALIGN | G_QUIET | G_LENIENT,
+     "usage: s2s score -m MODEL_DIR [OPTIONS] < pairs.tsv\n"
+     "Forced decoding of 'source<TAB>target' lines: the target followed by eos is\n"
+     "scored. Text lines are: score ||| per-step log-probabilities (eos step last)\n"
+     "[||| alignment]; jsonl is the object of spec section 8 with one hypothesis.\n\n"
+     "  -m, --model DIR       model directory\n"
+     IO_HELP
+     "  --format text|jsonl   output format (default text)\n"
+     "  --alignment hard|soft append the alignment (see s2s translate --help)\n"
+     "  -h, --help            this help\n"
+     "\nExit status: 0 all lines scored, 1 some lines failed, 2 usage or model error.\n"},
+    {"align",
+     G_MODEL | G_DECODE | G_COLOR | G_PICTURE | G_LENIENT,
+     "usage: s2s align -m MODEL_DIR [OPTIONS] [TEXT...]\n"
+     "Translates TEXT (or the first input line) and shows the attention matrix as a\n"
+     "heatmap: source tokens as columns, output tokens as rows.\n\n"
+     "  -m, --model DIR       model directory\n"
+     DECODE_HELP
+     "  --color never|always|auto  colour in the terminal (auto: stdout is a terminal,\n"
+     "                        TERM is not 'dumb' and NO_COLOR is unset)\n"
+     "  --svg FILE            also write a self-contained SVG heatmap\n"
+     "  --html FILE           also write a self-contained HTML heatmap\n"
+     "  --lenient             replace invalid UTF-8 by U+FFFD\n"
+     "  -h, --help            this help\n"},
+    {"info",
+     G_MODEL | G_FORMAT,
+     "usage: s2s info -m MODEL_DIR [--format text|json]\n"
+     "Prints the architecture, every tensor with its shape and dtype, the parameter\n"
+     "count, the vocabulary sizes, the special tokens and the tokenizer settings.\n\n"
+     "  -m, --model DIR       model directory (or give it as the argument)\n"
+     "  --format text|json    output format (default text)\n"
+     "  -h, --help            this help\n"},
+    {"tokenize",
+     G_MODEL | G_IO | G_SIDE | G_LENIENT | G_QUIET,
+     "usage: s2s tokenize -m MODEL_DIR [OPTIONS] [TEXT...]\n"
+     "Prints the tokens of TEXT or of each input line, space-separated, one line per\n"
+     "input line (the source side includes the appended eos).\n\n"
+     "  -m, --model DIR       model directory\n"
+     "  -i, --input FILE, -o, --output FILE\n"
+     "  --side source|target  which vocabulary and rules (default source)\n"
+     "  --show tokens|pieces|ids  vocabulary tokens (default), the strings split\n"
+     "                        from the text before vocabulary look-up, or ids\n"
+     "  --lenient             replace invalid UTF-8 by U+FFFD\n"
+     "  -h, --help            this help\n"},
+};
+#define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
+
+static const char OVERVIEW[] =
+    "usage: s2s COMMAND [OPTIONS]\n"
+    "A small sequence-to-sequence inference engine (RNN encoder, attention decoder).\n\n"
+    "commands:\n"
+    "  translate   translate text or lines of input\n"
+    "  summarize   the same with a summarization model's defaults\n"
+    "  score       forced decoding of source<TAB>target lines\n"
+    "  align       show the attention matrix as a heatmap (terminal, SVG, HTML)\n"
+    "  info        describe a model: architecture, tensors, vocabularies, tokenizer\n"
+    "  tokenize    show how a model tokenizes text\n"
+    "  help CMD    help for one command (also: s2s CMD --help)\n\n"
+    "  --version   print the version\n";
+
+/* The definition of command `name`, or NULL. */
+static const command_def *find_command(const char *name)
+{
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(COMMANDS[i].name, name) == 0) return &COMMANDS[i];
+    return NULL;
+}
+
+void cli_print_help(FILE *f, const char *cmd)
+{
+    const command_def *c = cmd ? find_command(cmd) : NULL;
+    fputs(c ? c->help : OVERVIEW, f);
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "s2s %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (see 's2s %s --help')\n", cmd);
+    return CLI_EXIT_USAGE;
+}
+
+/* Parses a whole decimal integer in [lo, hi] for option `flag`. */
+static int parse_int(const char *cmd, const char *flag, const char *s, long lo, long hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end != '\0' || errno == ERANGE)
+        return cli_usage_error(cmd, "option '--%s' wants a whole number, not '%s'", flag, s);
+    if (v < lo || v > hi)
+        return cli_usage_error(cmd, "option '--%s' must be between %ld and %ld, not %ld", flag, lo, hi, v);
+    *out = (int)v;
+    return 0;
+}
+
+/* Parses a finite decimal number in [lo, hi] for option `flag`. */
+static int parse_float(const char *cmd, const char *flag, const char *s, double lo, double hi, float *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v))
+        return cli_usage_error(cmd, "option '--%s' wants a number, not '%s'", flag, s);
+    if (v < lo || v > hi)
+        return cli_usage_error(cmd, "option '--%s' must be between %g and %g, not %g", flag, lo, hi, v);
+    *out = (float)v;
+    return 0;
+}
+
+/* Maps `s` to the index of an equal string in the NULL-terminated `names`,
+ * or reports a usage error naming `flag` and the choices. */
+static int parse_choice(const char *cmd, const char *flag, const char *s, const char *const *names, int *out)
+{
+    char choices[256] = "";
+    for (int i = 0; names[i]; i++) {
+        if (strcmp(s, names[i]) == 0) { *out = i; return 0; }
+        if (i) strncat(choices, ", ", sizeof choices - strlen(choices) - 1);
+        strncat(choices, names[i], sizeof choices - strlen(choices) - 1);
+    }
+    return cli_usage_error(cmd, "option '--%s' must be one of %s, not '%s'", flag, choices, s);
+}
+
+static const char *const ALIGN_NAMES[] = {"none", "hard", "soft", NULL};
+static const char *const COLOR_NAMES[] = {"auto", "never", "always", NULL};
+static const char *const SIDE_NAMES[] = {"source", "target", NULL};
+static const char *const SHOW_NAMES[] = {"tokens", "pieces", "ids", NULL};
+static const char *const FORMAT_TEXT_JSONL[] = {"text", "jsonl", NULL};
+static const char *const FORMAT_TEXT_JSON[] = {"text", "json", NULL};
+
+/* --format: text|jsonl, or text|json for info. */
+static int parse_format(const char *cmd, const char *name, const char *arg, int *out)
+{
+    if (strcmp(cmd, "info") != 0) return parse_choice(cmd, name, arg, FORMAT_TEXT_JSONL, out);
+    int v;
+    if (parse_choice(cmd, name, arg, FORMAT_TEXT_JSON, &v)) return CLI_EXIT_USAGE;
+    *out = v ? CLI_FMT_JSON : CLI_FMT_TEXT;
+    return 0;
+}
+
+/* Applies option `val` with argument `arg` to `o`; 0 or CLI_EXIT_USAGE. */
+static int apply_option(const char *cmd, int val, const char *name, const char *arg, cli_opts *o)
+{
+    switch (val) {
+    case 'm': o->model_dir = arg; return 0;
+    case 'i': o->input = arg; return 0;
+    case 'o': o->output = arg; return 0;
+    case 'q': o->quiet = 1; return 0;
+    case O_BEAM: o->beam_set = 1; return parse_int(cmd, name, arg, 1, S2S_MAX_BEAM, &o->dp.beam_size);
+    case O_NBEST: o->n_best_set = 1; return parse_int(cmd, name, arg, 1, S2S_MAX_BEAM, &o->dp.n_best);
+    case O_LP: o->lp_set = 1; return parse_float(cmd, name, arg, 0.0, 100.0, &o->dp.length_penalty);
+    case O_MINLEN: o->min_len_set = 1; return parse_int(cmd, name, arg, 0, S2S_MAX_DECODE_STEPS, &o->dp.min_length);
+    case O_MAXLEN: o->max_len_set = 1; return parse_int(cmd, name, arg, 1, S2S_MAX_DECODE_STEPS, &o->dp.max_length);
+    case O_THREADS: return parse_int(cmd, name, arg, 1, CLI_MAX_THREADS, &o->threads);
+    case O_FORMAT:
+        o->format_set = 1;
+        return parse_format(cmd, name, arg, &o->format);
+    case O_ALIGNMENT: return parse_choice(cmd, name, arg, ALIGN_NAMES, &o->alignment);
+    case O_SCORES: o->scores = 1; return 0;
+    case O_REPLACE_UNK: o->replace_unk = 1; return 0;
+    case O_LENIENT: o->lenient = 1; return 0;
+    case O_COLOR: return parse_choice(cmd, name, arg, COLOR_NAMES, &o->color);
+    case O_SVG: o->svg = arg; return 0;
+    case O_HTML: o->html = arg; return 0;
+    case O_SIDE: return parse_choice(cmd, name, arg, SIDE_NAMES, &o->side);
+    case O_SHOW: return parse_choice(cmd, name, arg, SHOW_NAMES, &o->show);
+    }
+    return cli_usage_error(cmd, "internal: unhandled option '--%s'", name);
+}
+
+/* Builds the getopt_long table of the options `groups` allows. */
+static void build_long_options(unsigned groups, struct option *lo)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        if (!(OPTIONS[i].group & groups)) continue;
+        lo[n].name = OPTIONS[i].name;
+        lo[n].has_arg = OPTIONS[i].has_arg;
+        lo[n].flag = NULL;
+        lo[n].val = OPTIONS[i].val;
+        n++;
+    }
+    memset(&lo[n], 0, sizeof lo[n]);
+}
+
+/* Long name of option value `val`. */
+static const char *option_name(int val)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (OPTIONS[i].val == val) return OPTIONS[i].name;
+    return "?";
+}
+
+/* Reports the option getopt stopped at (`c` is '?' or ':'). */
+static int report_bad_option(const char *cmd, int c, char **argv)
+{
+    const char *word = argv[optind - 1];
+    if (c == ':')
+        return cli_usage_error(cmd, "option '%s' needs a value", word);
+    if (optopt && optopt < 256 && strncmp(word, "--", 2) != 0)
+        return cli_usage_error(cmd, "unknown option '-%c'", optopt);
+    return cli_usage_error(cmd, "unknown option '%s'", word);
+}
+
+/* Sets the defaults every subcommand starts from. */
+static void set_defaults(const char *cmd, cli_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->cmd = cmd;
+    o->dp = s2s_decode_default_params();
+    o->threads = 1;
+    o->side = S2S_SOURCE;
+}
+
+/* Checks combinations that single options cannot. */
+static int check_combinations(cli_opts *o)
+{
+    if (o->n_best_set && !o->beam_set && o->dp.n_best > o->dp.beam_size)
+        o->dp.beam_size = o->dp.n_best;
+    if (o->dp.n_best > o->dp.beam_size)
+        return cli_usage_error(o->cmd, "option '--n-best' (%d) cannot exceed '--beam' (%d)",
+                               o->dp.n_best, o->dp.beam_size);
+    if (o->min_len_set && o->max_len_set && o->dp.min_length >= o->dp.max_length)
+        return cli_usage_error(o->cmd, "option '--min-length' (%d) must be below '--max-length' (%d)",
+                               o->dp.min_length, o->dp.max_length);
+    if (o->input && o->n_args > 0)
+        return cli_usage_error(o->cmd, "give either TEXT arguments or '--input', not both");
+    return 0;
+}
+
+int cli_parse(const char *cmd, int argc, char **argv, cli_opts *o)
+{
+    const command_def *c = find_command(cmd);
+    struct option lo[N_OPTIONS + 1];
+    set_defaults(cmd, o);
+    build_long_options(c->groups, lo);
+    char shortopts[16] = ":h";
+    if (c->groups & G_MODEL) strcat(shortopts, "m:");
+    if (c->groups & G_IO) strcat(shortopts, "i:o:");
+    if (c->groups & G_QUIET) strcat(shortopts, "q");
+    opterr = 0;
+    optind = 1;
+    int ch, idx;
+    while ((ch = getopt_long(argc, argv, shortopts, lo, &idx)) != -1) {
+        if (ch == 'h') { cli_print_help(stdout, cmd); return -1; }
+        if (ch == '?' || ch == ':') return report_bad_option(cmd, ch, argv);
+        if (apply_option(cmd, ch, option_name(ch), optarg, o)) return CLI_EXIT_USAGE;
+    }
+    o->args = argv + optind;
+    o->n_args = argc - optind;
+    return check_combinations(o);
+}
+
+s2s_model *cli_load_model(const cli_opts *o)
+{
+    if (!o->model_dir) {
+        cli_usage_error(o->cmd, "no model given: use '-m MODEL_DIR'");
+        return NULL;
+    }
+    s2s_error err = {0};
+    s2s_model *m = s2s_model_load(o->model_dir, &err);
+    if (!m)
+        fprintf(stderr, "s2s %s: cannot load model '%s': %s\n", o->cmd, o->model_dir,
+                err.message[0] ? err.message : s2s_strerror(err.status));
+    return m;
+}
+
+FILE *cli_open_output(const cli_opts *o)
+{
+    if (!o->output || strcmp(o->output, "-") == 0) return stdout;
+    FILE *f = fopen(o->output, "w");
+    if (!f)
+        fprintf(stderr, "s2s %s: cannot write '%s': %s\n", o->cmd, o->output, strerror(errno));
+    return f;
+}
+
+int cli_close_output(const cli_opts *o, FILE *f)
+{
+    int bad = fflush(f) != 0 || ferror(f);
+    if (f != stdout && fclose(f) != 0) bad = 1;
+    if (bad)
+        fprintf(stderr, "s2s %s: error writing '%s': %s\n", o->cmd,
+                f == stdout ? "standard output" : o->output, strerror(errno));
+    return bad ? -1 : 0;
+}

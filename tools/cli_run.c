@@ -1,0 +1,181 @@
+/*
+ * cli_run.c - the line pipeline shared by translate, summarize, score and
+ * tokenize: read a chunk of lines (only what is already available when the
+ * input is a pipe or terminal), process it with an OpenMP parallel for (one
+ * session per thread), write the results in input order, repeat.
+ * Output order and content do not depend on the number of threads.
+ */
+#include <errno.h>
+#include <omp.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* Appends a formatted line to the malloc'd string *dst. */
+static void append_line(char **dst, const char *fmt, va_list ap)
+{
+    char *add = NULL;
+    if (vasprintf(&add, fmt, ap) < 0) return;
+    size_t old = *dst ? strlen(*dst) : 0, n = strlen(add);
+    char *s = realloc(*dst, old + n + 2);
+    if (!s) { free(add); return; }
+    memcpy(s + old, add, n);
+    s[old + n] = '\n';
+    s[old + n + 1] = '\0';
+    *dst = s;
+    free(add);
+}
+
+/* Appends "<fmt...>" as one line to job->msg. */
+static void job_error_msg(cli_job *job, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    append_line(&job->msg, fmt, ap);
+    va_end(ap);
+}
+
+void cli_job_warn(cli_job *job, const char *fmt, ...)
+{
+    char *body = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vasprintf(&body, fmt, ap);
+    va_end(ap);
+    if (k < 0) return;
+    job_error_msg(job, "line %ld: warning: %s", job->id + 1, body);
+    free(body);
+}
+
+void cli_job_fail(cli_job *job, int format, const char *message)
+{
+    job->failed = 1;
+    job_error_msg(job, "line %ld: %s", job->id + 1, message);
+    free(job->out);
+    job->out = NULL;
+    job->out_len = 0;
+    FILE *f = open_memstream(&job->out, &job->out_len);
+    if (!f) return;
+    if (format == CLI_FMT_JSONL) {
+        fprintf(f, "{\"id\": %ld, \"error\": ", job->id);
+        cli_json_cstr(f, message);
+        fputc('}', f);
+    }
+    fputc('\n', f);
+    fclose(f);
+}
+
+/* Reads up to a chunk of lines into jobs[]; only the first read may wait.
+ * Returns the number read (0 at end of input) or -1 on a read error. */
+static int read_chunk(line_reader *r, int max_lines, long *next_id, cli_job *jobs)
+{
+    int n = 0;
+    size_t bytes = 0;
+    while (n < max_lines && bytes < CLI_CHUNK_BYTES) {
+        char *line;
+        size_t len;
+        int k = lr_next(r, n == 0, &line, &len);
+        if (k == LR_EOF || k == LR_WOULD_BLOCK) break;
+        if (k == LR_ERROR) return -1;
+        cli_job *j = &jobs[n++];
+        memset(j, 0, sizeof *j);
+        j->id = (*next_id)++;
+        j->too_long = k == LR_TOO_LONG;
+        j->len = j->too_long ? 0 : len;
+        j->text = malloc(j->len + 1);
+        if (!j->text) return -1;
+        memcpy(j->text, j->too_long ? "" : line, j->len);
+        j->text[j->len] = '\0';
+        bytes += j->len;
+    }
+    return n;
+}
+
+/* Runs `fn` over jobs[0..n) with `nt` threads, session t for thread t. */
+static void process_chunk(cli_job *jobs, int n, int nt, s2s_session **sessions, int format,
+                          cli_job_fn fn, void *ctx)
+{
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+    for (int i = 0; i < n; i++) {
+        if (jobs[i].too_long) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "line longer than %u bytes, skipped", CLI_MAX_LINE_BYTES);
+            cli_job_fail(&jobs[i], format, msg);
+        } else {
+            fn(ctx, sessions[omp_get_thread_num()], &jobs[i]);
+        }
+    }
+}
+
+/* Writes every job's messages (stderr) and output, in order, then frees
+ * them; returns the number of failed jobs. */
+static int write_chunk(const char *cmd, cli_job *jobs, int n, FILE *out, cli_progress *p)
+{
+    int failed = 0;
+    for (int i = 0; i < n; i++) {
+        cli_job *j = &jobs[i];
+        if (j->msg) {
+            cli_progress_end(p);
+            for (char *s = j->msg, *e; *s; s = e + 1) {
+                e = strchr(s, '\n');
+                fprintf(stderr, "s2s %s: %.*s\n", cmd, (int)(e - s), s);
+            }
+        }
+        if (j->out) fwrite(j->out, 1, j->out_len, out);
+        else fputc('\n', out);
+        failed += j->failed;
+        free(j->text);
+        free(j->out);
+        free(j->msg);
+    }
+    fflush(out);
+    return failed;
+}
+
+/* Creates `nt` sessions; 0, or -1 after printing why. */
+static int make_sessions(const char *cmd, const s2s_model *m, int nt, s2s_session **s)
+{
+    for (int t = 0; t < nt; t++) {
+        s2s_error err = {0};
+        s[t] = s2s_session_new(m, &err);
+        if (!s[t]) {
+            fprintf(stderr, "s2s %s: cannot create a decoding session: %s\n", cmd, err.message);
+            while (t-- > 0) s2s_session_free(s[t]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int cli_run_lines(const cli_opts *o, const s2s_model *m, line_reader *r, FILE *out,
+                  cli_job_fn fn, void *ctx)
+{
+    int nt = o->threads > 0 ? o->threads : 1;
+    s2s_session *sessions[CLI_MAX_THREADS];
+    if (make_sessions(o->cmd, m, nt, sessions) < 0) return CLI_EXIT_USAGE;
+    cli_job *jobs = calloc(CLI_CHUNK_LINES, sizeof *jobs);
+    int max_lines = (nt == 1 && !r->regular) ? 1 : CLI_CHUNK_LINES;
+    long next_id = 0, failed = 0;
+    int status = CLI_EXIT_OK;
+    cli_progress p;
+    cli_progress_start(&p, r, o->quiet);
+    for (;;) {
+        int n = jobs ? read_chunk(r, max_lines, &next_id, jobs) : -1;
+        if (n < 0) {
+            fprintf(stderr, "s2s %s: cannot read the input: %s\n", o->cmd, strerror(errno));
+            status = CLI_EXIT_USAGE;
+            break;
+        }
+        if (n == 0) break;
+        process_chunk(jobs, n, nt, sessions, o->format, fn, ctx);
+        failed += write_chunk(o->cmd, jobs, n, out, &p);
+        cli_progress_add(&p, n);
+    }
+    cli_progress_end(&p);
+    free(jobs);
+    for (int t = 0; t < nt; t++) s2s_session_free(sessions[t]);
+    if (status == CLI_EXIT_OK && failed) status = CLI_EXIT_LINES;
+    return status;
+}

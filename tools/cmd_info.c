@@ -1,0 +1,211 @@
+/*
+ * cmd_info.c - `s2s info`: what a model is made of, as text or JSON.
+ */
+#include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* Writes "[d0, d1, ...]" for a tensor shape. */
+static void print_shape(FILE *f, const s2s_tensor_info *t)
+{
+    fputc('[', f);
+    for (int d = 0; d < t->ndim; d++) fprintf(f, "%s%" PRId64, d ? ", " : "", t->shape[d]);
+    fputc(']', f);
+}
+
+/* Writes a count with thousands separators (1,234,567). */
+static void print_count(FILE *f, size_t n)
+{
+    char digits[32];
+    int len = snprintf(digits, sizeof digits, "%zu", n);
+    for (int i = 0; i < len; i++) {
+        if (i > 0 && (len - i) % 3 == 0) fputc(',', f);
+        fputc(digits[i], f);
+    }
+}
+
+/* One RNN side as "gru, embedding 128, hidden 256, 2 layers, bidirectional". */
+static void print_rnn(FILE *f, const s2s_rnn_info *r, int is_encoder)
+{
+    fprintf(f, "%s, embedding %d, hidden %d, %d layer%s", r->cell, r->embedding_size,
+            r->hidden_size, r->num_layers, r->num_layers == 1 ? "" : "s");
+    if (is_encoder) fputs(r->bidirectional ? ", bidirectional" : ", unidirectional", f);
+}
+
+/* The architecture part of the text report. */
+static void print_architecture(FILE *f, const s2s_model_info *in)
+{
+    fprintf(f, "model:        %s\n", in->dir);
+    fprintf(f, "task:         %s", in->task[0] ? in->task : "(not given)");
+    if (in->source_language[0] || in->target_language[0])
+        fprintf(f, " (%s -> %s)", in->source_language[0] ? in->source_language : "?",
+                in->target_language[0] ? in->target_language : "?");
+    fputs("\nencoder:      ", f);
+    print_rnn(f, &in->encoder, 1);
+    fprintf(f, ", append eos %s\n", in->append_eos ? "yes" : "no");
+    fprintf(f, "bridge:       %s\n", in->bridge);
+    fputs("decoder:      ", f);
+    print_rnn(f, &in->decoder, 0);
+    fprintf(f, "\nattention:    %s", in->attention);
+    if (in->attention_size) fprintf(f, " (size %d)", in->attention_size);
+    fprintf(f, ", %s, input feeding %s\n", in->attention_position, in->input_feeding ? "yes" : "no");
+}
+
+/* Vocabulary, special tokens, tokenizer and decoding lines of the report. */
+static void print_vocab_and_tokenizer(FILE *f, const s2s_model_info *in)
+{
+    fprintf(f, "vocabulary:   source %d tokens, target %d tokens\n", in->source_vocab_size,
+            in->target_vocab_size);
+    const char *names[4] = {"sos", "eos", "unk", "pad"};
+    const char *vals[4] = {in->sos, in->eos, in->unk, in->pad};
+    fputs("special:      ", f);
+    for (int i = 0; i < 4; i++) {
+        fprintf(f, "%s%s ", i ? ", " : "", names[i]);
+        if (vals[i]) cli_json_cstr(f, vals[i]);
+        else fputs("none", f);
+    }
+    fprintf(f, "\ntokenizer:    normalizer %s, level %s, lowercase %s, max input tokens %d",
+            in->normalizer, in->level, in->lowercase ? "yes" : "no", in->max_input_tokens);
+    if (in->merges_file) fprintf(f, ", merges %s", in->merges_file);
+    fputs("\ndecoding:     max_length ", f);
+    if (in->max_length) fprintf(f, "%d (config)\n", in->max_length);
+    else fputs("2 x source tokens + 10 (default)\n", f);
+}
+
+/* The whole text report: architecture, counts, then every tensor. */
+static void print_text(FILE *f, const s2s_model *m, const s2s_model_info *in)
+{
+    print_architecture(f, in);
+    print_vocab_and_tokenizer(f, in);
+    fprintf(f, "weights:      %s, %zu tensors, ", in->weights_file, in->n_tensors);
+    print_count(f, in->n_parameters);
+    fputs(" parameters\n\ntensors:\n", f);
+    for (size_t i = 0; i < in->n_tensors; i++) {
+        s2s_tensor_info t;
+        if (s2s_model_tensor(m, i, &t) != S2S_OK) continue;
+        fprintf(f, "  %-40s %-5s ", t.name, t.dtype);
+        print_shape(f, &t);
+        fputc('\n', f);
+    }
+}
+
+/* Adds `s` to `obj` under `key`, as JSON null when s is NULL. */
+static void add_str(cJSON *obj, const char *key, const char *s)
+{
+    if (s) cJSON_AddStringToObject(obj, key, s);
+    else cJSON_AddNullToObject(obj, key);
+}
+
+/* {"cell", "embedding_size", "hidden_size", "num_layers", ["bidirectional"]} */
+static cJSON *rnn_json(const s2s_rnn_info *r, int is_encoder)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "cell", r->cell);
+    cJSON_AddNumberToObject(o, "embedding_size", r->embedding_size);
+    cJSON_AddNumberToObject(o, "hidden_size", r->hidden_size);
+    cJSON_AddNumberToObject(o, "num_layers", r->num_layers);
+    if (is_encoder) cJSON_AddBoolToObject(o, "bidirectional", r->bidirectional);
+    return o;
+}
+
+/* The architecture keys, shaped like config.json. */
+static void add_architecture_json(cJSON *root, const s2s_model_info *in)
+{
+    cJSON *enc = rnn_json(&in->encoder, 1);
+    cJSON_AddBoolToObject(enc, "append_eos", in->append_eos);
+    cJSON_AddItemToObject(root, "encoder", enc);
+    cJSON_AddStringToObject(root, "bridge", in->bridge);
+    cJSON *dec = rnn_json(&in->decoder, 0);
+    cJSON *att = cJSON_AddObjectToObject(dec, "attention");
+    cJSON_AddStringToObject(att, "type", in->attention);
+    cJSON_AddStringToObject(att, "position", in->attention_position);
+    if (in->attention_size) cJSON_AddNumberToObject(att, "size", in->attention_size);
+    cJSON_AddBoolToObject(dec, "input_feeding", in->input_feeding);
+    cJSON_AddItemToObject(root, "decoder", dec);
+}
+
+/* Special tokens, vocabulary sizes, tokenizer and decoding keys. */
+static void add_vocab_json(cJSON *root, const s2s_model_info *in)
+{
+    cJSON *sp = cJSON_AddObjectToObject(root, "special_tokens");
+    add_str(sp, "sos", in->sos);
+    add_str(sp, "eos", in->eos);
+    add_str(sp, "unk", in->unk);
+    add_str(sp, "pad", in->pad);
+    cJSON_AddNumberToObject(root, "source_vocab_size", in->source_vocab_size);
+    cJSON_AddNumberToObject(root, "target_vocab_size", in->target_vocab_size);
+    cJSON *tok = cJSON_AddObjectToObject(root, "tokenizer");
+    cJSON_AddStringToObject(tok, "normalizer", in->normalizer);
+    cJSON_AddStringToObject(tok, "level", in->level);
+    cJSON_AddBoolToObject(tok, "lowercase", in->lowercase);
+    add_str(tok, "merges", in->merges_file);
+    cJSON_AddNumberToObject(tok, "max_input_tokens", in->max_input_tokens);
+    cJSON *dec = cJSON_AddObjectToObject(root, "decoding");
+    if (in->max_length) cJSON_AddNumberToObject(dec, "max_length", in->max_length);
+    else cJSON_AddNullToObject(dec, "max_length");
+}
+
+/* "tensors": [{"name", "dtype", "shape"}] in name order. */
+static void add_tensors_json(cJSON *root, const s2s_model *m, size_t n)
+{
+    cJSON *arr = cJSON_AddArrayToObject(root, "tensors");
+    for (size_t i = 0; i < n; i++) {
+        s2s_tensor_info t;
+        if (s2s_model_tensor(m, i, &t) != S2S_OK) continue;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", t.name);
+        cJSON_AddStringToObject(o, "dtype", t.dtype);
+        cJSON *shape = cJSON_AddArrayToObject(o, "shape");
+        for (int d = 0; d < t.ndim; d++) cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)t.shape[d]));
+        cJSON_AddItemToArray(arr, o);
+    }
+}
+
+/* The JSON report; 0, or -1 when out of memory. */
+static int print_json(FILE *f, const s2s_model *m, const s2s_model_info *in)
+{
+    cJSON *root = cJSON_CreateObject();
+    add_str(root, "dir", in->dir);
+    add_str(root, "task", in->task);
+    add_str(root, "source_language", in->source_language);
+    add_str(root, "target_language", in->target_language);
+    add_str(root, "weights", in->weights_file);
+    add_architecture_json(root, in);
+    add_vocab_json(root, in);
+    cJSON_AddNumberToObject(root, "n_tensors", (double)in->n_tensors);
+    cJSON_AddNumberToObject(root, "n_parameters", (double)in->n_parameters);
+    add_tensors_json(root, m, in->n_tensors);
+    char *s = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (!s) return -1;
+    fprintf(f, "%s\n", s);
+    free(s);
+    return 0;
+}
+
+int cmd_info(int argc, char **argv)
+{
+    cli_opts o;
+    int rc = cli_parse("info", argc, argv, &o);
+    if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
+    if (!o.model_dir && o.n_args == 1) o.model_dir = o.args[0];
+    else if (o.n_args > 0) return cli_usage_error("info", "unexpected argument '%s'", o.args[o.model_dir ? 0 : 1]);
+    s2s_model *m = cli_load_model(&o);
+    if (!m) return CLI_EXIT_USAGE;
+    s2s_model_info in;
+    s2s_model_get_info(m, &in);
+    rc = CLI_EXIT_OK;
+    if (o.format == CLI_FMT_JSON) {
+        if (print_json(stdout, m, &in) < 0) {
+            fprintf(stderr, "s2s info: out of memory\n");
+            rc = CLI_EXIT_USAGE;
+        }
+    } else {
+        print_text(stdout, m, &in);
+    }
+    s2s_model_free(m);
+    return rc;
+}

@@ -1,0 +1,185 @@
+/*
+ * cmd_translate.c - `s2s translate` and `s2s summarize`: decode every input
+ * line, write one result per line (n-best: N lines), in order, streaming.
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_format.h"
+#include "cli_unk.h"
+
+/* Summarization defaults when config.json has no "decoding" value. */
+#define SUMMARIZE_BEAM 4
+#define SUMMARIZE_LENGTH_PENALTY 1.0f
+#define CONFIG_MAX_BYTES (16u << 20)
+
+typedef struct translate_ctx {
+    const cli_opts *o;
+    const s2s_model *model;
+    unk_ctx unk;
+} translate_ctx;
+
+/* Readable texts of every hypothesis (with unk replacement when asked);
+ * NULL entries when out of memory. Caller frees each and the array. */
+static char **hyp_texts(const translate_ctx *c, const cli_job *job, const s2s_token_seq *src,
+                        const s2s_result *res)
+{
+    char **t = calloc((size_t)res->n_hyps + 1, sizeof *t);
+    for (int k = 0; t && k < res->n_hyps; k++) {
+        const s2s_hypothesis *h = &res->hyps[k];
+        t[k] = c->o->replace_unk
+                   ? cli_replace_unk_text(&c->unk, job->text, job->len, src, h, res->n_source)
+                   : s2s_detokenize(c->model, h->tokens, h->n_tokens);
+    }
+    return t;
+}
+
+/* Formats a decoded line into job->out. */
+static void format_output(const translate_ctx *c, cli_job *job, const s2s_token_seq *src,
+                          const s2s_result *res)
+{
+    const cli_opts *o = c->o;
+    char **texts = hyp_texts(c, job, src, res);
+    cli_line_out lo = {job->id, c->model, src, res, texts, o->alignment};
+    FILE *f = open_memstream(&job->out, &job->out_len);
+    if (f && texts) {
+        if (o->format == CLI_FMT_JSONL) cli_write_json_line(f, &lo);
+        else if (o->n_best_set) for (int k = 0; k < res->n_hyps; k++) cli_write_text_hyp(f, &lo, k, 1, 1);
+        else if (res->n_hyps > 0) cli_write_text_hyp(f, &lo, 0, 0, o->scores);
+        else fputc('\n', f);
+    }
+    if (f) fclose(f);
+    for (int k = 0; texts && k < res->n_hyps; k++) free(texts[k]);
+    free(texts);
+}
+
+/* The cli_job_fn of translate/summarize. */
+static void translate_job(void *vctx, s2s_session *session, cli_job *job)
+{
+    const translate_ctx *c = vctx;
+    const cli_opts *o = c->o;
+    s2s_tokenize_params tp = s2s_tokenize_default_params();
+    tp.lenient = o->lenient;
+    s2s_token_seq src;
+    s2s_error err = {0};
+    if (s2s_tokenize(c->model, S2S_SOURCE, job->text, job->len, &tp, &src, &err) != S2S_OK) {
+        cli_job_fail(job, o->format, err.message);
+        return;
+    }
+    if (src.truncated) cli_job_warn(job, "input cut at %d tokens", src.n);
+    if (src.n == 0) {
+        cli_job_fail(job, o->format, "empty input: no source tokens");
+        s2s_token_seq_free(&src);
+        return;
+    }
+    s2s_decode_params dp = o->dp;
+    dp.want_attention = o->format == CLI_FMT_JSONL || o->alignment || o->replace_unk;
+    s2s_result res = {0};
+    if (s2s_translate_ids(session, src.ids, src.n, &dp, &res, &err) != S2S_OK)
+        cli_job_fail(job, o->format, err.message);
+    else
+        format_output(c, job, &src, &res);
+    s2s_result_free(&res);
+    s2s_token_seq_free(&src);
+}
+
+/* Reads MODEL_DIR/config.json into a cJSON tree, or NULL. */
+static cJSON *read_config(const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = malloc(CONFIG_MAX_BYTES + 1);
+    size_t n = buf ? fread(buf, 1, CONFIG_MAX_BYTES, f) : 0;
+    fclose(f);
+    cJSON *root = NULL;
+    if (buf) {
+        buf[n] = '\0';
+        root = cJSON_Parse(buf);
+    }
+    free(buf);
+    return root;
+}
+
+/* Integer key `name` of `obj` in [lo, hi], or `def`. */
+static int config_int(const cJSON *obj, const char *name, int lo, int hi, int def)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    if (!cJSON_IsNumber(v) || v->valuedouble < lo || v->valuedouble > hi) return def;
+    return (int)v->valuedouble;
+}
+
+/* Sets what the command line left open from config "decoding" (beam_size,
+ * length_penalty, min_length), or the summarization defaults, without
+ * ever contradicting what the command line did set. */
+static void summarize_defaults(cli_opts *o)
+{
+    cJSON *root = read_config(o->model_dir);
+    const cJSON *dec = cJSON_GetObjectItemCaseSensitive(root, "decoding");
+    if (!o->beam_set) {
+        int beam = config_int(dec, "beam_size", 1, S2S_MAX_BEAM, SUMMARIZE_BEAM);
+        o->dp.beam_size = beam > o->dp.n_best ? beam : o->dp.n_best;
+    }
+    if (!o->lp_set) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(dec, "length_penalty");
+        o->dp.length_penalty = cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 100
+                                   ? (float)v->valuedouble : SUMMARIZE_LENGTH_PENALTY;
+    }
+    if (!o->min_len_set) {
+        int min = config_int(dec, "min_length", 0, S2S_MAX_DECODE_STEPS, 0);
+        if (o->max_len_set && min >= o->dp.max_length) min = o->dp.max_length - 1;
+        o->dp.min_length = min;
+    }
+    cJSON_Delete(root);
+}
+
+/* Opens the input: the TEXT arguments joined by spaces, else -i or stdin. */
+static int open_input(const cli_opts *o, line_reader *r)
+{
+    if (o->n_args == 0) {
+        if (lr_open(r, o->input) == 0) return 0;
+        fprintf(stderr, "s2s %s: cannot read '%s': %s\n", o->cmd, o->input ? o->input : "-", strerror(errno));
+        return -1;
+    }
+    size_t n = 1;
+    for (int i = 0; i < o->n_args; i++) n += strlen(o->args[i]) + 1;
+    char *text = malloc(n);
+    if (!text) return -1;
+    text[0] = '\0';
+    for (int i = 0; i < o->n_args; i++) {
+        if (i) strcat(text, " ");
+        strcat(text, o->args[i]);
+    }
+    int rc = lr_open_text(r, text);
+    free(text);
+    return rc;
+}
+
+int cmd_translate(int argc, char **argv)
+{
+    const char *cmd = strcmp(argv[0], "summarize") == 0 ? "summarize" : "translate";
+    cli_opts o;
+    int rc = cli_parse(cmd, argc, argv, &o);
+    if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
+    s2s_model *m = cli_load_model(&o);
+    if (!m) return CLI_EXIT_USAGE;
+    if (strcmp(cmd, "summarize") == 0) summarize_defaults(&o);
+    translate_ctx c = {&o, m, {0}};
+    cli_unk_init(&c.unk, m, o.lenient);
+    line_reader r;
+    FILE *out = NULL;
+    rc = CLI_EXIT_USAGE;
+    if (open_input(&o, &r) == 0) {
+        out = cli_open_output(&o);
+        if (out) {
+            rc = cli_run_lines(&o, m, &r, out, translate_job, &c);
+            if (cli_close_output(&o, out) < 0) rc = CLI_EXIT_USAGE;
+        }
+        lr_close(&r);
+    }
+    s2s_model_free(m);
+    return rc;
+}
