@@ -5,13 +5,16 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <stdio.h>
 
 #include "model.h"
+#include "tok_internal.h"
 
 s2s_tokenize_params s2s_tokenize_default_params(void)
 {
-    s2s_tokenize_params p = {0, 0};
+    s2s_tokenize_params p;
+    memset(&p, 0, sizeof p);
+    p.lenient = 0;
+    p.max_tokens = 0;
     return p;
 }
 
@@ -25,17 +28,101 @@ void s2s_token_seq_free(s2s_token_seq *seq)
     memset(seq, 0, sizeof *seq);
 }
 
+/* Token limit for one call: params, else the model's max_input_tokens, else
+ * the default; never above S2S_MAX_SOURCE_TOKENS. */
+static int token_limit(const s2s_model *model, const s2s_tokenize_params *p)
+{
+    int max = p->max_tokens > 0 ? p->max_tokens : model->cfg.tokenizer.max_input_tokens;
+    if (max <= 0) max = S2S_DEFAULT_MAX_INPUT_TOKENS;
+    if (max > S2S_MAX_SOURCE_TOKENS) max = S2S_MAX_SOURCE_TOKENS;
+    return max;
+}
+
 s2s_status s2s_tokenize(const s2s_model *model, s2s_side side, const char *text, size_t len,
                         const s2s_tokenize_params *params, s2s_token_seq *out, s2s_error *err)
 {
-    (void)model; (void)side; (void)text; (void)len; (void)params;
-    memset(out, 0, sizeof *out);
-    if (err) { err->status = S2S_ERR_INVALID_ARG; snprintf(err->message, sizeof err->message, "s2s_tokenize: not implemented yet"); }
-    return S2S_ERR_INVALID_ARG;
+    if (out) memset(out, 0, sizeof *out);
+    if (!model || !out || (!text && len) || (side != S2S_SOURCE && side != S2S_TARGET))
+        return tok_error(err, S2S_ERR_INVALID_ARG, "s2s_tokenize: bad argument");
+    s2s_tokenize_params defaults = s2s_tokenize_default_params();
+    const s2s_tokenize_params *p = params ? params : &defaults;
+    if (p->max_tokens < 0)
+        return tok_error(err, S2S_ERR_INVALID_ARG, "s2s_tokenize: max_tokens %d is negative", p->max_tokens);
+    const s2s_vocab *vocab = model->vocab[side];
+    const char *side_name = side == S2S_SOURCE ? "source" : "target";
+
+    piece_list pl = {0};
+    s2s_status st = tokenizer_split(model->tokenizer, text ? text : "", len, p->lenient, vocab, &pl, err);
+    if (st != S2S_OK) {
+        piece_list_free(&pl);
+        return st;
+    }
+    int max = token_limit(model, p);
+    int truncated = 0;
+    if (pl.n > max) {
+        for (int i = max; i < pl.n; i++) free(pl.pieces[i]);
+        pl.n = max;
+        truncated = 1;
+    }
+    int add_eos = side == S2S_SOURCE && model->cfg.append_eos;
+    if (add_eos && model->src_eos_id < 0) {
+        piece_list_free(&pl);
+        return tok_error(err, S2S_ERR_VOCAB, "source vocabulary has no eos token '%s'",
+                         model->cfg.eos ? model->cfg.eos : "");
+    }
+    int n = pl.n + add_eos;
+    int *ids = malloc((size_t)(n ? n : 1) * sizeof *ids);
+    if (!ids) {
+        piece_list_free(&pl);
+        return tok_error(err, S2S_ERR_NOMEM, "out of memory tokenizing");
+    }
+    for (int i = 0; i < pl.n; i++) {
+        const char *t = pl.pieces[i];
+        int id = vocab_id(vocab, t, strlen(t));
+        if (id < 0) {
+            /* the spec allows unk for the source side only */
+            id = side == S2S_SOURCE ? model->unk_id[S2S_SOURCE] : -1;
+            if (id < 0) {
+                char esc[4 * S2S_ERR_TOKEN_BYTES + 8];
+                tok_escape(t, strlen(t), esc, sizeof esc);
+                tok_error(err, S2S_ERR_UNKNOWN_TOKEN, "unknown %s token '%s' (token %d)%s", side_name,
+                          esc, i, side == S2S_SOURCE ? " and the model has no unk token" : "");
+                free(ids);
+                piece_list_free(&pl);
+                return S2S_ERR_UNKNOWN_TOKEN;
+            }
+        }
+        ids[i] = id;
+    }
+    if (add_eos) {
+        const char *eos = model->cfg.eos ? model->cfg.eos : "";
+        if (piece_list_push(&pl, eos, strlen(eos))) {
+            free(ids);
+            piece_list_free(&pl);
+            return tok_error(err, S2S_ERR_NOMEM, "out of memory tokenizing");
+        }
+        ids[n - 1] = model->src_eos_id;
+    }
+    out->ids = ids;
+    out->pieces = pl.pieces; /* ownership moves to out */
+    out->n = n;
+    out->truncated = truncated;
+    return S2S_OK;
 }
 
 char *s2s_detokenize(const s2s_model *model, const int *ids, int n)
 {
-    (void)model; (void)ids; (void)n;
-    return calloc(1, 1);
+    if (!model || (!ids && n > 0)) return NULL;
+    if (n < 0) n = 0;
+    const char **toks = malloc((size_t)(n ? n : 1) * sizeof *toks);
+    if (!toks) return NULL;
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        if (ids[i] == model->eos_id) continue;
+        const char *t = vocab_token(model->vocab[S2S_TARGET], ids[i]);
+        if (t) toks[k++] = t; /* out-of-range ids are skipped */
+    }
+    char *s = tokenizer_join(model->tokenizer, toks, k);
+    free(toks);
+    return s;
 }

@@ -1,98 +1,158 @@
 /*
- * tokenizer.c - tokenizer object, splitting and joining (first cut: word
- * level with the "none" normalizer).
+ * tokenizer.c - the tokenizer object: normalizer + level (word, char, BPE),
+ * and the joiner-mark convention of docs/tokenizer.md.
  */
 #include <stdlib.h>
 #include <string.h>
-#include <stdio.h>
 
-#include "tokenizer.h"
+#include "tok_internal.h"
 
-struct s2s_tokenizer {
-    tokenizer_config cfg; /* copy; merges pointer not owned */
-};
 
-static void set_err(s2s_error *err, s2s_status st, const char *msg)
-{
-    if (!err) return;
-    err->status = st;
-    snprintf(err->message, sizeof err->message, "%s", msg);
-}
-
-/* Creates a tokenizer; see tokenizer.h. Caller frees with tokenizer_free(). */
 s2s_tokenizer *tokenizer_new(const tokenizer_config *cfg, const char *merges_path, s2s_error *err)
 {
-    (void)merges_path;
+    if (!cfg) {
+        tok_error(err, S2S_ERR_INVALID_ARG, "tokenizer_new: no tokenizer config");
+        return NULL;
+    }
+    if ((unsigned)cfg->normalizer > NORM_TEXT || (unsigned)cfg->level > LEVEL_BPE) {
+        tok_error(err, S2S_ERR_CONFIG, "tokenizer: unknown normalizer or level value");
+        return NULL;
+    }
+    if (cfg->level == LEVEL_BPE && !merges_path) {
+        tok_error(err, S2S_ERR_CONFIG, "tokenizer.merges: required for level \"bpe\"");
+        return NULL;
+    }
     s2s_tokenizer *t = calloc(1, sizeof *t);
-    if (!t) { set_err(err, S2S_ERR_NOMEM, "out of memory creating tokenizer"); return NULL; }
-    t->cfg = *cfg;
-    t->cfg.merges = NULL;
+    if (!t) {
+        tok_error(err, S2S_ERR_NOMEM, "out of memory creating tokenizer");
+        return NULL;
+    }
+    t->normalizer = cfg->normalizer;
+    t->level = cfg->level;
+    t->lowercase = cfg->lowercase != 0;
+    if (cfg->level == LEVEL_BPE) {
+        t->merges = bpe_load(merges_path, err);
+        if (!t->merges) {
+            free(t);
+            return NULL;
+        }
+    }
     return t;
 }
 
-void tokenizer_free(s2s_tokenizer *tok) { free(tok); }
-
-void piece_list_free(piece_list *list)
+void tokenizer_free(s2s_tokenizer *tok)
 {
-    if (!list) return;
-    for (int i = 0; i < list->n; i++) free(list->pieces[i]);
-    free(list->pieces);
-    list->pieces = NULL;
-    list->n = list->cap = 0;
+    if (!tok) return;
+    bpe_free(tok->merges);
+    free(tok);
 }
 
-static int push(piece_list *out, const char *s, size_t n)
+/* Level "char": the code points of the normalized text; ASCII white space
+ * becomes " " when the vocabulary holds " " (or no vocabulary is given). */
+static s2s_status split_chars(const s2s_tokenizer *tok, const cp_buf *cps, const s2s_vocab *vocab,
+                              piece_list *out, s2s_error *err)
 {
-    if (out->n == out->cap) {
-        int nc = out->cap ? out->cap * 2 : 16;
-        char **p = realloc(out->pieces, (size_t)nc * sizeof *p);
-        if (!p) return -1;
-        out->pieces = p;
-        out->cap = nc;
+    cp_buf norm = {0};
+    s2s_status st = normalize_text(tok->normalizer, tok->lowercase, cps, &norm, err);
+    int keep_space = !vocab || vocab_id(vocab, " ", 1) >= 0;
+    for (size_t i = 0; st == S2S_OK && i < norm.n; i++) {
+        int32_t c = norm.cp[i];
+        char tmp[4];
+        size_t n;
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f') {
+            if (!keep_space) continue;
+            tmp[0] = ' ';
+            n = 1;
+        } else {
+            n = utf8_encode(c, tmp);
+        }
+        if (piece_list_push(out, tmp, n)) st = tok_error(err, S2S_ERR_NOMEM, "out of memory splitting text");
     }
-    char *c = malloc(n + 1);
-    if (!c) return -1;
-    memcpy(c, s, n);
-    c[n] = 0;
-    out->pieces[out->n++] = c;
-    return 0;
+    cp_buf_free(&norm);
+    return st;
 }
 
-static int is_ascii_ws(unsigned char c)
+/* Emits one token: [joiner] text [joiner]. */
+static int emit(piece_list *out, const char *s, size_t n, int pre, int post)
 {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+    char small[256];
+    size_t total = n + (pre ? S2S_JOINER_LEN : 0) + (post ? S2S_JOINER_LEN : 0);
+    if (!pre && !post) return piece_list_push(out, s, n);
+    char *b = total <= sizeof small ? small : malloc(total);
+    if (!b) return -1;
+    size_t o = 0;
+    if (pre) { memcpy(b, S2S_JOINER, S2S_JOINER_LEN); o += S2S_JOINER_LEN; }
+    memcpy(b + o, s, n);
+    o += n;
+    if (post) { memcpy(b + o, S2S_JOINER, S2S_JOINER_LEN); o += S2S_JOINER_LEN; }
+    int r = piece_list_push(out, b, o);
+    if (b != small) free(b);
+    return r;
 }
 
 s2s_status tokenizer_split(const s2s_tokenizer *tok, const char *text, size_t len, int lenient,
                            const s2s_vocab *vocab, piece_list *out, s2s_error *err)
 {
-    (void)tok; (void)lenient; (void)vocab;
-    size_t i = 0;
-    while (i < len) {
-        while (i < len && is_ascii_ws((unsigned char)text[i])) i++;
-        size_t b = i;
-        while (i < len && !is_ascii_ws((unsigned char)text[i])) i++;
-        if (i > b && push(out, text + b, i - b)) {
-            set_err(err, S2S_ERR_NOMEM, "out of memory splitting text");
-            return S2S_ERR_NOMEM;
-        }
+    if (!tok || !out || (!text && len)) return tok_error(err, S2S_ERR_INVALID_ARG, "tokenizer_split: NULL argument");
+    cp_buf cps = {0};
+    s2s_status st = utf8_decode(text, len, lenient, &cps, err);
+    if (st != S2S_OK) {
+        cp_buf_free(&cps);
+        return st;
     }
-    return S2S_OK;
-}
+    if (tok->level == LEVEL_CHAR) {
+        st = split_chars(tok, &cps, vocab, out, err);
+        cp_buf_free(&cps);
+        return st;
+    }
 
-char *tokenizer_join(const s2s_tokenizer *tok, const char *const *pieces, int n)
-{
-    (void)tok;
-    size_t total = 1;
-    for (int i = 0; i < n; i++) total += strlen(pieces[i]) + 1;
-    char *s = malloc(total), *p = s;
-    if (!s) return NULL;
-    for (int i = 0; i < n; i++) {
-        if (i) *p++ = ' ';
-        size_t l = strlen(pieces[i]);
-        memcpy(p, pieces[i], l);
-        p += l;
+    byte_buf buf = {0};
+    unit_list units = {0}, ex = {0};
+    st = normalize_units(tok->normalizer, tok->lowercase, &cps, &buf, &units, err);
+    cp_buf_free(&cps);
+    const unit_list *use = &units;
+    size_t *bnd = NULL;
+    if (st == S2S_OK && tok->level == LEVEL_BPE) {
+        /* expand word units into BPE pieces; later pieces touch the earlier ones */
+        size_t maxcp = 0;
+        for (size_t i = 0; i < units.n; i++) {
+            size_t c = utf8_count(buf.s + units.u[i].off, units.u[i].len);
+            if (c > maxcp) maxcp = c;
+        }
+        bnd = malloc((maxcp + 1) * sizeof *bnd);
+        if (!bnd) st = tok_error(err, S2S_ERR_NOMEM, "out of memory splitting text");
+        for (size_t i = 0; st == S2S_OK && i < units.n; i++) {
+            tok_unit u = units.u[i];
+            if (u.kind != 'w') {
+                if (unit_push(&ex, u.off, u.len, u.kind, u.attached))
+                    st = tok_error(err, S2S_ERR_NOMEM, "out of memory splitting text");
+                continue;
+            }
+            size_t k = bpe_encode(tok->merges, buf.s + u.off, u.len, bnd);
+            for (size_t j = 0; j < k; j++)
+                if (unit_push(&ex, u.off + bnd[j], bnd[j + 1] - bnd[j], 'w', j ? 1 : u.attached)) {
+                    st = tok_error(err, S2S_ERR_NOMEM, "out of memory splitting text");
+                    break;
+                }
+        }
+        use = &ex;
     }
-    *p = 0;
-    return s;
+    int marks = tok->normalizer == NORM_TEXT || tok->level == LEVEL_BPE;
+    for (size_t i = 0; st == S2S_OK && i < use->n; i++) {
+        const tok_unit *u = &use->u[i];
+        int pre = 0, post = 0;
+        if (marks) {
+            /* at a touching boundary, a punctuation unit on the left takes a
+             * trailing mark, otherwise the right unit takes a leading one */
+            pre = u->attached && use->u[i - 1].kind != 'p';
+            post = i + 1 < use->n && use->u[i + 1].attached && u->kind == 'p';
+        }
+        if (emit(out, buf.s + u->off, u->len, pre, post))
+            st = tok_error(err, S2S_ERR_NOMEM, "out of memory splitting text");
+    }
+    free(bnd);
+    byte_buf_free(&buf);
+    unit_list_free(&units);
+    unit_list_free(&ex);
+    return st;
 }

@@ -1,0 +1,230 @@
+/*
+ * bpe.c - BPE merges files and the rank-priority merge loop (subword-nmt
+ * style, without end-of-word markers; pieces after the first of a word are
+ * marked by the caller with the joiner, see docs/tokenizer.md).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tok_internal.h"
+
+/* One merge "a b": the text of its line (a, one space, b) in `text`. */
+typedef struct merge_entry {
+    size_t off;   /* into bpe_merges.text */
+    uint32_t len; /* bytes of "a b" */
+    uint32_t rank;
+} merge_entry;
+
+struct bpe_merges {
+    char *text;          /* owned copy of the file */
+    merge_entry *slots;  /* open addressing; len == 0 marks an empty slot */
+    size_t nslots;       /* power of two */
+    size_t count;        /* distinct merges */
+};
+
+static uint64_t fnv_step(uint64_t h, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+#define FNV_SEED 1469598103934665603ULL
+
+/* Hash of the key a + " " + b. */
+static uint64_t pair_hash(const char *a, size_t la, const char *b, size_t lb)
+{
+    uint64_t h = fnv_step(FNV_SEED, a, la);
+    h = fnv_step(h, " ", 1);
+    return fnv_step(h, b, lb);
+}
+
+/* Rank of the pair (a, b), or -1. */
+static long pair_rank(const bpe_merges *m, const char *a, size_t la, const char *b, size_t lb)
+{
+    if (!m->nslots) return -1;
+    size_t mask = m->nslots - 1;
+    size_t i = (size_t)pair_hash(a, la, b, lb) & mask;
+    size_t need = la + 1 + lb;
+    for (;;) {
+        const merge_entry *e = &m->slots[i];
+        if (e->len == 0) return -1;
+        if (e->len == need) {
+            const char *t = m->text + e->off;
+            if (memcmp(t, a, la) == 0 && t[la] == ' ' && memcmp(t + la + 1, b, lb) == 0) return e->rank;
+        }
+        i = (i + 1) & mask;
+    }
+}
+
+void bpe_free(bpe_merges *m)
+{
+    if (!m) return;
+    free(m->text);
+    free(m->slots);
+    free(m);
+}
+
+size_t bpe_count(const bpe_merges *m) { return m ? m->count : 0; }
+
+bpe_merges *bpe_parse(const char *data, size_t len, const char *name, s2s_error *err)
+{
+    bpe_merges *m = calloc(1, sizeof *m);
+    if (!m || !(m->text = malloc(len + 1))) {
+        free(m);
+        tok_error(err, S2S_ERR_NOMEM, "%s: out of memory loading merges", name);
+        return NULL;
+    }
+    if (len) memcpy(m->text, data, len);
+    m->text[len] = 0;
+
+    /* count lines to size the table */
+    size_t lines = 1;
+    for (size_t i = 0; i < len; i++) lines += m->text[i] == '\n';
+    m->nslots = 16;
+    while (m->nslots < lines * 2) m->nslots *= 2;
+    m->slots = calloc(m->nslots, sizeof *m->slots);
+    if (!m->slots) {
+        bpe_free(m);
+        tok_error(err, S2S_ERR_NOMEM, "%s: out of memory loading merges", name);
+        return NULL;
+    }
+
+    size_t pos = 0, lineno = 0;
+    uint32_t rank = 0;
+    while (pos < len) {
+        lineno++;
+        size_t end = pos;
+        while (end < len && m->text[end] != '\n') end++;
+        size_t next = end < len ? end + 1 : end;
+        size_t e = end;
+        if (e > pos && m->text[e - 1] == '\r') e--;
+        const char *line = m->text + pos;
+        size_t ll = e - pos;
+        cp_buf tmp = {0};
+        s2s_error uerr;
+        if (utf8_decode(line, ll, 0, &tmp, &uerr) != S2S_OK) {
+            cp_buf_free(&tmp);
+            tok_error(err, S2S_ERR_MERGES, "%s: line %zu: %s", name, lineno,
+                      uerr.status == S2S_ERR_UTF8 ? "invalid UTF-8" : "out of memory");
+            bpe_free(m);
+            return NULL;
+        }
+        cp_buf_free(&tmp);
+        if (lineno == 1 && ll >= 8 && memcmp(line, "#version", 8) == 0) {
+            pos = next;
+            continue;
+        }
+        const char *sp = memchr(line, ' ', ll);
+        if (!sp || sp == line || sp == line + ll - 1 || memchr(sp + 1, ' ', (size_t)(line + ll - sp - 1))) {
+            tok_error(err, S2S_ERR_MERGES, "%s: line %zu: expected two symbols separated by one space",
+                      name, lineno);
+            bpe_free(m);
+            return NULL;
+        }
+        if (ll > UINT32_MAX / 2 || rank == UINT32_MAX) {
+            tok_error(err, S2S_ERR_MERGES, "%s: line %zu: too long", name, lineno);
+            bpe_free(m);
+            return NULL;
+        }
+        size_t la = (size_t)(sp - line), lb = ll - la - 1;
+        if (pair_rank(m, line, la, sp + 1, lb) < 0) { /* duplicates keep their first rank */
+            size_t i = (size_t)pair_hash(line, la, sp + 1, lb) & (m->nslots - 1);
+            while (m->slots[i].len) i = (i + 1) & (m->nslots - 1);
+            m->slots[i].off = pos;
+            m->slots[i].len = (uint32_t)ll;
+            m->slots[i].rank = rank;
+            m->count++;
+        }
+        rank++;
+        pos = next;
+    }
+    return m;
+}
+
+bpe_merges *bpe_load(const char *path, s2s_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        tok_error(err, S2S_ERR_IO, "%s: cannot open merges file: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *data = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n == cap) {
+            if (cap >= S2S_MAX_MERGES_BYTES) {
+                free(data);
+                fclose(f);
+                tok_error(err, S2S_ERR_MERGES, "%s: merges file larger than %u bytes", path,
+                          (unsigned)S2S_MAX_MERGES_BYTES);
+                return NULL;
+            }
+            cap = cap ? cap * 2 : 65536;
+            char *d = realloc(data, cap);
+            if (!d) {
+                free(data);
+                fclose(f);
+                tok_error(err, S2S_ERR_NOMEM, "%s: out of memory reading merges", path);
+                return NULL;
+            }
+            data = d;
+        }
+        size_t r = fread(data + n, 1, cap - n, f);
+        n += r;
+        if (r == 0) break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(data);
+        tok_error(err, S2S_ERR_IO, "%s: read error", path);
+        return NULL;
+    }
+    bpe_merges *m = bpe_parse(data ? data : "", n, path, err);
+    free(data);
+    return m;
+}
+
+size_t bpe_encode(const bpe_merges *m, const char *w, size_t len, size_t *bnd)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < len; i++)
+        if (((unsigned char)w[i] & 0xC0) != 0x80) bnd[k++] = i;
+    bnd[k] = len;
+    if (k > S2S_BPE_MAX_WORD_CHARS || !m) return k;
+    while (k > 1) {
+        long best = -1;
+        size_t bi = 0;
+        for (size_t i = 0; i + 1 < k; i++) {
+            long r = pair_rank(m, w + bnd[i], bnd[i + 1] - bnd[i], w + bnd[i + 1], bnd[i + 2] - bnd[i + 1]);
+            if (r >= 0 && (best < 0 || r < best)) {
+                best = r;
+                bi = i;
+            }
+        }
+        if (best < 0) break;
+        /* merge every occurrence of (A, B), left to right, without overlap */
+        const char *A = w + bnd[bi], *B = w + bnd[bi + 1];
+        size_t la = bnd[bi + 1] - bnd[bi], lb = bnd[bi + 2] - bnd[bi + 1];
+        size_t o = 0, i = 0;
+        while (i < k) {
+            size_t s0 = bnd[i];
+            if (i + 1 < k && bnd[i + 1] - s0 == la && bnd[i + 2] - bnd[i + 1] == lb &&
+                memcmp(w + s0, A, la) == 0 && memcmp(w + bnd[i + 1], B, lb) == 0) {
+                bnd[o++] = s0;
+                i += 2;
+            } else {
+                bnd[o++] = s0;
+                i += 1;
+            }
+        }
+        bnd[o] = len;
+        k = o;
+    }
+    return k;
+}
