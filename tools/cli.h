@@ -67,6 +67,11 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 /* Loads o->model_dir, printing a message on failure (then NULL; exit 2). */
 s2s_model *cli_load_model(const cli_opts *o);
 
+/* Opens the input: the TEXT arguments joined by spaces as one text, else
+ * o->input or standard input. 0, or -1 after printing why. */
+struct line_reader;
+int cli_open_input(const cli_opts *o, struct line_reader *r);
+
 /* Opens o->output (or returns stdout); NULL with a message on failure. */
 FILE *cli_open_output(const cli_opts *o);
 

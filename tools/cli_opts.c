@@ -394,3 +394,30 @@ int cli_close_output(const cli_opts *o, FILE *f)
                 f == stdout ? "standard output" : o->output, strerror(errno));
     return bad ? -1 : 0;
 }
+
+/* The TEXT arguments joined by single spaces, malloc'd; NULL when out of memory. */
+static char *join_args(char **args, int n)
+{
+    size_t len = 1;
+    for (int i = 0; i < n; i++) len += strlen(args[i]) + 1;
+    char *text = calloc(1, len);
+    for (int i = 0; text && i < n; i++) {
+        if (i) strcat(text, " ");
+        strcat(text, args[i]);
+    }
+    return text;
+}
+
+int cli_open_input(const cli_opts *o, line_reader *r)
+{
+    if (o->n_args > 0) {
+        char *text = join_args(o->args, o->n_args);
+        int rc = text ? lr_open_text(r, text) : -1;
+        free(text);
+        if (rc < 0) fprintf(stderr, "s2s %s: out of memory\n", o->cmd);
+        return rc;
+    }
+    if (lr_open(r, o->input) == 0) return 0;
+    fprintf(stderr, "s2s %s: cannot read '%s': %s\n", o->cmd, o->input ? o->input : "-", strerror(errno));
+    return -1;
+}

@@ -136,28 +136,6 @@ static void summarize_defaults(cli_opts *o)
     cJSON_Delete(root);
 }
 
-/* Opens the input: the TEXT arguments joined by spaces, else -i or stdin. */
-static int open_input(const cli_opts *o, line_reader *r)
-{
-    if (o->n_args == 0) {
-        if (lr_open(r, o->input) == 0) return 0;
-        fprintf(stderr, "s2s %s: cannot read '%s': %s\n", o->cmd, o->input ? o->input : "-", strerror(errno));
-        return -1;
-    }
-    size_t n = 1;
-    for (int i = 0; i < o->n_args; i++) n += strlen(o->args[i]) + 1;
-    char *text = malloc(n);
-    if (!text) return -1;
-    text[0] = '\0';
-    for (int i = 0; i < o->n_args; i++) {
-        if (i) strcat(text, " ");
-        strcat(text, o->args[i]);
-    }
-    int rc = lr_open_text(r, text);
-    free(text);
-    return rc;
-}
-
 int cmd_translate(int argc, char **argv)
 {
     const char *cmd = strcmp(argv[0], "summarize") == 0 ? "summarize" : "translate";
@@ -172,7 +150,7 @@ int cmd_translate(int argc, char **argv)
     line_reader r;
     FILE *out = NULL;
     rc = CLI_EXIT_USAGE;
-    if (open_input(&o, &r) == 0) {
+    if (cli_open_input(&o, &r) == 0) {
         out = cli_open_output(&o);
         if (out) {
             rc = cli_run_lines(&o, m, &r, out, translate_job, &c);
