@@ -378,6 +378,19 @@ def cli_errors():
             assert msg in err, "%r not in %r" % (msg, err)
 
 
+@test
+def cli_empty_reference_warning():
+    # the second reference line is empty: scored against an empty reference
+    # (hyp 'x y' adds 2 unmatched tokens) with a warning; exit status 0
+    with tempfile.TemporaryDirectory() as d:
+        ref = write(d, "ref", "the cat sat on a mat\n\n")
+        hyp = write(d, "hyp", "the cat sat on the mat\nx y\n")
+        rc, out, err = run_eval(["-m", "bleu", "-r", ref, "-i", hyp])
+        eq(rc, 0, "exit status: " + err)
+        assert err.startswith("eval: warning: 1 segment(s)"), err
+        assert out.startswith("BLEU = ") and "hyp_len = 8 ref_len = 6)" in out, out
+
+
 # ---------------------------------------------------------------------------
 # Conformance with sacreBLEU 2.6.0 on WMT17 en-de
 
