@@ -1,0 +1,168 @@
+/* Engine API tests that need no PyTorch: batch == single, argument checks,
+ * abort, min_length, attention rows, forced scores of n-best lists.
+ * Uses the committed fixture models (tests/fixtures/models). */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "s2s.h"
+
+static s2s_model *load_fixture(const char *name)
+{
+    const char *root = getenv("S2S_ROOT");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/fixtures/models/%s", root ? root : ".", name);
+    s2s_error err = {0};
+    s2s_model *m = s2s_model_load(path, &err);
+    cr_assert_not_null(m, "loading %s: %s", path, err.message);
+    return m;
+}
+
+static int same_hyp(const s2s_hypothesis *a, const s2s_hypothesis *b, int n_src)
+{
+    if (a->n_tokens != b->n_tokens || a->n_steps != b->n_steps || a->finished != b->finished) return 0;
+    if (a->score != b->score) return 0;
+    if (memcmp(a->tokens, b->tokens, sizeof(int) * a->n_tokens)) return 0;
+    return memcmp(a->attention, b->attention, sizeof(float) * a->n_steps * n_src) == 0;
+}
+
+static const char *FIXTURES[] = {"gru_bi_bahdanau_before", "lstm_bi2_gru_meantanh_bahdanau_after_feed",
+                                 "lstm3_bi_final_bahdanau_after_feed", "gru3_general_after_nobias"};
+
+Test(engine, batch_equals_single_bit_for_bit)
+{
+    int srcs_data[5][8] = {{1, 2, 3, 0}, {4, 0}, {5, 6, 7, 8, 9, 2, 1, 0}, {3, 0}, {2, 2, 2, 0}};
+    int lens[5] = {4, 2, 8, 2, 4};
+    for (size_t f = 0; f < sizeof FIXTURES / sizeof FIXTURES[0]; f++) {
+        s2s_model *m = load_fixture(FIXTURES[f]);
+        s2s_model_info info;
+        s2s_model_get_info(m, &info);
+        int eos = s2s_model_token_id(m, S2S_SOURCE, info.eos, strlen(info.eos));
+        const int *srcs[5];
+        for (int i = 0; i < 5; i++) {
+            srcs_data[i][lens[i] - 1] = eos; /* last is the source eos */
+            for (int j = 0; j < lens[i] - 1; j++) srcs_data[i][j] %= info.source_vocab_size;
+            srcs[i] = srcs_data[i];
+        }
+        s2s_session *s = s2s_session_new(m, NULL);
+        for (int beam = 1; beam <= 4; beam += 3) {
+            s2s_decode_params p = s2s_decode_default_params();
+            p.beam_size = beam;
+            p.n_best = beam;
+            p.max_length = 12;
+            s2s_result batch[5], single;
+            s2s_error err = {0};
+            cr_assert_eq(s2s_translate_batch(s, srcs, lens, 5, &p, batch, &err), S2S_OK, "%s", err.message);
+            for (int i = 0; i < 5; i++) {
+                cr_assert_eq(s2s_translate_ids(s, srcs[i], lens[i], &p, &single, &err), S2S_OK);
+                cr_assert_eq(single.n_hyps, batch[i].n_hyps);
+                for (int h = 0; h < single.n_hyps; h++)
+                    cr_assert(same_hyp(&single.hyps[h], &batch[i].hyps[h], lens[i]),
+                              "%s beam %d sentence %d hyp %d: batch differs from single", FIXTURES[f], beam, i, h);
+                s2s_result_free(&single);
+                s2s_result_free(&batch[i]);
+            }
+        }
+        s2s_session_free(s);
+        s2s_model_free(m);
+    }
+}
+
+Test(engine, nbest_scores_equal_forced_scores_and_rows_sum_to_one)
+{
+    s2s_model *m = load_fixture("gru_bi_bahdanau_before");
+    s2s_session *s = s2s_session_new(m, NULL);
+    int src[] = {1, 2, 3, 4, 0};
+    s2s_model_info info;
+    s2s_model_get_info(m, &info);
+    src[4] = s2s_model_token_id(m, S2S_SOURCE, info.eos, strlen(info.eos));
+    s2s_decode_params p = s2s_decode_default_params();
+    p.beam_size = 5;
+    p.n_best = 5;
+    p.length_penalty = 0.6f;
+    s2s_result r;
+    cr_assert_eq(s2s_translate_ids(s, src, 5, &p, &r, NULL), S2S_OK);
+    cr_assert(r.n_hyps >= 1);
+    for (int h = 0; h < r.n_hyps; h++) {
+        const s2s_hypothesis *hy = &r.hyps[h];
+        if (h > 0 && hy->finished == r.hyps[h - 1].finished)
+            cr_assert(hy->ranking_score <= r.hyps[h - 1].ranking_score, "n-best not ordered at %d", h);
+        double sum = 0;
+        for (int t = 0; t < hy->n_steps; t++) {
+            sum += hy->token_logprobs[t];
+            double row = 0;
+            for (int j = 0; j < 5; j++) row += hy->attention[t * 5 + j];
+            cr_assert_float_eq(row, 1.0, 1e-5, "attention row %d of hyp %d sums to %g", t, h, row);
+        }
+        cr_assert_float_eq(sum, hy->score, 1e-4);
+        if (!hy->finished) continue;
+        s2s_result f;
+        cr_assert_eq(s2s_score_ids(s, src, 5, hy->tokens, hy->n_tokens, 1, &f, NULL), S2S_OK);
+        cr_assert_float_eq(f.hyps[0].score, hy->score, 1e-4, "hyp %d: forced %g vs beam %g", h, f.hyps[0].score,
+                           hy->score);
+        for (int t = 0; t < hy->n_steps * 5; t++) cr_assert_float_eq(f.hyps[0].attention[t], hy->attention[t], 1e-6);
+        s2s_result_free(&f);
+    }
+    s2s_result_free(&r);
+    s2s_session_free(s);
+    s2s_model_free(m);
+}
+
+static int abort_after(void *user)
+{
+    int *calls = user;
+    return ++*calls > 2;
+}
+
+Test(engine, bad_arguments_abort_min_length_no_attention)
+{
+    s2s_model *m = load_fixture("gru_bahdanau_before");
+    s2s_model_info info;
+    s2s_model_get_info(m, &info);
+    s2s_session *s = s2s_session_new(m, NULL);
+    int src[] = {1, 2, 0};
+    src[2] = s2s_model_token_id(m, S2S_SOURCE, info.eos, strlen(info.eos));
+    s2s_result r;
+    s2s_error err = {0};
+    s2s_decode_params p = s2s_decode_default_params();
+
+    p.beam_size = 0;
+    cr_assert_eq(s2s_translate_ids(s, src, 3, &p, &r, &err), S2S_ERR_INVALID_ARG);
+    cr_assert(strstr(err.message, "beam size 0"), "%s", err.message);
+    p = s2s_decode_default_params();
+    p.beam_size = 2;
+    p.n_best = 3;
+    cr_assert_eq(s2s_translate_ids(s, src, 3, &p, &r, &err), S2S_ERR_INVALID_ARG);
+    cr_assert(strstr(err.message, "n-best 3"), "%s", err.message);
+    p = s2s_decode_default_params();
+    cr_assert_eq(s2s_translate_ids(s, src, 0, &p, &r, &err), S2S_ERR_INVALID_ARG);
+    cr_assert(strstr(err.message, "empty source"), "%s", err.message);
+    int badsrc[] = {1, info.source_vocab_size};
+    cr_assert_eq(s2s_translate_ids(s, badsrc, 2, &p, &r, &err), S2S_ERR_INVALID_ARG);
+    cr_assert(strstr(err.message, "position 1"), "%s", err.message);
+    int badtgt[] = {-1};
+    cr_assert_eq(s2s_score_ids(s, src, 3, badtgt, 1, 1, &r, &err), S2S_ERR_INVALID_ARG);
+    cr_assert(strstr(err.message, "target id -1"), "%s", err.message);
+
+    int calls = 0;
+    p.abort_callback = abort_after;
+    p.abort_user_data = &calls;
+    p.max_length = 50;
+    p.min_length = 50; /* no eos before 50 tokens, so the search runs until the abort */
+    cr_assert_eq(s2s_translate_ids(s, src, 3, &p, &r, &err), S2S_ERR_ABORTED);
+    cr_assert_eq(calls, 3);
+
+    p = s2s_decode_default_params();
+    p.max_length = 7;
+    p.min_length = 7;
+    p.want_attention = 0;
+    cr_assert_eq(s2s_translate_ids(s, src, 3, &p, &r, &err), S2S_OK, "%s", err.message);
+    cr_assert_eq(r.hyps[0].n_tokens, 7, "min_length 7 with max_length 7 leaves no room for eos");
+    cr_assert_eq(r.hyps[0].finished, 0);
+    cr_assert_null(r.hyps[0].attention);
+    s2s_result_free(&r);
+    s2s_session_free(s);
+    s2s_model_free(m);
+}
