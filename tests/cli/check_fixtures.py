@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Checks `s2s translate/score --format jsonl` against the PyTorch reference
+outputs (expected.json) of every fixture model in tests/fixtures/models:
+greedy, beam (n-best, length penalty) and forced decoding; tokens, scores,
+per-step log-probabilities, attention, and the structure of spec section 8.
+
+Inputs are texts made of the fixture's source ids; a case is used only when
+`s2s tokenize --show ids` gives those ids back (checked here, not assumed).
+Usage: check_fixtures.py S2S_BINARY FIXTURE_MODELS_DIR
+Prints "cli-fixtures: N passed, M failed" and exits 1 on any failure.
+"""
+import json
+import math
+import os
+import subprocess
+import sys
+
+MIN_CASES = 40  # fewer usable cases than this means the test checked too little
+
+
+class Counter:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, ok, what):
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+            print("FAIL:", what, file=sys.stderr)
+        return ok
+
+
+def run(s2s, args, lines):
+    text = "".join(line + "\n" for line in lines)
+    p = subprocess.run([s2s] + args, input=text.encode(), capture_output=True, timeout=300)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+def vocab_list(path):
+    with open(path, encoding="utf-8") as f:
+        v = json.load(f)
+    out = [None] * len(v)
+    for tok, i in v.items():
+        out[i] = tok
+    return out
+
+
+def close(a, b, tol):
+    if a is None or b is None:
+        return a is b
+    return abs(a - b) <= tol
+
+
+def close_rows(got, want, tol):
+    if len(got) != len(want):
+        return False
+    return all(len(g) == len(w) and all(close(x, y, tol) for x, y in zip(g, w)) for g, w in zip(got, want))
+
+
+def structure_ok(obj, n_hyps):
+    """Spec section 8 shape: id, source_tokens, hypotheses with text/tokens/score/attention,
+    one attention row per step, one column per source token, rows summing to 1."""
+    if not all(k in obj for k in ("id", "source_tokens", "hypotheses")):
+        return False
+    if len(obj["hypotheses"]) != n_hyps:
+        return False
+    n_src = len(obj["source_tokens"])
+    for h in obj["hypotheses"]:
+        if not all(k in h for k in ("text", "tokens", "score", "attention")):
+            return False
+        steps = len(h["tokens"]) + (1 if h.get("finished", True) else 0)
+        if len(h["attention"]) != steps or any(len(r) != n_src for r in h["attention"]):
+            return False
+        if any(abs(sum(r) - 1.0) > 1e-4 for r in h["attention"]):
+            return False
+    return True
+
+
+class Fixture:
+    def __init__(self, s2s, mdir):
+        self.s2s = s2s
+        self.dir = mdir
+        self.name = os.path.basename(mdir)
+        with open(os.path.join(mdir, "expected.json")) as f:
+            self.exp = json.load(f)
+        with open(os.path.join(mdir, "config.json")) as f:
+            cfg = json.load(f)
+        self.append_eos = cfg.get("encoder", {}).get("append_eos", True)
+        self.sep = "" if cfg.get("tokenizer", {}).get("level", "word") == "char" else " "
+        self.src = vocab_list(os.path.join(mdir, cfg.get("source_vocab", "source.vocab.json")))
+        self.tgt = vocab_list(os.path.join(mdir, cfg.get("target_vocab", "target.vocab.json")))
+        self.tol_att = self.exp["tolerance"]["attention"]
+        self.tol_score = self.exp["tolerance"]["score"]
+
+    def text_of(self, ids, side_vocab, drop_eos):
+        if drop_eos and ids:
+            ids = ids[:-1]
+        return self.sep.join(side_vocab[i] for i in ids)
+
+    def usable_cases(self):
+        """Cases whose text tokenizes back to their source ids."""
+        cases = self.exp["cases"]
+        texts = [self.text_of(c["source"], self.src, self.append_eos) for c in cases]
+        rc, out, _ = run(self.s2s, ["tokenize", "-m", self.dir, "--show", "ids"], texts)
+        got = out.splitlines()
+        keep = []
+        for c, t, g in zip(cases, texts, got if rc == 0 else []):
+            if [int(x) for x in g.split()] == c["source"]:
+                keep.append((c, t))
+        return keep
+
+    def max_len_args(self, case):
+        return ["--max-length", str(case["max_length"])] if case.get("max_length") else []
+
+    def compare_hyp(self, cnt, where, got, want):
+        cnt.check([self.tgt.index(t) if t in self.tgt else -1 for t in got["tokens"]] == want["tokens"],
+                  f"{where}: tokens {got['tokens']} != ids {want['tokens']}")
+        cnt.check(close(got["score"], want["score"], self.tol_score), f"{where}: score {got['score']} != {want['score']}")
+        cnt.check(got.get("finished", True) == want.get("finished", True), f"{where}: finished")
+        cnt.check(close_rows([got["token_logprobs"]], [want["token_logprobs"]], self.tol_score), f"{where}: token_logprobs")
+        cnt.check(close_rows(got["attention"], want["attention"], self.tol_att), f"{where}: attention")
+        if "ranking_score" in want:
+            cnt.check(close(got.get("ranking_score"), want["ranking_score"], self.tol_score), f"{where}: ranking_score")
+
+    def check_greedy(self, cnt, case, text):
+        rc, out, err = run(self.s2s, ["translate", "-m", self.dir, "--format", "jsonl"] + self.max_len_args(case), [text])
+        if not cnt.check(rc == 0 and len(out.splitlines()) == 1, f"{self.name} greedy: rc {rc} {err}"):
+            return
+        obj = json.loads(out)
+        cnt.check(structure_ok(obj, 1), f"{self.name} greedy: structure")
+        cnt.check(obj["source_tokens"] == [self.src[i] for i in case["source"]], f"{self.name} greedy: source_tokens")
+        self.compare_hyp(cnt, f"{self.name} greedy '{text}'", obj["hypotheses"][0], case["greedy"])
+
+    def check_beam(self, cnt, case, text, b):
+        if b.get("ties"):
+            return
+        args = ["translate", "-m", self.dir, "--format", "jsonl", "--beam", str(b["beam_size"]),
+                "--n-best", str(b["n_best"]), "--length-penalty", repr(b["length_penalty"])]
+        rc, out, err = run(self.s2s, args + self.max_len_args(case), [text])
+        if not cnt.check(rc == 0, f"{self.name} beam: rc {rc} {err}"):
+            return
+        obj = json.loads(out)
+        cnt.check(structure_ok(obj, len(b["hyps"])), f"{self.name} beam: structure")
+        for k, (g, w) in enumerate(zip(obj["hypotheses"], b["hyps"])):
+            self.compare_hyp(cnt, f"{self.name} beam{b['beam_size']} lp{b['length_penalty']} hyp{k}", g, w)
+
+    def check_force(self, cnt, case, text):
+        f = case["force"]
+        line = text + "\t" + self.text_of(f["target"], self.tgt, False)
+        rc, out, err = run(self.s2s, ["score", "-m", self.dir, "--format", "jsonl"], [line])
+        if not cnt.check(rc == 0, f"{self.name} score: rc {rc} {err}"):
+            return
+        obj = json.loads(out)
+        cnt.check(structure_ok(obj, 1), f"{self.name} score: structure")
+        want = dict(f, tokens=f["target"], finished=True)
+        self.compare_hyp(cnt, f"{self.name} score", obj["hypotheses"][0], want)
+
+
+def main():
+    s2s, root = sys.argv[1], sys.argv[2]
+    cnt = Counter()
+    used = 0
+    for name in sorted(os.listdir(root)):
+        mdir = os.path.join(root, name)
+        if not os.path.exists(os.path.join(mdir, "expected.json")):
+            continue
+        fx = Fixture(s2s, mdir)
+        for case, text in fx.usable_cases():
+            used += 1
+            fx.check_greedy(cnt, case, text)
+            for b in case.get("beam", []):
+                fx.check_beam(cnt, case, text, b)
+            if "force" in case:
+                fx.check_force(cnt, case, text)
+    cnt.check(used >= MIN_CASES, f"only {used} fixture cases usable (want >= {MIN_CASES})")
+    print(f"cli-fixtures: {cnt.passed} passed, {cnt.failed} failed ({used} cases)")
+    sys.exit(1 if cnt.failed else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+# lib.bash - helpers sourced by the tests/cli/*.sh scripts (not a test itself).
+# Each script sets NAME, sources this, calls the check helpers, ends with `finish`.
+S2S_ROOT=${S2S_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+S2S=${S2S:-$S2S_ROOT/build/s2s}
+PYTHON=${PYTHON:-/usr/bin/python3}
+FIX=$S2S_ROOT/tests/fixtures/models
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/s2s-cli.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+pass=0
+fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+
+# check DESCRIPTION COMMAND...: passes when COMMAND succeeds.
+check() { local d=$1; shift; if "$@"; then ok; else bad "$d"; fi; }
+
+# expect_rc WANT DESCRIPTION COMMAND...: runs COMMAND (stdout to $TMP/out,
+# stderr to $TMP/err) and checks its exit status.
+expect_rc() {
+  local want=$1 d=$2; shift 2
+  "$@" >"$TMP/out" 2>"$TMP/err"
+  local rc=$?
+  if [ "$rc" = "$want" ]; then ok; else bad "$d: exit $rc, wanted $want; stderr: $(head -c 300 "$TMP/err")"; fi
+}
+
+# has FILE TEXT: FILE contains the fixed string TEXT.
+has() { grep -qF -- "$2" "$1"; }
+
+# lines FILE: number of lines in FILE.
+lines() { wc -l <"$1" | tr -d ' '; }
+
+# need_fixture DIR: skips the whole script (visibly) when DIR is missing.
+need_fixture() {
+  if [ ! -f "$1/config.json" ]; then
+    echo "$NAME: SKIPPED: fixture model $1 is missing"
+    exit 0
+  fi
+}
+
+finish() {
+  echo "$NAME: $pass passed, $fail failed"
+  [ "$fail" = 0 ]
+}
