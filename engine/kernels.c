@@ -120,12 +120,43 @@ AVX_TARGET static void block_1x4(const float *x0, const float *w, int in, float 
     out[2] = dot_tail(a2, x0, w2, k, in); out[3] = dot_tail(a3, x0, w3, k, in);
 }
 
+/* Y[r][o0..o0+7] from one X row and W rows o0..o0+7: eight independent
+ * chains keep both FMA units busy when there is a single row. */
+AVX_TARGET static void block_1x8(const float *x0, const float *w, int in, float out[8])
+{
+    const float *w0 = w, *w1 = w + in, *w2 = w1 + in, *w3 = w2 + in;
+    const float *w4 = w3 + in, *w5 = w4 + in, *w6 = w5 + in, *w7 = w6 + in;
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+    int k = 0;
+    for (; k + 8 <= in; k += 8) {
+        __m256 v = _mm256_loadu_ps(x0 + k);
+        a0 = _mm256_fmadd_ps(v, _mm256_loadu_ps(w0 + k), a0);
+        a1 = _mm256_fmadd_ps(v, _mm256_loadu_ps(w1 + k), a1);
+        a2 = _mm256_fmadd_ps(v, _mm256_loadu_ps(w2 + k), a2);
+        a3 = _mm256_fmadd_ps(v, _mm256_loadu_ps(w3 + k), a3);
+        a4 = _mm256_fmadd_ps(v, _mm256_loadu_ps(w4 + k), a4);
+        a5 = _mm256_fmadd_ps(v, _mm256_loadu_ps(w5 + k), a5);
+        a6 = _mm256_fmadd_ps(v, _mm256_loadu_ps(w6 + k), a6);
+        a7 = _mm256_fmadd_ps(v, _mm256_loadu_ps(w7 + k), a7);
+    }
+    out[0] = dot_tail(a0, x0, w0, k, in); out[1] = dot_tail(a1, x0, w1, k, in);
+    out[2] = dot_tail(a2, x0, w2, k, in); out[3] = dot_tail(a3, x0, w3, k, in);
+    out[4] = dot_tail(a4, x0, w4, k, in); out[5] = dot_tail(a5, x0, w5, k, in);
+    out[6] = dot_tail(a6, x0, w6, k, in); out[7] = dot_tail(a7, x0, w7, k, in);
+}
+
 /* Outer loop over blocks of W rows (a block stays in L1 while every X row
  * passes), inner loop over X rows in pairs: W is streamed from memory once. */
 AVX_TARGET static void matmul_nt_avx2(const float *X, size_t ldx, const float *W, const float *b, float *Y,
                                       size_t ldy, int rows, int out, int in)
 {
     int o = 0;
+    if (rows == 1)
+        for (; o + 8 <= out; o += 8) {
+            float blk[8];
+            block_1x8(X, W + (size_t)o * in, in, blk);
+            for (int j = 0; j < 8; j++) Y[o + j] = blk[j] + (b ? b[o + j] : 0.0f);
+        }
     for (; o + MM_BLOCK_OUT <= out; o += MM_BLOCK_OUT) {
         const float *w = W + (size_t)o * in;
         int r = 0;
@@ -305,22 +336,23 @@ void softmax(float *x, int n)
     for (int i = 0; i < n; i++) x[i] *= inv;
 }
 
-/* scratch-free: exp into the row, sum in double, then log-probabilities
- * from the shifted logits recovered as log(exp) would lose precision, so
- * the shifted logits are kept and the exps summed on the fly in blocks. */
+/* The shifted logits are kept (log(exp(x)) would lose precision) and their
+ * exps summed block by block through a small buffer. */
+#define LSM_BLOCK 256
 void log_softmax(float *x, int n)
 {
-    float m = max_of(x, n), buf[64];
+    float m = max_of(x, n), buf[LSM_BLOCK];
     double s = 0.0;
-    for (int i = 0; i < n; i++) x[i] -= m;
-    for (int i = 0; i < n; i += 64) {
-        int c = n - i < 64 ? n - i : 64;
-        memcpy(buf, x + i, sizeof(float) * (size_t)c);
+    for (int i = 0; i < n; i += LSM_BLOCK) {
+        int c = n - i < LSM_BLOCK ? n - i : LSM_BLOCK;
+        float part = 0.0f; /* one block in float, the blocks in double */
+        for (int j = 0; j < c; j++) buf[j] = x[i + j] - m;
         exp_inplace(buf, c);
-        for (int j = 0; j < c; j++) s += buf[j];
+        for (int j = 0; j < c; j++) part += buf[j];
+        s += part;
     }
     float lse = (float)log(s);
-    for (int i = 0; i < n; i++) x[i] -= lse;
+    for (int i = 0; i < n; i++) x[i] = (x[i] - m) - lse;
 }
 
 void axpy(float a, const float *x, float *y, int n)

@@ -205,8 +205,11 @@ static int top_candidates(const group *g, const float *logp, int V, int eos, int
         const float *row = logp + (size_t)i * V;
         float base = g->score[i];
         for (int v = 0; v < V; v++) {
+            float sc = base + row[v];
+            /* a full heap only admits candidates at least as good as its worst */
+            if (n == cap && sc < h[0].score) continue;
             if (mask_eos && v == eos) continue;
-            candidate c = {base + row[v], i, v};
+            candidate c = {sc, i, v};
             if (n < cap) {
                 h[n] = c;
                 heap_sift_up(h, n++);
