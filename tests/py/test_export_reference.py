@@ -1,0 +1,336 @@
+#!/usr/bin/python3
+"""Independent check of the golden fixtures (tests/fixtures/models/*).
+
+expected.json files are written by tools/make_fixtures.py from the PyTorch
+reference (tools/s2s_torch.py). This test does not use torch or the
+reference: it reads each model directory with its own safetensors reader,
+runs spec section 4 written out by hand in numpy (float64; GRU and LSTM
+gate equations, bridges, the four attention kinds, both positions, input
+feeding) and spec section 6 (its own greedy, beam search and forced
+decoding), and compares with expected.json: tokens equal, scores within
+1e-3, attention within 1e-4. A wrong reference (or a fixture that no longer
+matches its weights) fails here.
+
+Run with /usr/bin/python3 (numpy). Prints "N passed, M failed".
+"""
+
+import glob
+import json
+import math
+import os
+import struct
+import sys
+
+try:
+    import numpy as np
+except ImportError:
+    print("SKIP: numpy is not available to %s" % sys.executable)
+    print("0 passed, 0 failed (skipped)")
+    sys.exit(0)
+
+ROOT = os.environ.get("S2S_ROOT") or os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+
+
+# ---- reading a model directory -------------------------------------------
+
+def read_weights(path):
+    with open(path, "rb") as f:
+        raw = f.read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    header.pop("__metadata__", None)
+    data = raw[8 + n:]
+    out = {}
+    for name, e in header.items():
+        b, end = e["data_offsets"]
+        chunk = data[b:end]
+        if e["dtype"] == "F32":
+            a = np.frombuffer(chunk, "<f4").astype(np.float64)
+        elif e["dtype"] == "F16":
+            a = np.frombuffer(chunk, "<f2").astype(np.float64)
+        elif e["dtype"] == "BF16":
+            bits = np.frombuffer(chunk, "<u2").astype(np.uint32) << 16
+            a = bits.view(np.float32).astype(np.float64)
+        else:
+            continue
+        out[name] = a.reshape(e["shape"])
+    return out
+
+
+class Model:
+    def __init__(self, d):
+        with open(os.path.join(d, "config.json")) as f:
+            c = json.load(f)
+        self.c = c
+        self.W = read_weights(os.path.join(d, c.get("weights", "model.safetensors")))
+        with open(os.path.join(d, c.get("target_vocab", "target.vocab.json"))) as f:
+            tv = json.load(f)
+        self.eos = tv[c["special_tokens"]["eos"]]
+        self.sos = tv[c["special_tokens"]["sos"]]
+        enc, dec = c["encoder"], c["decoder"]
+        self.ecell, self.dcell = enc["cell"], dec["cell"]
+        self.elayers, self.dlayers = enc.get("num_layers", 1), dec.get("num_layers", 1)
+        self.bi = enc.get("bidirectional", False)
+        self.bridge = c.get("bridge", "final")
+        att = dec.get("attention", {})
+        self.att = att.get("type", "bahdanau")
+        self.pos = att.get("position", "before_rnn")
+        self.feed = dec.get("input_feeding", False) and self.pos == "after_rnn"
+        self.Hd = dec["hidden_size"]
+        self.max_length = c.get("decoding", {}).get("max_length")
+
+    # one cell step; returns (h, c)
+    def cell(self, kind, prefix, k, x, h, c):
+        W = self.W
+        gi = W["%s.weight_ih_l%s" % (prefix, k)] @ x + W["%s.bias_ih_l%s" % (prefix, k)]
+        gh = W["%s.weight_hh_l%s" % (prefix, k)] @ h + W["%s.bias_hh_l%s" % (prefix, k)]
+        H = h.shape[0]
+        sig = lambda v: 1.0 / (1.0 + np.exp(-v))  # noqa: E731
+        if kind == "gru":
+            r = sig(gi[:H] + gh[:H])
+            z = sig(gi[H:2 * H] + gh[H:2 * H])
+            n = np.tanh(gi[2 * H:] + r * gh[2 * H:])
+            return (1 - z) * n + z * h, None
+        g = gi + gh
+        i, f, gg, o = sig(g[:H]), sig(g[H:2 * H]), np.tanh(g[2 * H:3 * H]), sig(g[3 * H:])
+        c2 = f * c + i * gg
+        return o * np.tanh(c2), c2
+
+    def encode(self, src):
+        W = self.W
+        xs = [W["encoder.embedding.weight"][t] for t in src]
+        H = self.c["encoder"]["hidden_size"]
+        finals = []  # per layer: (h, c) forward, (h, c) backward
+        for layer in range(self.elayers):
+            outs = []
+            fin = []
+            for direction in ((0, 1) if self.bi else (0,)):
+                suffix = "%d%s" % (layer, "_reverse" if direction else "")
+                h, c = np.zeros(H), np.zeros(H)
+                seq = [None] * len(xs)
+                order = range(len(xs) - 1, -1, -1) if direction else range(len(xs))
+                for j in order:
+                    h, c = self.cell(self.ecell, "encoder.rnn", suffix, xs[j], h, c)
+                    seq[j] = h
+                outs.append(seq)
+                fin.append((h, c))
+            xs = [np.concatenate([o[j] for o in outs]) for j in range(len(xs))]
+            finals.append(fin)
+        memory = np.stack(xs)
+        L, Hd = self.dlayers, self.Hd
+        if self.bridge == "final":
+            hs = [np.concatenate([d[0] for d in f]) for f in finals]
+            cs = [np.concatenate([d[1] for d in f]) if self.ecell == "lstm" else None for f in finals]
+        elif self.bridge == "zeros":
+            hs = [np.zeros(Hd) for _ in range(L)]
+            cs = [np.zeros(Hd) for _ in range(L)]
+        else:
+            s0 = np.tanh(W["bridge.weight"] @ memory.mean(axis=0) + W["bridge.bias"])
+            hs = [s0.copy() for _ in range(L)]
+            cs = [np.zeros(Hd) for _ in range(L)]
+        if self.dcell == "gru":
+            cs = [None] * L
+        return memory, (hs, cs)
+
+    def attend(self, q, memory):
+        W = self.W
+        if self.att == "bahdanau":
+            wq = W["decoder.attention.Wa.weight"] @ q + W["decoder.attention.Wa.bias"]
+            uh = memory @ W["decoder.attention.Ua.weight"].T + W["decoder.attention.Ua.bias"]
+            e = np.tanh(wq + uh) @ W["decoder.attention.Va.weight"][0] + W["decoder.attention.Va.bias"][0]
+        elif self.att == "general":
+            e = (memory @ W["decoder.attention.Wa.weight"].T) @ q
+        else:
+            e = memory @ q
+            if self.att == "scaled_dot":
+                e = e / math.sqrt(self.Hd)
+        e = e - e.max()
+        a = np.exp(e) / np.exp(e).sum()
+        return a, a @ memory
+
+    def rnn(self, x, state):
+        hs, cs = state
+        hs, cs = list(hs), list(cs)
+        for layer in range(self.dlayers):
+            hs[layer], cs[layer] = self.cell(self.dcell, "decoder.rnn", str(layer), x, hs[layer], cs[layer])
+            x = hs[layer]
+        return (hs, cs)
+
+    def step(self, y, state, feed, memory):
+        W = self.W
+        emb = W["decoder.embedding.weight"][y]
+        if self.pos == "before_rnn":
+            a, ctx = self.attend(state[0][-1], memory)
+            state = self.rnn(np.concatenate([emb, ctx]), state)
+            o = state[0][-1]
+        else:
+            state = self.rnn(np.concatenate([emb, feed]) if self.feed else emb, state)
+            q = state[0][-1]
+            a, ctx = self.attend(q, memory)
+            z = W["decoder.attention_out.weight"] @ np.concatenate([ctx, q])
+            if "decoder.attention_out.bias" in W:
+                z = z + W["decoder.attention_out.bias"]
+            o = np.tanh(z)
+            feed = o
+        logits = W["decoder.out.weight"] @ o + W["decoder.out.bias"]
+        m = logits.max()
+        lp = logits - m - math.log(np.exp(logits - m).sum())
+        return lp, a, state, feed
+
+
+# ---- section 6 ------------------------------------------------------------
+
+def greedy(m, src, steps):
+    memory, state = m.encode(src)
+    feed = np.zeros(m.Hd)
+    y, toks, rows, score = m.sos, [], [], 0.0
+    for _ in range(steps):
+        lp, a, state, feed = m.step(y, state, feed, memory)
+        y = int(np.argmax(lp))  # first maximum = lower id on ties
+        score += lp[y]
+        rows.append(a)
+        if y == m.eos:
+            return toks, score, rows, True
+        toks.append(y)
+    return toks, score, rows, False
+
+
+def force(m, src, tgt):
+    memory, state = m.encode(src)
+    feed = np.zeros(m.Hd)
+    y, rows, lps = m.sos, [], []
+    for t in list(tgt) + [m.eos]:
+        lp, a, state, feed = m.step(y, state, feed, memory)
+        lps.append(lp[t])
+        rows.append(a)
+        y = t
+    return sum(lps), lps, rows
+
+
+def beam(m, src, k, n_best, steps, alpha):
+    pen = lambda n: ((5.0 + n) / 6.0) ** alpha  # noqa: E731
+    memory, st0 = m.encode(src)
+    live = [dict(toks=[], score=0.0, rows=[], state=st0, feed=np.zeros(m.Hd), y=m.sos)]
+    done = []
+    for _ in range(steps):
+        cands = []
+        for b, h in enumerate(live):
+            lp, a, state, feed = m.step(h["y"], h["state"], h["feed"], memory)
+            for v in range(len(lp)):
+                cands.append((h["score"] + lp[v], b, v, a, state, feed))
+        cands.sort(key=lambda c: (-c[0], c[1], c[2]))
+        nxt = []
+        for r, (s, b, v, a, state, feed) in enumerate(cands):
+            h = live[b]
+            if v == m.eos:
+                if r < k:
+                    done.append(dict(toks=h["toks"], score=s, rows=h["rows"] + [a], finished=True,
+                                     rank=s / pen(len(h["toks"]) + 1)))
+            elif len(nxt) < k:
+                nxt.append(dict(toks=h["toks"] + [v], score=s, rows=h["rows"] + [a], state=state,
+                                feed=feed, y=v))
+        live = nxt
+        if not live:
+            break
+        if len(done) >= n_best:
+            nth = sorted(d["rank"] for d in done)[::-1][n_best - 1]
+            if not max(h["score"] for h in live) / pen(steps) > nth:
+                live = []
+                break
+    fin = sorted(done, key=lambda d: -d["rank"])
+    unf = sorted([dict(toks=h["toks"], score=h["score"], rows=h["rows"], finished=False,
+                       rank=h["score"] / pen(len(h["toks"]))) for h in live], key=lambda d: -d["rank"])
+    return (fin + unf)[:n_best]
+
+
+# ---- the comparison --------------------------------------------------------
+
+class Counter:
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def check(self, ok, msg):
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+            print("FAIL: " + msg)
+
+
+def close_rows(a, b, tol=1e-4):
+    return len(a) == len(b) and all(len(x) == len(y) and np.max(np.abs(np.array(x) - np.array(y))) <= tol
+                                    for x, y in zip(a, b))
+
+
+def check_fixture(d, cnt):
+    name = os.path.basename(d)
+    with open(os.path.join(d, "expected.json")) as f:
+        exp = json.load(f)
+    m = Model(d)
+    cnt.check(exp["eos_id"] == m.eos and exp["sos_id"] == m.sos, "%s: sos/eos ids" % name)
+    for ci, c in enumerate(exp["cases"]):
+        src = c["source"]
+        steps = c["max_length"] or m.max_length or 2 * len(src) + 10
+        cnt.check(steps == c["effective_max_length"], "%s case %d: max_length %d vs %d"
+                  % (name, ci, steps, c["effective_max_length"]))
+        g = c["greedy"]
+        toks, score, rows, fin = greedy(m, src, steps)
+        cnt.check(toks == g["tokens"] and fin == g["finished"],
+                  "%s case %d greedy: %s (finished %s), expected %s (finished %s)"
+                  % (name, ci, toks, fin, g["tokens"], g["finished"]))
+        if toks == g["tokens"]:
+            cnt.check(abs(score - g["score"]) <= 1e-3, "%s case %d greedy score %.7g vs %.7g"
+                      % (name, ci, score, g["score"]))
+            cnt.check(close_rows(rows, g["attention"]), "%s case %d greedy attention" % (name, ci))
+        fe = c["force"]
+        s, lps, rows = force(m, src, fe["target"])
+        cnt.check(abs(s - fe["score"]) <= 1e-3 and
+                  all(abs(a - b) <= 1e-3 for a, b in zip(lps, fe["token_logprobs"])),
+                  "%s case %d forced score %.7g vs %.7g" % (name, ci, s, fe["score"]))
+        cnt.check(close_rows(rows, fe["attention"]), "%s case %d forced attention" % (name, ci))
+        for b in c["beam"]:
+            hyps = beam(m, src, b["beam_size"], b["n_best"], steps, b["length_penalty"])
+            want = b["hyps"]
+            if b["ties"]:
+                cnt.check(abs(hyps[0]["rank"] - want[0]["ranking_score"]) <= 1e-3,
+                          "%s case %d beam (ties): best ranking score" % (name, ci))
+                continue
+            same = [h["toks"] for h in hyps] == [w["tokens"] for w in want] and \
+                [h["finished"] for h in hyps] == [w["finished"] for w in want]
+            cnt.check(same, "%s case %d beam lp %g: %s, expected %s"
+                      % (name, ci, b["length_penalty"], [(h["toks"], h["finished"]) for h in hyps],
+                         [(w["tokens"], w["finished"]) for w in want]))
+            if same:
+                for h, w in zip(hyps, want):
+                    cnt.check(abs(h["score"] - w["score"]) <= 1e-3 and
+                              abs(h["rank"] - w["ranking_score"]) <= 1e-3 and
+                              close_rows(h["rows"], w["attention"]),
+                              "%s case %d beam lp %g hyp %s: score %.7g/%.7g ranking %.7g/%.7g"
+                              % (name, ci, b["length_penalty"], h["toks"], h["score"], w["score"],
+                                 h["rank"], w["ranking_score"]))
+    ex = exp.get("exhaustive")
+    if ex:
+        import itertools
+        words = [v for v in range(exp["target_vocab_size"]) if v != m.eos]
+        best = max(((force(m, ex["source"], list(seq))[0], list(seq))
+                    for n in range(ex["max_length"]) for seq in itertools.product(words, repeat=n)),
+                   key=lambda t: t[0])
+        cnt.check(best[1] == ex["best_tokens"] and abs(best[0] - ex["best_score"]) <= 1e-3,
+                  "%s: exhaustive best %s %.7g, expected %s %.7g"
+                  % (name, best[1], best[0], ex["best_tokens"], ex["best_score"]))
+
+
+def main():
+    dirs = sorted(glob.glob(os.path.join(ROOT, "tests", "fixtures", "models", "*", "expected.json")))
+    cnt = Counter()
+    cnt.check(len(dirs) >= 25, "only %d fixtures found under %s" % (len(dirs), ROOT))
+    for p in dirs:
+        check_fixture(os.path.dirname(p), cnt)
+    print("%d fixtures checked against a numpy implementation of the spec" % len(dirs))
+    print("%d passed, %d failed" % (cnt.passed, cnt.failed))
+    return 1 if cnt.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
