@@ -1,0 +1,433 @@
+#!/usr/bin/python3
+"""bench_torch - the PyTorch side of `make bench`: decodes a file of input
+lines with a model directory, as fast as plain PyTorch eager code can, and
+reports the time taken.
+
+    /usr/bin/python3 tools/bench_torch.py -m MODEL_DIR -i INPUTS --out OUT.jsonl \
+        [--beam K] [--threads N] [--max-length L] [--batch B] [--check N]
+
+It is the reference of tools/s2s_torch.py (same modules, same weights) with
+the per-sentence Python loops replaced by batched tensor work:
+  - the encoder runs a batch of sentences at once (packed sequences), and the
+    Bahdanau/general key projections are computed once per sentence;
+  - greedy decoding steps the whole batch at once (padding + attention
+    masks), with torch.argmax (first index on a tie, as the spec says);
+  - beam search keeps K rows per sentence for a batch of sentences; the
+    candidate ranking takes the top 2K of every sentence with topk and then
+    orders them by (score desc, hypothesis, token), falling back to an exact
+    scan when a tie straddles the top-2K cut; scores are summed in float64
+    like the reference's Python floats;
+  - finished sentences leave the batch; sentences are bucketed by length.
+With --batch 1 every sentence is decoded alone (the latency case).
+
+Everything runs under torch.inference_mode() with torch.set_num_threads(N);
+OMP_NUM_THREADS and OPENBLAS_NUM_THREADS are set to N before torch is
+imported, so OpenBLAS uses N threads as well.
+
+OUT.jsonl gets one {"id", "tokens", "score", "finished"} per input line
+(best hypothesis; tokens as vocabulary strings, final eos excluded).
+Standard output gets one JSON object: load_s (load_model_dir), decode_s
+(tokenizing + decoding every line, wall clock), sentences, target_tokens
+(emitted tokens, eos included when emitted), row_steps (decoder rows
+computed, padding rows of a beam included), check_n / check_mismatches
+(the first --check lines decoded again with s2s_torch.greedy/beam_search and
+compared token by token), torch_threads and the BLAS library in use.
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("-m", "--model", required=True)
+    ap.add_argument("-i", "--input", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--beam", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--max-length", type=int, default=0)
+    ap.add_argument("--length-penalty", type=float, default=0.0)
+    ap.add_argument("--batch", type=int, default=64, help="sentences per batch (1 = one at a time)")
+    ap.add_argument("--check", type=int, default=0,
+                    help="compare the first N lines with s2s_torch's own decoding")
+    return ap.parse_args(argv)
+
+
+ARGS = parse_args() if __name__ == "__main__" else None
+if ARGS is not None:
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(ARGS.threads)
+
+import torch  # noqa: E402  (after the thread variables)
+import torch.nn.functional as F  # noqa: E402
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import s2s_torch as st  # noqa: E402
+from s2s_tokenizer import Tokenizer  # noqa: E402
+
+NEG_INF = float("-inf")
+
+
+# --------------------------------------------------------------------------
+# batched encoder, attention, decoder step
+# --------------------------------------------------------------------------
+
+class Batch:
+    """Encoder output of S sentences: memory (S, n, D), keys (S, n, *) or
+    None, mask (S, 1, n) bool, lens list, decoder state (L, S, H) or (h, c)."""
+
+    def __init__(self, model, srcs):
+        S = len(srcs)
+        self.lens = [len(s) for s in srcs]
+        n = max(self.lens)
+        ids = torch.zeros(S, n, dtype=torch.long)
+        for i, s in enumerate(srcs):
+            ids[i, :len(s)] = torch.tensor(s, dtype=torch.long)
+        x = model.encoder.embedding(ids)
+        if S == 1 or min(self.lens) == n:
+            memory, final = model.encoder.rnn(x)
+        else:
+            lens_t = torch.tensor(self.lens, dtype=torch.long)
+            packed = pack_padded_sequence(x, lens_t, batch_first=True, enforce_sorted=False)
+            out, final = model.encoder.rnn(packed)
+            memory, _ = pad_packed_sequence(out, batch_first=True, total_length=n)
+        self.memory = memory.contiguous()
+        self.mask = (torch.arange(n).unsqueeze(0) < torch.tensor(self.lens).unsqueeze(1)).unsqueeze(1)
+        self.state = _bridge(model, self.memory, final, self.lens)
+        att = model.decoder.attention
+        self.keys = None
+        if att.kind == "bahdanau":
+            self.keys = att.Ua(self.memory)                    # (S, n, A)
+        elif att.kind == "general":
+            self.keys = att.Wa(self.memory).transpose(1, 2).contiguous()  # (S, H, n)
+        self.mem_t = self.memory.transpose(1, 2).contiguous() if att.kind in ("dot", "scaled_dot") \
+            else None
+
+    def keep(self, idx):
+        """Keeps sentences idx (LongTensor) of memory, keys and mask."""
+        self.memory = self.memory.index_select(0, idx)
+        self.mask = self.mask.index_select(0, idx)
+        if self.keys is not None:
+            self.keys = self.keys.index_select(0, idx)
+        if self.mem_t is not None:
+            self.mem_t = self.mem_t.index_select(0, idx)
+
+
+def _bridge(model, memory, final, lens):
+    S = memory.shape[0]
+    H, L = model.decoder.hidden_size, model.dec_layers
+    lstm = model.cell_dec == "lstm"
+    if model.bridge_kind == "final":
+        parts = final if model.cell_enc == "lstm" else (final,)
+        out = []
+        for t in parts:  # (L*dirs, S, H_e)
+            if model.dirs == 2:
+                t = t.view(model.enc_layers, 2, S, -1).permute(0, 2, 1, 3).reshape(model.enc_layers, S, -1)
+            out.append(t.contiguous())
+        return tuple(out) if lstm else out[0]
+    zeros = memory.new_zeros(L, S, H)
+    if model.bridge_kind == "zeros":
+        return (zeros, zeros.clone()) if lstm else zeros
+    if S == 1:
+        mean = memory.mean(dim=1)
+    else:
+        mean = memory.sum(dim=1) / torch.tensor(lens, dtype=memory.dtype).unsqueeze(1)
+    h = torch.tanh(model.bridge(mean)).unsqueeze(0).expand(L, S, H).contiguous()
+    return (h, zeros) if lstm else h
+
+
+def _attend(model, q, b, k):
+    """q (S*k, H_d) -> alpha (S*k, n), context (S*k, D); k query rows per sentence."""
+    att = model.decoder.attention
+    S = b.memory.shape[0]
+    if att.kind == "bahdanau":
+        wq = att.Wa(q).view(S, k, 1, -1)
+        e = att.Va(torch.tanh(wq + b.keys.unsqueeze(1))).squeeze(3)      # (S, k, n)
+    elif att.kind == "general":
+        e = torch.bmm(q.view(S, k, -1), b.keys)
+    else:
+        e = torch.bmm(q.view(S, k, -1), b.mem_t)
+        if att.kind == "scaled_dot":
+            e = e / math.sqrt(att.query_size)
+    e = e.masked_fill(~b.mask, NEG_INF)
+    alpha = torch.softmax(e, dim=2)
+    ctx = torch.bmm(alpha, b.memory)                                       # (S, k, D)
+    return alpha.view(S * k, -1), ctx.view(S * k, -1)
+
+
+def _step(model, y, state, feed, b, k):
+    """One decoder step for S*k rows -> (logprobs (S*k, V), state, feed)."""
+    d = model.decoder
+    emb = d.embedding(y)
+    if d.position == "before_rnn":
+        top = state[0][-1] if isinstance(state, tuple) else state[-1]
+        _, ctx = _attend(model, top, b, k)
+        out, state = d.rnn(torch.cat([emb, ctx], dim=1).unsqueeze(1), state)
+        o = out[:, 0]
+    else:
+        inp = torch.cat([emb, feed], dim=1) if d.input_feeding else emb
+        out, state = d.rnn(inp.unsqueeze(1), state)
+        q = out[:, 0]
+        _, ctx = _attend(model, q, b, k)
+        o = torch.tanh(d.attention_out(torch.cat([ctx, q], dim=1)))
+        feed = o if d.input_feeding else None
+    return F.log_softmax(d.out(o), dim=1), state, feed
+
+
+def _select_rows(state, idx):
+    if isinstance(state, tuple):
+        return tuple(s.index_select(1, idx) for s in state)
+    return state.index_select(1, idx)
+
+
+def _max_steps(model, n_src, max_length):
+    return st._default_max_length(model, n_src, max_length)
+
+
+# --------------------------------------------------------------------------
+# greedy, a batch at a time
+# --------------------------------------------------------------------------
+
+def greedy_batch(model, srcs, max_length=0):
+    """-> list of (tokens without eos, score, finished), one per source."""
+    sos, eos = model.sos_id, model.eos_id
+    b = Batch(model, srcs)
+    S = len(srcs)
+    limit = [_max_steps(model, n, max_length) for n in b.lens]
+    alive = list(range(S))           # batch position -> sentence index
+    state = b.state
+    feed = torch.zeros(S, model.decoder.hidden_size) if model.decoder.input_feeding else None
+    y = torch.full((S,), sos, dtype=torch.long)
+    score = torch.zeros(S, dtype=torch.float64)
+    toks = [[] for _ in range(S)]
+    result = [None] * S
+    rows = 0
+    t = 0
+    while alive:
+        t += 1
+        lp, state, feed = _step(model, y, state, feed, b, 1)
+        rows += len(alive)
+        best = lp.argmax(dim=1)
+        best_lp = lp.gather(1, best.unsqueeze(1)).squeeze(1)
+        score += best_lp.double()
+        bl = best.tolist()
+        keep = []
+        for pos, sent in enumerate(alive):
+            v = bl[pos]
+            if v == eos:
+                result[sent] = (toks[sent], float(score[pos]), True)
+            elif t >= limit[sent]:
+                toks[sent].append(v)
+                result[sent] = (toks[sent], float(score[pos]), False)
+            else:
+                toks[sent].append(v)
+                keep.append(pos)
+        if len(keep) < len(alive):
+            if not keep:
+                break
+            idx = torch.tensor(keep, dtype=torch.long)
+            alive = [alive[p] for p in keep]
+            b.keep(idx)
+            state = _select_rows(state, idx)
+            if feed is not None:
+                feed = feed.index_select(0, idx)
+            best = best.index_select(0, idx)
+            score = score.index_select(0, idx)
+        y = best
+    return result, rows
+
+
+# --------------------------------------------------------------------------
+# beam search, K rows per sentence, a batch of sentences at a time
+# --------------------------------------------------------------------------
+
+def _lp(length, alpha):
+    return ((5.0 + length) / 6.0) ** alpha if alpha else 1.0
+
+
+def _ranked(tot_row, vals, idx, clean_cut):
+    """Candidates of one sentence, (score, flat index) best first, ties by
+    flat index (= hypothesis, then token). `vals`, `idx`: its top-k2 (any
+    order among equal values); `clean_cut`: no candidate outside them equals
+    the smallest. Exact even when a tie crosses the cut (then every
+    candidate >= the cut value is taken)."""
+    cut = vals[-1]
+    if cut == NEG_INF:
+        pairs = [(v, i) for v, i in zip(vals, idx) if v != NEG_INF]
+    elif clean_cut:
+        pairs = list(zip(vals, idx))
+    else:
+        sel = torch.nonzero(tot_row >= cut).squeeze(1)
+        pairs = list(zip(tot_row[sel].tolist(), sel.tolist()))
+    pairs.sort(key=lambda p: (-p[0], p[1]))
+    return pairs
+
+
+def beam_batch(model, srcs, k, n_best=1, max_length=0, alpha=0.0):
+    """-> list of (tokens, score, finished) of the best hypothesis per source,
+    exactly as s2s_torch.beam_search(...)[0]."""
+    sos, eos = model.sos_id, model.eos_id
+    b = Batch(model, srcs)
+    S = len(srcs)
+    V = model.decoder.out.out_features
+    limit = [_max_steps(model, n, max_length) for n in b.lens]
+    alive = list(range(S))
+    k2 = min(2 * k, k * V)
+    # rows: sentence position p owns rows p*k .. p*k+k-1
+    rep = torch.arange(S).repeat_interleave(k)
+    state = _select_rows(b.state, rep)
+    feed = torch.zeros(S * k, model.decoder.hidden_size) if model.decoder.input_feeding else None
+    y = torch.full((S * k,), sos, dtype=torch.long)
+    scores = torch.full((S, k), NEG_INF, dtype=torch.float64)
+    scores[:, 0] = 0.0
+    hist = [[[]] + [None] * (k - 1) for _ in range(S)]   # token lists of live slots
+    finished = [[] for _ in range(S)]
+    result = [None] * S
+    rows = 0
+    t = 0
+    while alive:
+        t += 1
+        P = len(alive)
+        lp, state, feed = _step(model, y, state, feed, b, k)
+        rows += P * k
+        tot = (scores.unsqueeze(2) + lp.view(P, k, V).double()).view(P, k * V)
+        vals, idx = tot.topk(k2, dim=1)
+        at_cut = (tot >= vals[:, -1:]).sum(dim=1).tolist()
+        vals_l, idx_l = vals.tolist(), idx.tolist()
+        gather, new_scores, new_y, keep = [], [], [], []
+        for p, sent in enumerate(alive):
+            cands = _ranked(tot[p], vals_l[p], idx_l[p], at_cut[p] == k2)
+            nxt = []
+            h = hist[sent]
+            for r, (s, flat) in enumerate(cands):
+                if r >= k and len(nxt) >= k:
+                    break
+                slot, v = divmod(flat, V)
+                if v == eos:
+                    if r < k:
+                        ln = len(h[slot]) + 1
+                        finished[sent].append((list(h[slot]), s, s / _lp(ln, alpha)))
+                    continue
+                if len(nxt) < k:
+                    nxt.append((slot, v, s))
+            new_hist = [h[slot] + [v] for slot, v, _ in nxt]
+            fin = finished[sent]
+            unf = None      # None: go on; []: stop, nothing unfinished kept
+            if not nxt:
+                unf = []
+            elif len(fin) >= n_best and not (
+                    max(s for _, _, s in nxt) / _lp(limit[sent], alpha)
+                    > sorted(fin, key=lambda f: -f[2])[n_best - 1][2]):
+                unf = []
+            elif t >= limit[sent]:
+                unf = sorted([(toks, s, s / _lp(len(toks), alpha))
+                              for toks, (_, _, s) in zip(new_hist, nxt)], key=lambda f: -f[2])
+            if unf is not None:
+                ranked = [(f, True) for f in sorted(fin, key=lambda f: -f[2])] + \
+                         [(u, False) for u in unf]
+                if ranked:
+                    (toks, s, _), fflag = ranked[0]
+                    result[sent] = (toks, s, fflag)
+                else:
+                    result[sent] = ([], NEG_INF, False)
+                continue
+            keep.append(p)
+            hist[sent] = new_hist + [None] * (k - len(nxt))
+            base = p * k
+            for j in range(k):
+                slot, v, s = nxt[j] if j < len(nxt) else (0, eos, NEG_INF)
+                gather.append(base + slot)
+                new_y.append(v)
+                new_scores.append(s)
+        if not keep:
+            break
+        if len(keep) < P:
+            b.keep(torch.tensor(keep, dtype=torch.long))
+            alive = [alive[p] for p in keep]
+        gidx = torch.tensor(gather, dtype=torch.long)
+        state = _select_rows(state, gidx)
+        if feed is not None:
+            feed = feed.index_select(0, gidx)
+        y = torch.tensor(new_y, dtype=torch.long)
+        scores = torch.tensor(new_scores, dtype=torch.float64).view(len(keep), k)
+    return result, rows
+
+
+# --------------------------------------------------------------------------
+# driver
+# --------------------------------------------------------------------------
+
+def blas_library():
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {line.split()[-1] for line in f if "blas" in line.lower()}
+        return sorted(os.path.basename(x) for x in libs)
+    except OSError:
+        return []
+
+
+def main():
+    a = ARGS
+    torch.set_num_threads(a.threads)
+    t0 = time.perf_counter()
+    model, cfg, src_vocab, tgt_vocab = st.load_model_dir(a.model)
+    load_s = time.perf_counter() - t0
+    inv = {i: w for w, i in tgt_vocab.items()}
+    tok = Tokenizer(cfg["tokenizer"], a.model)
+    with open(a.input, encoding="utf-8") as f:
+        lines = [line.rstrip("\n") for line in f]
+    if a.beam > 1:
+        decode = lambda srcs: beam_batch(model, srcs, a.beam, 1, a.max_length, a.length_penalty)  # noqa: E731
+    else:
+        decode = lambda srcs: greedy_batch(model, srcs, a.max_length)  # noqa: E731
+
+    with torch.inference_mode():
+        # warm-up (first-call allocations, OpenBLAS thread start), not timed
+        decode([st.source_ids(tok.split(lines[0], src_vocab), src_vocab, cfg)])
+        t0 = time.perf_counter()
+        srcs = [st.source_ids(tok.split(line, src_vocab), src_vocab, cfg) for line in lines]
+        order = sorted(range(len(srcs)), key=lambda i: len(srcs[i])) if a.batch > 1 \
+            else list(range(len(srcs)))
+        results = [None] * len(srcs)
+        row_steps = 0
+        for s in range(0, len(order), a.batch):
+            chunk = order[s:s + a.batch]
+            res, rows = decode([srcs[i] for i in chunk])
+            row_steps += rows
+            for i, r in zip(chunk, res):
+                results[i] = r
+        decode_s = time.perf_counter() - t0
+
+    target_tokens = sum(len(r[0]) + (1 if r[2] else 0) for r in results)
+    with open(a.out, "w", encoding="utf-8") as f:
+        for i, (toks, score, fin) in enumerate(results):
+            f.write(json.dumps({"id": i, "tokens": [inv[x] for x in toks], "score": score,
+                                "finished": fin}, ensure_ascii=False) + "\n")
+
+    mismatches = 0
+    n_check = min(a.check, len(srcs))
+    for i in range(n_check):
+        if a.beam > 1:
+            ref = st.beam_search(model, srcs[i], a.beam, 1, a.max_length or None, a.length_penalty)[0]
+            ref_toks = ref["tokens"]
+        else:
+            ref_toks = st.greedy(model, srcs[i], a.max_length or None)[0]
+        if list(ref_toks) != list(results[i][0]):
+            mismatches += 1
+            print("bench_torch: line %d differs from s2s_torch: %s vs %s"
+                  % (i + 1, ref_toks[:12], results[i][0][:12]), file=sys.stderr)
+
+    print(json.dumps({"load_s": load_s, "decode_s": decode_s, "sentences": len(srcs),
+                      "target_tokens": target_tokens, "row_steps": row_steps,
+                      "check_n": n_check, "check_mismatches": mismatches,
+                      "torch_threads": torch.get_num_threads(), "batch": a.batch,
+                      "blas": blas_library(), "torch_version": torch.__version__}))
+
+
+if __name__ == "__main__":
+    main()
