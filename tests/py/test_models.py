@@ -1,0 +1,205 @@
+#!/usr/bin/python3
+"""Tests of the shipped models (models/*):
+
+  - every model directory has the provenance fields (license, attribution,
+    source_data, training_command, scores) and fits the size limits
+    (each <= 16 MB, all <= 40 MB);
+  - every model loads in the PyTorch reference (tools/s2s_torch.py);
+  - when $S2S is an executable, `$S2S translate -m models/X --format jsonl`
+    gives, on 50 held-out inputs per model, the same source tokens as
+    tools/s2s_tokenizer.py and exactly the same greedy output tokens as
+    s2s_torch.greedy (inputs whose greedy path has a near tie, a log-prob
+    margin under 1e-4 at some step, are reported and not compared).
+
+Held-out inputs: models/dates from tools/make_dates.py (its test split);
+the Tatoeba models from ../shared/data/tatoeba-eng-fra/test.tsv (the
+tutorial model from its 500 held-out filtered pairs); models/arxiv-title from
+../shared/data/arxiv-titles/test.tsv. Missing data, torch or $S2S give a
+visible SKIP line.
+"""
+import json
+import os
+import random
+import subprocess
+import sys
+import traceback
+
+ROOT = os.environ.get("S2S_ROOT") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TOOLS = os.path.join(ROOT, "tools")
+MODELS = os.path.join(ROOT, "models")
+SHARED = os.path.join(os.path.dirname(ROOT), "shared", "data")
+sys.path.insert(0, TOOLS)
+N_INPUTS = 50
+MB = 1024 * 1024
+
+passed, failed, skipped = 0, [], 0
+
+
+def report(name, fn):
+    global passed, skipped
+    try:
+        r = fn()
+        if r == "skip":
+            skipped += 1
+        else:
+            passed += 1
+            print("ok   %s" % name)
+    except Exception:
+        failed.append(name)
+        print("FAIL %s\n%s" % (name, traceback.format_exc()))
+
+
+def skip(msg):
+    print("SKIP: " + msg)
+    return "skip"
+
+
+def model_dirs():
+    if not os.path.isdir(MODELS):
+        return []
+    return sorted(d for d in os.listdir(MODELS) if os.path.isfile(os.path.join(MODELS, d, "config.json")))
+
+
+def dir_size(d):
+    return sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d)
+               if os.path.isfile(os.path.join(d, f)))
+
+
+# ---------------------------------------------------------------------------
+# held-out inputs per model
+
+def read_col(path, col, n, skip_first=0):
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for i, line in enumerate(f):
+            if i < skip_first:
+                continue
+            cols = line.rstrip("\n").split("\t")
+            if len(cols) > col and cols[col].strip():
+                out.append(cols[col])
+            if len(out) >= n:
+                break
+    return out
+
+
+def heldout_inputs(name):
+    """-> list of input lines, or a string saying why there are none."""
+    tat = os.path.join(SHARED, "tatoeba-eng-fra")
+    if name == "dates":
+        import make_dates
+        _, _, test = make_dates.generate(40000, 1000, 1000, 1234)
+        return [s for s, _ in test[:N_INPUTS]]
+    if name == "fra-eng":
+        p = os.path.join(tat, "test.tsv")
+        return read_col(p, 1, N_INPUTS) if os.path.exists(p) else "%s is missing" % p
+    if name == "eng-fra":
+        p = os.path.join(tat, "test.tsv")
+        return read_col(p, 0, N_INPUTS) if os.path.exists(p) else "%s is missing" % p
+    if name == "tutorial-fra-eng":
+        p = os.path.join(tat, "eng-fra.txt")
+        if not os.path.exists(p):
+            return "%s is missing" % p
+        import tutorial
+        _, _, pairs = tutorial.prepareData(p, "eng", "fra", reverse=True)
+        order = list(range(len(pairs)))
+        random.Random(0).shuffle(order)  # the hold-out of tools/train_tutorial-fra-eng.sh
+        return [pairs[i][0] for i in sorted(order[:500])][:N_INPUTS]
+    if name == "arxiv-title":
+        p = os.path.join(SHARED, "arxiv-titles", "test.tsv")
+        return read_col(p, 0, N_INPUTS) if os.path.exists(p) else "%s is missing" % p
+    return "no held-out inputs known for models/%s" % name
+
+
+# ---------------------------------------------------------------------------
+
+def test_sizes():
+    names = model_dirs()
+    assert names, "no model in models/"
+    total = 0
+    for n in names:
+        s = dir_size(os.path.join(MODELS, n))
+        total += s
+        assert s <= 16 * MB, "models/%s is %.1f MB (> 16 MB)" % (n, s / MB)
+    assert total <= 40 * MB, "models/ holds %.1f MB (> 40 MB)" % (total / MB)
+
+
+def test_provenance(name):
+    def t():
+        cfg = json.load(open(os.path.join(MODELS, name, "config.json"), encoding="utf-8"))
+        for k in ("license", "attribution", "source_data", "training_command", "scores"):
+            assert cfg.get(k), "models/%s/config.json: %r missing or empty" % (name, k)
+        assert isinstance(cfg["scores"], dict)
+    return t
+
+
+def test_model(name, torch_ok, s2s):
+    def t():
+        if not torch_ok:
+            return skip("torch is not available to %s: models/%s not checked against s2s_torch"
+                        % (sys.executable, name))
+        import s2s_torch
+        import s2s_tokenizer
+        mdir = os.path.join(MODELS, name)
+        model, cfg, sv, tv = s2s_torch.load_model_dir(mdir)
+        inputs = heldout_inputs(name)
+        if isinstance(inputs, str):
+            return skip("models/%s loads in s2s_torch; C comparison skipped: %s" % (name, inputs))
+        assert len(inputs) == N_INPUTS, "only %d inputs" % len(inputs)
+        tk = s2s_tokenizer.Tokenizer(cfg["tokenizer"], mdir)
+        inv_t = {i: w for w, i in tv.items()}
+        inv_s = {i: w for w, i in sv.items()}
+        ref = []
+        for line in inputs:
+            ids = s2s_torch.source_ids(tk.split(line, sv), sv, cfg)
+            g = s2s_torch.greedy_full(model, ids)
+            ref.append(([inv_s[i] for i in ids], [inv_t[i] for i in g["tokens"]], g["min_margin"]))
+        if not s2s:
+            return skip("$S2S is not set or not executable: models/%s loads in s2s_torch "
+                        "(greedy decoded %d inputs), C engine not compared" % (name, len(inputs)))
+        r = subprocess.run([s2s, "translate", "-m", mdir, "--format", "jsonl"],
+                           input="".join(x.replace("\n", " ") + "\n" for x in inputs),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=600)
+        assert r.returncode == 0, "s2s translate exit %d: %s" % (r.returncode, r.stderr[-1000:])
+        lines = [json.loads(x) for x in r.stdout.splitlines() if x.strip()]
+        assert len(lines) == len(inputs), "%d JSON lines for %d inputs" % (len(lines), len(inputs))
+        bad, ties = [], 0
+        for i, (obj, (src_toks, toks, margin)) in enumerate(zip(lines, ref)):
+            assert obj.get("id") == i, obj
+            assert "error" not in obj, "input %d: %s" % (i, obj["error"])
+            if obj["source_tokens"] != src_toks:
+                bad.append("input %d source tokens: C %r, Python %r" % (i, obj["source_tokens"], src_toks))
+                continue
+            c_toks = obj["hypotheses"][0]["tokens"]
+            if c_toks != toks:
+                if margin is not None and margin < 1e-4:
+                    ties += 1
+                    continue
+                bad.append("input %d (%r): C %r, s2s_torch %r" % (i, inputs[i][:80], c_toks, toks))
+        if ties:
+            print("note: models/%s: %d near-tie inputs differ and were not compared" % (name, ties))
+        assert not bad, "models/%s: %d of %d greedy outputs differ:\n  %s" % (
+            name, len(bad), len(inputs), "\n  ".join(bad[:5]))
+    return t
+
+
+def main():
+    try:
+        import torch
+        torch.set_num_threads(1)
+        torch_ok = True
+    except ImportError:
+        torch_ok = False
+    s2s = os.environ.get("S2S")
+    if s2s and not (os.path.isfile(s2s) and os.access(s2s, os.X_OK)):
+        print("SKIP: $S2S=%s is not an executable file" % s2s)
+        s2s = None
+    report("test_sizes", test_sizes)
+    for n in model_dirs():
+        report("test_provenance[%s]" % n, test_provenance(n))
+        report("test_greedy_matches_reference[%s]" % n, test_model(n, torch_ok, s2s))
+    print("%d passed, %d failed, %d skipped" % (passed, len(failed), skipped))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+#!/bin/sh
+# Trains a Tatoeba English<->French model (used by tools/train_fra-eng.sh and
+# tools/train_eng-fra.sh): all of tatoeba-eng-fra/eng-fra.txt, "text"
+# normalizer + joint BPE, bidirectional GRU encoder, Luong-style attention
+# after the decoder GRU, scored on tatoeba-eng-fra/test.tsv.
+#   tools/train_tatoeba.sh fra-eng|eng-fra [extra tools/train options]
+# env: DATA (folder of eng-fra.txt and test.tsv), WORK, MINUTES, OUT
+set -eu
+cd "$(dirname "$0")/.."
+DIR=$1; shift
+DATA=${DATA:-../shared/data/tatoeba-eng-fra}
+WORK=${WORK:-work-tmp/$DIR}
+MINUTES=${MINUTES:-40}
+OUT=${OUT:-models/$DIR}
+case $DIR in
+  fra-eng) S=1; T=0; SL=fr; TL=en ;;
+  eng-fra) S=0; T=1; SL=en; TL=fr ;;
+  *) echo "usage: $0 fra-eng|eng-fra [options]" >&2; exit 2 ;;
+esac
+nice -n 5 /usr/bin/python3 tools/train \
+  --train "$DATA/eng-fra.txt" --src-col $S --tgt-col $T --valid-size 2000 \
+  --test "$DATA/test.tsv" --test-src-col $S --test-tgt-col $T \
+  --test-name "tatoeba-eng-fra/test.tsv (OPUS-MT Tatoeba test v2021-08-07, pairs unseen in eng-fra.txt)" \
+  --source-language $SL --target-language $TL \
+  --normalizer text --level bpe --bpe-merges ${MERGES:-6000} --min-freq 2 \
+  --max-src-tokens 60 --max-tgt-tokens 60 \
+  --cell gru --emb ${EMB:-256} --hidden ${HIDDEN:-192} --bidirectional --bridge final \
+  --attention general --attention-position after_rnn \
+  --dropout 0.2 --label-smoothing 0.1 --batch-size 64 --lr 2e-3 --lr-decay 0.5 --clip 1 \
+  --epochs 20 --patience 4 --valid-every ${VALID_EVERY:-500} --bleu-sample 300 \
+  --time-budget-minutes "$MINUTES" --dtype ${DTYPE:-F16} \
+  --work "$WORK" --out "$OUT" \
+  --license "CC-BY 2.0 FR (training data: Tatoeba); model weights under the same terms" \
+  --attribution "Tatoeba sentence pairs via www.manythings.org/anki and tatoeba.org" \
+  --source-data "tatoeba-eng-fra/eng-fra.txt (manythings.org Anki release 2017-09-29, 142,787 pairs; 2000 held out for validation)" \
+  --command "MINUTES=$MINUTES tools/train_$DIR.sh $*" "$@"
