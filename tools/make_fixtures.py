@@ -29,9 +29,14 @@ expected.json schema
                  "min_margin": float},           # smallest best-vs-second gap
       "beam": [                      # beam_size 3, n_best 3, length_penalty 0 and 0.6
         {"beam_size": 3, "n_best": 3, "length_penalty": float,
-         "ties": bool,               # true: two values within 1e-4 decided something
-                                     #  (ranks near the cut, n-best order, early
-                                     #  stop); compare lists loosely then
+         "ties": bool,               # true: two different values within 1e-4 decided
+                                     #  the search (ranks near the cut, early stop);
+                                     #  compare lists loosely then. Exactly equal
+                                     #  candidates are decided by the spec's tie rules
+                                     #  and are not ties here.
+         "order_ties": bool,         # true: n-best ranking scores within 1e-4 (or
+                                     #  equal): the list order among them is open;
+                                     #  compare as a set
          "tie_notes": [str],
          "hyps": [{"tokens": [int], "score": float, "ranking_score": float,
                    "finished": bool, "attention": [[float]],
@@ -81,7 +86,7 @@ def _side(cell="gru", emb=6, hidden=8, layers=1, bi=False, append_eos=True):
 
 def _model(name, desc, enc, dec, bridge="final", att="bahdanau", pos="before_rnn", size=None,
            feed=False, out_bias=True, dtype="F32", vs=14, vt=12, unk=False, specials="SOS|EOS",
-           eos_last=False, max_length=None):
+           eos_last=False, max_length=None, twins=False):
     a = {"type": att, "position": pos}
     if size:
         a["size"] = size
@@ -90,7 +95,7 @@ def _model(name, desc, enc, dec, bridge="final", att="bahdanau", pos="before_rnn
         dec["input_feeding"] = True
     return dict(name=name, desc=desc, enc=enc, dec=dec, bridge=bridge, out_bias=out_bias,
                 dtype=dtype, vs=vs, vt=vt, unk=unk, specials=specials, eos_last=eos_last,
-                max_length=max_length)
+                max_length=max_length, twins=twins)
 
 
 # The covering set (issue 4): cells, layers, directions, bridges, attention
@@ -162,6 +167,11 @@ MODELS = [
            _side("lstm"), _side("lstm"), att="dot", specials="<s>|</s>", eos_last=True),
     _model("config_max_length", "decoding.max_length 7 in config.json (cases pass max_length 0)",
            _side(), _side(), max_length=7),
+    _model("exact_ties_twins", "target tokens 2 and 3 are twins (same embedding, output row and "
+           "bias): exact ties decided by the lower id and the earlier live hypothesis",
+           _side(), _side(), twins=True),
+    _model("exact_ties_twins_lstm_after", "twins (target ids 2, 3) with lstm after_rnn and feeding",
+           _side("lstm"), _side("lstm"), pos="after_rnn", feed=True, twins=True),
 ]
 
 
@@ -198,6 +208,17 @@ def _init(model, seed, eos_id, eos_shift):
         model.decoder.out.bias[eos_id] += eos_shift
 
 
+def _make_twins(model, a, b, boost=1.5):
+    """Gives target tokens a and b identical embeddings, output rows and
+    biases (raised by `boost` so that they are often chosen)."""
+    d = model.decoder
+    with torch.no_grad():
+        d.embedding.weight[b] = d.embedding.weight[a]
+        d.out.bias[a] += boost
+        d.out.weight[b] = d.out.weight[a]
+        d.out.bias[b] = d.out.bias[a]
+
+
 def _r(x):
     return float("%.8g" % x)
 
@@ -228,8 +249,11 @@ def make_case(model, cfg, src, max_length, tgt):
     for lp in (0.0, 0.6):
         notes = []
         hyps = st.beam_search(model, src, 3, 3, eff, lp, tie_eps=TIE_EPS, tie_report=notes)
+        search_ties = [n for n in notes if not n.startswith("order:")]
         case["beam"].append({"beam_size": 3, "n_best": 3, "length_penalty": lp,
-                             "ties": bool(notes), "tie_notes": notes[:5],
+                             "ties": bool(search_ties),
+                             "order_ties": len(search_ties) < len(notes),
+                             "tie_notes": notes[:5],
                              "hyps": [_hyp(h) for h in hyps]})
     score, lps, rows = st.force(model, src, tgt)
     case["force"] = {"target": tgt, "score": _r(score), "token_logprobs": [_r(v) for v in lps],
@@ -258,7 +282,8 @@ def _cases(model, cfg, src_vocab, tgt_vocab, rng, spec, n_cases=4):
                 src.append(src_vocab[sp["eos"]])
             tgt = [rng.choice(tgt_words) for _ in range(rng.choice([0, 2, 4, 6]) if i else 3)]
             case = make_case(model, cfg, src, max_length, tgt)
-            ties = any(b["ties"] for b in case["beam"]) or case["greedy"]["min_margin"] < 10 * TIE_EPS
+            ties = any(b["ties"] or (b["order_ties"] and not spec.get("twins"))
+                       for b in case["beam"]) or case["greedy"]["min_margin"] < 10 * TIE_EPS
             if not ties:
                 best = case
                 break
@@ -295,11 +320,15 @@ def build_model(spec, out_root, seed):
     best_shift, best_gap = 0.0, 2.0
     for shift in (0.0, 1.0, 2.0, 3.0, 4.5):
         _init(model, seed, eos, shift)
+        if spec.get("twins"):
+            _make_twins(model, 2, 3)
         rate = _probe_finish_rate(model, src_words, src_vocab[special_tokens["eos"]],
                                   random.Random(seed + 1), cfg["encoder"].get("append_eos", True))
         if abs(rate - 0.6) < best_gap:
             best_shift, best_gap = shift, abs(rate - 0.6)
     _init(model, seed, eos, best_shift)
+    if spec.get("twins"):
+        _make_twins(model, 2, 3)
     st.save_model_dir(out, model, cfg, src_vocab, tgt_vocab, dtype=spec["dtype"])
     return finish_fixture(out, spec["name"], spec["desc"], rng, spec)
 

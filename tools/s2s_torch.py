@@ -547,8 +547,9 @@ def greedy(model, src_ids, max_length=None):
 
 def greedy_full(model, src_ids, max_length=None):
     """Like greedy, returning a dict with tokens, score, attention,
-    token_logprobs, finished and min_margin (smallest gap between the best
-    and second-best log-probability over the steps, to detect near ties)."""
+    token_logprobs, finished and min_margin (smallest nonzero gap between
+    the best log-probability and any other over the steps, to detect near
+    ties; exact ties are decided by the lower-id rule and not counted)."""
     _, _, _, tokens, score, rows, extra = _greedy_full(model, src_ids, max_length)
     return dict(tokens=tokens, score=score, attention=rows, **extra)
 
@@ -571,8 +572,9 @@ def _greedy_full(model, src_ids, max_length):
             vals = lp.tolist()
             best = max(range(len(vals)), key=lambda i: (vals[i], -i))
             if len(vals) > 1:
-                second = max(v for i, v in enumerate(vals) if i != best)
-                margin = min(margin, vals[best] - second)
+                others = [v for v in vals if v != vals[best]]
+                if others:
+                    margin = min(margin, vals[best] - max(others))
             score += vals[best]
             lps.append(vals[best])
             rows.append(alpha[0].tolist())
@@ -595,9 +597,13 @@ def beam_search(model, src_ids, beam, n_best=1, max_length=None, length_penalty=
     (dicts: tokens without eos, score, ranking_score, finished, attention
     rows, token_logprobs), finished ones first, each group ordered by
     ranking score. When `tie_report` (a list) and `tie_eps` are given, a
-    description is appended for every place where two values within tie_eps
-    decided something: candidate ranks around the cut (among the first k+1),
-    the order of the n-best list, and the early-stop comparison."""
+    description is appended for every place where two different values
+    within tie_eps decided something: candidate ranks around the cut (among
+    the first k+1), the order of the n-best list, and the early-stop
+    comparison. Exactly equal candidate scores are not reported: the spec's
+    tie rules (earlier live hypothesis, then lower token id) decide those;
+    equal ranking scores in the n-best list are (the spec leaves their order
+    open), with notes starting "order:"."""
     sos, eos = _special_ids(model)
     k = int(beam)
     if k < 1 or n_best < 1 or n_best > k:
@@ -633,7 +639,7 @@ def beam_search(model, src_ids, beam, n_best=1, max_length=None, length_penalty=
             cands.sort(key=lambda c: (-c[0], c[1], c[2]))
             if tie_eps is not None:
                 for i in range(min(k + 1, len(cands)) - 1):
-                    if abs(cands[i][0] - cands[i + 1][0]) < tie_eps:
+                    if 0 < abs(cands[i][0] - cands[i + 1][0]) < tie_eps:
                         note("step %d: ranks %d and %d within %g" % (t, i, i + 1, tie_eps))
             nxt, nxt_idx = [], []
             for r, (s, b, v) in enumerate(cands):
@@ -662,7 +668,7 @@ def beam_search(model, src_ids, beam, n_best=1, max_length=None, length_penalty=
                 ranked = sorted(finished, key=lambda h: -h["ranking_score"])
                 nth = ranked[n_best - 1]["ranking_score"]
                 bound = max(h[1] for h in live) / max_lp
-                if tie_eps is not None and abs(bound - nth) < tie_eps:
+                if tie_eps is not None and 0 < abs(bound - nth) < tie_eps:
                     note("step %d: early-stop bound within %g" % (t, tie_eps))
                 if not bound > nth:
                     live = []
@@ -677,7 +683,7 @@ def beam_search(model, src_ids, beam, n_best=1, max_length=None, length_penalty=
             for i in range(min(n_best + 1, len(allh)) - 1):
                 if allh[i]["finished"] == allh[i + 1]["finished"] and \
                         abs(allh[i]["ranking_score"] - allh[i + 1]["ranking_score"]) < tie_eps:
-                    note("n-best ranks %d and %d within %g" % (i, i + 1, tie_eps))
+                    note("order: n-best ranks %d and %d within %g" % (i, i + 1, tie_eps))
         return result
 
 
