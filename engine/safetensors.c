@@ -418,7 +418,8 @@ s2s_status safetensors_parse(const uint8_t *buf, size_t size, const char *name, 
     }
     if (st != S2S_OK)
         goto done;
-    qsort(out->tensors, out->n_tensors, sizeof *out->tensors, cmp_tensor_name);
+    if (out->n_tensors > 1)
+        qsort(out->tensors, out->n_tensors, sizeof *out->tensors, cmp_tensor_name);
     for (size_t i = 1; i < out->n_tensors; i++)
         if (strcmp(out->tensors[i - 1].name, out->tensors[i].name) == 0) {
             st = loader_fail(err, S2S_ERR_SAFETENSORS, "%s: tensor name \"%s\" appears twice",
