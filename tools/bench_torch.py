@@ -28,8 +28,11 @@ OUT.jsonl gets one {"id", "tokens", "score", "finished"} per input line
 (best hypothesis; tokens as vocabulary strings, final eos excluded).
 Standard output gets one JSON object: load_s (load_model_dir), decode_s
 (tokenizing + decoding every line, wall clock), sentences, target_tokens
-(emitted tokens, eos included when emitted), row_steps (decoder rows
-computed, padding rows of a beam included), check_n / check_mismatches
+(emitted tokens, eos included when emitted), source_tokens (eos
+included), row_steps (decoder rows computed, padding rows of a beam
+included), live_row_steps (rows of live hypotheses: the work the search
+itself needs, as s2s does it), live_row_steps_x_source (the same weighted
+by source length, for the attention FLOPs), check_n / check_mismatches
 (the first --check lines decoded again with s2s_torch.greedy/beam_search and
 compared token by token), torch_threads and the BLAS library in use.
 """
@@ -194,7 +197,8 @@ def _max_steps(model, n_src, max_length):
 # --------------------------------------------------------------------------
 
 def greedy_batch(model, srcs, max_length=0):
-    """-> list of (tokens without eos, score, finished), one per source."""
+    """-> (list of (tokens without eos, score, finished), one per source;
+    (rows computed, live rows, sum of live rows x source length))."""
     sos, eos = model.sos_id, model.eos_id
     b = Batch(model, srcs)
     S = len(srcs)
@@ -206,12 +210,14 @@ def greedy_batch(model, srcs, max_length=0):
     score = torch.zeros(S, dtype=torch.float64)
     toks = [[] for _ in range(S)]
     result = [None] * S
-    rows = 0
+    rows = rows_n = 0
+    b_lens = b.lens
     t = 0
     while alive:
         t += 1
         lp, state, feed = _step(model, y, state, feed, b, 1)
         rows += len(alive)
+        rows_n += sum(b_lens[s] for s in alive)
         best = lp.argmax(dim=1)
         best_lp = lp.gather(1, best.unsqueeze(1)).squeeze(1)
         score += best_lp.double()
@@ -239,7 +245,7 @@ def greedy_batch(model, srcs, max_length=0):
             best = best.index_select(0, idx)
             score = score.index_select(0, idx)
         y = best
-    return result, rows
+    return result, (rows, rows, rows_n)
 
 
 # --------------------------------------------------------------------------
@@ -269,8 +275,10 @@ def _ranked(tot_row, vals, idx, clean_cut):
 
 
 def beam_batch(model, srcs, k, n_best=1, max_length=0, alpha=0.0):
-    """-> list of (tokens, score, finished) of the best hypothesis per source,
-    exactly as s2s_torch.beam_search(...)[0]."""
+    """-> (list of (tokens, score, finished) of the best hypothesis per
+    source, exactly as s2s_torch.beam_search(...)[0]; (rows computed, the
+    padding rows of sentences with fewer than k live hypotheses included,
+    live rows, sum of live rows x source length))."""
     sos, eos = model.sos_id, model.eos_id
     b = Batch(model, srcs)
     S = len(srcs)
@@ -288,13 +296,17 @@ def beam_batch(model, srcs, k, n_best=1, max_length=0, alpha=0.0):
     hist = [[[]] + [None] * (k - 1) for _ in range(S)]   # token lists of live slots
     finished = [[] for _ in range(S)]
     result = [None] * S
-    rows = 0
+    nlive = [1] * S
+    rows = live_rows = live_rows_n = 0
     t = 0
     while alive:
         t += 1
         P = len(alive)
         lp, state, feed = _step(model, y, state, feed, b, k)
         rows += P * k
+        for sent in alive:
+            live_rows += nlive[sent]
+            live_rows_n += nlive[sent] * b.lens[sent]
         tot = (scores.unsqueeze(2) + lp.view(P, k, V).double()).view(P, k * V)
         vals, idx = tot.topk(k2, dim=1)
         at_cut = (tot >= vals[:, -1:]).sum(dim=1).tolist()
@@ -337,6 +349,7 @@ def beam_batch(model, srcs, k, n_best=1, max_length=0, alpha=0.0):
                     result[sent] = ([], NEG_INF, False)
                 continue
             keep.append(p)
+            nlive[sent] = len(nxt)
             hist[sent] = new_hist + [None] * (k - len(nxt))
             base = p * k
             for j in range(k):
@@ -355,7 +368,7 @@ def beam_batch(model, srcs, k, n_best=1, max_length=0, alpha=0.0):
             feed = feed.index_select(0, gidx)
         y = torch.tensor(new_y, dtype=torch.long)
         scores = torch.tensor(new_scores, dtype=torch.float64).view(len(keep), k)
-    return result, rows
+    return result, (rows, live_rows, live_rows_n)
 
 
 # --------------------------------------------------------------------------
@@ -394,11 +407,11 @@ def main():
         order = sorted(range(len(srcs)), key=lambda i: len(srcs[i])) if a.batch > 1 \
             else list(range(len(srcs)))
         results = [None] * len(srcs)
-        row_steps = 0
+        row_steps = [0, 0, 0]
         for s in range(0, len(order), a.batch):
             chunk = order[s:s + a.batch]
             res, rows = decode([srcs[i] for i in chunk])
-            row_steps += rows
+            row_steps = [x + y for x, y in zip(row_steps, rows)]
             for i, r in zip(chunk, res):
                 results[i] = r
         decode_s = time.perf_counter() - t0
@@ -423,7 +436,9 @@ def main():
                   % (i + 1, ref_toks[:12], results[i][0][:12]), file=sys.stderr)
 
     print(json.dumps({"load_s": load_s, "decode_s": decode_s, "sentences": len(srcs),
-                      "target_tokens": target_tokens, "row_steps": row_steps,
+                      "target_tokens": target_tokens, "row_steps": row_steps[0],
+                      "live_row_steps": row_steps[1], "live_row_steps_x_source": row_steps[2],
+                      "source_tokens": sum(len(x) for x in srcs),
                       "check_n": n_check, "check_mismatches": mismatches,
                       "torch_threads": torch.get_num_threads(), "batch": a.batch,
                       "blas": blas_library(), "torch_version": torch.__version__}))
