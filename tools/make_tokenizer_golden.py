@@ -203,8 +203,9 @@ def utf8_cases():
     return "".join(x + "\n" for x in lines)
 
 
-def build_all(shared):
-    """Returns {file name: text} of every golden file."""
+def build_all(shared, tables=True):
+    """Returns {file name: text} of every golden file (without the
+    data-independent unicode-tables.tsv and utf8-lenient.tsv unless `tables`)."""
     all_ef, sets = read_inputs(shared)
     merges = st.learn_bpe(all_ef, {"normalizer": "text"}, NUM_MERGES)
     files = {"merges-2000.txt": merges_text(merges)}
@@ -214,8 +215,9 @@ def build_all(shared):
         tok = st.Tokenizer(cfg, merges=merges if cfg["level"] == "bpe" else None)
         files["golden-%s-%s.tsv" % (setname, name)] = golden_lines(tok, sets[setname], step)
     files["tricky.json"] = tricky_json(merges)
-    files["unicode-tables.tsv"] = unicode_tables()
-    files["utf8-lenient.tsv"] = utf8_cases()
+    if tables:
+        files["unicode-tables.tsv"] = unicode_tables()
+        files["utf8-lenient.tsv"] = utf8_cases()
     return files
 
 
