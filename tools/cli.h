@@ -18,10 +18,11 @@
 #define CLI_EXIT_USAGE 2    /* usage error or a model that cannot be loaded */
 
 /* Limits. */
-#define CLI_MAX_LINE_BYTES (64u << 20)   /* longer input lines are refused (and skipped) */
+#define CLI_MAX_LINE_BYTES (16u << 20)   /* longer input lines are refused (and skipped) */
 #define CLI_CHUNK_LINES 128              /* lines decoded per parallel chunk */
 #define CLI_CHUNK_BYTES (8u << 20)       /* a chunk stops growing past this many bytes */
-#define CLI_READ_BYTES 65536             /* bytes asked of read(2) at a time */
+#define CLI_READ_BYTES 65536             /* free room kept before a read(2) */
+#define CLI_READ_MAX (1u << 20)          /* most bytes asked of one read(2) */
 #define CLI_MAX_THREADS 256
 #define CLI_PROGRESS_MIN_INTERVAL 0.2    /* seconds between progress redraws */
 

@@ -88,7 +88,8 @@ static int fill(line_reader *r)
     if (r->fd < 0) return 0;
     if (make_room(r) < 0) return -1;
     for (;;) {
-        ssize_t k = read(r->fd, r->buf + r->end, r->cap - r->end);
+        size_t room = r->cap - r->end;
+        ssize_t k = read(r->fd, r->buf + r->end, room < CLI_READ_MAX ? room : CLI_READ_MAX);
         if (k > 0) { r->end += (size_t)k; return 1; }
         if (k == 0) return 0;
         if (errno != EINTR) return -1;
@@ -121,7 +122,11 @@ int lr_next(line_reader *r, int may_block, char **line, size_t *len)
 {
     for (;;) {
         char *nl = memchr(r->buf + r->start + r->scanned, '\n', r->end - r->start - r->scanned);
-        if (nl) return take_line(r, (size_t)(nl - (r->buf + r->start)), 1, line, len);
+        if (nl) {
+            size_t n = (size_t)(nl - (r->buf + r->start));
+            if (n > CLI_MAX_LINE_BYTES) r->skipping = 1;
+            return take_line(r, n, 1, line, len);
+        }
         r->scanned = r->end - r->start;
         if (r->scanned > CLI_MAX_LINE_BYTES) {
             r->skipping = 1;

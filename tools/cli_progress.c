@@ -18,7 +18,8 @@ double cli_now(void)
 void cli_progress_start(cli_progress *p, const line_reader *r, int quiet)
 {
     p->enabled = !quiet && isatty(STDERR_FILENO);
-    p->t0 = p->last = cli_now();
+    p->t0 = cli_now();
+    p->last = p->t0 - CLI_PROGRESS_MIN_INTERVAL; /* first update draws at once */
     p->done = 0;
     p->reader = r;
 }
