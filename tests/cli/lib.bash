@@ -15,6 +15,9 @@ bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
 # check DESCRIPTION COMMAND...: passes when COMMAND succeeds.
 check() { local d=$1; shift; if "$@"; then ok; else bad "$d"; fi; }
 
+# not COMMAND...: succeeds when COMMAND fails.
+not() { ! "$@"; }
+
 # expect_rc WANT DESCRIPTION COMMAND...: runs COMMAND (stdout to $TMP/out,
 # stderr to $TMP/err) and checks its exit status.
 expect_rc() {
