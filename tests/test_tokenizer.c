@@ -260,14 +260,17 @@ Test(utf8, lenient_replaces_maximal_subparts)
     tokenizer_free(t);
 }
 
-Test(utf8, embedded_nul_is_a_character)
+Test(utf8, embedded_nul)
 {
     s2s_tokenizer *t = mk(NORM_NONE, LEVEL_WORD, 0, NULL);
-    piece_list pl = {0};
-    cr_assert_eq(tokenizer_split(t, "a\0b c", 5, 0, NULL, &pl, NULL), S2S_OK);
-    cr_expect_eq(pl.n, 2);
+    check_n(t, "a\0b c \0", 7, NULL, "ab c", "ab", "c", NULL); /* "none" drops U+0000 */
     tokenizer_free(t);
-    piece_list_free(&pl);
+    t = mk(NORM_NONE, LEVEL_CHAR, 0, NULL);
+    check_n(t, "a\0b", 3, NULL, "ab", "a", "b", NULL);
+    tokenizer_free(t);
+    t = mk(NORM_TUTORIAL, LEVEL_WORD, 0, NULL); /* the tutorial: a separator */
+    check_n(t, "a\0b", 3, NULL, "a b", "a", "b", NULL);
+    tokenizer_free(t);
     t = mk(NORM_TEXT, LEVEL_WORD, 0, NULL); /* NUL is Cc: dropped */
     check_n(t, "a\0b c", 5, NULL, "ab c", "ab", "c", NULL);
     tokenizer_free(t);

@@ -96,6 +96,7 @@ s2s_status nfkc(const cp_buf *cps, cp_buf *out, s2s_error *err)
 }
 
 /* ---- "none": runs of ASCII white space separate words ------------------- */
+/* U+0000 is dropped (a token string cannot hold it); nothing else changes. */
 
 static s2s_status units_none(const cp_buf *cps, byte_buf *buf, unit_list *units, s2s_error *err)
 {
@@ -104,9 +105,9 @@ static s2s_status units_none(const cp_buf *cps, byte_buf *buf, unit_list *units,
         while (i < cps->n && is_ascii_ws(cps->cp[i])) i++;
         if (i == cps->n) break;
         size_t off = buf->n;
-        while (i < cps->n && !is_ascii_ws(cps->cp[i]))
-            if (bytes_push_cp(buf, cps->cp[i++])) return nomem(err);
-        if (unit_push(units, off, buf->n - off, 'w', 0)) return nomem(err);
+        for (; i < cps->n && !is_ascii_ws(cps->cp[i]); i++)
+            if (cps->cp[i] != 0 && bytes_push_cp(buf, cps->cp[i])) return nomem(err); /* NUL dropped */
+        if (buf->n > off && unit_push(units, off, buf->n - off, 'w', 0)) return nomem(err);
     }
     return S2S_OK;
 }
@@ -234,7 +235,7 @@ s2s_status normalize_text(normalizer_kind kind, int lowercase, const cp_buf *cps
 {
     if (kind == NORM_NONE) {
         for (size_t i = 0; i < cps->n; i++)
-            if (cp_push(out, cps->cp[i])) return nomem(err);
+            if (cps->cp[i] != 0 && cp_push(out, cps->cp[i])) return nomem(err);
         return S2S_OK;
     }
     byte_buf buf = {0};

@@ -208,6 +208,7 @@ class Tokenizer:
         where kind is "w" or "p" and attached tells that the unit touches the
         previous one (no white space between them)."""
         if self.normalizer == "none":
+            text = text.replace("\x00", "")  # U+0000 is dropped (C strings cannot hold it)
             return [("w", w, False) for w in _ASCII_WS_RUN.split(text) if w]
         if self.normalizer == "tutorial":
             return [("w", w, False) for w in tutorial_normalize(text).split(" ") if w]
@@ -220,7 +221,7 @@ class Tokenizer:
     def normalized_text(self, text):
         """The normalized text that level "char" splits into code points."""
         if self.normalizer == "none":
-            return text
+            return text.replace("\x00", "")
         if self.normalizer == "tutorial":
             return tutorial_normalize(text)
         return text_normalize(text, self.lowercase)
