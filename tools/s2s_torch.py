@@ -27,6 +27,8 @@ Public functions
     write_safetensors(path, tensors, dtype="F32", metadata=None)
     encode(model, src_ids) -> (memory (n, D), initial decoder state)
     greedy(model, src_ids, max_length=None) -> (tokens, score, attention rows)
+    greedy_full(model, src_ids, max_length=None) -> dict (also token_logprobs,
+        finished, min_margin: the smallest best-vs-runner-up gap, for near ties)
     beam_search(model, src_ids, beam, n_best, max_length=None, length_penalty=0)
         -> [{"tokens", "score", "ranking_score", "finished", "attention",
              "token_logprobs"}], best first
@@ -630,12 +632,16 @@ def beam_search(model, src_ids, beam, n_best=1, max_length=None, length_penalty=
             lp, att, state, feed = model.step(torch.tensor(last), state, feed, mem)
             lpl = lp.tolist()
             V = len(lpl[0])
-            cands = []
-            for b in range(B):
-                base = live[b][1]
-                row = lpl[b]
-                for v in range(V):
-                    cands.append((base + row[v], b, v))
+            # Candidate scores in float64 (the same sums as Python floats).
+            # Only the first 2k ranks can matter (at most B <= k of them end
+            # in eos), so keep every candidate scoring at least the 2k-th
+            # best (ties at the cut included) and rank those exactly.
+            base = torch.tensor([h[1] for h in live], dtype=torch.float64)
+            total = (base.unsqueeze(1) + lp.double()).view(-1)
+            m = min(2 * k, total.numel())
+            cut = torch.topk(total, m).values[-1]
+            sel = (total >= cut).nonzero().view(-1).tolist()
+            cands = [(sc, i // V, i % V) for sc, i in zip(total[sel].tolist(), sel)]
             cands.sort(key=lambda c: (-c[0], c[1], c[2]))
             if tie_eps is not None:
                 for i in range(min(k + 1, len(cands)) - 1):
