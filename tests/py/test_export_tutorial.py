@@ -7,7 +7,9 @@ built-in mini list when ../shared is missing), saves the checkpoint the way a
 tutorial user does, converts it with tools/export, and compares
 `$S2S translate -m OUT --format jsonl` on 30 raw inputs with the tutorial's own
 evaluate(): same source tokens (the "tutorial" normalizer), same output words,
-and score / attention agreeing within 1e-3 / 1e-4.
+and score / attention agreeing within 1e-3 / 1e-4. Then `--beam 3 --n-best 3`
+and `$S2S score` (source<TAB>reference) against tools/s2s_torch.py on the
+exported directory.
 
 Environment: S2S (the s2s binary), S2S_ROOT (repository root). Skips, with a
 message, when torch or the binary is missing. Exit status 1 on any failure.
@@ -176,6 +178,45 @@ def main():
             check(att is not None and len(att) == len(rows) and worst <= 1e-4,
                   "input %d: attention differs (rows %s vs %d, max diff %.3g)"
                   % (i, None if att is None else len(att), len(rows), worst))
+        # beam search and forced scoring through the command line, against
+        # the PyTorch reference (tools/s2s_torch.py) on the exported model
+        import s2s_torch as st
+        ref_model, cfg, sv, tv = st.load_model_dir(out)
+        inv = {i: t for t, i in tv.items()}
+        r = subprocess.run([s2s, "translate", "-m", out, "--format", "jsonl", "--beam", "3",
+                            "--n-best", "3"], input=text, capture_output=True, text=True)
+        check(r.returncode == 0, "s2s translate --beam 3 exit %d: %s" % (r.returncode, r.stderr.strip()))
+        for i, ((raw, fr, _), line) in enumerate(zip(inputs, r.stdout.splitlines())):
+            obj = json.loads(line)
+            if "error" in obj:
+                check(False, "beam input %d: error %s" % (i, obj["error"]))
+                continue
+            notes = []
+            want = st.beam_search(ref_model, st.source_ids(fr.split(" "), sv, cfg), 3, 3,
+                                  tie_eps=1e-4, tie_report=notes)
+            got = obj["hypotheses"]
+            if notes:  # near ties: only the best score must agree
+                check(abs(got[0]["score"] - want[0]["score"]) <= 1e-3, "beam input %d (ties)" % i)
+                continue
+            check([h["tokens"] for h in got] == [[inv[t] for t in h["tokens"]] for h in want] and
+                  all(abs(a["score"] - b["score"]) <= 1e-3 for a, b in zip(got, want)),
+                  "beam input %d %r: s2s %r, reference %r" % (i, fr, [(h["tokens"], h["score"]) for h in got],
+                                                              [([inv[t] for t in h["tokens"]], h["score"])
+                                                               for h in want]))
+        text = "".join("%s\t%s\n" % (raw, en) for raw, _, en in inputs)
+        r = subprocess.run([s2s, "score", "-m", out, "--format", "jsonl"], input=text,
+                           capture_output=True, text=True)
+        check(r.returncode == 0, "s2s score exit %d: %s" % (r.returncode, r.stderr.strip()))
+        for i, ((raw, fr, en), line) in enumerate(zip(inputs, r.stdout.splitlines())):
+            obj = json.loads(line)
+            if "error" in obj:
+                check(False, "score input %d: error %s" % (i, obj["error"]))
+                continue
+            score, _, rows = st.force(ref_model, st.source_ids(fr.split(" "), sv, cfg),
+                                      [tv[w] for w in en.split(" ")])
+            h = obj["hypotheses"][0]
+            check(h["tokens"] == en.split(" ") and abs(h["score"] - score) <= 1e-3,
+                  "score input %d %r -> %r: s2s %.6g, reference %.6g" % (i, fr, en, h["score"], score))
         print("outputs identical to the tutorial's evaluate(): %d of %d (%d distinct)"
               % (same_text, len(inputs), len(distinct)))
         # a model that says the same thing to every input would make the
