@@ -167,6 +167,9 @@ int cli_run_lines(const cli_opts *o, const s2s_model *m, line_reader *r, FILE *o
 /* Sets job->failed and job->msg = "line N: <message>", and job->out to the
  * error form of the format: an empty line (text) or {"id","error"} (jsonl). */
 void cli_job_fail(cli_job *job, int format, const char *message);
+/* Warns that `what` ("input", "source", "target") was cut at the model's
+ * tokenizer max_input_tokens. */
+void cli_job_warn_cut(cli_job *job, const s2s_model *m, const char *what);
 /* Appends a warning "line N: <message>" to job->msg. */
 void cli_job_warn(cli_job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

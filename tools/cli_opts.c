@@ -142,7 +142,8 @@ static const command_def COMMANDS[] = {
      G_MODEL | G_IO | G_SIDE | G_LENIENT | G_QUIET,
      "usage: s2s tokenize -m MODEL_DIR [OPTIONS] [TEXT...]\n"
      "Prints the tokens of TEXT or of each input line, space-separated, one line per\n"
-     "input line (the source side includes the appended eos).\n\n"
+     "input line (the source side includes the appended eos; a space inside a\n"
+     "token is shown as U+2423).\n\n"
      "  -m, --model DIR       model directory\n"
      "  -i, --input FILE, -o, --output FILE\n"
      "  --side source|target  which vocabulary and rules (default source)\n"

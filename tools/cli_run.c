@@ -49,6 +49,14 @@ void cli_job_warn(cli_job *job, const char *fmt, ...)
     free(body);
 }
 
+void cli_job_warn_cut(cli_job *job, const s2s_model *m, const char *what)
+{
+    s2s_model_info in;
+    s2s_model_get_info(m, &in);
+    cli_job_warn(job, "%s longer than %d tokens (tokenizer max_input_tokens): the rest is ignored", what,
+                 in.max_input_tokens);
+}
+
 void cli_job_fail(cli_job *job, int format, const char *message)
 {
     job->failed = 1;

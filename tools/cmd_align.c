@@ -60,7 +60,12 @@ static int decode(const cli_opts *o, const s2s_model *m, const char *text, align
     tp.lenient = o->lenient;
     s2s_error err = {0};
     if (s2s_tokenize(m, S2S_SOURCE, text, strlen(text), &tp, &a->src, &err) != S2S_OK) goto fail;
-    if (a->src.truncated) fprintf(stderr, "s2s align: line 1: warning: input cut at %d tokens\n", a->src.n);
+    if (a->src.truncated) {
+        s2s_model_info in;
+        s2s_model_get_info(m, &in);
+        fprintf(stderr, "s2s align: line 1: warning: input longer than %d tokens: the rest is ignored\n",
+                in.max_input_tokens);
+    }
     if (a->src.n == 0) {
         fprintf(stderr, "s2s align: line 1: empty input: no source tokens\n");
         return -1;

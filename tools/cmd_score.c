@@ -75,8 +75,8 @@ static void score_pair(const score_ctx *c, s2s_session *session, cli_job *job,
         cli_job_fail(job, c->o->format, "empty source: no tokens");
         return;
     }
-    if (src->truncated) cli_job_warn(job, "source cut at %d tokens", src->n);
-    if (tgt->truncated) cli_job_warn(job, "target cut at %d tokens", tgt->n);
+    if (src->truncated) cli_job_warn_cut(job, c->model, "source");
+    if (tgt->truncated) cli_job_warn_cut(job, c->model, "target");
     s2s_result res = {0};
     s2s_error err = {0};
     if (s2s_score_ids(session, src->ids, src->n, tgt->ids, tgt->n, 1, &res, &err) != S2S_OK)

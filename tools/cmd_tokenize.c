@@ -13,14 +13,24 @@ typedef struct tokenize_ctx {
     const s2s_model *model;
 } tokenize_ctx;
 
+/* Writes a token with each ASCII space shown as U+2423 (so that the
+ * space-separated output stays readable for a " " token). */
+static void put_visible(FILE *f, const char *t)
+{
+    for (; *t; t++) {
+        if (*t == ' ') fputs("\u2423", f);
+        else fputc(*t, f);
+    }
+}
+
 /* Writes token i of `seq` the way --show asks. */
 static void write_token(FILE *f, const tokenize_ctx *c, const s2s_token_seq *seq, int i)
 {
     if (c->o->show == CLI_SHOW_IDS) fprintf(f, "%d", seq->ids[i]);
-    else if (c->o->show == CLI_SHOW_PIECES) fputs(seq->pieces[i], f);
+    else if (c->o->show == CLI_SHOW_PIECES) put_visible(f, seq->pieces[i]);
     else {
         const char *t = s2s_model_token(c->model, (s2s_side)c->o->side, seq->ids[i]);
-        fputs(t ? t : "?", f);
+        put_visible(f, t ? t : "?");
     }
 }
 
@@ -36,7 +46,7 @@ static void tokenize_job(void *vctx, s2s_session *session, cli_job *job)
         cli_job_fail(job, CLI_FMT_TEXT, err.message);
         return;
     }
-    if (seq.truncated) cli_job_warn(job, "input cut at %d tokens", seq.n);
+    if (seq.truncated) cli_job_warn_cut(job, c->model, "input");
     FILE *f = open_memstream(&job->out, &job->out_len);
     if (f) {
         for (int i = 0; i < seq.n; i++) {

@@ -68,7 +68,7 @@ static void translate_job(void *vctx, s2s_session *session, cli_job *job)
         cli_job_fail(job, o->format, err.message);
         return;
     }
-    if (src.truncated) cli_job_warn(job, "input cut at %d tokens", src.n);
+    if (src.truncated) cli_job_warn_cut(job, c->model, "input");
     if (src.n == 0) {
         cli_job_fail(job, o->format, "empty input: no source tokens");
         s2s_token_seq_free(&src);
