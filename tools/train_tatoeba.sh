@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 DIR=$1; shift
 DATA=${DATA:-../shared/data/tatoeba-eng-fra}
 WORK=${WORK:-work-tmp/$DIR}
-MINUTES=${MINUTES:-40}
+MINUTES=${MINUTES:-50}
 OUT=${OUT:-models/$DIR}
 case $DIR in
   fra-eng) S=1; T=0; SL=fr; TL=en ;;
@@ -24,10 +24,10 @@ nice -n 5 /usr/bin/python3 tools/train \
   --source-language $SL --target-language $TL \
   --normalizer text --level bpe --bpe-merges ${MERGES:-6000} --min-freq 2 \
   --max-src-tokens 60 --max-tgt-tokens 60 \
-  --cell gru --emb ${EMB:-256} --hidden ${HIDDEN:-192} --bidirectional --bridge final \
+  --cell gru --emb ${EMB:-192} --hidden ${HIDDEN:-128} --bidirectional --bridge final \
   --attention general --attention-position after_rnn \
-  --dropout 0.2 --label-smoothing 0.1 --batch-size 64 --lr 2e-3 --lr-decay 0.5 --clip 1 \
-  --epochs 20 --patience 4 --valid-every ${VALID_EVERY:-500} --bleu-sample 300 \
+  --dropout 0.2 --label-smoothing 0.1 --batch-size ${BATCH:-96} --lr 2e-3 --lr-decay 0.5 --clip 1 \
+  --epochs 20 --patience 4 --valid-every ${VALID_EVERY:-400} --bleu-sample 300 \
   --time-budget-minutes "$MINUTES" --dtype ${DTYPE:-F16} \
   --work "$WORK" --out "$OUT" \
   --license "CC-BY 2.0 FR (training data: Tatoeba); model weights under the same terms" \
