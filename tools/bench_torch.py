@@ -82,7 +82,8 @@ NEG_INF = float("-inf")
 
 class Batch:
     """Encoder output of S sentences: memory (S, n, D), keys (S, n, *) or
-    None, mask (S, 1, n) bool, lens list, decoder state (L, S, H) or (h, c)."""
+    None, mask (S, 1, n) bool (None when no sentence is padded), lens list,
+    decoder state (L, S, H) or (h, c)."""
 
     def __init__(self, model, srcs):
         S = len(srcs)
@@ -100,7 +101,8 @@ class Batch:
             out, final = model.encoder.rnn(packed)
             memory, _ = pad_packed_sequence(out, batch_first=True, total_length=n)
         self.memory = memory.contiguous()
-        self.mask = (torch.arange(n).unsqueeze(0) < torch.tensor(self.lens).unsqueeze(1)).unsqueeze(1)
+        self.mask = None if min(self.lens) == n else \
+            (torch.arange(n).unsqueeze(0) < torch.tensor(self.lens).unsqueeze(1)).unsqueeze(1)
         self.state = _bridge(model, self.memory, final, self.lens)
         att = model.decoder.attention
         self.keys = None
@@ -114,7 +116,8 @@ class Batch:
     def keep(self, idx):
         """Keeps sentences idx (LongTensor) of memory, keys and mask."""
         self.memory = self.memory.index_select(0, idx)
-        self.mask = self.mask.index_select(0, idx)
+        if self.mask is not None:
+            self.mask = self.mask.index_select(0, idx)
         if self.keys is not None:
             self.keys = self.keys.index_select(0, idx)
         if self.mem_t is not None:
@@ -157,7 +160,8 @@ def _attend(model, q, b, k):
         e = torch.bmm(q.view(S, k, -1), b.mem_t)
         if att.kind == "scaled_dot":
             e = e / math.sqrt(att.query_size)
-    e = e.masked_fill(~b.mask, NEG_INF)
+    if b.mask is not None:
+        e = e.masked_fill(~b.mask, NEG_INF)
     alpha = torch.softmax(e, dim=2)
     ctx = torch.bmm(alpha, b.memory)                                       # (S, k, D)
     return alpha.view(S * k, -1), ctx.view(S * k, -1)
