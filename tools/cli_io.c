@@ -121,7 +121,8 @@ static void drop_skipped(line_reader *r)
 int lr_next(line_reader *r, int may_block, char **line, size_t *len)
 {
     for (;;) {
-        char *nl = memchr(r->buf + r->start + r->scanned, '\n', r->end - r->start - r->scanned);
+        size_t unscanned = r->end - r->start - r->scanned;
+        char *nl = unscanned ? memchr(r->buf + r->start + r->scanned, '\n', unscanned) : NULL;
         if (nl) {
             size_t n = (size_t)(nl - (r->buf + r->start));
             if (n > CLI_MAX_LINE_BYTES) r->skipping = 1;
