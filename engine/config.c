@@ -316,7 +316,7 @@ static s2s_status tokenizer_parse_ctx(jctx *c, const cJSON *obj, tokenizer_confi
     if (out->level == LEVEL_BPE) {
         if ((st = get_string(c, obj, pre, "merges", 1, NULL, &out->merges)) != S2S_OK)
             return st;
-        if ((st = config_check_relpath(out->merges, c->file ? c->file : "config",
+        if ((st = config_check_relpath(out->merges, c->file ? c->file : "config.json",
                                        "tokenizer.merges", c->err)) != S2S_OK) {
             tokenizer_config_free(out);
             return st;

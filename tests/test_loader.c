@@ -1475,3 +1475,43 @@ Test(loader, null_and_missing_dir)
     cr_assert_null(s2s_model_load("/nonexistent/s2s/model", NULL)); /* err may be NULL */
     s2s_model_free(NULL);
 }
+
+Test(config, bpe_merges_resolved_in_dir)
+{
+    fixture fx;
+    fx_init(&fx);
+    cfg_set(fx.cfg, "tokenizer.level", cJSON_CreateString("bpe"));
+    cfg_set(fx.cfg, "tokenizer.merges", cJSON_CreateString("bpe/merges.txt"));
+    char sub[128];
+    snprintf(sub, sizeof sub, "%s/bpe", fx.dir);
+    cr_assert_eq(mkdir(sub, 0700), 0);
+    write_file(sub, "merges.txt", "#version: 0.2\nj e\n", 18);
+    s2s_model *m = fx_load(&fx);
+    cr_assert_not_null(m, "load failed: %s", fx.err.message);
+    s2s_model_info in;
+    s2s_model_get_info(m, &in);
+    cr_assert_str_eq(in.level, "bpe");
+    cr_assert_str_eq(in.merges_file, "bpe/merges.txt");
+    s2s_model_free(m);
+    fx_cleanup(&fx);
+}
+
+Test(config, bpe_merges_missing)
+{
+    fixture fx;
+    fx_init(&fx);
+    cfg_set(fx.cfg, "tokenizer.level", cJSON_CreateString("bpe"));
+    cfg_set(fx.cfg, "tokenizer.merges", cJSON_CreateString("merges.txt"));
+    expect_fail(&fx, S2S_ERR_IO, "merges.txt: cannot open (config key \"tokenizer.merges\")");
+}
+
+Test(config, bpe_merges_escaping)
+{
+    fixture fx;
+    fx_init(&fx);
+    cfg_set(fx.cfg, "tokenizer.level", cJSON_CreateString("bpe"));
+    cfg_set(fx.cfg, "tokenizer.merges", cJSON_CreateString("../merges.txt"));
+    expect_fail(&fx, S2S_ERR_CONFIG,
+                "config.json: key \"tokenizer.merges\": path \"../merges.txt\" has a \"..\" "
+                "component");
+}
