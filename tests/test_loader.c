@@ -1515,3 +1515,125 @@ Test(config, bpe_merges_escaping)
                 "config.json: key \"tokenizer.merges\": path \"../merges.txt\" has a \"..\" "
                 "component");
 }
+
+/* Direct parser checks of the remaining header rules. */
+static void parse_expect(const char *header, size_t dlen, const char *needle)
+{
+    size_t len;
+    uint8_t *b = st_raw(header, dlen, 0, &len);
+    st_file f;
+    s2s_error err = {0};
+    cr_assert_eq(safetensors_parse(b, len, "w.safetensors", &f, &err), S2S_ERR_SAFETENSORS,
+                 "accepted: %s", header);
+    cr_assert(strstr(err.message, needle), "message \"%s\" lacks \"%s\"", err.message, needle);
+    cr_assert_eq(f.n_tensors, 0); /* left empty */
+    free(b);
+}
+
+Test(safetensors, entry_rules)
+{
+    parse_expect("{\"a\":{\"shape\":[2],\"data_offsets\":[0,8]}}", 8,
+                 "tensor \"a\": missing \"dtype\"");
+    parse_expect("{\"a\":{\"dtype\":\"F32\",\"data_offsets\":[0,8]}}", 8,
+                 "tensor \"a\": missing \"shape\"");
+    parse_expect("{\"a\":{\"dtype\":\"F32\",\"shape\":[2]}}", 8, "missing \"data_offsets\"");
+    parse_expect("{\"a\":{\"dtype\":32,\"shape\":[2],\"data_offsets\":[0,8]}}", 8,
+                 "dtype is a number, expected a string");
+    parse_expect("{\"a\":{\"dtype\":\"f32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8,
+                 "unknown dtype \"f32\"");
+    parse_expect("{\"a\":{\"dtype\":\"F32\",\"shape\":2,\"data_offsets\":[0,8]}}", 8,
+                 "shape is a number, expected an array");
+    parse_expect("{\"a\":{\"dtype\":\"F32\",\"shape\":[\"2\"],\"data_offsets\":[0,8]}}", 8,
+                 "shape[0] is not a non-negative integer");
+    parse_expect("{\"a\":{\"dtype\":\"U8\",\"shape\":[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1],"
+                 "\"data_offsets\":[0,1]}}",
+                 1, "shape has 17 dimensions, more than 16");
+    parse_expect("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8,9]}}", 8,
+                 "data_offsets must be two non-negative integers");
+    parse_expect("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,-8]}}", 8,
+                 "data_offsets must be two non-negative integers");
+    parse_expect("{\"a\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,0]}}", 8,
+                 "data_offsets [8, 0] end before they begin");
+    parse_expect("{\"a\":[1,2]}", 0, "tensor \"a\": header entry is an array");
+    parse_expect("{\"__metadata__\":{},\"__metadata__\":{}}", 0, "\"__metadata__\" appears twice");
+    parse_expect("{\"__metadata__\":{\"k\":\"v\",\"k\":\"w\"}}", 0,
+                 "\"__metadata__\" key \"k\" appears twice");
+    parse_expect("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}} \x0c", 8,
+                 "control byte 0x0c");
+    /* 2^53 + 2 is above the exact-integer limit */
+    parse_expect("{\"a\":{\"dtype\":\"U8\",\"shape\":[9007199254740994],\"data_offsets\":[0,1]}}",
+                 1, "shape[0] is not a non-negative integer (at most 2^53)");
+}
+
+Test(safetensors, metadata_is_kept)
+{
+    const char *h = "{\"__metadata__\":{\"format\":\"pt\",\"note\":\"\\u00e9\"},"
+                    "\"b\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[2,3]},"
+                    "\"a\":{\"dtype\":\"I16\",\"shape\":[1],\"data_offsets\":[0,2]}}";
+    size_t len;
+    uint8_t *b = st_raw(h, 3, 0, &len);
+    b[len - 1] = 0x7f;
+    st_file f;
+    s2s_error err = {0};
+    cr_assert_eq(safetensors_parse(b, len, "w", &f, &err), S2S_OK, "%s", err.message);
+    cr_assert_eq(f.n_meta, 2);
+    cr_assert_str_eq(f.meta_keys[1], "note");
+    cr_assert_str_eq(f.meta_values[1], "\xc3\xa9");
+    cr_assert_eq(f.n_tensors, 2);
+    cr_assert_str_eq(f.tensors[0].name, "a"); /* sorted by name, not by offset */
+    cr_assert_eq(f.tensors[1].data[0], 0x7f);
+    cr_assert_eq(f.header_len, strlen(h));
+    cr_assert_eq(f.data_len, 3);
+    safetensors_free(&f);
+    free(b);
+}
+
+#include <pthread.h>
+
+typedef struct load_job {
+    const char *dir;
+    int expect_ok;
+    int ok; /* 1 when the outcome was the expected one every time */
+} load_job;
+
+static void *load_many(void *arg)
+{
+    load_job *j = arg;
+    j->ok = 1;
+    for (int i = 0; i < 20; i++) {
+        s2s_error err = {0};
+        s2s_model *m = s2s_model_load(j->dir, &err);
+        if ((m != NULL) != j->expect_ok)
+            j->ok = 0;
+        if (!j->expect_ok && !strstr(err.message, "unknown value \"luong\""))
+            j->ok = 0;
+        if (m && s2s_model_token_id(m, S2S_TARGET, "happy", 5) != 4)
+            j->ok = 0;
+        s2s_model_free(m);
+    }
+    return NULL;
+}
+
+/* Loads run concurrently in several threads, good and bad models mixed: no
+ * shared state between loads. */
+Test(loader, concurrent_loads)
+{
+    fixture good, bad;
+    fx_init(&good);
+    fx_init(&bad);
+    fx_write(&good);
+    cfg_set(bad.cfg, "decoder.attention.type", cJSON_CreateString("luong"));
+    fx_write(&bad);
+    pthread_t th[4];
+    load_job jobs[4];
+    for (int i = 0; i < 4; i++) {
+        jobs[i] = (load_job){i % 2 ? bad.dir : good.dir, !(i % 2), 0};
+        cr_assert_eq(pthread_create(&th[i], NULL, load_many, &jobs[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        cr_assert(jobs[i].ok, "thread %d saw an unexpected outcome", i);
+    }
+    fx_cleanup(&good);
+    fx_cleanup(&bad);
+}
