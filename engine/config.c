@@ -125,6 +125,7 @@ typedef struct jctx {
 
 #define JPRE(c) ((c)->file ? (c)->file : ""), ((c)->file ? ": " : "")
 
+/* Short description of a JSON value's type, for messages (static string). */
 static const char *kind(const cJSON *v)
 {
     if (cJSON_IsString(v)) return "a string";
@@ -153,11 +154,13 @@ static const cJSON *member(const cJSON *obj, const char *key)
     return obj ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
 }
 
+/* Fails with S2S_ERR_CONFIG: required key `path` is absent. */
 static s2s_status missing(jctx *c, const char *path)
 {
     return loader_fail(c->err, S2S_ERR_CONFIG, "%s%smissing required key \"%s\"", JPRE(c), path);
 }
 
+/* Fails with S2S_ERR_CONFIG: key `path` holds `v`, not `expected`. */
 static s2s_status wrong_type(jctx *c, const char *path, const char *expected, const cJSON *v)
 {
     return loader_fail(c->err, S2S_ERR_CONFIG, "%s%skey \"%s\": expected %s, got %s", JPRE(c),
@@ -282,6 +285,7 @@ static const char *const task_names[] = {"translation", "summarization"};
 
 #define NAME_OF(table, v) ((unsigned)(v) < sizeof table / sizeof table[0] ? table[v] : "?")
 
+/* Enum value -> config.json spelling; static strings, "?" when out of range. */
 const char *config_cell_name(cell_kind c) { return NAME_OF(cell_names, c); }
 const char *config_bridge_name(bridge_kind b) { return NAME_OF(bridge_names, b); }
 const char *config_attention_name(attn_kind a) { return NAME_OF(attn_names, a); }

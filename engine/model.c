@@ -71,6 +71,7 @@ static float bf16_to_float(uint16_t h)
     return f;
 }
 
+/* 1 when float32 data in a little-endian file can be used in place. */
 static int host_is_little_endian(void)
 {
     const uint16_t one = 1;

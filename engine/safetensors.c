@@ -74,6 +74,7 @@ void safetensors_free(st_file *f)
     memset(f, 0, sizeof *f);
 }
 
+/* qsort/bsearch order of st_tensor by name (byte order). */
 static int cmp_tensor_name(const void *a, const void *b)
 {
     return strcmp(((const st_tensor *)a)->name, ((const st_tensor *)b)->name);

@@ -85,8 +85,10 @@ void vocab_free(s2s_vocab *v)
     free(v);
 }
 
+/* V, or 0 for NULL. */
 int vocab_size(const s2s_vocab *v) { return v ? v->size : 0; }
 
+/* Token string of `id`, owned by the vocabulary; NULL when out of range. */
 const char *vocab_token(const s2s_vocab *v, int id)
 {
     return (v && id >= 0 && id < v->size) ? v->tokens[id] : NULL;
