@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# `make install` into a staging directory: the command, the static and shared
+# libraries, the header and a pkg-config file that a user program can build
+# and link with.
+set -u
+root=${S2S_ROOT:-$(pwd)}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+check() { if eval "$2"; then pass=$((pass + 1)); else echo "FAIL: $1"; fail=$((fail + 1)); fi; }
+
+make -C "$root" --no-print-directory install PREFIX=/opt/s2s DESTDIR="$tmp" >"$tmp/log" 2>&1
+check "make install succeeds" '[ $? -eq 0 ] || { cat "$tmp/log"; false; }'
+p="$tmp/opt/s2s"
+for f in bin/s2s lib/libs2s.a lib/libs2s.so.0 lib/libs2s.so include/s2s.h lib/pkgconfig/s2s.pc; do
+  check "installed $f" "[ -e '$p/$f' ]"
+done
+check "pkg-config file names the prefix" "grep -q '^prefix=/opt/s2s$' '$p/lib/pkgconfig/s2s.pc'"
+
+cat >"$tmp/user.c" <<'C'
+#include <s2s.h>
+#include <stdio.h>
+#include <string.h>
+int main(void) {
+    s2s_error err;
+    s2s_model *m = s2s_model_load("/nonexistent-model-dir", &err);
+    if (m || err.status != S2S_ERR_IO) return 1;
+    printf("%s|%s\n", s2s_strerror(S2S_OK), S2S_VERSION);
+    return strstr(err.message, "/nonexistent-model-dir") ? 0 : 1;
+}
+C
+# build with the flags pkg-config gives for the staged prefix
+pc() { PKG_CONFIG_PATH="$p/lib/pkgconfig" pkg-config --define-variable=prefix="$p" "$@" s2s; }
+gcc $(pc --cflags) -o "$tmp/user" "$tmp/user.c" $(pc --static --libs | sed 's/-ls2s/-l:libs2s.a/') 2>"$tmp/cc.log"
+check "a user program compiles against the installed header and library" '[ -x "$tmp/user" ] || { cat "$tmp/cc.log"; false; }'
+check "it runs and sees the library's error message" '"$tmp/user" >"$tmp/out" && grep -q "^success|0.1.0$" "$tmp/out" || { cat "$tmp/out"; false; }'
+check "the installed command runs" '"$p/bin/s2s" --version >/dev/null'
+echo "cli-install: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
