@@ -20,6 +20,7 @@
 /* Limits. */
 #define CLI_MAX_LINE_BYTES (16u << 20)   /* longer input lines are refused (and skipped) */
 #define CLI_CHUNK_LINES 128              /* lines decoded per parallel chunk */
+#define CLI_BATCH_LINES 16               /* lines decoded as one batch by one thread */
 #define CLI_CHUNK_BYTES (8u << 20)       /* a chunk stops growing past this many bytes */
 #define CLI_READ_BYTES 65536             /* free room kept before a read(2) */
 #define CLI_READ_MAX (1u << 20)          /* most bytes asked of one read(2) */
@@ -156,13 +157,22 @@ typedef struct cli_job {
 /* Turns one job into output with `session`; thread-safe given distinct
  * sessions. `ctx` is the subcommand's own context. */
 typedef void (*cli_job_fn)(void *ctx, s2s_session *session, cli_job *job);
+/* The same for jobs[0..n) at once (e.g. decoded as one batch); jobs that
+ * are already failed must be skipped. */
+typedef void (*cli_block_fn)(void *ctx, s2s_session *session, cli_job *jobs, int n);
 
-/* Reads every line of `r`, runs `fn` on each with o->threads threads, and
- * writes outputs in input order to `out` and messages to stderr. Returns
- * CLI_EXIT_OK, CLI_EXIT_LINES when some job failed, or CLI_EXIT_USAGE for a
- * read error or when sessions cannot be made. */
-int cli_run_lines(const cli_opts *o, const s2s_model *m, line_reader *r, FILE *out,
-                  cli_job_fn fn, void *ctx);
+/* What a subcommand does with its lines: `block` when not NULL, else `job`. */
+typedef struct cli_handler {
+    cli_job_fn job;
+    cli_block_fn block;
+    void *ctx;
+} cli_handler;
+
+/* Reads every line of `r`, runs the handler on each with o->threads
+ * threads, and writes outputs in input order to `out` and messages to
+ * stderr. Returns CLI_EXIT_OK, CLI_EXIT_LINES when some job failed, or
+ * CLI_EXIT_USAGE for a read error or when sessions cannot be made. */
+int cli_run_lines(const cli_opts *o, const s2s_model *m, line_reader *r, FILE *out, const cli_handler *h);
 
 /* Sets job->failed and job->msg = "line N: <message>", and job->out to the
  * error form of the format: an empty line (text) or {"id","error"} (jsonl). */

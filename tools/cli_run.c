@@ -101,20 +101,36 @@ static int read_chunk(line_reader *r, int max_lines, long *next_id, cli_job *job
     return n;
 }
 
-/* Runs `fn` over jobs[0..n) with `nt` threads, session t for thread t. */
-static void process_chunk(cli_job *jobs, int n, int nt, s2s_session **sessions, int format,
-                          cli_job_fn fn, void *ctx)
+/* Fails the jobs whose line was too long to be read. */
+static void fail_too_long(cli_job *jobs, int n, int format)
 {
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
     for (int i = 0; i < n; i++) {
-        if (jobs[i].too_long) {
-            char msg[128];
-            snprintf(msg, sizeof msg, "line longer than %u bytes, skipped", CLI_MAX_LINE_BYTES);
-            cli_job_fail(&jobs[i], format, msg);
-        } else {
-            fn(ctx, sessions[omp_get_thread_num()], &jobs[i]);
-        }
+        if (!jobs[i].too_long) continue;
+        char msg[128];
+        snprintf(msg, sizeof msg, "line longer than %u bytes, skipped", CLI_MAX_LINE_BYTES);
+        cli_job_fail(&jobs[i], format, msg);
     }
+}
+
+/* Runs the handler over jobs[0..n) with `nt` threads, session t for thread
+ * t: `block` on runs of up to CLI_BATCH_LINES jobs when given, else `fn` on
+ * each job. Jobs already failed are left alone (the block handler skips them). */
+static void process_chunk(cli_job *jobs, int n, int nt, s2s_session **sessions, int format,
+                          const cli_handler *h)
+{
+    fail_too_long(jobs, n, format);
+    if (h->block) {
+        int n_blocks = (n + CLI_BATCH_LINES - 1) / CLI_BATCH_LINES;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+        for (int b = 0; b < n_blocks; b++) {
+            int first = b * CLI_BATCH_LINES, k = n - first < CLI_BATCH_LINES ? n - first : CLI_BATCH_LINES;
+            h->block(h->ctx, sessions[omp_get_thread_num()], jobs + first, k);
+        }
+        return;
+    }
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+    for (int i = 0; i < n; i++)
+        if (!jobs[i].failed) h->job(h->ctx, sessions[omp_get_thread_num()], &jobs[i]);
 }
 
 /* Writes every job's messages (stderr) and output, in order, then frees
@@ -157,8 +173,7 @@ static int make_sessions(const char *cmd, const s2s_model *m, int nt, s2s_sessio
     return 0;
 }
 
-int cli_run_lines(const cli_opts *o, const s2s_model *m, line_reader *r, FILE *out,
-                  cli_job_fn fn, void *ctx)
+int cli_run_lines(const cli_opts *o, const s2s_model *m, line_reader *r, FILE *out, const cli_handler *h)
 {
     int nt = o->threads > 0 ? o->threads : 1;
     s2s_session *sessions[CLI_MAX_THREADS];
@@ -177,7 +192,7 @@ int cli_run_lines(const cli_opts *o, const s2s_model *m, line_reader *r, FILE *o
             break;
         }
         if (n == 0) break;
-        process_chunk(jobs, n, nt, sessions, o->format, fn, ctx);
+        process_chunk(jobs, n, nt, sessions, o->format, h);
         failed += write_chunk(o->cmd, jobs, n, out, &p);
         cli_progress_add(&p, n);
     }

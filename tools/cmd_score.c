@@ -120,7 +120,8 @@ int cmd_score(int argc, char **argv)
     if (cli_open_input(&o, &r) == 0) {
         FILE *out = cli_open_output(&o);
         if (out) {
-            rc = cli_run_lines(&o, m, &r, out, score_job, &c);
+            cli_handler h = {score_job, NULL, &c};
+            rc = cli_run_lines(&o, m, &r, out, &h);
             if (cli_close_output(&o, out) < 0) rc = CLI_EXIT_USAGE;
         }
         lr_close(&r);

@@ -55,34 +55,73 @@ static void format_output(const translate_ctx *c, cli_job *job, const s2s_token_
     free(texts);
 }
 
-/* The cli_job_fn of translate/summarize. */
-static void translate_job(void *vctx, s2s_session *session, cli_job *job)
+/* Tokenizes job's line into `src`; 0, or -1 after failing the job (bad
+ * line, or no token at all). */
+static int prepare_source(const translate_ctx *c, cli_job *job, s2s_token_seq *src)
 {
-    const translate_ctx *c = vctx;
-    const cli_opts *o = c->o;
     s2s_tokenize_params tp = s2s_tokenize_default_params();
-    tp.lenient = o->lenient;
-    s2s_token_seq src;
+    tp.lenient = c->o->lenient;
     s2s_error err = {0};
-    if (s2s_tokenize(c->model, S2S_SOURCE, job->text, job->len, &tp, &src, &err) != S2S_OK) {
-        cli_job_fail(job, o->format, err.message);
-        return;
+    if (s2s_tokenize(c->model, S2S_SOURCE, job->text, job->len, &tp, src, &err) != S2S_OK) {
+        cli_job_fail(job, c->o->format, err.message);
+        return -1;
     }
-    if (src.truncated) cli_job_warn_cut(job, c->model, "input");
-    if (src.n == 0) {
-        cli_job_fail(job, o->format, "empty input: no source tokens");
-        s2s_token_seq_free(&src);
-        return;
-    }
+    if (src->truncated) cli_job_warn_cut(job, c->model, "input");
+    if (src->n > 0) return 0;
+    cli_job_fail(job, c->o->format, "empty input: no source tokens");
+    s2s_token_seq_free(src);
+    return -1;
+}
+
+/* The decoding parameters of every line. */
+static s2s_decode_params decode_params(const cli_opts *o)
+{
     s2s_decode_params dp = o->dp;
     dp.want_attention = o->format == CLI_FMT_JSONL || o->alignment || o->replace_unk;
+    return dp;
+}
+
+/* Decodes one tokenized line and formats it (or fails the job). */
+static void decode_one(const translate_ctx *c, s2s_session *session, cli_job *job, const s2s_token_seq *src)
+{
+    s2s_decode_params dp = decode_params(c->o);
     s2s_result res = {0};
-    if (s2s_translate_ids(session, src.ids, src.n, &dp, &res, &err) != S2S_OK)
-        cli_job_fail(job, o->format, err.message);
+    s2s_error err = {0};
+    if (s2s_translate_ids(session, src->ids, src->n, &dp, &res, &err) != S2S_OK)
+        cli_job_fail(job, c->o->format, err.message);
     else
-        format_output(c, job, &src, &res);
+        format_output(c, job, src, &res);
     s2s_result_free(&res);
-    s2s_token_seq_free(&src);
+}
+
+/* The cli_block_fn of translate/summarize: tokenizes jobs[0..n) (n <=
+ * CLI_BATCH_LINES), decodes the good ones as one batch (identical to one
+ * by one, which is the fallback when the batch call fails), formats each. */
+static void translate_block(void *vctx, s2s_session *session, cli_job *jobs, int n)
+{
+    const translate_ctx *c = vctx;
+    s2s_token_seq src[CLI_BATCH_LINES];
+    s2s_result res[CLI_BATCH_LINES];
+    const int *ids[CLI_BATCH_LINES];
+    int lens[CLI_BATCH_LINES], idx[CLI_BATCH_LINES], nb = 0;
+    for (int i = 0; i < n; i++) {
+        if (jobs[i].failed || prepare_source(c, &jobs[i], &src[nb]) < 0) continue;
+        ids[nb] = src[nb].ids;
+        lens[nb] = src[nb].n;
+        idx[nb++] = i;
+    }
+    s2s_decode_params dp = decode_params(c->o);
+    s2s_error err = {0};
+    int batched = nb > 1 && s2s_translate_batch(session, ids, lens, nb, &dp, res, &err) == S2S_OK;
+    for (int k = 0; k < nb; k++) {
+        if (batched) {
+            format_output(c, &jobs[idx[k]], &src[k], &res[k]);
+            s2s_result_free(&res[k]);
+        } else {
+            decode_one(c, session, &jobs[idx[k]], &src[k]);
+        }
+        s2s_token_seq_free(&src[k]);
+    }
 }
 
 /* Reads MODEL_DIR/config.json into a cJSON tree, or NULL. */
@@ -153,7 +192,8 @@ int cmd_translate(int argc, char **argv)
     if (cli_open_input(&o, &r) == 0) {
         out = cli_open_output(&o);
         if (out) {
-            rc = cli_run_lines(&o, m, &r, out, translate_job, &c);
+            cli_handler h = {NULL, translate_block, &c};
+            rc = cli_run_lines(&o, m, &r, out, &h);
             if (cli_close_output(&o, out) < 0) rc = CLI_EXIT_USAGE;
         }
         lr_close(&r);
