@@ -9,6 +9,7 @@
 #include "model.h"
 #include "tok_internal.h"
 
+/* Defaults: strict UTF-8, the model's max_input_tokens. */
 s2s_tokenize_params s2s_tokenize_default_params(void)
 {
     s2s_tokenize_params p;
@@ -18,6 +19,7 @@ s2s_tokenize_params s2s_tokenize_default_params(void)
     return p;
 }
 
+/* Frees the ids and pieces of `seq` and zeroes it. NULL is a no-op. */
 void s2s_token_seq_free(s2s_token_seq *seq)
 {
     if (!seq) return;
@@ -38,6 +40,8 @@ static int token_limit(const s2s_model *model, const s2s_tokenize_params *p)
     return max;
 }
 
+/* See s2s.h. On success `out` owns `ids` and `pieces` (free with
+ * s2s_token_seq_free()); on failure `out` is left empty. */
 s2s_status s2s_tokenize(const s2s_model *model, s2s_side side, const char *text, size_t len,
                         const s2s_tokenize_params *params, s2s_token_seq *out, s2s_error *err)
 {
@@ -110,6 +114,8 @@ s2s_status s2s_tokenize(const s2s_model *model, s2s_side side, const char *text,
     return S2S_OK;
 }
 
+/* See s2s.h: skips eos and out-of-range ids, joins with tokenizer_join().
+ * Returns a malloc'd string the caller frees, or NULL. */
 char *s2s_detokenize(const s2s_model *model, const int *ids, int n)
 {
     if (!model || (!ids && n > 0)) return NULL;

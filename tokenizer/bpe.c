@@ -61,6 +61,7 @@ static long pair_rank(const bpe_merges *m, const char *a, size_t la, const char 
     }
 }
 
+/* Frees a merges table. NULL is a no-op. */
 void bpe_free(bpe_merges *m)
 {
     if (!m) return;
@@ -69,8 +70,11 @@ void bpe_free(bpe_merges *m)
     free(m);
 }
 
+/* Number of distinct merges. */
 size_t bpe_count(const bpe_merges *m) { return m ? m->count : 0; }
 
+/* Parses merges text (see tok_internal.h). Returns an owned table (free
+ * with bpe_free()) or NULL with `err` naming `name` and the line. */
 bpe_merges *bpe_parse(const char *data, size_t len, const char *name, s2s_error *err)
 {
     bpe_merges *m = calloc(1, sizeof *m);
@@ -146,6 +150,8 @@ bpe_merges *bpe_parse(const char *data, size_t len, const char *name, s2s_error 
     return m;
 }
 
+/* Reads the file at `path` (at most S2S_MAX_MERGES_BYTES) and parses it.
+ * Returns an owned table or NULL with `err` set (S2S_ERR_IO, S2S_ERR_MERGES). */
 bpe_merges *bpe_load(const char *path, s2s_error *err)
 {
     FILE *f = fopen(path, "rb");
@@ -190,6 +196,8 @@ bpe_merges *bpe_load(const char *path, s2s_error *err)
     return m;
 }
 
+/* Rank-priority BPE of one word; see tok_internal.h. O(k^2) merge-table
+ * look-ups for k <= S2S_BPE_MAX_WORD_CHARS code points, O(k) beyond. */
 size_t bpe_encode(const bpe_merges *m, const char *w, size_t len, size_t *bnd)
 {
     size_t k = 0;

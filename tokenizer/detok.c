@@ -7,6 +7,11 @@
 #include "tok_internal.h"
 
 
+/* Joins `n` tokens (see docs/tokenizer.md section 2): level "char"
+ * concatenates; with joiner marks (normalizer "text" or level "bpe") a
+ * space goes between neighbours unless a mark ends the left token or starts
+ * the right one, and the marks are removed; otherwise single spaces.
+ * Returns a malloc'd string the caller frees, or NULL when out of memory. */
 char *tokenizer_join(const s2s_tokenizer *tok, const char *const *pieces, int n)
 {
     int chars = tok && tok->level == LEVEL_CHAR;

@@ -13,6 +13,7 @@
  * room for more is kept to be safe. */
 #define NFD_MAX_CPS 32
 
+/* Appends one unit; 0, or -1 when out of memory. */
 int unit_push(unit_list *l, size_t off, size_t len, char kind, int attached)
 {
     if (l->n == l->cap) {
@@ -30,6 +31,7 @@ int unit_push(unit_list *l, size_t off, size_t len, char kind, int attached)
     return 0;
 }
 
+/* Frees the array and zeroes the list. NULL is a no-op. */
 void unit_list_free(unit_list *l)
 {
     if (!l) return;
@@ -37,6 +39,7 @@ void unit_list_free(unit_list *l)
     memset(l, 0, sizeof *l);
 }
 
+/* See tok_internal.h: Python's str.lower() of one code point. */
 int tok_lower(int32_t c, int32_t dst[2])
 {
     if (c == 0x130) { /* LATIN CAPITAL LETTER I WITH DOT ABOVE: full mapping */
@@ -48,6 +51,7 @@ int tok_lower(int32_t c, int32_t dst[2])
     return 1;
 }
 
+/* See tok_internal.h: Python's str.isspace() of one code point. */
 int tok_isspace(int32_t c)
 {
     if (c == ' ' || (c >= 0x09 && c <= 0x0D)) return 1;
@@ -72,6 +76,8 @@ static s2s_status nomem(s2s_error *err)
     return tok_error(err, S2S_ERR_NOMEM, "out of memory normalizing text");
 }
 
+/* NFKC of the code points `cps` into `out` (appended after clearing
+ * out->n), through utf8proc_map. S2S_ERR_NOMEM on allocation failure. */
 s2s_status nfkc(const cp_buf *cps, cp_buf *out, s2s_error *err)
 {
     byte_buf b = {0};
@@ -219,6 +225,7 @@ oom:
     return nomem(err);
 }
 
+/* Dispatches to the normalizer `kind`; see tok_internal.h. */
 s2s_status normalize_units(normalizer_kind kind, int lowercase, const cp_buf *cps, byte_buf *buf,
                            unit_list *units, s2s_error *err)
 {
@@ -230,6 +237,7 @@ s2s_status normalize_units(normalizer_kind kind, int lowercase, const cp_buf *cp
     }
 }
 
+/* The text level "char" splits; see tok_internal.h. */
 s2s_status normalize_text(normalizer_kind kind, int lowercase, const cp_buf *cps, cp_buf *out,
                           s2s_error *err)
 {

@@ -8,6 +8,9 @@
 #include "tok_internal.h"
 
 
+/* Creates a tokenizer for `cfg`, loading the merges file for level "bpe"
+ * (see tokenizer.h). Returns NULL with `err` set on failure; the caller
+ * frees the result with tokenizer_free(). */
 s2s_tokenizer *tokenizer_new(const tokenizer_config *cfg, const char *merges_path, s2s_error *err)
 {
     if (!cfg) {
@@ -40,6 +43,7 @@ s2s_tokenizer *tokenizer_new(const tokenizer_config *cfg, const char *merges_pat
     return t;
 }
 
+/* Frees the tokenizer and its merges table. NULL is a no-op. */
 void tokenizer_free(s2s_tokenizer *tok)
 {
     if (!tok) return;
@@ -90,6 +94,9 @@ static int emit(piece_list *out, const char *s, size_t n, int pre, int post)
     return r;
 }
 
+/* Decodes, normalizes and splits `text` (see tokenizer.h), appending
+ * malloc'd token strings to `out` (the caller frees them with
+ * piece_list_free(), also after a failure: tokens appended before it stay). */
 s2s_status tokenizer_split(const s2s_tokenizer *tok, const char *text, size_t len, int lenient,
                            const s2s_vocab *vocab, piece_list *out, s2s_error *err)
 {

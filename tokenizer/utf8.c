@@ -9,6 +9,7 @@
 
 #include "tok_internal.h"
 
+/* See tok_internal.h. */
 s2s_status tok_error(s2s_error *err, s2s_status status, const char *fmt, ...)
 {
     if (err) {
@@ -21,6 +22,7 @@ s2s_status tok_error(s2s_error *err, s2s_status status, const char *fmt, ...)
     return status;
 }
 
+/* See tok_internal.h. */
 void tok_escape(const char *s, size_t len, char *dst, size_t cap)
 {
     static const char hex[] = "0123456789abcdef";
@@ -68,6 +70,7 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
+/* Appends one code point; 0, or -1 when out of memory. */
 int cp_push(cp_buf *b, int32_t cp)
 {
     if (grow((void **)&b->cp, &b->cap, b->n + 1, sizeof *b->cp)) return -1;
@@ -75,6 +78,7 @@ int cp_push(cp_buf *b, int32_t cp)
     return 0;
 }
 
+/* Frees the array and zeroes the buffer. NULL is a no-op. */
 void cp_buf_free(cp_buf *b)
 {
     if (!b) return;
@@ -82,6 +86,7 @@ void cp_buf_free(cp_buf *b)
     memset(b, 0, sizeof *b);
 }
 
+/* Appends `n` bytes (keeps room for a final NUL); 0 or -1. */
 int bytes_push(byte_buf *b, const char *s, size_t n)
 {
     if (grow((void **)&b->s, &b->cap, b->n + n + 1, 1)) return -1;
@@ -90,12 +95,14 @@ int bytes_push(byte_buf *b, const char *s, size_t n)
     return 0;
 }
 
+/* Appends the UTF-8 of `cp`; 0 or -1. */
 int bytes_push_cp(byte_buf *b, int32_t cp)
 {
     char tmp[4];
     return bytes_push(b, tmp, utf8_encode(cp, tmp));
 }
 
+/* Frees the bytes and zeroes the buffer. NULL is a no-op. */
 void byte_buf_free(byte_buf *b)
 {
     if (!b) return;
@@ -103,6 +110,7 @@ void byte_buf_free(byte_buf *b)
     memset(b, 0, sizeof *b);
 }
 
+/* See tok_internal.h: appends a malloc'd copy owned by the list. */
 int piece_list_push(piece_list *list, const char *s, size_t n)
 {
     if (list->n == list->cap) {
@@ -119,6 +127,7 @@ int piece_list_push(piece_list *list, const char *s, size_t n)
     return 0;
 }
 
+/* Frees every piece and the array, and zeroes the list. NULL is a no-op. */
 void piece_list_free(piece_list *list)
 {
     if (!list) return;
@@ -155,6 +164,7 @@ size_t utf8_encode(int32_t cp, char *dst)
     return 4;
 }
 
+/* Code points in valid UTF-8: the bytes that are not continuation bytes. */
 size_t utf8_count(const char *s, size_t len)
 {
     size_t n = 0;
@@ -208,6 +218,8 @@ static size_t decode_one(const unsigned char *s, size_t len, size_t i, int32_t *
     return need + 1;
 }
 
+/* See tok_internal.h: strict (error with byte offset) or lenient (U+FFFD
+ * per maximal ill-formed subpart) decoding, appended to `out`. */
 s2s_status utf8_decode(const char *text, size_t len, int lenient, cp_buf *out, s2s_error *err)
 {
     const unsigned char *s = (const unsigned char *)text;

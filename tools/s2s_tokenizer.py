@@ -263,6 +263,18 @@ class Tokenizer:
                     toks[i] = JOINER + toks[i]
         return toks
 
+    def split_bytes(self, data, lenient=False, vocab=None):
+        """Tokens of UTF-8 `data` (bytes), as the C s2s_tokenize splits them:
+        invalid UTF-8 raises ValueError("invalid UTF-8 at byte N"), or with
+        `lenient` each maximal ill-formed subpart becomes U+FFFD."""
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            if not lenient:
+                raise ValueError("invalid UTF-8 at byte %d" % e.start) from None
+            text = data.decode("utf-8", "replace")
+        return self.split(text, vocab)
+
     def join(self, tokens):
         """Text a person reads from tokens: "char" concatenates; "word" with
         the "none"/"tutorial" normalizer joins with single spaces; otherwise

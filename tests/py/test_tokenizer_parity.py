@@ -57,6 +57,12 @@ def hand_examples():
     ch = st.Tokenizer({"level": "char"})
     check("char space kept", ch.split("a b"), ["a", " ", "b"])
     check("char space dropped", ch.split("a b", vocab={"a": 0, "b": 1}), ["a", "b"])
+    try:
+        none.split_bytes(b"hello w\xc3\xb6rld \xc3")
+        check("split_bytes strict", "no error", "ValueError")
+    except ValueError as e:
+        check("split_bytes strict", str(e), "invalid UTF-8 at byte 13")
+    check("split_bytes lenient", none.split_bytes(b"a\xffb \xe2\x82", lenient=True), ["a\ufffdb", "\ufffd"])
     merges = [("l", "o"), ("lo", "w"), ("e", "r"), ("n", "e"), ("ne", "w"), ("w", "e"), ("a", "a")]
     ranks = {m: i for i, m in enumerate(merges)}
     check("bpe lower", st.bpe_encode("lower", ranks), ["low", "er"])
