@@ -17,7 +17,7 @@ expected.json schema
   "tolerance": {"attention": 1e-4, "score": 1e-3},
   "source_vocab_size": int, "target_vocab_size": int,
   "sos_id": int, "eos_id": int,                  # target ids
-  "cases": [                                     # ~4 per model
+  "cases": [                                     # 5 per model (the last: max_length 2)
     {
       "source": [int, ...],          # encoder input ids, appended eos included
       "max_length": int | null,      # null: pass 0 (config decoding.max_length,
@@ -290,26 +290,33 @@ def _cases(model, cfg, src_vocab, tgt_vocab, rng, spec, n_cases=4):
         src_words = src_words + [src_vocab["<unk>"]] * 3
     lengths = [1, 3, 5, 8]
     rng.shuffle(lengths)
-    cases = []
-    for i, n in enumerate(lengths[:n_cases]):
-        max_length = None if (spec["max_length"] or i == n_cases - 1) else rng.choice([6, 9, 12])
+
+    def one(i, n, max_length, r):
         best = None
         for attempt in range(20):
-            words = [rng.choice(src_words) for _ in range(n)]
+            words = [r.choice(src_words) for _ in range(n)]
             if spec.get("unk") and i == 0 and src_vocab["<unk>"] not in words:
                 words[0] = src_vocab["<unk>"]
             src = list(words)
             if cfg["encoder"].get("append_eos", True):
                 src.append(src_vocab[sp["eos"]])
-            tgt = [rng.choice(tgt_words) for _ in range(rng.choice([0, 2, 4, 6]) if i else 3)]
+            tgt = [r.choice(tgt_words) for _ in range(r.choice([0, 2, 4, 6]) if i else 3)]
             case = make_case(model, cfg, src, max_length, tgt)
             ties = any(b["ties"] or (b["order_ties"] and not spec.get("twins"))
                        for b in case["beam"]) or case["greedy"]["min_margin"] < 10 * TIE_EPS
             if not ties:
-                best = case
-                break
+                return case
             best = best or case
-        cases.append(best)
+        return best
+
+    cases = []
+    for i, n in enumerate(lengths[:n_cases]):
+        max_length = None if (spec["max_length"] or i == n_cases - 1) else rng.choice([6, 9, 12])
+        cases.append(one(i, n, max_length, rng))
+    # edge case: a search cut after 2 steps (own generator: the cases above
+    # stay as they were)
+    r2 = random.Random(rng.random())
+    cases.append(one(n_cases, r2.randint(1, 4), 2, r2))
     return cases
 
 
