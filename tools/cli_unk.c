@@ -52,6 +52,8 @@ static int count_pieces(const s2s_model *m, const char *w, size_t wn, int lenien
 
 /* Spelling in `line` of source piece `col`: the white-space separated word
  * whose tokens include it, narrowed to the piece when found ignoring case.
+ * Each word is tokenized with the white space before it, so that pieces
+ * made of white space (character level) are counted where they occur.
  * Falls back to the piece itself. Returns a malloc'd string. */
 static char *original_spelling(const unk_ctx *u, const char *line, size_t len,
                                const s2s_token_seq *src, int col)
@@ -60,11 +62,12 @@ static char *original_spelling(const unk_ctx *u, const char *line, size_t len,
     int before = 0;
     size_t i = 0;
     while (i < len) {
+        size_t seg = i;
         while (i < len && isspace((unsigned char)line[i])) i++;
         size_t s = i;
         while (i < len && !isspace((unsigned char)line[i])) i++;
         if (i == s) break;
-        int k = count_pieces(u->model, line + s, i - s, u->lenient, u->has_eos);
+        int k = count_pieces(u->model, line + seg, i - seg, u->lenient, u->has_eos);
         if (k < 0) break;
         if (col < before + k) {
             long at = find_ci(line + s, i - s, piece);
