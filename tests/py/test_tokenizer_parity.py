@@ -89,6 +89,45 @@ def hand_examples():
             check("bad merges names line", "line 2" in str(e), True)
 
 
+def naive_learn_bpe(texts, cfg, num_merges):
+    """Reference: recount every pair after every merge (slow, obviously right)."""
+    counts = st._word_counts(texts, cfg)
+    vocab = {tuple(w): c for w, c in counts.items() if 2 <= len(w) <= st.BPE_MAX_WORD_CHARS}
+    merges = []
+    for _ in range(num_merges):
+        pc = {}
+        for w, c in vocab.items():
+            for i in range(len(w) - 1):
+                pc[(w[i], w[i + 1])] = pc.get((w[i], w[i + 1]), 0) + c
+        if not pc:
+            break
+        best = min(pc, key=lambda p: (-pc[p], p))
+        if pc[best] < 2:
+            break
+        merges.append(best)
+        nv = {}
+        for w, c in vocab.items():
+            out, i = [], 0
+            while i < len(w):
+                if i + 1 < len(w) and (w[i], w[i + 1]) == best:
+                    out.append(w[i] + w[i + 1])
+                    i += 2
+                else:
+                    out.append(w[i])
+                    i += 1
+            nv[tuple(out)] = nv.get(tuple(out), 0) + c
+        vocab = nv
+    return merges
+
+
+def learn_bpe_matches_naive():
+    lines = read("inputs-test.txt").split("\n")[:-1][::20]
+    for cfg in ({"normalizer": "text", "lowercase": True}, {"normalizer": "none"}):
+        fast = st.learn_bpe(lines, cfg, 150)
+        check("learn_bpe == naive (%s)" % cfg["normalizer"], fast, naive_learn_bpe(lines, cfg, 150))
+        check("learn_bpe learned 150", len(fast), 150)
+
+
 def committed_goldens():
     """Recomputes the goldens from the committed inputs and merges."""
     merges = st.read_merges(os.path.join(FIX, "merges-2000.txt"))
@@ -117,6 +156,7 @@ def with_shared():
 
 def main():
     hand_examples()
+    learn_bpe_matches_naive()
     committed_goldens()
     with_shared()
     print("%d passed, %d failed" % (passed, failed))
