@@ -128,7 +128,7 @@ static int show(const cli_opts *o, const heatmap *h)
     int rc = CLI_EXIT_OK;
     if (o->svg && write_file(o->svg, h, hm_write_svg) < 0) rc = CLI_EXIT_USAGE;
     if (o->html && write_file(o->html, h, hm_write_html) < 0) rc = CLI_EXIT_USAGE;
-    if (fflush(stdout) != 0) rc = CLI_EXIT_USAGE;
+    if (cli_close_output(o, stdout) < 0) rc = CLI_EXIT_USAGE;
     return rc;
 }
 

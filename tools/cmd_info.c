@@ -206,6 +206,7 @@ int cmd_info(int argc, char **argv)
     } else {
         print_text(stdout, m, &in);
     }
+    if (cli_close_output(&o, stdout) < 0) rc = CLI_EXIT_USAGE;
     s2s_model_free(m);
     return rc;
 }

@@ -64,6 +64,12 @@ expect_rc 2 "unreadable input file" "$S2S" translate -m "$M" -i "$TMP/no-such-fi
 check "unreadable input is named" has "$TMP/err" "no-such-file"
 expect_rc 2 "unwritable output file" "$S2S" translate -m "$M" -o "$TMP/no/such/dir/out" a
 
+# a full output device: exit 2 with a message, for every kind of command
+for cmd in "translate -m $M a b" "info -m $M" "align -m $M a b" "tokenize -m $M a b"; do
+  expect_rc 2 "$cmd > /dev/full" bash -c "'$S2S' $cmd >/dev/full"
+  check "$cmd > /dev/full: says so" has "$TMP/err" "error writing"
+done
+
 # info: text and JSON, checked against the files themselves
 for mdl in "$M" "$FIX/unk_gru" "$FIX/lstm3_bi_final_bahdanau_after_feed" "$FIX/f16_gru_bahdanau"; do
   [ -d "$mdl" ] || continue
