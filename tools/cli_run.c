@@ -179,13 +179,12 @@ int cli_run_lines(const cli_opts *o, const s2s_model *m, line_reader *r, FILE *o
     s2s_session *sessions[CLI_MAX_THREADS];
     if (make_sessions(o->cmd, m, nt, sessions) < 0) return CLI_EXIT_USAGE;
     cli_job *jobs = calloc(CLI_CHUNK_LINES, sizeof *jobs);
-    int max_lines = (nt == 1 && !r->regular) ? 1 : CLI_CHUNK_LINES;
     long next_id = 0, failed = 0;
     int status = CLI_EXIT_OK;
     cli_progress p;
     cli_progress_start(&p, r, o->quiet);
     for (;;) {
-        int n = jobs ? read_chunk(r, max_lines, &next_id, jobs) : -1;
+        int n = jobs ? read_chunk(r, CLI_CHUNK_LINES, &next_id, jobs) : -1;
         if (n < 0) {
             fprintf(stderr, "s2s %s: cannot read the input: %s\n", o->cmd, strerror(errno));
             status = CLI_EXIT_USAGE;
