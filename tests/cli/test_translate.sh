@@ -165,6 +165,12 @@ o = json.loads(open('$TMP/out').read())
 h = o['hypotheses'][0]
 assert h['tokens'] == ['c', 'd'] and len(h['attention']) == 3 and len(h['alignment'].split()) == 2"
 
+expect_rc 0 "score --alignment soft" "$S2S" score -m "$M" --alignment soft -i <(printf 'a b\tc d\n')
+check "score soft alignment: 3 rows of 3 summing to 1" "$PYTHON" -c "
+score, lps, soft = open('$TMP/out').read().rstrip('\n').split(' ||| ')
+rows = [[float(x) for x in r.split(',')] for r in soft.split()]
+assert len(rows) == 3 and all(len(r) == 3 and abs(sum(r) - 1) < 1e-4 for r in rows)"
+
 # 11. --threads 1 and --threads 2 give identical output (file and pipe)
 "$PYTHON" -c "
 import random
@@ -344,6 +350,10 @@ check "tokenize ids = vocabulary ids" test "$(cat "$TMP/out")" = "$("$PYTHON" -c
 import json; v = json.load(open('$M/source.vocab.json')); print(' '.join(str(v[t]) for t in ['a', 'b', 'c', 'EOS']))")"
 expect_rc 0 "tokenize target side" "$S2S" tokenize -m "$M" --side target a b
 check "target side has no eos" test "$(cat "$TMP/out")" = "a b"
+expect_rc 0 "tokenize pieces" "$S2S" tokenize -m "$FIX/unk_gru" --show pieces a zz b
+check "pieces keep the unknown word" test "$(cat "$TMP/out")" = "a zz b </s>"
+expect_rc 0 "tokenize tokens" "$S2S" tokenize -m "$FIX/unk_gru" a zz b
+check "tokens show unk for it" test "$(cat "$TMP/out")" = "a <unk> b </s>"
 expect_rc 1 "tokenize unknown word" "$S2S" tokenize -m "$M" a zz
 check "tokenize error names the word" has "$TMP/err" "zz"
 
