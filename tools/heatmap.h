@@ -45,7 +45,8 @@ int hm_display_width(const char *s);
 char *hm_clean_label(const char *s, int max_cols);
 
 /* Writes the heatmap for a terminal `cols` wide, with ANSI 256-colour
- * escapes when `color`. */
+ * escapes when `color`. Shades and colours run from 0 to the largest weight
+ * of the matrix, which the legend line states. */
 void hm_write_terminal(FILE *f, const heatmap *h, int color, int cols);
 
 /* Writes a self-contained SVG document; returns 0, or -1 on a write error. */

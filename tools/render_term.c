@@ -135,24 +135,32 @@ static void put_header(FILE *f, const heatmap *h, int label_w, int cell_w)
     fputc('\n', f);
 }
 
-/* The legend line under the grid. */
-static void put_legend(FILE *f, int color)
+/* The legend line under the grid; the scale runs from 0 to `top`, the
+ * largest weight of the matrix. */
+static void put_legend(FILE *f, int color, float top)
 {
-    static const char *const RANGE[] = {"<.125", "<.375", "<.625", "<.875", ">=.875"};
     fputs("scale:", f);
     if (color) {
         fputs(" 0 ", f);
         for (int k = 0; k <= 10; k++) put_cell(f, k / 10.0f, 2, 1);
-        fputs("1\n", f);
+        fprintf(f, "%.2f (the largest weight)\n", (double)top);
         return;
     }
     for (int k = 0; k < 5; k++) {
-        fputs("  [", f);
-        fputs(SHADES[k], f);
-        fputs("] ", f);
-        fputs(RANGE[k], f);
+        fprintf(f, "  [%s] ", SHADES[k]);
+        if (k < 4) fprintf(f, "<%.2f", (double)(top * (k + 0.5f) / 4));
+        else fprintf(f, ">=%.2f", (double)(top * 3.5f / 4));
     }
     fputc('\n', f);
+}
+
+/* The largest weight of the matrix, or 1 when none is positive. */
+static float largest_weight(const heatmap *h)
+{
+    float top = 0;
+    for (size_t k = 0; k < (size_t)h->n_rows * (size_t)h->n_cols; k++)
+        if (h->w[k] > top) top = h->w[k];
+    return top > 0 ? top : 1;
 }
 
 void hm_write_terminal(FILE *f, const heatmap *h, int color, int cols)
@@ -169,14 +177,15 @@ void hm_write_terminal(FILE *f, const heatmap *h, int color, int cols)
         free(t);
     }
     put_header(f, h, label_w, cell_w);
+    float top = largest_weight(h);
     for (int i = 0; i < h->n_rows; i++) {
         char *l = hm_clean_label(h->rows[i], label_w);
         put_padded(f, l ? l : "", label_w, 1);
         free(l);
         fputc(' ', f);
-        for (int j = 0; j < h->n_cols; j++) put_cell(f, h->w[(size_t)i * h->n_cols + j], cell_w, color);
+        for (int j = 0; j < h->n_cols; j++) put_cell(f, h->w[(size_t)i * h->n_cols + j] / top, cell_w, color);
         fputc('\n', f);
     }
     fputc('\n', f);
-    put_legend(f, color);
+    put_legend(f, color, top);
 }
