@@ -186,6 +186,8 @@ for fmt in text jsonl; do
   check "threads 1 == threads 2 stderr ($fmt)" cmp -s "$TMP/e1" "$TMP/e2"
   cat "$TMP/many.txt" | "$S2S" translate -m "$M" --format $fmt --beam 2 --threads 2 >"$TMP/t3" 2>/dev/null
   check "threads 2 from a pipe == threads 1 ($fmt)" cmp -s "$TMP/t1" "$TMP/t3"
+  "$S2S" translate -m "$M" --format $fmt --beam 2 -i "$TMP/many.txt" --threads 3 >"$TMP/t4" 2>/dev/null
+  check "threads 3 == threads 1 ($fmt)" cmp -s "$TMP/t1" "$TMP/t4"
 done
 check "threads: 701 output lines" test "$(lines "$TMP/t1")" = 701
 
