@@ -22,19 +22,24 @@ With --batch 1 every sentence is decoded alone (the latency case).
 
 Everything runs under torch.inference_mode() with torch.set_num_threads(N);
 OMP_NUM_THREADS and OPENBLAS_NUM_THREADS are set to N before torch is
-imported, so OpenBLAS uses N threads as well.
+imported, so OpenBLAS uses N threads as well, and OMP_WAIT_POLICY to
+PASSIVE unless already set (with spinning OpenMP workers, 2-thread runs on
+a busy machine were several times slower than 1-thread runs).
 
 OUT.jsonl gets one {"id", "tokens", "score", "finished"} per input line
 (best hypothesis; tokens as vocabulary strings, final eos excluded).
 Standard output gets one JSON object: load_s (load_model_dir), decode_s
-(tokenizing + decoding every line, wall clock), sentences, target_tokens
+(tokenizing + decoding every line, wall clock), decode_cpu_s (the same
+span in CPU time of the whole process, all threads), sentences, target_tokens
 (emitted tokens, eos included when emitted), source_tokens (eos
 included), row_steps (decoder rows computed, padding rows of a beam
 included), live_row_steps (rows of live hypotheses: the work the search
 itself needs, as s2s does it), live_row_steps_x_source (the same weighted
 by source length, for the attention FLOPs), check_n / check_mismatches
 (the first --check lines decoded again with s2s_torch.greedy/beam_search and
-compared token by token), torch_threads and the BLAS library in use.
+compared token by token), latencies_ms (with --batch 1: the time of each
+sentence's decoding, tokenizing excluded), torch_threads and the BLAS
+library in use.
 """
 
 import argparse
@@ -64,6 +69,9 @@ ARGS = parse_args() if __name__ == "__main__" else None
 if ARGS is not None:
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(ARGS.threads)
+    # Idle OpenMP workers sleep instead of spinning: on a shared machine the
+    # spinning made 2-thread runs several times slower than 1-thread ones.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch  # noqa: E402  (after the thread variables)
 import torch.nn.functional as F  # noqa: E402
@@ -406,19 +414,23 @@ def main():
     with torch.inference_mode():
         # warm-up (first-call allocations, OpenBLAS thread start), not timed
         decode([st.source_ids(tok.split(lines[0], src_vocab), src_vocab, cfg)])
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         srcs = [st.source_ids(tok.split(line, src_vocab), src_vocab, cfg) for line in lines]
         order = sorted(range(len(srcs)), key=lambda i: len(srcs[i])) if a.batch > 1 \
             else list(range(len(srcs)))
         results = [None] * len(srcs)
         row_steps = [0, 0, 0]
+        latencies = []
         for s in range(0, len(order), a.batch):
             chunk = order[s:s + a.batch]
+            t1 = time.perf_counter()
             res, rows = decode([srcs[i] for i in chunk])
+            latencies.append((time.perf_counter() - t1) * 1e3)
             row_steps = [x + y for x, y in zip(row_steps, rows)]
             for i, r in zip(chunk, res):
                 results[i] = r
         decode_s = time.perf_counter() - t0
+        decode_cpu_s = time.process_time() - c0
 
     target_tokens = sum(len(r[0]) + (1 if r[2] else 0) for r in results)
     with open(a.out, "w", encoding="utf-8") as f:
@@ -439,10 +451,12 @@ def main():
             print("bench_torch: line %d differs from s2s_torch: %s vs %s"
                   % (i + 1, ref_toks[:12], results[i][0][:12]), file=sys.stderr)
 
-    print(json.dumps({"load_s": load_s, "decode_s": decode_s, "sentences": len(srcs),
+    print(json.dumps({"load_s": load_s, "decode_s": decode_s, "decode_cpu_s": decode_cpu_s,
+                      "sentences": len(srcs),
                       "target_tokens": target_tokens, "row_steps": row_steps[0],
                       "live_row_steps": row_steps[1], "live_row_steps_x_source": row_steps[2],
                       "source_tokens": sum(len(x) for x in srcs),
+                      "latencies_ms": latencies if a.batch == 1 else None,
                       "check_n": n_check, "check_mismatches": mismatches,
                       "torch_threads": torch.get_num_threads(), "batch": a.batch,
                       "blas": blas_library(), "torch_version": torch.__version__}))
