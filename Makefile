@@ -93,7 +93,10 @@ demo: deps all
 	@printf '%s\n' "Je suis très content de te voir." "Il fait beau aujourd'hui." "Où est la gare ?" | $(BUILD)/s2s translate -m models/fra-eng --scores
 
 bench: all
-	$(PYTHON) tools/bench.py --s2s $(BUILD)/s2s
+	@mkdir -p $(BUILD)/bench
+	@set -e; for b in peak gemm load; do \
+	  $(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Iengine $(LDFLAGS) -o $(BUILD)/bench/$$b bench/$$b.c $(BUILD)/libs2s.a $(LDLIBS); done
+	$(PYTHON) tools/bench.py --s2s $(BUILD)/s2s --bin $(BUILD)/bench
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
