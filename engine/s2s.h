@@ -164,8 +164,9 @@ typedef struct s2s_token_seq {
 
 /* Tokenizes `text` (`len` bytes, need not be NUL-terminated) with the model's
  * tokenizer for `side`. On the source side the eos id is appended when the
- * model's encoder.append_eos is set. Unknown tokens map to unk, or fail with
- * S2S_ERR_UNKNOWN_TOKEN naming the token when unk is null. Invalid UTF-8
+ * model's encoder.append_eos is set. Unknown source tokens map to unk, or
+ * fail with S2S_ERR_UNKNOWN_TOKEN naming the token when unk is null; an
+ * unknown target token is always S2S_ERR_UNKNOWN_TOKEN (spec section 5). Invalid UTF-8
  * fails with S2S_ERR_UTF8 naming the byte offset (unless params->lenient).
  * An empty or all-blank text gives n == 0 (source: just eos when appended).
  * On success `out` owns its arrays; free with s2s_token_seq_free(). On

@@ -55,7 +55,9 @@ void tokenizer_config_free(tokenizer_config *cfg);
 const char *normalizer_name(normalizer_kind k);
 const char *level_name(level_kind k);
 
-/* ---- tokenizer (tokenizer/tokenizer.c, normalize.c, bpe.c, detok.c) ---- */
+/* ---- tokenizer (tokenizer/tokenizer.c, normalize.c, bpe.c, detok.c,
+ *      utf8.c; internal helpers in tok_internal.h; s2s_tokenize and
+ *      s2s_detokenize in api.c) ------------------------------------------ */
 
 typedef struct s2s_tokenizer s2s_tokenizer;
 
