@@ -1,7 +1,7 @@
 /*
  * config.c - config.json (spec section 4) and its "tokenizer" object, parsed
  * with cJSON into model_config / tokenizer_config, plus the loader's shared
- * helpers (loader_fail, loader_read_file, config_check_relpath).
+ * helpers (loader_read_file, config_check_relpath).
  */
 #include "config.h"
 
@@ -19,22 +19,6 @@
 #include <cjson/cJSON.h>
 #include <utf8proc.h>
 
-/* See config.h. */
-s2s_status loader_fail(s2s_error *err, s2s_status status, const char *fmt, ...)
-{
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        err->status = status;
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
-        va_end(ap);
-        /* keep the message on one line */
-        for (char *p = err->message; *p; p++)
-            if (*p == '\n' || *p == '\r')
-                *p = ' ';
-    }
-    return status;
-}
 
 /* See config.h. */
 s2s_status loader_read_file(const char *path, const char *name, size_t max_bytes, char **out,
@@ -44,22 +28,22 @@ s2s_status loader_read_file(const char *path, const char *name, size_t max_bytes
     *len = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return loader_fail(err, S2S_ERR_IO, "%s: cannot open: %s", name, strerror(errno));
+        return s2s_fail(err, S2S_ERR_IO, "%s: cannot open: %s", name, strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         close(fd);
-        return loader_fail(err, S2S_ERR_IO, "%s: not a regular file", name);
+        return s2s_fail(err, S2S_ERR_IO, "%s: not a regular file", name);
     }
     if ((unsigned long long)sb.st_size > max_bytes) {
         close(fd);
-        return loader_fail(err, S2S_ERR_IO, "%s: %lld bytes, more than the limit of %zu", name,
+        return s2s_fail(err, S2S_ERR_IO, "%s: %lld bytes, more than the limit of %zu", name,
                            (long long)sb.st_size, max_bytes);
     }
     size_t cap = (size_t)sb.st_size;
     char *buf = malloc(cap + 1);
     if (!buf) {
         close(fd);
-        return loader_fail(err, S2S_ERR_NOMEM, "%s: out of memory", name);
+        return s2s_fail(err, S2S_ERR_NOMEM, "%s: out of memory", name);
     }
     size_t got = 0;
     while (got < cap) {
@@ -70,7 +54,7 @@ s2s_status loader_read_file(const char *path, const char *name, size_t max_bytes
             int e = errno;
             free(buf);
             close(fd);
-            return loader_fail(err, S2S_ERR_IO, "%s: read error: %s", name, strerror(e));
+            return s2s_fail(err, S2S_ERR_IO, "%s: read error: %s", name, strerror(e));
         }
         if (r == 0)
             break; /* file shrank while reading: use what is there */
@@ -88,9 +72,9 @@ s2s_status config_check_relpath(const char *rel, const char *file, const char *k
                                 s2s_error *err)
 {
     if (rel[0] == '\0')
-        return loader_fail(err, S2S_ERR_CONFIG, "%s: key \"%s\": empty path", file, key);
+        return s2s_fail(err, S2S_ERR_CONFIG, "%s: key \"%s\": empty path", file, key);
     if (rel[0] == '/')
-        return loader_fail(err, S2S_ERR_CONFIG,
+        return s2s_fail(err, S2S_ERR_CONFIG,
                            "%s: key \"%s\": absolute path \"%.200s\" (paths must stay inside the "
                            "model directory)",
                            file, key, rel);
@@ -99,7 +83,7 @@ s2s_status config_check_relpath(const char *rel, const char *file, const char *k
         const char *slash = strchr(p, '/');
         size_t n = slash ? (size_t)(slash - p) : strlen(p);
         if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
-            return loader_fail(err, S2S_ERR_CONFIG,
+            return s2s_fail(err, S2S_ERR_CONFIG,
                                "%s: key \"%s\": path \"%.200s\" has a \"%.*s\" component (paths "
                                "must stay inside the model directory)",
                                file, key, rel, (int)n, p);
@@ -107,7 +91,7 @@ s2s_status config_check_relpath(const char *rel, const char *file, const char *k
         if (*p == '/') {
             p++;
             if (*p == '\0')
-                return loader_fail(err, S2S_ERR_CONFIG,
+                return s2s_fail(err, S2S_ERR_CONFIG,
                                    "%s: key \"%s\": path \"%.200s\" ends with '/'", file, key,
                                    rel);
         }
@@ -125,8 +109,8 @@ typedef struct jctx {
 
 #define JPRE(c) ((c)->file ? (c)->file : ""), ((c)->file ? ": " : "")
 
-/* Short description of a JSON value's type, for messages (static string). */
-static const char *kind(const cJSON *v)
+/* See config.h. */
+const char *json_kind(const cJSON *v)
 {
     if (cJSON_IsString(v)) return "a string";
     if (cJSON_IsNumber(v)) return "a number";
@@ -157,14 +141,14 @@ static const cJSON *member(const cJSON *obj, const char *key)
 /* Fails with S2S_ERR_CONFIG: required key `path` is absent. */
 static s2s_status missing(jctx *c, const char *path)
 {
-    return loader_fail(c->err, S2S_ERR_CONFIG, "%s%smissing required key \"%s\"", JPRE(c), path);
+    return s2s_fail(c->err, S2S_ERR_CONFIG, "%s%smissing required key \"%s\"", JPRE(c), path);
 }
 
 /* Fails with S2S_ERR_CONFIG: key `path` holds `v`, not `expected`. */
 static s2s_status wrong_type(jctx *c, const char *path, const char *expected, const cJSON *v)
 {
-    return loader_fail(c->err, S2S_ERR_CONFIG, "%s%skey \"%s\": expected %s, got %s", JPRE(c),
-                       path, expected, kind(v));
+    return s2s_fail(c->err, S2S_ERR_CONFIG, "%s%skey \"%s\": expected %s, got %s", JPRE(c),
+                       path, expected, json_kind(v));
 }
 
 /* Optional object member: *out = NULL when absent or null. */
@@ -202,7 +186,7 @@ static s2s_status get_string(jctx *c, const cJSON *obj, const char *prefix, cons
     }
     *out = NULL;
     if (s && !(*out = strdup(s)))
-        return loader_fail(c->err, S2S_ERR_NOMEM, "%s%sout of memory", JPRE(c));
+        return s2s_fail(c->err, S2S_ERR_NOMEM, "%s%sout of memory", JPRE(c));
     return S2S_OK;
 }
 
@@ -229,7 +213,7 @@ static s2s_status get_enum(jctx *c, const cJSON *obj, const char *prefix, const 
     for (int i = 0; i < n && used < sizeof expected; i++)
         used += (size_t)snprintf(expected + used, sizeof expected - used, "%s%s", i ? ", " : "",
                                  names[i]);
-    return loader_fail(c->err, S2S_ERR_CONFIG,
+    return s2s_fail(c->err, S2S_ERR_CONFIG,
                        "%s%skey \"%s\": unknown value \"%.100s\" (expected %s)", JPRE(c), path,
                        v->valuestring, expected);
 }
@@ -248,10 +232,10 @@ static s2s_status get_int(jctx *c, const cJSON *obj, const char *prefix, const c
         return wrong_type(c, path, lo > 0 ? "a positive integer" : "an integer", v);
     double d = v->valuedouble;
     if (!isfinite(d) || d != floor(d))
-        return loader_fail(c->err, S2S_ERR_CONFIG, "%s%skey \"%s\": %g is not an integer",
+        return s2s_fail(c->err, S2S_ERR_CONFIG, "%s%skey \"%s\": %g is not an integer",
                            JPRE(c), path, d);
     if (d < lo || d > hi)
-        return loader_fail(c->err, S2S_ERR_CONFIG, "%s%skey \"%s\": %.0f is out of range (%d..%d)",
+        return s2s_fail(c->err, S2S_ERR_CONFIG, "%s%skey \"%s\": %.0f is out of range (%d..%d)",
                            JPRE(c), path, d, lo, hi);
     *out = (int)d;
     return S2S_OK;
@@ -383,8 +367,8 @@ static s2s_status parse_root(jctx *c, const cJSON *root, model_config *cfg)
     s2s_status st;
     int v;
     if (!cJSON_IsObject(root))
-        return loader_fail(c->err, S2S_ERR_CONFIG, "%s: expected a JSON object, got %s", c->file,
-                           kind(root));
+        return s2s_fail(c->err, S2S_ERR_CONFIG, "%s: expected a JSON object, got %s", c->file,
+                           json_kind(root));
 
     /* format and version first: a newer model gets the version message even
      * when the rest no longer follows version 1. */
@@ -394,7 +378,7 @@ static s2s_status parse_root(jctx *c, const cJSON *root, model_config *cfg)
     if (!cJSON_IsString(fmt))
         return wrong_type(c, "format", "a string", fmt);
     if (strcmp(fmt->valuestring, "s2s-rnn") != 0)
-        return loader_fail(c->err, S2S_ERR_VERSION,
+        return s2s_fail(c->err, S2S_ERR_VERSION,
                            "%s: key \"format\": \"%.100s\" is not a format this engine reads "
                            "(expected \"s2s-rnn\")",
                            c->file, fmt->valuestring);
@@ -405,18 +389,18 @@ static s2s_status parse_root(jctx *c, const cJSON *root, model_config *cfg)
         return wrong_type(c, "format_version", "an integer", ver);
     double dv = ver->valuedouble;
     if (!isfinite(dv) || dv != floor(dv) || dv < 1)
-        return loader_fail(c->err, S2S_ERR_CONFIG,
+        return s2s_fail(c->err, S2S_ERR_CONFIG,
                            "%s: key \"format_version\": %g is not a positive integer", c->file,
                            dv);
     if (dv > S2S_FORMAT_VERSION)
-        return loader_fail(c->err, S2S_ERR_VERSION,
+        return s2s_fail(c->err, S2S_ERR_VERSION,
                            "%s: format_version %.0f is newer than this engine reads (%d)",
                            c->file, dv, S2S_FORMAT_VERSION);
 
     if ((st = get_enum(c, root, "", "task", task_names, 2, -1, &v)) != S2S_OK)
         return st;
     if (!(cfg->task = strdup(v < 0 ? "" : task_names[v])))
-        return loader_fail(c->err, S2S_ERR_NOMEM, "%s: out of memory", c->file);
+        return s2s_fail(c->err, S2S_ERR_NOMEM, "%s: out of memory", c->file);
     if ((st = get_string(c, root, "", "source_language", 0, "", &cfg->source_language)) ||
         (st = get_string(c, root, "", "target_language", 0, "", &cfg->target_language)) ||
         (st = get_string(c, root, "", "weights", 0, "model.safetensors", &cfg->weights)) ||
@@ -439,7 +423,7 @@ static s2s_status parse_root(jctx *c, const cJSON *root, model_config *cfg)
         (st = get_string(c, sp, "special_tokens", "pad", 0, NULL, &cfg->pad)))
         return st;
     if (cfg->sos[0] == '\0' || cfg->eos[0] == '\0')
-        return loader_fail(c->err, S2S_ERR_CONFIG, "%s: key \"special_tokens.%s\": empty token",
+        return s2s_fail(c->err, S2S_ERR_CONFIG, "%s: key \"special_tokens.%s\": empty token",
                            c->file, cfg->sos[0] == '\0' ? "sos" : "eos");
 
     const cJSON *enc, *dec, *attn, *tok, *decoding;
@@ -454,7 +438,7 @@ static s2s_status parse_root(jctx *c, const cJSON *root, model_config *cfg)
     if ((st = parse_rnn(c, dec, "decoder", &cfg->dec)) != S2S_OK)
         return st;
     if (cfg->dec.bidirectional)
-        return loader_fail(c->err, S2S_ERR_CONFIG,
+        return s2s_fail(c->err, S2S_ERR_CONFIG,
                            "%s: key \"decoder.bidirectional\": the decoder cannot be "
                            "bidirectional",
                            c->file);
@@ -479,7 +463,7 @@ static s2s_status parse_root(jctx *c, const cJSON *root, model_config *cfg)
     if ((st = get_bool(c, dec, "decoder", "input_feeding", 0, &cfg->input_feeding)))
         return st;
     if (cfg->input_feeding && cfg->position != POS_AFTER_RNN)
-        return loader_fail(c->err, S2S_ERR_CONFIG,
+        return s2s_fail(c->err, S2S_ERR_CONFIG,
                            "%s: key \"decoder.input_feeding\": true needs "
                            "decoder.attention.position \"after_rnn\" (it is \"%s\")",
                            c->file, pos_names[cfg->position]);
@@ -489,23 +473,23 @@ static s2s_status parse_root(jctx *c, const cJSON *root, model_config *cfg)
     int D = cfg->enc.hidden * dirs;
     if (cfg->bridge == BRIDGE_FINAL) {
         if (cfg->enc.layers != cfg->dec.layers)
-            return loader_fail(c->err, S2S_ERR_CONFIG,
+            return s2s_fail(c->err, S2S_ERR_CONFIG,
                                "%s: key \"bridge\": \"final\" needs equal layer counts "
                                "(encoder.num_layers %d, decoder.num_layers %d)",
                                c->file, cfg->enc.layers, cfg->dec.layers);
         if (cfg->enc.cell != cfg->dec.cell)
-            return loader_fail(c->err, S2S_ERR_CONFIG,
+            return s2s_fail(c->err, S2S_ERR_CONFIG,
                                "%s: key \"bridge\": \"final\" needs equal cells (encoder.cell "
                                "%s, decoder.cell %s)",
                                c->file, cell_names[cfg->enc.cell], cell_names[cfg->dec.cell]);
         if (cfg->dec.hidden != D)
-            return loader_fail(c->err, S2S_ERR_CONFIG,
+            return s2s_fail(c->err, S2S_ERR_CONFIG,
                                "%s: key \"bridge\": \"final\" needs decoder.hidden_size (%d) == "
                                "encoder output size D (%d)",
                                c->file, cfg->dec.hidden, D);
     }
     if ((cfg->attention == ATTN_DOT || cfg->attention == ATTN_SCALED_DOT) && D != cfg->dec.hidden)
-        return loader_fail(c->err, S2S_ERR_CONFIG,
+        return s2s_fail(c->err, S2S_ERR_CONFIG,
                            "%s: key \"decoder.attention.type\": \"%s\" needs "
                            "decoder.hidden_size (%d) == encoder output size D (%d)",
                            c->file, attn_names[cfg->attention], cfg->dec.hidden, D);
@@ -536,10 +520,10 @@ s2s_status model_config_parse(const char *json, size_t len, const char *name, mo
             utf8proc_iterate((const utf8proc_uint8_t *)json + i,
                              left > 4 ? 4 : (utf8proc_ssize_t)left, &cp);
         if (n <= 0)
-            return loader_fail(err, S2S_ERR_CONFIG, "%s: invalid UTF-8 at byte offset %zu",
+            return s2s_fail(err, S2S_ERR_CONFIG, "%s: invalid UTF-8 at byte offset %zu",
                                c.file, i);
         if (cp == 0)
-            return loader_fail(err, S2S_ERR_CONFIG, "%s: NUL byte at byte offset %zu", c.file,
+            return s2s_fail(err, S2S_ERR_CONFIG, "%s: NUL byte at byte offset %zu", c.file,
                                i);
         i += (size_t)n;
     }
@@ -547,13 +531,13 @@ s2s_status model_config_parse(const char *json, size_t len, const char *name, mo
     cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
     if (!root) {
         size_t off = (end && end >= json && end <= json + len) ? (size_t)(end - json) : 0;
-        return loader_fail(err, S2S_ERR_CONFIG, "%s: invalid JSON near byte offset %zu", c.file,
+        return s2s_fail(err, S2S_ERR_CONFIG, "%s: invalid JSON near byte offset %zu", c.file,
                            off);
     }
     for (const char *p = end; p && p < json + len; p++)
         if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
             cJSON_Delete(root);
-            return loader_fail(err, S2S_ERR_CONFIG,
+            return s2s_fail(err, S2S_ERR_CONFIG,
                                "%s: trailing data after the JSON at byte offset %zu", c.file,
                                (size_t)(p - json));
         }

@@ -10,6 +10,7 @@
 
 #include "model.h"
 #include "s2s.h"
+#include "error.h"
 
 /* Largest embedding_size, hidden_size or attention.size accepted: keeps every
  * derived size (gates x hidden x input) far from integer overflow. */
@@ -17,10 +18,8 @@
 /* Largest config.json, vocabulary or other text file the loader reads. */
 #define LOADER_MAX_TEXT_FILE (256u * 1024u * 1024u)
 
-/* Sets `err` (which may be NULL) to `status` and a printf-formatted one-line
- * message (truncated to S2S_ERROR_MAX - 1 bytes); returns `status`. */
-s2s_status loader_fail(s2s_error *err, s2s_status status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* "a string", "a number", ...: a JSON value's type for messages (static). */
+const char *json_kind(const cJSON *v);
 
 /* Reads the whole file `path` into a malloc'd NUL-terminated buffer the
  * caller frees (*len excludes the NUL). `name` is used in messages. Refuses

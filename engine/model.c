@@ -123,18 +123,18 @@ static s2s_status bind(loader *L, const char *name, int64_t d0, int64_t d1, int 
     if (!t) {
         if (!required)
             return S2S_OK;
-        return loader_fail(L->err, S2S_ERR_TENSOR, "%s: missing tensor \"%s\" (the config needs it)",
+        return s2s_fail(L->err, S2S_ERR_TENSOR, "%s: missing tensor \"%s\" (the config needs it)",
                            L->wname, name);
     }
     if (t->dtype != ST_F32 && t->dtype != ST_F16 && t->dtype != ST_BF16)
-        return loader_fail(L->err, S2S_ERR_TENSOR,
+        return s2s_fail(L->err, S2S_ERR_TENSOR,
                            "%s: tensor \"%s\": dtype %s, but only F32, F16 and BF16 are supported",
                            L->wname, name, st_dtype_name(t->dtype));
     int ndim = d1 < 0 ? 1 : 2;
     uint64_t want[2] = {(uint64_t)d0, (uint64_t)(d1 < 0 ? 0 : d1)};
     if (t->ndim != ndim || t->shape[0] != want[0] || (ndim == 2 && t->shape[1] != want[1])) {
         char got[160], exp[64];
-        return loader_fail(L->err, S2S_ERR_TENSOR,
+        return s2s_fail(L->err, S2S_ERR_TENSOR,
                            "%s: tensor \"%s\": shape %s but the config implies %s%s%s%s", L->wname,
                            name, shape_str(got, sizeof got, t->ndim, t->shape),
                            shape_str(exp, sizeof exp, ndim, want), note ? " (" : "",
@@ -144,7 +144,7 @@ static s2s_status bind(loader *L, const char *name, int64_t d0, int64_t d1, int 
         size_t ncap = L->cap ? 2 * L->cap : 32;
         model_tensor *nt = realloc(L->m->tensors, ncap * sizeof *nt);
         if (!nt)
-            return loader_fail(L->err, S2S_ERR_NOMEM, "%s: out of memory", L->wname);
+            return s2s_fail(L->err, S2S_ERR_NOMEM, "%s: out of memory", L->wname);
         L->m->tensors = nt;
         L->cap = ncap;
     }
@@ -152,7 +152,7 @@ static s2s_status bind(loader *L, const char *name, int64_t d0, int64_t d1, int 
     memset(mt, 0, sizeof *mt);
     mt->name = strdup(name);
     if (!mt->name)
-        return loader_fail(L->err, S2S_ERR_NOMEM, "%s: out of memory", L->wname);
+        return s2s_fail(L->err, S2S_ERR_NOMEM, "%s: out of memory", L->wname);
     L->m->n_tensors++;
     mt->dtype = st_dtype_name(t->dtype);
     mt->ndim = ndim;
@@ -166,7 +166,7 @@ static s2s_status bind(loader *L, const char *name, int64_t d0, int64_t d1, int 
     } else {
         mt->owned = malloc(n ? n * sizeof(float) : 1);
         if (!mt->owned)
-            return loader_fail(L->err, S2S_ERR_NOMEM, "%s: out of memory for tensor \"%s\"",
+            return s2s_fail(L->err, S2S_ERR_NOMEM, "%s: out of memory for tensor \"%s\"",
                                L->wname, name);
         widen(t->dtype, t->data, n, mt->owned);
         mt->data = mt->owned;
@@ -279,7 +279,7 @@ static s2s_status resolve(const char *dir_real, const char *rel, const char *key
     size_t dl = strlen(dir_real), rl = strlen(rel);
     char *joined = malloc(dl + rl + 2);
     if (!joined)
-        return loader_fail(err, S2S_ERR_NOMEM, "%s: out of memory", rel);
+        return s2s_fail(err, S2S_ERR_NOMEM, "%s: out of memory", rel);
     memcpy(joined, dir_real, dl);
     joined[dl] = '/';
     memcpy(joined + dl + 1, rel, rl + 1);
@@ -287,13 +287,13 @@ static s2s_status resolve(const char *dir_real, const char *rel, const char *key
     int e = errno;
     free(joined);
     if (!real)
-        return key ? loader_fail(err, S2S_ERR_IO, "%s: cannot open (config key \"%s\"): %s", rel,
+        return key ? s2s_fail(err, S2S_ERR_IO, "%s: cannot open (config key \"%s\"): %s", rel,
                                  key, strerror(e))
-                   : loader_fail(err, S2S_ERR_IO, "%s: cannot open: %s", rel, strerror(e));
+                   : s2s_fail(err, S2S_ERR_IO, "%s: cannot open: %s", rel, strerror(e));
     int root = dl == 1 && dir_real[0] == '/';
     if (!root && (strncmp(real, dir_real, dl) != 0 || real[dl] != '/')) {
         free(real);
-        return loader_fail(err, S2S_ERR_CONFIG,
+        return s2s_fail(err, S2S_ERR_CONFIG,
                            "config.json: key \"%s\": \"%.200s\" resolves outside the model "
                            "directory (through a symbolic link)",
                            key ? key : rel, rel);
@@ -334,17 +334,17 @@ static s2s_status find_special_tokens(s2s_model *m, s2s_error *err)
     const s2s_vocab *src = m->vocab[S2S_SOURCE], *tgt = m->vocab[S2S_TARGET];
     m->sos_id = vocab_id(tgt, c->sos, strlen(c->sos));
     if (m->sos_id < 0)
-        return loader_fail(err, S2S_ERR_VOCAB,
+        return s2s_fail(err, S2S_ERR_VOCAB,
                            "%s: special token sos \"%.100s\" is not in the target vocabulary",
                            c->target_vocab, c->sos);
     m->eos_id = vocab_id(tgt, c->eos, strlen(c->eos));
     if (m->eos_id < 0)
-        return loader_fail(err, S2S_ERR_VOCAB,
+        return s2s_fail(err, S2S_ERR_VOCAB,
                            "%s: special token eos \"%.100s\" is not in the target vocabulary",
                            c->target_vocab, c->eos);
     m->src_eos_id = vocab_id(src, c->eos, strlen(c->eos));
     if (m->src_eos_id < 0 && c->append_eos)
-        return loader_fail(err, S2S_ERR_VOCAB,
+        return s2s_fail(err, S2S_ERR_VOCAB,
                            "%s: special token eos \"%.100s\" is not in the source vocabulary "
                            "(needed because encoder.append_eos is true)",
                            c->source_vocab, c->eos);
@@ -353,7 +353,7 @@ static s2s_status find_special_tokens(s2s_model *m, s2s_error *err)
         m->unk_id[S2S_SOURCE] = vocab_id(src, c->unk, strlen(c->unk));
         m->unk_id[S2S_TARGET] = vocab_id(tgt, c->unk, strlen(c->unk));
         if (m->unk_id[S2S_SOURCE] < 0 && m->unk_id[S2S_TARGET] < 0)
-            return loader_fail(err, S2S_ERR_VOCAB,
+            return s2s_fail(err, S2S_ERR_VOCAB,
                                "%s, %s: special token unk \"%.100s\" is in neither vocabulary",
                                c->source_vocab, c->target_vocab, c->unk);
     }
@@ -364,7 +364,7 @@ static s2s_status find_special_tokens(s2s_model *m, s2s_error *err)
 s2s_model *s2s_model_load(const char *dir, s2s_error *err)
 {
     if (!dir || !dir[0]) {
-        loader_fail(err, S2S_ERR_INVALID_ARG, "model directory: empty path");
+        s2s_fail(err, S2S_ERR_INVALID_ARG, "model directory: empty path");
         return NULL;
     }
     s2s_model *m = calloc(1, sizeof *m);
@@ -373,13 +373,13 @@ s2s_model *s2s_model_load(const char *dir, s2s_error *err)
     s2s_status st = S2S_OK;
     loader L = {.m = m, .err = err};
     if (!m || !(m->dir = strdup(dir))) {
-        st = loader_fail(err, S2S_ERR_NOMEM, "%s: out of memory", dir);
+        st = s2s_fail(err, S2S_ERR_NOMEM, "%s: out of memory", dir);
         goto fail;
     }
     m->src_eos_id = m->unk_id[0] = m->unk_id[1] = -1;
     dir_real = realpath(dir, NULL);
     if (!dir_real) {
-        st = loader_fail(err, S2S_ERR_IO, "%s: cannot open model directory: %s", dir,
+        st = s2s_fail(err, S2S_ERR_IO, "%s: cannot open model directory: %s", dir,
                          strerror(errno));
         goto fail;
     }

@@ -113,17 +113,6 @@ static int json_uint(const cJSON *v, uint64_t *out)
     return 0;
 }
 
-/* Short description of a JSON value's type, for messages. */
-static const char *json_kind(const cJSON *v)
-{
-    if (cJSON_IsString(v)) return "a string";
-    if (cJSON_IsNumber(v)) return "a number";
-    if (cJSON_IsBool(v)) return "a boolean";
-    if (cJSON_IsNull(v)) return "null";
-    if (cJSON_IsArray(v)) return "an array";
-    if (cJSON_IsObject(v)) return "an object";
-    return "an invalid value";
-}
 
 /* Validates the UTF-8 in `s` (`len` bytes); returns the offset of the first
  * bad byte or -1 when valid. */
@@ -146,30 +135,30 @@ static s2s_status parse_entry(const cJSON *item, st_tensor *t, const char *fname
                               s2s_error *err)
 {
     if (!cJSON_IsObject(item))
-        return loader_fail(err, S2S_ERR_SAFETENSORS,
+        return s2s_fail(err, S2S_ERR_SAFETENSORS,
                            "%s: tensor \"%s\": header entry is %s, expected an object", fname,
                            t->name, json_kind(item));
     const cJSON *dt = cJSON_GetObjectItemCaseSensitive(item, "dtype");
     const cJSON *shape = cJSON_GetObjectItemCaseSensitive(item, "shape");
     const cJSON *offs = cJSON_GetObjectItemCaseSensitive(item, "data_offsets");
     if (!dt || !shape || !offs)
-        return loader_fail(err, S2S_ERR_SAFETENSORS, "%s: tensor \"%s\": missing \"%s\"", fname,
+        return s2s_fail(err, S2S_ERR_SAFETENSORS, "%s: tensor \"%s\": missing \"%s\"", fname,
                            t->name, !dt ? "dtype" : !shape ? "shape" : "data_offsets");
     if (!cJSON_IsString(dt))
-        return loader_fail(err, S2S_ERR_SAFETENSORS,
+        return s2s_fail(err, S2S_ERR_SAFETENSORS,
                            "%s: tensor \"%s\": dtype is %s, expected a string", fname, t->name,
                            json_kind(dt));
     if (dtype_from_name(dt->valuestring, &t->dtype) != 0)
-        return loader_fail(err, S2S_ERR_SAFETENSORS,
+        return s2s_fail(err, S2S_ERR_SAFETENSORS,
                            "%s: tensor \"%s\": unknown dtype \"%.40s\"", fname, t->name,
                            dt->valuestring);
     if (!cJSON_IsArray(shape))
-        return loader_fail(err, S2S_ERR_SAFETENSORS,
+        return s2s_fail(err, S2S_ERR_SAFETENSORS,
                            "%s: tensor \"%s\": shape is %s, expected an array", fname, t->name,
                            json_kind(shape));
     int nd = cJSON_GetArraySize(shape);
     if (nd > ST_MAX_DIMS)
-        return loader_fail(err, S2S_ERR_SAFETENSORS,
+        return s2s_fail(err, S2S_ERR_SAFETENSORS,
                            "%s: tensor \"%s\": shape has %d dimensions, more than %d", fname,
                            t->name, nd, ST_MAX_DIMS);
     t->ndim = nd;
@@ -177,7 +166,7 @@ static s2s_status parse_entry(const cJSON *item, st_tensor *t, const char *fname
     int overflow = 0, k = 0;
     for (const cJSON *d = shape->child; d; d = d->next, k++) {
         if (json_uint(d, &t->shape[k]) != 0)
-            return loader_fail(err, S2S_ERR_SAFETENSORS,
+            return s2s_fail(err, S2S_ERR_SAFETENSORS,
                                "%s: tensor \"%s\": shape[%d] is not a non-negative integer "
                                "(at most 2^53)",
                                fname, t->name, k);
@@ -191,31 +180,31 @@ static s2s_status parse_entry(const cJSON *item, st_tensor *t, const char *fname
             n_el = 0;
         }
     if (overflow)
-        return loader_fail(err, S2S_ERR_SAFETENSORS,
+        return s2s_fail(err, S2S_ERR_SAFETENSORS,
                            "%s: tensor \"%s\": the element count of its shape overflows 64 bits",
                            fname, t->name);
     t->n_elements = n_el;
     uint64_t bits;
     if (__builtin_mul_overflow(n_el, (uint64_t)st_dtype_bits(t->dtype), &bits))
-        return loader_fail(err, S2S_ERR_SAFETENSORS,
+        return s2s_fail(err, S2S_ERR_SAFETENSORS,
                            "%s: tensor \"%s\": the byte size of its shape overflows 64 bits",
                            fname, t->name);
     if (bits % 8 != 0)
-        return loader_fail(err, S2S_ERR_SAFETENSORS,
+        return s2s_fail(err, S2S_ERR_SAFETENSORS,
                            "%s: tensor \"%s\": %llu elements of %s do not fill whole bytes",
                            fname, t->name, (unsigned long long)n_el, st_dtype_name(t->dtype));
     if (!cJSON_IsArray(offs) || cJSON_GetArraySize(offs) != 2 ||
         json_uint(offs->child, &t->begin) != 0 || json_uint(offs->child->next, &t->end) != 0)
-        return loader_fail(err, S2S_ERR_SAFETENSORS,
+        return s2s_fail(err, S2S_ERR_SAFETENSORS,
                            "%s: tensor \"%s\": data_offsets must be two non-negative integers",
                            fname, t->name);
     if (t->end < t->begin)
-        return loader_fail(err, S2S_ERR_SAFETENSORS,
+        return s2s_fail(err, S2S_ERR_SAFETENSORS,
                            "%s: tensor \"%s\": data_offsets [%llu, %llu] end before they begin",
                            fname, t->name, (unsigned long long)t->begin,
                            (unsigned long long)t->end);
     if (t->end - t->begin != bits / 8)
-        return loader_fail(err, S2S_ERR_SAFETENSORS,
+        return s2s_fail(err, S2S_ERR_SAFETENSORS,
                            "%s: tensor \"%s\": data_offsets [%llu, %llu] hold %llu bytes but "
                            "shape and dtype %s need %llu",
                            fname, t->name, (unsigned long long)t->begin,
@@ -229,7 +218,7 @@ static s2s_status parse_metadata(const cJSON *meta, st_file *f, const char *fnam
                                  s2s_error *err)
 {
     if (!cJSON_IsObject(meta))
-        return loader_fail(err, S2S_ERR_SAFETENSORS,
+        return s2s_fail(err, S2S_ERR_SAFETENSORS,
                            "%s: \"__metadata__\" is %s, expected an object of strings", fname,
                            json_kind(meta));
     size_t n = (size_t)cJSON_GetArraySize(meta);
@@ -238,22 +227,22 @@ static s2s_status parse_metadata(const cJSON *meta, st_file *f, const char *fnam
     f->meta_keys = calloc(n, sizeof *f->meta_keys);
     f->meta_values = calloc(n, sizeof *f->meta_values);
     if (!f->meta_keys || !f->meta_values)
-        return loader_fail(err, S2S_ERR_NOMEM, "%s: out of memory", fname);
+        return s2s_fail(err, S2S_ERR_NOMEM, "%s: out of memory", fname);
     for (const cJSON *m = meta->child; m; m = m->next) {
         if (!cJSON_IsString(m))
-            return loader_fail(err, S2S_ERR_SAFETENSORS,
+            return s2s_fail(err, S2S_ERR_SAFETENSORS,
                                "%s: \"__metadata__\" value of \"%.100s\" is %s, expected a string",
                                fname, m->string, json_kind(m));
         for (size_t j = 0; j < f->n_meta; j++)
             if (strcmp(f->meta_keys[j], m->string) == 0)
-                return loader_fail(err, S2S_ERR_SAFETENSORS,
+                return s2s_fail(err, S2S_ERR_SAFETENSORS,
                                    "%s: \"__metadata__\" key \"%.100s\" appears twice", fname,
                                    m->string);
         f->meta_keys[f->n_meta] = strdup(m->string);
         f->meta_values[f->n_meta] = strdup(m->valuestring);
         if (!f->meta_keys[f->n_meta] || !f->meta_values[f->n_meta]) {
             f->n_meta++;
-            return loader_fail(err, S2S_ERR_NOMEM, "%s: out of memory", fname);
+            return s2s_fail(err, S2S_ERR_NOMEM, "%s: out of memory", fname);
         }
         f->n_meta++;
     }
@@ -267,7 +256,7 @@ static s2s_status check_layout(st_file *f, const char *fname, s2s_error *err)
 {
     for (size_t i = 0; i < f->n_tensors; i++)
         if (f->tensors[i].end > f->data_len)
-            return loader_fail(err, S2S_ERR_SAFETENSORS,
+            return s2s_fail(err, S2S_ERR_SAFETENSORS,
                                "%s: tensor \"%s\": data_offsets [%llu, %llu] are out of bounds "
                                "(the data buffer has %llu bytes)",
                                fname, f->tensors[i].name,
@@ -276,14 +265,14 @@ static s2s_status check_layout(st_file *f, const char *fname, s2s_error *err)
                                (unsigned long long)f->data_len);
     if (f->n_tensors == 0) {
         if (f->data_len != 0)
-            return loader_fail(err, S2S_ERR_SAFETENSORS,
+            return s2s_fail(err, S2S_ERR_SAFETENSORS,
                                "%s: no tensors but %llu bytes of data after the header", fname,
                                (unsigned long long)f->data_len);
         return S2S_OK;
     }
     const st_tensor **order = malloc(f->n_tensors * sizeof *order);
     if (!order)
-        return loader_fail(err, S2S_ERR_NOMEM, "%s: out of memory", fname);
+        return s2s_fail(err, S2S_ERR_NOMEM, "%s: out of memory", fname);
     for (size_t i = 0; i < f->n_tensors; i++)
         order[i] = &f->tensors[i];
     qsort(order, f->n_tensors, sizeof *order, cmp_tensor_offsets);
@@ -293,19 +282,19 @@ static s2s_status check_layout(st_file *f, const char *fname, s2s_error *err)
     for (size_t i = 0; i < f->n_tensors && st == S2S_OK; i++) {
         const st_tensor *t = order[i];
         if (t->begin < pos)
-            st = loader_fail(err, S2S_ERR_SAFETENSORS,
+            st = s2s_fail(err, S2S_ERR_SAFETENSORS,
                              "%s: tensor \"%s\": data_offsets [%llu, %llu] overlap tensor \"%s\" "
                              "(which ends at %llu)",
                              fname, t->name, (unsigned long long)t->begin,
                              (unsigned long long)t->end, prev->name, (unsigned long long)pos);
         else if (t->begin > pos)
-            st = prev ? loader_fail(err, S2S_ERR_SAFETENSORS,
+            st = prev ? s2s_fail(err, S2S_ERR_SAFETENSORS,
                                     "%s: tensor \"%s\": data_offsets [%llu, %llu] leave a hole "
                                     "after tensor \"%s\" (which ends at %llu)",
                                     fname, t->name, (unsigned long long)t->begin,
                                     (unsigned long long)t->end, prev->name,
                                     (unsigned long long)pos)
-                      : loader_fail(err, S2S_ERR_SAFETENSORS,
+                      : s2s_fail(err, S2S_ERR_SAFETENSORS,
                                     "%s: tensor \"%s\": the first data_offsets begin at %llu, "
                                     "not 0 (a hole)",
                                     fname, t->name, (unsigned long long)t->begin);
@@ -313,7 +302,7 @@ static s2s_status check_layout(st_file *f, const char *fname, s2s_error *err)
         prev = t;
     }
     if (st == S2S_OK && pos != f->data_len)
-        st = loader_fail(err, S2S_ERR_SAFETENSORS,
+        st = s2s_fail(err, S2S_ERR_SAFETENSORS,
                          "%s: the last tensor \"%s\" ends at %llu but the data buffer has %llu "
                          "bytes (the last tensor must end at the end of the file)",
                          fname, prev->name, (unsigned long long)pos,
@@ -328,34 +317,34 @@ s2s_status safetensors_parse(const uint8_t *buf, size_t size, const char *name, 
 {
     memset(out, 0, sizeof *out);
     if (size < 8)
-        return loader_fail(err, S2S_ERR_SAFETENSORS,
+        return s2s_fail(err, S2S_ERR_SAFETENSORS,
                            "%s: file is %zu bytes, too short for the 8-byte header length", name,
                            size);
     uint64_t n = 0;
     for (int i = 7; i >= 0; i--)
         n = (n << 8) | buf[i];
     if (n > S2S_MAX_HEADER_BYTES)
-        return loader_fail(err, S2S_ERR_SAFETENSORS,
+        return s2s_fail(err, S2S_ERR_SAFETENSORS,
                            "%s: header length %llu exceeds the limit of %llu bytes", name,
                            (unsigned long long)n, (unsigned long long)S2S_MAX_HEADER_BYTES);
     if (n > size - 8)
-        return loader_fail(err, S2S_ERR_SAFETENSORS,
+        return s2s_fail(err, S2S_ERR_SAFETENSORS,
                            "%s: header length %llu runs past the end of the file (%zu bytes)",
                            name, (unsigned long long)n, size);
     if (n == 0 || buf[8] != '{')
-        return loader_fail(err, S2S_ERR_SAFETENSORS,
+        return s2s_fail(err, S2S_ERR_SAFETENSORS,
                            "%s: the header does not start with '{' (byte offset 8)", name);
     const uint8_t *hdr = buf + 8;
     long long bad = first_bad_utf8(hdr, (size_t)n);
     if (bad >= 0)
-        return loader_fail(err, S2S_ERR_SAFETENSORS,
+        return s2s_fail(err, S2S_ERR_SAFETENSORS,
                            "%s: header is not valid UTF-8 at byte offset %llu", name,
                            (unsigned long long)(8 + bad));
     /* JSON allows no raw control characters except white space; cJSON would
      * otherwise skip them as white space or keep them inside strings. */
     for (uint64_t i = 0; i < n; i++)
         if (hdr[i] < 0x20 && hdr[i] != ' ' && hdr[i] != '\t' && hdr[i] != '\n' && hdr[i] != '\r')
-            return loader_fail(err, S2S_ERR_SAFETENSORS,
+            return s2s_fail(err, S2S_ERR_SAFETENSORS,
                                "%s: header has control byte 0x%02x at byte offset %llu", name,
                                hdr[i], (unsigned long long)(8 + i));
     const char *end = NULL;
@@ -366,19 +355,19 @@ s2s_status safetensors_parse(const uint8_t *buf, size_t size, const char *name, 
         unsigned long long off = 8;
         if (end && end >= (const char *)hdr && end <= (const char *)hdr + n)
             off += (unsigned long long)(end - (const char *)hdr);
-        return loader_fail(err, S2S_ERR_SAFETENSORS,
+        return s2s_fail(err, S2S_ERR_SAFETENSORS,
                            "%s: header is not valid JSON (near byte offset %llu)", name, off);
     }
     for (const char *p = end; p && p < (const char *)hdr + n; p++)
         if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
             cJSON_Delete(root);
-            return loader_fail(err, S2S_ERR_SAFETENSORS,
+            return s2s_fail(err, S2S_ERR_SAFETENSORS,
                                "%s: header has trailing data after the JSON at byte offset %llu",
                                name, (unsigned long long)(8 + (p - (const char *)hdr)));
         }
     s2s_status st = S2S_OK;
     if (!cJSON_IsObject(root)) {
-        st = loader_fail(err, S2S_ERR_SAFETENSORS, "%s: header is %s, expected a JSON object",
+        st = s2s_fail(err, S2S_ERR_SAFETENSORS, "%s: header is %s, expected a JSON object",
                          name, json_kind(root));
         goto done;
     }
@@ -393,13 +382,13 @@ s2s_status safetensors_parse(const uint8_t *buf, size_t size, const char *name, 
             count++;
     }
     if (n_metadata > 1) {
-        st = loader_fail(err, S2S_ERR_SAFETENSORS, "%s: \"__metadata__\" appears twice", name);
+        st = s2s_fail(err, S2S_ERR_SAFETENSORS, "%s: \"__metadata__\" appears twice", name);
         goto done;
     }
     if (count > 0) {
         out->tensors = calloc(count, sizeof *out->tensors);
         if (!out->tensors) {
-            st = loader_fail(err, S2S_ERR_NOMEM, "%s: out of memory", name);
+            st = s2s_fail(err, S2S_ERR_NOMEM, "%s: out of memory", name);
             goto done;
         }
     }
@@ -411,7 +400,7 @@ s2s_status safetensors_parse(const uint8_t *buf, size_t size, const char *name, 
         st_tensor *t = &out->tensors[out->n_tensors];
         t->name = strdup(it->string);
         if (!t->name) {
-            st = loader_fail(err, S2S_ERR_NOMEM, "%s: out of memory", name);
+            st = s2s_fail(err, S2S_ERR_NOMEM, "%s: out of memory", name);
             break;
         }
         out->n_tensors++;
@@ -423,7 +412,7 @@ s2s_status safetensors_parse(const uint8_t *buf, size_t size, const char *name, 
         qsort(out->tensors, out->n_tensors, sizeof *out->tensors, cmp_tensor_name);
     for (size_t i = 1; i < out->n_tensors; i++)
         if (strcmp(out->tensors[i - 1].name, out->tensors[i].name) == 0) {
-            st = loader_fail(err, S2S_ERR_SAFETENSORS, "%s: tensor name \"%s\" appears twice",
+            st = s2s_fail(err, S2S_ERR_SAFETENSORS, "%s: tensor name \"%s\" appears twice",
                              name, out->tensors[i].name);
             goto done;
         }
@@ -450,16 +439,16 @@ s2s_status safetensors_map_file(const char *path, const char *name, void **map, 
     *size = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return loader_fail(err, S2S_ERR_IO, "%s: cannot open: %s", name, strerror(errno));
+        return s2s_fail(err, S2S_ERR_IO, "%s: cannot open: %s", name, strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) != 0) {
         int e = errno;
         close(fd);
-        return loader_fail(err, S2S_ERR_IO, "%s: cannot stat: %s", name, strerror(e));
+        return s2s_fail(err, S2S_ERR_IO, "%s: cannot stat: %s", name, strerror(e));
     }
     if (!S_ISREG(sb.st_mode)) {
         close(fd);
-        return loader_fail(err, S2S_ERR_IO, "%s: not a regular file", name);
+        return s2s_fail(err, S2S_ERR_IO, "%s: not a regular file", name);
     }
     if (sb.st_size == 0) {
         close(fd);
@@ -469,7 +458,7 @@ s2s_status safetensors_map_file(const char *path, const char *name, void **map, 
     int e = errno;
     close(fd);
     if (p == MAP_FAILED)
-        return loader_fail(err, S2S_ERR_IO, "%s: cannot map %lld bytes: %s", name,
+        return s2s_fail(err, S2S_ERR_IO, "%s: cannot map %lld bytes: %s", name,
                            (long long)sb.st_size, strerror(e));
     *map = p;
     *size = (size_t)sb.st_size;

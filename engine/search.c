@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
 #include "kernels.h"
 
 #define ARENA_ALIGN 64
@@ -40,12 +41,6 @@ static int arena_reserve(arena *a, size_t need)
     return 1;
 }
 
-static void set_error(s2s_error *err, s2s_status st, const char *msg)
-{
-    if (!err) return;
-    err->status = st;
-    snprintf(err->message, sizeof err->message, "%s", msg);
-}
 
 /* GNMT length penalty ((5 + len) / 6) ^ alpha. */
 static double length_penalty(int len, float alpha)
@@ -384,14 +379,14 @@ s2s_status search_beam(const s2s_model *m, arena *ar, const int *const *srcs, co
     beam_plan pl = {m, n_srcs, n, K, n * K, n_max, V, p};
     beam_bufs b;
     if (!plan_beam(ar, &pl, &b)) {
-        set_error(err, S2S_ERR_NOMEM, "out of memory for decoding buffers");
+        s2s_fail(err, S2S_ERR_NOMEM, "out of memory for decoding buffers");
         return S2S_ERR_NOMEM;
     }
     start_groups(m, &b, srcs, n);
     int cur = 0;
     for (int t = 1;; t++) {
         if (p->abort_callback && p->abort_callback(p->abort_user_data)) {
-            set_error(err, S2S_ERR_ABORTED, "decoding aborted by the caller");
+            s2s_fail(err, S2S_ERR_ABORTED, "decoding aborted by the caller");
             return S2S_ERR_ABORTED;
         }
         int R = gather_rows(&b, n, t, m, K);
@@ -416,7 +411,7 @@ s2s_status search_beam(const s2s_model *m, arena *ar, const int *const *srcs, co
         qsort(g->fin, (size_t)g->n_fin, sizeof *g->fin, cmp_finished);
         if (!collect_results(g, K, p, &results[i])) {
             for (int j = 0; j <= i; j++) s2s_result_free(&results[j]);
-            set_error(err, S2S_ERR_NOMEM, "out of memory for results");
+            s2s_fail(err, S2S_ERR_NOMEM, "out of memory for results");
             return S2S_ERR_NOMEM;
         }
     }
@@ -487,6 +482,6 @@ s2s_status search_forced(const s2s_model *m, arena *ar, const int *src, int n_sr
     return S2S_OK;
 nomem:
     s2s_result_free(res);
-    set_error(err, S2S_ERR_NOMEM, "out of memory for forced decoding");
+    s2s_fail(err, S2S_ERR_NOMEM, "out of memory for forced decoding");
     return S2S_ERR_NOMEM;
 }

@@ -2,11 +2,11 @@
  * session.c - the public decoding API (s2s.h): sessions, parameter checks,
  * results. The math is in compute.h, the strategies in search.h.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
 #include "search.h"
 
 struct s2s_session {
@@ -14,17 +14,6 @@ struct s2s_session {
     arena scratch; /* grows between calls, never inside a decoding loop */
 };
 
-static s2s_status fail(s2s_error *err, s2s_status st, const char *fmt, ...)
-{
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        err->status = st;
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
-        va_end(ap);
-    }
-    return st;
-}
 
 s2s_decode_params s2s_decode_default_params(void)
 {
@@ -42,12 +31,12 @@ s2s_decode_params s2s_decode_default_params(void)
 s2s_session *s2s_session_new(const s2s_model *model, s2s_error *err)
 {
     if (!model) {
-        fail(err, S2S_ERR_INVALID_ARG, "s2s_session_new: model is NULL");
+        s2s_fail(err, S2S_ERR_INVALID_ARG, "s2s_session_new: model is NULL");
         return NULL;
     }
     s2s_session *s = calloc(1, sizeof *s);
     if (!s) {
-        fail(err, S2S_ERR_NOMEM, "out of memory for a session");
+        s2s_fail(err, S2S_ERR_NOMEM, "out of memory for a session");
         return NULL;
     }
     s->model = model;
@@ -76,15 +65,15 @@ void s2s_result_free(s2s_result *result)
 static s2s_status check_params(const s2s_decode_params *p, s2s_error *err)
 {
     if (p->beam_size < 1 || p->beam_size > S2S_MAX_BEAM)
-        return fail(err, S2S_ERR_INVALID_ARG, "beam size %d out of range 1..%d", p->beam_size, S2S_MAX_BEAM);
+        return s2s_fail(err, S2S_ERR_INVALID_ARG, "beam size %d out of range 1..%d", p->beam_size, S2S_MAX_BEAM);
     if (p->n_best < 1 || p->n_best > p->beam_size)
-        return fail(err, S2S_ERR_INVALID_ARG, "n-best %d out of range 1..beam size (%d)", p->n_best, p->beam_size);
+        return s2s_fail(err, S2S_ERR_INVALID_ARG, "n-best %d out of range 1..beam size (%d)", p->n_best, p->beam_size);
     if (p->max_length < 0 || p->max_length > S2S_MAX_DECODE_STEPS)
-        return fail(err, S2S_ERR_INVALID_ARG, "max length %d out of range 0..%d", p->max_length, S2S_MAX_DECODE_STEPS);
+        return s2s_fail(err, S2S_ERR_INVALID_ARG, "max length %d out of range 0..%d", p->max_length, S2S_MAX_DECODE_STEPS);
     if (p->min_length < 0)
-        return fail(err, S2S_ERR_INVALID_ARG, "min length %d is negative", p->min_length);
+        return s2s_fail(err, S2S_ERR_INVALID_ARG, "min length %d is negative", p->min_length);
     if (!(p->length_penalty >= 0.0f && p->length_penalty <= 10.0f))
-        return fail(err, S2S_ERR_INVALID_ARG, "length penalty %g out of range 0..10", (double)p->length_penalty);
+        return s2s_fail(err, S2S_ERR_INVALID_ARG, "length penalty %g out of range 0..10", (double)p->length_penalty);
     return S2S_OK;
 }
 
@@ -94,13 +83,13 @@ static s2s_status check_ids(const s2s_model *m, s2s_side side, const int *ids, i
 {
     const char *what = side == S2S_SOURCE ? "source" : "target";
     if (n < 0 || (n == 0 && !allow_empty) || (n > 0 && !ids))
-        return fail(err, S2S_ERR_INVALID_ARG, "empty %s sequence", what);
+        return s2s_fail(err, S2S_ERR_INVALID_ARG, "empty %s sequence", what);
     int limit = side == S2S_SOURCE ? S2S_MAX_SOURCE_TOKENS + 1 : S2S_MAX_DECODE_STEPS;
-    if (n > limit) return fail(err, S2S_ERR_INVALID_ARG, "%s sequence of %d tokens is longer than %d", what, n, limit);
+    if (n > limit) return s2s_fail(err, S2S_ERR_INVALID_ARG, "%s sequence of %d tokens is longer than %d", what, n, limit);
     int V = vocab_size(m->vocab[side]);
     for (int i = 0; i < n; i++)
         if (ids[i] < 0 || ids[i] >= V)
-            return fail(err, S2S_ERR_INVALID_ARG, "%s id %d at position %d is outside the vocabulary (0..%d)", what,
+            return s2s_fail(err, S2S_ERR_INVALID_ARG, "%s id %d at position %d is outside the vocabulary (0..%d)", what,
                         ids[i], i, V - 1);
     return S2S_OK;
 }
@@ -109,7 +98,7 @@ s2s_status s2s_translate_batch(s2s_session *session, const int *const *srcs, con
                                const s2s_decode_params *params, s2s_result *results, s2s_error *err)
 {
     if (!session || !results || (n > 0 && (!srcs || !n_srcs)) || n < 0)
-        return fail(err, S2S_ERR_INVALID_ARG, "s2s_translate_batch: NULL argument");
+        return s2s_fail(err, S2S_ERR_INVALID_ARG, "s2s_translate_batch: NULL argument");
     s2s_decode_params p = params ? *params : s2s_decode_default_params();
     s2s_status st = check_params(&p, err);
     for (int i = 0; st == S2S_OK && i < n; i++) st = check_ids(session->model, S2S_SOURCE, srcs[i], n_srcs[i], 0, err);
@@ -129,7 +118,7 @@ s2s_status s2s_translate_ids(s2s_session *session, const int *src, int n_src, co
 s2s_status s2s_score_ids(s2s_session *session, const int *src, int n_src, const int *tgt, int n_tgt,
                          int want_attention, s2s_result *result, s2s_error *err)
 {
-    if (!session || !result) return fail(err, S2S_ERR_INVALID_ARG, "s2s_score_ids: NULL argument");
+    if (!session || !result) return s2s_fail(err, S2S_ERR_INVALID_ARG, "s2s_score_ids: NULL argument");
     s2s_status st = check_ids(session->model, S2S_SOURCE, src, n_src, 0, err);
     if (st == S2S_OK) st = check_ids(session->model, S2S_TARGET, tgt, n_tgt, 1, err);
     if (st != S2S_OK) return st;

@@ -2,6 +2,10 @@
  * status.c - English descriptions of s2s_status values.
  */
 #include "s2s.h"
+#include "error.h"
+#include <stdarg.h>
+#include <stdio.h>
+
 
 /* Returns a static, never-NULL description of `status`; the caller must not
  * free it. Values outside the enum give "unknown status". */
@@ -25,4 +29,18 @@ const char *s2s_strerror(s2s_status status)
     case S2S_STATUS_COUNT: break;
     }
     return "unknown status";
+}
+
+s2s_status s2s_fail(s2s_error *err, s2s_status status, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        err->status = status;
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+        for (char *p = err->message; *p; p++)
+            if (*p == '\n' || *p == '\r') *p = ' ';
+    }
+    return status;
 }

@@ -47,11 +47,11 @@ s2s_status s2s_tokenize(const s2s_model *model, s2s_side side, const char *text,
 {
     if (out) memset(out, 0, sizeof *out);
     if (!model || !out || (!text && len) || (side != S2S_SOURCE && side != S2S_TARGET))
-        return tok_error(err, S2S_ERR_INVALID_ARG, "s2s_tokenize: bad argument");
+        return s2s_fail(err, S2S_ERR_INVALID_ARG, "s2s_tokenize: bad argument");
     s2s_tokenize_params defaults = s2s_tokenize_default_params();
     const s2s_tokenize_params *p = params ? params : &defaults;
     if (p->max_tokens < 0)
-        return tok_error(err, S2S_ERR_INVALID_ARG, "s2s_tokenize: max_tokens %d is negative", p->max_tokens);
+        return s2s_fail(err, S2S_ERR_INVALID_ARG, "s2s_tokenize: max_tokens %d is negative", p->max_tokens);
     const s2s_vocab *vocab = model->vocab[side];
     const char *side_name = side == S2S_SOURCE ? "source" : "target";
 
@@ -71,14 +71,14 @@ s2s_status s2s_tokenize(const s2s_model *model, s2s_side side, const char *text,
     int add_eos = side == S2S_SOURCE && model->cfg.append_eos;
     if (add_eos && model->src_eos_id < 0) {
         piece_list_free(&pl);
-        return tok_error(err, S2S_ERR_VOCAB, "source vocabulary has no eos token '%s'",
+        return s2s_fail(err, S2S_ERR_VOCAB, "source vocabulary has no eos token '%s'",
                          model->cfg.eos ? model->cfg.eos : "");
     }
     int n = pl.n + add_eos;
     int *ids = malloc((size_t)(n ? n : 1) * sizeof *ids);
     if (!ids) {
         piece_list_free(&pl);
-        return tok_error(err, S2S_ERR_NOMEM, "out of memory tokenizing");
+        return s2s_fail(err, S2S_ERR_NOMEM, "out of memory tokenizing");
     }
     for (int i = 0; i < pl.n; i++) {
         const char *t = pl.pieces[i];
@@ -89,7 +89,7 @@ s2s_status s2s_tokenize(const s2s_model *model, s2s_side side, const char *text,
             if (id < 0) {
                 char esc[4 * S2S_ERR_TOKEN_BYTES + 8];
                 tok_escape(t, strlen(t), esc, sizeof esc);
-                tok_error(err, S2S_ERR_UNKNOWN_TOKEN, "unknown %s token '%s' (token %d)%s", side_name,
+                s2s_fail(err, S2S_ERR_UNKNOWN_TOKEN, "unknown %s token '%s' (token %d)%s", side_name,
                           esc, i, side == S2S_SOURCE ? " and the model has no unk token" : "");
                 free(ids);
                 piece_list_free(&pl);
@@ -103,7 +103,7 @@ s2s_status s2s_tokenize(const s2s_model *model, s2s_side side, const char *text,
         if (piece_list_push(&pl, eos, strlen(eos))) {
             free(ids);
             piece_list_free(&pl);
-            return tok_error(err, S2S_ERR_NOMEM, "out of memory tokenizing");
+            return s2s_fail(err, S2S_ERR_NOMEM, "out of memory tokenizing");
         }
         ids[n - 1] = model->src_eos_id;
     }

@@ -80,7 +80,7 @@ bpe_merges *bpe_parse(const char *data, size_t len, const char *name, s2s_error 
     bpe_merges *m = calloc(1, sizeof *m);
     if (!m || !(m->text = malloc(len + 1))) {
         free(m);
-        tok_error(err, S2S_ERR_NOMEM, "%s: out of memory loading merges", name);
+        s2s_fail(err, S2S_ERR_NOMEM, "%s: out of memory loading merges", name);
         return NULL;
     }
     if (len) memcpy(m->text, data, len);
@@ -94,7 +94,7 @@ bpe_merges *bpe_parse(const char *data, size_t len, const char *name, s2s_error 
     m->slots = calloc(m->nslots, sizeof *m->slots);
     if (!m->slots) {
         bpe_free(m);
-        tok_error(err, S2S_ERR_NOMEM, "%s: out of memory loading merges", name);
+        s2s_fail(err, S2S_ERR_NOMEM, "%s: out of memory loading merges", name);
         return NULL;
     }
 
@@ -113,7 +113,7 @@ bpe_merges *bpe_parse(const char *data, size_t len, const char *name, s2s_error 
         s2s_error uerr;
         if (utf8_decode(line, ll, 0, &tmp, &uerr) != S2S_OK) {
             cp_buf_free(&tmp);
-            tok_error(err, S2S_ERR_MERGES, "%s: line %zu: %s", name, lineno,
+            s2s_fail(err, S2S_ERR_MERGES, "%s: line %zu: %s", name, lineno,
                       uerr.status == S2S_ERR_UTF8 ? "invalid UTF-8" : "out of memory");
             bpe_free(m);
             return NULL;
@@ -125,13 +125,13 @@ bpe_merges *bpe_parse(const char *data, size_t len, const char *name, s2s_error 
         }
         const char *sp = memchr(line, ' ', ll);
         if (!sp || sp == line || sp == line + ll - 1 || memchr(sp + 1, ' ', (size_t)(line + ll - sp - 1))) {
-            tok_error(err, S2S_ERR_MERGES, "%s: line %zu: expected two symbols separated by one space",
+            s2s_fail(err, S2S_ERR_MERGES, "%s: line %zu: expected two symbols separated by one space",
                       name, lineno);
             bpe_free(m);
             return NULL;
         }
         if (ll > UINT32_MAX / 2 || rank == UINT32_MAX) {
-            tok_error(err, S2S_ERR_MERGES, "%s: line %zu: too long", name, lineno);
+            s2s_fail(err, S2S_ERR_MERGES, "%s: line %zu: too long", name, lineno);
             bpe_free(m);
             return NULL;
         }
@@ -156,7 +156,7 @@ bpe_merges *bpe_load(const char *path, s2s_error *err)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        tok_error(err, S2S_ERR_IO, "%s: cannot open merges file: %s", path, strerror(errno));
+        s2s_fail(err, S2S_ERR_IO, "%s: cannot open merges file: %s", path, strerror(errno));
         return NULL;
     }
     char *data = NULL;
@@ -166,7 +166,7 @@ bpe_merges *bpe_load(const char *path, s2s_error *err)
             if (cap >= S2S_MAX_MERGES_BYTES) {
                 free(data);
                 fclose(f);
-                tok_error(err, S2S_ERR_MERGES, "%s: merges file larger than %u bytes", path,
+                s2s_fail(err, S2S_ERR_MERGES, "%s: merges file larger than %u bytes", path,
                           (unsigned)S2S_MAX_MERGES_BYTES);
                 return NULL;
             }
@@ -175,7 +175,7 @@ bpe_merges *bpe_load(const char *path, s2s_error *err)
             if (!d) {
                 free(data);
                 fclose(f);
-                tok_error(err, S2S_ERR_NOMEM, "%s: out of memory reading merges", path);
+                s2s_fail(err, S2S_ERR_NOMEM, "%s: out of memory reading merges", path);
                 return NULL;
             }
             data = d;
@@ -188,7 +188,7 @@ bpe_merges *bpe_load(const char *path, s2s_error *err)
     fclose(f);
     if (bad) {
         free(data);
-        tok_error(err, S2S_ERR_IO, "%s: read error", path);
+        s2s_fail(err, S2S_ERR_IO, "%s: read error", path);
         return NULL;
     }
     bpe_merges *m = bpe_parse(data ? data : "", n, path, err);

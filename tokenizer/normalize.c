@@ -73,7 +73,7 @@ static int is_ascii_alpha(int32_t c)
 
 static s2s_status nomem(s2s_error *err)
 {
-    return tok_error(err, S2S_ERR_NOMEM, "out of memory normalizing text");
+    return s2s_fail(err, S2S_ERR_NOMEM, "out of memory normalizing text");
 }
 
 /* NFKC of the code points `cps` into `out` (appended after clearing
@@ -94,7 +94,7 @@ s2s_status nfkc(const cp_buf *cps, cp_buf *out, s2s_error *err)
     if (n < 0) {
         free(dst);
         if (n == UTF8PROC_ERROR_NOMEM || n == UTF8PROC_ERROR_OVERFLOW) return nomem(err);
-        return tok_error(err, S2S_ERR_UTF8, "NFKC normalization failed: %s", utf8proc_errmsg(n));
+        return s2s_fail(err, S2S_ERR_UTF8, "NFKC normalization failed: %s", utf8proc_errmsg(n));
     }
     s2s_status st = utf8_decode((const char *)dst, (size_t)n, 1, out, err);
     free(dst);

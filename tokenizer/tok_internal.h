@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "tokenizer.h"
+#include "error.h"
 
 /* Joiner mark U+FFED HALFWIDTH BLACK SQUARE, UTF-8. NFKC maps U+FFED to
  * U+25A0, so text normalized by "text" never contains it. */
@@ -31,13 +32,6 @@
 /* Longest token text quoted in an error message, in bytes. */
 #define S2S_ERR_TOKEN_BYTES 64
 
-/* Sets err (may be NULL) to `status` and a printf-formatted one-line message.
- * Returns `status`. */
-s2s_status tok_error(s2s_error *err, s2s_status status, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
 
 /* Writes `s` (`len` bytes of UTF-8) into `dst` (capacity `cap` >= 1) for use
  * in an error message: quoted-safe, control and non-ASCII-printable bytes as

@@ -14,20 +14,20 @@
 s2s_tokenizer *tokenizer_new(const tokenizer_config *cfg, const char *merges_path, s2s_error *err)
 {
     if (!cfg) {
-        tok_error(err, S2S_ERR_INVALID_ARG, "tokenizer_new: no tokenizer config");
+        s2s_fail(err, S2S_ERR_INVALID_ARG, "tokenizer_new: no tokenizer config");
         return NULL;
     }
     if ((unsigned)cfg->normalizer > NORM_TEXT || (unsigned)cfg->level > LEVEL_BPE) {
-        tok_error(err, S2S_ERR_CONFIG, "tokenizer: unknown normalizer or level value");
+        s2s_fail(err, S2S_ERR_CONFIG, "tokenizer: unknown normalizer or level value");
         return NULL;
     }
     if (cfg->level == LEVEL_BPE && !merges_path) {
-        tok_error(err, S2S_ERR_CONFIG, "tokenizer.merges: required for level \"bpe\"");
+        s2s_fail(err, S2S_ERR_CONFIG, "tokenizer.merges: required for level \"bpe\"");
         return NULL;
     }
     s2s_tokenizer *t = calloc(1, sizeof *t);
     if (!t) {
-        tok_error(err, S2S_ERR_NOMEM, "out of memory creating tokenizer");
+        s2s_fail(err, S2S_ERR_NOMEM, "out of memory creating tokenizer");
         return NULL;
     }
     t->normalizer = cfg->normalizer;
@@ -70,7 +70,7 @@ static s2s_status split_chars(const s2s_tokenizer *tok, const cp_buf *cps, const
         } else {
             n = utf8_encode(c, tmp);
         }
-        if (piece_list_push(out, tmp, n)) st = tok_error(err, S2S_ERR_NOMEM, "out of memory splitting text");
+        if (piece_list_push(out, tmp, n)) st = s2s_fail(err, S2S_ERR_NOMEM, "out of memory splitting text");
     }
     cp_buf_free(&norm);
     return st;
@@ -100,7 +100,7 @@ static int emit(piece_list *out, const char *s, size_t n, int pre, int post)
 s2s_status tokenizer_split(const s2s_tokenizer *tok, const char *text, size_t len, int lenient,
                            const s2s_vocab *vocab, piece_list *out, s2s_error *err)
 {
-    if (!tok || !out || (!text && len)) return tok_error(err, S2S_ERR_INVALID_ARG, "tokenizer_split: NULL argument");
+    if (!tok || !out || (!text && len)) return s2s_fail(err, S2S_ERR_INVALID_ARG, "tokenizer_split: NULL argument");
     cp_buf cps = {0};
     s2s_status st = utf8_decode(text, len, lenient, &cps, err);
     if (st != S2S_OK) {
@@ -127,18 +127,18 @@ s2s_status tokenizer_split(const s2s_tokenizer *tok, const char *text, size_t le
             if (c > maxcp) maxcp = c;
         }
         bnd = malloc((maxcp + 1) * sizeof *bnd);
-        if (!bnd) st = tok_error(err, S2S_ERR_NOMEM, "out of memory splitting text");
+        if (!bnd) st = s2s_fail(err, S2S_ERR_NOMEM, "out of memory splitting text");
         for (size_t i = 0; st == S2S_OK && i < units.n; i++) {
             tok_unit u = units.u[i];
             if (u.kind != 'w') {
                 if (unit_push(&ex, u.off, u.len, u.kind, u.attached))
-                    st = tok_error(err, S2S_ERR_NOMEM, "out of memory splitting text");
+                    st = s2s_fail(err, S2S_ERR_NOMEM, "out of memory splitting text");
                 continue;
             }
             size_t k = bpe_encode(tok->merges, buf.s + u.off, u.len, bnd);
             for (size_t j = 0; j < k; j++)
                 if (unit_push(&ex, u.off + bnd[j], bnd[j + 1] - bnd[j], 'w', j ? 1 : u.attached)) {
-                    st = tok_error(err, S2S_ERR_NOMEM, "out of memory splitting text");
+                    st = s2s_fail(err, S2S_ERR_NOMEM, "out of memory splitting text");
                     break;
                 }
         }
@@ -155,7 +155,7 @@ s2s_status tokenizer_split(const s2s_tokenizer *tok, const char *text, size_t le
             post = i + 1 < use->n && use->u[i + 1].attached && u->kind == 'p';
         }
         if (emit(out, buf.s + u->off, u->len, pre, post))
-            st = tok_error(err, S2S_ERR_NOMEM, "out of memory splitting text");
+            st = s2s_fail(err, S2S_ERR_NOMEM, "out of memory splitting text");
     }
     free(bnd);
     byte_buf_free(&buf);

@@ -9,18 +9,6 @@
 
 #include "tok_internal.h"
 
-/* See tok_internal.h. */
-s2s_status tok_error(s2s_error *err, s2s_status status, const char *fmt, ...)
-{
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        err->status = status;
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
-        va_end(ap);
-    }
-    return status;
-}
 
 /* See tok_internal.h. */
 void tok_escape(const char *s, size_t len, char *dst, size_t cap)
@@ -229,11 +217,11 @@ s2s_status utf8_decode(const char *text, size_t len, int lenient, cp_buf *out, s
         size_t bad = 0;
         size_t k = decode_one(s, len, i, &cp, &bad);
         if (k == 0) {
-            if (!lenient) return tok_error(err, S2S_ERR_UTF8, "invalid UTF-8 at byte %zu", i);
+            if (!lenient) return s2s_fail(err, S2S_ERR_UTF8, "invalid UTF-8 at byte %zu", i);
             cp = S2S_REPLACEMENT_CHAR;
             k = bad;
         }
-        if (cp_push(out, cp)) return tok_error(err, S2S_ERR_NOMEM, "out of memory decoding text");
+        if (cp_push(out, cp)) return s2s_fail(err, S2S_ERR_NOMEM, "out of memory decoding text");
         i += k;
     }
     return S2S_OK;
