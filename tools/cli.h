@@ -173,6 +173,9 @@ typedef struct cli_handler {
  * stderr. Returns CLI_EXIT_OK, CLI_EXIT_LINES when some job failed, or
  * CLI_EXIT_USAGE for a read error or when sessions cannot be made. */
 int cli_run_lines(const cli_opts *o, const s2s_model *m, line_reader *r, FILE *out, const cli_handler *h);
+/* Opens o's input and output, runs cli_run_lines, closes both; returns its
+ * exit status, or CLI_EXIT_USAGE when a file cannot be opened or written. */
+int cli_run_stream(const cli_opts *o, const s2s_model *m, const cli_handler *h);
 
 /* Sets job->failed and job->msg = "line N: <message>", and job->out to the
  * error form of the format: an empty line (text) or {"id","error"} (jsonl). */

@@ -201,3 +201,17 @@ int cli_run_lines(const cli_opts *o, const s2s_model *m, line_reader *r, FILE *o
     if (status == CLI_EXIT_OK && failed) status = CLI_EXIT_LINES;
     return status;
 }
+
+int cli_run_stream(const cli_opts *o, const s2s_model *m, const cli_handler *h)
+{
+    line_reader r;
+    int rc = CLI_EXIT_USAGE;
+    if (cli_open_input(o, &r) != 0) return rc;
+    FILE *out = cli_open_output(o);
+    if (out) {
+        rc = cli_run_lines(o, m, &r, out, h);
+        if (cli_close_output(o, out) < 0) rc = CLI_EXIT_USAGE;
+    }
+    lr_close(&r);
+    return rc;
+}

@@ -67,17 +67,8 @@ int cmd_tokenize(int argc, char **argv)
     s2s_model *m = cli_load_model(&o);
     if (!m) return CLI_EXIT_USAGE;
     tokenize_ctx c = {&o, m};
-    line_reader r;
-    rc = CLI_EXIT_USAGE;
-    if (cli_open_input(&o, &r) == 0) {
-        FILE *out = cli_open_output(&o);
-        if (out) {
-            cli_handler h = {tokenize_job, NULL, &c};
-            rc = cli_run_lines(&o, m, &r, out, &h);
-            if (cli_close_output(&o, out) < 0) rc = CLI_EXIT_USAGE;
-        }
-        lr_close(&r);
-    }
+    cli_handler h = {tokenize_job, NULL, &c};
+    rc = cli_run_stream(&o, m, &h);
     s2s_model_free(m);
     return rc;
 }

@@ -186,18 +186,8 @@ int cmd_translate(int argc, char **argv)
     if (strcmp(cmd, "summarize") == 0) summarize_defaults(&o);
     translate_ctx c = {&o, m, {0}};
     cli_unk_init(&c.unk, m, o.lenient);
-    line_reader r;
-    FILE *out = NULL;
-    rc = CLI_EXIT_USAGE;
-    if (cli_open_input(&o, &r) == 0) {
-        out = cli_open_output(&o);
-        if (out) {
-            cli_handler h = {NULL, translate_block, &c};
-            rc = cli_run_lines(&o, m, &r, out, &h);
-            if (cli_close_output(&o, out) < 0) rc = CLI_EXIT_USAGE;
-        }
-        lr_close(&r);
-    }
+    cli_handler h = {NULL, translate_block, &c};
+    rc = cli_run_stream(&o, m, &h);
     s2s_model_free(m);
     return rc;
 }
