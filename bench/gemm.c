@@ -8,7 +8,7 @@
  * buffer reused by every call, as a model's weight matrix is. For each row
  * count it prints one JSON object per line:
  *   {"rows": R, "out": O, "in": I, "gflops": G, "us_per_call": T}
- * G is the best over 10 timed runs; time is this thread's CPU time
+ * G is the best over 20 timed runs; time is this thread's CPU time
  * (CLOCK_THREAD_CPUTIME_ID), so time slices given to other processes on a
  * shared machine do not count (their effect on the caches still does).
  */
@@ -51,14 +51,14 @@ int main(int argc, char **argv)
     for (int i = 0; i < n_rows; i++) {
         int rows = argc > 4 ? atoi(argv[4 + i]) : def_rows[i];
         double flop = 2.0 * rows * out * in;
-        /* calls per timed run: about seconds / 10 */
+        /* calls per timed run: about seconds / 20 */
         matmul_nt(X, (size_t)in, W, b, Y, (size_t)out, rows, out, in);
         double t0 = now();
         matmul_nt(X, (size_t)in, W, b, Y, (size_t)out, rows, out, in);
         double one = now() - t0;
-        long calls = (long)(seconds / 10 / (one > 1e-7 ? one : 1e-7)) + 1;
+        long calls = (long)(seconds / 20 / (one > 1e-7 ? one : 1e-7)) + 1;
         double best = 1e30;
-        for (int run = 0; run < 10; run++) {
+        for (int run = 0; run < 20; run++) {
             t0 = now();
             for (long c = 0; c < calls; c++) matmul_nt(X, (size_t)in, W, b, Y, (size_t)out, rows, out, in);
             double dt = (now() - t0) / calls;

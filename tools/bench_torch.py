@@ -62,6 +62,9 @@ def parse_args(argv=None):
     ap.add_argument("--batch", type=int, default=64, help="sentences per batch (1 = one at a time)")
     ap.add_argument("--check", type=int, default=0,
                     help="compare the first N lines with s2s_torch's own decoding")
+    ap.add_argument("--explain", default="",
+                    help="comma-separated 0-based line ids: report how close to a tie the "
+                         "reference decoding of each came (no timing, no --out written)")
     return ap.parse_args(argv)
 
 
@@ -396,8 +399,33 @@ def blas_library():
         return []
 
 
+def explain(a):
+    """For lines where s2s and PyTorch disagree: the reference's smallest
+    best-vs-second log-probability gap (greedy) or its near-tie notes (beam,
+    tie_eps 1e-4), to tell rounding at a near tie from a real difference."""
+    model, cfg, src_vocab, _ = st.load_model_dir(a.model)
+    tok = Tokenizer(cfg["tokenizer"], a.model)
+    with open(a.input, encoding="utf-8") as f:
+        lines = [line.rstrip("\n") for line in f]
+    out = {}
+    for i in [int(x) for x in a.explain.split(",") if x.strip()]:
+        src = st.source_ids(tok.split(lines[i], src_vocab), src_vocab, cfg)
+        if a.beam > 1:
+            notes = []
+            st.beam_search(model, src, a.beam, 1, a.max_length or None, a.length_penalty,
+                           tie_eps=1e-4, tie_report=notes)
+            out[i] = {"near_ties": notes[:5], "n_near_ties": len(notes)}
+        else:
+            g = st.greedy_full(model, src, a.max_length or None)
+            out[i] = {"min_margin": g["min_margin"]}
+    print(json.dumps({"explain": out}))
+
+
 def main():
     a = ARGS
+    if a.explain:
+        torch.set_num_threads(a.threads)
+        return explain(a)
     torch.set_num_threads(a.threads)
     t0 = time.perf_counter()
     model, cfg, src_vocab, tgt_vocab = st.load_model_dir(a.model)
