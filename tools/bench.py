@@ -228,7 +228,8 @@ def case_flops(fm, t):
 # --------------------------------------------------------------------------
 
 def s2s_tokens(path):
-    """id -> tokens list (or None for an error line) from s2s jsonl."""
+    """id -> (source tokens, best hypothesis' tokens), or None for an error
+    line, from s2s jsonl."""
     res = {}
     with open(path, encoding="utf-8") as f:
         for i, line in enumerate(f):
@@ -236,7 +237,7 @@ def s2s_tokens(path):
             if "error" in o or not o.get("hypotheses"):
                 res[o.get("id", i)] = None
             else:
-                res[o["id"]] = o["hypotheses"][0]["tokens"]
+                res[o["id"]] = (o.get("source_tokens"), o["hypotheses"][0]["tokens"])
     return res
 
 
@@ -337,7 +338,7 @@ def run_torch(a, model, inputs, out, beam, threads, max_len, batch, check, repea
 
 def compare(s2s_out, torch_out):
     s = s2s_tokens(s2s_out)
-    n = mism = errors = 0
+    n = mism = errors = src_diff = 0
     first = None
     ids = []
     with open(torch_out, encoding="utf-8") as f:
@@ -347,7 +348,11 @@ def compare(s2s_out, torch_out):
             got = s.get(o["id"])
             if got is None:
                 errors += 1
-            elif got != o["tokens"]:
+                continue
+            if got[0] is not None and got[0] != o.get("source_tokens", got[0]):
+                src_diff += 1
+            got = got[1]
+            if got != o["tokens"]:
                 mism += 1
                 ids.append(o["id"])
                 if first is None:
@@ -355,7 +360,7 @@ def compare(s2s_out, torch_out):
                              if j >= len(got) or j >= len(o["tokens"]) or got[j] != o["tokens"][j])
                     first = (o["id"], k, got[k:k + 5], o["tokens"][k:k + 5])
     return {"n": n, "mismatches": mism, "s2s_errors": errors, "first": first, "ids": ids,
-            "s2s_lines": len(s)}
+            "source_differs": src_diff, "s2s_lines": len(s)}
 
 
 def run_case(a, c, log):
@@ -435,6 +440,8 @@ def report(a, env, peak_info, gemm, loads, cases, scaling, targets, notes):
         diff = "%d / %d" % (cm["mismatches"], cm["n"])
         if cm["s2s_errors"]:
             diff += " (+%d s2s errors)" % cm["s2s_errors"]
+        if cm["source_differs"]:
+            diff += " (source tokens differ on %d)" % cm["source_differs"]
         L.append("| %s | %s | %d | %s (%s) | %s (%s) | **%.1fx** (%.1fx) | %s (%s) | %s (%s) | "
                  "%.1f | %.0f | %s |" % (
                      r["name"], r["mode"], r["torch"]["sentences"],

@@ -26,8 +26,9 @@ imported, so OpenBLAS uses N threads as well, and OMP_WAIT_POLICY to
 PASSIVE unless already set (with spinning OpenMP workers, 2-thread runs on
 a busy machine were several times slower than 1-thread runs).
 
-OUT.jsonl gets one {"id", "tokens", "score", "finished"} per input line
-(best hypothesis; tokens as vocabulary strings, final eos excluded).
+OUT.jsonl gets one {"id", "source_tokens", "tokens", "score", "finished"}
+per input line (best hypothesis; tokens as vocabulary strings, final eos
+excluded; source_tokens as fed to the encoder, appended eos included).
 Standard output gets one JSON object: load_s (load_model_dir), decode_s
 (tokenizing + decoding every line, wall clock), decode_cpu_s (the same
 span in CPU time of the whole process, all threads), sentences, target_tokens
@@ -461,9 +462,11 @@ def main():
         decode_cpu_s = time.process_time() - c0
 
     target_tokens = sum(len(r[0]) + (1 if r[2] else 0) for r in results)
+    inv_src = {i: w for w, i in src_vocab.items()}
     with open(a.out, "w", encoding="utf-8") as f:
         for i, (toks, score, fin) in enumerate(results):
-            f.write(json.dumps({"id": i, "tokens": [inv[x] for x in toks], "score": score,
+            f.write(json.dumps({"id": i, "source_tokens": [inv_src[x] for x in srcs[i]],
+                                "tokens": [inv[x] for x in toks], "score": score,
                                 "finished": fin}, ensure_ascii=False) + "\n")
 
     mismatches = 0
