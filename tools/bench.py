@@ -417,7 +417,7 @@ def fmt(x, nd=1):
     return ("%." + str(nd) + "f") % x
 
 
-def report(a, env, peak_info, gemm, loads, cases, scaling, targets, notes):
+def report(a, env, peak_info, gemm, lsm, loads, cases, scaling, targets, notes):
     L = []
     L.append("# s2s benchmark")
     L.append("")
@@ -497,6 +497,21 @@ def report(a, env, peak_info, gemm, loads, cases, scaling, targets, notes):
                 g["rows"], g["out"], g["in"], g["gflops"], 100 * g["gflops"] / peak_info["avx2"],
                 g["us_per_call"]))
         L.append("")
+    if lsm:
+        L.append("The engine's log_softmax over one row of logits (bench/gemm.c), next to the "
+                 "output projection that produces the row:")
+        L.append("")
+        L.append("| logits | log_softmax us | ns per logit | projection us, 1 row | "
+                 "projection us per row, 16 rows |")
+        L.append("|---:|---:|---:|---:|---:|")
+        for k in lsm:
+            one = [g for g in gemm if g["out"] == k["n"] and g["rows"] == 1]
+            six = [g for g in gemm if g["out"] == k["n"] and g["rows"] == 16]
+            L.append("| %d | %.1f | %.2f | %s | %s |" % (
+                k["n"], k["us_per_call"], k["ns_per_element"],
+                "%.1f" % one[0]["us_per_call"] if one else "-",
+                "%.1f" % (six[0]["us_per_call"] / 16) if six else "-"))
+        L.append("")
     L.append("Model load: s2s = bench/load.c (s2s_model_load + s2s_model_free, 20 loads after "
              "a first one: median wall clock, median CPU time, best wall clock); PyTorch = "
              "s2s_torch.load_model_dir, once.")
@@ -571,8 +586,10 @@ def main():
     # ---- micro-benchmarks ------------------------------------------------
     log("FMA peak, matmul_nt ...")
     peaks = bench_bin("peak", 1)
-    gemm = bench_bin("gemm", 0.5, 8192, 256, 1, 5, 16, 32, 64) + \
+    kern = bench_bin("gemm", 0.5, 8192, 256, 1, 5, 16, 32, 64) + \
         bench_bin("gemm", 0.3, 2800, 128, 1, 5, 16) + bench_bin("gemm", 0.3, 768, 256, 1, 5, 16)
+    gemm = [k for k in kern if "rows" in k]
+    lsm = [k for k in kern if k.get("kernel") == "log_softmax" and k["n"] != 768]
 
     # ---- models and inputs -----------------------------------------------
     notes = []
@@ -745,13 +762,14 @@ def main():
     total = time.time() - t_start
     notes.append("This run of tools/bench.py took %.0f s." % total)
 
-    md = report(a, env, peak_info, gemm, loads, results, scaling, targets, notes)
+    md = report(a, env, peak_info, gemm, lsm, loads, results, scaling, targets, notes)
     print(md)
     os.makedirs(os.path.dirname(a.md), exist_ok=True)
     with open(a.md, "w", encoding="utf-8") as f:
         f.write(md)
     with open(os.path.join(a.work, "results.json"), "w") as f:
-        json.dump({"env": env, "peak": peak_info, "gemm": gemm, "loads": loads, "cases": results,
+        json.dump({"env": env, "peak": peak_info, "gemm": gemm, "log_softmax": lsm,
+                   "loads": loads, "cases": results,
                    "scaling": scaling, "targets": targets}, f, indent=1, default=str)
     log("wrote %s" % a.md)
 
