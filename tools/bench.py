@@ -89,7 +89,7 @@ def load_avg():
 # models and inputs
 # --------------------------------------------------------------------------
 
-def make_random_model(path, seed, hidden, emb, v_src, v_tgt, out_scale):
+def make_random_model(path, seed, hidden, emb, v_src, v_tgt, out_scale, dtype="F32"):
     """A GRU + Bahdanau (before_rnn) model like the PyTorch tutorial's, with
     seeded random weights; the output layer is scaled by out_scale so that
     the next-token distributions are peaked (no near-ties, varied output)."""
@@ -111,7 +111,7 @@ def make_random_model(path, seed, hidden, emb, v_src, v_tgt, out_scale):
     with torch.no_grad():
         model.decoder.out.weight.mul_(out_scale)
         model.decoder.out.bias.mul_(out_scale)
-    st.save_model_dir(path, model, cfg, src_vocab, tgt_vocab)
+    st.save_model_dir(path, model, cfg, src_vocab, tgt_vocab, dtype=dtype)
 
 
 def random_inputs(path, n, v_src, seed, lo=5, hi=15):
@@ -598,7 +598,8 @@ def main():
     small = os.path.join(mdir, "random-h128")
     mid = os.path.join(mdir, "random-h256-v12k")
     log("making random models ...")
-    r = run([PY, os.path.abspath(__file__), "--make-models", small, mid])
+    mid16 = os.path.join(mdir, "random-h256-v12k-f16")
+    r = run([PY, os.path.abspath(__file__), "--make-models", small, mid, mid16])
     if r["rc"] != 0:
         raise SystemExit("bench: making the models failed:\n" + r["err"])
     inp = {}
@@ -610,7 +611,8 @@ def main():
     random_inputs(inp["mid"], a.sentences, MID[3], 13)
 
     models = [("tutorial-sized random: GRU h128, V 4.5k/2.8k", small),
-              ("mid-size random: GRU h256, V 12k/12k", mid)]
+              ("mid-size random: GRU h256, V 12k/12k", mid),
+              ("mid-size random, weights stored as F16 (load only)", mid16)]
     tut = os.path.join(ROOT, "models", "tutorial-fra-eng")
     dflt = os.path.join(ROOT, "models", "fra-eng")
     have_tut = os.path.exists(os.path.join(tut, "config.json"))
@@ -780,8 +782,9 @@ MID = (256, 256, 12000, 12000, 2)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "--make-models":
-        for path, (h, e, vs, vt, seed) in zip(sys.argv[2:], (SMALL, MID)):
-            make_random_model(path, seed, h, e, vs, vt, 4.0)
+    if len(sys.argv) == 5 and sys.argv[1] == "--make-models":
+        for path, (h, e, vs, vt, seed), dt in zip(sys.argv[2:], (SMALL, MID, MID),
+                                                  ("F32", "F32", "F16")):
+            make_random_model(path, seed, h, e, vs, vt, 4.0, dt)
     else:
         main()
