@@ -151,7 +151,7 @@ void decoder_step(const s2s_model *m, int R, const int *prev, const enc_memory *
         for (int r = 0; r < R; r++) memcpy(x + (size_t)r * W + D, top + (size_t)r * H, sizeof(float) * H);
         float *ht = st->htilde ? st->htilde : o;
         matmul_nt(x, W, m->w.attn_out_w, m->w.attn_out_b, ht, (size_t)H, R, H, D + H);
-        tanh_inplace(ht, R * H);
+        for (int r = 0; r < R; r++) tanh_inplace(ht + (size_t)r * H, H);
         out = ht;
     }
     matmul_nt(out, (size_t)H, m->w.out_w, m->w.out_b, logp, (size_t)V, R, V, H); /* logits (R, V) */

@@ -257,6 +257,14 @@ float dot(const float *a, const float *b, int n)
 #define EXP_P3 4.1665795894e-2f
 #define EXP_P4 1.6666665459e-1f
 #define EXP_P5 5.0000001201e-1f
+/* tanh on |x| < TANH_SMALL: x + x^3 P(x^2), Cephes' minimax polynomial;
+ * above it 1 - 2 / (exp(2|x|) + 1), which loses relative precision near 0. */
+#define TANH_SMALL 0.625f
+#define TANH_P0 -5.70498872745e-3f
+#define TANH_P1 2.06390887954e-2f
+#define TANH_P2 -5.37397155531e-2f
+#define TANH_P3 1.33314422036e-1f
+#define TANH_P4 -3.33332819422e-1f
 
 static float exp_portable(float x)
 {
@@ -301,12 +309,18 @@ AVX_TARGET static inline __m256 vfun8(__m256 x, enum vfun f)
     case VF_EXP: return exp8(x);
     case VF_SIGMOID: /* 1 / (1 + exp(-x)) */
         return _mm256_div_ps(one, _mm256_add_ps(one, exp8(_mm256_sub_ps(_mm256_setzero_ps(), x))));
-    case VF_TANH: { /* sign(x) (1 - 2 / (exp(2|x|) + 1)) */
+    case VF_TANH: { /* small |x|: polynomial; else sign(x) (1 - 2 / (exp(2|x|) + 1)) */
         __m256 sign = _mm256_and_ps(x, _mm256_set1_ps(-0.0f));
         __m256 ax = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
         __m256 e = exp8(_mm256_add_ps(ax, ax));
-        __m256 t = _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, one)));
-        return _mm256_or_ps(t, sign);
+        __m256 big = _mm256_or_ps(_mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, one))), sign);
+        __m256 z = _mm256_mul_ps(x, x), p = _mm256_set1_ps(TANH_P0);
+        p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(TANH_P1));
+        p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(TANH_P2));
+        p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(TANH_P3));
+        p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(TANH_P4));
+        __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(p, z), x, x);
+        return _mm256_blendv_ps(big, small, _mm256_cmp_ps(ax, _mm256_set1_ps(TANH_SMALL), _CMP_LT_OQ));
     }
     }
     return x;
@@ -347,15 +361,39 @@ void tanh_inplace(float *x, int n)
     if (kernels_have_avx2()) { vfun_avx2(x, n, VF_TANH); return; }
 #endif
     for (int i = 0; i < n; i++) {
-        float a = fabsf(x[i]), t = 1.0f - 2.0f / (exp_portable(a + a) + 1.0f);
-        x[i] = copysignf(t, x[i]);
+        float a = fabsf(x[i]);
+        if (a < TANH_SMALL) {
+            float z = x[i] * x[i];
+            float p = (((TANH_P0 * z + TANH_P1) * z + TANH_P2) * z + TANH_P3) * z + TANH_P4;
+            x[i] = p * z * x[i] + x[i];
+        } else {
+            x[i] = copysignf(1.0f - 2.0f / (exp_portable(a + a) + 1.0f), x[i]);
+        }
     }
 }
 
 /* ---- vector helpers -------------------------------------------------------- */
 
+#ifdef S2S_X86
+AVX_TARGET static float max_avx2(const float *x, int n)
+{
+    __m256 m = _mm256_set1_ps(x[0]);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(x + i));
+    float lane[8], r = x[0];
+    _mm256_storeu_ps(lane, m);
+    for (int j = 0; j < 8; j++) r = lane[j] > r ? lane[j] : r;
+    for (; i < n; i++) r = x[i] > r ? x[i] : r;
+    return r;
+}
+#endif
+
+/* The largest of x (n >= 1); order does not matter for a maximum. */
 static float max_of(const float *x, int n)
 {
+#ifdef S2S_X86
+    if (kernels_have_avx2()) return max_avx2(x, n);
+#endif
     float m = x[0];
     for (int i = 1; i < n; i++) m = x[i] > m ? x[i] : m;
     return m;

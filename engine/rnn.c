@@ -11,7 +11,7 @@
 
 /* GRU, PyTorch gate order r, z, n:
  *   r = sig(gi_r + gh_r), z = sig(gi_z + gh_z), n = tanh(gi_n + r * gh_n),
- *   h' = (1 - z) * n + z * h
+ *   h' = (1 - z) * n + z * h, computed as n + z * (h - n) like PyTorch
  * gi, gh (3H,) already include b_ih and b_hh; gi is overwritten.
  * h (H,) updated in place. */
 static void gru_update(float *gi, const float *gh, float *h, int H)
@@ -21,7 +21,7 @@ static void gru_update(float *gi, const float *gh, float *h, int H)
     sigmoid_inplace(rz, 2 * H);
     for (int i = 0; i < H; i++) n[i] += rz[i] * gh[2 * H + i];
     tanh_inplace(n, H);
-    for (int i = 0; i < H; i++) h[i] = (1.0f - rz[H + i]) * n[i] + rz[H + i] * h[i];
+    for (int i = 0; i < H; i++) h[i] = n[i] + rz[H + i] * (h[i] - n[i]); /* PyTorch's form */
 }
 
 /* LSTM, PyTorch gate order i, f, g, o:

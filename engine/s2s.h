@@ -33,6 +33,7 @@ extern "C" {
 #define S2S_MAX_BEAM 256                      /* beam width */
 #define S2S_MAX_SOURCE_TOKENS 4096            /* longer input is cut */
 #define S2S_MAX_DECODE_STEPS 4096             /* hard cap on max_length */
+#define S2S_MAX_BATCH 65536                   /* sentences per s2s_translate_batch */
 
 typedef enum s2s_status {
     S2S_OK = 0,
@@ -221,7 +222,8 @@ typedef struct s2s_result {
     int n_hyps;
 } s2s_result;
 
-/* Frees the arrays in `result` and zeroes it. NULL is a no-op. */
+/* Frees the arrays in `result` and zeroes it. NULL is a no-op. The decoding
+ * functions zero their results first, so freeing after a failed call is safe. */
 void s2s_result_free(s2s_result *result);
 
 /* Per-thread decoding state (buffers). One session per thread; a session is

@@ -51,14 +51,13 @@ static double length_penalty(int len, float alpha)
 typedef struct finished_hyp {
     int step;         /* t: the step that emitted eos */
     int slot;         /* slot in L_{t-1} it extends */
-    float score;      /* total log-probability, eos included */
+    double score;     /* total log-probability, eos included */
     float eos_lp;     /* log-probability of the eos */
     double rank;      /* score / length_penalty(t) */
-    int order;        /* arrival order, for stable ranking */
 } finished_hyp;
 
 typedef struct candidate {
-    float score;
+    double score;
     int slot;  /* live hypothesis it extends */
     int token;
 } candidate;
@@ -75,9 +74,9 @@ typedef struct group {
     int *par, *tok;     /* [max_len][K] */
     float *lp;          /* [max_len][K] */
     float *alpha;       /* [max_len][K][n] (when want_attention) */
-    float *score;       /* [K] scores of L_s */
-    finished_hyp *fin;  /* up to max_len * K */
-    int n_fin;
+    double *score;      /* [K] scores of L_s (sums in double, as the reference) */
+    finished_hyp *fin;  /* the n_best best finished, best first */
+    int n_fin;          /* how many of them are filled */
 } group;
 
 /* Everything a beam call needs, carved once. */
@@ -116,8 +115,8 @@ static void carve_beam(arena *a, const beam_plan *pl, beam_bufs *b)
         int *par = arena_take(a, sizeof(int) * TK), *tok = arena_take(a, sizeof(int) * TK);
         float *lp = arena_take(a, sizeof(float) * TK);
         float *alpha = pl->p->want_attention ? arena_take(a, sizeof(float) * TK * n) : NULL;
-        float *score = arena_take(a, sizeof(float) * pl->K);
-        finished_hyp *fin = arena_take(a, sizeof(finished_hyp) * TK);
+        double *score = arena_take(a, sizeof(double) * pl->K);
+        finished_hyp *fin = arena_take(a, sizeof(finished_hyp) * pl->p->n_best);
         if (a->measuring) continue;
         group *g = &b->g[i];
         memset(g, 0, sizeof *g);
@@ -184,10 +183,14 @@ static void heap_sift_up(candidate *h, int i)
     }
 }
 
-static int cmp_rank(const void *a, const void *b)
+/* Sorts the heap h (n) in place, best first: the root (worst) goes to the
+ * end each time. No allocation, unlike qsort. */
+static void heap_sort_best_first(candidate *h, int n)
 {
-    const candidate *x = a, *y = b;
-    return ranks_after(x, y) ? 1 : ranks_after(y, x) ? -1 : 0;
+    for (int end = n - 1; end > 0; end--) {
+        candidate t = h[0]; h[0] = h[end]; h[end] = t;
+        heap_sift_down(h, end, 0);
+    }
 }
 
 /* The best `cap` candidates over all live slots, best first; returns count.
@@ -198,9 +201,9 @@ static int top_candidates(const group *g, const float *logp, int V, int eos, int
     int n = 0;
     for (int i = 0; i < g->live; i++) {
         const float *row = logp + (size_t)i * V;
-        float base = g->score[i];
+        double base = g->score[i];
         for (int v = 0; v < V; v++) {
-            float sc = base + row[v];
+            double sc = base + (double)row[v];
             /* a full heap only admits candidates at least as good as its worst */
             if (n == cap && sc < h[0].score) continue;
             if (mask_eos && v == eos) continue;
@@ -214,13 +217,25 @@ static int top_candidates(const group *g, const float *logp, int V, int eos, int
             }
         }
     }
-    qsort(h, (size_t)n, sizeof *h, cmp_rank);
+    heap_sort_best_first(h, n);
     return n;
 }
 
 /* ---- one step of one sentence ------------------------------------------ */
 
-static double nth_best_finished(group *g, int nth);
+/* Keeps g->fin the n_best best finished hypotheses, best first by ranking
+ * score; on equal ranking scores the earlier arrival stays ahead, so a
+ * newcomer that only ties the worst kept one is dropped. */
+static void keep_finished(group *g, int n_best, const finished_hyp *f)
+{
+    int at = g->n_fin;
+    while (at > 0 && g->fin[at - 1].rank < f->rank) at--;
+    if (at >= n_best) return;
+    int last = g->n_fin < n_best ? g->n_fin : n_best - 1;
+    memmove(g->fin + at + 1, g->fin + at, sizeof *f * (size_t)(last - at));
+    g->fin[at] = *f;
+    if (g->n_fin < n_best) g->n_fin++;
+}
 
 /* Ranks the candidates of group g at step t (1-based), records finished
  * hypotheses and the new live set, and moves the chosen state rows from
@@ -233,17 +248,15 @@ static void advance_group(const s2s_model *m, const s2s_decode_params *p, int K,
     int nc = top_candidates(g, logp, V, eos, t - 1 < p->min_length, cand, cap);
     int *par = g->par + (size_t)(t - 1) * K, *tok = g->tok + (size_t)(t - 1) * K;
     float *lp = g->lp + (size_t)(t - 1) * K;
-    float new_score[S2S_MAX_BEAM];
+    double new_score[S2S_MAX_BEAM];
     int live = 0;
     for (int r = 0; r < nc && live < K; r++) {
         const candidate *c = &cand[r];
         float clp = logp[(size_t)c->slot * V + c->token];
         if (c->token == eos) {
             if (r < K) {
-                finished_hyp *f = &g->fin[g->n_fin];
-                f->step = t; f->slot = c->slot; f->score = c->score; f->eos_lp = clp;
-                f->rank = c->score / length_penalty(t, p->length_penalty);
-                f->order = g->n_fin++;
+                finished_hyp f = {t, c->slot, c->score, clp, c->score / length_penalty(t, p->length_penalty)};
+                keep_finished(g, p->n_best, &f);
             }
             continue;
         }
@@ -252,7 +265,7 @@ static void advance_group(const s2s_model *m, const s2s_decode_params *p, int K,
         dec_state_copy_row(m, from, g->row0 + c->slot, to, *out_row + live);
         live++;
     }
-    memcpy(g->score, new_score, sizeof(float) * (size_t)live);
+    memcpy(g->score, new_score, sizeof(double) * (size_t)live);
     g->live = live;
     g->steps = t;
     *out_row += live;
@@ -262,22 +275,8 @@ static void advance_group(const s2s_model *m, const s2s_decode_params *p, int K,
     } else if (g->n_fin >= p->n_best) {
         /* stop when no live hypothesis can still beat the n-th best finished */
         double bound = g->score[0] / length_penalty(g->max_len, p->length_penalty);
-        if (!(bound > nth_best_finished(g, p->n_best))) g->done = 1;
+        if (!(bound > g->fin[p->n_best - 1].rank)) g->done = 1;
     }
-}
-
-static int cmp_finished(const void *a, const void *b)
-{
-    const finished_hyp *x = a, *y = b;
-    if (x->rank != y->rank) return x->rank < y->rank ? 1 : -1;
-    return x->order - y->order;
-}
-
-/* Sorts g's finished list by ranking score and returns the nth's (1-based). */
-static double nth_best_finished(group *g, int nth)
-{
-    qsort(g->fin, (size_t)g->n_fin, sizeof *g->fin, cmp_finished);
-    return g->fin[nth - 1].rank;
 }
 
 /* ---- results ------------------------------------------------------------ */
@@ -325,18 +324,18 @@ static int collect_results(const group *g, int K, const s2s_decode_params *p, s2
     if (!res->hyps) return 0;
     for (int i = 0; i < total; i++) {
         s2s_hypothesis *h = &res->hyps[i];
+        res->n_hyps = i + 1; /* counted first, so a failed build is freed too */
         if (i < g->n_fin) {
             const finished_hyp *f = &g->fin[i];
             if (!build_hyp(g, K, f->step - 1, f->slot, f, p->want_attention, h)) return 0;
-            h->score = f->score;
+            h->score = (float)f->score;
             h->ranking_score = (float)f->rank;
         } else {
             int slot = n_live_used++; /* live slots are already in score order */
             if (!build_hyp(g, K, g->steps, slot, NULL, p->want_attention, h)) return 0;
-            h->score = g->score[slot];
+            h->score = (float)g->score[slot];
             h->ranking_score = (float)(g->score[slot] / length_penalty(g->steps, p->length_penalty));
         }
-        res->n_hyps = i + 1;
     }
     return 1;
 }
@@ -408,7 +407,6 @@ s2s_status search_beam(const s2s_model *m, arena *ar, const int *const *srcs, co
     }
     for (int i = 0; i < n; i++) {
         group *g = &b.g[i];
-        qsort(g->fin, (size_t)g->n_fin, sizeof *g->fin, cmp_finished);
         if (!collect_results(g, K, p, &results[i])) {
             for (int j = 0; j <= i; j++) s2s_result_free(&results[j]);
             s2s_fail(err, S2S_ERR_NOMEM, "out of memory for results");
@@ -438,13 +436,13 @@ s2s_status search_forced(const s2s_model *m, arena *ar, const int *src, int n_sr
                          int n_tgt, int want_attention, s2s_result *res, s2s_error *err)
 {
     forced_bufs f;
+    memset(res, 0, sizeof *res);
     ar->measuring = 1; ar->used = 0;
     carve_forced(ar, m, n_src, &f);
     if (!arena_reserve(ar, ar->used)) goto nomem;
     ar->measuring = 0; ar->used = 0;
     carve_forced(ar, m, n_src, &f);
 
-    memset(res, 0, sizeof *res);
     res->n_source = n_src;
     res->hyps = calloc(1, sizeof(s2s_hypothesis));
     if (!res->hyps) goto nomem;
@@ -468,7 +466,7 @@ s2s_status search_forced(const s2s_model *m, arena *ar, const int *src, int n_sr
     dec_state_init_row(m, &st, 0, &mem);
     const enc_memory *rowmem[1] = {&mem};
     int prev = m->sos_id;
-    float score = 0.0f;
+    double score = 0.0;
     for (int s = 0; s < steps; s++) {
         int y = s < n_tgt ? tgt[s] : m->eos_id;
         decoder_step(m, 1, &prev, rowmem, &st, f.step_scratch, f.alpha_step, n_src, f.logp);
@@ -477,8 +475,8 @@ s2s_status search_forced(const s2s_model *m, arena *ar, const int *src, int n_sr
         if (want_attention) memcpy(h->attention + (size_t)s * n_src, f.alpha_step, sizeof(float) * n_src);
         prev = y;
     }
-    h->score = score;
-    h->ranking_score = score;
+    h->score = (float)score;
+    h->ranking_score = (float)score;
     return S2S_OK;
 nomem:
     s2s_result_free(res);

@@ -84,8 +84,10 @@ static s2s_status check_ids(const s2s_model *m, s2s_side side, const int *ids, i
     const char *what = side == S2S_SOURCE ? "source" : "target";
     if (n < 0 || (n == 0 && !allow_empty) || (n > 0 && !ids))
         return s2s_fail(err, S2S_ERR_INVALID_ARG, "empty %s sequence", what);
-    int limit = side == S2S_SOURCE ? S2S_MAX_SOURCE_TOKENS + 1 : S2S_MAX_DECODE_STEPS;
-    if (n > limit) return s2s_fail(err, S2S_ERR_INVALID_ARG, "%s sequence of %d tokens is longer than %d", what, n, limit);
+    /* forced decoding has no length limit (spec section 6); sources do */
+    if (side == S2S_SOURCE && n > S2S_MAX_SOURCE_TOKENS + 1)
+        return s2s_fail(err, S2S_ERR_INVALID_ARG, "source sequence of %d tokens is longer than %d", n,
+                        S2S_MAX_SOURCE_TOKENS + 1);
     int V = vocab_size(m->vocab[side]);
     for (int i = 0; i < n; i++)
         if (ids[i] < 0 || ids[i] >= V)
@@ -97,14 +99,16 @@ static s2s_status check_ids(const s2s_model *m, s2s_side side, const int *ids, i
 s2s_status s2s_translate_batch(s2s_session *session, const int *const *srcs, const int *n_srcs, int n,
                                const s2s_decode_params *params, s2s_result *results, s2s_error *err)
 {
+    if (results)
+        for (int i = 0; i < n; i++) memset(&results[i], 0, sizeof results[i]);
     if (!session || !results || (n > 0 && (!srcs || !n_srcs)) || n < 0)
         return s2s_fail(err, S2S_ERR_INVALID_ARG, "s2s_translate_batch: NULL argument");
+    if (n > S2S_MAX_BATCH)
+        return s2s_fail(err, S2S_ERR_INVALID_ARG, "batch of %d sentences is larger than %d", n, S2S_MAX_BATCH);
     s2s_decode_params p = params ? *params : s2s_decode_default_params();
     s2s_status st = check_params(&p, err);
     for (int i = 0; st == S2S_OK && i < n; i++) st = check_ids(session->model, S2S_SOURCE, srcs[i], n_srcs[i], 0, err);
-    if (st != S2S_OK) return st;
-    for (int i = 0; i < n; i++) memset(&results[i], 0, sizeof results[i]);
-    if (n == 0) return S2S_OK;
+    if (st != S2S_OK || n == 0) return st;
     return search_beam(session->model, &session->scratch, srcs, n_srcs, n, &p, results, err);
 }
 
@@ -118,6 +122,7 @@ s2s_status s2s_translate_ids(s2s_session *session, const int *src, int n_src, co
 s2s_status s2s_score_ids(s2s_session *session, const int *src, int n_src, const int *tgt, int n_tgt,
                          int want_attention, s2s_result *result, s2s_error *err)
 {
+    if (result) memset(result, 0, sizeof *result);
     if (!session || !result) return s2s_fail(err, S2S_ERR_INVALID_ARG, "s2s_score_ids: NULL argument");
     s2s_status st = check_ids(session->model, S2S_SOURCE, src, n_src, 0, err);
     if (st == S2S_OK) st = check_ids(session->model, S2S_TARGET, tgt, n_tgt, 1, err);

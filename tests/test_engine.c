@@ -166,3 +166,51 @@ Test(engine, bad_arguments_abort_min_length_no_attention)
     s2s_session_free(s);
     s2s_model_free(m);
 }
+
+Test(engine, greedy_takes_the_strict_argmax_however_long_the_score)
+{
+    /* tests/fixtures/engine/argmax_by_1e-6: token 7 beats every other token
+     * by 1e-6 at every step (see tools/make_engine_fixtures.py), a margin a
+     * float32 running score of ~-117 cannot resolve */
+    const char *root = getenv("S2S_ROOT");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/fixtures/engine/argmax_by_1e-6", root ? root : ".");
+    s2s_error err = {0};
+    s2s_model *m = s2s_model_load(path, &err);
+    cr_assert_not_null(m, "%s", err.message);
+    s2s_session *s = s2s_session_new(m, NULL);
+    int src[] = {2, 1};
+    s2s_decode_params p = s2s_decode_default_params();
+    p.max_length = 30;
+    for (int beam = 1; beam <= 3; beam += 2) {
+        p.beam_size = beam;
+        s2s_result r;
+        cr_assert_eq(s2s_translate_ids(s, src, 2, &p, &r, &err), S2S_OK, "%s", err.message);
+        cr_assert_eq(r.hyps[0].n_tokens, 30);
+        for (int t = 0; t < 30; t++) cr_assert_eq(r.hyps[0].tokens[t], 7, "beam %d step %d: token %d", beam, t, r.hyps[0].tokens[t]);
+        s2s_result_free(&r);
+    }
+    s2s_session_free(s);
+    s2s_model_free(m);
+}
+
+Test(engine, results_are_zeroed_on_failure)
+{
+    s2s_model *m = load_fixture("gru_bahdanau_before");
+    s2s_session *s = s2s_session_new(m, NULL);
+    s2s_result r;
+    memset(&r, 0xab, sizeof r); /* garbage, as an uninitialized caller struct */
+    int src[] = {1};
+    cr_assert_eq(s2s_score_ids(s, src, 0, src, 1, 1, &r, NULL), S2S_ERR_INVALID_ARG);
+    cr_assert_eq(r.n_hyps, 0);
+    cr_assert_null(r.hyps);
+    s2s_result_free(&r);
+    memset(&r, 0xab, sizeof r);
+    s2s_decode_params p = s2s_decode_default_params();
+    p.beam_size = 0;
+    cr_assert_eq(s2s_translate_ids(s, src, 1, &p, &r, NULL), S2S_ERR_INVALID_ARG);
+    cr_assert_null(r.hyps);
+    s2s_result_free(&r);
+    s2s_session_free(s);
+    s2s_model_free(m);
+}

@@ -145,3 +145,13 @@ Test(kernels, elementwise_results_do_not_depend_on_position)
     cr_assert_eq(tb[2], 0.0f);
     cr_assert(fabsf(tb[3] - 1e-6f) < 1e-7f);
 }
+
+Test(kernels, tanh_keeps_relative_precision_near_zero)
+{
+    float x[6] = {1e-8f, -1e-6f, 1e-3f, 0.1f, -0.6f, 0.624f}, y[6];
+    memcpy(y, x, sizeof x);
+    tanh_inplace(y, 6);
+    for (int i = 0; i < 6; i++)
+        cr_assert(fabs(y[i] - tanh((double)x[i])) <= 2.5e-7 * fabs(tanh((double)x[i])),
+                  "tanh(%g) = %.9g, libm %.9g", (double)x[i], (double)y[i], tanh((double)x[i]));
+}
