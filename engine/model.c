@@ -494,7 +494,9 @@ void s2s_model_get_info(const s2s_model *m, s2s_model_info *info)
     info->lowercase = c->tokenizer.lowercase;
     info->merges_file = c->tokenizer.level == LEVEL_BPE ? c->tokenizer.merges : NULL;
     info->max_length = c->max_length;
-    info->max_input_tokens = c->tokenizer.max_input_tokens;
+    /* the limit in force: the tokenizer never cuts later than S2S_MAX_SOURCE_TOKENS */
+    info->max_input_tokens = c->tokenizer.max_input_tokens < S2S_MAX_SOURCE_TOKENS ? c->tokenizer.max_input_tokens
+                                                                                   : S2S_MAX_SOURCE_TOKENS;
     info->n_tensors = m->n_tensors;
     info->n_parameters = m->n_parameters;
 }

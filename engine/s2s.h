@@ -116,7 +116,8 @@ typedef struct s2s_model_info {
     int lowercase;
     const char *merges_file;      /* NULL unless level is "bpe" */
     int max_length;               /* config decoding.max_length, 0 if absent */
-    int max_input_tokens;         /* config tokenizer.max_input_tokens or the default */
+    int max_input_tokens;         /* tokens kept per input: config tokenizer.max_input_tokens
+                                     (or its default), at most S2S_MAX_SOURCE_TOKENS */
     size_t n_tensors;             /* tensors the model uses */
     size_t n_parameters;          /* sum of their element counts */
 } s2s_model_info;
