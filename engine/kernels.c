@@ -9,6 +9,7 @@
 #include "kernels.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -370,6 +371,38 @@ void tanh_inplace(float *x, int n)
             x[i] = copysignf(1.0f - 2.0f / (exp_portable(a + a) + 1.0f), x[i]);
         }
     }
+}
+
+/* ---- half precision to float32 ------------------------------------------ */
+
+#ifdef S2S_X86
+__attribute__((target("avx2,f16c"))) static size_t f16_block_f16c(const unsigned char *src, float *dst, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(src + 2 * i))));
+    return i;
+}
+
+AVX_TARGET static size_t bf16_block_avx2(const unsigned char *src, float *dst, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(src + 2 * i)));
+        _mm256_storeu_ps(dst + i, _mm256_castsi256_ps(_mm256_slli_epi32(w, 16)));
+    }
+    return i;
+}
+#endif
+
+size_t widen_half_block(const void *src, float *dst, size_t n, int bf16)
+{
+#ifdef S2S_X86
+    if (bf16 && kernels_have_avx2()) return bf16_block_avx2(src, dst, n);
+    if (!bf16 && __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx2")) return f16_block_f16c(src, dst, n);
+#endif
+    (void)src; (void)dst; (void)n; (void)bf16;
+    return 0;
 }
 
 /* ---- vector helpers -------------------------------------------------------- */

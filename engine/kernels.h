@@ -12,6 +12,7 @@
 #define S2S_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Y (rows, out) = X (rows, in) @ W^T + b, with W (out, in) as torch.nn.Linear
  * stores it, b (out,) or NULL. ldx/ldy are the row strides of X and Y in
@@ -37,6 +38,12 @@ void tanh_inplace(float *x, int n);
 
 /* y (n,) += a * x (n,) */
 void axpy(float a, const float *x, float *y, int n);
+
+/* Widens the first elements of n little-endian IEEE halves (bf16 = 0) or
+ * bfloat16s (bf16 = 1) at src (any 2-byte alignment) into dst, exactly, with
+ * the CPU's vector conversions; returns how many it did (a multiple of 8,
+ * 0 without the instructions): the caller converts the rest. x86 only. */
+size_t widen_half_block(const void *src, float *dst, size_t n, int bf16);
 
 /* 1 when the AVX2+FMA kernels are in use on this CPU. */
 int kernels_have_avx2(void);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "kernels.h"
 #include "model.h"
 #include "safetensors.h"
 #include "tokenizer.h"
@@ -84,7 +85,10 @@ static int host_is_little_endian(void)
  * `src` into float32 `dst` (n floats). */
 static void widen(st_dtype dt, const uint8_t *src, size_t n, float *dst)
 {
-    for (size_t i = 0; i < n; i++) {
+    size_t i = 0;
+    if (dt != ST_F32 && host_is_little_endian()) /* vector conversions, exact like the loop */
+        i = widen_half_block(src, dst, n, dt == ST_BF16);
+    for (; i < n; i++) {
         if (dt == ST_F32) {
             const uint8_t *p = src + 4 * i;
             uint32_t bits = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |

@@ -155,3 +155,33 @@ Test(kernels, tanh_keeps_relative_precision_near_zero)
         cr_assert(fabs(y[i] - tanh((double)x[i])) <= 2.5e-7 * fabs(tanh((double)x[i])),
                   "tanh(%g) = %.9g, libm %.9g", (double)x[i], (double)y[i], tanh((double)x[i]));
 }
+
+/* IEEE half -> double by the definition: (-1)^s 2^(e-15) (1 + m/1024), subnormals 2^-14 m/1024. */
+static double half_value(unsigned h)
+{
+    unsigned s = h >> 15, e = (h >> 10) & 31, m = h & 1023;
+    double v = e == 0 ? ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexp(1024 + m, (int)e - 25);
+    return s ? -v : v;
+}
+
+Test(kernels, half_and_bfloat16_widening_is_exact_for_every_value)
+{
+    static unsigned char raw[2 * 65536 + 1];
+    static float out[65536];
+    for (unsigned h = 0; h < 65536; h++) { raw[1 + 2 * h] = h & 0xff; raw[2 + 2 * h] = h >> 8; }
+    /* odd address on purpose: safetensors offsets need not be aligned */
+    size_t done = widen_half_block(raw + 1, out, 65536, 0);
+    cr_assert(done == 65536 || done == 0, "converted %zu", done);
+    for (size_t h = 0; h < done; h++) {
+        double want = half_value((unsigned)h);
+        if (isnan(want)) cr_assert(isnan(out[h]), "half 0x%04zx", h);
+        else cr_assert(out[h] == want && !signbit(out[h]) == !signbit(want), "half 0x%04zx: %g vs %g", h, (double)out[h], want);
+    }
+    done = widen_half_block(raw + 1, out, 65536, 1);
+    for (size_t h = 0; h < done; h++) {
+        uint32_t bits = (uint32_t)h << 16;
+        float want;
+        memcpy(&want, &bits, sizeof want);
+        cr_assert(memcmp(&out[h], &want, sizeof want) == 0, "bfloat16 0x%04zx", h);
+    }
+}
