@@ -13,6 +13,7 @@
 #include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define S2S_X86 1
 #endif
@@ -376,6 +377,13 @@ void tanh_inplace(float *x, int n)
 /* ---- half precision to float32 ------------------------------------------ */
 
 #ifdef S2S_X86
+/* CPUID leaf 1, ECX bit 29 (clang's __builtin_cpu_supports has no "f16c"). */
+static int cpu_has_f16c(void)
+{
+    unsigned a, b, c, d;
+    return __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29));
+}
+
 __attribute__((target("avx2,f16c"))) static size_t f16_block_f16c(const unsigned char *src, float *dst, size_t n)
 {
     size_t i = 0;
@@ -399,7 +407,7 @@ size_t widen_half_block(const void *src, float *dst, size_t n, int bf16)
 {
 #ifdef S2S_X86
     if (bf16 && kernels_have_avx2()) return bf16_block_avx2(src, dst, n);
-    if (!bf16 && __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx2")) return f16_block_f16c(src, dst, n);
+    if (!bf16 && kernels_have_avx2() && cpu_has_f16c()) return f16_block_f16c(src, dst, n);
 #endif
     (void)src; (void)dst; (void)n; (void)bf16;
     return 0;
