@@ -270,7 +270,8 @@ float dot(const float *a, const float *b, int n)
 
 static float exp_portable(float x)
 {
-    x = x > EXP_HI ? EXP_HI : x < EXP_LO ? EXP_LO : x;
+    if (x < EXP_LO) return 0.0f; /* below the normal range: 0, not a subnormal */
+    x = x > EXP_HI ? EXP_HI : x;
     float k = nearbyintf(x * LOG2E);
     float r = x - k * LN2_HI;
     r = r - k * LN2_LO;
@@ -284,6 +285,9 @@ static float exp_portable(float x)
 #ifdef S2S_X86
 AVX_TARGET static inline __m256 exp8(__m256 x)
 {
+    /* lanes below the normal range give 0: subnormal results would only slow
+     * every later product that touches them */
+    __m256 in_range = _mm256_cmp_ps(x, _mm256_set1_ps(EXP_LO), _CMP_GE_OQ);
     x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(EXP_LO)), _mm256_set1_ps(EXP_HI));
     __m256 k = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(LOG2E)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(LN2_HI), x);
@@ -297,7 +301,7 @@ AVX_TARGET static inline __m256 exp8(__m256 x)
     p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
     /* 2^k: k + 127 in the exponent field; k in [-126, 127] after the clamp */
     __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+    return _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(e)), in_range);
 }
 
 /* f in {exp, sigmoid, tanh} over x (n,) in place, 8 at a time; the tail is
@@ -374,6 +378,28 @@ void tanh_inplace(float *x, int n)
     }
 }
 
+/* ---- floating-point mode ------------------------------------------------- */
+
+unsigned fp_flush_subnormals_begin(void)
+{
+#ifdef S2S_X86
+    unsigned old = _mm_getcsr();
+    _mm_setcsr(old | 0x8040u); /* FTZ (bit 15) and DAZ (bit 6) */
+    return old;
+#else
+    return 0;
+#endif
+}
+
+void fp_flush_subnormals_end(unsigned saved)
+{
+#ifdef S2S_X86
+    _mm_setcsr(saved);
+#else
+    (void)saved;
+#endif
+}
+
 /* ---- half precision to float32 ------------------------------------------ */
 
 #ifdef S2S_X86
@@ -416,6 +442,59 @@ size_t widen_half_block(const void *src, float *dst, size_t n, int bf16)
 /* ---- vector helpers -------------------------------------------------------- */
 
 #ifdef S2S_X86
+/* Sum of x (n) in eight lanes, then the fixed lane order, then the tail. */
+AVX_TARGET static float sum_avx2(const float *x, int n)
+{
+    __m256 acc = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 8 <= n; i += 8) acc = _mm256_add_ps(acc, _mm256_loadu_ps(x + i));
+    float s = hsum8(acc);
+    for (; i < n; i++) s += x[i];
+    return s;
+}
+
+AVX_TARGET static void axpy_avx2(float a, const float *x, float *y, int n)
+{
+    __m256 va = _mm256_set1_ps(a);
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++) y[i] = fmaf(a, x[i], y[i]);
+}
+
+/* y (n) = (x - m) - lse, 8 at a time; the same two roundings per element as
+ * the scalar tail. */
+AVX_TARGET static void shift_avx2(const float *x, float m, float lse, float *y, int n)
+{
+    __m256 vm = _mm256_set1_ps(m), vl = _mm256_set1_ps(lse);
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm), vl));
+    for (; i < n; i++) y[i] = (x[i] - m) - lse;
+}
+#endif
+
+/* Sum of x (n); a fixed order for a given n. */
+static float sum_of(const float *x, int n)
+{
+#ifdef S2S_X86
+    if (kernels_have_avx2()) return sum_avx2(x, n);
+#endif
+    float s = 0.0f;
+    for (int i = 0; i < n; i++) s += x[i];
+    return s;
+}
+
+/* y (n) = (x - m) - lse, element by element (y may be x). */
+static void shift_by(const float *x, float m, float lse, float *y, int n)
+{
+#ifdef S2S_X86
+    if (kernels_have_avx2()) { shift_avx2(x, m, lse, y, n); return; }
+#endif
+    for (int i = 0; i < n; i++) y[i] = (x[i] - m) - lse;
+}
+
+#ifdef S2S_X86
 AVX_TARGET static float max_avx2(const float *x, int n)
 {
     __m256 m = _mm256_set1_ps(x[0]);
@@ -442,11 +521,10 @@ static float max_of(const float *x, int n)
 
 void softmax(float *x, int n)
 {
-    float m = max_of(x, n), s = 0.0f;
-    for (int i = 0; i < n; i++) x[i] -= m;
+    float m = max_of(x, n);
+    shift_by(x, m, 0.0f, x, n);
     exp_inplace(x, n);
-    for (int i = 0; i < n; i++) s += x[i];
-    float inv = 1.0f / s;
+    float inv = 1.0f / sum_of(x, n);
     for (int i = 0; i < n; i++) x[i] *= inv;
 }
 
@@ -459,17 +537,18 @@ void log_softmax(float *x, int n)
     double s = 0.0;
     for (int i = 0; i < n; i += LSM_BLOCK) {
         int c = n - i < LSM_BLOCK ? n - i : LSM_BLOCK;
-        float part = 0.0f; /* one block in float, the blocks in double */
-        for (int j = 0; j < c; j++) buf[j] = x[i + j] - m;
+        shift_by(x + i, m, 0.0f, buf, c);
         exp_inplace(buf, c);
-        for (int j = 0; j < c; j++) part += buf[j];
-        s += part;
+        s += sum_of(buf, c); /* one block in float, the blocks in double */
     }
     float lse = (float)log(s);
-    for (int i = 0; i < n; i++) x[i] = (x[i] - m) - lse;
+    shift_by(x, m, lse, x, n);
 }
 
 void axpy(float a, const float *x, float *y, int n)
 {
+#ifdef S2S_X86
+    if (kernels_have_avx2()) { axpy_avx2(a, x, y, n); return; }
+#endif
     for (int i = 0; i < n; i++) y[i] += a * x[i];
 }

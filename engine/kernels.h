@@ -45,6 +45,14 @@ void axpy(float a, const float *x, float *y, int n);
  * 0 without the instructions): the caller converts the rest. x86 only. */
 size_t widen_half_block(const void *src, float *dst, size_t n, int bf16);
 
+/* Subnormal floats flushed to zero in this thread (x86 FTZ+DAZ) until the
+ * matching end call restores the caller's mode. Attention weights of far
+ * source positions fall below 1e-38, and each product with a subnormal takes
+ * a slow microcode path; no value the engine reports is affected beyond
+ * 1e-38. */
+unsigned fp_flush_subnormals_begin(void);
+void fp_flush_subnormals_end(unsigned saved);
+
 /* 1 when the AVX2+FMA kernels are in use on this CPU. */
 int kernels_have_avx2(void);
 

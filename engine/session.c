@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "kernels.h"
 #include "search.h"
 
 struct s2s_session {
@@ -109,7 +110,10 @@ s2s_status s2s_translate_batch(s2s_session *session, const int *const *srcs, con
     s2s_status st = check_params(&p, err);
     for (int i = 0; st == S2S_OK && i < n; i++) st = check_ids(session->model, S2S_SOURCE, srcs[i], n_srcs[i], 0, err);
     if (st != S2S_OK || n == 0) return st;
-    return search_beam(session->model, &session->scratch, srcs, n_srcs, n, &p, results, err);
+    unsigned fp = fp_flush_subnormals_begin();
+    st = search_beam(session->model, &session->scratch, srcs, n_srcs, n, &p, results, err);
+    fp_flush_subnormals_end(fp);
+    return st;
 }
 
 s2s_status s2s_translate_ids(s2s_session *session, const int *src, int n_src, const s2s_decode_params *params,
@@ -127,5 +131,8 @@ s2s_status s2s_score_ids(s2s_session *session, const int *src, int n_src, const 
     s2s_status st = check_ids(session->model, S2S_SOURCE, src, n_src, 0, err);
     if (st == S2S_OK) st = check_ids(session->model, S2S_TARGET, tgt, n_tgt, 1, err);
     if (st != S2S_OK) return st;
-    return search_forced(session->model, &session->scratch, src, n_src, tgt, n_tgt, want_attention, result, err);
+    unsigned fp = fp_flush_subnormals_begin();
+    st = search_forced(session->model, &session->scratch, src, n_src, tgt, n_tgt, want_attention, result, err);
+    fp_flush_subnormals_end(fp);
+    return st;
 }

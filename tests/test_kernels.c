@@ -185,3 +185,28 @@ Test(kernels, half_and_bfloat16_widening_is_exact_for_every_value)
         cr_assert(memcmp(&out[h], &want, sizeof want) == 0, "bfloat16 0x%04zx", h);
     }
 }
+
+Test(kernels, exp_below_the_normal_range_is_zero_not_subnormal)
+{
+    float x[10] = {-100.0f, -87.5f, -87.0f, -1000.0f, 0.0f, -90.0f, -88.0f, -86.0f, -200.0f, -87.33f};
+    exp_inplace(x, 10);
+    cr_assert_eq(x[0], 0.0f);
+    cr_assert_eq(x[1], 0.0f);
+    cr_assert(x[2] >= 1.17549435e-38f, "exp(-87) = %g", (double)x[2]); /* normal */
+    cr_assert_eq(x[3], 0.0f);
+    cr_assert_eq(x[4], 1.0f);
+    cr_assert_eq(x[8], 0.0f);
+    float row[3] = {0.0f, -200.0f, -0.5f};
+    softmax(row, 3);
+    cr_assert_eq(row[1], 0.0f);
+    cr_assert_float_eq(row[0] + row[2], 1.0, 1e-6);
+}
+
+Test(kernels, flush_mode_is_restored)
+{
+    unsigned before = fp_flush_subnormals_begin();
+    volatile float tiny = 1e-39f, scale = 0.5f;
+    cr_assert_eq(tiny * scale, 0.0f, "subnormals flushed inside");
+    fp_flush_subnormals_end(before);
+    cr_assert(tiny * scale > 0.0f, "gradual underflow back after");
+}
