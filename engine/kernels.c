@@ -439,6 +439,81 @@ size_t widen_half_block(const void *src, float *dst, size_t n, int bf16)
     return 0;
 }
 
+/* Exact IEEE binary16 -> binary32 (subnormals, infinities and NaN payloads
+ * included; every half value is representable as a float). */
+static float half_to_float(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+    uint32_t exp = (h >> 10) & 0x1fu;
+    uint32_t mant = h & 0x3ffu;
+    uint32_t bits;
+    if (exp == 0) {
+        if (mant == 0) {
+            bits = sign;
+        } else {
+            /* subnormal: mant x 2^-24; normalise the mantissa */
+            int e = -1;
+            do {
+                e++;
+                mant <<= 1;
+            } while (!(mant & 0x400u));
+            bits = sign | ((uint32_t)(127 - 15 - e) << 23) | ((mant & 0x3ffu) << 13);
+        }
+    } else if (exp == 31) {
+        bits = sign | 0x7f800000u | (mant << 13);
+    } else {
+        bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+    }
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+/* Exact bfloat16 -> binary32: the upper half of the float's bits. */
+static float bf16_to_float(uint16_t h)
+{
+    uint32_t bits = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+/* 1 when float32 data in a little-endian file can be used in place. */
+void widen_half(const void *src, float *dst, size_t n, int bf16)
+{
+    const unsigned char *p = src;
+    size_t i = widen_half_block(src, dst, n, bf16);
+    for (; i < n; i++) {
+        uint16_t h = (uint16_t)(p[2 * i] | p[2 * i + 1] << 8);
+        dst[i] = bf16 ? bf16_to_float(h) : half_to_float(h);
+    }
+}
+
+void weights_row(const weights *W, size_t row, int cols, float *dst)
+{
+    if (W->f32)
+        memcpy(dst, W->f32 + row * cols, sizeof(float) * (size_t)cols);
+    else
+        widen_half((const unsigned char *)W->half + 2 * row * cols, dst, (size_t)cols, W->bf16);
+}
+
+void matmul_nt_w(const float *X, size_t ldx, const weights *W, const float *b, float *Y, size_t ldy,
+                 int rows, int out, int in, float *wbuf)
+{
+    if (W->f32) {
+        matmul_nt(X, ldx, W->f32, b, Y, ldy, rows, out, in);
+        return;
+    }
+    /* blocks of W rows (a multiple of 8 when it fits) widened into wbuf */
+    int block = (int)(weights_scratch_floats(in) / (size_t)in);
+    if (block >= 8) block -= block % 8;
+    for (int o = 0; o < out; o += block) {
+        int c = out - o < block ? out - o : block;
+        widen_half((const unsigned char *)W->half + 2 * (size_t)o * in, wbuf, (size_t)c * in, W->bf16);
+        matmul_nt(X, ldx, wbuf, b ? b + o : NULL, Y + o, ldy, rows, c, in);
+    }
+}
+
 /* ---- vector helpers -------------------------------------------------------- */
 
 #ifdef S2S_X86

@@ -53,6 +53,33 @@ size_t widen_half_block(const void *src, float *dst, size_t n, int bf16);
 unsigned fp_flush_subnormals_begin(void);
 void fp_flush_subnormals_end(unsigned saved);
 
+/* Widens n half (bf16 = 0) or bfloat16 (bf16 = 1) values at src (little-
+ * endian, any alignment) into dst exactly: vector conversions, then the rest
+ * one by one. */
+void widen_half(const void *src, float *dst, size_t n, int bf16);
+
+/* A weight matrix as the model holds it: float32, or IEEE half / bfloat16
+ * kept as stored in the weights file (exactly one of f32, half is set). */
+typedef struct weights {
+    const float *f32;
+    const void *half;
+    int bf16;
+} weights;
+
+/* dst (cols,) := row `row` of W (rows of `cols` values), as float32. */
+void weights_row(const weights *W, size_t row, int cols, float *dst);
+
+/* Floats of scratch matmul_nt_w may need for inputs of size `in`. */
+#define WEIGHTS_WIDEN_FLOATS 8192
+static inline size_t weights_scratch_floats(int in) { return in > WEIGHTS_WIDEN_FLOATS ? (size_t)in : WEIGHTS_WIDEN_FLOATS; }
+
+/* matmul_nt with W given as `weights`. Half weights are widened a block of
+ * rows at a time into wbuf (weights_scratch_floats(in) floats) and multiplied
+ * there, so results are bit-identical to widening the whole matrix first,
+ * while only half the bytes are read from memory. */
+void matmul_nt_w(const float *X, size_t ldx, const weights *W, const float *b, float *Y, size_t ldy,
+                 int rows, int out, int in, float *wbuf);
+
 /* 1 when the AVX2+FMA kernels are in use on this CPU. */
 int kernels_have_avx2(void);
 

@@ -33,46 +33,6 @@ typedef struct loader {
 
 /* ---- half-precision widening ------------------------------------------- */
 
-/* Exact IEEE binary16 -> binary32 (subnormals, infinities and NaN payloads
- * included; every half value is representable as a float). */
-static float half_to_float(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-    uint32_t exp = (h >> 10) & 0x1fu;
-    uint32_t mant = h & 0x3ffu;
-    uint32_t bits;
-    if (exp == 0) {
-        if (mant == 0) {
-            bits = sign;
-        } else {
-            /* subnormal: mant x 2^-24; normalise the mantissa */
-            int e = -1;
-            do {
-                e++;
-                mant <<= 1;
-            } while (!(mant & 0x400u));
-            bits = sign | ((uint32_t)(127 - 15 - e) << 23) | ((mant & 0x3ffu) << 13);
-        }
-    } else if (exp == 31) {
-        bits = sign | 0x7f800000u | (mant << 13);
-    } else {
-        bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
-    }
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return f;
-}
-
-/* Exact bfloat16 -> binary32: the upper half of the float's bits. */
-static float bf16_to_float(uint16_t h)
-{
-    uint32_t bits = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return f;
-}
-
-/* 1 when float32 data in a little-endian file can be used in place. */
 static int host_is_little_endian(void)
 {
     const uint16_t one = 1;
@@ -85,18 +45,18 @@ static int host_is_little_endian(void)
  * `src` into float32 `dst` (n floats). */
 static void widen(st_dtype dt, const uint8_t *src, size_t n, float *dst)
 {
-    size_t i = 0;
-    if (dt != ST_F32 && host_is_little_endian()) /* vector conversions, exact like the loop */
-        i = widen_half_block(src, dst, n, dt == ST_BF16);
-    for (; i < n; i++) {
+    if (dt != ST_F32 && host_is_little_endian()) {
+        widen_half(src, dst, n, dt == ST_BF16);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
         if (dt == ST_F32) {
             const uint8_t *p = src + 4 * i;
             uint32_t bits = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
                             (uint32_t)p[3] << 24;
             memcpy(&dst[i], &bits, sizeof bits);
         } else {
-            uint16_t h = (uint16_t)(src[2 * i] | src[2 * i + 1] << 8);
-            dst[i] = dt == ST_F16 ? half_to_float(h) : bf16_to_float(h);
+            widen_half(src + 2 * i, &dst[i], 1, dt == ST_BF16); /* reads little-endian bytes */
         }
     }
 }
@@ -119,10 +79,10 @@ static const char *shape_str(char *buf, size_t size, int ndim, const uint64_t *d
  * into *out as float32. `note` (may be NULL) explains d0 in the shape
  * message (e.g. "12 = tokens in target.vocab.json"). A missing tensor is an
  * error when `required`, else *out = NULL. */
-static s2s_status bind(loader *L, const char *name, int64_t d0, int64_t d1, int required,
-                       const char *note, const float **out)
+static s2s_status bind_as(loader *L, const char *name, int64_t d0, int64_t d1, int required,
+                          const char *note, int keep_half, weights *out)
 {
-    *out = NULL;
+    memset(out, 0, sizeof *out);
     const st_tensor *t = safetensors_find(&L->st, name);
     if (!t) {
         if (!required)
@@ -165,6 +125,12 @@ static s2s_status bind(loader *L, const char *name, int64_t d0, int64_t d1, int 
         mt->shape[1] = (int64_t)t->shape[1];
     size_t n = (size_t)t->n_elements;
     int view = t->dtype == ST_F32 && host_is_little_endian() && (uintptr_t)t->data % 4 == 0;
+    if (keep_half && t->dtype != ST_F32 && host_is_little_endian()) {
+        out->half = t->data; /* a view into the mapping, widened as it is used */
+        out->bf16 = t->dtype == ST_BF16;
+        L->m->n_parameters += n;
+        return S2S_OK;
+    }
     if (view) {
         mt->data = (const float *)(const void *)t->data;
     } else {
@@ -176,8 +142,18 @@ static s2s_status bind(loader *L, const char *name, int64_t d0, int64_t d1, int 
         mt->data = mt->owned;
     }
     L->m->n_parameters += n;
-    *out = mt->data;
+    out->f32 = mt->data;
     return S2S_OK;
+}
+
+/* Binds `name` as float32 (see bind_as). */
+static s2s_status bind(loader *L, const char *name, int64_t d0, int64_t d1, int required,
+                       const char *note, const float **out)
+{
+    weights w;
+    s2s_status st = bind_as(L, name, d0, d1, required, note, 0, &w);
+    *out = w.f32;
+    return st;
 }
 
 /* Binds the four tensors of one direction of one RNN layer. */
@@ -216,8 +192,8 @@ static s2s_status bind_all(loader *L)
     snprintf(note_tgt, sizeof note_tgt, "%d = tokens in %s", V_tgt, c->target_vocab);
     s2s_status st;
 
-    if ((st = bind(L, "encoder.embedding.weight", V_src, c->enc.emb, 1, note_src,
-                   &w->enc_embedding)))
+    if ((st = bind_as(L, "encoder.embedding.weight", V_src, c->enc.emb, 1, note_src, 1,
+                      &w->enc_embedding)))
         return st;
     for (int k = 0; k < c->enc.layers; k++)
         for (int d = 0; d < dirs; d++)
@@ -230,8 +206,8 @@ static s2s_status bind_all(loader *L)
             (st = bind(L, "bridge.bias", Hd, -1, 1, NULL, &w->bridge_b)))
             return st;
     }
-    if ((st = bind(L, "decoder.embedding.weight", V_tgt, c->dec.emb, 1, note_tgt,
-                   &w->dec_embedding)))
+    if ((st = bind_as(L, "decoder.embedding.weight", V_tgt, c->dec.emb, 1, note_tgt, 1,
+                      &w->dec_embedding)))
         return st;
     int in0 = c->position == POS_BEFORE_RNN ? c->dec.emb + D
                                             : c->dec.emb + (c->input_feeding ? Hd : 0);
@@ -265,7 +241,7 @@ static s2s_status bind_all(loader *L)
             return st;
         m->cfg.has_attn_out_bias = w->attn_out_b != NULL;
     }
-    if ((st = bind(L, "decoder.out.weight", V_tgt, m->out_dim, 1, note_tgt, &w->out_w)) ||
+    if ((st = bind_as(L, "decoder.out.weight", V_tgt, m->out_dim, 1, note_tgt, 1, &w->out_w)) ||
         (st = bind(L, "decoder.out.bias", V_tgt, -1, 1, note_tgt, &w->out_b)))
         return st;
     return S2S_OK;

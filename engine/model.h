@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "s2s.h"
+#include "kernels.h"
 #include "tokenizer.h"
 
 typedef enum { CELL_GRU = 0, CELL_LSTM } cell_kind;
@@ -56,16 +57,19 @@ typedef struct rnn_layer {
 } rnn_layer;
 
 typedef struct model_weights {
-    const float *enc_embedding;                 /* (V_src, enc.emb) */
+    /* The three largest tensors stay half/bfloat16 when stored so (see
+     * kernels.h "weights"); everything else is float32. */
+    weights enc_embedding;                      /* (V_src, enc.emb) */
     rnn_layer enc_rnn[S2S_MAX_LAYERS][2];       /* [layer][direction] */
     const float *bridge_w, *bridge_b;           /* mean_tanh: (H_d, D), (H_d,) */
-    const float *dec_embedding;                 /* (V_tgt, dec.emb) */
+    weights dec_embedding;                      /* (V_tgt, dec.emb) */
     rnn_layer dec_rnn[S2S_MAX_LAYERS];
     /* bahdanau: Wa (A,H_d)+(A,), Ua (A,D)+(A,), Va (1,A)+(1,)
      * general:  Wa (H_d, D), no bias */
     const float *attn_wa_w, *attn_wa_b, *attn_ua_w, *attn_ua_b, *attn_va_w, *attn_va_b;
     const float *attn_out_w, *attn_out_b;       /* after_rnn: (H_d, D+H_d), bias or NULL */
-    const float *out_w, *out_b;                 /* (V_tgt, O), (V_tgt,) */
+    weights out_w;                              /* (V_tgt, O) */
+    const float *out_b;                         /* (V_tgt,) */
 } model_weights;
 
 /* A tensor the model uses, for `s2s info`. */
@@ -74,7 +78,8 @@ typedef struct model_tensor {
     const char *dtype;   /* static string "F32", "F16", "BF16" */
     int ndim;
     int64_t shape[4];
-    const float *data;   /* float32 view (mmap) or owned widened copy */
+    const float *data;   /* float32 view (mmap) or owned widened copy; NULL when
+                            kept as half/bfloat16 (a weights view) */
     float *owned;        /* non-NULL when widened: freed with the model */
 } model_tensor;
 

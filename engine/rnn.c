@@ -127,7 +127,7 @@ void encode(const s2s_model *m, const int *src, int n, float *scratch, enc_memor
     float *mean = fin_c + (size_t)ec->layers * dirs * He;
 
     for (int t = 0; t < n; t++) /* X (n, emb) = E_src[x] */
-        memcpy(X + (size_t)t * W, m->w.enc_embedding + (size_t)src[t] * ec->emb, sizeof(float) * ec->emb);
+        weights_row(&m->w.enc_embedding, (size_t)src[t], ec->emb, X + (size_t)t * W);
     for (int l = 0; l < ec->layers; l++) {
         for (int d = 0; d < dirs; d++) {
             size_t f = ((size_t)l * dirs + d) * He;
