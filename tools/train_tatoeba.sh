@@ -34,3 +34,25 @@ nice -n 5 /usr/bin/python3 tools/train \
   --attribution "Tatoeba sentence pairs via www.manythings.org/anki and tatoeba.org" \
   --source-data "tatoeba-eng-fra/eng-fra.txt (manythings.org Anki release 2017-09-29, 142,787 pairs; 2000 held out for validation)" \
   --command "MINUTES=$MINUTES tools/train_$DIR.sh $*" "$@"
+
+# Beam-search scores with the C engine (when it is built): beam 5, GNMT length
+# penalty 1, scored by tools/eval; stored in config.json next to the greedy ones.
+if [ -x build/s2s ]; then
+  cut -f$((S + 1)) "$DATA/test.tsv" > "$WORK/test.src"
+  cut -f$((T + 1)) "$DATA/test.tsv" > "$WORK/test.ref"
+  nice -n 5 build/s2s translate -m "$OUT" -q --beam 5 --length-penalty 1 -i "$WORK/test.src" -o "$WORK/test.beam5.hyp"
+  tools/eval --metrics bleu,chrf -r "$WORK/test.ref" -i "$WORK/test.beam5.hyp" --json > "$WORK/test.beam5.json"
+  /usr/bin/python3 - "$OUT/config.json" "$WORK/test.beam5.json" <<'PY'
+import json, sys
+p, r = sys.argv[1], json.load(open(sys.argv[2]))["metrics"]
+cfg = json.load(open(p, encoding="utf-8"))
+sc = cfg.setdefault("scores", {})
+sc["test_beam5_lp1_bleu"] = round(r["bleu"]["score"], 2)
+sc["test_beam5_lp1_chrf"] = round(r["chrf"]["score"], 2)
+sc["test_beam5_lp1_decoding"] = "s2s translate --beam 5 --length-penalty 1; tools/eval (sacreBLEU-compatible BLEU, chrF2)"
+with open(p, "w", encoding="utf-8") as f:
+    json.dump(cfg, f, ensure_ascii=False, indent=2)
+    f.write("\n")
+print(json.dumps(sc, indent=1))
+PY
+fi
