@@ -374,8 +374,8 @@ Test(loader, base_model_info)
     cr_assert_eq(m->cfg.attention_size, 3);
 
     /* weights: tensor index in the file j, element i -> (100 j + i) / 4 */
-    cr_assert_float_eq(m->w.enc_embedding[0], 0.0f, 0);
-    cr_assert_float_eq(m->w.enc_embedding[19], 19 * 0.25f, 0);
+    cr_assert_float_eq(m->w.enc_embedding.f32[0], 0.0f, 0);
+    cr_assert_float_eq(m->w.enc_embedding.f32[19], 19 * 0.25f, 0);
     cr_assert_float_eq(m->w.dec_rnn[0].w_ih[95], (6 * 100 + 95) * 0.25f, 0);
     cr_assert_float_eq(m->w.out_b[5], (17 * 100 + 5) * 0.25f, 0);
     cr_assert_eq(m->w.dec_rnn[0].in, 8);
@@ -494,8 +494,8 @@ Test(loader, misaligned_f32_is_copied)
         cr_assert_not_null(m->tensors[i].owned);
         cr_assert_eq((uintptr_t)m->tensors[i].data % 4, 0);
     }
-    cr_assert_float_eq(m->w.enc_embedding[19], 19 * 0.25f, 0);
-    cr_assert_float_eq(m->w.out_w[23], (16 * 100 + 23) * 0.25f, 0);
+    cr_assert_float_eq(m->w.enc_embedding.f32[19], 19 * 0.25f, 0);
+    cr_assert_float_eq(m->w.out_w.f32[23], (16 * 100 + 23) * 0.25f, 0);
     s2s_model_free(m);
     fx_cleanup(&fx);
 }
