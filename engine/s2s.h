@@ -34,6 +34,8 @@ extern "C" {
 #define S2S_MAX_SOURCE_TOKENS 4096            /* longer input is cut */
 #define S2S_MAX_DECODE_STEPS 4096             /* hard cap on max_length */
 #define S2S_MAX_BATCH 65536                   /* sentences per s2s_translate_batch */
+#define S2S_MAX_TARGET_TOKENS 65536           /* target tokens s2s_tokenize keeps (scoring) */
+#define S2S_MAX_LENGTH_PENALTY 100.0f         /* largest GNMT alpha accepted */
 
 typedef enum s2s_status {
     S2S_OK = 0,
@@ -149,7 +151,8 @@ int s2s_model_token_id(const s2s_model *model, s2s_side side, const char *token,
 typedef struct s2s_tokenize_params {
     int lenient;   /* 1: replace invalid UTF-8 by U+FFFD instead of failing. Default 0. */
     int max_tokens; /* cut input after this many tokens (before the appended eos);
-                       0 = the model's max_input_tokens. Default 0. */
+                       0 = the model's max_input_tokens for the source side,
+                       S2S_MAX_TARGET_TOKENS for the target side. Default 0. */
 } s2s_tokenize_params;
 
 s2s_tokenize_params s2s_tokenize_default_params(void);

@@ -73,8 +73,9 @@ static s2s_status check_params(const s2s_decode_params *p, s2s_error *err)
         return s2s_fail(err, S2S_ERR_INVALID_ARG, "max length %d out of range 0..%d", p->max_length, S2S_MAX_DECODE_STEPS);
     if (p->min_length < 0)
         return s2s_fail(err, S2S_ERR_INVALID_ARG, "min length %d is negative", p->min_length);
-    if (!(p->length_penalty >= 0.0f && p->length_penalty <= 10.0f))
-        return s2s_fail(err, S2S_ERR_INVALID_ARG, "length penalty %g out of range 0..10", (double)p->length_penalty);
+    if (!(p->length_penalty >= 0.0f && p->length_penalty <= S2S_MAX_LENGTH_PENALTY))
+        return s2s_fail(err, S2S_ERR_INVALID_ARG, "length penalty %g out of range 0..%g", (double)p->length_penalty,
+                        (double)S2S_MAX_LENGTH_PENALTY);
     return S2S_OK;
 }
 

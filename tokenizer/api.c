@@ -32,8 +32,10 @@ void s2s_token_seq_free(s2s_token_seq *seq)
 
 /* Token limit for one call: params, else the model's max_input_tokens, else
  * the default; never above S2S_MAX_SOURCE_TOKENS. */
-static int token_limit(const s2s_model *model, const s2s_tokenize_params *p)
+static int token_limit(const s2s_model *model, s2s_side side, const s2s_tokenize_params *p)
 {
+    if (side == S2S_TARGET) /* targets are scored whole (forced decoding has no length limit) */
+        return p->max_tokens > 0 && p->max_tokens < S2S_MAX_TARGET_TOKENS ? p->max_tokens : S2S_MAX_TARGET_TOKENS;
     int max = p->max_tokens > 0 ? p->max_tokens : model->cfg.tokenizer.max_input_tokens;
     if (max <= 0) max = S2S_DEFAULT_MAX_INPUT_TOKENS;
     if (max > S2S_MAX_SOURCE_TOKENS) max = S2S_MAX_SOURCE_TOKENS;
@@ -55,14 +57,16 @@ s2s_status s2s_tokenize(const s2s_model *model, s2s_side side, const char *text,
     const s2s_vocab *vocab = model->vocab[side];
     const char *side_name = side == S2S_SOURCE ? "source" : "target";
 
+    int max = token_limit(model, side, p);
     piece_list pl = {0};
+    pl.limit = max + 1; /* one more than kept, to know that the text was cut */
     s2s_status st = tokenizer_split(model->tokenizer, text ? text : "", len, p->lenient, vocab, &pl, err);
     if (st != S2S_OK) {
         piece_list_free(&pl);
         return st;
     }
-    int max = token_limit(model, p);
-    int truncated = 0;
+    int truncated = pl.dropped > 0;
+    pl.limit = 0;
     if (pl.n > max) {
         for (int i = max; i < pl.n; i++) free(pl.pieces[i]);
         pl.n = max;

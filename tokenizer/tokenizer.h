@@ -72,6 +72,8 @@ void tokenizer_free(s2s_tokenizer *tok);
 typedef struct piece_list {
     char **pieces;
     int n, cap;
+    int limit;   /* > 0: pieces past this many are counted, not stored */
+    long dropped; /* pieces not stored because of limit */
 } piece_list;
 void piece_list_free(piece_list *list);
 

@@ -101,6 +101,10 @@ void byte_buf_free(byte_buf *b)
 /* See tok_internal.h: appends a malloc'd copy owned by the list. */
 int piece_list_push(piece_list *list, const char *s, size_t n)
 {
+    if (list->limit > 0 && list->n >= list->limit) { /* bounded memory on huge lines */
+        list->dropped++;
+        return 0;
+    }
     if (list->n == list->cap) {
         size_t cap = (size_t)list->cap;
         if (list->cap >= (1 << 30)) return -1;

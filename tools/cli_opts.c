@@ -260,7 +260,7 @@ static int apply_option(const char *cmd, int val, const char *name, const char *
     case 'q': o->quiet = 1; return 0;
     case O_BEAM: o->beam_set = 1; return parse_int(cmd, name, arg, 1, S2S_MAX_BEAM, &o->dp.beam_size);
     case O_NBEST: o->n_best_set = 1; return parse_int(cmd, name, arg, 1, S2S_MAX_BEAM, &o->dp.n_best);
-    case O_LP: o->lp_set = 1; return parse_float(cmd, name, arg, 0.0, 100.0, &o->dp.length_penalty);
+    case O_LP: o->lp_set = 1; return parse_float(cmd, name, arg, 0.0, S2S_MAX_LENGTH_PENALTY, &o->dp.length_penalty);
     case O_MINLEN: o->min_len_set = 1; return parse_int(cmd, name, arg, 0, S2S_MAX_DECODE_STEPS, &o->dp.min_length);
     case O_MAXLEN: o->max_len_set = 1; return parse_int(cmd, name, arg, 1, S2S_MAX_DECODE_STEPS, &o->dp.max_length);
     case O_THREADS: return parse_int(cmd, name, arg, 1, CLI_MAX_THREADS, &o->threads);

@@ -6,6 +6,7 @@
  * Output order and content do not depend on the number of threads.
  */
 #include <errno.h>
+#include <sys/stat.h>
 #include <omp.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -194,6 +195,11 @@ int cli_run_lines(const cli_opts *o, const s2s_model *m, line_reader *r, FILE *o
         process_chunk(jobs, n, nt, sessions, o->format, h);
         failed += write_chunk(o->cmd, jobs, n, out, &p);
         cli_progress_add(&p, n);
+        if (ferror(out)) { /* a full disk or a closed pipe: stop now, not after the whole input */
+            fprintf(stderr, "s2s %s: cannot write the output: %s\n", o->cmd, strerror(errno));
+            status = CLI_EXIT_USAGE;
+            break;
+        }
     }
     cli_progress_end(&p);
     free(jobs);
@@ -202,10 +208,23 @@ int cli_run_lines(const cli_opts *o, const s2s_model *m, line_reader *r, FILE *o
     return status;
 }
 
+/* 1 when -i and -o name the same existing file (opening the output would
+ * empty the input before it is read). */
+static int same_file(const char *in, const char *out)
+{
+    struct stat a, b;
+    return in && out && stat(in, &a) == 0 && stat(out, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 int cli_run_stream(const cli_opts *o, const s2s_model *m, const cli_handler *h)
 {
     line_reader r;
     int rc = CLI_EXIT_USAGE;
+    if (same_file(o->input, o->output)) {
+        fprintf(stderr, "s2s: input '%s' and output '%s' are the same file; refusing to overwrite it\n", o->input,
+                o->output);
+        return rc;
+    }
     if (cli_open_input(o, &r) != 0) return rc;
     FILE *out = cli_open_output(o);
     if (out) {

@@ -164,7 +164,7 @@ static void summarize_defaults(cli_opts *o)
     }
     if (!o->lp_set) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(dec, "length_penalty");
-        o->dp.length_penalty = cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 100
+        o->dp.length_penalty = cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= S2S_MAX_LENGTH_PENALTY
                                    ? (float)v->valuedouble : SUMMARIZE_LENGTH_PENALTY;
     }
     if (!o->min_len_set) {
