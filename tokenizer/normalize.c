@@ -77,16 +77,27 @@ static s2s_status nomem(s2s_error *err)
 }
 
 /* NFKC of the code points `cps` into `out` (appended after clearing
- * out->n), through utf8proc_map. S2S_ERR_NOMEM on allocation failure. */
+ * out->n), through utf8proc_map, after making the text stream-safe: U+034F
+ * (COMBINING GRAPHEME JOINER) after every S2S_MAX_NONSTARTERS consecutive
+ * non-starters, so that canonical reordering never sorts an unbounded run of
+ * marks (utf8proc, like Python, takes quadratic time on one). The Python
+ * twin does the same. S2S_ERR_NOMEM on allocation failure. */
+#define S2S_MAX_NONSTARTERS 30
+#define S2S_CGJ 0x034F
 s2s_status nfkc(const cp_buf *cps, cp_buf *out, s2s_error *err)
 {
     byte_buf b = {0};
     out->n = 0;
-    for (size_t i = 0; i < cps->n; i++)
-        if (bytes_push_cp(&b, cps->cp[i])) {
+    int run = 0; /* consecutive non-starters: U+034F after every S2S_MAX_NONSTARTERS (UAX #15 stream-safe) */
+    for (size_t i = 0; i < cps->n; i++) {
+        int ns = utf8proc_get_property(cps->cp[i])->combining_class != 0;
+        int brk = ns && run == S2S_MAX_NONSTARTERS;
+        run = ns ? (brk ? 1 : run + 1) : 0;
+        if ((brk && bytes_push_cp(&b, S2S_CGJ)) || bytes_push_cp(&b, cps->cp[i])) {
             byte_buf_free(&b);
             return nomem(err);
         }
+    }
     utf8proc_uint8_t *dst = NULL;
     utf8proc_ssize_t n = utf8proc_map((const utf8proc_uint8_t *)(b.s ? b.s : ""), (utf8proc_ssize_t)b.n,
                                       &dst, UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT);

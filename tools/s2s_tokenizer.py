@@ -66,6 +66,28 @@ def _is_space(c):
     return c.isspace()
 
 
+MAX_NONSTARTERS = 30  # UAX #15 stream-safe limit; the C side uses the same
+CGJ = "\u034f"       # COMBINING GRAPHEME JOINER, a starter-like break (ccc 0)
+
+
+def stream_safe(s):
+    """Inserts U+034F after every 30 consecutive non-starters (canonical
+    combining class > 0, of the input code points), as UAX #15's stream-safe
+    format does, so that normalization never sorts an unbounded run of marks
+    (which takes quadratic time). Text with shorter runs is unchanged."""
+    out, run = [], 0
+    for c in s:
+        if unicodedata.combining(c):
+            if run == MAX_NONSTARTERS:
+                out.append(CGJ)
+                run = 0
+            run += 1
+        else:
+            run = 0
+        out.append(c)
+    return "".join(out)
+
+
 def text_chunks(s, lowercase=False):
     """The "text" normalizer: NFKC, optional lowercasing, control and format
     characters (Cc, Cf) dropped, split on white space. Returns a list of
@@ -73,7 +95,7 @@ def text_chunks(s, lowercase=False):
     (word: a run of characters that are neither punctuation nor symbol) or
     "p" (one P* or S* code point plus the combining marks that follow it).
     Segments of one chunk touch each other in the text."""
-    s = unicodedata.normalize("NFKC", s)
+    s = unicodedata.normalize("NFKC", stream_safe(s))
     if lowercase:
         s = _lower_each(s)
     chunks = []

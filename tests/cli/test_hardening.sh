@@ -45,5 +45,16 @@ subprocess.run(["timeout", "60", sys.argv[1], "translate", "-m", sys.argv[2], "-
                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$S2S" "$m" "$tmp/big.txt")
 check "4 MB line in bounded memory (${kb} KB peak)" '[ -n "$kb" ] && [ "$kb" -lt 300000 ]'
+# 128k combining marks of two classes in one word: normalization stays linear
+# (stream-safe text: U+034F after every 30 non-starters, in C and in Python)
+fe="$root/models/fra-eng"
+if [ -d "$fe" ]; then
+  "$PYTHON" -c "import sys; sys.stdout.write('a' + '\u0301\u0316' * 64000 + '\n')" > "$tmp/marks.txt"
+  start=$(date +%s%N)
+  timeout 60 "$S2S" tokenize -m "$fe" --show pieces -i "$tmp/marks.txt" > "$tmp/marks.out" 2>/dev/null; rc=$?
+  ms=$(( ($(date +%s%N) - start) / 1000000 ))
+  check "64k mixed combining marks tokenized quickly (${ms} ms, exit $rc)" '[ $rc -eq 0 ] && [ $ms -lt 5000 ]'
+  check "a combining grapheme joiner breaks the run" 'grep -q "$(printf "\xcd\x8f")" "$tmp/marks.out"'
+fi
 echo "cli-hardening: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
