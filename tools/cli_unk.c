@@ -50,15 +50,31 @@ static int count_pieces(const s2s_model *m, const char *w, size_t wn, int lenien
     return n;
 }
 
+/* A copy of `piece` without the tokenizer's joiner marks (U+FFED, bytes
+ * EF BF AD), which must not reach the text; NULL when out of memory. */
+static char *strdup_without_joiners(const char *piece)
+{
+    char *out = malloc(strlen(piece) + 1), *o = out;
+    if (!out) return NULL;
+    for (const char *p = piece; *p;)
+        if ((unsigned char)p[0] == 0xef && (unsigned char)p[1] == 0xbf && (unsigned char)p[2] == 0xad) p += 3;
+        else *o++ = *p++;
+    *o = '\0';
+    return out;
+}
+
 /* Spelling in `line` of source piece `col`: the white-space separated word
  * whose tokens include it, narrowed to the piece when found ignoring case.
  * Each word is tokenized with the white space before it, so that pieces
  * made of white space (character level) are counted where they occur.
- * Falls back to the piece itself. Returns a malloc'd string. */
+ * Falls back to the piece itself, joiner marks removed. Returns a malloc'd
+ * string, NULL when out of memory. */
 static char *original_spelling(const unk_ctx *u, const char *line, size_t len,
                                const s2s_token_seq *src, int col)
 {
     const char *piece = src->pieces[col];
+    char *bare = strdup_without_joiners(piece); /* as the piece stands in the line */
+    if (!bare) return NULL;
     int before = 0;
     size_t i = 0;
     while (i < len) {
@@ -70,16 +86,19 @@ static char *original_spelling(const unk_ctx *u, const char *line, size_t len,
         int k = count_pieces(u->model, line + seg, i - seg, u->lenient, u->has_eos);
         if (k < 0) break;
         if (col < before + k) {
-            long at = find_ci(line + s, i - s, piece);
-            if (at >= 0) return strndup(line + s + at, strlen(piece));
+            long at = find_ci(line + s, i - s, bare);
             size_t wn = i - s;
             const char *w = trim_punct(line + s, &wn);
-            if (k == 1 && wn > 0) return strndup(w, wn);
+            char *found = at >= 0 ? strndup(line + s + at, strlen(bare)) : k == 1 && wn > 0 ? strndup(w, wn) : NULL;
+            if (found || at >= 0 || (k == 1 && wn > 0)) {
+                free(bare);
+                return found;
+            }
             break;
         }
         before += k;
     }
-    return strdup(piece);
+    return bare;
 }
 
 /* Appends s to the growing string *buf of *n bytes; 0 or -1. */
