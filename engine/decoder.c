@@ -95,8 +95,7 @@ size_t step_scratch_floats(const s2s_model *m, int rows, int n_max)
     return R * step_width(m)               /* x: RNN input or [c ; q] */
            + 2 * R * GH                     /* gi, gh */
            + R * (size_t)m->cfg.dec.hidden  /* o (after_rnn without feeding) */
-           + attention_scratch_floats(m, rows)
-           + weights_scratch_floats(m->out_dim); /* half output weights widened */
+           + attention_scratch_floats(m, rows);
 }
 
 /* x (R, ldx) columns 0..emb-1 := E_tgt[prev[r]]. */
@@ -130,7 +129,7 @@ void decoder_step(const s2s_model *m, int R, const int *prev, const enc_memory *
     int H = m->cfg.dec.hidden, D = m->mem_dim, E = m->cfg.dec.emb, V = vocab_size(m->vocab[S2S_TARGET]);
     size_t W = step_width(m), GH = (size_t)cell_gates(m->cfg.dec.cell) * H;
     float *x = scratch, *gi = x + (size_t)R * W, *gh = gi + (size_t)R * GH, *o = gh + (size_t)R * GH;
-    float *att = o + (size_t)R * H, *wbuf = att + attention_scratch_floats(m, R);
+    float *att = o + (size_t)R * H;
     const float *top = st->h + (size_t)(m->cfg.dec.layers - 1) * st->stride * H; /* (R, H) */
     const float *out;
 
@@ -155,6 +154,6 @@ void decoder_step(const s2s_model *m, int R, const int *prev, const enc_memory *
         for (int r = 0; r < R; r++) tanh_inplace(ht + (size_t)r * H, H);
         out = ht;
     }
-    matmul_nt_w(out, (size_t)H, &m->w.out_w, m->w.out_b, logp, (size_t)V, R, V, H, wbuf); /* logits (R, V) */
+    matmul_nt(out, (size_t)H, m->w.out_w, m->w.out_b, logp, (size_t)V, R, V, H); /* logits (R, V) */
     for (int r = 0; r < R; r++) log_softmax(logp + (size_t)r * V, V);
 }

@@ -497,23 +497,6 @@ void weights_row(const weights *W, size_t row, int cols, float *dst)
         widen_half((const unsigned char *)W->half + 2 * row * cols, dst, (size_t)cols, W->bf16);
 }
 
-void matmul_nt_w(const float *X, size_t ldx, const weights *W, const float *b, float *Y, size_t ldy,
-                 int rows, int out, int in, float *wbuf)
-{
-    if (W->f32) {
-        matmul_nt(X, ldx, W->f32, b, Y, ldy, rows, out, in);
-        return;
-    }
-    /* blocks of W rows (a multiple of 8 when it fits) widened into wbuf */
-    int block = (int)(weights_scratch_floats(in) / (size_t)in);
-    if (block >= 8) block -= block % 8;
-    for (int o = 0; o < out; o += block) {
-        int c = out - o < block ? out - o : block;
-        widen_half((const unsigned char *)W->half + 2 * (size_t)o * in, wbuf, (size_t)c * in, W->bf16);
-        matmul_nt(X, ldx, wbuf, b ? b + o : NULL, Y + o, ldy, rows, c, in);
-    }
-}
-
 /* ---- vector helpers -------------------------------------------------------- */
 
 #ifdef S2S_X86

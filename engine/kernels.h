@@ -69,17 +69,6 @@ typedef struct weights {
 /* dst (cols,) := row `row` of W (rows of `cols` values), as float32. */
 void weights_row(const weights *W, size_t row, int cols, float *dst);
 
-/* Floats of scratch matmul_nt_w may need for inputs of size `in`. */
-#define WEIGHTS_WIDEN_FLOATS 8192
-static inline size_t weights_scratch_floats(int in) { return in > WEIGHTS_WIDEN_FLOATS ? (size_t)in : WEIGHTS_WIDEN_FLOATS; }
-
-/* matmul_nt with W given as `weights`. Half weights are widened a block of
- * rows at a time into wbuf (weights_scratch_floats(in) floats) and multiplied
- * there, so results are bit-identical to widening the whole matrix first,
- * while only half the bytes are read from memory. */
-void matmul_nt_w(const float *X, size_t ldx, const weights *W, const float *b, float *Y, size_t ldy,
-                 int rows, int out, int in, float *wbuf);
-
 /* 1 when the AVX2+FMA kernels are in use on this CPU. */
 int kernels_have_avx2(void);
 

@@ -241,7 +241,7 @@ static s2s_status bind_all(loader *L)
             return st;
         m->cfg.has_attn_out_bias = w->attn_out_b != NULL;
     }
-    if ((st = bind_as(L, "decoder.out.weight", V_tgt, m->out_dim, 1, note_tgt, 0, &w->out_w)) ||
+    if ((st = bind(L, "decoder.out.weight", V_tgt, m->out_dim, 1, note_tgt, &w->out_w)) ||
         (st = bind(L, "decoder.out.bias", V_tgt, -1, 1, note_tgt, &w->out_b)))
         return st;
     return S2S_OK;

@@ -59,10 +59,9 @@ typedef struct rnn_layer {
 typedef struct model_weights {
     /* The embeddings stay half/bfloat16 when stored so (see kernels.h
      * "weights"): only the rows in use are widened, so loading skips most of
-     * the copy. decoder.out.weight is read whole at every step, where a
-     * widened float32 copy measured about 13% faster than widening blocks on
-     * the fly, so the loader widens it (matmul_nt_w takes either). Everything
-     * else is float32. */
+     * the copy. Everything else is float32 (decoder.out.weight is read whole
+     * at every step; a widened copy measured about 13% faster than widening
+     * blocks of it on the fly). */
     weights enc_embedding;                      /* (V_src, enc.emb) */
     rnn_layer enc_rnn[S2S_MAX_LAYERS][2];       /* [layer][direction] */
     const float *bridge_w, *bridge_b;           /* mean_tanh: (H_d, D), (H_d,) */
@@ -72,8 +71,7 @@ typedef struct model_weights {
      * general:  Wa (H_d, D), no bias */
     const float *attn_wa_w, *attn_wa_b, *attn_ua_w, *attn_ua_b, *attn_va_w, *attn_va_b;
     const float *attn_out_w, *attn_out_b;       /* after_rnn: (H_d, D+H_d), bias or NULL */
-    weights out_w;                              /* (V_tgt, O) */
-    const float *out_b;                         /* (V_tgt,) */
+    const float *out_w, *out_b;                 /* (V_tgt, O), (V_tgt,) */
 } model_weights;
 
 /* A tensor the model uses, for `s2s info`. */

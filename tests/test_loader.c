@@ -495,7 +495,7 @@ Test(loader, misaligned_f32_is_copied)
         cr_assert_eq((uintptr_t)m->tensors[i].data % 4, 0);
     }
     cr_assert_float_eq(m->w.enc_embedding.f32[19], 19 * 0.25f, 0);
-    cr_assert_float_eq(m->w.out_w.f32[23], (16 * 100 + 23) * 0.25f, 0);
+    cr_assert_float_eq(m->w.out_w[23], (16 * 100 + 23) * 0.25f, 0);
     s2s_model_free(m);
     fx_cleanup(&fx);
 }
