@@ -12,7 +12,8 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 CC       ?= gcc
 FUZZ_SECONDS ?= 20
-VERSION  := 0.1.0
+# The version is written once, in the public header.
+VERSION  := $(shell sed -n 's/^\#define S2S_VERSION "\([^"]*\)".*/\1/p' engine/include/s2s.h)
 
 ifeq ($(SANITIZE),1)
   BUILD  ?= build-san
@@ -24,24 +25,39 @@ else
   LDSAN  :=
 endif
 
-CPPFLAGS += -Iengine -Itokenizer -MMD -MP
-CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPT) -fPIC -fopenmp -Wall -Wextra -Wshadow -Wno-unused-parameter
+# Each layer sees only the headers below it: the tokenizer its own, the
+# engine its own plus the tokenizer's, the command only the public header.
+TOKENIZER_INC := -Itokenizer
+ENGINE_INC    := -Iengine/include -Iengine -Itokenizer
+CLI_INC       := -Iengine/include
+CPPFLAGS += -MMD -MP
+CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPT) -fPIC -fopenmp -fvisibility=hidden -Wall -Wextra -Wshadow -Wno-unused-parameter
 LDLIBS   := -lcjson -lutf8proc -lm
 LDFLAGS  += -fopenmp $(LDSAN)
 
-LIB_SRC  := $(sort $(wildcard engine/*.c tokenizer/*.c))
-CLI_SRC  := $(sort $(wildcard tools/*.c))
+TOK_SRC  := $(sort $(wildcard tokenizer/*.c))
+ENG_SRC  := $(sort $(wildcard engine/*.c))
+LIB_SRC  := $(TOK_SRC) $(ENG_SRC)
+CLI_SRC  := $(sort $(wildcard tools/s2s/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test unit-tests cli-tests py-tests deps deps-test fuzz fuzz-run demo bench install clean
+.PHONY: all test unit-tests cli-tests py-tests layout-check deps deps-test fuzz fuzz-run demo bench install clean
 all: $(BUILD)/libs2s.a $(BUILD)/libs2s.so $(BUILD)/s2s
 
-$(BUILD)/%.o: %.c
+$(BUILD)/tokenizer/%.o: tokenizer/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(TOKENIZER_INC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/engine/%.o: engine/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ENGINE_INC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/tools/s2s/%.o: tools/s2s/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CLI_INC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libs2s.a: $(LIB_OBJ)
 	@rm -f $@
@@ -53,19 +69,28 @@ $(BUILD)/libs2s.so: $(LIB_OBJ)
 $(BUILD)/s2s: $(CLI_OBJ) $(BUILD)/libs2s.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libs2s.a $(LDLIBS)
 
-$(BUILD)/tests/%: tests/%.c $(BUILD)/libs2s.a
+# Unit tests see the internal headers of every layer, and share the helpers
+# in tests/support/.
+TEST_SUPPORT := $(sort $(wildcard tests/support/*.c))
+$(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT) $(wildcard tests/support/*.h) $(BUILD)/libs2s.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-field-initializers $(LDFLAGS) -o $@ $< $(BUILD)/libs2s.a -lcriterion $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(ENGINE_INC) -Itests $(CFLAGS) -Wno-missing-field-initializers $(LDFLAGS) -o $@ $< $(TEST_SUPPORT) $(BUILD)/libs2s.a -lcriterion $(LDLIBS)
+
+# The dependency order tokenizer -> engine -> command, read from the objects'
+# symbol tables: no circle between files, no call against the order, and a
+# shared library that exports only s2s_* names.
+layout-check: all
+	@$(PYTHON) tools/build/check_layout.py $(BUILD)
 
 deps:
-	@tools/install-deps.sh build
+	@tools/build/install-deps.sh build
 deps-test:
-	@tools/install-deps.sh test
+	@tools/build/install-deps.sh test
 
 # Criterion binaries, then the command-line tests, then the Python-side tests.
 test: deps-test
 	@$(MAKE) --no-print-directory all $(TEST_BIN)
-	@$(MAKE) --no-print-directory unit-tests cli-tests py-tests
+	@$(MAKE) --no-print-directory layout-check unit-tests cli-tests py-tests
 
 unit-tests: $(TEST_BIN)
 	@set -e; for t in $(TEST_BIN); do echo "== $$t"; S2S_ROOT=$(CURDIR) $$t --jobs 2; done
@@ -79,9 +104,9 @@ py-tests:
 # libFuzzer targets: tests/fuzz/fuzz_*.c, built with clang against the library sources.
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
-build-fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard engine/*.h tokenizer/*.h)
+build-fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard engine/*.h engine/include/*.h tokenizer/*.h)
 	@mkdir -p build-fuzz
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Iengine -Itokenizer -o $@ $< $(LIB_SRC) $(LDLIBS) -fopenmp
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(ENGINE_INC) -o $@ $< $(LIB_SRC) $(LDLIBS) -fopenmp
 fuzz: $(FUZZ_BIN)
 fuzz-run: $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); echo "== $$n ($(FUZZ_SECONDS)s)"; \
@@ -95,7 +120,7 @@ demo: deps all
 bench: all
 	@mkdir -p $(BUILD)/bench
 	@set -e; for b in peak gemm load; do \
-	  $(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Iengine $(LDFLAGS) -o $(BUILD)/bench/$$b bench/$$b.c $(BUILD)/libs2s.a $(LDLIBS); done
+	  $(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra $(ENGINE_INC) $(LDFLAGS) -o $(BUILD)/bench/$$b tools/bench/$$b.c $(BUILD)/libs2s.a $(LDLIBS); done
 	$(PYTHON) tools/bench.py --s2s $(BUILD)/s2s --bin $(BUILD)/bench
 
 install: all
@@ -104,8 +129,8 @@ install: all
 	install -m 644 $(BUILD)/libs2s.a $(DESTDIR)$(PREFIX)/lib/libs2s.a
 	install -m 755 $(BUILD)/libs2s.so $(DESTDIR)$(PREFIX)/lib/libs2s.so.0
 	ln -sf libs2s.so.0 $(DESTDIR)$(PREFIX)/lib/libs2s.so
-	install -m 644 engine/s2s.h $(DESTDIR)$(PREFIX)/include/s2s.h
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' tools/s2s.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/s2s.pc
+	install -m 644 engine/include/s2s.h $(DESTDIR)$(PREFIX)/include/s2s.h
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' tools/build/s2s.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/s2s.pc
 
 clean:
 	rm -rf build build-san build-fuzz

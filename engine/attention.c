@@ -1,5 +1,5 @@
 /*
- * attention.c - attention scores, weights and context vectors (spec section 4,
+ * attention.c - attention scores, weights and context vectors (model-format.md section 4,
  * "Attention scores"). Key-side projections are computed once per input
  * (attention_keys); each step only projects the queries.
  */

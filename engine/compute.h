@@ -1,5 +1,5 @@
 /*
- * compute.h - the model's math (spec section 4), separate from the decoding
+ * compute.h - the model's math (model-format.md section 4), separate from the decoding
  * strategies (search.c) that drive it. Nothing here allocates: callers hand
  * in buffers carved once per call from the session arena.
  *
@@ -50,8 +50,9 @@ void dec_state_init_row(const s2s_model *m, dec_state *st, int r, const enc_memo
 /* Row dst of `to` := row src of `from`. */
 void dec_state_copy_row(const s2s_model *m, const dec_state *from, int src, dec_state *to, int dst);
 
-/* Per-step scratch for up to `rows` rows and memories of at most n_max. */
-size_t step_scratch_floats(const s2s_model *m, int rows, int n_max);
+/* Per-step scratch, in floats, for up to `rows` rows (the attention rows
+ * over the memory are written by the caller's own alpha buffer). */
+size_t step_scratch_floats(const s2s_model *m, int rows);
 
 /* One decoder step for rows 0..R-1 of st: row r continues a hypothesis over
  * memory mem[r] whose last token is prev[r] (sos at the first step). Updates

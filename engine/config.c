@@ -1,5 +1,5 @@
 /*
- * config.c - config.json (spec section 4) and its "tokenizer" object, parsed
+ * config.c - config.json (model-format.md section 4) and its "tokenizer" object, parsed
  * with cJSON into model_config / tokenizer_config, plus the loader's shared
  * helpers (loader_read_file, config_check_relpath).
  */
@@ -26,7 +26,9 @@ s2s_status loader_read_file(const char *path, const char *name, size_t max_bytes
 {
     *out = NULL;
     *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO or device must not block the open before the
+     * regular-file check below refuses it. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return s2s_fail(err, S2S_ERR_IO, "%s: cannot open: %s", name, strerror(errno));
     struct stat sb;
@@ -238,6 +240,26 @@ static s2s_status get_int(jctx *c, const cJSON *obj, const char *prefix, const c
         return s2s_fail(c->err, S2S_ERR_CONFIG, "%s%skey \"%s\": %.0f is out of range (%d..%d)",
                            JPRE(c), path, d, lo, hi);
     *out = (int)d;
+    return S2S_OK;
+}
+
+/* Number member in [lo, hi]; `def` when absent/null. */
+static s2s_status get_number(jctx *c, const cJSON *obj, const char *prefix, const char *key,
+                             double def, double lo, double hi, double *out)
+{
+    char path[128];
+    keypath(path, sizeof path, prefix, key);
+    const cJSON *v = member(obj, key);
+    *out = def;
+    if (!v || cJSON_IsNull(v))
+        return S2S_OK;
+    if (!cJSON_IsNumber(v))
+        return wrong_type(c, path, "a number", v);
+    double d = v->valuedouble;
+    if (!isfinite(d) || d < lo || d > hi)
+        return s2s_fail(c->err, S2S_ERR_CONFIG, "%s%skey \"%s\": %g is out of range (%g..%g)",
+                           JPRE(c), path, d, lo, hi);
+    *out = d;
     return S2S_OK;
 }
 
@@ -500,9 +522,15 @@ static s2s_status parse_root(jctx *c, const cJSON *root, model_config *cfg)
         return st;
     if ((st = get_object(c, root, "", "decoding", 0, &decoding)) != S2S_OK)
         return st;
+    double lp;
     if ((st = get_int(c, decoding, "decoding", "max_length", 0, 0, 1, S2S_MAX_DECODE_STEPS,
-                      &cfg->max_length)))
+                      &cfg->max_length)) ||
+        (st = get_int(c, decoding, "decoding", "beam_size", 0, 0, 1, S2S_MAX_BEAM, &cfg->beam_size)) ||
+        (st = get_int(c, decoding, "decoding", "min_length", 0, 0, 0, S2S_MAX_DECODE_STEPS,
+                      &cfg->min_length)) ||
+        (st = get_number(c, decoding, "decoding", "length_penalty", -1.0, 0.0, S2S_MAX_LENGTH_PENALTY, &lp)))
         return st;
+    cfg->length_penalty = (float)lp;
     cfg->has_attn_out_bias = 0; /* decided by the loader from the weights */
     return S2S_OK;
 }

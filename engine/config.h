@@ -1,5 +1,5 @@
 /*
- * config.h - internal: config.json parsing into model_config (spec section 4),
+ * config.h - internal: config.json parsing into model_config (model-format.md section 4),
  * plus small helpers the loader shares (error formatting, whole-file reads,
  * relative-path checks). Nothing here prints or exits.
  */
@@ -7,6 +7,8 @@
 #define S2S_CONFIG_H
 
 #include <stddef.h>
+
+#include <cjson/cJSON.h>
 
 #include "model.h"
 #include "s2s.h"
@@ -34,7 +36,7 @@ s2s_status config_check_relpath(const char *rel, const char *file, const char *k
                                 s2s_error *err);
 
 /* Parses config.json text (`len` bytes, need not be NUL-terminated) into
- * `out`, applying every default and check of spec section 4 that needs only
+ * `out`, applying every default and check of model-format.md section 4 that needs only
  * the config (not the vocabularies or weights). `name` ("config.json") starts
  * every message. Errors: S2S_ERR_CONFIG, S2S_ERR_VERSION (format or a newer
  * format_version), S2S_ERR_NOMEM. On failure `out` is left zeroed. On success
@@ -44,6 +46,15 @@ s2s_status model_config_parse(const char *json, size_t len, const char *name, mo
 
 /* Frees the strings in `cfg` and zeroes it. NULL is a no-op. */
 void model_config_free(model_config *cfg);
+
+/* Parses the "tokenizer" object `obj` (NULL = absent: all defaults) into
+ * `out`. Unknown keys are ignored; a wrong type or an unknown value is
+ * S2S_ERR_CONFIG with a message naming the key ("tokenizer.level") and the
+ * value. Free with tokenizer_config_free(). */
+s2s_status tokenizer_config_parse(const cJSON *obj, tokenizer_config *out, s2s_error *err);
+void tokenizer_config_free(tokenizer_config *cfg);
+const char *normalizer_name(normalizer_kind k);
+const char *level_name(level_kind k);
 
 /* Names of config enum values, as written in config.json (static strings). */
 const char *config_cell_name(cell_kind c);

@@ -1,6 +1,6 @@
 /*
  * decoder.c - decoder state and one decoder step for many rows at once
- * (spec section 4, "Decoder step"). Every matrix product runs over all R
+ * (docs/model-format.md section 4, "Decoder step"). Every matrix product runs over all R
  * rows together (beam hypotheses, batched sentences).
  */
 #include <string.h>
@@ -88,9 +88,8 @@ static size_t step_width(const s2s_model *m)
     return in0 > cat ? in0 : cat;
 }
 
-size_t step_scratch_floats(const s2s_model *m, int rows, int n_max)
+size_t step_scratch_floats(const s2s_model *m, int rows)
 {
-    (void)n_max;
     size_t R = (size_t)rows, GH = (size_t)cell_gates(m->cfg.dec.cell) * m->cfg.dec.hidden;
     return R * step_width(m)               /* x: RNN input or [c ; q] */
            + 2 * R * GH                     /* gi, gh */

@@ -478,7 +478,8 @@ static float bf16_to_float(uint16_t h)
     return f;
 }
 
-/* 1 when float32 data in a little-endian file can be used in place. */
+/* Widens n little-endian F16 (bf16 == 0) or BF16 values at `src` (any
+ * alignment) to float32 in `dst`; exact. Vector blocks first, then the tail. */
 void widen_half(const void *src, float *dst, size_t n, int bf16)
 {
     const unsigned char *p = src;

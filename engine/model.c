@@ -179,7 +179,7 @@ static s2s_status bind_rnn_layer(loader *L, const char *prefix, int k, int rever
     return bind(L, name, gh, -1, 1, NULL, &out->b_hh);
 }
 
-/* Binds every tensor the config needs (spec section 4). */
+/* Binds every tensor the config needs (model-format.md section 4). */
 static s2s_status bind_all(loader *L)
 {
     s2s_model *m = L->m;
@@ -241,7 +241,7 @@ static s2s_status bind_all(loader *L)
             return st;
         m->cfg.has_attn_out_bias = w->attn_out_b != NULL;
     }
-    if ((st = bind(L, "decoder.out.weight", V_tgt, m->out_dim, 1, note_tgt, &w->out_w)) ||
+    if ((st = bind(L, "decoder.out.weight", V_tgt, m->cfg.dec.hidden, 1, note_tgt, &w->out_w)) ||
         (st = bind(L, "decoder.out.bias", V_tgt, -1, 1, note_tgt, &w->out_b)))
         return st;
     return S2S_OK;
@@ -295,9 +295,31 @@ static s2s_status load_vocab(const char *dir_real, const char *rel, const char *
     free(path);
     if (st)
         return st;
-    *out = vocab_parse(text, len, rel, err);
+    tok_error terr;
+    *out = vocab_parse(text, len, rel, &terr);
     free(text);
-    return *out ? S2S_OK : (err ? err->status : S2S_ERR_VOCAB);
+    return *out ? S2S_OK : s2s_fail_from_tokenizer(err, &terr);
+}
+
+/* Reads the merges file (level "bpe") and creates the model's tokenizer. */
+static s2s_status load_tokenizer(s2s_model *m, const char *dir_real, s2s_error *err)
+{
+    const tokenizer_config *tc = &m->cfg.tokenizer;
+    char *path = NULL, *text = NULL;
+    size_t len = 0;
+    s2s_status st;
+    if (tc->level == LEVEL_BPE) {
+        if ((st = resolve(dir_real, tc->merges, "tokenizer.merges", &path, err)))
+            return st;
+        st = loader_read_file(path, tc->merges, LOADER_MAX_TEXT_FILE, &text, &len, err);
+        free(path);
+        if (st)
+            return st;
+    }
+    tok_error terr;
+    m->tokenizer = tokenizer_new(tc, text, len, tc->merges, &terr);
+    free(text);
+    return m->tokenizer ? S2S_OK : s2s_fail_from_tokenizer(err, &terr);
 }
 
 /* ---- load ----------------------------------------------------------------- */
@@ -307,7 +329,7 @@ static int cmp_model_tensor(const void *a, const void *b)
     return strcmp(((const model_tensor *)a)->name, ((const model_tensor *)b)->name);
 }
 
-/* Looks the special tokens up in the vocabularies (spec section 4). */
+/* Looks the special tokens up in the vocabularies (model-format.md section 4). */
 static s2s_status find_special_tokens(s2s_model *m, s2s_error *err)
 {
     const model_config *c = &m->cfg;
@@ -375,7 +397,6 @@ s2s_model *s2s_model_load(const char *dir, s2s_error *err)
     text = NULL;
     m->enc_dirs = m->cfg.enc.bidirectional ? 2 : 1;
     m->mem_dim = m->cfg.enc.hidden * m->enc_dirs;
-    m->out_dim = m->cfg.dec.hidden;
 
     if ((st = load_vocab(dir_real, m->cfg.source_vocab, "source_vocab", &m->vocab[S2S_SOURCE],
                          err)) ||
@@ -385,16 +406,8 @@ s2s_model *s2s_model_load(const char *dir, s2s_error *err)
     if ((st = find_special_tokens(m, err)))
         goto fail;
 
-    if (m->cfg.tokenizer.level == LEVEL_BPE &&
-        (st = resolve(dir_real, m->cfg.tokenizer.merges, "tokenizer.merges", &path, err)))
+    if ((st = load_tokenizer(m, dir_real, err)))
         goto fail;
-    m->tokenizer = tokenizer_new(&m->cfg.tokenizer, path, err);
-    if (!m->tokenizer) {
-        st = err ? err->status : S2S_ERR_IO;
-        goto fail;
-    }
-    free(path);
-    path = NULL;
 
     if ((st = resolve(dir_real, m->cfg.weights, "weights", &path, err)))
         goto fail;
@@ -444,6 +457,8 @@ void s2s_model_free(s2s_model *m)
 /* See s2s.h. */
 void s2s_model_get_info(const s2s_model *m, s2s_model_info *info)
 {
+    if (!info)
+        return;
     memset(info, 0, sizeof *info);
     if (!m)
         return;
@@ -474,6 +489,9 @@ void s2s_model_get_info(const s2s_model *m, s2s_model_info *info)
     info->lowercase = c->tokenizer.lowercase;
     info->merges_file = c->tokenizer.level == LEVEL_BPE ? c->tokenizer.merges : NULL;
     info->max_length = c->max_length;
+    info->beam_size = c->beam_size;
+    info->min_length = c->min_length;
+    info->length_penalty = c->length_penalty;
     /* the limit in force: the tokenizer never cuts later than S2S_MAX_SOURCE_TOKENS */
     info->max_input_tokens = c->tokenizer.max_input_tokens < S2S_MAX_SOURCE_TOKENS ? c->tokenizer.max_input_tokens
                                                                                    : S2S_MAX_SOURCE_TOKENS;

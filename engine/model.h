@@ -46,6 +46,9 @@ typedef struct model_config {
     int has_attn_out_bias;/* after_rnn: decoder.attention_out.bias present */
     tokenizer_config tokenizer;
     int max_length;       /* decoding.max_length, 0 when absent */
+    int beam_size;        /* decoding.beam_size, 0 when absent */
+    int min_length;       /* decoding.min_length, 0 when absent */
+    float length_penalty; /* decoding.length_penalty, -1 when absent */
 } model_config;
 
 /* One direction of one RNN layer, PyTorch layout:
@@ -101,7 +104,6 @@ struct s2s_model {
     int unk_id[2];                /* per side, -1 when unk is null or absent from that vocab */
     int enc_dirs;                 /* 1 or 2 */
     int mem_dim;                  /* D = enc.hidden * enc_dirs */
-    int out_dim;                  /* size of o_t: H_d */
 };
 
 #endif

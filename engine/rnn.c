@@ -1,6 +1,6 @@
 /*
  * rnn.c - GRU and LSTM cells as torch.nn.GRU / torch.nn.LSTM compute them,
- * and the encoder (spec section 4, "Encoder" and "Bridge").
+ * and the encoder (model-format.md section 4, "Encoder" and "Bridge").
  */
 #include "compute.h"
 
@@ -89,7 +89,7 @@ static void run_direction(const s2s_model *m, const rnn_layer *w, int reverse, i
     }
 }
 
-/* Decoder initial state from the encoder's finals (spec "Bridge"). */
+/* Decoder initial state from the encoder's finals (model-format.md section 4, "Bridge"). */
 static void bridge(const s2s_model *m, const float *fin_h, const float *fin_c, const float *mean,
                    enc_memory *mem)
 {

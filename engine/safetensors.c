@@ -437,7 +437,8 @@ s2s_status safetensors_map_file(const char *path, const char *name, void **map, 
 {
     *map = NULL;
     *size = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO must not block the open before the check below */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return s2s_fail(err, S2S_ERR_IO, "%s: cannot open: %s", name, strerror(errno));
     struct stat sb;

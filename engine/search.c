@@ -1,6 +1,6 @@
 /*
  * search.c - beam search (greedy = width 1) and forced decoding, exactly as
- * spec section 6 describes them.
+ * model-format.md section 6 describes them.
  *
  * Beam bookkeeping, per sentence: live set L_s after step s (L_0 = the empty
  * hypothesis). Slot j of L_s came from parent par[s][j] in L_{s-1} by token
@@ -19,28 +19,7 @@
 
 #include "error.h"
 #include "kernels.h"
-
-#define ARENA_ALIGN 64
-
-void *arena_take(arena *a, size_t bytes)
-{
-    size_t at = a->used;
-    a->used += (bytes + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
-    return a->measuring ? NULL : a->base + at;
-}
-
-/* Grows the arena to at least `need` bytes (contents are not kept). */
-static int arena_reserve(arena *a, size_t need)
-{
-    if (need <= a->cap) return 1;
-    void *p = NULL;
-    if (posix_memalign(&p, ARENA_ALIGN, need) != 0) return 0;
-    free(a->base);
-    a->base = p;
-    a->cap = need;
-    return 1;
-}
-
+#include "result.h"
 
 /* GNMT length penalty ((5 + len) / 6) ^ alpha. */
 static double length_penalty(int len, float alpha)
@@ -102,8 +81,10 @@ static int max_length_for(const s2s_model *m, const s2s_decode_params *p, int n_
     return L > S2S_MAX_DECODE_STEPS ? S2S_MAX_DECODE_STEPS : L;
 }
 
-static void carve_beam(arena *a, const beam_plan *pl, beam_bufs *b)
+static void carve_beam(arena *a, const void *plan, void *bufs)
 {
+    const beam_plan *pl = plan;
+    beam_bufs *b = bufs;
     const s2s_model *m = pl->m;
     size_t enc = 0;
     b->g = arena_take(a, sizeof(group) * (size_t)pl->n);
@@ -127,7 +108,7 @@ static void carve_beam(arena *a, const beam_plan *pl, beam_bufs *b)
     b->prev = arena_take(a, sizeof(int) * pl->R);
     b->rowmem = arena_take(a, sizeof(void *) * pl->R);
     b->enc_scratch = arena_take(a, sizeof(float) * enc);
-    b->step_scratch = arena_take(a, sizeof(float) * step_scratch_floats(m, pl->R, pl->n_max));
+    b->step_scratch = arena_take(a, sizeof(float) * step_scratch_floats(m, pl->R));
     b->alpha_step = arena_take(a, sizeof(float) * (size_t)pl->R * pl->n_max);
     b->logp = arena_take(a, sizeof(float) * (size_t)pl->R * pl->V);
     for (int k = 0; k < 2; k++) {
@@ -135,19 +116,6 @@ static void carve_beam(arena *a, const beam_plan *pl, beam_bufs *b)
         if (!a->measuring) dec_state_bind(m, pl->R, s, &b->st[k]);
     }
     b->cand = arena_take(a, sizeof(candidate) * 2 * (size_t)pl->K);
-}
-
-/* Carves twice: once to measure, once for real after growing the arena. */
-static int plan_beam(arena *a, const beam_plan *pl, beam_bufs *b)
-{
-    a->measuring = 1;
-    a->used = 0;
-    carve_beam(a, pl, b);
-    if (!arena_reserve(a, a->used)) return 0;
-    a->measuring = 0;
-    a->used = 0;
-    carve_beam(a, pl, b);
-    return 1;
 }
 
 /* ---- candidate ranking ------------------------------------------------- */
@@ -286,15 +254,8 @@ static void advance_group(const s2s_model *m, const s2s_decode_params *p, int K,
 static int build_hyp(const group *g, int K, int last, int slot, const finished_hyp *f, int want_att,
                      s2s_hypothesis *h)
 {
-    int n_tok = last, n_steps = last + (f ? 1 : 0), n = g->n;
-    memset(h, 0, sizeof *h);
-    h->tokens = malloc(sizeof(int) * (size_t)(n_tok > 0 ? n_tok : 1));
-    h->token_logprobs = malloc(sizeof(float) * (size_t)(n_steps > 0 ? n_steps : 1));
-    if (want_att) h->attention = malloc(sizeof(float) * (size_t)(n_steps > 0 ? n_steps : 1) * n);
-    if (!h->tokens || !h->token_logprobs || (want_att && !h->attention)) return 0;
-    h->n_tokens = n_tok;
-    h->n_steps = n_steps;
-    h->finished = f != NULL;
+    int n = g->n;
+    if (!hypothesis_alloc(h, last, last + (f ? 1 : 0), n, want_att, f != NULL)) return 0;
     if (f) {
         h->token_logprobs[last] = f->eos_lp;
         if (want_att)
@@ -318,13 +279,9 @@ static int collect_results(const group *g, int K, const s2s_decode_params *p, s2
 {
     int want = p->n_best, n_live_used = 0;
     int total = g->n_fin + g->live < want ? g->n_fin + g->live : want;
-    memset(res, 0, sizeof *res);
-    res->n_source = g->n;
-    res->hyps = calloc((size_t)(total > 0 ? total : 1), sizeof(s2s_hypothesis));
-    if (!res->hyps) return 0;
+    if (!result_alloc(res, g->n, total)) return 0;
     for (int i = 0; i < total; i++) {
         s2s_hypothesis *h = &res->hyps[i];
-        res->n_hyps = i + 1; /* counted first, so a failed build is freed too */
         if (i < g->n_fin) {
             const finished_hyp *f = &g->fin[i];
             if (!build_hyp(g, K, f->step - 1, f->slot, f, p->want_attention, h)) return 0;
@@ -377,7 +334,7 @@ s2s_status search_beam(const s2s_model *m, arena *ar, const int *const *srcs, co
     for (int i = 0; i < n; i++) n_max = n_srcs[i] > n_max ? n_srcs[i] : n_max;
     beam_plan pl = {m, n_srcs, n, K, n * K, n_max, V, p};
     beam_bufs b;
-    if (!plan_beam(ar, &pl, &b)) {
+    if (!arena_carve(ar, carve_beam, &pl, &b)) {
         s2s_fail(err, S2S_ERR_NOMEM, "out of memory for decoding buffers");
         return S2S_ERR_NOMEM;
     }
@@ -422,11 +379,20 @@ typedef struct forced_bufs {
     float *membuf, *enc_scratch, *step_scratch, *logp, *alpha_step, *state;
 } forced_bufs;
 
-static void carve_forced(arena *a, const s2s_model *m, int n, forced_bufs *f)
+typedef struct forced_plan {
+    const s2s_model *m;
+    int n_src;
+} forced_plan;
+
+static void carve_forced(arena *a, const void *plan, void *bufs)
 {
+    const forced_plan *pl = plan;
+    const s2s_model *m = pl->m;
+    int n = pl->n_src;
+    forced_bufs *f = bufs;
     f->membuf = arena_take(a, sizeof(float) * memory_floats(m, n));
     f->enc_scratch = arena_take(a, sizeof(float) * encode_scratch_floats(m, n));
-    f->step_scratch = arena_take(a, sizeof(float) * step_scratch_floats(m, 1, n));
+    f->step_scratch = arena_take(a, sizeof(float) * step_scratch_floats(m, 1));
     f->logp = arena_take(a, sizeof(float) * (size_t)vocab_size(m->vocab[S2S_TARGET]));
     f->alpha_step = arena_take(a, sizeof(float) * (size_t)n);
     f->state = arena_take(a, sizeof(float) * dec_state_floats(m, 1));
@@ -436,27 +402,14 @@ s2s_status search_forced(const s2s_model *m, arena *ar, const int *src, int n_sr
                          int n_tgt, int want_attention, s2s_result *res, s2s_error *err)
 {
     forced_bufs f;
+    forced_plan pl = {m, n_src};
     memset(res, 0, sizeof *res);
-    ar->measuring = 1; ar->used = 0;
-    carve_forced(ar, m, n_src, &f);
-    if (!arena_reserve(ar, ar->used)) goto nomem;
-    ar->measuring = 0; ar->used = 0;
-    carve_forced(ar, m, n_src, &f);
-
-    res->n_source = n_src;
-    res->hyps = calloc(1, sizeof(s2s_hypothesis));
-    if (!res->hyps) goto nomem;
+    if (!arena_carve(ar, carve_forced, &pl, &f)) goto nomem;
+    if (!result_alloc(res, n_src, 1)) goto nomem;
     s2s_hypothesis *h = &res->hyps[0];
-    res->n_hyps = 1;
     int steps = n_tgt + 1;
-    h->tokens = malloc(sizeof(int) * (size_t)(n_tgt > 0 ? n_tgt : 1));
-    h->token_logprobs = malloc(sizeof(float) * (size_t)steps);
-    if (want_attention) h->attention = malloc(sizeof(float) * (size_t)steps * n_src);
-    if (!h->tokens || !h->token_logprobs || (want_attention && !h->attention)) goto nomem;
+    if (!hypothesis_alloc(h, n_tgt, steps, n_src, want_attention, 1)) goto nomem;
     if (n_tgt > 0) memcpy(h->tokens, tgt, sizeof(int) * (size_t)n_tgt);
-    h->n_tokens = n_tgt;
-    h->n_steps = steps;
-    h->finished = 1;
 
     enc_memory mem;
     dec_state st;

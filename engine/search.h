@@ -1,5 +1,5 @@
 /*
- * search.h - decoding strategies (spec section 6) over the model math of
+ * search.h - decoding strategies (model-format.md section 6) over the model math of
  * compute.h: beam search (greedy is width 1) for a batch of sentences, and
  * forced decoding. Separate from the model so strategies can be added
  * without touching the math.
@@ -7,19 +7,8 @@
 #ifndef S2S_SEARCH_H
 #define S2S_SEARCH_H
 
+#include "arena.h"
 #include "compute.h"
-
-/* A growable scratch region owned by a session. Buffers are carved from it
- * once per call, before any decoding loop; it grows only between calls. */
-typedef struct arena {
-    unsigned char *base;
-    size_t cap;   /* bytes allocated */
-    size_t used;  /* bytes carved in this pass */
-    int measuring; /* 1: only count, base is not touched */
-} arena;
-
-/* Returns `bytes` (rounded up to 64) from the arena, or NULL while measuring. */
-void *arena_take(arena *a, size_t bytes);
 
 /* Beam search (width params->beam_size; 1 is greedy) of n sentences at
  * once. srcs[i] (n_srcs[i] ids, valid) -> results[i]. Fails only with

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "error.h"
 #include "kernels.h"
 #include "search.h"
@@ -47,20 +48,8 @@ s2s_session *s2s_session_new(const s2s_model *model, s2s_error *err)
 void s2s_session_free(s2s_session *session)
 {
     if (!session) return;
-    free(session->scratch.base);
+    arena_release(&session->scratch);
     free(session);
-}
-
-void s2s_result_free(s2s_result *result)
-{
-    if (!result) return;
-    for (int i = 0; i < result->n_hyps; i++) {
-        free(result->hyps[i].tokens);
-        free(result->hyps[i].token_logprobs);
-        free(result->hyps[i].attention);
-    }
-    free(result->hyps);
-    memset(result, 0, sizeof *result);
 }
 
 static s2s_status check_params(const s2s_decode_params *p, s2s_error *err)
@@ -86,7 +75,7 @@ static s2s_status check_ids(const s2s_model *m, s2s_side side, const int *ids, i
     const char *what = side == S2S_SOURCE ? "source" : "target";
     if (n < 0 || (n == 0 && !allow_empty) || (n > 0 && !ids))
         return s2s_fail(err, S2S_ERR_INVALID_ARG, "empty %s sequence", what);
-    /* forced decoding has no length limit (spec section 6); sources do */
+    /* forced decoding has no length limit (model-format.md section 6); sources do */
     if (side == S2S_SOURCE && n > S2S_MAX_SOURCE_TOKENS + 1)
         return s2s_fail(err, S2S_ERR_INVALID_ARG, "source sequence of %d tokens is longer than %d", n,
                         S2S_MAX_SOURCE_TOKENS + 1);

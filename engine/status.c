@@ -44,3 +44,19 @@ s2s_status s2s_fail(s2s_error *err, s2s_status status, const char *fmt, ...)
     }
     return status;
 }
+
+s2s_status s2s_fail_from_tokenizer(s2s_error *err, const tok_error *terr)
+{
+    s2s_status st;
+    switch (terr->status) {
+    case TOK_OK: st = S2S_OK; break;
+    case TOK_ERR_NOMEM: st = S2S_ERR_NOMEM; break;
+    case TOK_ERR_CONFIG: st = S2S_ERR_CONFIG; break;
+    case TOK_ERR_VOCAB: st = S2S_ERR_VOCAB; break;
+    case TOK_ERR_MERGES: st = S2S_ERR_MERGES; break;
+    case TOK_ERR_UTF8: st = S2S_ERR_UTF8; break;
+    case TOK_ERR_INVALID_ARG:
+    default: st = S2S_ERR_INVALID_ARG; break;
+    }
+    return s2s_fail(err, st, "%s", terr->message);
+}

@@ -68,9 +68,10 @@ static s2s_tokenizer *make_tok(normalizer_kind nk, level_kind lk, int lower)
     cfg.level = lk;
     cfg.lowercase = lower;
     cfg.max_input_tokens = S2S_DEFAULT_MAX_INPUT_TOKENS;
-    char *merges = lk == LEVEL_BPE ? fixture_path("merges-2000.txt") : NULL;
-    s2s_error err = {0};
-    s2s_tokenizer *t = tokenizer_new(&cfg, merges, &err);
+    size_t len = 0;
+    char *merges = lk == LEVEL_BPE ? slurp("merges-2000.txt", &len) : NULL;
+    tok_error err = {0};
+    s2s_tokenizer *t = tokenizer_new(&cfg, merges, len, "merges-2000.txt", &err);
     cr_assert(t, "tokenizer_new: %s", err.message);
     free(merges);
     return t;
@@ -89,8 +90,8 @@ static void check_golden(const char *inputs, const char *golden, normalizer_kind
     for (size_t g = 0; g < ngl; g++) {
         const char *line = in[g * step];
         piece_list pl = {0};
-        s2s_error err = {0};
-        cr_assert_eq(tokenizer_split(t, line, strlen(line), 0, NULL, &pl, &err), S2S_OK, "%s", err.message);
+        tok_error err = {0};
+        cr_assert_eq(tokenizer_split(t, line, strlen(line), 0, NULL, &pl, &err), TOK_OK, "%s", err.message);
         /* expected: join field, then tokens, TAB separated */
         char *exp = gl[g];
         char *tab = strchr(exp, '\t');
@@ -183,8 +184,8 @@ Test(parity, tricky_inputs_every_config)
             const char *s = in->valuestring;
             cJSON *exp = cJSON_GetArrayItem(toks, i);
             piece_list pl = {0};
-            s2s_error err = {0};
-            cr_assert_eq(tokenizer_split(t, s, strlen(s), 0, NULL, &pl, &err), S2S_OK, "%s", err.message);
+            tok_error err = {0};
+            cr_assert_eq(tokenizer_split(t, s, strlen(s), 0, NULL, &pl, &err), TOK_OK, "%s", err.message);
             int ok = cJSON_GetArraySize(exp) == pl.n;
             for (int k = 0; ok && k < pl.n; k++) ok = strcmp(cJSON_GetArrayItem(exp, k)->valuestring, pl.pieces[k]) == 0;
             char *j = tokenizer_join(t, (const char *const *)pl.pieces, pl.n);
@@ -276,7 +277,7 @@ Test(parity, unicode_tables)
         size_t k = 1 + utf8_encode(c, in + 1);
         in[k++] = 'b';
         piece_list pl = {0};
-        cr_assert_eq(tokenizer_split(tt, in, k, 0, NULL, &pl, NULL), S2S_OK);
+        cr_assert_eq(tokenizer_split(tt, in, k, 0, NULL, &pl, NULL), TOK_OK);
         char *j = tokenizer_join(tt, (const char *const *)pl.pieces, pl.n);
         const char *exp = tut[c] ? tut[c] : "a b";
         if (strcmp(j, exp) != 0 && bad_t++ < 5) cr_log_error("tutorial U+%04X: C '%s', Python '%s'", c, j, exp);
@@ -292,7 +293,7 @@ Test(parity, unicode_tables)
         /* NFKC of one code point */
         cp_buf one = {0}, out = {0};
         cp_push(&one, c);
-        cr_assert_eq(nfkc(&one, &out, NULL), S2S_OK);
+        cr_assert_eq(nfkc(&one, &out, NULL), TOK_OK);
         int32_t ek[32];
         int nk;
         if (kc[c]) seq_of(kc[c], ek, &nk);
@@ -353,20 +354,20 @@ Test(parity, utf8_strict_and_lenient)
             bytes[k] = (char)v;
         }
         cp_buf out = {0};
-        s2s_error err = {0};
-        s2s_status st = utf8_decode(bytes, nb, 0, &out, &err);
+        tok_error err = {0};
+        tok_status st = utf8_decode(bytes, nb, 0, &out, &err);
         if (off < 0) {
-            if (st != S2S_OK) { bad++; cr_log_error("%s: C rejects valid UTF-8: %s", hex, err.message); }
+            if (st != TOK_OK) { bad++; cr_log_error("%s: C rejects valid UTF-8: %s", hex, err.message); }
         } else {
             char msg[64];
             snprintf(msg, sizeof msg, "invalid UTF-8 at byte %ld", off);
-            if (st != S2S_ERR_UTF8 || strcmp(err.message, msg) != 0) {
+            if (st != TOK_ERR_UTF8 || strcmp(err.message, msg) != 0) {
                 bad++;
                 cr_log_error("%s: expected '%s', got status %d '%s'", hex, msg, st, err.message);
             }
         }
         cp_buf_free(&out);
-        cr_assert_eq(utf8_decode(bytes, nb, 1, &out, NULL), S2S_OK);
+        cr_assert_eq(utf8_decode(bytes, nb, 1, &out, NULL), TOK_OK);
         int32_t exp[64];
         int ne;
         seq_of(cps, exp, &ne);

@@ -75,12 +75,12 @@ size_t bpe_count(const bpe_merges *m) { return m ? m->count : 0; }
 
 /* Parses merges text (see tok_internal.h). Returns an owned table (free
  * with bpe_free()) or NULL with `err` naming `name` and the line. */
-bpe_merges *bpe_parse(const char *data, size_t len, const char *name, s2s_error *err)
+bpe_merges *bpe_parse(const char *data, size_t len, const char *name, tok_error *err)
 {
     bpe_merges *m = calloc(1, sizeof *m);
     if (!m || !(m->text = malloc(len + 1))) {
         free(m);
-        s2s_fail(err, S2S_ERR_NOMEM, "%s: out of memory loading merges", name);
+        tok_fail(err, TOK_ERR_NOMEM, "%s: out of memory loading merges", name);
         return NULL;
     }
     if (len) memcpy(m->text, data, len);
@@ -94,7 +94,7 @@ bpe_merges *bpe_parse(const char *data, size_t len, const char *name, s2s_error 
     m->slots = calloc(m->nslots, sizeof *m->slots);
     if (!m->slots) {
         bpe_free(m);
-        s2s_fail(err, S2S_ERR_NOMEM, "%s: out of memory loading merges", name);
+        tok_fail(err, TOK_ERR_NOMEM, "%s: out of memory loading merges", name);
         return NULL;
     }
 
@@ -110,11 +110,11 @@ bpe_merges *bpe_parse(const char *data, size_t len, const char *name, s2s_error 
         const char *line = m->text + pos;
         size_t ll = e - pos;
         cp_buf tmp = {0};
-        s2s_error uerr;
-        if (utf8_decode(line, ll, 0, &tmp, &uerr) != S2S_OK) {
+        tok_error uerr;
+        if (utf8_decode(line, ll, 0, &tmp, &uerr) != TOK_OK) {
             cp_buf_free(&tmp);
-            s2s_fail(err, S2S_ERR_MERGES, "%s: line %zu: %s", name, lineno,
-                      uerr.status == S2S_ERR_UTF8 ? "invalid UTF-8" : "out of memory");
+            tok_fail(err, TOK_ERR_MERGES, "%s: line %zu: %s", name, lineno,
+                      uerr.status == TOK_ERR_UTF8 ? "invalid UTF-8" : "out of memory");
             bpe_free(m);
             return NULL;
         }
@@ -125,13 +125,13 @@ bpe_merges *bpe_parse(const char *data, size_t len, const char *name, s2s_error 
         }
         const char *sp = memchr(line, ' ', ll);
         if (!sp || sp == line || sp == line + ll - 1 || memchr(sp + 1, ' ', (size_t)(line + ll - sp - 1))) {
-            s2s_fail(err, S2S_ERR_MERGES, "%s: line %zu: expected two symbols separated by one space",
+            tok_fail(err, TOK_ERR_MERGES, "%s: line %zu: expected two symbols separated by one space",
                       name, lineno);
             bpe_free(m);
             return NULL;
         }
         if (ll > UINT32_MAX / 2 || rank == UINT32_MAX) {
-            s2s_fail(err, S2S_ERR_MERGES, "%s: line %zu: too long", name, lineno);
+            tok_fail(err, TOK_ERR_MERGES, "%s: line %zu: too long", name, lineno);
             bpe_free(m);
             return NULL;
         }
@@ -150,51 +150,6 @@ bpe_merges *bpe_parse(const char *data, size_t len, const char *name, s2s_error 
     return m;
 }
 
-/* Reads the file at `path` (at most S2S_MAX_MERGES_BYTES) and parses it.
- * Returns an owned table or NULL with `err` set (S2S_ERR_IO, S2S_ERR_MERGES). */
-bpe_merges *bpe_load(const char *path, s2s_error *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        s2s_fail(err, S2S_ERR_IO, "%s: cannot open merges file: %s", path, strerror(errno));
-        return NULL;
-    }
-    char *data = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n == cap) {
-            if (cap >= S2S_MAX_MERGES_BYTES) {
-                free(data);
-                fclose(f);
-                s2s_fail(err, S2S_ERR_MERGES, "%s: merges file larger than %u bytes", path,
-                          (unsigned)S2S_MAX_MERGES_BYTES);
-                return NULL;
-            }
-            cap = cap ? cap * 2 : 65536;
-            char *d = realloc(data, cap);
-            if (!d) {
-                free(data);
-                fclose(f);
-                s2s_fail(err, S2S_ERR_NOMEM, "%s: out of memory reading merges", path);
-                return NULL;
-            }
-            data = d;
-        }
-        size_t r = fread(data + n, 1, cap - n, f);
-        n += r;
-        if (r == 0) break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(data);
-        s2s_fail(err, S2S_ERR_IO, "%s: read error", path);
-        return NULL;
-    }
-    bpe_merges *m = bpe_parse(data ? data : "", n, path, err);
-    free(data);
-    return m;
-}
 
 /* Rank-priority BPE of one word; see tok_internal.h. O(k^2) merge-table
  * look-ups for k <= S2S_BPE_MAX_WORD_CHARS code points, O(k) beyond. */

@@ -1,5 +1,5 @@
 /*
- * normalize.c - the normalizers "none", "tutorial" and "text" (spec section 5
+ * normalize.c - the normalizers "none", "tutorial" and "text" (model-format.md section 5
  * and docs/tokenizer.md). Every Unicode operation goes through utf8proc.
  */
 #include <stdlib.h>
@@ -71,9 +71,9 @@ static int is_ascii_alpha(int32_t c)
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-static s2s_status nomem(s2s_error *err)
+static tok_status nomem(tok_error *err)
 {
-    return s2s_fail(err, S2S_ERR_NOMEM, "out of memory normalizing text");
+    return tok_fail(err, TOK_ERR_NOMEM, "out of memory normalizing text");
 }
 
 /* NFKC of the code points `cps` into `out` (appended after clearing
@@ -81,10 +81,10 @@ static s2s_status nomem(s2s_error *err)
  * (COMBINING GRAPHEME JOINER) after every S2S_MAX_NONSTARTERS consecutive
  * non-starters, so that canonical reordering never sorts an unbounded run of
  * marks (utf8proc, like Python, takes quadratic time on one). The Python
- * twin does the same. S2S_ERR_NOMEM on allocation failure. */
+ * twin does the same. TOK_ERR_NOMEM on allocation failure. */
 #define S2S_MAX_NONSTARTERS 30
 #define S2S_CGJ 0x034F
-s2s_status nfkc(const cp_buf *cps, cp_buf *out, s2s_error *err)
+tok_status nfkc(const cp_buf *cps, cp_buf *out, tok_error *err)
 {
     byte_buf b = {0};
     out->n = 0;
@@ -105,9 +105,9 @@ s2s_status nfkc(const cp_buf *cps, cp_buf *out, s2s_error *err)
     if (n < 0) {
         free(dst);
         if (n == UTF8PROC_ERROR_NOMEM || n == UTF8PROC_ERROR_OVERFLOW) return nomem(err);
-        return s2s_fail(err, S2S_ERR_UTF8, "NFKC normalization failed: %s", utf8proc_errmsg(n));
+        return tok_fail(err, TOK_ERR_UTF8, "NFKC normalization failed: %s", utf8proc_errmsg(n));
     }
-    s2s_status st = utf8_decode((const char *)dst, (size_t)n, 1, out, err);
+    tok_status st = utf8_decode((const char *)dst, (size_t)n, 1, out, err);
     free(dst);
     return st;
 }
@@ -115,7 +115,7 @@ s2s_status nfkc(const cp_buf *cps, cp_buf *out, s2s_error *err)
 /* ---- "none": runs of ASCII white space separate words ------------------- */
 /* U+0000 is dropped (a token string cannot hold it); nothing else changes. */
 
-static s2s_status units_none(const cp_buf *cps, byte_buf *buf, unit_list *units, s2s_error *err)
+static tok_status units_none(const cp_buf *cps, byte_buf *buf, unit_list *units, tok_error *err)
 {
     size_t i = 0;
     while (i < cps->n) {
@@ -126,7 +126,7 @@ static s2s_status units_none(const cp_buf *cps, byte_buf *buf, unit_list *units,
             if (cps->cp[i] != 0 && bytes_push_cp(buf, cps->cp[i])) return nomem(err); /* NUL dropped */
         if (buf->n > off && unit_push(units, off, buf->n - off, 'w', 0)) return nomem(err);
     }
-    return S2S_OK;
+    return TOK_OK;
 }
 
 /* ---- "tutorial": the PyTorch tutorial's normalizeString ----------------- */
@@ -139,7 +139,7 @@ static s2s_status units_none(const cp_buf *cps, byte_buf *buf, unit_list *units,
  * which never survive, so decomposing code point by code point is exact;
  * Python's final-sigma rule only chooses between two non-ASCII letters.
  */
-static s2s_status units_tutorial(const cp_buf *cps, byte_buf *buf, unit_list *units, s2s_error *err)
+static tok_status units_tutorial(const cp_buf *cps, byte_buf *buf, unit_list *units, tok_error *err)
 {
     int in_word = 0;
     size_t off = 0;
@@ -174,7 +174,7 @@ static s2s_status units_tutorial(const cp_buf *cps, byte_buf *buf, unit_list *un
         }
     }
     if (in_word && unit_push(units, off, buf->n - off, 'w', 0)) return nomem(err);
-    return S2S_OK;
+    return TOK_OK;
 }
 
 /* ---- "text": NFKC, lowercase, drop Cc/Cf, split on spaces and punctuation */
@@ -189,12 +189,12 @@ static int is_mark(int cat)
     return cat >= UTF8PROC_CATEGORY_MN && cat <= UTF8PROC_CATEGORY_ME;
 }
 
-static s2s_status units_text(int lowercase, const cp_buf *cps, byte_buf *buf, unit_list *units,
-                             s2s_error *err)
+static tok_status units_text(int lowercase, const cp_buf *cps, byte_buf *buf, unit_list *units,
+                             tok_error *err)
 {
     cp_buf n = {0};
-    s2s_status st = nfkc(cps, &n, err);
-    if (st != S2S_OK) {
+    tok_status st = nfkc(cps, &n, err);
+    if (st != TOK_OK) {
         cp_buf_free(&n);
         return st;
     }
@@ -230,15 +230,15 @@ static s2s_status units_text(int lowercase, const cp_buf *cps, byte_buf *buf, un
     }
     if (cur && unit_push(units, off, buf->n - off, cur, attached)) goto oom;
     cp_buf_free(&n);
-    return S2S_OK;
+    return TOK_OK;
 oom:
     cp_buf_free(&n);
     return nomem(err);
 }
 
 /* Dispatches to the normalizer `kind`; see tok_internal.h. */
-s2s_status normalize_units(normalizer_kind kind, int lowercase, const cp_buf *cps, byte_buf *buf,
-                           unit_list *units, s2s_error *err)
+tok_status normalize_units(normalizer_kind kind, int lowercase, const cp_buf *cps, byte_buf *buf,
+                           unit_list *units, tok_error *err)
 {
     switch (kind) {
     case NORM_TUTORIAL: return units_tutorial(cps, buf, units, err);
@@ -249,20 +249,20 @@ s2s_status normalize_units(normalizer_kind kind, int lowercase, const cp_buf *cp
 }
 
 /* The text level "char" splits; see tok_internal.h. */
-s2s_status normalize_text(normalizer_kind kind, int lowercase, const cp_buf *cps, cp_buf *out,
-                          s2s_error *err)
+tok_status normalize_text(normalizer_kind kind, int lowercase, const cp_buf *cps, cp_buf *out,
+                          tok_error *err)
 {
     if (kind == NORM_NONE) {
         for (size_t i = 0; i < cps->n; i++)
             if (cps->cp[i] != 0 && cp_push(out, cps->cp[i])) return nomem(err);
-        return S2S_OK;
+        return TOK_OK;
     }
     byte_buf buf = {0};
     unit_list units = {0};
-    s2s_status st = normalize_units(kind, lowercase, cps, &buf, &units, err);
-    for (size_t i = 0; st == S2S_OK && i < units.n; i++) {
+    tok_status st = normalize_units(kind, lowercase, cps, &buf, &units, err);
+    for (size_t i = 0; st == TOK_OK && i < units.n; i++) {
         if (i > 0 && !units.u[i].attached && cp_push(out, ' ')) st = nomem(err);
-        if (st == S2S_OK) st = utf8_decode(buf.s + units.u[i].off, units.u[i].len, 1, out, err);
+        if (st == TOK_OK) st = utf8_decode(buf.s + units.u[i].off, units.u[i].len, 1, out, err);
     }
     byte_buf_free(&buf);
     unit_list_free(&units);

@@ -1,7 +1,7 @@
 /*
  * tok_internal.h - helpers shared by the tokenizer's C files (utf8.c,
- * normalize.c, bpe.c, tokenizer.c, detok.c, api.c). Not installed.
- * The behaviour is specified in docs/tokenizer.md; tools/s2s_tokenizer.py is
+ * normalize.c, bpe.c, tokenizer.c, detok.c). Not installed.
+ * The behaviour is specified in docs/tokenizer.md; tools/python/s2s_tools/tokenizer.py is
  * the Python twin that must give the same tokens.
  */
 #ifndef S2S_TOK_INTERNAL_H
@@ -11,7 +11,6 @@
 #include <stdint.h>
 
 #include "tokenizer.h"
-#include "error.h"
 
 /* Joiner mark U+FFED HALFWIDTH BLACK SQUARE, UTF-8. NFKC maps U+FFED to
  * U+25A0, so text normalized by "text" never contains it. */
@@ -23,20 +22,9 @@
  * quadratic rank-priority loop. */
 #define S2S_BPE_MAX_WORD_CHARS 64
 
-/* A BPE merges file larger than this is refused. */
-#define S2S_MAX_MERGES_BYTES (256u * 1024u * 1024u)
-
 /* Unicode replacement character, used by lenient decoding. */
 #define S2S_REPLACEMENT_CHAR 0xFFFD
 
-/* Longest token text quoted in an error message, in bytes. */
-#define S2S_ERR_TOKEN_BYTES 64
-
-
-/* Writes `s` (`len` bytes of UTF-8) into `dst` (capacity `cap` >= 1) for use
- * in an error message: quoted-safe, control and non-ASCII-printable bytes as
- * \xNN, cut at S2S_ERR_TOKEN_BYTES with "...". Always NUL-terminates. */
-void tok_escape(const char *s, size_t len, char *dst, size_t cap);
 
 /* ---- growable buffers --------------------------------------------------- */
 
@@ -59,18 +47,15 @@ int bytes_push(byte_buf *b, const char *s, size_t n);  /* 0 or -1 */
 int bytes_push_cp(byte_buf *b, int32_t cp);  /* appends the UTF-8 of cp; 0 or -1 */
 void byte_buf_free(byte_buf *b);
 
-/* Appends a copy of `s` (`n` bytes) as a new NUL-terminated piece.
- * Returns 0, or -1 when out of memory (the list is unchanged). */
-int piece_list_push(piece_list *list, const char *s, size_t n);
 
 /* ---- UTF-8 (utf8.c) ------------------------------------------------------ */
 
 /* Decodes `len` bytes of UTF-8 into code points appended to `out`.
- * Strict mode: the first invalid sequence fails with S2S_ERR_UTF8,
+ * Strict mode: the first invalid sequence fails with TOK_ERR_UTF8,
  * "invalid UTF-8 at byte N" (N = 0-based offset of its first byte).
  * Lenient mode: each maximal ill-formed subpart becomes U+FFFD (the same
  * substitution as Python's bytes.decode("utf-8", "replace")). */
-s2s_status utf8_decode(const char *s, size_t len, int lenient, cp_buf *out, s2s_error *err);
+tok_status utf8_decode(const char *s, size_t len, int lenient, cp_buf *out, tok_error *err);
 
 /* Writes the UTF-8 of `cp` (a scalar value) to dst[0..3]; returns 1..4. */
 size_t utf8_encode(int32_t cp, char *dst);
@@ -108,18 +93,18 @@ int tok_isspace(int32_t c);
 
 /* Runs normalizer `kind` over `cps` (valid code points) and appends its
  * units to `units`, their UTF-8 to `buf`. `lowercase` applies to
- * NORM_TEXT. Returns S2S_OK or S2S_ERR_NOMEM. */
-s2s_status normalize_units(normalizer_kind kind, int lowercase, const cp_buf *cps,
-                           byte_buf *buf, unit_list *units, s2s_error *err);
+ * NORM_TEXT. Returns TOK_OK or TOK_ERR_NOMEM. */
+tok_status normalize_units(normalizer_kind kind, int lowercase, const cp_buf *cps,
+                           byte_buf *buf, unit_list *units, tok_error *err);
 
 /* The normalized text that level "char" splits, as code points appended to
  * `out`: "none" gives `cps` unchanged, "tutorial" the tutorial's
  * normalizeString, "text" its chunks joined by single spaces. */
-s2s_status normalize_text(normalizer_kind kind, int lowercase, const cp_buf *cps, cp_buf *out,
-                          s2s_error *err);
+tok_status normalize_text(normalizer_kind kind, int lowercase, const cp_buf *cps, cp_buf *out,
+                          tok_error *err);
 
 /* NFKC of `cps` (valid code points) into `out` (cleared first), via utf8proc. */
-s2s_status nfkc(const cp_buf *cps, cp_buf *out, s2s_error *err);
+tok_status nfkc(const cp_buf *cps, cp_buf *out, tok_error *err);
 
 /* ---- BPE (bpe.c) ----------------------------------------------------------- */
 
@@ -133,18 +118,16 @@ struct s2s_tokenizer {
     bpe_merges *merges; /* owned; NULL unless level is LEVEL_BPE */
 };
 
-/* Loads a merges file (one "a b" per line, rank = order; a first line
- * starting with "#version" is skipped; "\r\n" accepted). Errors: S2S_ERR_IO
- * naming the path, S2S_ERR_MERGES naming path and line. Duplicate pairs keep
- * their first rank. Free with bpe_free(). */
-bpe_merges *bpe_load(const char *path, s2s_error *err);
-/* Same from memory; `name` is used in messages. */
-bpe_merges *bpe_parse(const char *text, size_t len, const char *name, s2s_error *err);
+/* Parses the text of a merges file (`len` bytes: one "a b" per line, rank =
+ * order; a first line starting with "#version" is skipped; "\r\n"
+ * accepted). Errors: TOK_ERR_MERGES naming `name` and the line. Duplicate
+ * pairs keep their first rank. Free with bpe_free(). */
+bpe_merges *bpe_parse(const char *text, size_t len, const char *name, tok_error *err);
 void bpe_free(bpe_merges *m);
 size_t bpe_count(const bpe_merges *m);
 
 /* Splits the word `w` (`len` bytes of valid UTF-8, no white space) into
- * pieces with the rank-priority loop (see tools/s2s_tokenizer.py
+ * pieces with the rank-priority loop (see tools/python/s2s_tools/tokenizer.py
  * bpe_encode). Writes piece boundaries to `bnd`: bnd[0] = 0 < bnd[1] < ... <
  * bnd[k] = len, and returns k (>= 1 for a non-empty word). `bnd` must hold
  * utf8_count(w, len) + 1 entries. */

@@ -8,33 +8,34 @@
 #include "tok_internal.h"
 
 
-/* Creates a tokenizer for `cfg`, loading the merges file for level "bpe"
+/* Creates a tokenizer for `cfg`, parsing the merges text for level "bpe"
  * (see tokenizer.h). Returns NULL with `err` set on failure; the caller
  * frees the result with tokenizer_free(). */
-s2s_tokenizer *tokenizer_new(const tokenizer_config *cfg, const char *merges_path, s2s_error *err)
+s2s_tokenizer *tokenizer_new(const tokenizer_config *cfg, const char *merges, size_t merges_len,
+                             const char *merges_name, tok_error *err)
 {
     if (!cfg) {
-        s2s_fail(err, S2S_ERR_INVALID_ARG, "tokenizer_new: no tokenizer config");
+        tok_fail(err, TOK_ERR_INVALID_ARG, "tokenizer_new: no tokenizer config");
         return NULL;
     }
     if ((unsigned)cfg->normalizer > NORM_TEXT || (unsigned)cfg->level > LEVEL_BPE) {
-        s2s_fail(err, S2S_ERR_CONFIG, "tokenizer: unknown normalizer or level value");
+        tok_fail(err, TOK_ERR_CONFIG, "tokenizer: unknown normalizer or level value");
         return NULL;
     }
-    if (cfg->level == LEVEL_BPE && !merges_path) {
-        s2s_fail(err, S2S_ERR_CONFIG, "tokenizer.merges: required for level \"bpe\"");
+    if (cfg->level == LEVEL_BPE && !merges) {
+        tok_fail(err, TOK_ERR_CONFIG, "tokenizer.merges: required for level \"bpe\"");
         return NULL;
     }
     s2s_tokenizer *t = calloc(1, sizeof *t);
     if (!t) {
-        s2s_fail(err, S2S_ERR_NOMEM, "out of memory creating tokenizer");
+        tok_fail(err, TOK_ERR_NOMEM, "out of memory creating tokenizer");
         return NULL;
     }
     t->normalizer = cfg->normalizer;
     t->level = cfg->level;
     t->lowercase = cfg->lowercase != 0;
     if (cfg->level == LEVEL_BPE) {
-        t->merges = bpe_load(merges_path, err);
+        t->merges = bpe_parse(merges, merges_len, merges_name ? merges_name : "merges", err);
         if (!t->merges) {
             free(t);
             return NULL;
@@ -53,13 +54,13 @@ void tokenizer_free(s2s_tokenizer *tok)
 
 /* Level "char": the code points of the normalized text; ASCII white space
  * becomes " " when the vocabulary holds " " (or no vocabulary is given). */
-static s2s_status split_chars(const s2s_tokenizer *tok, const cp_buf *cps, const s2s_vocab *vocab,
-                              piece_list *out, s2s_error *err)
+static tok_status split_chars(const s2s_tokenizer *tok, const cp_buf *cps, const s2s_vocab *vocab,
+                              piece_list *out, tok_error *err)
 {
     cp_buf norm = {0};
-    s2s_status st = normalize_text(tok->normalizer, tok->lowercase, cps, &norm, err);
+    tok_status st = normalize_text(tok->normalizer, tok->lowercase, cps, &norm, err);
     int keep_space = !vocab || vocab_id(vocab, " ", 1) >= 0;
-    for (size_t i = 0; st == S2S_OK && i < norm.n; i++) {
+    for (size_t i = 0; st == TOK_OK && i < norm.n; i++) {
         int32_t c = norm.cp[i];
         char tmp[4];
         size_t n;
@@ -70,7 +71,7 @@ static s2s_status split_chars(const s2s_tokenizer *tok, const cp_buf *cps, const
         } else {
             n = utf8_encode(c, tmp);
         }
-        if (piece_list_push(out, tmp, n)) st = s2s_fail(err, S2S_ERR_NOMEM, "out of memory splitting text");
+        if (piece_list_push(out, tmp, n)) st = tok_fail(err, TOK_ERR_NOMEM, "out of memory splitting text");
     }
     cp_buf_free(&norm);
     return st;
@@ -97,13 +98,13 @@ static int emit(piece_list *out, const char *s, size_t n, int pre, int post)
 /* Decodes, normalizes and splits `text` (see tokenizer.h), appending
  * malloc'd token strings to `out` (the caller frees them with
  * piece_list_free(), also after a failure: tokens appended before it stay). */
-s2s_status tokenizer_split(const s2s_tokenizer *tok, const char *text, size_t len, int lenient,
-                           const s2s_vocab *vocab, piece_list *out, s2s_error *err)
+tok_status tokenizer_split(const s2s_tokenizer *tok, const char *text, size_t len, int lenient,
+                           const s2s_vocab *vocab, piece_list *out, tok_error *err)
 {
-    if (!tok || !out || (!text && len)) return s2s_fail(err, S2S_ERR_INVALID_ARG, "tokenizer_split: NULL argument");
+    if (!tok || !out || (!text && len)) return tok_fail(err, TOK_ERR_INVALID_ARG, "tokenizer_split: NULL argument");
     cp_buf cps = {0};
-    s2s_status st = utf8_decode(text, len, lenient, &cps, err);
-    if (st != S2S_OK) {
+    tok_status st = utf8_decode(text, len, lenient, &cps, err);
+    if (st != TOK_OK) {
         cp_buf_free(&cps);
         return st;
     }
@@ -119,7 +120,7 @@ s2s_status tokenizer_split(const s2s_tokenizer *tok, const char *text, size_t le
     cp_buf_free(&cps);
     const unit_list *use = &units;
     size_t *bnd = NULL;
-    if (st == S2S_OK && tok->level == LEVEL_BPE) {
+    if (st == TOK_OK && tok->level == LEVEL_BPE) {
         /* expand word units into BPE pieces; later pieces touch the earlier ones */
         size_t maxcp = 0;
         for (size_t i = 0; i < units.n; i++) {
@@ -127,25 +128,25 @@ s2s_status tokenizer_split(const s2s_tokenizer *tok, const char *text, size_t le
             if (c > maxcp) maxcp = c;
         }
         bnd = malloc((maxcp + 1) * sizeof *bnd);
-        if (!bnd) st = s2s_fail(err, S2S_ERR_NOMEM, "out of memory splitting text");
-        for (size_t i = 0; st == S2S_OK && i < units.n; i++) {
+        if (!bnd) st = tok_fail(err, TOK_ERR_NOMEM, "out of memory splitting text");
+        for (size_t i = 0; st == TOK_OK && i < units.n; i++) {
             tok_unit u = units.u[i];
             if (u.kind != 'w') {
                 if (unit_push(&ex, u.off, u.len, u.kind, u.attached))
-                    st = s2s_fail(err, S2S_ERR_NOMEM, "out of memory splitting text");
+                    st = tok_fail(err, TOK_ERR_NOMEM, "out of memory splitting text");
                 continue;
             }
             size_t k = bpe_encode(tok->merges, buf.s + u.off, u.len, bnd);
             for (size_t j = 0; j < k; j++)
                 if (unit_push(&ex, u.off + bnd[j], bnd[j + 1] - bnd[j], 'w', j ? 1 : u.attached)) {
-                    st = s2s_fail(err, S2S_ERR_NOMEM, "out of memory splitting text");
+                    st = tok_fail(err, TOK_ERR_NOMEM, "out of memory splitting text");
                     break;
                 }
         }
         use = &ex;
     }
     int marks = tok->normalizer == NORM_TEXT || tok->level == LEVEL_BPE;
-    for (size_t i = 0; st == S2S_OK && i < use->n; i++) {
+    for (size_t i = 0; st == TOK_OK && i < use->n; i++) {
         const tok_unit *u = &use->u[i];
         int pre = 0, post = 0;
         if (marks) {
@@ -155,7 +156,7 @@ s2s_status tokenizer_split(const s2s_tokenizer *tok, const char *text, size_t le
             post = i + 1 < use->n && use->u[i + 1].attached && u->kind == 'p';
         }
         if (emit(out, buf.s + u->off, u->len, pre, post))
-            st = s2s_fail(err, S2S_ERR_NOMEM, "out of memory splitting text");
+            st = tok_fail(err, TOK_ERR_NOMEM, "out of memory splitting text");
     }
     free(bnd);
     byte_buf_free(&buf);

@@ -10,6 +10,21 @@
 #include "tok_internal.h"
 
 
+/* See tokenizer.h. */
+tok_status tok_fail(tok_error *err, tok_status status, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        err->status = status;
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+        for (char *p = err->message; *p; p++)
+            if (*p == '\n' || *p == '\r') *p = ' ';
+    }
+    return status;
+}
+
 /* See tok_internal.h. */
 void tok_escape(const char *s, size_t len, char *dst, size_t cap)
 {
@@ -212,7 +227,7 @@ static size_t decode_one(const unsigned char *s, size_t len, size_t i, int32_t *
 
 /* See tok_internal.h: strict (error with byte offset) or lenient (U+FFFD
  * per maximal ill-formed subpart) decoding, appended to `out`. */
-s2s_status utf8_decode(const char *text, size_t len, int lenient, cp_buf *out, s2s_error *err)
+tok_status utf8_decode(const char *text, size_t len, int lenient, cp_buf *out, tok_error *err)
 {
     const unsigned char *s = (const unsigned char *)text;
     size_t i = 0;
@@ -221,12 +236,12 @@ s2s_status utf8_decode(const char *text, size_t len, int lenient, cp_buf *out, s
         size_t bad = 0;
         size_t k = decode_one(s, len, i, &cp, &bad);
         if (k == 0) {
-            if (!lenient) return s2s_fail(err, S2S_ERR_UTF8, "invalid UTF-8 at byte %zu", i);
+            if (!lenient) return tok_fail(err, TOK_ERR_UTF8, "invalid UTF-8 at byte %zu", i);
             cp = S2S_REPLACEMENT_CHAR;
             k = bad;
         }
-        if (cp_push(out, cp)) return s2s_fail(err, S2S_ERR_NOMEM, "out of memory decoding text");
+        if (cp_push(out, cp)) return tok_fail(err, TOK_ERR_NOMEM, "out of memory decoding text");
         i += k;
     }
-    return S2S_OK;
+    return TOK_OK;
 }

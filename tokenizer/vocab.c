@@ -12,7 +12,6 @@
 #include <cjson/cJSON.h>
 #include <utf8proc.h>
 
-#include "config.h"
 #include "tokenizer.h"
 
 /* Largest vocabulary accepted (ids are ints; the hash table doubles it). */
@@ -109,7 +108,7 @@ static long long find_nul_escape(const char *s, size_t len)
 }
 
 /* See tokenizer.h. */
-s2s_vocab *vocab_parse(const char *json, size_t len, const char *name, s2s_error *err)
+s2s_vocab *vocab_parse(const char *json, size_t len, const char *name, tok_error *err)
 {
     if (!name)
         name = "vocabulary";
@@ -119,18 +118,18 @@ s2s_vocab *vocab_parse(const char *json, size_t len, const char *name, s2s_error
         utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)json + i,
                                               left > 4 ? 4 : (utf8proc_ssize_t)left, &cp);
         if (n <= 0) {
-            s2s_fail(err, S2S_ERR_VOCAB, "%s: invalid UTF-8 at byte offset %zu", name, i);
+            tok_fail(err, TOK_ERR_VOCAB, "%s: invalid UTF-8 at byte offset %zu", name, i);
             return NULL;
         }
         if (cp == 0) {
-            s2s_fail(err, S2S_ERR_VOCAB, "%s: NUL byte at byte offset %zu", name, i);
+            tok_fail(err, TOK_ERR_VOCAB, "%s: NUL byte at byte offset %zu", name, i);
             return NULL;
         }
         i += (size_t)n;
     }
     long long nul = find_nul_escape(json, len);
     if (nul >= 0) {
-        s2s_fail(err, S2S_ERR_VOCAB, "%s: a token contains \\u0000 at byte offset %lld", name,
+        tok_fail(err, TOK_ERR_VOCAB, "%s: a token contains \\u0000 at byte offset %lld", name,
                     nul);
         return NULL;
     }
@@ -138,30 +137,30 @@ s2s_vocab *vocab_parse(const char *json, size_t len, const char *name, s2s_error
     cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
     if (!root) {
         size_t off = (end && end >= json && end <= json + len) ? (size_t)(end - json) : 0;
-        s2s_fail(err, S2S_ERR_VOCAB, "%s: invalid JSON near byte offset %zu", name, off);
+        tok_fail(err, TOK_ERR_VOCAB, "%s: invalid JSON near byte offset %zu", name, off);
         return NULL;
     }
     s2s_vocab *v = NULL;
     int *ids = NULL;
     for (const char *p = end; p && p < json + len; p++)
         if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
-            s2s_fail(err, S2S_ERR_VOCAB, "%s: trailing data after the JSON at byte offset %zu",
+            tok_fail(err, TOK_ERR_VOCAB, "%s: trailing data after the JSON at byte offset %zu",
                         name, (size_t)(p - json));
             goto fail;
         }
     if (!cJSON_IsObject(root)) {
-        s2s_fail(err, S2S_ERR_VOCAB, "%s: expected a JSON object {token: id}", name);
+        tok_fail(err, TOK_ERR_VOCAB, "%s: expected a JSON object {token: id}", name);
         goto fail;
     }
     size_t count = 0;
     for (const cJSON *it = root->child; it; it = it->next)
         count++;
     if (count == 0) {
-        s2s_fail(err, S2S_ERR_VOCAB, "%s: the vocabulary is empty", name);
+        tok_fail(err, TOK_ERR_VOCAB, "%s: the vocabulary is empty", name);
         goto fail;
     }
     if (count > VOCAB_MAX_SIZE) {
-        s2s_fail(err, S2S_ERR_VOCAB, "%s: %zu tokens, more than the limit of %d", name, count,
+        tok_fail(err, TOK_ERR_VOCAB, "%s: %zu tokens, more than the limit of %d", name, count,
                     VOCAB_MAX_SIZE);
         goto fail;
     }
@@ -188,12 +187,12 @@ s2s_vocab *vocab_parse(const char *json, size_t len, const char *name, s2s_error
         const char *tok = it->string;
         double d = cJSON_IsNumber(it) ? it->valuedouble : 0.5;
         if (!isfinite(d) || d != floor(d)) {
-            s2s_fail(err, S2S_ERR_VOCAB, "%s: token \"%.100s\": id is not an integer", name,
+            tok_fail(err, TOK_ERR_VOCAB, "%s: token \"%.100s\": id is not an integer", name,
                         tok);
             goto fail;
         }
         if (d < 0) {
-            s2s_fail(err, S2S_ERR_VOCAB, "%s: token \"%.100s\": negative id %.0f", name, tok,
+            tok_fail(err, TOK_ERR_VOCAB, "%s: token \"%.100s\": negative id %.0f", name, tok,
                         d);
             goto fail;
         }
@@ -205,7 +204,7 @@ s2s_vocab *vocab_parse(const char *json, size_t len, const char *name, s2s_error
         int id = (int)d;
         if (ids[id] >= 0) {
             const cJSON *first = cJSON_GetArrayItem(root, ids[id]);
-            s2s_fail(err, S2S_ERR_VOCAB,
+            tok_fail(err, TOK_ERR_VOCAB,
                         "%s: id %d is used twice (tokens \"%.100s\" and \"%.100s\")", name, id,
                         first ? first->string : "?", tok);
             goto fail;
@@ -217,7 +216,7 @@ s2s_vocab *vocab_parse(const char *json, size_t len, const char *name, s2s_error
         int missing_id = 0;
         while (missing_id < V && ids[missing_id] >= 0)
             missing_id++;
-        s2s_fail(err, S2S_ERR_VOCAB,
+        tok_fail(err, TOK_ERR_VOCAB,
                     "%s: ids must be exactly 0..%d: id %d is missing (a hole) and token "
                     "\"%.100s\" has id %.0f",
                     name, V - 1, missing_id, bad->string, bad->valuedouble);
@@ -236,7 +235,7 @@ s2s_vocab *vocab_parse(const char *json, size_t len, const char *name, s2s_error
         v->lens[id] = tl;
         int other = vocab_insert(v, id);
         if (other >= 0) {
-            s2s_fail(err, S2S_ERR_VOCAB, "%s: token \"%.100s\" appears twice (ids %d and %d)",
+            tok_fail(err, TOK_ERR_VOCAB, "%s: token \"%.100s\" appears twice (ids %d and %d)",
                         name, it->string, other, id);
             goto fail;
         }
@@ -245,22 +244,10 @@ s2s_vocab *vocab_parse(const char *json, size_t len, const char *name, s2s_error
     cJSON_Delete(root);
     return v;
 nomem:
-    s2s_fail(err, S2S_ERR_NOMEM, "%s: out of memory", name);
+    tok_fail(err, TOK_ERR_NOMEM, "%s: out of memory", name);
 fail:
     free(ids);
     vocab_free(v);
     cJSON_Delete(root);
     return NULL;
-}
-
-/* See tokenizer.h. */
-s2s_vocab *vocab_load(const char *path, s2s_error *err)
-{
-    char *text;
-    size_t len;
-    if (loader_read_file(path, path, LOADER_MAX_TEXT_FILE, &text, &len, err) != S2S_OK)
-        return NULL;
-    s2s_vocab *v = vocab_parse(text, len, path, err);
-    free(text);
-    return v;
 }

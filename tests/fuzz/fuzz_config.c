@@ -31,7 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else if (err.message[0] == '\0') {
         abort();
     }
-    s2s_vocab *v = vocab_parse(text, size, "vocab.json", &err);
+    tok_error terr;
+    s2s_vocab *v = vocab_parse(text, size, "vocab.json", &terr);
     if (v) {
         int n = vocab_size(v);
         if (n < 1)

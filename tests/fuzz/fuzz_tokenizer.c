@@ -10,7 +10,7 @@
  * the text to tokenize.
  *
  * Checked: lenient splitting never fails; strict splitting fails only with
- * S2S_ERR_UTF8 and exactly when utf8proc finds the text invalid; every
+ * TOK_ERR_UTF8 and exactly when utf8proc finds the text invalid; every
  * token is non-empty valid UTF-8; join never fails; with level "bpe", the
  * join of the BPE tokens equals the join of the word tokens.
  */
@@ -54,10 +54,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *text = mtext + ml;
     size_t len = size - 2 - ml;
 
-    s2s_error err;
+    tok_error err;
     bpe_merges *m = bpe_parse(mtext, ml, "fuzz-merges", &err);
     if (!m) {
-        if (err.status != S2S_ERR_MERGES || !err.message[0]) abort();
+        if (err.status != TOK_ERR_MERGES || !err.message[0]) abort();
         m = bpe_parse(FIXED_MERGES, sizeof FIXED_MERGES - 1, "fixed", &err);
         if (!m) abort();
     }
@@ -71,10 +71,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int lenient = (int)(sel / 18 % 2);
 
     piece_list pl = {0};
-    s2s_status st = tokenizer_split(&t, text, len, lenient, NULL, &pl, &err);
+    tok_status st = tokenizer_split(&t, text, len, lenient, NULL, &pl, &err);
     int valid = valid_utf8((const uint8_t *)text, len);
-    if (st != S2S_OK) {
-        if (lenient || st != S2S_ERR_UTF8 || valid || pl.n != 0) abort();
+    if (st != TOK_OK) {
+        if (lenient || st != TOK_ERR_UTF8 || valid || pl.n != 0) abort();
     } else {
         if (!lenient && !valid) abort();
         for (int i = 0; i < pl.n; i++) {
@@ -89,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             w.level = LEVEL_WORD;
             w.merges = NULL;
             piece_list wl = {0};
-            if (tokenizer_split(&w, text, len, lenient, NULL, &wl, &err) != S2S_OK) abort();
+            if (tokenizer_split(&w, text, len, lenient, NULL, &wl, &err) != TOK_OK) abort();
             char *wj = joined(&w, &wl);
             if (t.normalizer == NORM_TEXT || !memmem(text, len, S2S_JOINER, S2S_JOINER_LEN))
                 if (strcmp(j, wj) != 0) abort();

@@ -1,7 +1,7 @@
 /*
  * s2s.h - the one public header of libs2s, a sequence-to-sequence inference
- * engine for RNN encoder / attention decoder models (model format version 1,
- * see shared/spec/model-format.md).
+ * engine for RNN encoder / attention decoder models (the model format is
+ * docs/model-format.md).
  *
  * Conventions
  *  - Handles are opaque. Every *_new / *_load has a matching *_free; every
@@ -12,6 +12,7 @@
  *  - The library never prints and never exits.
  *  - A loaded s2s_model is immutable: any number of threads may use one model
  *    at once, each with its own s2s_session.
+ *  - Only the functions marked S2S_API are exported from the shared library.
  */
 #ifndef S2S_H
 #define S2S_H
@@ -23,7 +24,14 @@
 extern "C" {
 #endif
 
-#define S2S_VERSION "0.1.0"
+/* Exported from libs2s.so; everything else in the library is hidden. */
+#if defined(__GNUC__) || defined(__clang__)
+#define S2S_API __attribute__((visibility("default")))
+#else
+#define S2S_API
+#endif
+
+#define S2S_VERSION "0.1.0" /* the one place the version is written */
 #define S2S_FORMAT_VERSION 1 /* newest model format this library reads */
 
 /* Limits, as named constants. */
@@ -64,7 +72,7 @@ typedef struct s2s_error {
 
 /* A static, never-NULL English description of `status` (not to be freed).
  * Unknown values give "unknown status". */
-const char *s2s_strerror(s2s_status status);
+S2S_API const char *s2s_strerror(s2s_status status);
 
 /* ------------------------------------------------------------------------ */
 /* Model                                                                    */
@@ -75,13 +83,13 @@ typedef struct s2s_model s2s_model;
 /* Loads the model directory `dir` (config.json, weights, vocabularies and
  * tokenizer files). F32 weights are views into a read-only mmap of the
  * safetensors file; F16/BF16 are widened into owned buffers.
- * Every rule of the spec is checked. Returns NULL on failure with `err` set.
+ * Every rule of docs/model-format.md is checked. Returns NULL on failure with `err` set.
  * The caller frees the model with s2s_model_free(). */
-s2s_model *s2s_model_load(const char *dir, s2s_error *err);
+S2S_API s2s_model *s2s_model_load(const char *dir, s2s_error *err);
 
 /* Frees everything the model owns and unmaps its weights. NULL is a no-op.
  * No session of the model may be used afterwards. */
-void s2s_model_free(s2s_model *model);
+S2S_API void s2s_model_free(s2s_model *model);
 
 typedef enum s2s_side { S2S_SOURCE = 0, S2S_TARGET = 1 } s2s_side;
 
@@ -118,6 +126,9 @@ typedef struct s2s_model_info {
     int lowercase;
     const char *merges_file;      /* NULL unless level is "bpe" */
     int max_length;               /* config decoding.max_length, 0 if absent */
+    int beam_size;                /* config decoding.beam_size, 0 if absent */
+    int min_length;               /* config decoding.min_length, 0 if absent */
+    float length_penalty;         /* config decoding.length_penalty, -1 if absent */
     int max_input_tokens;         /* tokens kept per input: config tokenizer.max_input_tokens
                                      (or its default), at most S2S_MAX_SOURCE_TOKENS */
     size_t n_tensors;             /* tensors the model uses */
@@ -125,7 +136,7 @@ typedef struct s2s_model_info {
 } s2s_model_info;
 
 /* Fills `info` for `model`. Never fails for a loaded model. */
-void s2s_model_get_info(const s2s_model *model, s2s_model_info *info);
+S2S_API void s2s_model_get_info(const s2s_model *model, s2s_model_info *info);
 
 typedef struct s2s_tensor_info {
     const char *name;     /* state_dict name; lives as long as the model */
@@ -136,13 +147,13 @@ typedef struct s2s_tensor_info {
 
 /* Describes the i-th used tensor (0 <= i < info.n_tensors), in name order.
  * Returns S2S_ERR_INVALID_ARG for an out-of-range i. */
-s2s_status s2s_model_tensor(const s2s_model *model, size_t i, s2s_tensor_info *out);
+S2S_API s2s_status s2s_model_tensor(const s2s_model *model, size_t i, s2s_tensor_info *out);
 
 /* Vocabulary look-ups. s2s_model_token returns the token string of `id` on
  * `side` (owned by the model) or NULL for an out-of-range id;
  * s2s_model_token_id returns the id of a token string or -1. */
-const char *s2s_model_token(const s2s_model *model, s2s_side side, int id);
-int s2s_model_token_id(const s2s_model *model, s2s_side side, const char *token, size_t len);
+S2S_API const char *s2s_model_token(const s2s_model *model, s2s_side side, int id);
+S2S_API int s2s_model_token_id(const s2s_model *model, s2s_side side, const char *token, size_t len);
 
 /* ------------------------------------------------------------------------ */
 /* Tokenization                                                             */
@@ -155,7 +166,7 @@ typedef struct s2s_tokenize_params {
                        S2S_MAX_TARGET_TOKENS for the target side. Default 0. */
 } s2s_tokenize_params;
 
-s2s_tokenize_params s2s_tokenize_default_params(void);
+S2S_API s2s_tokenize_params s2s_tokenize_default_params(void);
 
 /* Token ids of one text plus the strings they came from. */
 typedef struct s2s_token_seq {
@@ -171,22 +182,22 @@ typedef struct s2s_token_seq {
  * tokenizer for `side`. On the source side the eos id is appended when the
  * model's encoder.append_eos is set. Unknown source tokens map to unk, or
  * fail with S2S_ERR_UNKNOWN_TOKEN naming the token when unk is null; an
- * unknown target token is always S2S_ERR_UNKNOWN_TOKEN (spec section 5). Invalid UTF-8
+ * unknown target token is always S2S_ERR_UNKNOWN_TOKEN (model-format.md section 5). Invalid UTF-8
  * fails with S2S_ERR_UTF8 naming the byte offset (unless params->lenient).
  * An empty or all-blank text gives n == 0 (source: just eos when appended).
  * On success `out` owns its arrays; free with s2s_token_seq_free(). On
  * failure `out` is left empty. `params` may be NULL for defaults. */
-s2s_status s2s_tokenize(const s2s_model *model, s2s_side side, const char *text, size_t len,
-                        const s2s_tokenize_params *params, s2s_token_seq *out, s2s_error *err);
+S2S_API s2s_status s2s_tokenize(const s2s_model *model, s2s_side side, const char *text, size_t len,
+                                const s2s_tokenize_params *params, s2s_token_seq *out, s2s_error *err);
 
 /* Frees what s2s_tokenize put in `seq` and zeroes it. NULL is a no-op. */
-void s2s_token_seq_free(s2s_token_seq *seq);
+S2S_API void s2s_token_seq_free(s2s_token_seq *seq);
 
 /* Turns target ids into text a person reads: "word" level joins with single
  * spaces, "char" concatenates, "bpe" and the "text" normalizer undo their
  * joiner marks. Ids equal to eos are skipped. Returns a malloc'd NUL-terminated
  * string the caller frees with free(), or NULL when out of memory. */
-char *s2s_detokenize(const s2s_model *model, const int *ids, int n);
+S2S_API char *s2s_detokenize(const s2s_model *model, const int *ids, int n);
 
 /* ------------------------------------------------------------------------ */
 /* Decoding                                                                 */
@@ -199,7 +210,7 @@ typedef struct s2s_decode_params {
     int max_length;         /* decoding steps incl. eos; 0 = config
                                decoding.max_length, else 2 * n_source + 10. Default 0. */
     int min_length;         /* eos is not allowed before this many tokens
-                               (eos excluded); 0 = no minimum (spec semantics). Default 0. */
+                               (eos excluded); 0 = no minimum (model-format.md section 6). Default 0. */
     int want_attention;     /* 1: fill hypothesis attention matrices. Default 1. */
     /* Called once per decoding step; returning nonzero stops with
      * S2S_ERR_ABORTED. NULL = never. */
@@ -207,7 +218,7 @@ typedef struct s2s_decode_params {
     void *abort_user_data;
 } s2s_decode_params;
 
-s2s_decode_params s2s_decode_default_params(void);
+S2S_API s2s_decode_params s2s_decode_default_params(void);
 
 typedef struct s2s_hypothesis {
     int *tokens;           /* n_tokens target ids, the final eos excluded */
@@ -228,7 +239,7 @@ typedef struct s2s_result {
 
 /* Frees the arrays in `result` and zeroes it. NULL is a no-op. The decoding
  * functions zero their results first, so freeing after a failed call is safe. */
-void s2s_result_free(s2s_result *result);
+S2S_API void s2s_result_free(s2s_result *result);
 
 /* Per-thread decoding state (buffers). One session per thread; a session is
  * not thread-safe, the model is. */
@@ -236,32 +247,32 @@ typedef struct s2s_session s2s_session;
 
 /* Creates a session for `model`. Returns NULL when out of memory. The model
  * must outlive the session. Free with s2s_session_free(). */
-s2s_session *s2s_session_new(const s2s_model *model, s2s_error *err);
-void s2s_session_free(s2s_session *session);
+S2S_API s2s_session *s2s_session_new(const s2s_model *model, s2s_error *err);
+S2S_API void s2s_session_free(s2s_session *session);
 
 /* Decodes source ids `src` (n_src > 0, ids already including any appended
  * eos, as s2s_tokenize returns them) with greedy (beam_size 1) or beam
  * search. Fills `result` (caller frees with s2s_result_free()). Buffers are
  * sized once per call before the decoding loop. Fails with
  * S2S_ERR_INVALID_ARG for an empty source, an out-of-range id or bad params. */
-s2s_status s2s_translate_ids(s2s_session *session, const int *src, int n_src,
-                             const s2s_decode_params *params, s2s_result *result, s2s_error *err);
+S2S_API s2s_status s2s_translate_ids(s2s_session *session, const int *src, int n_src,
+                                     const s2s_decode_params *params, s2s_result *result, s2s_error *err);
 
 /* Forced decoding: scores the target ids `tgt` (without eos; eos is added)
  * given `src`, with no length limit. `result` gets one finished hypothesis
  * with the score, per-step log-probabilities and alignment. */
-s2s_status s2s_score_ids(s2s_session *session, const int *src, int n_src,
-                         const int *tgt, int n_tgt, int want_attention,
-                         s2s_result *result, s2s_error *err);
+S2S_API s2s_status s2s_score_ids(s2s_session *session, const int *src, int n_src,
+                                 const int *tgt, int n_tgt, int want_attention,
+                                 s2s_result *result, s2s_error *err);
 
 /* Translates `n` source sequences in one call, all decoded as one batch
  * through the matrix-matrix kernels; results[i] belongs to srcs[i] and is
  * identical to what s2s_translate_ids would give for it alone. `results`
  * must have room for n; on failure of any input the whole call fails and no
  * result is filled. */
-s2s_status s2s_translate_batch(s2s_session *session, const int *const *srcs, const int *n_srcs,
-                               int n, const s2s_decode_params *params, s2s_result *results,
-                               s2s_error *err);
+S2S_API s2s_status s2s_translate_batch(s2s_session *session, const int *const *srcs, const int *n_srcs,
+                                       int n, const s2s_decode_params *params, s2s_result *results,
+                                       s2s_error *err);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,7 @@
 /*
  * cmd_score.c - `s2s score`: forced decoding of "source<TAB>target" lines.
  * Text output per line: "score ||| lp_1 ... lp_eos[ ||| alignment]";
- * jsonl: the object of spec section 8 with one hypothesis.
+ * jsonl: the object of model-format.md section 8 with one hypothesis.
  */
 #include <errno.h>
 #include <stdlib.h>

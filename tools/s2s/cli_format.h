@@ -19,7 +19,7 @@ typedef struct cli_line_out {
 /* Writes hypothesis k as a text line: "[ID ||| ]text[ ||| alignment][ ||| score]". */
 void cli_write_text_hyp(FILE *f, const cli_line_out *lo, int k, int with_id, int with_score);
 
-/* Writes the jsonl object of spec section 8 (and a newline). */
+/* Writes the jsonl object of model-format.md section 8 (and a newline). */
 void cli_write_json_line(FILE *f, const cli_line_out *lo);
 
 /* Pharaoh "src-tgt" pairs: for each emitted token (eos step excluded) the

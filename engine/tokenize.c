@@ -1,13 +1,13 @@
 /*
- * api.c - public tokenization entry points (s2s.h): s2s_tokenize,
- * s2s_detokenize and friends, on top of the internal tokenizer and the
- * model's vocabularies.
+ * tokenize.c - public tokenization entry points (s2s.h): s2s_tokenize,
+ * s2s_detokenize and friends: the model's tokenizer and vocabularies
+ * (tokenizer/) applied with the model's settings.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
 #include "model.h"
-#include "tok_internal.h"
 
 /* Defaults: strict UTF-8, the model's max_input_tokens. */
 s2s_tokenize_params s2s_tokenize_default_params(void)
@@ -60,10 +60,10 @@ s2s_status s2s_tokenize(const s2s_model *model, s2s_side side, const char *text,
     int max = token_limit(model, side, p);
     piece_list pl = {0};
     pl.limit = max + 1; /* one more than kept, to know that the text was cut */
-    s2s_status st = tokenizer_split(model->tokenizer, text ? text : "", len, p->lenient, vocab, &pl, err);
-    if (st != S2S_OK) {
+    tok_error terr;
+    if (tokenizer_split(model->tokenizer, text ? text : "", len, p->lenient, vocab, &pl, &terr) != TOK_OK) {
         piece_list_free(&pl);
-        return st;
+        return s2s_fail_from_tokenizer(err, &terr);
     }
     int truncated = pl.dropped > 0;
     pl.limit = 0;
@@ -88,7 +88,7 @@ s2s_status s2s_tokenize(const s2s_model *model, s2s_side side, const char *text,
         const char *t = pl.pieces[i];
         int id = vocab_id(vocab, t, strlen(t));
         if (id < 0) {
-            /* the spec allows unk for the source side only */
+            /* model-format.md section 5 allows unk for the source side only */
             id = side == S2S_SOURCE ? model->unk_id[S2S_SOURCE] : -1;
             if (id < 0) {
                 char esc[4 * S2S_ERR_TOKEN_BYTES + 8];

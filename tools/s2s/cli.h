@@ -12,7 +12,7 @@
 
 #include "s2s.h"
 
-/* Exit statuses (issue 5). */
+/* Exit statuses of every command. */
 #define CLI_EXIT_OK 0       /* every line went well */
 #define CLI_EXIT_LINES 1    /* some lines failed; the others were written */
 #define CLI_EXIT_USAGE 2    /* usage error or a model that cannot be loaded */

@@ -2,7 +2,6 @@
  * cmd_translate.c - `s2s translate` and `s2s summarize`: decode every input
  * line, write one result per line (n-best: N lines), in order, streaming.
  */
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +12,6 @@
 /* Summarization defaults when config.json has no "decoding" value. */
 #define SUMMARIZE_BEAM 4
 #define SUMMARIZE_LENGTH_PENALTY 1.0f
-#define CONFIG_MAX_BYTES (16u << 20)
 
 typedef struct translate_ctx {
     const cli_opts *o;
@@ -124,55 +122,25 @@ static void translate_block(void *vctx, s2s_session *session, cli_job *jobs, int
     }
 }
 
-/* Reads MODEL_DIR/config.json into a cJSON tree, or NULL. */
-static cJSON *read_config(const char *dir)
+/* Sets what the command line left open from the model's decoding defaults
+ * (config "decoding": beam_size, length_penalty, min_length), or the
+ * summarization defaults, without ever contradicting what the command line
+ * did set. */
+static void summarize_defaults(cli_opts *o, const s2s_model *m)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = malloc(CONFIG_MAX_BYTES + 1);
-    size_t n = buf ? fread(buf, 1, CONFIG_MAX_BYTES, f) : 0;
-    fclose(f);
-    cJSON *root = NULL;
-    if (buf) {
-        buf[n] = '\0';
-        root = cJSON_Parse(buf);
-    }
-    free(buf);
-    return root;
-}
-
-/* Integer key `name` of `obj` in [lo, hi], or `def`. */
-static int config_int(const cJSON *obj, const char *name, int lo, int hi, int def)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
-    if (!cJSON_IsNumber(v) || v->valuedouble < lo || v->valuedouble > hi) return def;
-    return (int)v->valuedouble;
-}
-
-/* Sets what the command line left open from config "decoding" (beam_size,
- * length_penalty, min_length), or the summarization defaults, without
- * ever contradicting what the command line did set. */
-static void summarize_defaults(cli_opts *o)
-{
-    cJSON *root = read_config(o->model_dir);
-    const cJSON *dec = cJSON_GetObjectItemCaseSensitive(root, "decoding");
+    s2s_model_info info;
+    s2s_model_get_info(m, &info);
     if (!o->beam_set) {
-        int beam = config_int(dec, "beam_size", 1, S2S_MAX_BEAM, SUMMARIZE_BEAM);
+        int beam = info.beam_size > 0 ? info.beam_size : SUMMARIZE_BEAM;
         o->dp.beam_size = beam > o->dp.n_best ? beam : o->dp.n_best;
     }
-    if (!o->lp_set) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(dec, "length_penalty");
-        o->dp.length_penalty = cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= S2S_MAX_LENGTH_PENALTY
-                                   ? (float)v->valuedouble : SUMMARIZE_LENGTH_PENALTY;
-    }
+    if (!o->lp_set)
+        o->dp.length_penalty = info.length_penalty >= 0.0f ? info.length_penalty : SUMMARIZE_LENGTH_PENALTY;
     if (!o->min_len_set) {
-        int min = config_int(dec, "min_length", 0, S2S_MAX_DECODE_STEPS, 0);
+        int min = info.min_length;
         if (o->max_len_set && min >= o->dp.max_length) min = o->dp.max_length - 1;
         o->dp.min_length = min;
     }
-    cJSON_Delete(root);
 }
 
 int cmd_translate(int argc, char **argv)
@@ -183,7 +151,7 @@ int cmd_translate(int argc, char **argv)
     if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
     s2s_model *m = cli_load_model(&o);
     if (!m) return CLI_EXIT_USAGE;
-    if (strcmp(cmd, "summarize") == 0) summarize_defaults(&o);
+    if (strcmp(cmd, "summarize") == 0) summarize_defaults(&o, m);
     translate_ctx c = {&o, m, {0}};
     cli_unk_init(&c.unk, m, o.lenient);
     cli_handler h = {NULL, translate_block, &c};

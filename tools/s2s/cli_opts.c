@@ -79,7 +79,7 @@ typedef struct command_def {
     "  --lenient             replace invalid UTF-8 by U+FFFD instead of failing the line\n"
 
 #define TRANSLATE_TAIL \
-    "  --format text|jsonl   output format (default text; jsonl: spec section 8)\n" \
+    "  --format text|jsonl   output format (default text; jsonl: one JSON object per line)\n" \
     "  --alignment hard|soft text: append ' ||| ' and the alignment: hard = Pharaoh\n" \
     "                        'src-tgt' pairs, soft = one row per step, comma-separated\n" \
     "  --scores              text: append ' ||| ' and the hypothesis score\n" \
@@ -110,7 +110,7 @@ static const command_def COMMANDS[] = {
      "usage: s2s score -m MODEL_DIR [OPTIONS] < pairs.tsv\n"
      "Forced decoding of 'source<TAB>target' lines: the target followed by eos is\n"
      "scored. Text lines are: score ||| per-step log-probabilities (eos step last)\n"
-     "[||| alignment]; jsonl is the object of spec section 8 with one hypothesis.\n\n"
+     "[||| alignment]; jsonl is the translate object with one hypothesis.\n\n"
      "  -m, --model DIR       model directory\n"
      IO_HELP
      "  --format text|jsonl   output format (default text)\n"

@@ -1,0 +1,376 @@
+/*
+ * test_config.c - config.json: types, values, ranges, combinations, paths
+ * inside the model directory, and the parser's defaults.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "config.h"
+#include "model.h"
+#include "s2s.h"
+#include "safetensors.h"
+#include "tokenizer.h"
+#include "support/model_dir.h"
+
+/* ---- config.json ---------------------------------------------------------- */
+
+Test(config, unknown_value)
+{
+    fixture fx;
+    fx_init(&fx);
+    cfg_set(fx.cfg, "decoder.attention.type", cJSON_CreateString("luong"));
+    expect_fail(&fx, S2S_ERR_CONFIG,
+                "config.json: key \"decoder.attention.type\": unknown value \"luong\" (expected "
+                "bahdanau, dot, scaled_dot, general)");
+}
+
+Test(config, unknown_cell)
+{
+    fixture fx;
+    fx_init(&fx);
+    cfg_set(fx.cfg, "encoder.cell", cJSON_CreateString("rnn"));
+    expect_fail(&fx, S2S_ERR_CONFIG, "key \"encoder.cell\": unknown value \"rnn\" (expected gru, lstm)");
+}
+
+Test(config, unknown_tokenizer_level)
+{
+    fixture fx;
+    fx_init(&fx);
+    cfg_set(fx.cfg, "tokenizer.level", cJSON_CreateString("sentencepiece"));
+    expect_fail(&fx, S2S_ERR_CONFIG,
+                "config.json: key \"tokenizer.level\": unknown value \"sentencepiece\"");
+}
+
+Test(config, wrong_type)
+{
+    fixture fx;
+    fx_init(&fx);
+    cfg_set(fx.cfg, "encoder.hidden_size", cJSON_CreateString("4"));
+    expect_fail(&fx, S2S_ERR_CONFIG,
+                "key \"encoder.hidden_size\": expected a positive integer, got a string");
+}
+
+Test(config, wrong_type_bool)
+{
+    fixture fx;
+    fx_init(&fx);
+    cfg_set(fx.cfg, "encoder.bidirectional", cJSON_CreateNumber(1));
+    expect_fail(&fx, S2S_ERR_CONFIG, "key \"encoder.bidirectional\": expected true or false");
+}
+
+Test(config, missing_required_key)
+{
+    fixture fx;
+    fx_init(&fx);
+    cfg_set(fx.cfg, "special_tokens.sos", NULL);
+    expect_fail(&fx, S2S_ERR_CONFIG, "config.json: missing required key \"special_tokens.sos\"");
+}
+
+Test(config, missing_decoder_hidden)
+{
+    fixture fx;
+    fx_init(&fx);
+    cfg_set(fx.cfg, "decoder.hidden_size", NULL);
+    expect_fail(&fx, S2S_ERR_CONFIG, "missing required key \"decoder.hidden_size\"");
+}
+
+Test(config, format_version_2)
+{
+    fixture fx;
+    fx_init(&fx);
+    cfg_set(fx.cfg, "format_version", cJSON_CreateNumber(2));
+    cfg_set(fx.cfg, "encoder.cell", cJSON_CreateString("transformer")); /* v2 may differ */
+    expect_fail(&fx, S2S_ERR_VERSION, "format_version 2 is newer than this engine reads (1)");
+}
+
+Test(config, other_format)
+{
+    fixture fx;
+    fx_init(&fx);
+    cfg_set(fx.cfg, "format", cJSON_CreateString("onnx"));
+    expect_fail(&fx, S2S_ERR_VERSION, "key \"format\": \"onnx\" is not a format this engine reads");
+}
+
+Test(config, not_json)
+{
+    fixture fx;
+    fx_init(&fx);
+    fx_write(&fx);
+    write_file(fx.dir, "config.json", "{\"format\": ", 11);
+    s2s_model *m = s2s_model_load(fx.dir, &fx.err);
+    cr_assert_null(m);
+    cr_assert_eq(fx.err.status, S2S_ERR_CONFIG);
+    cr_assert(strstr(fx.err.message, "config.json: invalid JSON"), "%s", fx.err.message);
+    fx_cleanup(&fx);
+}
+
+Test(config, missing_config)
+{
+    fixture fx;
+    fx_init(&fx);
+    fx_write(&fx);
+    char p[128];
+    snprintf(p, sizeof p, "%s/config.json", fx.dir);
+    unlink(p);
+    s2s_model *m = s2s_model_load(fx.dir, &fx.err);
+    cr_assert_null(m);
+    cr_assert_eq(fx.err.status, S2S_ERR_IO);
+    cr_assert(strstr(fx.err.message, "config.json: cannot open"), "%s", fx.err.message);
+    fx_cleanup(&fx);
+}
+
+Test(config, num_layers_out_of_range)
+{
+    fixture fx;
+    fx_init(&fx);
+    cfg_set(fx.cfg, "encoder.num_layers", cJSON_CreateNumber(17));
+    expect_fail(&fx, S2S_ERR_CONFIG, "key \"encoder.num_layers\": 17 is out of range (1..16)");
+}
+
+Test(config, zero_size)
+{
+    fixture fx;
+    fx_init(&fx);
+    cfg_set(fx.cfg, "decoder.embedding_size", cJSON_CreateNumber(0));
+    expect_fail(&fx, S2S_ERR_CONFIG, "key \"decoder.embedding_size\": 0 is out of range");
+}
+
+Test(config, bridge_final_layer_mismatch)
+{
+    fixture fx;
+    fx_init(&fx);
+    cfg_set(fx.cfg, "decoder.num_layers", cJSON_CreateNumber(2));
+    expect_fail(&fx, S2S_ERR_CONFIG,
+                "\"final\" needs equal layer counts (encoder.num_layers 1, decoder.num_layers 2)");
+}
+
+Test(config, bridge_final_cell_mismatch)
+{
+    fixture fx;
+    fx_init(&fx);
+    cfg_set(fx.cfg, "decoder.cell", cJSON_CreateString("lstm"));
+    expect_fail(&fx, S2S_ERR_CONFIG, "\"final\" needs equal cells");
+}
+
+Test(config, bridge_final_hidden_mismatch)
+{
+    fixture fx;
+    fx_init(&fx);
+    cfg_set(fx.cfg, "encoder.bidirectional", cJSON_CreateTrue());
+    expect_fail(&fx, S2S_ERR_CONFIG,
+                "needs decoder.hidden_size (4) == encoder output size D (8)");
+}
+
+Test(config, dot_needs_equal_sizes)
+{
+    fixture fx;
+    fx_init(&fx);
+    cfg_set(fx.cfg, "bridge", cJSON_CreateString("zeros"));
+    cfg_set(fx.cfg, "encoder.hidden_size", cJSON_CreateNumber(5));
+    cfg_set(fx.cfg, "decoder.attention.type", cJSON_CreateString("scaled_dot"));
+    expect_fail(&fx, S2S_ERR_CONFIG,
+                "key \"decoder.attention.type\": \"scaled_dot\" needs decoder.hidden_size (4) == "
+                "encoder output size D (5)");
+}
+
+Test(config, input_feeding_needs_after_rnn)
+{
+    fixture fx;
+    fx_init(&fx);
+    cfg_set(fx.cfg, "decoder.input_feeding", cJSON_CreateTrue());
+    expect_fail(&fx, S2S_ERR_CONFIG, "key \"decoder.input_feeding\": true needs");
+}
+
+Test(config, bidirectional_decoder)
+{
+    fixture fx;
+    fx_init(&fx);
+    cfg_set(fx.cfg, "decoder.bidirectional", cJSON_CreateTrue());
+    expect_fail(&fx, S2S_ERR_CONFIG, "the decoder cannot be bidirectional");
+}
+
+Test(config, max_length_not_positive)
+{
+    fixture fx;
+    fx_init(&fx);
+    cfg_set(fx.cfg, "decoding.max_length", cJSON_CreateNumber(-3));
+    expect_fail(&fx, S2S_ERR_CONFIG, "key \"decoding.max_length\": -3 is out of range");
+}
+
+Test(config, bpe_needs_merges)
+{
+    fixture fx;
+    fx_init(&fx);
+    cfg_set(fx.cfg, "tokenizer.level", cJSON_CreateString("bpe"));
+    expect_fail(&fx, S2S_ERR_CONFIG, "missing required key \"tokenizer.merges\"");
+}
+
+Test(config, path_with_dotdot)
+{
+    fixture fx;
+    fx_init(&fx);
+    cfg_set(fx.cfg, "source_vocab", cJSON_CreateString("sub/../../etc/passwd"));
+    expect_fail(&fx, S2S_ERR_CONFIG, "key \"source_vocab\": path \"sub/../../etc/passwd\" has a "
+                                     "\"..\" component");
+}
+
+Test(config, absolute_path)
+{
+    fixture fx;
+    fx_init(&fx);
+    cfg_set(fx.cfg, "weights", cJSON_CreateString("/etc/passwd"));
+    expect_fail(&fx, S2S_ERR_CONFIG, "key \"weights\": absolute path \"/etc/passwd\"");
+}
+
+Test(config, symlink_escape)
+{
+    fixture fx;
+    fx_init(&fx);
+    char outside[64] = "/tmp/s2s-outside-XXXXXX";
+    cr_assert(mkdtemp(outside));
+    write_file(outside, "v.json", SRC_VOCAB, strlen(SRC_VOCAB));
+    fx.src_vocab = NULL; /* not written: the symlink takes its place */
+    char target[128], link[128];
+    snprintf(target, sizeof target, "%s/v.json", outside);
+    snprintf(link, sizeof link, "%s/source.vocab.json", fx.dir);
+    cr_assert_eq(symlink(target, link), 0);
+    s2s_model *m = fx_load(&fx);
+    cr_assert_null(m);
+    cr_assert_eq(fx.err.status, S2S_ERR_CONFIG);
+    cr_assert(strstr(fx.err.message, "key \"source_vocab\": \"source.vocab.json\" resolves outside "
+                                     "the model directory"),
+              "%s", fx.err.message);
+    unlink(target);
+    rmdir(outside);
+    fx_cleanup(&fx);
+}
+
+Test(config, symlink_inside_is_fine)
+{
+    fixture fx;
+    fx_init(&fx);
+    char sub[128], link[128];
+    snprintf(sub, sizeof sub, "%s/vocabs", fx.dir);
+    cr_assert_eq(mkdir(sub, 0700), 0);
+    write_file(sub, "src.json", SRC_VOCAB, strlen(SRC_VOCAB));
+    fx.src_vocab = NULL;
+    snprintf(link, sizeof link, "%s/source.vocab.json", fx.dir);
+    cr_assert_eq(symlink("vocabs/src.json", link), 0);
+    s2s_model *m = fx_load(&fx);
+    cr_assert_not_null(m, "%s", fx.err.message);
+    s2s_model_free(m);
+    fx_cleanup(&fx);
+}
+
+Test(config, direct_parse_defaults_and_messages)
+{
+    const char *j = "{\"format\":\"s2s-rnn\",\"format_version\":1,"
+                    "\"special_tokens\":{\"sos\":\"S\",\"eos\":\"E\"},"
+                    "\"encoder\":{\"cell\":\"lstm\",\"embedding_size\":2,\"hidden_size\":3},"
+                    "\"decoder\":{\"cell\":\"lstm\",\"embedding_size\":2,\"hidden_size\":3},"
+                    "\"unknown_key\":[1,2,{}]}";
+    model_config c;
+    s2s_error err = {0};
+    cr_assert_eq(model_config_parse(j, strlen(j), "cfg.json", &c, &err), S2S_OK, "%s",
+                 err.message);
+    cr_assert_str_eq(c.weights, "model.safetensors");
+    cr_assert_str_eq(c.source_vocab, "source.vocab.json");
+    cr_assert_str_eq(c.target_vocab, "target.vocab.json");
+    cr_assert_null(c.unk);
+    cr_assert_null(c.pad);
+    cr_assert_eq(c.enc.layers, 1);
+    cr_assert_eq(c.dec.layers, 1);
+    cr_assert_eq(c.append_eos, 1);
+    cr_assert_eq(c.bridge, BRIDGE_FINAL);
+    cr_assert_eq(c.attention, ATTN_BAHDANAU);
+    cr_assert_eq(c.position, POS_BEFORE_RNN);
+    cr_assert_eq(c.attention_size, 3);
+    cr_assert_eq(c.input_feeding, 0);
+    cr_assert_eq(c.tokenizer.normalizer, NORM_NONE);
+    cr_assert_eq(c.tokenizer.level, LEVEL_WORD);
+    cr_assert_eq(c.tokenizer.max_input_tokens, S2S_DEFAULT_MAX_INPUT_TOKENS);
+    cr_assert_null(c.tokenizer.merges);
+    cr_assert_eq(c.max_length, 0);
+    model_config_free(&c);
+
+    /* tokenizer_config_parse on its own: key names without a file prefix */
+    cJSON *t = cJSON_Parse("{\"level\": \"bpe\", \"merges\": \"m.txt\", \"lowercase\": true,"
+                           " \"max_input_tokens\": 99, \"normalizer\": \"text\"}");
+    tokenizer_config tc;
+    cr_assert_eq(tokenizer_config_parse(t, &tc, &err), S2S_OK, "%s", err.message);
+    cr_assert_eq(tc.level, LEVEL_BPE);
+    cr_assert_str_eq(tc.merges, "m.txt");
+    cr_assert_eq(tc.lowercase, 1);
+    cr_assert_eq(tc.max_input_tokens, 99);
+    cr_assert_eq(tc.normalizer, NORM_TEXT);
+    cr_assert_str_eq(normalizer_name(tc.normalizer), "text");
+    cr_assert_str_eq(level_name(tc.level), "bpe");
+    tokenizer_config_free(&tc);
+    cJSON_Delete(t);
+    t = cJSON_Parse("{\"max_input_tokens\": 0}");
+    cr_assert_eq(tokenizer_config_parse(t, &tc, &err), S2S_ERR_CONFIG);
+    cr_assert(strstr(err.message, "key \"tokenizer.max_input_tokens\": 0 is out of range"), "%s",
+              err.message);
+    cJSON_Delete(t);
+    cr_assert_eq(tokenizer_config_parse(NULL, &tc, &err), S2S_OK);
+    cr_assert_eq(tc.level, LEVEL_WORD);
+    tokenizer_config_free(&tc);
+
+    /* invalid UTF-8 and trailing garbage */
+    const char *bad = "{\"format\":\"s2s-rnn\xc3\"}";
+    cr_assert_eq(model_config_parse(bad, strlen(bad), "cfg.json", &c, &err), S2S_ERR_CONFIG);
+    cr_assert(strstr(err.message, "cfg.json: invalid UTF-8 at byte offset 18"), "%s",
+              err.message);
+    bad = "{} {}";
+    cr_assert_eq(model_config_parse(bad, strlen(bad), "cfg.json", &c, &err), S2S_ERR_CONFIG);
+    cr_assert(strstr(err.message, "trailing data"), "%s", err.message);
+}
+
+Test(config, bpe_merges_resolved_in_dir)
+{
+    fixture fx;
+    fx_init(&fx);
+    cfg_set(fx.cfg, "tokenizer.level", cJSON_CreateString("bpe"));
+    cfg_set(fx.cfg, "tokenizer.merges", cJSON_CreateString("bpe/merges.txt"));
+    char sub[128];
+    snprintf(sub, sizeof sub, "%s/bpe", fx.dir);
+    cr_assert_eq(mkdir(sub, 0700), 0);
+    write_file(sub, "merges.txt", "#version: 0.2\nj e\n", 18);
+    s2s_model *m = fx_load(&fx);
+    cr_assert_not_null(m, "load failed: %s", fx.err.message);
+    s2s_model_info in;
+    s2s_model_get_info(m, &in);
+    cr_assert_str_eq(in.level, "bpe");
+    cr_assert_str_eq(in.merges_file, "bpe/merges.txt");
+    s2s_model_free(m);
+    fx_cleanup(&fx);
+}
+
+Test(config, bpe_merges_missing)
+{
+    fixture fx;
+    fx_init(&fx);
+    cfg_set(fx.cfg, "tokenizer.level", cJSON_CreateString("bpe"));
+    cfg_set(fx.cfg, "tokenizer.merges", cJSON_CreateString("merges.txt"));
+    expect_fail(&fx, S2S_ERR_IO, "merges.txt: cannot open (config key \"tokenizer.merges\")");
+}
+
+Test(config, bpe_merges_escaping)
+{
+    fixture fx;
+    fx_init(&fx);
+    cfg_set(fx.cfg, "tokenizer.level", cJSON_CreateString("bpe"));
+    cfg_set(fx.cfg, "tokenizer.merges", cJSON_CreateString("../merges.txt"));
+    expect_fail(&fx, S2S_ERR_CONFIG,
+                "config.json: key \"tokenizer.merges\": path \"../merges.txt\" has a \"..\" "
+                "component");
+}
+
+/* Direct parser checks of the remaining header rules. */
