@@ -16,9 +16,12 @@
 typedef struct enc_memory {
     int n;          /* source positions */
     float *h;       /* (n, D) top-layer outputs: attention keys and values */
-    float *keys;    /* bahdanau: (n, A) = Ua h_j + b; general: (n, H) = Wa h_j; else NULL */
+    float *keys;    /* (n, attention_key_floats) projected keys, NULL when none */
     float *init_h;  /* (L, H) decoder initial hidden state per layer (bridge) */
     float *init_c;  /* (L, H) LSTM initial cell state, NULL for GRU */
+    const int *copy_ids; /* copy models: (n) extended-vocabulary id m_j of each
+                            source position (section 9.4); else NULL */
+    int n_ext;      /* copy models: extended ids V..V+n_ext-1 in use */
 } enc_memory;
 
 /* Floats of scratch encode() needs for n source tokens. */
@@ -39,44 +42,61 @@ typedef struct dec_state {
     float *h;        /* (L, stride, H) */
     float *c;        /* (L, stride, H), LSTM only, else NULL */
     float *htilde;   /* (stride, H), after_rnn with input feeding, else NULL */
+    float *cov;      /* (stride, cov_ld) coverage: the attention summed over the
+                        steps so far (coverage models), else NULL */
+    int cov_ld;      /* n_max */
     int stride;      /* row capacity */
 } dec_state;
 
-/* Floats for one dec_state of `rows` rows; binds a state into `buf`. */
-size_t dec_state_floats(const s2s_model *m, int rows);
-void dec_state_bind(const s2s_model *m, int rows, float *buf, dec_state *st);
-/* Row r of `st` := the initial state from mem (bridge output, zero htilde). */
+/* Floats for one dec_state of `rows` rows over memories of at most n_max
+ * positions; binds a state into `buf`. */
+size_t dec_state_floats(const s2s_model *m, int rows, int n_max);
+void dec_state_bind(const s2s_model *m, int rows, int n_max, float *buf, dec_state *st);
+/* Row r of `st` := the initial state from mem (bridge output, zero htilde,
+ * zero coverage). */
 void dec_state_init_row(const s2s_model *m, dec_state *st, int r, const enc_memory *mem);
 /* Row dst of `to` := row src of `from`. */
 void dec_state_copy_row(const s2s_model *m, const dec_state *from, int src, dec_state *to, int dst);
 
-/* Per-step scratch, in floats, for up to `rows` rows (the attention rows
- * over the memory are written by the caller's own alpha buffer). */
-size_t step_scratch_floats(const s2s_model *m, int rows);
+/* Width of a row of log-probabilities for memories of at most n_max
+ * positions: V, plus n_max extended ids for a copy model. */
+int logp_width(const s2s_model *m, int n_max);
 
-/* One decoder step for rows 0..R-1 of st: row r continues a hypothesis over
- * memory mem[r] whose last token is prev[r] (sos at the first step). Updates
- * st in place, writes alpha (R, alpha_ld) attention weights (first mem[r]->n
- * entries of each row) and logp (R, V) log-probabilities. */
-void decoder_step(const s2s_model *m, int R, const int *prev, const enc_memory *const *mem,
-                  dec_state *st, float *scratch, float *alpha, int alpha_ld, float *logp);
+/* Per-step scratch, in floats, for up to `rows` rows over memories of at
+ * most n_max positions. */
+size_t step_scratch_floats(const s2s_model *m, int rows, int n_max);
+
+/* One decoder step t (1-based) for rows 0..R-1 of st: row r continues a
+ * hypothesis over memory mem[r] whose last token is prev[r] (sos at the first
+ * step; an extended id is fed back as unk). Updates st in place, writes
+ * alpha (R, alpha_ld) attention weights (first mem[r]->n entries of each row,
+ * alpha_ld >= n_max) and logp (R, logp_ld) log-probabilities (logp_ld =
+ * logp_width(m, n_max); extended ids past a row's n_ext get -infinity). */
+void decoder_step(const s2s_model *m, int R, int t, const int *prev, const enc_memory *const *mem,
+                  dec_state *st, float *scratch, int n_max, float *alpha, int alpha_ld, float *logp,
+                  int logp_ld);
 
 /* Cell update for R rows: gi, gh (R, G*H) hold W_ih x + b_ih and
  * W_hh h + b_hh (both used as scratch and overwritten); h (R, H) and, for
  * LSTM, c (R, H) are updated in place. */
 void rnn_update_rows(cell_kind cell, int R, int H, float *gi, float *gh, float *h, float *c);
 
-/* Fills mem->keys from mem->h (bahdanau: Ua h_j + b_Ua; general: Wa h_j). */
+/* Floats of projected keys per source position (0 when the attention has none). */
+size_t attention_key_floats(const s2s_model *m);
+
+/* Fills mem->keys from mem->h (bahdanau: Ua h_j + b_Ua; general: Wa h_j;
+ * multihead: [Wk h_j + b_k ; Wv h_j + b_v]). */
 void attention_keys(const s2s_model *m, enc_memory *mem);
 
-/* Floats of scratch attention_rows needs for R rows. */
-size_t attention_scratch_floats(const s2s_model *m, int R);
+/* Floats of scratch attention_rows needs for R rows over memories of at most n_max. */
+size_t attention_scratch_floats(const s2s_model *m, int R, int n_max);
 
-/* Attention for R rows: query q (R, ldq) row r against mem[r]; writes the
- * weights into alpha (R, alpha_ld) (first mem[r]->n entries) and the
- * context vectors c_r = sum_j alpha_j h_j into ctx (R, ldc). */
-void attention_rows(const s2s_model *m, int R, const float *q, size_t ldq,
-                    const enc_memory *const *mem, float *alpha, int alpha_ld, float *ctx,
-                    size_t ldc, float *scratch);
+/* Attention at step t for R rows: query q (R, ldq) row r against mem[r],
+ * with the coverage rows cov (R, cov_ld) for a coverage model (else NULL);
+ * writes the weights into alpha (R, alpha_ld) (first mem[r]->n entries) and
+ * the context vectors c_r (C,) into ctx (R, ldc). */
+void attention_rows(const s2s_model *m, int R, int t, const float *q, size_t ldq, const enc_memory *const *mem,
+                    const float *cov, size_t cov_ld, float *alpha, int alpha_ld, float *ctx, size_t ldc,
+                    float *scratch, int n_max);
 
 #endif

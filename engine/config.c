@@ -283,7 +283,8 @@ static s2s_status get_bool(jctx *c, const cJSON *obj, const char *prefix, const 
 
 static const char *const cell_names[] = {"gru", "lstm"};
 static const char *const bridge_names[] = {"final", "zeros", "mean_tanh"};
-static const char *const attn_names[] = {"bahdanau", "dot", "scaled_dot", "general"};
+static const char *const attn_names[] = {"bahdanau", "dot", "scaled_dot", "general", "multihead"};
+static const char *const local_names[] = {"none", "monotonic", "predictive"};
 static const char *const pos_names[] = {"before_rnn", "after_rnn"};
 static const char *const norm_names[] = {"none", "tutorial", "text"};
 static const char *const level_names[] = {"word", "char", "bpe"};
@@ -296,6 +297,7 @@ const char *config_cell_name(cell_kind c) { return NAME_OF(cell_names, c); }
 const char *config_bridge_name(bridge_kind b) { return NAME_OF(bridge_names, b); }
 const char *config_attention_name(attn_kind a) { return NAME_OF(attn_names, a); }
 const char *config_position_name(attn_position p) { return NAME_OF(pos_names, p); }
+const char *config_local_name(local_kind k) { return NAME_OF(local_names, k); }
 const char *normalizer_name(normalizer_kind k) { return NAME_OF(norm_names, k); }
 const char *level_name(level_kind k) { return NAME_OF(level_names, k); }
 
@@ -384,6 +386,61 @@ static s2s_status parse_rnn(jctx *c, const cJSON *obj, const char *side, rnn_con
 }
 
 /* The body of model_config_parse on a parsed root object. */
+/* Version-2 keys of the decoder (model-format.md section 9): coverage, local
+ * attention, multi-head attention and copy, with every combination the
+ * format does not allow refused by name. `D` is the encoder output size. */
+static s2s_status parse_version2(jctx *c, const cJSON *dec, const cJSON *attn, int D, model_config *cfg)
+{
+    s2s_status st;
+    int v, has_local = member(attn, "local") && !cJSON_IsNull(member(attn, "local"));
+    const char *A = "decoder.attention";
+    if ((st = get_bool(c, attn, A, "coverage", 0, &cfg->coverage)) ||
+        (st = get_int(c, attn, A, "window", 0, 0, 1, 1024, &cfg->window)) ||
+        (st = get_enum(c, attn, A, "local", local_names + 1, 2, LOCAL_PREDICTIVE - 1, &v)) ||
+        (st = get_int(c, attn, A, "predictor_size", 0, cfg->dec.hidden, 1, CONFIG_MAX_SIZE,
+                      &cfg->predictor_size)) ||
+        (st = get_int(c, attn, A, "heads", 0, 0, 1, CONFIG_MAX_SIZE, &cfg->heads)) ||
+        (st = get_bool(c, dec, "decoder", "copy", 0, &cfg->copy)))
+        return st;
+    cfg->local = cfg->window ? (local_kind)(v + 1) : LOCAL_NONE;
+    if (cfg->coverage && cfg->attention != ATTN_BAHDANAU)
+        return s2s_fail(c->err, S2S_ERR_CONFIG,
+                        "%s: key \"decoder.attention.coverage\": coverage needs type \"bahdanau\" (it is \"%s\")",
+                        c->file, attn_names[cfg->attention]);
+    if (has_local && !cfg->window)
+        return s2s_fail(c->err, S2S_ERR_CONFIG,
+                        "%s: key \"decoder.attention.local\" needs \"decoder.attention.window\"", c->file);
+    if (cfg->window && cfg->coverage)
+        return s2s_fail(c->err, S2S_ERR_CONFIG,
+                        "%s: key \"decoder.attention.window\": local attention does not combine with coverage",
+                        c->file);
+    if (cfg->window && cfg->attention == ATTN_MULTIHEAD)
+        return s2s_fail(c->err, S2S_ERR_CONFIG,
+                        "%s: key \"decoder.attention.window\": local attention does not combine with type "
+                        "\"multihead\"", c->file);
+    if (cfg->local != LOCAL_PREDICTIVE)
+        cfg->predictor_size = 0;
+    if (cfg->attention == ATTN_MULTIHEAD) {
+        if (!cfg->heads)
+            return s2s_fail(c->err, S2S_ERR_CONFIG,
+                            "%s: key \"decoder.attention.type\": \"multihead\" needs \"decoder.attention.heads\"",
+                            c->file);
+        if (cfg->dec.hidden % cfg->heads)
+            return s2s_fail(c->err, S2S_ERR_CONFIG,
+                            "%s: key \"decoder.attention.heads\": %d heads do not divide decoder.hidden_size %d",
+                            c->file, cfg->heads, cfg->dec.hidden);
+    } else if (cfg->heads) {
+        return s2s_fail(c->err, S2S_ERR_CONFIG,
+                        "%s: key \"decoder.attention.heads\" needs type \"multihead\" (it is \"%s\")", c->file,
+                        attn_names[cfg->attention]);
+    }
+    if (cfg->copy && !cfg->unk)
+        return s2s_fail(c->err, S2S_ERR_CONFIG,
+                        "%s: key \"decoder.copy\": copy needs a non-null special_tokens.unk", c->file);
+    (void)D;
+    return S2S_OK;
+}
+
 static s2s_status parse_root(jctx *c, const cJSON *root, model_config *cfg)
 {
     s2s_status st;
@@ -418,6 +475,7 @@ static s2s_status parse_root(jctx *c, const cJSON *root, model_config *cfg)
         return s2s_fail(c->err, S2S_ERR_VERSION,
                            "%s: format_version %.0f is newer than this engine reads (%d)",
                            c->file, dv, S2S_FORMAT_VERSION);
+    cfg->format_version = (int)dv;
 
     if ((st = get_enum(c, root, "", "task", task_names, 2, -1, &v)) != S2S_OK)
         return st;
@@ -470,7 +528,9 @@ static s2s_status parse_root(jctx *c, const cJSON *root, model_config *cfg)
 
     if ((st = get_object(c, dec, "decoder", "attention", 0, &attn)) != S2S_OK)
         return st;
-    if ((st = get_enum(c, attn, "decoder.attention", "type", attn_names, 4, ATTN_BAHDANAU, &v)))
+    /* "multihead" is a version-2 value: a version-1 model naming it is refused */
+    if ((st = get_enum(c, attn, "decoder.attention", "type", attn_names, cfg->format_version >= 2 ? 5 : 4,
+                       ATTN_BAHDANAU, &v)))
         return st;
     cfg->attention = (attn_kind)v;
     if ((st = get_enum(c, attn, "decoder.attention", "position", pos_names, 2, POS_BEFORE_RNN,
@@ -515,6 +575,9 @@ static s2s_status parse_root(jctx *c, const cJSON *root, model_config *cfg)
                            "%s: key \"decoder.attention.type\": \"%s\" needs "
                            "decoder.hidden_size (%d) == encoder output size D (%d)",
                            c->file, attn_names[cfg->attention], cfg->dec.hidden, D);
+
+    if (cfg->format_version >= 2 && (st = parse_version2(c, dec, attn, D, cfg)) != S2S_OK)
+        return st;
 
     if ((st = get_object(c, root, "", "tokenizer", 0, &tok)) != S2S_OK)
         return st;

@@ -61,5 +61,6 @@ const char *config_cell_name(cell_kind c);
 const char *config_bridge_name(bridge_kind b);
 const char *config_attention_name(attn_kind a);
 const char *config_position_name(attn_position p);
+const char *config_local_name(local_kind k);
 
 #endif

@@ -3,6 +3,7 @@
  * (docs/model-format.md section 4, "Decoder step"). Every matrix product runs over all R
  * rows together (beam hypotheses, batched sentences).
  */
+#include <math.h>
 #include <string.h>
 
 #include "compute.h"
@@ -10,22 +11,21 @@
 
 size_t memory_floats(const s2s_model *m, int n)
 {
-    size_t H = (size_t)m->cfg.dec.hidden, L = (size_t)m->cfg.dec.layers, keys = 0;
-    if (m->cfg.attention == ATTN_BAHDANAU) keys = (size_t)n * m->cfg.attention_size;
-    if (m->cfg.attention == ATTN_GENERAL) keys = (size_t)n * H;
+    size_t H = (size_t)m->cfg.dec.hidden, L = (size_t)m->cfg.dec.layers;
+    size_t keys = (size_t)n * attention_key_floats(m);
     return (size_t)n * m->mem_dim + keys + L * H * (m->cfg.dec.cell == CELL_LSTM ? 2 : 1);
 }
 
 void memory_bind(const s2s_model *m, int n, float *buf, enc_memory *mem)
 {
-    size_t H = (size_t)m->cfg.dec.hidden, L = (size_t)m->cfg.dec.layers;
+    size_t H = (size_t)m->cfg.dec.hidden, L = (size_t)m->cfg.dec.layers, K = attention_key_floats(m);
+    memset(mem, 0, sizeof *mem);
     mem->n = n;
     mem->h = buf;
     buf += (size_t)n * m->mem_dim;
-    mem->keys = NULL;
-    if (m->cfg.attention == ATTN_BAHDANAU || m->cfg.attention == ATTN_GENERAL) {
+    if (K) {
         mem->keys = buf;
-        buf += (size_t)n * (m->cfg.attention == ATTN_BAHDANAU ? (size_t)m->cfg.attention_size : H);
+        buf += (size_t)n * K;
     }
     mem->init_h = buf;
     buf += L * H;
@@ -37,13 +37,14 @@ static int has_feed(const s2s_model *m)
     return m->cfg.position == POS_AFTER_RNN && m->cfg.input_feeding;
 }
 
-size_t dec_state_floats(const s2s_model *m, int rows)
+size_t dec_state_floats(const s2s_model *m, int rows, int n_max)
 {
     size_t per = (size_t)m->cfg.dec.layers * rows * m->cfg.dec.hidden;
-    return per * (m->cfg.dec.cell == CELL_LSTM ? 2 : 1) + (has_feed(m) ? (size_t)rows * m->cfg.dec.hidden : 0);
+    return per * (m->cfg.dec.cell == CELL_LSTM ? 2 : 1) + (has_feed(m) ? (size_t)rows * m->cfg.dec.hidden : 0) +
+           (m->cfg.coverage ? (size_t)rows * n_max : 0);
 }
 
-void dec_state_bind(const s2s_model *m, int rows, float *buf, dec_state *st)
+void dec_state_bind(const s2s_model *m, int rows, int n_max, float *buf, dec_state *st)
 {
     size_t per = (size_t)m->cfg.dec.layers * rows * m->cfg.dec.hidden;
     st->stride = rows;
@@ -54,7 +55,13 @@ void dec_state_bind(const s2s_model *m, int rows, float *buf, dec_state *st)
         st->c = buf;
         buf += per;
     }
-    st->htilde = has_feed(m) ? buf : NULL;
+    st->htilde = NULL;
+    if (has_feed(m)) {
+        st->htilde = buf;
+        buf += (size_t)rows * m->cfg.dec.hidden;
+    }
+    st->cov = m->cfg.coverage ? buf : NULL;
+    st->cov_ld = n_max;
 }
 
 void dec_state_init_row(const s2s_model *m, dec_state *st, int r, const enc_memory *mem)
@@ -67,6 +74,7 @@ void dec_state_init_row(const s2s_model *m, dec_state *st, int r, const enc_memo
         if (st->c) memcpy(st->c + at, mem->init_c + (size_t)l * H, bytes);
     }
     if (st->htilde) memset(st->htilde + (size_t)r * H, 0, bytes); /* htilde_0 = 0 */
+    if (st->cov) memset(st->cov + (size_t)r * st->cov_ld, 0, sizeof(float) * (size_t)st->cov_ld); /* cov_1 = 0 */
 }
 
 void dec_state_copy_row(const s2s_model *m, const dec_state *from, int src, dec_state *to, int dst)
@@ -79,30 +87,43 @@ void dec_state_copy_row(const s2s_model *m, const dec_state *from, int src, dec_
         if (from->c) memcpy(to->c + b, from->c + a, bytes);
     }
     if (from->htilde) memcpy(to->htilde + (size_t)dst * H, from->htilde + (size_t)src * H, bytes);
+    if (from->cov)
+        memcpy(to->cov + (size_t)dst * to->cov_ld, from->cov + (size_t)src * from->cov_ld,
+               sizeof(float) * (size_t)from->cov_ld);
 }
 
-/* Width of the widest per-row vector the step assembles. */
+int logp_width(const s2s_model *m, int n_max)
+{
+    return vocab_size(m->vocab[S2S_TARGET]) + (m->cfg.copy ? n_max : 0);
+}
+
+/* Width of the widest per-row vector the step assembles: the RNN input, or
+ * [c ; q] for attention_out. */
 static size_t step_width(const s2s_model *m)
 {
-    size_t in0 = (size_t)m->w.dec_rnn[0].in, cat = (size_t)m->mem_dim + m->cfg.dec.hidden;
+    size_t in0 = (size_t)m->w.dec_rnn[0].in, cat = (size_t)m->ctx_dim + m->cfg.dec.hidden;
     return in0 > cat ? in0 : cat;
 }
 
-size_t step_scratch_floats(const s2s_model *m, int rows)
+size_t step_scratch_floats(const s2s_model *m, int rows, int n_max)
 {
     size_t R = (size_t)rows, GH = (size_t)cell_gates(m->cfg.dec.cell) * m->cfg.dec.hidden;
-    return R * step_width(m)               /* x: RNN input or [c ; q] */
-           + 2 * R * GH                     /* gi, gh */
-           + R * (size_t)m->cfg.dec.hidden  /* o (after_rnn without feeding) */
-           + attention_scratch_floats(m, rows);
+    return R * step_width(m)                                /* x: RNN input or [c ; q] */
+           + 2 * R * GH                                      /* gi, gh */
+           + R * (size_t)m->cfg.dec.hidden                   /* o (after_rnn without feeding) */
+           + (m->cfg.copy ? R * ((size_t)m->cfg.dec.emb + 1) : 0) /* copy: E[y] (R, emb), p_gen (R,) */
+           + attention_scratch_floats(m, rows, n_max);
 }
 
-/* x (R, ldx) columns 0..emb-1 := E_tgt[prev[r]]. */
+/* x (R, ldx) columns 0..emb-1 := E_tgt[prev[r]]; an extended id (>= V) is
+ * embedded as unk (section 9.4). */
 static void embed_rows(const s2s_model *m, int R, const int *prev, float *x, size_t ldx)
 {
-    int E = m->cfg.dec.emb;
-    for (int r = 0; r < R; r++)
-        weights_row(&m->w.dec_embedding, (size_t)prev[r], E, x + (size_t)r * ldx);
+    int E = m->cfg.dec.emb, V = vocab_size(m->vocab[S2S_TARGET]);
+    for (int r = 0; r < R; r++) {
+        int y = prev[r] < V ? prev[r] : m->unk_id[S2S_TARGET];
+        weights_row(&m->w.dec_embedding, (size_t)y, E, x + (size_t)r * ldx);
+    }
 }
 
 /* Runs the decoder RNN stack one step for R rows on input x (R, ldx). */
@@ -122,37 +143,89 @@ static void rnn_stack(const s2s_model *m, int R, const float *x, size_t ldx, dec
     }
 }
 
-void decoder_step(const s2s_model *m, int R, const int *prev, const enc_memory *const *mem,
-                  dec_state *st, float *scratch, float *alpha, int alpha_ld, float *logp)
+/* cov (R, cov_ld) += alpha (R, alpha_ld) over each row's positions. */
+static void add_coverage(dec_state *st, int R, const enc_memory *const *mem, const float *alpha, int alpha_ld)
 {
-    int H = m->cfg.dec.hidden, D = m->mem_dim, E = m->cfg.dec.emb, V = vocab_size(m->vocab[S2S_TARGET]);
+    for (int r = 0; r < R; r++) {
+        float *cv = st->cov + (size_t)r * st->cov_ld;
+        const float *a = alpha + (size_t)r * alpha_ld;
+        for (int j = 0; j < mem[r]->n; j++) cv[j] += a[j];
+    }
+}
+
+/* Pointer-generator output (section 9.4) for R rows, in place over logp
+ * (R, logp_ld) holding the logits in its first V columns:
+ * P(w) = p_gen softmax(logits)(w) + (1 - p_gen) sum_{j: m_j = w} alpha_j,
+ * log P, with p_gen = sigmoid(copy_gate([c ; o ; E[y]])). */
+static void copy_distribution(const s2s_model *m, int R, const enc_memory *const *mem, const float *ctx,
+                              size_t ldc, const float *out, const float *emb, const float *alpha, int alpha_ld,
+                              float *p_gen, float *logp, int logp_ld)
+{
+    int V = vocab_size(m->vocab[S2S_TARGET]), C = m->ctx_dim, H = m->cfg.dec.hidden, E = m->cfg.dec.emb;
+    const float *w = m->w.copy_w;
+    for (int r = 0; r < R; r++) /* p_gen (R,) = sigmoid([c ; o ; E[y]] . w + b) */
+        p_gen[r] = dot(w, ctx + (size_t)r * ldc, C) + dot(w + C, out + (size_t)r * H, H) +
+                   dot(w + C + H, emb + (size_t)r * E, E) + m->w.copy_b[0];
+    sigmoid_inplace(p_gen, R);
+    for (int r = 0; r < R; r++) {
+        float *row = logp + (size_t)r * logp_ld, g = p_gen[r];
+        const float *a = alpha + (size_t)r * alpha_ld;
+        softmax(row, V);
+        for (int v = 0; v < V; v++) row[v] *= g;
+        for (int v = V; v < logp_ld; v++) row[v] = 0.0f;
+        for (int j = 0; j < mem[r]->n; j++) row[mem[r]->copy_ids[j]] += (1.0f - g) * a[j];
+        int live = V + mem[r]->n_ext;
+        for (int v = 0; v < live; v++) row[v] = logf(row[v]);
+        for (int v = live; v < logp_ld; v++) row[v] = -INFINITY;
+    }
+}
+
+void decoder_step(const s2s_model *m, int R, int t, const int *prev, const enc_memory *const *mem,
+                  dec_state *st, float *scratch, int n_max, float *alpha, int alpha_ld, float *logp,
+                  int logp_ld)
+{
+    int H = m->cfg.dec.hidden, C = m->ctx_dim, E = m->cfg.dec.emb, V = vocab_size(m->vocab[S2S_TARGET]);
     size_t W = step_width(m), GH = (size_t)cell_gates(m->cfg.dec.cell) * H;
     float *x = scratch, *gi = x + (size_t)R * W, *gh = gi + (size_t)R * GH, *o = gh + (size_t)R * GH;
-    float *att = o + (size_t)R * H;
+    float *emb = o + (size_t)R * H, *p_gen = emb + (m->cfg.copy ? (size_t)R * E : 0);
+    float *att = p_gen + (m->cfg.copy ? (size_t)R : 0);
     const float *top = st->h + (size_t)(m->cfg.dec.layers - 1) * st->stride * H; /* (R, H) */
-    const float *out;
+    const float *out, *ctx;
+    size_t ldc = W;
 
     if (m->cfg.position == POS_BEFORE_RNN) {
         /* q = s_{t-1}; x = [E[y] ; c_t]; s_t = RNN(x, s_{t-1}); o = s_t */
-        attention_rows(m, R, top, (size_t)H, mem, alpha, alpha_ld, x + E, W, att);
+        attention_rows(m, R, t, top, (size_t)H, mem, st->cov, (size_t)st->cov_ld, alpha, alpha_ld, x + E, W, att,
+                       n_max);
         embed_rows(m, R, prev, x, W);
         rnn_stack(m, R, x, W, st, gi, gh);
         out = top;
+        ctx = x + E;
+        if (m->cfg.copy)
+            for (int r = 0; r < R; r++) memcpy(emb + (size_t)r * E, x + (size_t)r * W, sizeof(float) * E);
     } else {
         /* x = [E[y] ; htilde_{t-1}] or E[y]; s_t = RNN(x); q = s_t;
          * htilde_t = tanh(W_out_att [c_t ; q] + b); o = htilde_t */
         embed_rows(m, R, prev, x, W);
+        if (m->cfg.copy)
+            for (int r = 0; r < R; r++) memcpy(emb + (size_t)r * E, x + (size_t)r * W, sizeof(float) * E);
         if (st->htilde)
             for (int r = 0; r < R; r++)
                 memcpy(x + (size_t)r * W + E, st->htilde + (size_t)r * H, sizeof(float) * H);
         rnn_stack(m, R, x, W, st, gi, gh);
-        attention_rows(m, R, top, (size_t)H, mem, alpha, alpha_ld, x, W, att);
-        for (int r = 0; r < R; r++) memcpy(x + (size_t)r * W + D, top + (size_t)r * H, sizeof(float) * H);
+        attention_rows(m, R, t, top, (size_t)H, mem, st->cov, (size_t)st->cov_ld, alpha, alpha_ld, x, W, att,
+                       n_max);
+        for (int r = 0; r < R; r++) memcpy(x + (size_t)r * W + C, top + (size_t)r * H, sizeof(float) * H);
         float *ht = st->htilde ? st->htilde : o;
-        matmul_nt(x, W, m->w.attn_out_w, m->w.attn_out_b, ht, (size_t)H, R, H, D + H);
+        matmul_nt(x, W, m->w.attn_out_w, m->w.attn_out_b, ht, (size_t)H, R, H, C + H); /* (R, H) = [c;q] W^T + b */
         for (int r = 0; r < R; r++) tanh_inplace(ht + (size_t)r * H, H);
         out = ht;
+        ctx = x;
     }
-    matmul_nt(out, (size_t)H, m->w.out_w, m->w.out_b, logp, (size_t)V, R, V, H); /* logits (R, V) */
-    for (int r = 0; r < R; r++) log_softmax(logp + (size_t)r * V, V);
+    if (st->cov) add_coverage(st, R, mem, alpha, alpha_ld);
+    matmul_nt(out, (size_t)H, m->w.out_w, m->w.out_b, logp, (size_t)logp_ld, R, V, H); /* logits (R, V) */
+    if (m->cfg.copy)
+        copy_distribution(m, R, mem, ctx, ldc, out, emb, alpha, alpha_ld, p_gen, logp, logp_ld);
+    else
+        for (int r = 0; r < R; r++) log_softmax(logp + (size_t)r * logp_ld, V);
 }

@@ -179,6 +179,32 @@ static s2s_status bind_rnn_layer(loader *L, const char *prefix, int k, int rever
     return bind(L, name, gh, -1, 1, NULL, &out->b_hh);
 }
 
+/* Binds the tensors of torch.nn.MultiheadAttention(embed_dim=H, kdim=vdim=D)
+ * under decoder.attention.mha. (model-format.md section 9.3): one packed
+ * in_proj_weight when D == H, else separate q/k/v projections. */
+static s2s_status bind_multihead(loader *L, int D, int H)
+{
+    model_weights *w = &L->m->w;
+    s2s_status st;
+    if (D == H) {
+        const float *in_proj;
+        if ((st = bind(L, "decoder.attention.mha.in_proj_weight", 3 * (int64_t)H, H, 1, NULL, &in_proj)))
+            return st;
+        w->mha_q_w = in_proj;
+        w->mha_k_w = in_proj + (size_t)H * H;
+        w->mha_v_w = in_proj + 2 * (size_t)H * H;
+    } else if ((st = bind(L, "decoder.attention.mha.q_proj_weight", H, H, 1, NULL, &w->mha_q_w)) ||
+               (st = bind(L, "decoder.attention.mha.k_proj_weight", H, D, 1, NULL, &w->mha_k_w)) ||
+               (st = bind(L, "decoder.attention.mha.v_proj_weight", H, D, 1, NULL, &w->mha_v_w))) {
+        return st;
+    }
+    if ((st = bind(L, "decoder.attention.mha.in_proj_bias", 3 * (int64_t)H, -1, 1, NULL, &w->mha_in_b)) ||
+        (st = bind(L, "decoder.attention.mha.out_proj.weight", H, H, 1, NULL, &w->mha_out_w)) ||
+        (st = bind(L, "decoder.attention.mha.out_proj.bias", H, -1, 1, NULL, &w->mha_out_b)))
+        return st;
+    return S2S_OK;
+}
+
 /* Binds every tensor the config needs (model-format.md section 4). */
 static s2s_status bind_all(loader *L)
 {
@@ -209,7 +235,7 @@ static s2s_status bind_all(loader *L)
     if ((st = bind_as(L, "decoder.embedding.weight", V_tgt, c->dec.emb, 1, note_tgt, 1,
                       &w->dec_embedding)))
         return st;
-    int in0 = c->position == POS_BEFORE_RNN ? c->dec.emb + D
+    int in0 = c->position == POS_BEFORE_RNN ? c->dec.emb + m->ctx_dim
                                             : c->dec.emb + (c->input_feeding ? Hd : 0);
     for (int k = 0; k < c->dec.layers; k++)
         if ((st = bind_rnn_layer(L, "decoder.rnn", k, 0, cell_gates(c->dec.cell),
@@ -233,9 +259,25 @@ static s2s_status bind_all(loader *L)
     case ATTN_DOT:
     case ATTN_SCALED_DOT:
         break;
+    case ATTN_MULTIHEAD:
+        if ((st = bind_multihead(L, D, Hd)))
+            return st;
+        break;
     }
+    if (c->coverage &&
+        (st = bind(L, "decoder.attention.Wc.weight", A, 1, 1, NULL, &w->attn_wc_w)))
+        return st;
+    if (c->local == LOCAL_PREDICTIVE &&
+        ((st = bind(L, "decoder.attention.Wp.weight", c->predictor_size, Hd, 1, NULL, &w->attn_wp_w)) ||
+         (st = bind(L, "decoder.attention.vp.weight", 1, c->predictor_size, 1, NULL, &w->attn_vp_w))))
+        return st;
+    int C = m->ctx_dim;
+    if (c->copy &&
+        ((st = bind(L, "decoder.copy_gate.weight", 1, (int64_t)C + Hd + c->dec.emb, 1, NULL, &w->copy_w)) ||
+         (st = bind(L, "decoder.copy_gate.bias", 1, -1, 1, NULL, &w->copy_b))))
+        return st;
     if (c->position == POS_AFTER_RNN) {
-        if ((st = bind(L, "decoder.attention_out.weight", Hd, (int64_t)D + Hd, 1, NULL,
+        if ((st = bind(L, "decoder.attention_out.weight", Hd, (int64_t)C + Hd, 1, NULL,
                        &w->attn_out_w)) ||
             (st = bind(L, "decoder.attention_out.bias", Hd, -1, 0, NULL, &w->attn_out_b)))
             return st;
@@ -359,6 +401,11 @@ static s2s_status find_special_tokens(s2s_model *m, s2s_error *err)
                                "%s, %s: special token unk \"%.100s\" is in neither vocabulary",
                                c->source_vocab, c->target_vocab, c->unk);
     }
+    if (c->copy && m->unk_id[S2S_TARGET] < 0)
+        return s2s_fail(err, S2S_ERR_VOCAB,
+                        "%s: special token unk \"%.100s\" is not in the target vocabulary "
+                        "(needed because decoder.copy is true)",
+                        c->target_vocab, c->unk);
     return S2S_OK;
 }
 
@@ -397,6 +444,7 @@ s2s_model *s2s_model_load(const char *dir, s2s_error *err)
     text = NULL;
     m->enc_dirs = m->cfg.enc.bidirectional ? 2 : 1;
     m->mem_dim = m->cfg.enc.hidden * m->enc_dirs;
+    m->ctx_dim = m->cfg.attention == ATTN_MULTIHEAD ? m->cfg.dec.hidden : m->mem_dim;
 
     if ((st = load_vocab(dir_real, m->cfg.source_vocab, "source_vocab", &m->vocab[S2S_SOURCE],
                          err)) ||
@@ -489,6 +537,13 @@ void s2s_model_get_info(const s2s_model *m, s2s_model_info *info)
     info->lowercase = c->tokenizer.lowercase;
     info->merges_file = c->tokenizer.level == LEVEL_BPE ? c->tokenizer.merges : NULL;
     info->max_length = c->max_length;
+    info->format_version = c->format_version;
+    info->coverage = c->coverage;
+    info->local = c->local == LOCAL_NONE ? NULL : config_local_name(c->local);
+    info->window = c->window;
+    info->predictor_size = c->predictor_size;
+    info->heads = c->heads;
+    info->copy = c->copy;
     info->beam_size = c->beam_size;
     info->min_length = c->min_length;
     info->length_penalty = c->length_penalty;

@@ -15,7 +15,8 @@
 
 typedef enum { CELL_GRU = 0, CELL_LSTM } cell_kind;
 typedef enum { BRIDGE_FINAL = 0, BRIDGE_ZEROS, BRIDGE_MEAN_TANH } bridge_kind;
-typedef enum { ATTN_BAHDANAU = 0, ATTN_DOT, ATTN_SCALED_DOT, ATTN_GENERAL } attn_kind;
+typedef enum { ATTN_BAHDANAU = 0, ATTN_DOT, ATTN_SCALED_DOT, ATTN_GENERAL, ATTN_MULTIHEAD } attn_kind;
+typedef enum { LOCAL_NONE = 0, LOCAL_MONOTONIC, LOCAL_PREDICTIVE } local_kind;
 typedef enum { POS_BEFORE_RNN = 0, POS_AFTER_RNN } attn_position;
 
 /* Gates per cell: GRU r,z,n = 3; LSTM i,f,g,o = 4 (PyTorch order). */
@@ -44,6 +45,14 @@ typedef struct model_config {
     int attention_size;   /* A (bahdanau only) */
     int input_feeding;    /* after_rnn only */
     int has_attn_out_bias;/* after_rnn: decoder.attention_out.bias present */
+    /* format version 2 (model-format.md section 9); all 0 for version 1 */
+    int format_version;   /* 1 or 2 */
+    int coverage;         /* decoder.attention.coverage (bahdanau only) */
+    local_kind local;     /* decoder.attention.local; LOCAL_NONE without a window */
+    int window;           /* decoder.attention.window W, 0 = global attention */
+    int predictor_size;   /* decoder.attention.predictor_size P (predictive) */
+    int heads;            /* decoder.attention.heads (multihead) */
+    int copy;             /* decoder.copy: pointer-generator */
     tokenizer_config tokenizer;
     int max_length;       /* decoding.max_length, 0 when absent */
     int beam_size;        /* decoding.beam_size, 0 when absent */
@@ -73,7 +82,14 @@ typedef struct model_weights {
     /* bahdanau: Wa (A,H_d)+(A,), Ua (A,D)+(A,), Va (1,A)+(1,)
      * general:  Wa (H_d, D), no bias */
     const float *attn_wa_w, *attn_wa_b, *attn_ua_w, *attn_ua_b, *attn_va_w, *attn_va_b;
-    const float *attn_out_w, *attn_out_b;       /* after_rnn: (H_d, D+H_d), bias or NULL */
+    const float *attn_wc_w;                     /* coverage: Wc (A, 1) */
+    const float *attn_wp_w, *attn_vp_w;         /* local-p: Wp (P, H_d), vp (1, P) */
+    /* multihead (H = H_d): query (H, H_d), key and value (H, D) projections
+     * (views into in_proj_weight when D == H_d), in_proj_bias (3H,),
+     * out_proj (H, H) + (H,) */
+    const float *mha_q_w, *mha_k_w, *mha_v_w, *mha_in_b, *mha_out_w, *mha_out_b;
+    const float *attn_out_w, *attn_out_b;       /* after_rnn: (H_d, C+H_d), bias or NULL */
+    const float *copy_w, *copy_b;               /* copy gate: (1, C+H_d+emb_d), (1,) */
     const float *out_w, *out_b;                 /* (V_tgt, O), (V_tgt,) */
 } model_weights;
 
@@ -104,6 +120,7 @@ struct s2s_model {
     int unk_id[2];                /* per side, -1 when unk is null or absent from that vocab */
     int enc_dirs;                 /* 1 or 2 */
     int mem_dim;                  /* D = enc.hidden * enc_dirs */
+    int ctx_dim;                  /* C: size of the context vector (D; H_d for multihead) */
 };
 
 #endif

@@ -3,6 +3,8 @@
  */
 #include "result.h"
 
+#include "model.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,5 +42,17 @@ void s2s_result_free(s2s_result *result)
         free(result->hyps[i].attention);
     }
     free(result->hyps);
+    for (int e = 0; e < result->n_extended; e++) free(result->extended[e]);
+    free(result->extended);
     memset(result, 0, sizeof *result);
+}
+
+/* See s2s.h. */
+const char *s2s_result_token(const s2s_model *model, const s2s_result *result, int id)
+{
+    if (!model || id < 0) return NULL;
+    int V = vocab_size(model->vocab[S2S_TARGET]);
+    if (id < V) return vocab_token(model->vocab[S2S_TARGET], id);
+    if (!result || id - V >= result->n_extended) return NULL;
+    return result->extended[id - V];
 }

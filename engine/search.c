@@ -1,6 +1,6 @@
 /*
- * search.c - beam search (greedy = width 1) and forced decoding, exactly as
- * model-format.md section 6 describes them.
+ * search.c - beam search (greedy = width 1), sampling and forced decoding,
+ * exactly as docs/model-format.md sections 6 and 9.5 describe them.
  *
  * Beam bookkeeping, per sentence: live set L_s after step s (L_0 = the empty
  * hypothesis). Slot j of L_s came from parent par[s][j] in L_{s-1} by token
@@ -9,6 +9,10 @@
  * (step t, slot i of L_{t-1}) plus eos; tokens and rows are read back
  * through the parents at the end, so nothing is copied per step but the
  * decoder state rows.
+ *
+ * A target prefix forces the first steps (one live hypothesis, its tokens
+ * recorded like any other). Sampling keeps K independent rows (one per
+ * sample), each drawing its next token from its own generator.
  */
 #include "search.h"
 
@@ -30,9 +34,10 @@ static double length_penalty(int len, float alpha)
 typedef struct finished_hyp {
     int step;         /* t: the step that emitted eos */
     int slot;         /* slot in L_{t-1} it extends */
+    int sample;       /* sampling: the sample it belongs to */
     double score;     /* total log-probability, eos included */
     float eos_lp;     /* log-probability of the eos */
-    double rank;      /* score / length_penalty(t) */
+    double rank;      /* score / length_penalty(t) + coverage penalty */
 } finished_hyp;
 
 typedef struct candidate {
@@ -44,6 +49,7 @@ typedef struct candidate {
 /* Per-sentence search state; all arrays carved from the arena. */
 typedef struct group {
     enc_memory mem;
+    const search_input *in;
     int n;              /* source length */
     int max_len;        /* steps */
     int live;           /* |L_s| */
@@ -52,13 +58,15 @@ typedef struct group {
     int steps;          /* steps taken */
     int *par, *tok;     /* [max_len][K] */
     float *lp;          /* [max_len][K] */
-    float *alpha;       /* [max_len][K][n] (when want_attention) */
+    float *alpha;       /* [max_len][K][n] (attention kept, or a coverage penalty) */
     double *score;      /* [K] scores of L_s (sums in double, as the reference) */
     finished_hyp *fin;  /* the n_best best finished, best first */
     int n_fin;          /* how many of them are filled */
+    int *sample_of;     /* sampling: [K] the sample each live slot belongs to */
+    uint64_t *rng;      /* sampling: [K] generator state per sample */
 } group;
 
-/* Everything a beam call needs, carved once. */
+/* Everything a search call needs, carved once. */
 typedef struct beam_bufs {
     group *g;
     int *prev;                 /* [R] last token per row */
@@ -66,12 +74,16 @@ typedef struct beam_bufs {
     float *enc_scratch, *step_scratch, *alpha_step, *logp;
     dec_state st[2];
     candidate *cand;           /* [2K] heap */
+    int *history;              /* [T_max] a hypothesis' tokens (n-gram blocking) */
+    float *coverage_acc;       /* [n_max] attention sums (coverage penalty) */
+    int *order;                /* [Vx] token order (sampling) */
+    float *prob;               /* [Vx] probabilities (sampling) */
 } beam_bufs;
 
 typedef struct beam_plan {
     const s2s_model *m;
-    const int *n_srcs;
-    int n, K, R, n_max, V;
+    const search_input *in;
+    int n, K, R, n_max, Vx, T_max;
     const s2s_decode_params *p;
 } beam_plan;
 
@@ -81,41 +93,63 @@ static int max_length_for(const s2s_model *m, const s2s_decode_params *p, int n_
     return L > S2S_MAX_DECODE_STEPS ? S2S_MAX_DECODE_STEPS : L;
 }
 
+/* Rows each input keeps: the beam width, or the number of samples. */
+static int rows_per_input(const s2s_decode_params *p)
+{
+    return p->sampling ? p->num_samples : p->beam_size;
+}
+
+static int keeps_alpha(const s2s_decode_params *p)
+{
+    return p->want_attention || p->coverage_penalty > 0.0f;
+}
+
 static void carve_beam(arena *a, const void *plan, void *bufs)
 {
     const beam_plan *pl = plan;
     beam_bufs *b = bufs;
     const s2s_model *m = pl->m;
     size_t enc = 0;
+    int K = pl->K, n_fin = pl->p->sampling ? K : pl->p->n_best;
     b->g = arena_take(a, sizeof(group) * (size_t)pl->n);
     for (int i = 0; i < pl->n; i++) {
-        int n = pl->n_srcs[i], T = max_length_for(m, pl->p, n);
-        size_t TK = (size_t)T * pl->K, e = encode_scratch_floats(m, n);
+        const search_input *in = &pl->in[i];
+        int n = in->n, T = max_length_for(m, pl->p, n);
+        size_t TK = (size_t)T * K, e = encode_scratch_floats(m, n);
         enc = e > enc ? e : enc;
         float *membuf = arena_take(a, sizeof(float) * memory_floats(m, n));
         int *par = arena_take(a, sizeof(int) * TK), *tok = arena_take(a, sizeof(int) * TK);
         float *lp = arena_take(a, sizeof(float) * TK);
-        float *alpha = pl->p->want_attention ? arena_take(a, sizeof(float) * TK * n) : NULL;
-        double *score = arena_take(a, sizeof(double) * pl->K);
-        finished_hyp *fin = arena_take(a, sizeof(finished_hyp) * pl->p->n_best);
+        float *alpha = keeps_alpha(pl->p) ? arena_take(a, sizeof(float) * TK * n) : NULL;
+        double *score = arena_take(a, sizeof(double) * K);
+        finished_hyp *fin = arena_take(a, sizeof(finished_hyp) * n_fin);
+        int *sample_of = pl->p->sampling ? arena_take(a, sizeof(int) * K) : NULL;
+        uint64_t *rng = pl->p->sampling ? arena_take(a, sizeof(uint64_t) * K) : NULL;
         if (a->measuring) continue;
         group *g = &b->g[i];
         memset(g, 0, sizeof *g);
         memory_bind(m, n, membuf, &g->mem);
+        g->mem.copy_ids = in->copy_ids;
+        g->mem.n_ext = in->n_ext;
+        g->in = in;
         g->n = n; g->max_len = T; g->par = par; g->tok = tok; g->lp = lp;
-        g->alpha = alpha; g->score = score; g->fin = fin;
+        g->alpha = alpha; g->score = score; g->fin = fin; g->sample_of = sample_of; g->rng = rng;
     }
     b->prev = arena_take(a, sizeof(int) * pl->R);
     b->rowmem = arena_take(a, sizeof(void *) * pl->R);
     b->enc_scratch = arena_take(a, sizeof(float) * enc);
-    b->step_scratch = arena_take(a, sizeof(float) * step_scratch_floats(m, pl->R));
+    b->step_scratch = arena_take(a, sizeof(float) * step_scratch_floats(m, pl->R, pl->n_max));
     b->alpha_step = arena_take(a, sizeof(float) * (size_t)pl->R * pl->n_max);
-    b->logp = arena_take(a, sizeof(float) * (size_t)pl->R * pl->V);
+    b->logp = arena_take(a, sizeof(float) * (size_t)pl->R * pl->Vx);
     for (int k = 0; k < 2; k++) {
-        float *s = arena_take(a, sizeof(float) * dec_state_floats(m, pl->R));
-        if (!a->measuring) dec_state_bind(m, pl->R, s, &b->st[k]);
+        float *s = arena_take(a, sizeof(float) * dec_state_floats(m, pl->R, pl->n_max));
+        if (!a->measuring) dec_state_bind(m, pl->R, pl->n_max, s, &b->st[k]);
     }
-    b->cand = arena_take(a, sizeof(candidate) * 2 * (size_t)pl->K);
+    b->cand = arena_take(a, sizeof(candidate) * 2 * (size_t)K);
+    b->history = arena_take(a, sizeof(int) * (size_t)pl->T_max);
+    b->coverage_acc = pl->p->coverage_penalty > 0.0f ? arena_take(a, sizeof(float) * (size_t)pl->n_max) : NULL;
+    b->order = pl->p->sampling ? arena_take(a, sizeof(int) * (size_t)pl->Vx) : NULL;
+    b->prob = pl->p->sampling ? arena_take(a, sizeof(float) * (size_t)pl->Vx) : NULL;
 }
 
 /* ---- candidate ranking ------------------------------------------------- */
@@ -162,15 +196,17 @@ static void heap_sort_best_first(candidate *h, int n)
 }
 
 /* The best `cap` candidates over all live slots, best first; returns count.
- * logp (live, V) rows, eos masked while fewer than min_len tokens exist. */
-static int top_candidates(const group *g, const float *logp, int V, int eos, int mask_eos,
+ * logp (live, ld) rows over the first `width` tokens; eos masked while
+ * `mask_eos`. A token of log-probability -infinity is never a candidate. */
+static int top_candidates(const group *g, const float *logp, int ld, int width, int eos, int mask_eos,
                           candidate *h, int cap)
 {
     int n = 0;
     for (int i = 0; i < g->live; i++) {
-        const float *row = logp + (size_t)i * V;
+        const float *row = logp + (size_t)i * ld;
         double base = g->score[i];
-        for (int v = 0; v < V; v++) {
+        for (int v = 0; v < width; v++) {
+            if (row[v] == -INFINITY) continue;
             double sc = base + (double)row[v];
             /* a full heap only admits candidates at least as good as its worst */
             if (n == cap && sc < h[0].score) continue;
@@ -189,62 +225,250 @@ static int top_candidates(const group *g, const float *logp, int V, int eos, int
     return n;
 }
 
+/* ---- hypotheses read back through the parents ---------------------------- */
+
+/* Tokens of the hypothesis in slot `slot` of L_s into out[0..s-1]. */
+static void tokens_of(const group *g, int K, int s, int slot, int *out)
+{
+    for (; s >= 1; s--) {
+        size_t at = (size_t)(s - 1) * K + slot;
+        out[s - 1] = g->tok[at];
+        slot = g->par[at];
+    }
+}
+
+/* No n-gram repeats (section 9.5): for each live slot of L_{t-1}, sets to
+ * -infinity every token that would complete an N-gram already present in
+ * its tokens. logp rows (live, ld). */
+static void block_repeated_ngrams(const group *g, int K, int t, int N, float *logp, int ld, int *hist)
+{
+    int len = t - 1; /* tokens so far */
+    if (N < 1 || len < N - 1) return;
+    for (int i = 0; i < g->live; i++) {
+        tokens_of(g, K, len, i, hist);
+        float *row = logp + (size_t)i * ld;
+        const int *tail = hist + len - (N - 1); /* the last N-1 tokens */
+        for (int s = 0; s + N - 1 < len; s++)   /* an earlier N-gram hist[s..s+N-1] */
+            if (memcmp(hist + s, tail, sizeof(int) * (size_t)(N - 1)) == 0) row[hist[s + N - 1]] = -INFINITY;
+    }
+}
+
+/* GNMT coverage penalty (section 9.5) of the hypothesis finished at step t
+ * from slot `slot` of L_{t-1}: beta * sum_j log(min(1, sum over its steps of
+ * alpha_{s,j})), the eos step included. `acc` (n,) scratch. */
+static double coverage_penalty(const group *g, int K, int t, int slot, float beta, float *acc)
+{
+    int n = g->n;
+    memset(acc, 0, sizeof(float) * (size_t)n);
+    for (int s = t; s >= 1; s--) { /* the row of step s was computed for `slot` of L_{s-1} */
+        const float *row = g->alpha + ((size_t)(s - 1) * K + slot) * n;
+        for (int j = 0; j < n; j++) acc[j] += row[j];
+        if (s > 1) slot = g->par[(size_t)(s - 2) * K + slot];
+    }
+    double cp = 0.0;
+    for (int j = 0; j < n; j++) cp += log(acc[j] < 1.0f ? (double)acc[j] : 1.0);
+    return (double)beta * cp;
+}
+
 /* ---- one step of one sentence ------------------------------------------ */
 
-/* Keeps g->fin the n_best best finished hypotheses, best first by ranking
+/* Keeps g->fin the `keep` best finished hypotheses, best first by ranking
  * score; on equal ranking scores the earlier arrival stays ahead, so a
  * newcomer that only ties the worst kept one is dropped. */
-static void keep_finished(group *g, int n_best, const finished_hyp *f)
+static void keep_finished(group *g, int keep, const finished_hyp *f)
 {
     int at = g->n_fin;
     while (at > 0 && g->fin[at - 1].rank < f->rank) at--;
-    if (at >= n_best) return;
-    int last = g->n_fin < n_best ? g->n_fin : n_best - 1;
+    if (at >= keep) return;
+    int last = g->n_fin < keep ? g->n_fin : keep - 1;
     memmove(g->fin + at + 1, g->fin + at, sizeof *f * (size_t)(last - at));
     g->fin[at] = *f;
-    if (g->n_fin < n_best) g->n_fin++;
+    if (g->n_fin < keep) g->n_fin++;
+}
+
+/* Records slot `slot` of L_{t-1} extended by `token` as slot `live` of L_t
+ * and moves its state row. */
+static void extend(const s2s_model *m, group *g, int K, int t, int live, int slot, int token, float clp,
+                   const dec_state *from, dec_state *to, int out_row)
+{
+    size_t at = (size_t)(t - 1) * K + live;
+    g->par[at] = slot;
+    g->tok[at] = token;
+    g->lp[at] = clp;
+    dec_state_copy_row(m, from, g->row0 + slot, to, out_row);
+}
+
+/* Ends the group when it has reached max_length or has no live hypothesis,
+ * or (beam search) when no live hypothesis can still beat the n-th best
+ * finished one. */
+static void check_done(group *g, const s2s_decode_params *p, int t)
+{
+    if (t >= g->max_len || g->live == 0) {
+        g->done = 1;
+    } else if (!p->sampling && g->n_fin >= p->n_best) {
+        double bound = g->score[0] / length_penalty(g->max_len, p->length_penalty);
+        if (!(bound > g->fin[p->n_best - 1].rank)) g->done = 1;
+    }
+}
+
+/* A forced step t of the target prefix: the one live hypothesis takes
+ * prefix[t-1]. */
+static void advance_prefix(const s2s_model *m, int K, group *g, int t, const float *logp, const dec_state *from,
+                           dec_state *to, int *out_row)
+{
+    int y = g->in->prefix[t - 1];
+    float clp = logp[y];
+    extend(m, g, K, t, 0, 0, y, clp, from, to, *out_row);
+    g->score[0] += (double)clp;
+    g->live = 1;
+    g->steps = t;
+    *out_row += 1;
 }
 
 /* Ranks the candidates of group g at step t (1-based), records finished
  * hypotheses and the new live set, and moves the chosen state rows from
  * `from` to `to` starting at row *out_row. */
-static void advance_group(const s2s_model *m, const s2s_decode_params *p, int K, group *g, int t,
-                          const float *logp, int V, candidate *cand, const dec_state *from,
-                          dec_state *to, int *out_row)
+static void advance_beam(const s2s_model *m, const s2s_decode_params *p, int K, group *g, int t, float *logp,
+                         int ld, beam_bufs *b, const dec_state *from, dec_state *to, int *out_row)
 {
-    int eos = m->eos_id, cap = 2 * K;
-    int nc = top_candidates(g, logp, V, eos, t - 1 < p->min_length, cand, cap);
-    int *par = g->par + (size_t)(t - 1) * K, *tok = g->tok + (size_t)(t - 1) * K;
-    float *lp = g->lp + (size_t)(t - 1) * K;
+    int eos = m->eos_id, cap = 2 * K, width = vocab_size(m->vocab[S2S_TARGET]) + g->mem.n_ext;
+    if (p->no_repeat_ngram > 0) block_repeated_ngrams(g, K, t, p->no_repeat_ngram, logp, ld, b->history);
+    candidate *cand = b->cand;
+    int nc = top_candidates(g, logp, ld, width, eos, t - 1 < p->min_length, cand, cap);
     double new_score[S2S_MAX_BEAM];
     int live = 0;
     for (int r = 0; r < nc && live < K; r++) {
         const candidate *c = &cand[r];
-        float clp = logp[(size_t)c->slot * V + c->token];
+        float clp = logp[(size_t)c->slot * ld + c->token];
         if (c->token == eos) {
             if (r < K) {
-                finished_hyp f = {t, c->slot, c->score, clp, c->score / length_penalty(t, p->length_penalty)};
+                double rank = c->score / length_penalty(t, p->length_penalty);
+                if (p->coverage_penalty > 0.0f)
+                    rank += coverage_penalty(g, K, t, c->slot, p->coverage_penalty, b->coverage_acc);
+                finished_hyp f = {t, c->slot, 0, c->score, clp, rank};
                 keep_finished(g, p->n_best, &f);
             }
             continue;
         }
-        par[live] = c->slot; tok[live] = c->token; lp[live] = clp;
+        extend(m, g, K, t, live, c->slot, c->token, clp, from, to, *out_row + live);
         new_score[live] = c->score;
-        dec_state_copy_row(m, from, g->row0 + c->slot, to, *out_row + live);
         live++;
     }
     memcpy(g->score, new_score, sizeof(double) * (size_t)live);
     g->live = live;
     g->steps = t;
     *out_row += live;
+    check_done(g, p, t);
+}
 
-    if (t >= g->max_len || live == 0) {
-        g->done = 1;
-    } else if (g->n_fin >= p->n_best) {
-        /* stop when no live hypothesis can still beat the n-th best finished */
-        double bound = g->score[0] / length_penalty(g->max_len, p->length_penalty);
-        if (!(bound > g->fin[p->n_best - 1].rank)) g->done = 1;
+/* ---- sampling ------------------------------------------------------------ */
+
+/* splitmix64: the engine's own generator, the same on every platform. */
+static uint64_t next_random(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+/* Generator of sample k of the input with stream number `stream`. */
+static uint64_t seed_for(uint64_t seed, uint64_t stream, int k)
+{
+    uint64_t s = seed;
+    uint64_t a = next_random(&s);
+    s ^= stream * 0xD1B54A32D192ED03ULL;
+    uint64_t b = next_random(&s);
+    s ^= (uint64_t)k * 0xABC98388FB8FAC03ULL;
+    return a ^ b ^ next_random(&s);
+}
+
+/* order[0..n) sorted by row value, highest first (ties: lower id), heap sort. */
+static void sift_tokens(int *order, const float *row, int n, int i)
+{
+    for (;;) { /* min-heap on (value, -id): the root is the lowest ranked */
+        int l = 2 * i + 1, r = l + 1, w = i;
+#define LOWER(a, b) (row[a] < row[b] || (row[a] == row[b] && (a) > (b)))
+        if (l < n && LOWER(order[l], order[w])) w = l;
+        if (r < n && LOWER(order[r], order[w])) w = r;
+#undef LOWER
+        if (w == i) return;
+        int t = order[i]; order[i] = order[w]; order[w] = t;
+        i = w;
     }
+}
+
+static void sort_tokens_best_first(int *order, const float *row, int n)
+{
+    for (int i = n / 2 - 1; i >= 0; i--) sift_tokens(order, row, n, i);
+    for (int end = n - 1; end > 0; end--) {
+        int t = order[0]; order[0] = order[end]; order[end] = t;
+        sift_tokens(order, row, end, 0);
+    }
+}
+
+/* Draws a token from row (width entries of log p): softmax(log p / T) over
+ * the top-k tokens, then the smallest set reaching top-p, renormalized. */
+static int draw_token(const s2s_decode_params *p, const float *row, int width, int *order, float *prob,
+                      uint64_t *rng)
+{
+    int n = 0;
+    for (int v = 0; v < width; v++)
+        if (row[v] != -INFINITY) order[n++] = v;
+    if (n == 0) return -1;
+    sort_tokens_best_first(order, row, n);
+    if (p->top_k > 0 && p->top_k < n) n = p->top_k;
+    double total = 0.0, best = row[order[0]];
+    for (int i = 0; i < n; i++) total += prob[i] = (float)exp(((double)row[order[i]] - best) / p->temperature);
+    if (p->top_p < 1.0f) {
+        double cum = 0.0;
+        for (int i = 0; i < n; i++) {
+            cum += prob[i];
+            if (cum >= (double)p->top_p * total) {
+                n = i + 1;
+                total = cum;
+                break;
+            }
+        }
+    }
+    double u = (double)(next_random(rng) >> 11) * (1.0 / 9007199254740992.0) * total, acc = 0.0;
+    for (int i = 0; i < n; i++) {
+        acc += prob[i];
+        if (u < acc) return order[i];
+    }
+    return order[n - 1];
+}
+
+/* Each live row of group g draws its next token; eos finishes its sample. */
+static void advance_sampling(const s2s_model *m, const s2s_decode_params *p, int K, group *g, int t, float *logp,
+                             int ld, beam_bufs *b, const dec_state *from, dec_state *to, int *out_row)
+{
+    int eos = m->eos_id, width = vocab_size(m->vocab[S2S_TARGET]) + g->mem.n_ext, live = 0;
+    double new_score[S2S_MAX_BEAM];
+    int new_sample[S2S_MAX_BEAM];
+    if (p->no_repeat_ngram > 0) block_repeated_ngrams(g, K, t, p->no_repeat_ngram, logp, ld, b->history);
+    for (int i = 0; i < g->live; i++) {
+        float *row = logp + (size_t)i * ld;
+        if (t - 1 < p->min_length) row[eos] = -INFINITY;
+        int k = g->sample_of[i], y = draw_token(p, row, width, b->order, b->prob, &g->rng[k]);
+        if (y < 0) continue; /* nothing can be drawn: the sample ends unfinished */
+        double sc = g->score[i] + (double)row[y];
+        if (y == eos) {
+            finished_hyp f = {t, i, k, sc, row[y], sc / length_penalty(t, p->length_penalty)};
+            g->fin[g->n_fin++] = f;
+            continue;
+        }
+        extend(m, g, K, t, live, i, y, row[y], from, to, *out_row + live);
+        new_score[live] = sc;
+        new_sample[live] = k;
+        live++;
+    }
+    memcpy(g->score, new_score, sizeof(double) * (size_t)live);
+    memcpy(g->sample_of, new_sample, sizeof(int) * (size_t)live);
+    g->live = live;
+    g->steps = t;
+    *out_row += live;
+    check_done(g, p, t);
 }
 
 /* ---- results ------------------------------------------------------------ */
@@ -274,10 +498,22 @@ static int build_hyp(const group *g, int K, int last, int slot, const finished_h
     return 1;
 }
 
-/* n-best of g: finished by ranking score, then the live ones. */
+/* Puts the hypotheses of a sampling result in sample order (key[i] is the
+ * sample of hyps[i]); insertion sort, at most S2S_MAX_BEAM entries. */
+static void order_by_sample(s2s_result *res, int *key)
+{
+    for (int i = 1; i < res->n_hyps; i++)
+        for (int j = i; j > 0 && key[j - 1] > key[j]; j--) {
+            s2s_hypothesis h = res->hyps[j]; res->hyps[j] = res->hyps[j - 1]; res->hyps[j - 1] = h;
+            int k = key[j]; key[j] = key[j - 1]; key[j - 1] = k;
+        }
+}
+
+/* n-best of g: finished by ranking score, then the live ones (beam search);
+ * every sample in sample order (sampling). */
 static int collect_results(const group *g, int K, const s2s_decode_params *p, s2s_result *res)
 {
-    int want = p->n_best, n_live_used = 0;
+    int want = p->sampling ? K : p->n_best, n_live_used = 0, key[S2S_MAX_BEAM];
     int total = g->n_fin + g->live < want ? g->n_fin + g->live : want;
     if (!result_alloc(res, g->n, total)) return 0;
     for (int i = 0; i < total; i++) {
@@ -287,13 +523,16 @@ static int collect_results(const group *g, int K, const s2s_decode_params *p, s2
             if (!build_hyp(g, K, f->step - 1, f->slot, f, p->want_attention, h)) return 0;
             h->score = (float)f->score;
             h->ranking_score = (float)f->rank;
+            key[i] = f->sample;
         } else {
             int slot = n_live_used++; /* live slots are already in score order */
             if (!build_hyp(g, K, g->steps, slot, NULL, p->want_attention, h)) return 0;
             h->score = (float)g->score[slot];
             h->ranking_score = (float)(g->score[slot] / length_penalty(g->steps, p->length_penalty));
+            key[i] = p->sampling ? g->sample_of[slot] : i;
         }
     }
+    if (p->sampling) order_by_sample(res, key);
     return 1;
 }
 
@@ -315,59 +554,99 @@ static int gather_rows(beam_bufs *b, int n, int t, const s2s_model *m, int K)
     return R;
 }
 
-static void start_groups(const s2s_model *m, beam_bufs *b, const int *const *srcs, int n)
+/* Encodes every input and opens its search: one live hypothesis, or (sampling
+ * without a prefix) K samples, each with its own generator. */
+static void start_groups(const s2s_model *m, const s2s_decode_params *p, beam_bufs *b, int n, int K)
 {
+    int row = 0;
     for (int i = 0; i < n; i++) {
         group *g = &b->g[i];
-        encode(m, srcs[i], g->n, b->enc_scratch, &g->mem);
-        g->live = 1;
-        g->score[0] = 0.0f;
-        g->row0 = i;
-        dec_state_init_row(m, &b->st[0], i, &g->mem);
+        encode(m, g->in->ids, g->n, b->enc_scratch, &g->mem);
+        g->live = p->sampling && g->in->n_prefix == 0 ? K : 1;
+        g->row0 = row;
+        for (int j = 0; j < g->live; j++) {
+            g->score[j] = 0.0;
+            dec_state_init_row(m, &b->st[0], row++, &g->mem);
+        }
+        if (p->sampling)
+            for (int k = 0; k < K; k++) {
+                g->sample_of[k] = k;
+                g->rng[k] = seed_for(p->seed, g->in->stream, k);
+            }
     }
 }
 
-s2s_status search_beam(const s2s_model *m, arena *ar, const int *const *srcs, const int *n_srcs, int n,
-                       const s2s_decode_params *p, s2s_result *results, s2s_error *err)
+/* Sampling after a prefix: the one hypothesis that ends the prefix becomes
+ * K samples (its state row copied). */
+static void fan_out_samples(const s2s_model *m, group *g, int K, int t, dec_state *st, int *row, beam_bufs *b)
 {
-    int K = p->beam_size, n_max = 1, V = vocab_size(m->vocab[S2S_TARGET]);
-    for (int i = 0; i < n; i++) n_max = n_srcs[i] > n_max ? n_srcs[i] : n_max;
-    beam_plan pl = {m, n_srcs, n, K, n * K, n_max, V, p};
-    beam_bufs b;
-    if (!arena_carve(ar, carve_beam, &pl, &b)) {
-        s2s_fail(err, S2S_ERR_NOMEM, "out of memory for decoding buffers");
-        return S2S_ERR_NOMEM;
+    (void)b;
+    int base = *row - 1; /* the row advance_prefix just wrote */
+    for (int j = 1; j < K; j++) {
+        size_t at = (size_t)(t - 1) * K;
+        g->par[at + j] = g->par[at];
+        g->tok[at + j] = g->tok[at];
+        g->lp[at + j] = g->lp[at];
+        g->score[j] = g->score[0];
+        dec_state_copy_row(m, st, base, st, base + j);
     }
-    start_groups(m, &b, srcs, n);
+    g->live = K;
+    *row += K - 1;
+}
+
+/* Copies this step's attention rows of group g into its history. */
+static void keep_alpha_rows(group *g, int K, int t, const float *alpha_step, int n_max)
+{
+    if (!g->alpha) return;
+    for (int j = 0; j < g->live; j++)
+        memcpy(g->alpha + ((size_t)(t - 1) * K + j) * g->n, alpha_step + (size_t)(g->row0 + j) * n_max,
+               sizeof(float) * g->n);
+}
+
+s2s_status search_beam(const s2s_model *m, arena *ar, const search_input *in, int n, const s2s_decode_params *p,
+                       s2s_result *results, s2s_error *err)
+{
+    int K = rows_per_input(p), n_max = 1, T_max = 1;
+    for (int i = 0; i < n; i++) {
+        n_max = in[i].n > n_max ? in[i].n : n_max;
+        int T = max_length_for(m, p, in[i].n);
+        T_max = T > T_max ? T : T_max;
+    }
+    int Vx = logp_width(m, n_max);
+    beam_plan pl = {m, in, n, K, n * K, n_max, Vx, T_max, p};
+    beam_bufs b;
+    if (!arena_carve(ar, carve_beam, &pl, &b)) return s2s_fail(err, S2S_ERR_NOMEM, "out of memory for decoding buffers");
+    start_groups(m, p, &b, n, K);
     int cur = 0;
     for (int t = 1;; t++) {
-        if (p->abort_callback && p->abort_callback(p->abort_user_data)) {
-            s2s_fail(err, S2S_ERR_ABORTED, "decoding aborted by the caller");
-            return S2S_ERR_ABORTED;
-        }
+        if (p->abort_callback && p->abort_callback(p->abort_user_data))
+            return s2s_fail(err, S2S_ERR_ABORTED, "decoding aborted by the caller");
         int R = gather_rows(&b, n, t, m, K);
         if (R == 0) break;
-        decoder_step(m, R, b.prev, b.rowmem, &b.st[cur], b.step_scratch, b.alpha_step, n_max, b.logp);
+        decoder_step(m, R, t, b.prev, b.rowmem, &b.st[cur], b.step_scratch, n_max, b.alpha_step, n_max, b.logp, Vx);
         int out_row = 0;
         for (int i = 0; i < n; i++) {
             group *g = &b.g[i];
             if (g->done) continue;
-            if (g->alpha)
-                for (int j = 0; j < g->live; j++)
-                    memcpy(g->alpha + ((size_t)(t - 1) * K + j) * g->n,
-                           b.alpha_step + (size_t)(g->row0 + j) * n_max, sizeof(float) * g->n);
-            advance_group(m, p, K, g, t, b.logp + (size_t)g->row0 * V, V, b.cand, &b.st[cur],
-                          &b.st[1 - cur], &out_row);
+            keep_alpha_rows(g, K, t, b.alpha_step, n_max);
+            float *logp = b.logp + (size_t)g->row0 * Vx;
+            if (t <= g->in->n_prefix) {
+                advance_prefix(m, K, g, t, logp, &b.st[cur], &b.st[1 - cur], &out_row);
+                if (p->sampling && t == g->in->n_prefix) fan_out_samples(m, g, K, t, &b.st[1 - cur], &out_row, &b);
+                check_done(g, p, t);
+            } else if (p->sampling) {
+                advance_sampling(m, p, K, g, t, logp, Vx, &b, &b.st[cur], &b.st[1 - cur], &out_row);
+            } else {
+                advance_beam(m, p, K, g, t, logp, Vx, &b, &b.st[cur], &b.st[1 - cur], &out_row);
+            }
             if (g->done) out_row -= g->live; /* its rows are not carried on */
         }
         cur = 1 - cur;
     }
     for (int i = 0; i < n; i++) {
-        group *g = &b.g[i];
-        if (!collect_results(g, K, p, &results[i])) {
+        if (!collect_results(&b.g[i], K, p, &results[i])) {
             for (int j = 0; j <= i; j++) s2s_result_free(&results[j]);
-            s2s_fail(err, S2S_ERR_NOMEM, "out of memory for results");
-            return S2S_ERR_NOMEM;
+            return s2s_fail(err, S2S_ERR_NOMEM, "out of memory for results");
         }
     }
     return S2S_OK;
@@ -392,16 +671,17 @@ static void carve_forced(arena *a, const void *plan, void *bufs)
     forced_bufs *f = bufs;
     f->membuf = arena_take(a, sizeof(float) * memory_floats(m, n));
     f->enc_scratch = arena_take(a, sizeof(float) * encode_scratch_floats(m, n));
-    f->step_scratch = arena_take(a, sizeof(float) * step_scratch_floats(m, 1));
-    f->logp = arena_take(a, sizeof(float) * (size_t)vocab_size(m->vocab[S2S_TARGET]));
+    f->step_scratch = arena_take(a, sizeof(float) * step_scratch_floats(m, 1, n));
+    f->logp = arena_take(a, sizeof(float) * (size_t)logp_width(m, n));
     f->alpha_step = arena_take(a, sizeof(float) * (size_t)n);
-    f->state = arena_take(a, sizeof(float) * dec_state_floats(m, 1));
+    f->state = arena_take(a, sizeof(float) * dec_state_floats(m, 1, n));
 }
 
-s2s_status search_forced(const s2s_model *m, arena *ar, const int *src, int n_src, const int *tgt,
-                         int n_tgt, int want_attention, s2s_result *res, s2s_error *err)
+s2s_status search_forced(const s2s_model *m, arena *ar, const search_input *in, const int *tgt, int n_tgt,
+                         int want_attention, s2s_result *res, s2s_error *err)
 {
     forced_bufs f;
+    int n_src = in->n;
     forced_plan pl = {m, n_src};
     memset(res, 0, sizeof *res);
     if (!arena_carve(ar, carve_forced, &pl, &f)) goto nomem;
@@ -414,15 +694,17 @@ s2s_status search_forced(const s2s_model *m, arena *ar, const int *src, int n_sr
     enc_memory mem;
     dec_state st;
     memory_bind(m, n_src, f.membuf, &mem);
-    encode(m, src, n_src, f.enc_scratch, &mem);
-    dec_state_bind(m, 1, f.state, &st);
+    mem.copy_ids = in->copy_ids;
+    mem.n_ext = in->n_ext;
+    encode(m, in->ids, n_src, f.enc_scratch, &mem);
+    dec_state_bind(m, 1, n_src, f.state, &st);
     dec_state_init_row(m, &st, 0, &mem);
     const enc_memory *rowmem[1] = {&mem};
-    int prev = m->sos_id;
+    int prev = m->sos_id, width = logp_width(m, n_src);
     double score = 0.0;
     for (int s = 0; s < steps; s++) {
         int y = s < n_tgt ? tgt[s] : m->eos_id;
-        decoder_step(m, 1, &prev, rowmem, &st, f.step_scratch, f.alpha_step, n_src, f.logp);
+        decoder_step(m, 1, s + 1, &prev, rowmem, &st, f.step_scratch, n_src, f.alpha_step, n_src, f.logp, width);
         h->token_logprobs[s] = f.logp[y];
         score += f.logp[y];
         if (want_attention) memcpy(h->attention + (size_t)s * n_src, f.alpha_step, sizeof(float) * n_src);
@@ -433,6 +715,5 @@ s2s_status search_forced(const s2s_model *m, arena *ar, const int *src, int n_sr
     return S2S_OK;
 nomem:
     s2s_result_free(res);
-    s2s_fail(err, S2S_ERR_NOMEM, "out of memory for forced decoding");
-    return S2S_ERR_NOMEM;
+    return s2s_fail(err, S2S_ERR_NOMEM, "out of memory for forced decoding");
 }

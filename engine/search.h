@@ -1,23 +1,38 @@
 /*
- * search.h - decoding strategies (model-format.md section 6) over the model math of
- * compute.h: beam search (greedy is width 1) for a batch of sentences, and
- * forced decoding. Separate from the model so strategies can be added
- * without touching the math.
+ * search.h - decoding strategies (docs/model-format.md sections 6 and 9.5)
+ * over the model math of compute.h: beam search (greedy is width 1) and
+ * sampling for a batch of sentences, and forced decoding. Separate from the
+ * model so strategies can be added without touching the math.
  */
 #ifndef S2S_SEARCH_H
 #define S2S_SEARCH_H
 
+#include <stdint.h>
+
 #include "arena.h"
 #include "compute.h"
 
-/* Beam search (width params->beam_size; 1 is greedy) of n sentences at
- * once. srcs[i] (n_srcs[i] ids, valid) -> results[i]. Fails only with
- * S2S_ERR_NOMEM or S2S_ERR_ABORTED; results are untouched then. */
-s2s_status search_beam(const s2s_model *m, arena *ar, const int *const *srcs, const int *n_srcs, int n,
+/* One input of a search, checked and resolved by the caller (session.c). */
+typedef struct search_input {
+    const int *ids;       /* n source ids, valid */
+    int n;
+    const int *copy_ids;  /* copy models: (n) extended-vocabulary id of each
+                             source position; else NULL */
+    int n_ext;            /* copy models: extended ids in use */
+    const int *prefix;    /* target prefix ids (extended ids allowed), or NULL */
+    int n_prefix;
+    uint64_t stream;      /* sampling stream number (the input's line number) */
+} search_input;
+
+/* Beam search (width params->beam_size; 1 is greedy), or sampling when
+ * params->sampling, of n inputs at once -> results[i]. Fails only with
+ * S2S_ERR_NOMEM or S2S_ERR_ABORTED; results are empty then. */
+s2s_status search_beam(const s2s_model *m, arena *ar, const search_input *in, int n,
                        const s2s_decode_params *params, s2s_result *results, s2s_error *err);
 
-/* Forced decoding of tgt (n_tgt ids) followed by eos, given src. */
-s2s_status search_forced(const s2s_model *m, arena *ar, const int *src, int n_src, const int *tgt,
-                         int n_tgt, int want_attention, s2s_result *result, s2s_error *err);
+/* Forced decoding of tgt (n_tgt ids, extended ids allowed for a copy model)
+ * followed by eos, given the input's source. */
+s2s_status search_forced(const s2s_model *m, arena *ar, const search_input *in, const int *tgt, int n_tgt,
+                         int want_attention, s2s_result *result, s2s_error *err);
 
 #endif

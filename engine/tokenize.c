@@ -88,9 +88,11 @@ s2s_status s2s_tokenize(const s2s_model *model, s2s_side side, const char *text,
         const char *t = pl.pieces[i];
         int id = vocab_id(vocab, t, strlen(t));
         if (id < 0) {
-            /* model-format.md section 5 allows unk for the source side only */
+            /* model-format.md section 5 allows unk for the source side only;
+             * a copy model's target token may be a source piece (section 9.4):
+             * -1 here, resolved against the source by the decoding calls */
             id = side == S2S_SOURCE ? model->unk_id[S2S_SOURCE] : -1;
-            if (id < 0) {
+            if (id < 0 && !(side == S2S_TARGET && model->cfg.copy)) {
                 char esc[4 * S2S_ERR_TOKEN_BYTES + 8];
                 tok_escape(t, strlen(t), esc, sizeof esc);
                 s2s_fail(err, S2S_ERR_UNKNOWN_TOKEN, "unknown %s token '%s' (token %d)%s", side_name,
@@ -118,21 +120,34 @@ s2s_status s2s_tokenize(const s2s_model *model, s2s_side side, const char *text,
     return S2S_OK;
 }
 
-/* See s2s.h: skips eos and out-of-range ids, joins with tokenizer_join().
- * Returns a malloc'd string the caller frees, or NULL. */
-char *s2s_detokenize(const s2s_model *model, const int *ids, int n)
+/* Joins the token strings of target ids (eos and unknown ids skipped). */
+static char *join_ids(const s2s_model *model, const s2s_result *result, const int *ids, int n)
 {
-    if (!model || (!ids && n > 0)) return NULL;
     if (n < 0) n = 0;
     const char **toks = malloc((size_t)(n ? n : 1) * sizeof *toks);
     if (!toks) return NULL;
     int k = 0;
     for (int i = 0; i < n; i++) {
         if (ids[i] == model->eos_id) continue;
-        const char *t = vocab_token(model->vocab[S2S_TARGET], ids[i]);
+        const char *t = s2s_result_token(model, result, ids[i]);
         if (t) toks[k++] = t; /* out-of-range ids are skipped */
     }
     char *s = tokenizer_join(model->tokenizer, toks, k);
     free(toks);
     return s;
+}
+
+/* See s2s.h: skips eos and out-of-range ids, joins with tokenizer_join().
+ * Returns a malloc'd string the caller frees, or NULL. */
+char *s2s_detokenize(const s2s_model *model, const int *ids, int n)
+{
+    if (!model || (!ids && n > 0)) return NULL;
+    return join_ids(model, NULL, ids, n);
+}
+
+/* See s2s.h. */
+char *s2s_detokenize_result(const s2s_model *model, const s2s_result *result, int k)
+{
+    if (!model || !result || k < 0 || k >= result->n_hyps) return NULL;
+    return join_ids(model, result, result->hyps[k].tokens, result->hyps[k].n_tokens);
 }

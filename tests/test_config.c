@@ -81,13 +81,13 @@ Test(config, missing_decoder_hidden)
     expect_fail(&fx, S2S_ERR_CONFIG, "missing required key \"decoder.hidden_size\"");
 }
 
-Test(config, format_version_2)
+Test(config, format_version_3)
 {
     fixture fx;
     fx_init(&fx);
-    cfg_set(fx.cfg, "format_version", cJSON_CreateNumber(2));
-    cfg_set(fx.cfg, "encoder.cell", cJSON_CreateString("transformer")); /* v2 may differ */
-    expect_fail(&fx, S2S_ERR_VERSION, "format_version 2 is newer than this engine reads (1)");
+    cfg_set(fx.cfg, "format_version", cJSON_CreateNumber(3));
+    cfg_set(fx.cfg, "encoder.cell", cJSON_CreateString("transformer")); /* v3 may differ */
+    expect_fail(&fx, S2S_ERR_VERSION, "format_version 3 is newer than this engine reads (2)");
 }
 
 Test(config, other_format)

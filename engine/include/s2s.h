@@ -1,7 +1,7 @@
 /*
  * s2s.h - the one public header of libs2s, a sequence-to-sequence inference
- * engine for RNN encoder / attention decoder models (the model format is
- * docs/model-format.md).
+ * engine for RNN encoder / attention decoder models (the model format,
+ * versions 1 and 2, is docs/model-format.md).
  *
  * Conventions
  *  - Handles are opaque. Every *_new / *_load has a matching *_free; every
@@ -32,7 +32,7 @@ extern "C" {
 #endif
 
 #define S2S_VERSION "0.1.0" /* the one place the version is written */
-#define S2S_FORMAT_VERSION 1 /* newest model format this library reads */
+#define S2S_FORMAT_VERSION 2 /* newest model format this library reads */
 
 /* Limits, as named constants. */
 #define S2S_ERROR_MAX 512                     /* bytes in s2s_error.message */
@@ -113,9 +113,16 @@ typedef struct s2s_model_info {
     s2s_rnn_info decoder;
     int append_eos;
     const char *bridge;           /* "final", "zeros", "mean_tanh" */
-    const char *attention;        /* "bahdanau", "dot", "scaled_dot", "general" */
+    const char *attention;        /* "bahdanau", "dot", "scaled_dot", "general", "multihead" */
     const char *attention_position; /* "before_rnn", "after_rnn" */
     int attention_size;           /* A for bahdanau, else 0 */
+    int format_version;           /* 1 or 2 */
+    int coverage;                 /* version 2: coverage attention */
+    const char *local;            /* version 2: "monotonic", "predictive", or NULL (global) */
+    int window;                   /* version 2: local attention window W, else 0 */
+    int predictor_size;           /* version 2: local-p predictor size P, else 0 */
+    int heads;                    /* version 2: multihead heads, else 0 */
+    int copy;                     /* version 2: pointer-generator copy */
     int input_feeding;
     int source_vocab_size;
     int target_vocab_size;
@@ -182,7 +189,9 @@ typedef struct s2s_token_seq {
  * tokenizer for `side`. On the source side the eos id is appended when the
  * model's encoder.append_eos is set. Unknown source tokens map to unk, or
  * fail with S2S_ERR_UNKNOWN_TOKEN naming the token when unk is null; an
- * unknown target token is always S2S_ERR_UNKNOWN_TOKEN (model-format.md section 5). Invalid UTF-8
+ * unknown target token is S2S_ERR_UNKNOWN_TOKEN (model-format.md section 5),
+ * except with a copy model, where it gets id -1 (its piece kept) for
+ * s2s_translate_inputs or s2s_score to resolve against the source. Invalid UTF-8
  * fails with S2S_ERR_UTF8 naming the byte offset (unless params->lenient).
  * An empty or all-blank text gives n == 0 (source: just eos when appended).
  * On success `out` owns its arrays; free with s2s_token_seq_free(). On
@@ -212,6 +221,26 @@ typedef struct s2s_decode_params {
     int min_length;         /* eos is not allowed before this many tokens
                                (eos excluded); 0 = no minimum (model-format.md section 6). Default 0. */
     int want_attention;     /* 1: fill hypothesis attention matrices. Default 1. */
+    int no_repeat_ngram;    /* N >= 1: a token that would repeat an N-gram of the
+                               hypothesis' tokens is never chosen (forced steps are
+                               not blocked); 0 = off. Default 0. */
+    float coverage_penalty; /* GNMT beta >= 0: a finished hypothesis ranks by
+                               score / lp + beta * sum_j log(min(1, attention summed
+                               over its steps)); 0 = off. Not with local attention.
+                               Default 0. */
+    int sampling;           /* 1: draw each token instead of searching; needs
+                               beam_size 1. Default 0. */
+    int num_samples;        /* sampling: independent samples per input, returned
+                               in sample order, 1..S2S_MAX_BEAM. Default 1. */
+    float temperature;      /* sampling: > 0; log p is divided by it. Default 1. */
+    int top_k;              /* sampling: draw among the k most likely tokens; 0 = all.
+                               Default 0. */
+    float top_p;            /* sampling: then among the fewest tokens whose
+                               probability reaches p, in (0, 1]. Default 1. */
+    uint64_t seed;          /* sampling: the generator of sample k of an input is
+                               seeded by (seed, the input's stream number, k), so
+                               output does not depend on threads or batching.
+                               Default 0. */
     /* Called once per decoding step; returning nonzero stops with
      * S2S_ERR_ABORTED. NULL = never. */
     int (*abort_callback)(void *user_data);
@@ -233,9 +262,26 @@ typedef struct s2s_hypothesis {
 
 typedef struct s2s_result {
     int n_source;          /* source length the attention columns refer to */
-    s2s_hypothesis *hyps;  /* n_hyps hypotheses, best first */
+    s2s_hypothesis *hyps;  /* n_hyps hypotheses, best first (sampling: in sample order) */
     int n_hyps;
+    /* Copy models (format version 2): token ids V, V+1, ... (V = target
+     * vocabulary size) are extended ids, the source pieces the target
+     * vocabulary lacks, in order of first occurrence; extended[id - V] spells
+     * one. s2s_result_token() and s2s_detokenize_result() read them. NULL and 0
+     * for other models. Owned by the result. */
+    char **extended;
+    int n_extended;
 } s2s_result;
+
+/* The token string of target id `id` in `result`: a target-vocabulary token
+ * (owned by the model) or, for a copy model, the source piece of an extended
+ * id (owned by the result). NULL for an id out of range. */
+S2S_API const char *s2s_result_token(const s2s_model *model, const s2s_result *result, int id);
+
+/* Text of hypothesis `k` of `result`, as s2s_detokenize gives it, with
+ * extended ids spelled as their source pieces. Returns a malloc'd string the
+ * caller frees, or NULL when out of memory or k is out of range. */
+S2S_API char *s2s_detokenize_result(const s2s_model *model, const s2s_result *result, int k);
 
 /* Frees the arrays in `result` and zeroes it. NULL is a no-op. The decoding
  * functions zero their results first, so freeing after a failed call is safe. */
@@ -264,6 +310,33 @@ S2S_API s2s_status s2s_translate_ids(s2s_session *session, const int *src, int n
 S2S_API s2s_status s2s_score_ids(s2s_session *session, const int *src, int n_src,
                                  const int *tgt, int n_tgt, int want_attention,
                                  s2s_result *result, s2s_error *err);
+
+/* One input of s2s_translate_inputs. */
+typedef struct s2s_input {
+    const s2s_token_seq *source; /* from s2s_tokenize(..., S2S_SOURCE, ...); its
+                                    pieces give a copy model's extended vocabulary */
+    const s2s_token_seq *prefix; /* target prefix from s2s_tokenize(..., S2S_TARGET,
+                                    ...) forced before free decoding, or NULL. Its
+                                    steps count toward max_length and the score. */
+    uint64_t stream;             /* sampling: the input's stream number (for
+                                    example its line number) */
+} s2s_input;
+
+/* Translates `n` inputs as one batch, like s2s_translate_batch, with target
+ * prefixes, sampling streams and, for a copy model, the extended vocabulary
+ * taken from each source's pieces (a target token a copy model's vocabulary
+ * lacks, as s2s_tokenize leaves it with id -1, resolves to the extended id of
+ * the same source piece, else fails with S2S_ERR_UNKNOWN_TOKEN). A prefix
+ * holding eos is S2S_ERR_INVALID_ARG. results[i] belongs to inputs[i]; on
+ * failure no result is filled. */
+S2S_API s2s_status s2s_translate_inputs(s2s_session *session, const s2s_input *inputs, int n,
+                                        const s2s_decode_params *params, s2s_result *results, s2s_error *err);
+
+/* Forced decoding of `target` (from s2s_tokenize on the target side) given
+ * `source`, as s2s_score_ids, with a copy model's extended vocabulary taken
+ * from the source pieces (see s2s_translate_inputs). */
+S2S_API s2s_status s2s_score(s2s_session *session, const s2s_token_seq *source, const s2s_token_seq *target,
+                             int want_attention, s2s_result *result, s2s_error *err);
 
 /* Translates `n` source sequences in one call, all decoded as one batch
  * through the matrix-matrix kernels; results[i] belongs to srcs[i] and is
