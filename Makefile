@@ -99,7 +99,7 @@ cli-tests: $(BUILD)/s2s
 	@set -e; for t in $(sort $(wildcard tests/cli/*.sh)); do echo "== $$t"; S2S=$(CURDIR)/$(BUILD)/s2s S2S_ROOT=$(CURDIR) PYTHON=$(PYTHON) bash $$t; done
 
 py-tests:
-	@set -e; for t in $(sort $(wildcard tests/py/test_*.py)); do echo "== $$t"; S2S=$(CURDIR)/$(BUILD)/s2s S2S_ROOT=$(CURDIR) $(PYTHON) $$t; done
+	@set -e; for t in $(sort $(wildcard tests/py/test_*.py)); do echo "== $$t"; S2S=$(CURDIR)/$(BUILD)/s2s S2S_ROOT=$(CURDIR) PYTHONPATH=$(CURDIR)/tools/python $(PYTHON) $$t; done
 
 # libFuzzer targets: tests/fuzz/fuzz_*.c, built with clang against the library sources.
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -121,7 +121,7 @@ bench: all
 	@mkdir -p $(BUILD)/bench
 	@set -e; for b in peak gemm load; do \
 	  $(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra $(ENGINE_INC) $(LDFLAGS) -o $(BUILD)/bench/$$b tools/bench/$$b.c $(BUILD)/libs2s.a $(LDLIBS); done
-	$(PYTHON) tools/bench.py --s2s $(BUILD)/s2s --bin $(BUILD)/bench
+	PYTHONPATH=$(CURDIR)/tools/python $(PYTHON) tools/bench/bench.py --s2s $(BUILD)/s2s --bin $(BUILD)/bench
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig

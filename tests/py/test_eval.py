@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Tests for tools/s2s_metrics.py and tools/eval.
+"""Tests for s2s_tools.metrics and tools/eval.
 
 Unit tests use small examples whose expected values were worked out by hand
 (the counts are written next to each check).  The conformance test scores the
@@ -11,25 +11,16 @@ data is missing.  Prints "N passed, M failed" and exits 1 on any failure.
 import json
 import math
 import os
-import subprocess
-import sys
-import tempfile
 import time
 
-ROOT = os.environ.get("S2S_ROOT") or os.path.abspath(
-    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
-import s2s_metrics as M  # noqa: E402
+from s2s_tools import metrics
 
-EVAL = os.path.join(ROOT, "tools", "eval")
-PY = "/usr/bin/python3"
-DATA = os.path.join(os.path.dirname(ROOT.rstrip("/")), "shared", "data", "bleu-check")
+import harness as H
+
+DATA = os.path.join(H.SHARED_DATA, "bleu-check")
+WORK = H.tempdir("eval")  # files of the command-line tests
 
 TESTS = []
-
-
-class Skip(Exception):
-    pass
 
 
 def test(fn):
@@ -51,27 +42,27 @@ def eq(a, b, what=""):
 @test
 def tok13a_punctuation_and_numbers():
     # period/comma split off words but not inside numbers
-    eq(M.tokenize_13a("Hello, world."), ["Hello", ",", "world", "."], "comma/period")
-    eq(M.tokenize_13a("3.5 and 1,000"), ["3.5", "and", "1,000"], "numbers")
+    eq(metrics.tokenize_13a("Hello, world."), ["Hello", ",", "world", "."], "comma/period")
+    eq(metrics.tokenize_13a("3.5 and 1,000"), ["3.5", "and", "1,000"], "numbers")
     # apostrophe is never split; a hyphen only after a digit
-    eq(M.tokenize_13a("It's 5-6 km, well-known"),
+    eq(metrics.tokenize_13a("It's 5-6 km, well-known"),
        ["It's", "5", "-", "6", "km", ",", "well-known"], "apostrophe/hyphen")
-    eq(M.tokenize_13a("U.S.A."), ["U", ".", "S", ".", "A", "."], "abbreviation")
-    eq(M.tokenize_13a("(a) [b] {c} x/y"),
+    eq(metrics.tokenize_13a("U.S.A."), ["U", ".", "S", ".", "A", "."], "abbreviation")
+    eq(metrics.tokenize_13a("(a) [b] {c} x/y"),
        ["(", "a", ")", "[", "b", "]", "{", "c", "}", "x", "/", "y"], "brackets")
-    eq(M.tokenize_13a("50% $3 a+b=c?!"),
+    eq(metrics.tokenize_13a("50% $3 a+b=c?!"),
        ["50", "%", "$", "3", "a", "+", "b", "=", "c", "?", "!"], "symbols")
 
 
 @test
 def tok13a_entities_and_skipped():
-    eq(M.tokenize_13a("&quot;Hi&quot; &amp; &lt;b&gt;"),
+    eq(metrics.tokenize_13a("&quot;Hi&quot; &amp; &lt;b&gt;"),
        ['"', "Hi", '"', "&", "<", "b", ">"], "entities")
-    eq(M.tokenize_13a("a <skipped> b"), ["a", "b"], "<skipped>")
-    eq(M.tokenize_13a("wo-\nrd\nnext"), ["word", "next"], "hyphenated line break")
-    eq(M.tokenize_13a("   "), [], "blank")
+    eq(metrics.tokenize_13a("a <skipped> b"), ["a", "b"], "<skipped>")
+    eq(metrics.tokenize_13a("wo-\nrd\nnext"), ["word", "next"], "hyphenated line break")
+    eq(metrics.tokenize_13a("   "), [], "blank")
     # non-ASCII punctuation is not a 13a rule: stays attached
-    eq(M.tokenize_13a("„Grüß dich“"), ["„Grüß", "dich“"], "non-ASCII quotes")
+    eq(metrics.tokenize_13a("„Grüß dich“"), ["„Grüß", "dich“"], "non-ASCII quotes")
 
 
 # ---------------------------------------------------------------------------
@@ -82,7 +73,7 @@ def bleu_one_segment():
     # hyp: the cat sat on the mat / ref: the cat sat on a mat (6 tokens each)
     # 1-grams 5/6 (only one 'the' is clipped), 2-grams 3/5 (the cat, cat sat,
     # sat on), 3-grams 2/4, 4-grams 1/3; BP = 1
-    s = M.corpus_bleu(["the cat sat on the mat"], ["the cat sat on a mat"])
+    s = metrics.corpus_bleu(["the cat sat on the mat"], ["the cat sat on a mat"])
     eq(s.counts, [5, 3, 2, 1], "counts")
     eq(s.totals, [6, 5, 4, 3], "totals")
     close(s.score, 100 * (5 / 6 * 3 / 5 * 2 / 4 * 1 / 3) ** 0.25, 1e-9, "score")
@@ -92,12 +83,12 @@ def bleu_one_segment():
 
 @test
 def bleu_zero_matches():
-    s = M.corpus_bleu(["foo bar baz qux"], ["the cat sat down"])
+    s = metrics.corpus_bleu(["foo bar baz qux"], ["the cat sat down"])
     eq(s.score, 0.0, "score")
     eq(str(s), "BLEU = 0.00 0.0/0.0/0.0/0.0 (BP = 1.000 ratio = 1.000 "
                "hyp_len = 4 ref_len = 4)", "printed form")
     # an empty hypothesis: BP = 0, score 0, no division by zero
-    s = M.corpus_bleu([""], ["the cat"])
+    s = metrics.corpus_bleu([""], ["the cat"])
     eq((s.score, s.bp, s.sys_len, s.ref_len), (0.0, 0.0, 0, 2), "empty hypothesis")
 
 
@@ -105,13 +96,13 @@ def bleu_zero_matches():
 def bleu_short_hypothesis_bp():
     # hyp 5 tokens, all n-grams match (5/5 4/4 3/3 2/2); ref 6 tokens
     # BP = exp(1 - 6/5) = exp(-0.2)
-    s = M.corpus_bleu(["the cat sat on the"], ["the cat sat on the mat"])
+    s = metrics.corpus_bleu(["the cat sat on the"], ["the cat sat on the mat"])
     close(s.bp, math.exp(-0.2), 1e-12, "bp")
     close(s.score, 100 * math.exp(-0.2), 1e-9, "score")
     eq(str(s), "BLEU = 81.87 100.0/100.0/100.0/100.0 (BP = 0.819 ratio = 0.833 "
                "hyp_len = 5 ref_len = 6)", "printed form")
     # hyp shorter than 4 tokens: 3- and 4-gram totals are 0, precision 0, score 0
-    s = M.corpus_bleu(["the cat"], ["the cat sat on the mat"])
+    s = metrics.corpus_bleu(["the cat"], ["the cat sat on the mat"])
     eq(str(s), "BLEU = 0.00 100.0/100.0/0.0/0.0 (BP = 0.135 ratio = 0.333 "
                "hyp_len = 2 ref_len = 6)", "2-token hypothesis")
 
@@ -121,7 +112,7 @@ def bleu_exp_smoothing():
     # hyp a b c d / ref a b x c d: 1-grams 4/4, 2-grams 2/3 (a b, c d),
     # 3-grams 0/2 -> 100/(2*2) = 25, 4-grams 0/1 -> 100/(4*1) = 25;
     # BP = exp(1 - 5/4)
-    s = M.corpus_bleu(["a b c d"], ["a b x c d"])
+    s = metrics.corpus_bleu(["a b c d"], ["a b x c d"])
     eq(s.counts, [4, 2, 0, 0], "counts")
     for got, want in zip(s.precisions, [100.0, 200 / 3, 25.0, 25.0]):
         close(got, want, 1e-9, "precision")
@@ -132,7 +123,7 @@ def bleu_exp_smoothing():
 def bleu_is_corpus_level():
     # statistics are summed over segments before the geometric mean:
     # seg 1 as in bleu_one_segment, seg 2 'foo bar' vs 'the cat' (0/2, 0/1)
-    s = M.corpus_bleu(["the cat sat on the mat", "foo bar"],
+    s = metrics.corpus_bleu(["the cat sat on the mat", "foo bar"],
                       ["the cat sat on a mat", "the cat"])
     eq((s.counts, s.totals), ([5, 3, 2, 1], [8, 6, 4, 3]), "stats")
     close(s.score, 100 * (5 / 8 * 3 / 6 * 2 / 4 * 1 / 3) ** 0.25, 1e-9, "score")
@@ -141,35 +132,35 @@ def bleu_is_corpus_level():
 @test
 def bleu_multi_reference():
     # clipping uses the max count over refs: 'the' x3 vs refs with 1 and 2
-    b = M.BLEU([["the cat"], ["the the dog"]])
+    b = metrics.BLEU([["the cat"], ["the the dog"]])
     s = b.corpus_score(["the the the"])
     eq(s.counts[:2], [2, 1], "clipped counts")
     eq(b.signature().split("|")[0], "nrefs:2", "nrefs")
     # closest reference length, ties go to the shorter one: 4 vs 3 and 5 -> 3
-    s = M.BLEU([["a b c"], ["a b c d e"]]).corpus_score(["a b c d"])
+    s = metrics.BLEU([["a b c"], ["a b c d e"]]).corpus_score(["a b c d"])
     eq((s.ref_len, s.bp), (3, 1.0), "closest ref length (tie)")
-    s = M.BLEU([["a b c"], ["a b c d e"]]).corpus_score(["a b c d e f"])
+    s = metrics.BLEU([["a b c"], ["a b c d e"]]).corpus_score(["a b c d e f"])
     eq(s.ref_len, 5, "closest ref length")
     # an empty reference in one stream is dropped for that segment
-    b = M.BLEU([["a b c d", "x y"], ["", "x y z"]])
+    b = metrics.BLEU([["a b c d", "x y"], ["", "x y z"]])
     eq(b.nrefs, -1, "variable number of refs")
     assert "nrefs:var" in b.signature(), b.signature()
 
 
 @test
 def bleu_tokenization_and_case():
-    s = M.corpus_bleu(["Hello, world. How are you?"], ["Hello , world . How are you ?"])
+    s = metrics.corpus_bleu(["Hello, world. How are you?"], ["Hello , world . How are you ?"])
     close(s.score, 100.0, 1e-9, "13a-tokenized input")
-    s = M.corpus_bleu(["The Cat Sat Down"], ["the cat sat down"])
+    s = metrics.corpus_bleu(["The Cat Sat Down"], ["the cat sat down"])
     eq(s.score, 0.0, "case-sensitive by default")
-    b = M.BLEU([["the cat sat down"]], lowercase=True)
+    b = metrics.BLEU([["the cat sat down"]], lowercase=True)
     close(b.corpus_score(["The Cat Sat Down"]).score, 100.0, 1e-9, "lowercase")
     assert "|case:lc|" in b.signature(), b.signature()
 
 
 @test
 def bleu_signature():
-    eq(M.BLEU([["a"]]).signature(),
+    eq(metrics.BLEU([["a"]]).signature(),
        "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:s2s-0.1.0", "signature")
 
 
@@ -178,12 +169,12 @@ def bleu_signature():
 
 @test
 def chrf_basic():
-    close(M.corpus_chrf(["Das ist gut."], ["Das ist gut."]).score, 100.0, 1e-9, "identical")
-    close(M.corpus_chrf(["xyz"], ["abc"]).score, 0.0, 0, "disjoint")
+    close(metrics.corpus_chrf(["Das ist gut."], ["Das ist gut."]).score, 100.0, 1e-9, "identical")
+    close(metrics.corpus_chrf(["xyz"], ["abc"]).score, 0.0, 0, "disjoint")
     # whitespace is removed before n-gram extraction
-    close(M.corpus_chrf(["a b  c"], ["abc"]).score, 100.0, 1e-9, "whitespace")
+    close(metrics.corpus_chrf(["a b  c"], ["abc"]).score, 100.0, 1e-9, "whitespace")
     # case-sensitive
-    assert M.corpus_chrf(["ABC"], ["abc"]).score == 0.0
+    assert metrics.corpus_chrf(["ABC"], ["abc"]).score == 0.0
 
 
 @test
@@ -191,7 +182,7 @@ def chrf_effective_order():
     # hyp 'ab', ref 'abc': order 1: P 2/2, R 2/3; order 2: P 1/1, R 1/2;
     # order 3: no hyp 3-grams -> left out; orders 4-6: neither side.
     # P = 1, R = (2/3 + 1/2) / 2 = 7/12; chrF2 = 5PR / (4P + R) = 7/11
-    s = M.corpus_chrf(["ab"], ["abc"])
+    s = metrics.corpus_chrf(["ab"], ["abc"])
     close(s.score, 100 * 7 / 11, 1e-9, "score")
     eq(s.format(), "chrF2 = 63.64", "printed form")
 
@@ -203,7 +194,7 @@ def chrf_reference_without_ngrams():
     # seg 2: 'xy' vs 'xy': order 1 = 2/2/2, order 2 = 1/1/1
     # corpus: order 1 = 8/3/3, order 2 = 1/1/1
     # P = (3/8 + 1) / 2 = 11/16, R = 1; chrF2 = 5 * 11/16 / (44/16 + 1) = 55/60
-    s = M.corpus_chrf(["abcdef", "xy"], ["a", "xy"])
+    s = metrics.corpus_chrf(["abcdef", "xy"], ["a", "xy"])
     eq(s.stats[:6], [8, 3, 3, 1, 1, 1], "stats")
     eq(s.stats[6:], [0] * 12, "higher orders")
     close(s.score, 100 * 55 / 60, 1e-9, "score")
@@ -211,7 +202,7 @@ def chrf_reference_without_ngrams():
 
 @test
 def chrf_multi_reference_picks_best():
-    c = M.CHRF([["zzzz"], ["abcd"]])
+    c = metrics.CHRF([["zzzz"], ["abcd"]])
     close(c.corpus_score(["abcd"]).score, 100.0, 1e-9, "best reference")
     assert c.signature() == "nrefs:2|case:mixed|eff:yes|nc:6|nw:0|space:no|version:s2s-0.1.0", \
         c.signature()
@@ -222,11 +213,11 @@ def chrf_multi_reference_picks_best():
 
 @test
 def rouge_lcs():
-    eq(M.lcs_length("ABCBDAB", "BDCABA"), 4, "classic example (BCBA)")
-    eq(M.lcs_length([], ["a"]), 0, "empty")
-    eq(M.lcs_length("abc", "abc"), 3, "identical")
-    eq(M.lcs_length("abc", "cba"), 1, "reversed")
-    eq(M.lcs_length("axbycz", "abc"), 3, "gaps")
+    eq(metrics.lcs_length("ABCBDAB", "BDCABA"), 4, "classic example (BCBA)")
+    eq(metrics.lcs_length([], ["a"]), 0, "empty")
+    eq(metrics.lcs_length("abc", "abc"), 3, "identical")
+    eq(metrics.lcs_length("abc", "cba"), 1, "reversed")
+    eq(metrics.lcs_length("axbycz", "abc"), 3, "gaps")
 
 
 @test
@@ -235,19 +226,19 @@ def rouge_scores():
     # ROUGE-1: overlap the x2, cat, on, mat = 5 -> P = R = F = 5/6
     # ROUGE-2: the cat, on the, the mat = 3 of 5 -> 3/5
     # ROUGE-L: LCS 'the cat on the mat' = 5 -> 5/6
-    s = M.corpus_rouge(["The cat sat on the mat."], ["the cat is on the mat"])
+    s = metrics.corpus_rouge(["The cat sat on the mat."], ["the cat is on the mat"])
     close(s.values["rouge1"][2], 100 * 5 / 6, 1e-9, "rouge1")
     close(s.values["rouge2"][2], 100 * 3 / 5, 1e-9, "rouge2")
     close(s.values["rougeL"][2], 100 * 5 / 6, 1e-9, "rougeL")
     # hyp 'a b' vs ref 'a b c d': P 1, R 1/2, F 2/3 (ROUGE-1 and ROUGE-L)
-    s = M.corpus_rouge(["a b"], ["a b c d"])
+    s = metrics.corpus_rouge(["a b"], ["a b c d"])
     for k in ("rouge1", "rougeL"):
         p, r, f = s.values[k]
         close(p, 100.0, 1e-9, k + " P")
         close(r, 50.0, 1e-9, k + " R")
         close(f, 200 / 3, 1e-9, k + " F")
     # ROUGE-L is order-aware: 'c b a' vs 'a b c': LCS 1 -> 1/3; ROUGE-1 = 1
-    s = M.corpus_rouge(["c b a"], ["a b c"])
+    s = metrics.corpus_rouge(["c b a"], ["a b c"])
     close(s.values["rougeL"][2], 100 / 3, 1e-9, "reversed rougeL")
     close(s.values["rouge1"][2], 100.0, 1e-9, "reversed rouge1")
 
@@ -255,21 +246,21 @@ def rouge_scores():
 @test
 def rouge_corpus_mean_and_empty():
     # mean of per-segment F1: 100 and 0 -> 50
-    s = M.corpus_rouge(["a b c", "x y"], ["a b c", "p q"])
+    s = metrics.corpus_rouge(["a b c", "x y"], ["a b c", "p q"])
     close(s.values["rougeL"][2], 50.0, 1e-9, "segment mean")
-    s = M.corpus_rouge([""], ["a b"])
+    s = metrics.corpus_rouge([""], ["a b"])
     eq(s.values["rouge1"], (0.0, 0.0, 0.0), "empty hypothesis")
 
 
 @test
 def rouge_tokenization():
-    eq(M.tokenize_rouge("Hello, World! It's 2024."), ["hello", "world", "it", "s", "2024"], "ascii")
+    eq(metrics.tokenize_rouge("Hello, World! It's 2024."), ["hello", "world", "it", "s", "2024"], "ascii")
     # rouge-score drops non-ASCII letters; the unicode option keeps them
-    eq(M.tokenize_rouge("Ça va, café?"), ["a", "va", "caf"], "ascii non-ASCII")
-    eq(M.tokenize_rouge("Ça va, café?", "unicode"), ["ça", "va", "café"], "unicode")
-    eq(M.tokenize_rouge("cafe\u0301", "unicode"), ["café"], "unicode NFC")
+    eq(metrics.tokenize_rouge("Ça va, café?"), ["a", "va", "caf"], "ascii non-ASCII")
+    eq(metrics.tokenize_rouge("Ça va, café?", "unicode"), ["ça", "va", "café"], "unicode")
+    eq(metrics.tokenize_rouge("cafe\u0301", "unicode"), ["café"], "unicode NFC")
     try:
-        M.tokenize_rouge("x", "bogus")
+        metrics.tokenize_rouge("x", "bogus")
     except ValueError:
         pass
     else:
@@ -278,7 +269,7 @@ def rouge_tokenization():
 
 @test
 def api_length_mismatch():
-    for cls in (M.BLEU, M.CHRF, M.ROUGE):
+    for cls in (metrics.BLEU, metrics.CHRF, metrics.ROUGE):
         try:
             cls([["a", "b"]]).corpus_score(["a"])
         except ValueError:
@@ -288,107 +279,105 @@ def api_length_mismatch():
 
 @test
 def read_lines_only_splits_on_newline():
-    with tempfile.TemporaryDirectory() as d:
-        p = os.path.join(d, "x.txt")
-        with open(p, "wb") as f:
-            f.write("a\u2028b\x85c\r\nd\n\ne".encode("utf-8"))
-        eq(M.read_lines(p), ["a\u2028b\x85c\r", "d", "", "e"], "lines")
+    p = write("x.txt", "a\u2028b\x85c\r\nd\n\ne")
+    eq(metrics.read_lines(p), ["a\u2028b\x85c\r", "d", "", "e"], "lines")
 
 
 # ---------------------------------------------------------------------------
 # Command line
 
 def run_eval(args, stdin=None):
-    p = subprocess.run([PY, EVAL] + args, input=stdin, capture_output=True, timeout=120)
+    p = H.run_tool("eval", args, input=stdin, text=False, timeout=120)
     return p.returncode, p.stdout.decode("utf-8"), p.stderr.decode("utf-8")
 
 
-def write(d, name, data):
-    p = os.path.join(d, name)
+def write(name, data):
+    p = os.path.join(WORK.name, name)
     with open(p, "wb") as f:
         f.write(data if isinstance(data, bytes) else data.encode("utf-8"))
     return p
 
 
+def eval_files(ref_text, hyp_text, args):
+    """tools/eval `args` -r REF -i HYP, the two files holding ref_text and
+    hyp_text -> (status, stdout, stderr, REF)."""
+    ref = write("ref", ref_text)
+    return run_eval(args + ["-r", ref, "-i", write("hyp", hyp_text)]) + (ref,)
+
+
 @test
 def cli_scores_and_signature():
-    with tempfile.TemporaryDirectory() as d:
-        ref = write(d, "ref", "the cat sat on a mat\n")
-        hyp = write(d, "hyp", "the cat sat on the mat\n")
-        rc, out, err = run_eval(["--metrics", "bleu,chrf,rouge", "-r", ref, "-i", hyp])
-        eq((rc, err), (0, ""), "exit status / stderr")
-        lines = out.splitlines()
-        eq(lines[0], "BLEU = 53.73 83.3/60.0/50.0/33.3 (BP = 1.000 ratio = 1.000 "
-                     "hyp_len = 6 ref_len = 6)", "BLEU line")
-        eq(lines[1], "  signature: nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:s2s-0.1.0",
-           "BLEU signature")
-        assert lines[2].startswith("chrF2 = "), lines
-        assert lines[3] == "  signature: nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:s2s-0.1.0", lines
-        assert lines[4].startswith("ROUGE-1 = 83.33 "), lines
-        assert lines[5].startswith("ROUGE-2 = 60.00 "), lines
-        assert lines[6].startswith("ROUGE-L = 83.33 "), lines
-        # the same from standard input
-        rc, out2, err = run_eval(["-m", "bleu,chrf,rouge", "-r", ref],
-                                 stdin=b"the cat sat on the mat\n")
-        eq((rc, out2), (0, out), "stdin")
+    rc, out, err, ref = eval_files("the cat sat on a mat\n", "the cat sat on the mat\n",
+                                   ["--metrics", "bleu,chrf,rouge"])
+    eq((rc, err), (0, ""), "exit status / stderr")
+    lines = out.splitlines()
+    eq(lines[0], "BLEU = 53.73 83.3/60.0/50.0/33.3 (BP = 1.000 ratio = 1.000 "
+                 "hyp_len = 6 ref_len = 6)", "BLEU line")
+    eq(lines[1], "  signature: nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:s2s-0.1.0",
+       "BLEU signature")
+    assert lines[2].startswith("chrF2 = "), lines
+    assert lines[3] == "  signature: nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:s2s-0.1.0", lines
+    assert lines[4].startswith("ROUGE-1 = 83.33 "), lines
+    assert lines[5].startswith("ROUGE-2 = 60.00 "), lines
+    assert lines[6].startswith("ROUGE-L = 83.33 "), lines
+    # the same from standard input
+    rc, out2, err = run_eval(["-m", "bleu,chrf,rouge", "-r", ref],
+                             stdin=b"the cat sat on the mat\n")
+    eq((rc, out2), (0, out), "stdin")
 
 
 @test
 def cli_json():
-    with tempfile.TemporaryDirectory() as d:
-        ref = write(d, "ref", "the cat sat on a mat\nab\n")
-        hyp = write(d, "hyp", "the cat sat on the mat\nabc\n")
-        rc, out, err = run_eval(["--json", "-m", "bleu,chrf,rouge", "-r", ref, "-i", hyp])
-        eq(rc, 0, "exit status: " + err)
-        j = json.loads(out)
-        eq(sorted(j["metrics"]), ["bleu", "chrf", "rouge"], "metrics")
-        eq(j["segments"], 2, "segments")
-        eq(j["metrics"]["bleu"]["hyp_len"], 7, "hyp_len")
-        eq(j["metrics"]["bleu"]["signature"],
-           "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:s2s-0.1.0", "signature")
-        assert 0 <= j["metrics"]["chrf"]["score"] <= 100
-        assert set(j["metrics"]["rouge"]["rougeL"]) == {"precision", "recall", "f1"}
+    rc, out, err, _ = eval_files("the cat sat on a mat\nab\n", "the cat sat on the mat\nabc\n",
+                                 ["--json", "-m", "bleu,chrf,rouge"])
+    eq(rc, 0, "exit status: " + err)
+    j = json.loads(out)
+    eq(sorted(j["metrics"]), ["bleu", "chrf", "rouge"], "metrics")
+    eq(j["segments"], 2, "segments")
+    eq(j["metrics"]["bleu"]["hyp_len"], 7, "hyp_len")
+    eq(j["metrics"]["bleu"]["signature"],
+       "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:s2s-0.1.0", "signature")
+    assert 0 <= j["metrics"]["chrf"]["score"] <= 100
+    assert set(j["metrics"]["rouge"]["rougeL"]) == {"precision", "recall", "f1"}
 
 
 @test
 def cli_errors():
-    with tempfile.TemporaryDirectory() as d:
-        ref = write(d, "ref", "a\nb\n")
-        hyp3 = write(d, "hyp3", "a\nb\nc\n")
-        bad = write(d, "bad", b"ok\n\xff\xfe\n")
-        empty = write(d, "empty", "")
-        cases = [
-            (["-r", ref, "-i", hyp3], "line count mismatch"),
-            (["-r", ref, "-r", hyp3, "-i", ref], "line count mismatch"),
-            (["-r", os.path.join(d, "missing"), "-i", ref], "cannot read"),
-            (["-r", ref, "-i", os.path.join(d, "missing")], "cannot read"),
-            (["-r", d, "-i", ref], "cannot read"),
-            (["-r", bad, "-i", ref], "not valid UTF-8 (line 2"),
-            (["-r", empty, "-i", empty], "nothing to score"),
-            (["-r", ref, "-i", ref, "-m", "bleu,meteor"], "unknown metric"),
-            (["-i", ref], "no reference"),
-            (["-r", ref, "-i", ref, "--frobnicate"], "unrecognized"),
-        ]
-        for args, msg in cases:
-            rc, out, err = run_eval(args)
-            eq(rc, 2, "exit status for %s (stderr %r)" % (args, err))
-            eq(out, "", "stdout for %s" % args)
-            assert err.count("\n") == 1 and err.startswith("eval: error: "), \
-                "not one error line for %s: %r" % (args, err)
-            assert msg in err, "%r not in %r" % (msg, err)
+    d = WORK.name
+    ref = write("ref", "a\nb\n")
+    hyp3 = write("hyp3", "a\nb\nc\n")
+    bad = write("bad", b"ok\n\xff\xfe\n")
+    empty = write("empty", "")
+    cases = [
+        (["-r", ref, "-i", hyp3], "line count mismatch"),
+        (["-r", ref, "-r", hyp3, "-i", ref], "line count mismatch"),
+        (["-r", os.path.join(d, "missing"), "-i", ref], "cannot read"),
+        (["-r", ref, "-i", os.path.join(d, "missing")], "cannot read"),
+        (["-r", d, "-i", ref], "cannot read"),
+        (["-r", bad, "-i", ref], "not valid UTF-8 (line 2"),
+        (["-r", empty, "-i", empty], "nothing to score"),
+        (["-r", ref, "-i", ref, "-m", "bleu,meteor"], "unknown metric"),
+        (["-i", ref], "no reference"),
+        (["-r", ref, "-i", ref, "--frobnicate"], "unrecognized"),
+    ]
+    for args, msg in cases:
+        rc, out, err = run_eval(args)
+        eq(rc, 2, "exit status for %s (stderr %r)" % (args, err))
+        eq(out, "", "stdout for %s" % args)
+        assert err.count("\n") == 1 and err.startswith("eval: error: "), \
+            "not one error line for %s: %r" % (args, err)
+        assert msg in err, "%r not in %r" % (msg, err)
 
 
 @test
 def cli_empty_reference_warning():
     # the second reference line is empty: scored against an empty reference
     # (hyp 'x y' adds 2 unmatched tokens) with a warning; exit status 0
-    with tempfile.TemporaryDirectory() as d:
-        ref = write(d, "ref", "the cat sat on a mat\n\n")
-        hyp = write(d, "hyp", "the cat sat on the mat\nx y\n")
-        rc, out, err = run_eval(["-m", "bleu", "-r", ref, "-i", hyp])
-        eq(rc, 0, "exit status: " + err)
-        assert err.startswith("eval: warning: 1 segment(s)"), err
-        assert out.startswith("BLEU = ") and "hyp_len = 8 ref_len = 6)" in out, out
+    rc, out, err, _ = eval_files("the cat sat on a mat\n\n", "the cat sat on the mat\nx y\n",
+                                 ["-m", "bleu"])
+    eq(rc, 0, "exit status: " + err)
+    assert err.startswith("eval: warning: 1 segment(s)"), err
+    assert out.startswith("BLEU = ") and "hyp_len = 8 ref_len = 6)" in out, out
 
 
 # ---------------------------------------------------------------------------
@@ -398,7 +387,7 @@ def cli_empty_reference_warning():
 def conformance_wmt17_16_systems():
     tsv = os.path.join(DATA, "expected_scores.tsv")
     if not os.path.exists(tsv):
-        raise Skip("shared data missing: %s" % DATA)
+        raise H.Skip("shared data missing: %s" % DATA)
     t0 = time.time()
     expected = []
     with open(tsv, encoding="utf-8") as f:
@@ -408,11 +397,11 @@ def conformance_wmt17_16_systems():
             name, bleu, chrf, full = line.rstrip("\n").split("\t")
             expected.append((name, float(bleu), float(chrf), full))
     eq(len(expected), 16, "systems in expected_scores.tsv")
-    ref = M.read_lines(os.path.join(DATA, "newstest2017.ref.de"))
-    bleu, chrf = M.BLEU([ref]), M.CHRF([ref])
+    ref = metrics.read_lines(os.path.join(DATA, "newstest2017.ref.de"))
+    bleu, chrf = metrics.BLEU([ref]), metrics.CHRF([ref])
     problems = []
     for name, e_bleu, e_chrf, full in expected:
-        hyp = M.read_lines(os.path.join(DATA, "systems", name + ".de"))
+        hyp = metrics.read_lines(os.path.join(DATA, "systems", name + ".de"))
         b = bleu.corpus_score(hyp)
         c = chrf.corpus_score(hyp)
         if abs(b.score - e_bleu) > 0.01:
@@ -429,7 +418,7 @@ def conformance_wmt17_16_systems():
 def conformance_cli_one_system():
     ref = os.path.join(DATA, "newstest2017.ref.de")
     if not os.path.exists(ref):
-        raise Skip("shared data missing: %s" % DATA)
+        raise H.Skip("shared data missing: %s" % DATA)
     hyp = os.path.join(DATA, "systems", "newstest2017.uedin-nmt.4722.en-de.de")
     rc, out, err = run_eval(["-m", "bleu,chrf", "-r", ref, "-i", hyp])
     eq(rc, 0, "exit status: " + err)
@@ -440,23 +429,11 @@ def conformance_cli_one_system():
 
 
 def main():
-    passed = failed = skipped = 0
     for fn in TESTS:
-        try:
-            fn()
-        except Skip as e:
-            skipped += 1
-            print("SKIP %s: %s" % (fn.__name__, e))
-        except Exception as e:  # noqa: BLE001 - report every kind of failure
-            failed += 1
-            print("FAIL %s: %s: %s" % (fn.__name__, type(e).__name__, e))
-        else:
-            passed += 1
-            print("ok   %s" % fn.__name__)
-    print("%d passed, %d failed%s" % (passed, failed,
-                                      ", %d skipped" % skipped if skipped else ""))
-    return 1 if failed else 0
+        H.run_case(fn.__name__, fn)
+    WORK.cleanup()
+    H.finish()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

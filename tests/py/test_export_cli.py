@@ -18,30 +18,13 @@ Run with /usr/bin/python3; skips visibly without torch. Prints "N passed, M fail
 import json
 import os
 import struct
-import subprocess
-import sys
-import tempfile
 
-ROOT = os.environ.get("S2S_ROOT") or os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
-TOOLS = os.path.join(ROOT, "tools")
-EXPORT = os.path.join(TOOLS, "export")
-sys.path.insert(0, TOOLS)
-
-passed = failed = 0
-
-
-def check(ok, msg):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL: " + msg)
+import harness as H
+from harness import check
 
 
 def run_export(*args):
-    return subprocess.run([sys.executable, EXPORT] + list(args), capture_output=True, text=True)
+    return H.run_tool("export", args)
 
 
 def header_of(path):
@@ -53,15 +36,10 @@ def header_of(path):
 
 
 def main():
-    try:
-        import torch
-    except ImportError:
-        print("SKIP: torch is not available to %s" % sys.executable)
-        print("0 passed, 0 failed (skipped)")
-        return 0
-    torch.set_num_threads(1)
-    import s2s_torch as st
-    import tutorial
+    torch = H.require_torch()
+    from s2s_tools import export
+    from s2s_tools import reference as ref
+    from s2s_tools import tutorial
 
     config = {"format": "s2s-rnn", "format_version": 1, "task": "translation",
               "special_tokens": {"sos": "<s>", "eos": "</s>", "unk": "<unk>"},
@@ -76,19 +54,19 @@ def main():
     sv = {t: i for i, t in enumerate(["<unk>", "<s>", "</s>", "a", "b", "c", "d"])}
     tv = {t: i for i, t in enumerate(["<s>", "</s>", "x", "y", "z"])}
     torch.manual_seed(3)
-    model = st.Seq2Seq(config, len(sv), len(tv), attention_out_bias=False)
+    model = ref.Seq2Seq(config, len(sv), len(tv), attention_out_bias=False)
     with torch.no_grad():
         for p in model.parameters():
             p.normal_(0, 1)
-    st.set_special_ids(model, tv)
+    ref.set_special_ids(model, tv)
     merges = "#version: 0.2\na b\n"
-    with tempfile.TemporaryDirectory() as tmp:
+    with H.tempdir("export-cli") as tmp:
         ck = os.path.join(tmp, "train.pt")
         torch.save({"format": "s2s-train-checkpoint", "config": config,
                     "state_dict": model.state_dict(), "source_vocab": sv, "target_vocab": tv,
                     "extra_files": {"merges.txt": merges}}, ck)
         src = [3, 4, 5, 6, sv["</s>"]]
-        want = st.beam_search(model, src, 3, 3, 9, 0.0)
+        want = ref.beam_search(model, src, 3, 3, 9, 0.0)
         for dtype in ("F32", "F16", "BF16"):
             out = os.path.join(tmp, "m-" + dtype)
             r = run_export(ck, out, "--dtype", dtype, "--source-language", "xx")
@@ -115,8 +93,8 @@ def main():
             check(offs[0][0] == 0 and all(a[1] == b[0] for a, b in zip(offs, offs[1:]))
                   and offs[-1][1] == rest, "%s: tensors not sorted and contiguous" % dtype)
             check(all(hdr[k]["dtype"] == dtype for k in names), "%s: dtypes differ" % dtype)
-            m2, _, _, _ = st.load_model_dir(out)
-            got = st.beam_search(m2, src, 3, 3, 9, 0.0)
+            m2, _, _, _ = ref.load_model_dir(out)
+            got = ref.beam_search(m2, src, 3, 3, 9, 0.0)
             if dtype == "F32":
                 check([h["tokens"] for h in got] == [h["tokens"] for h in want] and
                       all(abs(a["score"] - b["score"]) < 1e-5 for a, b in zip(got, want)),
@@ -162,24 +140,17 @@ def main():
         check(r.returncode == 0, "tutorial export failed: %s" % r.stderr)
 
         # the verification step catches a written model that differs
-        import importlib.machinery
-        import importlib.util
-        loader = importlib.machinery.SourceFileLoader("export_tool", EXPORT)
-        spec = importlib.util.spec_from_loader("export_tool", loader)
-        ex = importlib.util.module_from_spec(spec)
-        loader.exec_module(ex)
-        cfg_t, sd_t, sv_t, tv_t, _, reference = ex.from_tutorial(torch.load(tut), tut, None)
+        cfg_t, sd_t, sv_t, tv_t, _, reference = export.from_tutorial(torch.load(tut), tut, None)
         tampered = {k: v.clone() for k, v in sd_t.items()}
         tampered["decoder.out.bias"][2] += 1e-3  # one logit: log_softmax changes
-        st.save_model_dir(os.path.join(tmp, "tampered"), tampered, cfg_t, sv_t, tv_t)
+        ref.save_model_dir(os.path.join(tmp, "tampered"), tampered, cfg_t, sv_t, tv_t)
         try:
-            ex.verify(os.path.join(tmp, "tampered"), cfg_t, sv_t, tv_t, reference, "F32")
+            export.verify(os.path.join(tmp, "tampered"), cfg_t, sv_t, tv_t, reference, "F32")
             check(False, "verify accepted a model with one output bias changed by 1e-3")
-        except ex.ExportError as e:
+        except export.ExportError as e:
             check("differs" in str(e), "verify error: %s" % e)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    H.finish()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -1,11 +1,12 @@
 #!/usr/bin/python3
-"""Randomized differential test: the s2s command against tools/s2s_torch.py.
+"""Randomized differential test: the s2s command against the PyTorch reference
+(tools/python/s2s_tools/reference.py).
 
 Builds N_MODELS random small models (random cells, layer counts, directions,
 bridges, attention kinds and positions, input feeding, attention_out bias,
 sizes, weight dtypes, unk, append_eos; fixed seeds, so every run is the same
 set, different from the committed fixtures), writes each with
-s2s_torch.save_model_dir, and compares `$S2S translate --format jsonl`
+reference.save_model_dir, and compares `$S2S translate --format jsonl`
 (greedy, and beam 4 / n-best 2 / length penalty 0.3) and `$S2S score
 --format jsonl` with the reference on random inputs: tokens identical,
 scores within 1e-3, attention within 1e-4. Inputs whose reference decoding
@@ -19,33 +20,13 @@ import json
 import os
 import random
 import subprocess
-import sys
-import tempfile
 
-ROOT = os.environ.get("S2S_ROOT") or os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
+import harness as H
+from harness import check
 
 N_MODELS = 16
 N_INPUTS = 6
 SEED = 20261121
-
-passed = failed = 0
-
-
-def check(ok, msg):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL: " + msg)
-
-
-def skip(msg):
-    print("SKIP: " + msg)
-    print("0 passed, 0 failed (skipped)")
-    sys.exit(0)
 
 
 def random_config(rng):
@@ -99,32 +80,28 @@ def close_rows(a, b):
 
 
 def main():
-    try:
-        import torch
-    except ImportError:
-        skip("torch is not available to %s" % sys.executable)
-    s2s = os.environ.get("S2S", os.path.join(ROOT, "build", "s2s"))
-    if not os.access(s2s, os.X_OK):
-        skip("no s2s binary at %s" % s2s)
-    torch.set_num_threads(1)
-    import s2s_torch as st
+    torch = H.require_torch()
+    s2s = H.s2s()
+    if not s2s:
+        H.skip_all("no s2s binary at %s" % H.S2S)
+    from s2s_tools import reference as ref
 
     rng = random.Random(SEED)
     near = 0
-    with tempfile.TemporaryDirectory() as tmp:
+    with H.tempdir("export-random") as tmp:
         for mi in range(N_MODELS):
             cfg, dtype, out_bias, unk = random_config(rng)
             sv = vocab(rng.randint(5, 20), unk, rng)
             tv = vocab(rng.randint(3, 20), False, rng)
-            model = st.Seq2Seq(cfg, len(sv), len(tv), attention_out_bias=out_bias)
+            model = ref.Seq2Seq(cfg, len(sv), len(tv), attention_out_bias=out_bias)
             g = torch.Generator().manual_seed(SEED + mi)
             with torch.no_grad():
                 for p in model.parameters():
                     p.copy_(torch.randn(p.shape, generator=g))
                 model.decoder.out.bias[tv["</s>"]] += rng.choice([0.0, 1.0, 2.0, 3.0])
             d = os.path.join(tmp, "m%d" % mi)
-            st.save_model_dir(d, model, cfg, sv, tv, dtype=dtype)
-            ref, c, sv, tv = st.load_model_dir(d)  # the weights as stored
+            ref.save_model_dir(d, model, cfg, sv, tv, dtype=dtype)
+            stored, c, sv, tv = ref.load_model_dir(d)  # the weights as stored
             desc = "model %d (%s, %s %dx%d%s -> %s %dx%d, %s bridge, %s %s%s)" % (
                 mi, dtype, c["encoder"]["cell"], c["encoder"]["num_layers"],
                 c["encoder"]["hidden_size"], " bi" if c["encoder"]["bidirectional"] else "",
@@ -137,13 +114,13 @@ def main():
                        for _ in range(rng.randint(1, 8))] for _ in range(N_INPUTS)]
             targets = [[rng.choice(tgt_words) for _ in range(rng.randint(0, 5))] for _ in inputs]
             text = "".join(" ".join(w) + "\n" for w in inputs)
-            ids = [st.source_ids(w, sv, c) for w in inputs]
+            ids = [ref.source_ids(w, sv, c) for w in inputs]
             inv = {i: t for t, i in tv.items()}
 
             rc, out, err = run(s2s, ["translate", "-m", d, "--format", "jsonl", "-q"], text)
             check(rc == 0 and len(out) == len(inputs), "%s greedy: exit %d %s" % (desc, rc, err.strip()))
             for i, obj in enumerate(out):
-                gr = st.greedy_full(ref, ids[i])
+                gr = ref.greedy_full(stored, ids[i])
                 h = obj["hypotheses"][0]
                 if gr["min_margin"] < 1e-4:  # a near tie may send the paths apart
                     near += 1
@@ -159,7 +136,7 @@ def main():
             check(rc == 0 and len(out) == len(inputs), "%s beam: exit %d %s" % (desc, rc, err.strip()))
             for i, obj in enumerate(out):
                 notes = []
-                hyps = st.beam_search(ref, ids[i], 4, 2, None, 0.3, tie_eps=1e-4, tie_report=notes)
+                hyps = ref.beam_search(stored, ids[i], 4, 2, None, 0.3, tie_eps=1e-4, tie_report=notes)
                 got = obj["hypotheses"]
                 if notes:
                     near += 1
@@ -179,7 +156,7 @@ def main():
             rc, out, err = run(s2s, ["score", "-m", d, "--format", "jsonl", "-q"], text2)
             check(rc == 0 and len(out) == len(inputs), "%s score: exit %d %s" % (desc, rc, err.strip()))
             for i, obj in enumerate(out):
-                score, lps, rows = st.force(ref, ids[i], [tv[t] for t in targets[i]])
+                score, lps, rows = ref.force(stored, ids[i], [tv[t] for t in targets[i]])
                 h = obj["hypotheses"][0]
                 check(h["tokens"] == targets[i] and abs(h["score"] - score) <= 1e-3 and
                       close_rows(h["attention"], rows),
@@ -187,9 +164,8 @@ def main():
                       % (desc, inputs[i], targets[i], h["score"], score))
     print("%d random models; %d decodings with near ties compared on the best score only"
           % (N_MODELS, near))
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    H.finish()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Independent check of the golden fixtures (tests/fixtures/models/*).
 
-expected.json files are written by tools/make_fixtures.py from the PyTorch
-reference (tools/s2s_torch.py). This test does not use torch or the
+expected.json files are written by tests/fixtures/make_models.py from the
+PyTorch reference (s2s_tools.reference). This test does not use torch or the
 reference: it reads each model directory with its own safetensors reader,
 runs spec section 4 written out by hand in numpy (float64; GRU and LSTM
 gate equations, bridges, the four attention kinds, both positions, input
@@ -21,15 +21,13 @@ import os
 import struct
 import sys
 
+import harness as H
+from harness import check
+
 try:
     import numpy as np
 except ImportError:
-    print("SKIP: numpy is not available to %s" % sys.executable)
-    print("0 passed, 0 failed (skipped)")
-    sys.exit(0)
-
-ROOT = os.environ.get("S2S_ROOT") or os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
+    H.skip_all("numpy is not available to %s" % sys.executable)
 
 
 # ---- reading a model directory -------------------------------------------
@@ -246,54 +244,42 @@ def beam(m, src, k, n_best, steps, alpha):
 
 # ---- the comparison --------------------------------------------------------
 
-class Counter:
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def check(self, ok, msg):
-        if ok:
-            self.passed += 1
-        else:
-            self.failed += 1
-            print("FAIL: " + msg)
-
-
 def close_rows(a, b, tol=1e-4):
     return len(a) == len(b) and all(len(x) == len(y) and np.max(np.abs(np.array(x) - np.array(y))) <= tol
                                     for x, y in zip(a, b))
 
 
-def check_fixture(d, cnt):
+def check_fixture(d):
     name = os.path.basename(d)
     with open(os.path.join(d, "expected.json")) as f:
         exp = json.load(f)
     m = Model(d)
-    cnt.check(exp["eos_id"] == m.eos and exp["sos_id"] == m.sos, "%s: sos/eos ids" % name)
+    check(exp["eos_id"] == m.eos and exp["sos_id"] == m.sos, "%s: sos/eos ids" % name)
     for ci, c in enumerate(exp["cases"]):
         src = c["source"]
         steps = c["max_length"] or m.max_length or 2 * len(src) + 10
-        cnt.check(steps == c["effective_max_length"], "%s case %d: max_length %d vs %d"
+        check(steps == c["effective_max_length"], "%s case %d: max_length %d vs %d"
                   % (name, ci, steps, c["effective_max_length"]))
         g = c["greedy"]
         toks, score, rows, fin = greedy(m, src, steps)
-        cnt.check(toks == g["tokens"] and fin == g["finished"],
+        check(toks == g["tokens"] and fin == g["finished"],
                   "%s case %d greedy: %s (finished %s), expected %s (finished %s)"
                   % (name, ci, toks, fin, g["tokens"], g["finished"]))
         if toks == g["tokens"]:
-            cnt.check(abs(score - g["score"]) <= 1e-3, "%s case %d greedy score %.7g vs %.7g"
+            check(abs(score - g["score"]) <= 1e-3, "%s case %d greedy score %.7g vs %.7g"
                       % (name, ci, score, g["score"]))
-            cnt.check(close_rows(rows, g["attention"]), "%s case %d greedy attention" % (name, ci))
+            check(close_rows(rows, g["attention"]), "%s case %d greedy attention" % (name, ci))
         fe = c["force"]
         s, lps, rows = force(m, src, fe["target"])
-        cnt.check(abs(s - fe["score"]) <= 1e-3 and
+        check(abs(s - fe["score"]) <= 1e-3 and
                   all(abs(a - b) <= 1e-3 for a, b in zip(lps, fe["token_logprobs"])),
                   "%s case %d forced score %.7g vs %.7g" % (name, ci, s, fe["score"]))
-        cnt.check(close_rows(rows, fe["attention"]), "%s case %d forced attention" % (name, ci))
+        check(close_rows(rows, fe["attention"]), "%s case %d forced attention" % (name, ci))
         for b in c["beam"]:
             hyps = beam(m, src, b["beam_size"], b["n_best"], steps, b["length_penalty"])
             want = b["hyps"]
             if b["ties"]:
-                cnt.check(abs(hyps[0]["rank"] - want[0]["ranking_score"]) <= 1e-3,
+                check(abs(hyps[0]["rank"] - want[0]["ranking_score"]) <= 1e-3,
                           "%s case %d beam (ties): best ranking score" % (name, ci))
                 continue
             if b.get("order_ties"):  # equal ranking scores: order open, compare as sets
@@ -301,12 +287,12 @@ def check_fixture(d, cnt):
                 want = sorted(want, key=lambda w: (w["tokens"], w["finished"]))
             same = [h["toks"] for h in hyps] == [w["tokens"] for w in want] and \
                 [h["finished"] for h in hyps] == [w["finished"] for w in want]
-            cnt.check(same, "%s case %d beam lp %g: %s, expected %s"
+            check(same, "%s case %d beam lp %g: %s, expected %s"
                       % (name, ci, b["length_penalty"], [(h["toks"], h["finished"]) for h in hyps],
                          [(w["tokens"], w["finished"]) for w in want]))
             if same:
                 for h, w in zip(hyps, want):
-                    cnt.check(abs(h["score"] - w["score"]) <= 1e-3 and
+                    check(abs(h["score"] - w["score"]) <= 1e-3 and
                               abs(h["rank"] - w["ranking_score"]) <= 1e-3 and
                               close_rows(h["rows"], w["attention"]),
                               "%s case %d beam lp %g hyp %s: score %.7g/%.7g ranking %.7g/%.7g"
@@ -319,21 +305,19 @@ def check_fixture(d, cnt):
         best = max(((force(m, ex["source"], list(seq))[0], list(seq))
                     for n in range(ex["max_length"]) for seq in itertools.product(words, repeat=n)),
                    key=lambda t: t[0])
-        cnt.check(best[1] == ex["best_tokens"] and abs(best[0] - ex["best_score"]) <= 1e-3,
+        check(best[1] == ex["best_tokens"] and abs(best[0] - ex["best_score"]) <= 1e-3,
                   "%s: exhaustive best %s %.7g, expected %s %.7g"
                   % (name, best[1], best[0], ex["best_tokens"], ex["best_score"]))
 
 
 def main():
-    dirs = sorted(glob.glob(os.path.join(ROOT, "tests", "fixtures", "models", "*", "expected.json")))
-    cnt = Counter()
-    cnt.check(len(dirs) >= 25, "only %d fixtures found under %s" % (len(dirs), ROOT))
+    dirs = sorted(glob.glob(os.path.join(H.FIXTURES, "models", "*", "expected.json")))
+    check(len(dirs) >= 25, "only %d fixtures found under %s" % (len(dirs), H.ROOT))
     for p in dirs:
-        check_fixture(os.path.dirname(p), cnt)
+        check_fixture(os.path.dirname(p))
     print("%d fixtures checked against a numpy implementation of the spec" % len(dirs))
-    print("%d passed, %d failed" % (cnt.passed, cnt.failed))
-    return 1 if cnt.failed else 0
+    H.finish()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -1,14 +1,14 @@
 #!/usr/bin/python3
 """End-to-end check of tools/export on a PyTorch-tutorial model.
 
-Trains a tiny tutorial model (tools/tutorial.py, 20 epochs, a few seconds) on about
+Trains a tiny tutorial model (s2s_tools.tutorial, 20 epochs, a few seconds) on about
 200 French->English pairs of ../shared/data/tatoeba-eng-fra/eng-fra.txt (or a
 built-in mini list when ../shared is missing), saves the checkpoint the way a
 tutorial user does, converts it with tools/export, and compares
 `$S2S translate -m OUT --format jsonl` on 30 raw inputs with the tutorial's own
 evaluate(): same source tokens (the "tutorial" normalizer), same output words,
 and score / attention agreeing within 1e-3 / 1e-4. Then `--beam 3 --n-best 3`
-and `$S2S score` (source<TAB>reference) against tools/s2s_torch.py on the
+and `$S2S score` (source<TAB>reference) against the PyTorch reference on the
 exported directory.
 
 Environment: S2S (the s2s binary), S2S_ROOT (repository root). Skips, with a
@@ -17,13 +17,9 @@ message, when torch or the binary is missing. Exit status 1 on any failure.
 
 import json
 import os
-import subprocess
-import sys
-import tempfile
 
-ROOT = os.environ.get("S2S_ROOT") or os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
+import harness as H
+from harness import check
 
 N_PAIRS = 200
 N_INPUTS = 30
@@ -49,15 +45,9 @@ MINI_PAIRS = [
 ]
 
 
-def skip(msg):
-    print("SKIP: " + msg)
-    print("0 passed, 0 failed (skipped)")
-    sys.exit(0)
-
-
 def load_pairs(tutorial):
     """-> list of (raw French, normalized French, normalized English)."""
-    path = os.path.join(ROOT, "..", "shared", "data", "tatoeba-eng-fra", "eng-fra.txt")
+    path = os.path.join(H.SHARED_DATA, "tatoeba-eng-fra", "eng-fra.txt")
     raw = []
     if os.path.isfile(path):
         with open(path, encoding="utf-8") as f:
@@ -95,15 +85,11 @@ def reference(tutorial, torch, encoder, decoder, in_lang, out_lang, sentence):
 
 
 def main():
-    try:
-        import torch
-    except ImportError:
-        skip("torch is not available to %s" % sys.executable)
-    torch.set_num_threads(1)
-    s2s = os.environ.get("S2S", os.path.join(ROOT, "build", "s2s"))
-    if not os.access(s2s, os.X_OK):
-        skip("no s2s binary at %s" % s2s)
-    import tutorial
+    torch = H.require_torch()
+    if not H.s2s():
+        H.skip_all("no s2s binary at %s" % H.S2S)
+    from s2s_tools import reference as ref
+    from s2s_tools import tutorial
 
     pairs = load_pairs(tutorial)
     in_lang, out_lang = tutorial.Lang("fra"), tutorial.Lang("eng")
@@ -113,35 +99,20 @@ def main():
     encoder, decoder = tutorial.train_pairs([(fr, en) for _, fr, en in pairs], in_lang, out_lang,
                                             hidden_size=32, epochs=20 if len(pairs) >= 100 else 150,
                                             lr=0.01, seed=0)
-    passed = failed = 0
-
-    def check(ok, msg):
-        nonlocal passed, failed
-        if ok:
-            passed += 1
-        else:
-            failed += 1
-            print("FAIL: " + msg)
-
-    with tempfile.TemporaryDirectory() as tmp:
+    with H.tempdir("export-tutorial") as tmp:
         ck = os.path.join(tmp, "tutorial.pt")
         # exactly what the README tells a tutorial user to save
         torch.save({"encoder": encoder.state_dict(), "decoder": decoder.state_dict(),
                     "input_lang": in_lang.word2index, "output_lang": out_lang.word2index}, ck)
         out = os.path.join(tmp, "model")
-        r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "export"), ck, out,
-                            "--source-language", "fr", "--target-language", "en"],
-                           capture_output=True, text=True)
-        check(r.returncode == 0, "tools/export exit %d: %s" % (r.returncode, r.stderr.strip()))
-        if r.returncode != 0:
-            print("%d passed, %d failed" % (passed, failed))
-            return 1
+        r = H.run_tool("export", [ck, out, "--source-language", "fr", "--target-language", "en"])
+        if not check(r.returncode == 0, "tools/export exit %d: %s" % (r.returncode, r.stderr.strip())):
+            H.finish()
         print(r.stdout.strip())
 
         inputs = pairs[:N_INPUTS]
         text = "".join(fr.replace("\n", " ") + "\n" for fr, _, _ in inputs)
-        r = subprocess.run([s2s, "translate", "-m", out, "--format", "jsonl"], input=text,
-                           capture_output=True, text=True)
+        r = H.run_s2s(["translate", "-m", out, "--format", "jsonl"], text)
         check(r.returncode == 0, "s2s translate exit %d: %s" % (r.returncode, r.stderr.strip()))
         lines = r.stdout.splitlines()
         check(len(lines) == len(inputs), "%d output lines for %d inputs" % (len(lines), len(inputs)))
@@ -179,20 +150,15 @@ def main():
                   "input %d: attention differs (rows %s vs %d, max diff %.3g)"
                   % (i, None if att is None else len(att), len(rows), worst))
         # beam search and forced scoring through the command line, against
-        # the PyTorch reference (tools/s2s_torch.py) on the exported model
-        import s2s_torch as st
-        ref_model, cfg, sv, tv = st.load_model_dir(out)
+        # the PyTorch reference on the exported model
+        ref_model, cfg, sv, tv = ref.load_model_dir(out)
         inv = {i: t for t, i in tv.items()}
-        r = subprocess.run([s2s, "translate", "-m", out, "--format", "jsonl", "--beam", "3",
-                            "--n-best", "3"], input=text, capture_output=True, text=True)
+        r = H.run_s2s(["translate", "-m", out, "--format", "jsonl", "--beam", "3", "--n-best", "3"], text)
         check(r.returncode == 0, "s2s translate --beam 3 exit %d: %s" % (r.returncode, r.stderr.strip()))
-        for i, ((raw, fr, _), line) in enumerate(zip(inputs, r.stdout.splitlines())):
-            obj = json.loads(line)
-            if "error" in obj:
-                check(False, "beam input %d: error %s" % (i, obj["error"]))
-                continue
+        for i, obj in H.json_lines(r.stdout, "beam"):
+            fr = inputs[i][1]
             notes = []
-            want = st.beam_search(ref_model, st.source_ids(fr.split(" "), sv, cfg), 3, 3,
+            want = ref.beam_search(ref_model, ref.source_ids(fr.split(" "), sv, cfg), 3, 3,
                                   tie_eps=1e-4, tie_report=notes)
             got = obj["hypotheses"]
             if notes:  # near ties: only the best score must agree
@@ -204,15 +170,11 @@ def main():
                                                               [([inv[t] for t in h["tokens"]], h["score"])
                                                                for h in want]))
         text = "".join("%s\t%s\n" % (raw, en) for raw, _, en in inputs)
-        r = subprocess.run([s2s, "score", "-m", out, "--format", "jsonl"], input=text,
-                           capture_output=True, text=True)
+        r = H.run_s2s(["score", "-m", out, "--format", "jsonl"], text)
         check(r.returncode == 0, "s2s score exit %d: %s" % (r.returncode, r.stderr.strip()))
-        for i, ((raw, fr, en), line) in enumerate(zip(inputs, r.stdout.splitlines())):
-            obj = json.loads(line)
-            if "error" in obj:
-                check(False, "score input %d: error %s" % (i, obj["error"]))
-                continue
-            score, _, rows = st.force(ref_model, st.source_ids(fr.split(" "), sv, cfg),
+        for i, obj in H.json_lines(r.stdout, "score"):
+            _, fr, en = inputs[i]
+            score, _, rows = ref.force(ref_model, ref.source_ids(fr.split(" "), sv, cfg),
                                       [tv[w] for w in en.split(" ")])
             h = obj["hypotheses"][0]
             check(h["tokens"] == en.split(" ") and abs(h["score"] - score) <= 1e-3,
@@ -223,9 +185,8 @@ def main():
         # comparison above weak
         check(len(distinct) >= 3, "only %d distinct outputs: the test model is degenerate"
               % len(distinct))
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    H.finish()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

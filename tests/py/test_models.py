@@ -4,14 +4,14 @@
   - every model directory has the provenance fields (license, attribution,
     source_data, training_command, scores) and fits the size limits
     (each <= 16 MB, all <= 40 MB);
-  - every model loads in the PyTorch reference (tools/s2s_torch.py);
+  - every model loads in the PyTorch reference (s2s_tools.reference);
   - when $S2S is an executable, `$S2S translate -m models/X --format jsonl`
     gives, on 50 held-out inputs per model, the same source tokens as
-    tools/s2s_tokenizer.py and exactly the same greedy output tokens as
-    s2s_torch.greedy (inputs whose greedy path has a near tie, a log-prob
+    s2s_tools.tokenizer and exactly the same greedy output tokens as the
+    reference's greedy (inputs whose greedy path has a near tie, a log-prob
     margin under 1e-4 at some step, are reported and not compared).
 
-Held-out inputs: models/dates from tools/make_dates.py (its test split);
+Held-out inputs: models/dates from s2s_tools.dates (its test split);
 the Tatoeba models from ../shared/data/tatoeba-eng-fra/test.tsv (the
 tutorial model from its 500 held-out filtered pairs); models/arxiv-title from
 ../shared/data/arxiv-titles/test.tsv. Missing data, torch or $S2S give a
@@ -22,36 +22,13 @@ import os
 import random
 import subprocess
 import sys
-import traceback
 
-ROOT = os.environ.get("S2S_ROOT") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TOOLS = os.path.join(ROOT, "tools")
-MODELS = os.path.join(ROOT, "models")
-SHARED = os.path.join(os.path.dirname(ROOT), "shared", "data")
-sys.path.insert(0, TOOLS)
+import harness as H
+
+MODELS = os.path.join(H.ROOT, "models")
+SHARED = H.SHARED_DATA
 N_INPUTS = 50
 MB = 1024 * 1024
-
-passed, failed, skipped = 0, [], 0
-
-
-def report(name, fn):
-    global passed, skipped
-    try:
-        r = fn()
-        if r == "skip":
-            skipped += 1
-        else:
-            passed += 1
-            print("ok   %s" % name)
-    except Exception:
-        failed.append(name)
-        print("FAIL %s\n%s" % (name, traceback.format_exc()))
-
-
-def skip(msg):
-    print("SKIP: " + msg)
-    return "skip"
 
 
 def model_dirs():
@@ -86,8 +63,8 @@ def heldout_inputs(name):
     """-> list of input lines, or a string saying why there are none."""
     tat = os.path.join(SHARED, "tatoeba-eng-fra")
     if name == "dates":
-        import make_dates
-        _, _, test = make_dates.generate(40000, 1000, 1000, 1234)
+        from s2s_tools import dates
+        _, _, test = dates.generate(40000, 1000, 1000, 1234)
         return [s for s, _ in test[:N_INPUTS]]
     if name == "fra-eng":
         p = os.path.join(tat, "test.tsv")
@@ -99,10 +76,10 @@ def heldout_inputs(name):
         p = os.path.join(tat, "eng-fra.txt")
         if not os.path.exists(p):
             return "%s is missing" % p
-        import tutorial
+        from s2s_tools import tutorial
         _, _, pairs = tutorial.prepareData(p, "eng", "fra", reverse=True)
         order = list(range(len(pairs)))
-        random.Random(0).shuffle(order)  # the hold-out of tools/train_tutorial-fra-eng.sh
+        random.Random(0).shuffle(order)  # the hold-out of tools/recipes/train_tutorial-fra-eng.sh
         return [pairs[i][0] for i in sorted(order[:500])][:N_INPUTS]
     if name == "arxiv-title":
         p = os.path.join(SHARED, "arxiv-titles", "test.tsv")
@@ -135,27 +112,27 @@ def test_provenance(name):
 def test_model(name, torch_ok, s2s):
     def t():
         if not torch_ok:
-            return skip("torch is not available to %s: models/%s not checked against s2s_torch"
-                        % (sys.executable, name))
-        import s2s_torch
-        import s2s_tokenizer
+            raise H.Skip("torch is not available to %s: models/%s not checked against the reference"
+                         % (sys.executable, name))
+        from s2s_tools import reference as ref
+        from s2s_tools import tokenizer as tok
         mdir = os.path.join(MODELS, name)
-        model, cfg, sv, tv = s2s_torch.load_model_dir(mdir)
+        model, cfg, sv, tv = ref.load_model_dir(mdir)
         inputs = heldout_inputs(name)
         if isinstance(inputs, str):
-            return skip("models/%s loads in s2s_torch; C comparison skipped: %s" % (name, inputs))
+            raise H.Skip("models/%s loads in the reference; C comparison skipped: %s" % (name, inputs))
         assert len(inputs) == N_INPUTS, "only %d inputs" % len(inputs)
-        tk = s2s_tokenizer.Tokenizer(cfg["tokenizer"], mdir)
+        tk = tok.Tokenizer(cfg["tokenizer"], mdir)
         inv_t = {i: w for w, i in tv.items()}
         inv_s = {i: w for w, i in sv.items()}
-        ref = []
+        expected = []
         for line in inputs:
-            ids = s2s_torch.source_ids(tk.split(line, sv), sv, cfg)
-            g = s2s_torch.greedy_full(model, ids)
-            ref.append(([inv_s[i] for i in ids], [inv_t[i] for i in g["tokens"]], g["min_margin"]))
+            ids = ref.source_ids(tk.split(line, sv), sv, cfg)
+            g = ref.greedy_full(model, ids)
+            expected.append(([inv_s[i] for i in ids], [inv_t[i] for i in g["tokens"]], g["min_margin"]))
         if not s2s:
-            return skip("$S2S is not set or not executable: models/%s loads in s2s_torch "
-                        "(greedy decoded %d inputs), C engine not compared" % (name, len(inputs)))
+            raise H.Skip("%s is not an executable: models/%s loads in the reference "
+                         "(greedy decoded %d inputs), C engine not compared" % (H.S2S, name, len(inputs)))
         r = subprocess.run([s2s, "translate", "-m", mdir, "--format", "jsonl"],
                            input="".join(x.replace("\n", " ") + "\n" for x in inputs),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=600)
@@ -163,7 +140,7 @@ def test_model(name, torch_ok, s2s):
         lines = [json.loads(x) for x in r.stdout.splitlines() if x.strip()]
         assert len(lines) == len(inputs), "%d JSON lines for %d inputs" % (len(lines), len(inputs))
         bad, ties = [], 0
-        for i, (obj, (src_toks, toks, margin)) in enumerate(zip(lines, ref)):
+        for i, (obj, (src_toks, toks, margin)) in enumerate(zip(lines, expected)):
             assert obj.get("id") == i, obj
             assert "error" not in obj, "input %d: %s" % (i, obj["error"])
             if obj["source_tokens"] != src_toks:
@@ -174,7 +151,7 @@ def test_model(name, torch_ok, s2s):
                 if margin is not None and margin < 1e-4:
                     ties += 1
                     continue
-                bad.append("input %d (%r): C %r, s2s_torch %r" % (i, inputs[i][:80], c_toks, toks))
+                bad.append("input %d (%r): C %r, reference %r" % (i, inputs[i][:80], c_toks, toks))
         if ties:
             print("note: models/%s: %d near-tie inputs differ and were not compared" % (name, ties))
         assert not bad, "models/%s: %d of %d greedy outputs differ:\n  %s" % (
@@ -189,16 +166,12 @@ def main():
         torch_ok = True
     except ImportError:
         torch_ok = False
-    s2s = os.environ.get("S2S")
-    if s2s and not (os.path.isfile(s2s) and os.access(s2s, os.X_OK)):
-        print("SKIP: $S2S=%s is not an executable file" % s2s)
-        s2s = None
-    report("test_sizes", test_sizes)
+    s2s = H.s2s()
+    H.run_case("test_sizes", test_sizes)
     for n in model_dirs():
-        report("test_provenance[%s]" % n, test_provenance(n))
-        report("test_greedy_matches_reference[%s]" % n, test_model(n, torch_ok, s2s))
-    print("%d passed, %d failed, %d skipped" % (passed, len(failed), skipped))
-    sys.exit(1 if failed else 0)
+        H.run_case("test_provenance[%s]" % n, test_provenance(n))
+        H.run_case("test_greedy_matches_reference[%s]" % n, test_model(n, torch_ok, s2s))
+    H.finish()
 
 
 if __name__ == "__main__":

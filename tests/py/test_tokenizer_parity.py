@@ -1,36 +1,24 @@
 #!/usr/bin/python3
-"""test_tokenizer_parity.py - the Python tokenizer twin (tools/s2s_tokenizer.py)
+"""test_tokenizer_parity.py - the Python tokenizer twin (s2s_tools.tokenizer)
 against the committed goldens in tests/fixtures/tokenizer/ and against
 hand-worked examples.
 
 Without ../shared it recomputes every golden from the committed inputs and
-merges; with ../shared it also re-runs tools/make_tokenizer_golden.py's whole
+merges; with ../shared it also re-runs tests/fixtures/make_tokenizer_golden.py's whole
 pipeline (merges learned from eng-fra.txt, input sampling) and compares.
 Exits 1 on any failure; the last line is "N passed, M failed".
 """
 
 import os
-import sys
-import tempfile
 
-ROOT = os.environ.get("S2S_ROOT") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
-import s2s_tokenizer as st  # noqa: E402
-import make_tokenizer_golden as mg  # noqa: E402
+from s2s_tools import tokenizer as tok
 
-FIX = os.path.join(ROOT, "tests", "fixtures", "tokenizer")
-J = st.JOINER
-passed = 0
-failed = 0
+import harness as H
+from harness import check_equal as check
 
-
-def check(name, got, exp):
-    global passed, failed
-    if got == exp:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL %s:\n  got      %r\n  expected %r" % (name, got, exp))
+mg = H.load_file("tests/fixtures/make_tokenizer_golden.py")
+FIX = os.path.join(H.FIXTURES, "tokenizer")
+J = tok.JOINER
 
 
 def read(name):
@@ -39,22 +27,22 @@ def read(name):
 
 
 def hand_examples():
-    text = st.Tokenizer({"normalizer": "text"})
+    text = tok.Tokenizer({"normalizer": "text"})
     check("text example", text.split("I'm fine, thanks."), ["I", J + "'" + J, "m", "fine", J + ",", "thanks", J + "."])
     check("text join", text.join(text.split("I'm fine, thanks.")), "I'm fine, thanks.")
     check("text nfkc ellipsis", text.split("il\u2026"), ["il", J + "." + J, "." + J, "."])
     check("text controls", text.split("a\u200bb\x01c\u00a0d"), ["abc", "d"])
-    low = st.Tokenizer({"normalizer": "text", "lowercase": True})
+    low = tok.Tokenizer({"normalizer": "text", "lowercase": True})
     check("lower dotted I", low.split("\u0130X"), ["i\u0307x"])
     check("lower sigma no context", low.split("\u03a3\u039f\u03a3"), ["\u03c3\u03bf\u03c3"])
-    tut = st.Tokenizer({"normalizer": "tutorial"})
+    tut = tok.Tokenizer({"normalizer": "tutorial"})
     check("tutorial", tut.split("Je suis tr\u00e8s content de te voir."),
           ["je", "suis", "tres", "content", "de", "te", "voir"])
     check("tutorial ?!", tut.split("What?! a?b"), ["what", "?", "!", "a", "?b"])
-    check("tutorial_normalize", st.tutorial_normalize("  \u0130stanbul, c'est beau!  "), "istanbul c est beau !")
-    none = st.Tokenizer({})
+    check("tutorial_normalize", tok.tutorial_normalize("  \u0130stanbul, c'est beau!  "), "istanbul c est beau !")
+    none = tok.Tokenizer({})
     check("none", none.split(" a\u00a0b\tc\n"), ["a\u00a0b", "c"])
-    ch = st.Tokenizer({"level": "char"})
+    ch = tok.Tokenizer({"level": "char"})
     check("char space kept", ch.split("a b"), ["a", " ", "b"])
     check("char space dropped", ch.split("a b", vocab={"a": 0, "b": 1}), ["a", "b"])
     try:
@@ -65,25 +53,25 @@ def hand_examples():
     check("split_bytes lenient", none.split_bytes(b"a\xffb \xe2\x82", lenient=True), ["a\ufffdb", "\ufffd"])
     merges = [("l", "o"), ("lo", "w"), ("e", "r"), ("n", "e"), ("ne", "w"), ("w", "e"), ("a", "a")]
     ranks = {m: i for i, m in enumerate(merges)}
-    check("bpe lower", st.bpe_encode("lower", ranks), ["low", "er"])
-    check("bpe newer", st.bpe_encode("newer", ranks), ["new", "er"])
-    check("bpe aaa", st.bpe_encode("aaa", ranks), ["aa", "a"])
-    check("bpe cap", len(st.bpe_encode("a" * (st.BPE_MAX_WORD_CHARS + 1), ranks)), st.BPE_MAX_WORD_CHARS + 1)
-    bpe = st.Tokenizer({"normalizer": "text", "level": "bpe"}, merges=merges)
+    check("bpe lower", tok.bpe_encode("lower", ranks), ["low", "er"])
+    check("bpe newer", tok.bpe_encode("newer", ranks), ["new", "er"])
+    check("bpe aaa", tok.bpe_encode("aaa", ranks), ["aa", "a"])
+    check("bpe cap", len(tok.bpe_encode("a" * (tok.BPE_MAX_WORD_CHARS + 1), ranks)), tok.BPE_MAX_WORD_CHARS + 1)
+    bpe = tok.Tokenizer({"normalizer": "text", "level": "bpe"}, merges=merges)
     check("bpe joiners", bpe.split("lower. 'lower"), ["low", J + "er", J + ".", "'" + J, "low", J + "er"])
     check("bpe join", bpe.join(bpe.split("lower. 'lower")), "lower. 'lower")
     # learn_bpe: most frequent pair first, ties to the smaller pair
-    learned = st.learn_bpe(["ab ab ab cd cd cd", "abcd"], {"normalizer": "none"}, 10)
+    learned = tok.learn_bpe(["ab ab ab cd cd cd", "abcd"], {"normalizer": "none"}, 10)
     # ab x3, cd x3, abcd x1: (a,b) 4 and (c,d) 4 tie -> (a,b) first; (ab,cd) 1 < min_frequency 2
     check("learn_bpe", learned, [("a", "b"), ("c", "d")])
-    with tempfile.TemporaryDirectory() as d:
+    with H.tempdir("tokenizer") as d:
         p = os.path.join(d, "m.txt")
-        st.write_merges(p, merges)
-        check("merges round trip", st.read_merges(p), merges)
+        tok.write_merges(p, merges)
+        check("merges round trip", tok.read_merges(p), merges)
         with open(p, "w") as f:
             f.write("a b\nc\n")
         try:
-            st.read_merges(p)
+            tok.read_merges(p)
             check("bad merges refused", False, True)
         except ValueError as e:
             check("bad merges names line", "line 2" in str(e), True)
@@ -91,8 +79,8 @@ def hand_examples():
 
 def naive_learn_bpe(texts, cfg, num_merges):
     """Reference: recount every pair after every merge (slow, obviously right)."""
-    counts = st._word_counts(texts, cfg)
-    vocab = {tuple(w): c for w, c in counts.items() if 2 <= len(w) <= st.BPE_MAX_WORD_CHARS}
+    counts = tok._word_counts(texts, cfg)
+    vocab = {tuple(w): c for w, c in counts.items() if 2 <= len(w) <= tok.BPE_MAX_WORD_CHARS}
     merges = []
     for _ in range(num_merges):
         pc = {}
@@ -123,21 +111,21 @@ def naive_learn_bpe(texts, cfg, num_merges):
 def learn_bpe_matches_naive():
     lines = read("inputs-test.txt").split("\n")[:-1][::20]
     for cfg in ({"normalizer": "text", "lowercase": True}, {"normalizer": "none"}):
-        fast = st.learn_bpe(lines, cfg, 150)
+        fast = tok.learn_bpe(lines, cfg, 150)
         check("learn_bpe == naive (%s)" % cfg["normalizer"], fast, naive_learn_bpe(lines, cfg, 150))
         check("learn_bpe learned 150", len(fast), 150)
 
 
 def committed_goldens():
     """Recomputes the goldens from the committed inputs and merges."""
-    merges = st.read_merges(os.path.join(FIX, "merges-2000.txt"))
+    merges = tok.read_merges(os.path.join(FIX, "merges-2000.txt"))
     sets = {"eng-fra": read("inputs-eng-fra.txt").split("\n")[:-1],
             "test": read("inputs-test.txt").split("\n")[:-1]}
     check("eng-fra inputs >= 2000", len(sets["eng-fra"]) >= 2000, True)
     for setname, name, cfg, step in mg.CONFIGS:
-        tok = st.Tokenizer(cfg, merges=merges if cfg["level"] == "bpe" else None)
+        tk = tok.Tokenizer(cfg, merges=merges if cfg["level"] == "bpe" else None)
         fname = "golden-%s-%s.tsv" % (setname, name)
-        got = mg.golden_lines(tok, sets[setname], step)
+        got = mg.golden_lines(tk, sets[setname], step)
         check(fname, got == read(fname), True)
     check("tricky.json", mg.tricky_json(merges) == read("tricky.json"), True)
     check("utf8-lenient.tsv", mg.utf8_cases() == read("utf8-lenient.tsv"), True)
@@ -159,8 +147,7 @@ def main():
     learn_bpe_matches_naive()
     committed_goldens()
     with_shared()
-    print("%d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed else 0)
+    H.finish()
 
 
 if __name__ == "__main__":

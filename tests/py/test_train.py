@@ -2,51 +2,29 @@
 """Tests of tools/train: the batched teacher-forcing forward equals the
 reference's single-sentence forced decoding (spec section 4) for padded
 batches, on several architectures, after a few real training steps; training
-lowers the loss; the exported directory loads in s2s_torch and decodes like
+lowers the loss; the exported directory loads in the reference and decodes like
 the trainer's batched greedy search; --resume continues a run.
 
 Needs torch (skips visibly without it). Needs no data outside the repo: the
-training pairs come from tools/make_dates.py.
+training pairs come from s2s_tools.dates.
 """
-import importlib.machinery
-import importlib.util
 import json
+import math
 import os
-import shutil
-import subprocess
-import sys
-import tempfile
-import traceback
 
-ROOT = os.environ.get("S2S_ROOT") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TOOLS = os.path.join(ROOT, "tools")
-sys.path.insert(0, TOOLS)
+import harness as H
+from harness import case
 
-try:
-    import torch
-except ImportError:
-    print("SKIP: torch is not available to %s; tools/train tests skipped" % sys.executable)
-    print("0 passed, 0 failed, 1 skipped")
-    sys.exit(0)
+torch = H.require_torch()
 
-torch.set_num_threads(1)
+from s2s_tools import dates  # noqa: E402
+from s2s_tools import reference as ref  # noqa: E402
+from s2s_tools import train as T  # noqa: E402
 
-
-def load_train_module():
-    loader = importlib.machinery.SourceFileLoader("s2s_train", os.path.join(TOOLS, "train"))
-    spec = importlib.util.spec_from_loader("s2s_train", loader)
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
-
-
-T = load_train_module()
-import make_dates  # noqa: E402
-import s2s_torch  # noqa: E402
-
-TMP = tempfile.mkdtemp(prefix="s2s-test-train-")
+TMPDIR = H.tempdir("train")
+TMP = TMPDIR.name
 DATA = os.path.join(TMP, "data")
-tr, va, te = make_dates.generate(600, 60, 60, seed=7)
+tr, va, te = dates.generate(600, 60, 60, seed=7)
 os.makedirs(DATA)
 for name, part in (("train", tr), ("valid", va), ("test", te)):
     with open(os.path.join(DATA, name + ".tsv"), "w", encoding="utf-8") as f:
@@ -72,8 +50,7 @@ def run_train(name, extra, steps=8, out=True, resume=False):
         args += ["--out", os.path.join(work, "model")]
     if resume:
         args += ["--resume"]
-    r = subprocess.run([sys.executable, os.path.join(TOOLS, "train")] + args,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    r = H.run_tool("train", args, cwd=H.ROOT)
     if r.returncode != 0:
         raise AssertionError("tools/train failed:\n" + r.stderr[-3000:])
     return work, r.stderr
@@ -86,9 +63,9 @@ def batched_vs_reference(work):
     model = T.Seq2SeqTrain(cfg, len(sv), len(tv), dropout=0.2)
     model.load_state_dict(ck["state_dict"])
     model.eval()
-    ref = s2s_torch.model_from_state_dict(s2s_torch.apply_defaults(cfg), ck["state_dict"], len(sv), len(tv))
-    s2s_torch.set_special_ids(ref, tv)
-    ref.eval()
+    ref_model = ref.model_from_state_dict(ref.apply_defaults(cfg), ck["state_dict"], len(sv), len(tv))
+    ref.set_special_ids(ref_model, tv)
+    ref_model.eval()
     tk = T.make_tokenizer(cfg["tokenizer"], cfg, work)
     # sentences of very different lengths so that the batch is padded
     pairs = [va[0], ("2021-3-3", "2021-03-03"), va[1], ("le mercredi 3 mars 2021", "2021-03-03"), va[2]]
@@ -99,12 +76,12 @@ def batched_vs_reference(work):
         lp = torch.log_softmax(model(src, src_len, tgt_in), -1)
     worst = 0.0
     for b, (s, t) in enumerate(ex):
-        score, lps, _ = s2s_torch.force(ref, s + [ids[0]], t)
+        score, lps, _ = ref.force(ref_model, s + [ids[0]], t)
         mine = [float(lp[b, i, tok]) for i, tok in enumerate(t + [ids[2]])]
         assert len(mine) == len(lps)
         worst = max(worst, max(abs(x - y) for x, y in zip(mine, lps)))
         # the whole distribution too, not only the forced tokens
-    assert worst < 1e-5, "batched log-probs differ from s2s_torch.force by %g" % worst
+    assert worst < 1e-5, "batched log-probs differ from the reference's force by %g" % worst
     # a sentence alone gives the same distribution as inside the padded batch
     with torch.no_grad():
         s1, l1, ti1, _ = T.collate(ex[1:2], *ids)
@@ -112,23 +89,7 @@ def batched_vs_reference(work):
     T1 = alone.size(0)
     diff = float((alone - lp[1, :T1]).abs().max())
     assert diff < 1e-5, "padding changes the log-probs by %g" % diff
-    return model, ref, tk, sv, tv, ids
-
-
-failures = []
-passed = 0
-
-
-def case(fn):
-    global passed
-    try:
-        fn()
-        passed += 1
-        print("ok   %s" % fn.__name__)
-    except Exception:
-        failures.append(fn.__name__)
-        print("FAIL %s\n%s" % (fn.__name__, traceback.format_exc()))
-    return fn
+    return model, ref_model, tk, sv, tv, ids
 
 
 def make_arch_case(name, extra):
@@ -150,7 +111,7 @@ def test_training_lowers_loss():
     ck = torch.load(os.path.join(work, "last.pt"))
     hist = [h["valid_loss"] for h in ck["train_state"]["history"]]
     assert len(hist) == 4, hist
-    uniform = __import__("math").log(len(ck["target_vocab"]))
+    uniform = math.log(len(ck["target_vocab"]))
     assert hist[-1] < hist[0] and hist[-1] < 0.85 * uniform, \
         "valid loss %s does not fall below %.3f" % (hist, 0.85 * uniform)
 
@@ -165,7 +126,7 @@ def test_export_and_greedy_match():
     for k in ("license", "attribution", "source_data", "training_command", "scores"):
         assert k in cfg, "config.json lacks %r" % k
     assert "test_bleu" in cfg["scores"] and cfg["scores"]["test_pairs"] == 60, cfg["scores"]
-    ref, c, sv, tv = s2s_torch.load_model_dir(mdir)
+    exported, c, sv, tv = ref.load_model_dir(mdir)
     model, _, tk, sv2, tv2, ids = batched_vs_reference(work)
     assert sv == sv2 and tv == tv2
     srcs = [s for s, _ in te[:20]]
@@ -173,7 +134,7 @@ def test_export_and_greedy_match():
     src, src_len, _, _ = T.collate([(t, [0]) for t in toks], *ids)
     mine = model.greedy(src, src_len, ids[1], ids[2])
     for t, m in zip(toks, mine):
-        r, _, _ = s2s_torch.greedy(ref, t + [ids[0]])
+        r, _, _ = ref.greedy(exported, t + [ids[0]])
         assert list(r) == list(m), "greedy differs: %r vs %r" % (r, m)
 
 
@@ -188,6 +149,5 @@ def test_resume_continues():
     assert ck["train_state"]["step"] == 9, ck["train_state"]["step"]
 
 
-shutil.rmtree(TMP, ignore_errors=True)
-print("%d passed, %d failed" % (passed, len(failures)))
-sys.exit(1 if failures else 0)
+TMPDIR.cleanup()
+H.finish()

@@ -395,10 +395,10 @@ class CHRF:
             else:  # several references: the one with the best segment chrF
                 best, best_f = None, -1.0
                 for ref in entry:
-                    st = self._segment_stats(hg, ref)
-                    f = compute_chrf(st, self.order, self.beta)
+                    seg = self._segment_stats(hg, ref)
+                    f = compute_chrf(seg, self.order, self.beta)
                     if f > best_f:
-                        best, best_f = st, f
+                        best, best_f = seg, f
                 stats = best
             for i, v in enumerate(stats):
                 total[i] += v

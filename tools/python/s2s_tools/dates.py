@@ -1,7 +1,6 @@
-#!/usr/bin/python3
 """Generate (human-written date, ISO date) pairs in many English and French styles.
 
-    tools/make_dates.py OUT_DIR [--train 40000 --valid 1000 --test 1000 --seed 1234]
+    python3 -m s2s_tools.dates OUT_DIR [--train 40000 --valid 1000 --test 1000 --seed 1234]
 
 Writes OUT_DIR/{train,valid,test}.tsv, one "human<TAB>YYYY-MM-DD" pair per line.
 The output is a pure function of the seed. The three splits never share a date

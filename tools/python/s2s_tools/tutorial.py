@@ -1,4 +1,4 @@
-"""tutorial - the model of the PyTorch "NLP From Scratch: Translation with a
+"""s2s_tools.tutorial - the model of the PyTorch "NLP From Scratch: Translation with a
 Sequence to Sequence Network and Attention" tutorial, re-written for s2s from
 the tutorial's description (not its code), so that its checkpoints can be
 trained, evaluated and exported (tools/export --from tutorial).

@@ -1,4 +1,4 @@
-"""s2s_torch - the float32 PyTorch reference of the s2s model format, version 1.
+"""s2s_tools.reference - the float32 PyTorch reference of the s2s model format, version 1.
 
 This module implements section 4 (architecture) and section 6 (decoding
 semantics) of shared/spec/model-format.md with torch's own modules, so that
@@ -34,6 +34,15 @@ Public functions
              "token_logprobs"}], best first
     force(model, src_ids, tgt_ids) -> (score, per-step logprobs, attention rows)
     source_ids(tokens, src_vocab, config) -> ids with eos appended as configured
+    write_config(path, config)                    config.json as save_model_dir writes it
+
+Batched building blocks (also used by tools/bench/bench_torch.py):
+    model.encode_batch(srcs) -> (memory (S, n, D), decoder state, lengths)
+    model.bridge_state(memory, final, lens=None)  the bridge for S sentences
+    model.decoder.step(y_prev, state, feed, attend) one decoder step of B rows,
+        attention given as a function q -> (alpha, context)
+    init_feed(model, B), select_state(state, idx), max_steps(model, n_src,
+        max_length), gnmt_lp(length, alpha)
 
 `src_ids` are always the ids fed to the encoder, the appended eos included
 (as s2s_tokenize returns them); returned `tokens` exclude the final eos, and
@@ -64,6 +73,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 CHECKPOINT_FORMAT = "s2s-train-checkpoint"
 
@@ -113,12 +123,12 @@ def apply_defaults(config):
     c.setdefault("weights", "model.safetensors")
     c.setdefault("source_vocab", "source.vocab.json")
     c.setdefault("target_vocab", "target.vocab.json")
-    st = c.setdefault("special_tokens", {})
+    special = c.setdefault("special_tokens", {})
     for key in ("sos", "eos"):
-        if not isinstance(st.get(key), str):
+        if not isinstance(special.get(key), str):
             raise ValueError("config: special_tokens.%s must be a string" % key)
-    st.setdefault("unk", None)
-    st.setdefault("pad", None)
+    special.setdefault("unk", None)
+    special.setdefault("pad", None)
     for side in ("encoder", "decoder"):
         s = c.get(side)
         if not isinstance(s, dict):
@@ -231,6 +241,27 @@ class Decoder(nn.Module):
                                            bias=attention_out_bias)
         self.out = nn.Linear(dec["hidden_size"], vocab_size)
 
+    def step(self, y_prev, state, feed, attend):
+        """One decoder step for a batch of B rows: y_prev LongTensor (B,),
+        state (L,B,H) or (h,c), feed (B,H_d) or None, attend(q (B,H_d)) ->
+        (alpha (B,n), context (B,D)) -> (logprobs (B,V), alpha, state, feed;
+        feed is None without input feeding)."""
+        emb = self.embedding(y_prev)  # (B, emb)
+        if self.position == "before_rnn":
+            top = state[0][-1] if isinstance(state, tuple) else state[-1]
+            alpha, ctx = attend(top)
+            out, state = self.rnn(torch.cat([emb, ctx], dim=1).unsqueeze(1), state)
+            o = out[:, 0]
+        else:
+            inp = torch.cat([emb, feed], dim=1) if self.input_feeding else emb
+            out, state = self.rnn(inp.unsqueeze(1), state)
+            q = out[:, 0]
+            alpha, ctx = attend(q)
+            o = torch.tanh(self.attention_out(torch.cat([ctx, q], dim=1)))
+            feed = o if self.input_feeding else None
+        logprobs = F.log_softmax(self.out(o), dim=1)
+        return logprobs, alpha, state, feed
+
 
 class Seq2Seq(nn.Module):
     """The spec's model, built from a config.json object (defaults applied
@@ -261,50 +292,64 @@ class Seq2Seq(nn.Module):
     # -- encoder + bridge ---------------------------------------------------
     def encode(self, src):
         """src: LongTensor (n,) -> (memory (1, n, D), decoder state)."""
-        x = self.encoder.embedding(src.view(1, -1))
-        memory, final = self.encoder.rnn(x)
-        return memory, self._bridge(memory, final)
+        memory, state, _ = self.encode_batch([src.tolist()])
+        return memory, state
 
-    def _bridge(self, memory, final):
+    def encode_batch(self, srcs):
+        """srcs: S lists of source ids, lengths may differ -> (memory (S, n, D),
+        zero past each sentence's end; decoder state for S hypotheses;
+        lengths). A padded batch runs the encoder on packed sequences, so that
+        every sentence gets what it would get alone."""
+        lens = [len(s) for s in srcs]
+        S, n = len(srcs), max(lens)
+        ids = torch.zeros(S, n, dtype=torch.long)
+        for i, s in enumerate(srcs):
+            ids[i, :len(s)] = torch.tensor(s, dtype=torch.long)
+        x = self.encoder.embedding(ids)
+        if min(lens) == n:
+            memory, final = self.encoder.rnn(x)
+        else:
+            packed = pack_padded_sequence(x, torch.tensor(lens, dtype=torch.long),
+                                          batch_first=True, enforce_sorted=False)
+            out, final = self.encoder.rnn(packed)
+            memory, _ = pad_packed_sequence(out, batch_first=True, total_length=n)
+        memory = memory.contiguous()
+        return memory, self.bridge_state(memory, final, lens), lens
+
+    def bridge_state(self, memory, final, lens=None):
+        """The decoder's initial state for S sentences from the encoder's
+        memory (S, n, D) and final states; `lens` (real lengths, for the mean
+        of a padded memory) is needed only when S > 1."""
+        S = memory.shape[0]
         H = self.decoder.hidden_size
         L = self.dec_layers
         lstm = self.cell_dec == "lstm"
         if self.bridge_kind == "final":
             parts = final if self.cell_enc == "lstm" else (final,)
             out = []
-            for t in parts:  # t: (L*dirs, 1, H_e)
+            for t in parts:  # t: (L*dirs, S, H_e)
                 if self.dirs == 2:
-                    t = t.view(self.enc_layers, 2, 1, -1).permute(0, 2, 1, 3) \
-                         .reshape(self.enc_layers, 1, -1)
+                    t = t.view(self.enc_layers, 2, S, -1).permute(0, 2, 1, 3) \
+                         .reshape(self.enc_layers, S, -1)
                 out.append(t.contiguous())
             return tuple(out) if lstm else out[0]
-        zeros = memory.new_zeros(L, 1, H)
+        zeros = memory.new_zeros(L, S, H)
         if self.bridge_kind == "zeros":
             return (zeros, zeros.clone()) if lstm else zeros
-        s0 = torch.tanh(self.bridge(memory.mean(dim=1)))  # (1, H)
-        h = s0.unsqueeze(0).expand(L, 1, H).contiguous()
+        if S == 1 or lens is None:
+            mean = memory.mean(dim=1)
+        else:
+            mean = memory.sum(dim=1) / torch.tensor(lens, dtype=memory.dtype).unsqueeze(1)
+        s0 = torch.tanh(self.bridge(mean))  # (S, H)
+        h = s0.unsqueeze(0).expand(L, S, H).contiguous()
         return (h, zeros) if lstm else h
 
     # -- one decoder step for a batch of B hypotheses ------------------------
     def step(self, y_prev, state, feed, memory):
         """y_prev LongTensor (B,), state (L,B,H) or (h,c), feed (B,H_d) or None,
         memory (B, n, D) -> (logprobs (B,V), alpha (B,n), state, feed)."""
-        d = self.decoder
-        emb = d.embedding(y_prev)  # (B, emb)
-        if d.position == "before_rnn":
-            top = state[0][-1] if isinstance(state, tuple) else state[-1]
-            alpha, ctx = d.attention(top, memory)
-            out, state = d.rnn(torch.cat([emb, ctx], dim=1).unsqueeze(1), state)
-            o = out[:, 0]
-        else:
-            inp = torch.cat([emb, feed], dim=1) if d.input_feeding else emb
-            out, state = d.rnn(inp.unsqueeze(1), state)
-            q = out[:, 0]
-            alpha, ctx = d.attention(q, memory)
-            o = torch.tanh(d.attention_out(torch.cat([ctx, q], dim=1)))
-            feed = o
-        logprobs = F.log_softmax(d.out(o), dim=1)
-        return logprobs, alpha, state, feed
+        att = self.decoder.attention
+        return self.decoder.step(y_prev, state, feed, lambda q: att(q, memory))
 
 
 def model_from_state_dict(config, state_dict, source_vocab_size=None, target_vocab_size=None,
@@ -433,6 +478,15 @@ def _inside(dirpath, name):
     return full
 
 
+def write_config(path, config):
+    """Writes the config.json object `config` to `path` (UTF-8, indented by
+    2, final newline), as save_model_dir does; the model recipes use it to
+    add provenance and scores to an exported model."""
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(config, f, ensure_ascii=False, indent=2)
+        f.write("\n")
+
+
 def save_model_dir(path, model_or_state_dict, config, src_vocab, tgt_vocab, dtype="F32",
                    extra_files=None):
     """Writes a spec model directory at `path` (created if needed): config.json
@@ -442,10 +496,8 @@ def save_model_dir(path, model_or_state_dict, config, src_vocab, tgt_vocab, dtyp
     os.makedirs(path, exist_ok=True)
     sd = model_or_state_dict.state_dict() if isinstance(model_or_state_dict, nn.Module) \
         else model_or_state_dict
-    out_cfg = {k: v for k, v in config.items() if not k.startswith("_")}
-    with open(os.path.join(path, "config.json"), "w", encoding="utf-8") as f:
-        json.dump(out_cfg, f, ensure_ascii=False, indent=2)
-        f.write("\n")
+    write_config(os.path.join(path, "config.json"),
+                 {k: v for k, v in config.items() if not k.startswith("_")})
     write_safetensors(_inside(path, c["weights"]), sd, dtype)
     _write_vocab(_inside(path, c["source_vocab"]), src_vocab)
     _write_vocab(_inside(path, c["target_vocab"]), tgt_vocab)
@@ -503,13 +555,15 @@ def set_special_ids(model, tgt_vocab):
     """Records the target sos/eos ids of `tgt_vocab` on the model (needed by
     greedy, beam_search and force). load_model_dir and
     model_from_state_dict(..., tgt_vocab=...) do this themselves."""
-    st = model.config["special_tokens"]
-    model.sos_id = tgt_vocab[st["sos"]]
-    model.eos_id = tgt_vocab[st["eos"]]
+    special = model.config["special_tokens"]
+    model.sos_id = tgt_vocab[special["sos"]]
+    model.eos_id = tgt_vocab[special["eos"]]
     return model
 
 
-def _default_max_length(model, n_src, max_length):
+def max_steps(model, n_src, max_length):
+    """Decoding steps allowed for a source of n_src ids (eos included): the
+    given max_length, else the config's decoding.max_length, else 2n + 10."""
     if max_length:
         return int(max_length)
     ml = model.config.get("decoding", {}).get("max_length")
@@ -518,12 +572,14 @@ def _default_max_length(model, n_src, max_length):
     return 2 * n_src + 10
 
 
-def _init_feed(model, B):
+def init_feed(model, B):
+    """The input-feeding vector before the first step (None without feeding)."""
     d = model.decoder
     return torch.zeros(B, d.hidden_size) if d.input_feeding else None
 
 
-def _select_state(state, idx):
+def select_state(state, idx):
+    """The decoder state rows `idx` (LongTensor), in that order."""
     if isinstance(state, tuple):
         return tuple(s[:, idx].contiguous() for s in state)
     return state[:, idx].contiguous()
@@ -561,8 +617,8 @@ def _greedy_full(model, src_ids, max_length):
     with torch.inference_mode():
         memory, state = encode(model, src_ids)
         mem = memory.unsqueeze(0)
-        steps = _default_max_length(model, len(src_ids), max_length)
-        feed = _init_feed(model, 1)
+        steps = max_steps(model, len(src_ids), max_length)
+        feed = init_feed(model, 1)
         y = sos
         tokens, rows, lps = [], [], []
         score = 0.0
@@ -589,7 +645,8 @@ def _greedy_full(model, src_ids, max_length):
             token_logprobs=lps, finished=finished, min_margin=margin)
 
 
-def _lp(length, alpha):
+def gnmt_lp(length, alpha):
+    """The GNMT length penalty divisor ((5 + length) / 6) ** alpha (1 for alpha 0)."""
     return ((5.0 + length) / 6.0) ** alpha if alpha else 1.0
 
 
@@ -618,14 +675,14 @@ def beam_search(model, src_ids, beam, n_best=1, max_length=None, length_penalty=
 
     with torch.inference_mode():
         memory, state0 = encode(model, src_ids)
-        steps = _default_max_length(model, len(src_ids), max_length)
+        steps = max_steps(model, len(src_ids), max_length)
         # live hypothesis: (tokens, score, rows, logprobs); states batched
         live = [([], 0.0, [], [])]
         state = state0
-        feed = _init_feed(model, 1)
+        feed = init_feed(model, 1)
         last = [sos]
         finished = []
-        max_lp = _lp(steps, alpha)
+        max_lp = gnmt_lp(steps, alpha)
         for t in range(1, steps + 1):
             B = len(live)
             mem = memory.unsqueeze(0).expand(B, -1, -1)
@@ -655,7 +712,7 @@ def beam_search(model, src_ids, beam, n_best=1, max_length=None, length_penalty=
                 if v == eos:
                     if r < k:
                         finished.append(dict(tokens=list(toks), score=s,
-                                             ranking_score=s / _lp(len(toks) + 1, alpha),
+                                             ranking_score=s / gnmt_lp(len(toks) + 1, alpha),
                                              finished=True, attention=rows + [att[b].tolist()],
                                              token_logprobs=lps + [lpl[b][v]]))
                     continue
@@ -666,7 +723,7 @@ def beam_search(model, src_ids, beam, n_best=1, max_length=None, length_penalty=
             if not live:
                 break
             idx = torch.tensor(nxt_idx, dtype=torch.long)
-            state = _select_state(state, idx)
+            state = select_state(state, idx)
             if feed is not None:
                 feed = feed[idx].contiguous()
             last = [h[0][-1] for h in live]
@@ -680,7 +737,7 @@ def beam_search(model, src_ids, beam, n_best=1, max_length=None, length_penalty=
                     live = []
                     break
         fin = sorted(finished, key=lambda h: -h["ranking_score"])
-        unf = [dict(tokens=toks, score=s, ranking_score=s / _lp(len(toks), alpha), finished=False,
+        unf = [dict(tokens=toks, score=s, ranking_score=s / gnmt_lp(len(toks), alpha), finished=False,
                     attention=rows, token_logprobs=lps) for toks, s, rows, lps in live]
         unf.sort(key=lambda h: -h["ranking_score"])
         result = (fin + unf)[:n_best]
@@ -700,7 +757,7 @@ def force(model, src_ids, tgt_ids):
     with torch.inference_mode():
         memory, state = encode(model, src_ids)
         mem = memory.unsqueeze(0)
-        feed = _init_feed(model, 1)
+        feed = init_feed(model, 1)
         y = sos
         score, lps, rows = 0.0, [], []
         for tok in list(tgt_ids) + [eos]:

@@ -1,4 +1,4 @@
-"""s2s_tokenizer - the Python twin of the C tokenizer (tokenizer/*.c).
+"""s2s_tools.tokenizer - the Python twin of the C tokenizer (tokenizer/*.c).
 
 Standard library only (unicodedata, re). It implements the "tokenizer" object
 of config.json (spec section 5 plus the extensions in docs/tokenizer.md):
@@ -10,7 +10,7 @@ of config.json (spec section 5 plus the extensions in docs/tokenizer.md):
 
 The C tokenizer must give exactly the same tokens for the same text; the
 parity goldens under tests/fixtures/tokenizer/ are made from this module by
-tools/make_tokenizer_golden.py.
+tests/fixtures/make_tokenizer_golden.py.
 
     tok = Tokenizer({"normalizer": "text", "level": "bpe", "merges": "merges.txt"}, "models/x")
     tok.split("I'm fine, thanks.")   # -> list of token strings

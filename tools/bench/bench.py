@@ -1,19 +1,20 @@
 #!/usr/bin/python3
 """bench - `make bench`: s2s against the PyTorch reference, in one run.
 
-    /usr/bin/python3 tools/bench.py --s2s build/s2s --bin build/bench [--quick]
+    PYTHONPATH=tools/python /usr/bin/python3 tools/bench/bench.py --s2s build/s2s --bin build/bench [--quick]
 
 For every case it decodes the same input lines with the same model in s2s
 (`s2s translate --format jsonl`, one process per run) and in PyTorch
-(tools/bench_torch.py, one process per run), checks that both give the same
+(tools/bench/bench_torch.py, one process per run), checks that both give the same
 tokens, and prints a Markdown table (also written to work-tmp/bench.md):
 sentences/s, target tokens/s, the s2s/PyTorch ratio, peak resident memory
 of each process, model load time, and a roofline line (FLOPs per decoded
 token, GFLOP/s achieved, % of the single-core FMA peak measured by
-bench/peak.c in the same run). bench/gemm.c measures the engine's
-matmul_nt alone; bench/load.c times s2s_model_load. See docs/bench.md.
+tools/bench/peak.c in the same run). tools/bench/gemm.c measures the
+engine's matmul_nt alone; tools/bench/load.c times s2s_model_load. See
+docs/bench.md.
 
-Models: random-weight models made here with s2s_torch (seeded) in
+Models: random-weight models made here with s2s_tools.reference (seeded) in
 work-tmp/bench/, plus models/tutorial-fra-eng and models/fra-eng when they
 exist (skipped with a note otherwise).
 """
@@ -27,8 +28,10 @@ import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
 PY = "/usr/bin/python3"
+BENCH_TORCH = os.path.join(HERE, "bench_torch.py")
 TEST_TSV = os.path.normpath(os.path.join(ROOT, "..", "shared", "data", "tatoeba-eng-fra", "test.tsv"))
 
 
@@ -37,6 +40,27 @@ TEST_TSV = os.path.normpath(os.path.join(ROOT, "..", "shared", "data", "tatoeba-
 # --------------------------------------------------------------------------
 
 GNU_TIME = "/usr/bin/time"
+
+
+def _timed(cmd, rss_file):
+    """cmd under GNU time writing the peak RSS to rss_file, when GNU time is
+    there (else cmd itself)."""
+    return [GNU_TIME, "-q", "-f", "%M", "-o", rss_file] + list(cmd) \
+        if os.access(GNU_TIME, os.X_OK) else list(cmd)
+
+
+def _wait(p, full, rss_file):
+    """Waits for p (started from `full`) -> (rusage, peak RSS kB:
+    GNU time's figure when it ran, else wait4's)."""
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    rss_kb = ru.ru_maxrss
+    if full[0] == GNU_TIME:
+        try:
+            rss_kb = int(open(rss_file).read().split()[-1])
+        except (ValueError, IndexError, OSError):
+            pass
+    return ru, rss_kb
 
 
 def run(cmd, stdin=None, stdout=None, env=None):
@@ -54,19 +78,11 @@ def run(cmd, stdin=None, stdout=None, env=None):
             tempfile.NamedTemporaryFile(suffix=".rss") as frss:
         fin = open(stdin, "rb") if stdin else subprocess.DEVNULL
         fout = open(stdout, "wb") if stdout else fcap
-        full = [GNU_TIME, "-q", "-f", "%M", "-o", frss.name] + list(cmd) \
-            if os.access(GNU_TIME, os.X_OK) else list(cmd)
+        full = _timed(cmd, frss.name)
         t0 = time.perf_counter()
         p = subprocess.Popen(full, stdin=fin, stdout=fout, stderr=ferr, env=env)
-        _, status, ru = os.wait4(p.pid, 0)
+        ru, rss_kb = _wait(p, full, frss.name)
         wall = time.perf_counter() - t0
-        p.returncode = os.waitstatus_to_exitcode(status)
-        rss_kb = ru.ru_maxrss
-        if full[0] == GNU_TIME:
-            try:
-                rss_kb = int(open(frss.name).read().split()[-1])
-            except (ValueError, IndexError, OSError):
-                pass
         if stdin:
             fin.close()
         if stdout:
@@ -93,9 +109,8 @@ def make_random_model(path, seed, hidden, emb, v_src, v_tgt, out_scale, dtype="F
     """A GRU + Bahdanau (before_rnn) model like the PyTorch tutorial's, with
     seeded random weights; the output layer is scaled by out_scale so that
     the next-token distributions are peaked (no near-ties, varied output)."""
-    sys.path.insert(0, os.path.join(ROOT, "tools"))
     import torch
-    import s2s_torch as st
+    from s2s_tools import reference as ref
     torch.manual_seed(seed)
     cfg = {"format": "s2s-rnn", "format_version": 1, "task": "translation",
            "special_tokens": {"sos": "SOS", "eos": "EOS"},
@@ -107,11 +122,11 @@ def make_random_model(path, seed, hidden, emb, v_src, v_tgt, out_scale, dtype="F
     src_vocab.update({"w%d" % i: i for i in range(2, v_src)})
     tgt_vocab = {"SOS": 0, "EOS": 1}
     tgt_vocab.update({"t%d" % i: i for i in range(2, v_tgt)})
-    model = st.Seq2Seq(cfg, v_src, v_tgt)
+    model = ref.Seq2Seq(cfg, v_src, v_tgt)
     with torch.no_grad():
         model.decoder.out.weight.mul_(out_scale)
         model.decoder.out.bias.mul_(out_scale)
-    st.save_model_dir(path, model, cfg, src_vocab, tgt_vocab, dtype=dtype)
+    ref.save_model_dir(path, model, cfg, src_vocab, tgt_vocab, dtype=dtype)
 
 
 def random_inputs(path, n, v_src, seed, lo=5, hi=15):
@@ -124,10 +139,9 @@ def random_inputs(path, n, v_src, seed, lo=5, hi=15):
 def real_inputs(path, n, model_dir, max_tokens=15):
     """The first n French sentences of the Tatoeba test set that tokenize
     (1..max_tokens tokens) with no word unknown to a model without unk."""
-    sys.path.insert(0, os.path.join(ROOT, "tools"))
-    from s2s_tokenizer import Tokenizer
+    from s2s_tools import tokenizer as tok
     cfg = json.load(open(os.path.join(model_dir, "config.json"), encoding="utf-8"))
-    tok = Tokenizer(cfg.get("tokenizer", {}), model_dir)
+    tk = tok.Tokenizer(cfg.get("tokenizer", {}), model_dir)
     vocab = json.load(open(os.path.join(model_dir, cfg.get("source_vocab", "source.vocab.json")),
                            encoding="utf-8"))
     unk = (cfg.get("special_tokens") or {}).get("unk")
@@ -138,7 +152,7 @@ def real_inputs(path, n, model_dir, max_tokens=15):
             if len(parts) < 2:
                 continue
             fr = parts[1].strip()
-            toks = tok.split(fr, vocab)
+            toks = tk.split(fr, vocab)
             if not toks or len(toks) > max_tokens or "\n" in fr:
                 continue
             if unk is None and any(t not in vocab for t in toks):
@@ -275,8 +289,7 @@ def run_s2s_interactive(a, model, inputs, out, max_len):
     e_cpu = min(x["cpu"] for x in empty)
     lines = open(inputs, "rb").read().splitlines(keepends=True)
     with tempfile.NamedTemporaryFile(suffix=".rss") as frss, tempfile.TemporaryFile() as ferr:
-        full = [GNU_TIME, "-q", "-f", "%M", "-o", frss.name] + cmd \
-            if os.access(GNU_TIME, os.X_OK) else cmd
+        full = _timed(cmd, frss.name)
         p = subprocess.Popen(full, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=ferr,
                              bufsize=0)
         outs, lat = [], []
@@ -291,14 +304,7 @@ def run_s2s_interactive(a, model, inputs, out, max_len):
         wall = time.perf_counter() - t0
         p.stdin.close()
         rest = p.stdout.read()
-        _, status, ru = os.wait4(p.pid, 0)
-        p.returncode = os.waitstatus_to_exitcode(status)
-        rss_kb = ru.ru_maxrss
-        if full[0] == GNU_TIME:
-            try:
-                rss_kb = int(open(frss.name).read().split()[-1])
-            except (ValueError, IndexError, OSError):
-                pass
+        ru, rss_kb = _wait(p, full, frss.name)
         ferr.seek(0)
         err = ferr.read().decode("utf-8", "replace")
     if p.returncode != 0 or rest.strip():
@@ -315,7 +321,7 @@ def run_s2s_interactive(a, model, inputs, out, max_len):
 
 
 def run_torch(a, model, inputs, out, beam, threads, max_len, batch, check, repeat):
-    cmd = [PY, os.path.join(ROOT, "tools", "bench_torch.py"), "-m", model, "-i", inputs,
+    cmd = [PY, BENCH_TORCH, "-m", model, "-i", inputs,
            "--out", out, "--beam", str(beam), "--threads", str(threads),
            "--max-length", str(max_len or 0), "--batch", str(batch), "--check", str(check)]
     best = None
@@ -380,7 +386,7 @@ def run_case(a, c, log):
     cmp_ = compare(s_out, t_out)
     if cmp_["ids"]:
         ids = cmp_["ids"][:10]
-        r = run([PY, os.path.join(ROOT, "tools", "bench_torch.py"), "-m", c["model"], "-i",
+        r = run([PY, BENCH_TORCH, "-m", c["model"], "-i",
                  c["inputs"], "--out", os.devnull, "--beam", str(c["beam"]), "--max-length",
                  str(c["max_len"] or 0), "--explain", ",".join(map(str, ids))])
         try:
@@ -476,7 +482,7 @@ def report(a, env, peak_info, gemm, lsm, loads, cases, scaling, targets, notes):
     L.append("Roofline: MFLOP/token = one decoder step of one live hypothesis (RNN, attention "
              "over the source, output projection; multiply-add = 2) plus the encoder's share. "
              "GFLOP/s per CPU-second, against the measured single-core AVX2 FMA peak "
-             "**%.1f GFLOP/s** (bench/peak.c, CPU time; AVX-512: %s GFLOP/s; s2s uses AVX2)." % (
+             "**%.1f GFLOP/s** (tools/bench/peak.c, CPU time; AVX-512: %s GFLOP/s; s2s uses AVX2)." % (
                  peak_info["avx2"], fmt(peak_info.get("avx512"))))
     L.append("")
     L.append("| case | MFLOP/token | s2s GFLOP/s | s2s % of peak | PyTorch GFLOP/s |")
@@ -487,7 +493,7 @@ def report(a, env, peak_info, gemm, lsm, loads, cases, scaling, targets, notes):
             100 * r["s2s_gflops_cpu"] / peak_info["avx2"], r["torch_gflops_cpu"]))
     L.append("")
     if gemm:
-        L.append("The engine's matmul_nt alone (bench/gemm.c, 1 thread, CPU time), "
+        L.append("The engine's matmul_nt alone (tools/bench/gemm.c, 1 thread, CPU time), "
                  "Y (rows x out) = X W^T + b:")
         L.append("")
         L.append("| rows | out x in | GFLOP/s | % of AVX2 peak | us per call |")
@@ -498,7 +504,7 @@ def report(a, env, peak_info, gemm, lsm, loads, cases, scaling, targets, notes):
                 g["us_per_call"]))
         L.append("")
     if lsm:
-        L.append("The engine's log_softmax over one row of logits (bench/gemm.c), next to the "
+        L.append("The engine's log_softmax over one row of logits (tools/bench/gemm.c), next to the "
                  "output projection that produces the row:")
         L.append("")
         L.append("| logits | log_softmax us | ns per logit | projection us, 1 row | "
@@ -512,9 +518,9 @@ def report(a, env, peak_info, gemm, lsm, loads, cases, scaling, targets, notes):
                 "%.1f" % one[0]["us_per_call"] if one else "-",
                 "%.1f" % (six[0]["us_per_call"] / 16) if six else "-"))
         L.append("")
-    L.append("Model load: s2s = bench/load.c (s2s_model_load + s2s_model_free, 20 loads after "
+    L.append("Model load: s2s = tools/bench/load.c (s2s_model_load + s2s_model_free, 20 loads after "
              "a first one: median wall clock, median CPU time, best wall clock); PyTorch = "
-             "s2s_torch.load_model_dir, once.")
+             "s2s_tools.reference.load_model_dir, once.")
     L.append("")
     L.append("| model | parameters | weights | s2s load ms: median (CPU) best | s2s first load ms "
              "| PyTorch load ms |")
@@ -645,46 +651,41 @@ def main():
         _, size = model_facts(d)
         m = bench_bin("load", d, 20)[0]
         m.update({"label": label, "dir": d, "size_mb": size / 1e6, "dtype": weights_dtype(d)})
-        r = run([PY, "-c", "import sys, time; sys.path.insert(0, %r); "
-                 "import s2s_torch as st; t = time.perf_counter(); "
-                 "st.load_model_dir(%r); print(time.perf_counter() - t)"
-                 % (os.path.join(ROOT, "tools"), d)])
+        r = run([PY, "-c", "import time; from s2s_tools import reference as ref; "
+                 "t = time.perf_counter(); ref.load_model_dir(%r); print(time.perf_counter() - t)"
+                 % d])
         m["torch_ms"] = float(r["out"]) * 1e3 if r["rc"] == 0 else None
         loads.append(m)
 
     # ---- cases -------------------------------------------------------------
     ML = 20
     N, NR = a.sentences, a.real_sentences
+
+    def latency(label, model, inputs, max_len):
+        return dict(name="greedy latency, " + label, model=model, inputs=inputs, beam=1,
+                    threads=1, max_len=max_len, batch=1, check=20, latency=True,
+                    mode="greedy, one sentence at a time, 1 thread")
+
+    def beam5(label, model, inputs, max_len, n):
+        """beam 5 on 1 thread (the first 2 lines checked), then on 2."""
+        return [dict(name="beam 5, %s, 1 thread" % label, model=model, inputs=inputs, beam=5,
+                     threads=1, max_len=max_len, batch=64, check=2,
+                     mode="beam 5, %d sentences, 1 thread (PyTorch batches of 64)" % n),
+                dict(name="beam 5, %s, 2 threads" % label, model=model, inputs=inputs, beam=5,
+                     threads=2, max_len=max_len, batch=64, check=0,
+                     mode="beam 5, %d sentences, --threads 2 (PyTorch 2 threads, batches of 64)" % n)]
+
     cases = [
-        dict(name="greedy latency, tutorial-sized", model=small, inputs=inp["small_lat"], beam=1,
-             threads=1, max_len=ML, batch=1, check=20, latency=True,
-             mode="greedy, one sentence at a time, 1 thread"),
+        latency("tutorial-sized", small, inp["small_lat"], ML),
         dict(name="greedy batch, tutorial-sized", model=small, inputs=inp["small_tp"], beam=1,
              threads=1, max_len=ML, batch=128, check=0,
              mode="greedy, %d sentences, 1 thread (PyTorch batches of 128)" % N),
-        dict(name="beam 5, mid-size, 1 thread", model=mid, inputs=inp["mid"], beam=5, threads=1,
-             max_len=ML, batch=64, check=2,
-             mode="beam 5, %d sentences, 1 thread (PyTorch batches of 64)" % N),
-        dict(name="beam 5, mid-size, 2 threads", model=mid, inputs=inp["mid"], beam=5, threads=2,
-             max_len=ML, batch=64, check=0,
-             mode="beam 5, %d sentences, --threads 2 (PyTorch 2 threads, batches of 64)" % N),
-    ]
+    ] + beam5("mid-size", mid, inp["mid"], ML, N)
     if have_tut:
-        cases.append(dict(name="greedy latency, tutorial-fra-eng", model=tut, inputs=inp["tut"],
-                          beam=1, threads=1, max_len=None, batch=1, check=20, latency=True,
-                          mode="greedy, one sentence at a time, 1 thread"))
+        cases.append(latency("tutorial-fra-eng", tut, inp["tut"], None))
     if have_dflt:
-        cases += [
-            dict(name="greedy latency, fra-eng", model=dflt, inputs=inp["dflt_lat"], beam=1,
-                 threads=1, max_len=None, batch=1, check=20, latency=True,
-                 mode="greedy, one sentence at a time, 1 thread"),
-            dict(name="beam 5, fra-eng, 1 thread", model=dflt, inputs=inp["dflt_tp"], beam=5,
-                 threads=1, max_len=None, batch=64, check=2,
-                 mode="beam 5, %d sentences, 1 thread (PyTorch batches of 64)" % NR),
-            dict(name="beam 5, fra-eng, 2 threads", model=dflt, inputs=inp["dflt_tp"], beam=5,
-                 threads=2, max_len=None, batch=64, check=0,
-                 mode="beam 5, %d sentences, --threads 2 (PyTorch 2 threads, batches of 64)" % NR),
-        ]
+        cases += [latency("fra-eng", dflt, inp["dflt_lat"], None)] + \
+            beam5("fra-eng", dflt, inp["dflt_tp"], None, NR)
     results = []
     for c in cases:
         log("case %s" % c["name"])
@@ -740,10 +741,10 @@ def main():
                     "%d of %d lines differ" % (mism, sum(r["compare"]["n"] for r in results)), mism == 0))
     chk = sum(r["torch"]["check_mismatches"] for r in results)
     chk_n = sum(r["torch"]["check_n"] for r in results)
-    notes.append("The batched PyTorch decoding (tools/bench_torch.py) was checked against "
-                 "s2s_torch.greedy/beam_search on the first lines of each case: %d of %d differ."
+    notes.append("The batched PyTorch decoding (tools/bench/bench_torch.py) was checked against "
+                 "the reference's greedy/beam_search on the first lines of each case: %d of %d differ."
                  % (chk, chk_n))
-    notes.append("Random models: seeded s2s_torch weights (output layer x4), inputs random word "
+    notes.append("Random models: seeded s2s_tools.reference weights (output layer x4), inputs random word "
                  "ids, 5-15 per line, fixed --max-length %d on both sides." % ML)
     for r in results:
         cm = r["compare"]
@@ -762,7 +763,7 @@ def main():
                          "PyTorch %s. %s: %s." % (r["name"], cm["mismatches"], i, k, a_, b_,
                                                   kind[0].upper() + kind[1:], "; ".join(why) or "?"))
     total = time.time() - t_start
-    notes.append("This run of tools/bench.py took %.0f s." % total)
+    notes.append("This run of tools/bench/bench.py took %.0f s." % total)
 
     md = report(a, env, peak_info, gemm, lsm, loads, results, scaling, targets, notes)
     print(md)

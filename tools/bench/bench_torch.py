@@ -3,11 +3,12 @@
 lines with a model directory, as fast as plain PyTorch eager code can, and
 reports the time taken.
 
-    /usr/bin/python3 tools/bench_torch.py -m MODEL_DIR -i INPUTS --out OUT.jsonl \
-        [--beam K] [--threads N] [--max-length L] [--batch B] [--check N]
+    PYTHONPATH=tools/python /usr/bin/python3 tools/bench/bench_torch.py -m MODEL_DIR \
+        -i INPUTS --out OUT.jsonl [--beam K] [--threads N] [--max-length L] [--batch B] [--check N]
 
-It is the reference of tools/s2s_torch.py (same modules, same weights) with
-the per-sentence Python loops replaced by batched tensor work:
+It is the PyTorch reference, s2s_tools.reference (same modules, same weights,
+its batched encoder, bridge and decoder step), with the per-sentence Python
+loops replaced by batched tensor work:
   - the encoder runs a batch of sentences at once (packed sequences), and the
     Bahdanau/general key projections are computed once per sentence;
   - greedy decoding steps the whole batch at once (padding + attention
@@ -37,7 +38,7 @@ included), row_steps (decoder rows computed, padding rows of a beam
 included), live_row_steps (rows of live hypotheses: the work the search
 itself needs, as s2s does it), live_row_steps_x_source (the same weighted
 by source length, for the attention FLOPs), check_n / check_mismatches
-(the first --check lines decoded again with s2s_torch.greedy/beam_search and
+(the first --check lines decoded again with the reference's greedy/beam_search and
 compared token by token), latencies_ms (with --batch 1: the time of each
 sentence's decoding, tokenizing excluded), torch_threads and the BLAS
 library in use.
@@ -62,7 +63,7 @@ def parse_args(argv=None):
     ap.add_argument("--length-penalty", type=float, default=0.0)
     ap.add_argument("--batch", type=int, default=64, help="sentences per batch (1 = one at a time)")
     ap.add_argument("--check", type=int, default=0,
-                    help="compare the first N lines with s2s_torch's own decoding")
+                    help="compare the first N lines with the reference's own decoding")
     ap.add_argument("--explain", default="",
                     help="comma-separated 0-based line ids: report how close to a tie the "
                          "reference decoding of each came (no timing, no --out written)")
@@ -78,12 +79,9 @@ if ARGS is not None:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch  # noqa: E402  (after the thread variables)
-import torch.nn.functional as F  # noqa: E402
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import s2s_torch as st  # noqa: E402
-from s2s_tokenizer import Tokenizer  # noqa: E402
+from s2s_tools import reference as ref  # noqa: E402
+from s2s_tools import tokenizer as tok  # noqa: E402
 
 NEG_INF = float("-inf")
 
@@ -98,24 +96,10 @@ class Batch:
     decoder state (L, S, H) or (h, c)."""
 
     def __init__(self, model, srcs):
-        S = len(srcs)
-        self.lens = [len(s) for s in srcs]
+        self.memory, self.state, self.lens = model.encode_batch(srcs)
         n = max(self.lens)
-        ids = torch.zeros(S, n, dtype=torch.long)
-        for i, s in enumerate(srcs):
-            ids[i, :len(s)] = torch.tensor(s, dtype=torch.long)
-        x = model.encoder.embedding(ids)
-        if S == 1 or min(self.lens) == n:
-            memory, final = model.encoder.rnn(x)
-        else:
-            lens_t = torch.tensor(self.lens, dtype=torch.long)
-            packed = pack_padded_sequence(x, lens_t, batch_first=True, enforce_sorted=False)
-            out, final = model.encoder.rnn(packed)
-            memory, _ = pad_packed_sequence(out, batch_first=True, total_length=n)
-        self.memory = memory.contiguous()
         self.mask = None if min(self.lens) == n else \
             (torch.arange(n).unsqueeze(0) < torch.tensor(self.lens).unsqueeze(1)).unsqueeze(1)
-        self.state = _bridge(model, self.memory, final, self.lens)
         att = model.decoder.attention
         self.keys = None
         if att.kind == "bahdanau":
@@ -134,29 +118,6 @@ class Batch:
             self.keys = self.keys.index_select(0, idx)
         if self.mem_t is not None:
             self.mem_t = self.mem_t.index_select(0, idx)
-
-
-def _bridge(model, memory, final, lens):
-    S = memory.shape[0]
-    H, L = model.decoder.hidden_size, model.dec_layers
-    lstm = model.cell_dec == "lstm"
-    if model.bridge_kind == "final":
-        parts = final if model.cell_enc == "lstm" else (final,)
-        out = []
-        for t in parts:  # (L*dirs, S, H_e)
-            if model.dirs == 2:
-                t = t.view(model.enc_layers, 2, S, -1).permute(0, 2, 1, 3).reshape(model.enc_layers, S, -1)
-            out.append(t.contiguous())
-        return tuple(out) if lstm else out[0]
-    zeros = memory.new_zeros(L, S, H)
-    if model.bridge_kind == "zeros":
-        return (zeros, zeros.clone()) if lstm else zeros
-    if S == 1:
-        mean = memory.mean(dim=1)
-    else:
-        mean = memory.sum(dim=1) / torch.tensor(lens, dtype=memory.dtype).unsqueeze(1)
-    h = torch.tanh(model.bridge(mean)).unsqueeze(0).expand(L, S, H).contiguous()
-    return (h, zeros) if lstm else h
 
 
 def _attend(model, q, b, k):
@@ -180,32 +141,10 @@ def _attend(model, q, b, k):
 
 
 def _step(model, y, state, feed, b, k):
-    """One decoder step for S*k rows -> (logprobs (S*k, V), state, feed)."""
-    d = model.decoder
-    emb = d.embedding(y)
-    if d.position == "before_rnn":
-        top = state[0][-1] if isinstance(state, tuple) else state[-1]
-        _, ctx = _attend(model, top, b, k)
-        out, state = d.rnn(torch.cat([emb, ctx], dim=1).unsqueeze(1), state)
-        o = out[:, 0]
-    else:
-        inp = torch.cat([emb, feed], dim=1) if d.input_feeding else emb
-        out, state = d.rnn(inp.unsqueeze(1), state)
-        q = out[:, 0]
-        _, ctx = _attend(model, q, b, k)
-        o = torch.tanh(d.attention_out(torch.cat([ctx, q], dim=1)))
-        feed = o if d.input_feeding else None
-    return F.log_softmax(d.out(o), dim=1), state, feed
-
-
-def _select_rows(state, idx):
-    if isinstance(state, tuple):
-        return tuple(s.index_select(1, idx) for s in state)
-    return state.index_select(1, idx)
-
-
-def _max_steps(model, n_src, max_length):
-    return st._default_max_length(model, n_src, max_length)
+    """One decoder step for S*k rows -> (logprobs (S*k, V), state, feed):
+    the reference's decoder step with the batched attention above."""
+    lp, _, state, feed = model.decoder.step(y, state, feed, lambda q: _attend(model, q, b, k))
+    return lp, state, feed
 
 
 # --------------------------------------------------------------------------
@@ -218,10 +157,10 @@ def greedy_batch(model, srcs, max_length=0):
     sos, eos = model.sos_id, model.eos_id
     b = Batch(model, srcs)
     S = len(srcs)
-    limit = [_max_steps(model, n, max_length) for n in b.lens]
+    limit = [ref.max_steps(model, n, max_length) for n in b.lens]
     alive = list(range(S))           # batch position -> sentence index
     state = b.state
-    feed = torch.zeros(S, model.decoder.hidden_size) if model.decoder.input_feeding else None
+    feed = ref.init_feed(model, S)
     y = torch.full((S,), sos, dtype=torch.long)
     score = torch.zeros(S, dtype=torch.float64)
     toks = [[] for _ in range(S)]
@@ -255,7 +194,7 @@ def greedy_batch(model, srcs, max_length=0):
             idx = torch.tensor(keep, dtype=torch.long)
             alive = [alive[p] for p in keep]
             b.keep(idx)
-            state = _select_rows(state, idx)
+            state = ref.select_state(state, idx)
             if feed is not None:
                 feed = feed.index_select(0, idx)
             best = best.index_select(0, idx)
@@ -267,10 +206,6 @@ def greedy_batch(model, srcs, max_length=0):
 # --------------------------------------------------------------------------
 # beam search, K rows per sentence, a batch of sentences at a time
 # --------------------------------------------------------------------------
-
-def _lp(length, alpha):
-    return ((5.0 + length) / 6.0) ** alpha if alpha else 1.0
-
 
 def _ranked(tot_row, vals, idx, clean_cut):
     """Candidates of one sentence, (score, flat index) best first, ties by
@@ -292,20 +227,20 @@ def _ranked(tot_row, vals, idx, clean_cut):
 
 def beam_batch(model, srcs, k, n_best=1, max_length=0, alpha=0.0):
     """-> (list of (tokens, score, finished) of the best hypothesis per
-    source, exactly as s2s_torch.beam_search(...)[0]; (rows computed, the
+    source, exactly as ref.beam_search(...)[0]; (rows computed, the
     padding rows of sentences with fewer than k live hypotheses included,
     live rows, sum of live rows x source length))."""
     sos, eos = model.sos_id, model.eos_id
     b = Batch(model, srcs)
     S = len(srcs)
     V = model.decoder.out.out_features
-    limit = [_max_steps(model, n, max_length) for n in b.lens]
+    limit = [ref.max_steps(model, n, max_length) for n in b.lens]
     alive = list(range(S))
     k2 = min(2 * k, k * V)
     # rows: sentence position p owns rows p*k .. p*k+k-1
-    rep = torch.arange(S).repeat_interleave(k)
-    state = _select_rows(b.state, rep)
-    feed = torch.zeros(S * k, model.decoder.hidden_size) if model.decoder.input_feeding else None
+    rows_of = torch.arange(S).repeat_interleave(k)
+    state = ref.select_state(b.state, rows_of)
+    feed = ref.init_feed(model, S * k)
     y = torch.full((S * k,), sos, dtype=torch.long)
     scores = torch.full((S, k), NEG_INF, dtype=torch.float64)
     scores[:, 0] = 0.0
@@ -339,7 +274,7 @@ def beam_batch(model, srcs, k, n_best=1, max_length=0, alpha=0.0):
                 if v == eos:
                     if r < k:
                         ln = len(h[slot]) + 1
-                        finished[sent].append((list(h[slot]), s, s / _lp(ln, alpha)))
+                        finished[sent].append((list(h[slot]), s, s / ref.gnmt_lp(ln, alpha)))
                     continue
                 if len(nxt) < k:
                     nxt.append((slot, v, s))
@@ -349,11 +284,11 @@ def beam_batch(model, srcs, k, n_best=1, max_length=0, alpha=0.0):
             if not nxt:
                 unf = []
             elif len(fin) >= n_best and not (
-                    max(s for _, _, s in nxt) / _lp(limit[sent], alpha)
+                    max(s for _, _, s in nxt) / ref.gnmt_lp(limit[sent], alpha)
                     > sorted(fin, key=lambda f: -f[2])[n_best - 1][2]):
                 unf = []
             elif t >= limit[sent]:
-                unf = sorted([(toks, s, s / _lp(len(toks), alpha))
+                unf = sorted([(toks, s, s / ref.gnmt_lp(len(toks), alpha))
                               for toks, (_, _, s) in zip(new_hist, nxt)], key=lambda f: -f[2])
             if unf is not None:
                 ranked = [(f, True) for f in sorted(fin, key=lambda f: -f[2])] + \
@@ -379,7 +314,7 @@ def beam_batch(model, srcs, k, n_best=1, max_length=0, alpha=0.0):
             b.keep(torch.tensor(keep, dtype=torch.long))
             alive = [alive[p] for p in keep]
         gidx = torch.tensor(gather, dtype=torch.long)
-        state = _select_rows(state, gidx)
+        state = ref.select_state(state, gidx)
         if feed is not None:
             feed = feed.index_select(0, gidx)
         y = torch.tensor(new_y, dtype=torch.long)
@@ -404,20 +339,20 @@ def explain(a):
     """For lines where s2s and PyTorch disagree: the reference's smallest
     best-vs-second log-probability gap (greedy) or its near-tie notes (beam,
     tie_eps 1e-4), to tell rounding at a near tie from a real difference."""
-    model, cfg, src_vocab, _ = st.load_model_dir(a.model)
-    tok = Tokenizer(cfg["tokenizer"], a.model)
+    model, cfg, src_vocab, _ = ref.load_model_dir(a.model)
+    tk = tok.Tokenizer(cfg["tokenizer"], a.model)
     with open(a.input, encoding="utf-8") as f:
         lines = [line.rstrip("\n") for line in f]
     out = {}
     for i in [int(x) for x in a.explain.split(",") if x.strip()]:
-        src = st.source_ids(tok.split(lines[i], src_vocab), src_vocab, cfg)
+        src = ref.source_ids(tk.split(lines[i], src_vocab), src_vocab, cfg)
         if a.beam > 1:
             notes = []
-            st.beam_search(model, src, a.beam, 1, a.max_length or None, a.length_penalty,
+            ref.beam_search(model, src, a.beam, 1, a.max_length or None, a.length_penalty,
                            tie_eps=1e-4, tie_report=notes)
             out[i] = {"near_ties": notes[:5], "n_near_ties": len(notes)}
         else:
-            g = st.greedy_full(model, src, a.max_length or None)
+            g = ref.greedy_full(model, src, a.max_length or None)
             out[i] = {"min_margin": g["min_margin"]}
     print(json.dumps({"explain": out}))
 
@@ -429,10 +364,10 @@ def main():
         return explain(a)
     torch.set_num_threads(a.threads)
     t0 = time.perf_counter()
-    model, cfg, src_vocab, tgt_vocab = st.load_model_dir(a.model)
+    model, cfg, src_vocab, tgt_vocab = ref.load_model_dir(a.model)
     load_s = time.perf_counter() - t0
     inv = {i: w for w, i in tgt_vocab.items()}
-    tok = Tokenizer(cfg["tokenizer"], a.model)
+    tk = tok.Tokenizer(cfg["tokenizer"], a.model)
     with open(a.input, encoding="utf-8") as f:
         lines = [line.rstrip("\n") for line in f]
     if a.beam > 1:
@@ -442,9 +377,9 @@ def main():
 
     with torch.inference_mode():
         # warm-up (first-call allocations, OpenBLAS thread start), not timed
-        decode([st.source_ids(tok.split(lines[0], src_vocab), src_vocab, cfg)])
+        decode([ref.source_ids(tk.split(lines[0], src_vocab), src_vocab, cfg)])
         t0, c0 = time.perf_counter(), time.process_time()
-        srcs = [st.source_ids(tok.split(line, src_vocab), src_vocab, cfg) for line in lines]
+        srcs = [ref.source_ids(tk.split(line, src_vocab), src_vocab, cfg) for line in lines]
         order = sorted(range(len(srcs)), key=lambda i: len(srcs[i])) if a.batch > 1 \
             else list(range(len(srcs)))
         results = [None] * len(srcs)
@@ -473,13 +408,13 @@ def main():
     n_check = min(a.check, len(srcs))
     for i in range(n_check):
         if a.beam > 1:
-            ref = st.beam_search(model, srcs[i], a.beam, 1, a.max_length or None, a.length_penalty)[0]
-            ref_toks = ref["tokens"]
+            best = ref.beam_search(model, srcs[i], a.beam, 1, a.max_length or None, a.length_penalty)[0]
+            ref_toks = best["tokens"]
         else:
-            ref_toks = st.greedy(model, srcs[i], a.max_length or None)[0]
+            ref_toks = ref.greedy(model, srcs[i], a.max_length or None)[0]
         if list(ref_toks) != list(results[i][0]):
             mismatches += 1
-            print("bench_torch: line %d differs from s2s_torch: %s vs %s"
+            print("bench_torch: line %d differs from the reference: %s vs %s"
                   % (i + 1, ref_toks[:12], results[i][0][:12]), file=sys.stderr)
 
     print(json.dumps({"load_s": load_s, "decode_s": decode_s, "decode_cpu_s": decode_cpu_s,

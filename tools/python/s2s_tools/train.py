@@ -1,0 +1,757 @@
+"""Train a model of the s2s-rnn family (shared/spec/model-format.md) from a TSV
+of source<TAB>target pairs, and export it as a model directory.
+
+    tools/train --train data.tsv --valid valid.tsv --out models/x --work work-tmp/x [options]
+
+Training is batched teacher forcing with padding: the encoder runs on packed
+sequences (so a bidirectional encoder sees exactly each sentence), attention is
+masked over padding and the loss ignores padded target positions. For one
+unpadded sentence, with dropout off, the log-probabilities are exactly those of
+spec section 4. Checkpoints (WORK/last.pt, WORK/best.pt) use the project's
+training checkpoint format and can be resumed with --resume; at the end the
+best checkpoint is exported to --out with "license", "attribution",
+"source_data", "training_command" and "scores" in config.json.
+"""
+import argparse
+import collections
+import json
+import math
+import os
+import random
+import shlex
+import subprocess
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from . import metrics
+from . import reference as ref
+from . import tokenizer as tok
+
+PAD, UNK, SOS, EOS = "<pad>", "<unk>", "<s>", "</s>"
+SPECIALS = [PAD, UNK, SOS, EOS]
+
+
+# --------------------------------------------------------------------------
+# Model: module/parameter names are the spec's tensor names
+# --------------------------------------------------------------------------
+
+def _rnn(cell, inp, hidden, layers, bidirectional=False, dropout=0.0):
+    cls = {"gru": nn.GRU, "lstm": nn.LSTM}[cell]
+    return cls(inp, hidden, num_layers=layers, bidirectional=bidirectional,
+               batch_first=True, dropout=dropout if layers > 1 else 0.0)
+
+
+class Encoder(nn.Module):
+    def __init__(self, c, vocab_size, dropout):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, c["embedding_size"])
+        self.rnn = _rnn(c["cell"], c["embedding_size"], c["hidden_size"], c["num_layers"],
+                        c["bidirectional"], dropout)
+
+
+class Attention(ref.Attention):
+    """The reference's attention parameters (same names), applied to a whole
+    padded batch of query steps at once."""
+
+    def __init__(self, typ, Hd, D, A):
+        if typ not in ("bahdanau", "general", "dot", "scaled_dot"):
+            raise ValueError("unknown attention type %r" % typ)
+        super().__init__(typ, Hd, D, A)
+
+    def keys(self, mem):
+        if self.kind == "bahdanau":
+            return self.Ua(mem)
+        if self.kind == "general":
+            return self.Wa(mem)
+        return mem
+
+    def forward(self, q, mem, keys, mask):
+        """q (B, T, Hd), mem (B, n, D), mask (B, n) True where real.
+        Returns context (B, T, D) and weights (B, T, n)."""
+        if self.kind == "bahdanau":
+            e = self.Va(torch.tanh(self.Wa(q).unsqueeze(2) + keys.unsqueeze(1))).squeeze(-1)
+        else:
+            e = torch.bmm(q, keys.transpose(1, 2))
+            if self.kind == "scaled_dot":
+                e = e / math.sqrt(self.query_size)
+        e = e.masked_fill(~mask.unsqueeze(1), float("-inf"))
+        alpha = torch.softmax(e, dim=-1)
+        return torch.bmm(alpha, mem), alpha
+
+
+class Decoder(nn.Module):
+    def __init__(self, c, D, vocab_size, dropout):
+        super().__init__()
+        Hd, emb = c["hidden_size"], c["embedding_size"]
+        att = c["attention"]
+        self.position = att["position"]
+        self.input_feeding = c["input_feeding"]
+        self.cell = c["cell"]
+        self.embedding = nn.Embedding(vocab_size, emb)
+        if self.position == "before_rnn":
+            rin = emb + D
+        else:
+            rin = emb + (Hd if self.input_feeding else 0)
+        self.rnn = _rnn(c["cell"], rin, Hd, c["num_layers"], False, dropout)
+        self.attention = Attention(att["type"], Hd, D, att["size"])
+        if self.position == "after_rnn":
+            self.attention_out = nn.Linear(D + Hd, Hd)
+        self.out = nn.Linear(Hd, vocab_size)
+        self.Hd = Hd
+
+
+class Seq2SeqTrain(nn.Module):
+    """Batched implementation of spec section 4 for training."""
+
+    def __init__(self, cfg, src_vocab_size, tgt_vocab_size, dropout=0.0):
+        super().__init__()
+        e, d = cfg["encoder"], cfg["decoder"]
+        self.cfg = cfg
+        self.D = e["hidden_size"] * (2 if e["bidirectional"] else 1)
+        self.bridge_type = cfg["bridge"]
+        self.encoder = Encoder(e, src_vocab_size, dropout)
+        self.decoder = Decoder(d, self.D, tgt_vocab_size, dropout)
+        if self.bridge_type == "mean_tanh":
+            self.bridge = nn.Linear(self.D, d["hidden_size"])
+        elif self.bridge_type == "final":
+            if (e["num_layers"] != d["num_layers"] or e["cell"] != d["cell"]
+                    or d["hidden_size"] != self.D):
+                raise ValueError("bridge 'final' needs equal layers and cells and "
+                                 "decoder hidden_size == encoder output size")
+        elif self.bridge_type != "zeros":
+            raise ValueError("unknown bridge %r" % self.bridge_type)
+        if d["attention"]["type"] in ("dot", "scaled_dot") and d["hidden_size"] != self.D:
+            raise ValueError("%s attention needs decoder hidden_size (%d) == encoder output size (%d)"
+                             % (d["attention"]["type"], d["hidden_size"], self.D))
+        self.drop = nn.Dropout(dropout)
+        self.Ld = d["num_layers"]
+
+    # -- encoder and bridge ------------------------------------------------
+    def encode(self, src, src_len):
+        """src (B, n) padded ids, src_len (B,) lengths (eos included)."""
+        enc = self.encoder
+        emb = self.drop(enc.embedding(src))
+        packed = pack_padded_sequence(emb, src_len.cpu(), batch_first=True, enforce_sorted=False)
+        out, fin = enc.rnn(packed)
+        mem, _ = pad_packed_sequence(out, batch_first=True, total_length=src.size(1))
+        mask = torch.arange(src.size(1)).unsqueeze(0) < src_len.unsqueeze(1)
+        B = src.size(0)
+        Hd = self.decoder.Hd
+        lstm = self.decoder.cell == "lstm"
+        if self.bridge_type == "final":
+            def merge(h):
+                if enc.rnn.bidirectional:
+                    L = h.size(0) // 2
+                    h = h.view(L, 2, B, -1)
+                    return torch.cat([h[:, 0], h[:, 1]], dim=-1).contiguous()
+                return h
+            state = (merge(fin[0]), merge(fin[1])) if lstm else merge(fin)
+        elif self.bridge_type == "zeros":
+            z = mem.new_zeros(self.Ld, B, Hd)
+            state = (z, z.clone()) if lstm else z
+        else:
+            mean = (mem * mask.unsqueeze(-1)).sum(1) / src_len.unsqueeze(1).to(mem.dtype)
+            s = torch.tanh(self.bridge(mean)).unsqueeze(0).expand(self.Ld, B, Hd).contiguous()
+            state = (s, torch.zeros_like(s)) if lstm else s
+        return mem, mask, state
+
+    @staticmethod
+    def _top(state):
+        h = state[0] if isinstance(state, tuple) else state
+        return h[-1]
+
+    # -- one decoder step (used by the sequential paths) --------------------
+    def step(self, y_prev, state, htilde, mem, keys, mask):
+        """y_prev (B,) ids. Returns logits (B, V), state, htilde, alpha (B, n)."""
+        dec = self.decoder
+        emb = self.drop(dec.embedding(y_prev))
+        if dec.position == "before_rnn":
+            q = self._top(state).unsqueeze(1)
+            c, alpha = dec.attention(q, mem, keys, mask)
+            out, state = dec.rnn(torch.cat([emb.unsqueeze(1), c], dim=-1), state)
+            o = out[:, 0]
+        else:
+            inp = emb.unsqueeze(1)
+            if dec.input_feeding:
+                inp = torch.cat([inp, htilde.unsqueeze(1)], dim=-1)
+            out, state = dec.rnn(inp, state)
+            q = out
+            c, alpha = dec.attention(q, mem, keys, mask)
+            htilde = torch.tanh(dec.attention_out(torch.cat([c, q], dim=-1)))[:, 0]
+            o = htilde
+        return dec.out(self.drop(o)), state, htilde, alpha[:, 0]
+
+    def forward(self, src, src_len, tgt_in):
+        """Teacher forcing. tgt_in (B, T): sos followed by the target (padded).
+        Returns logits (B, T, V_tgt)."""
+        mem, mask, state = self.encode(src, src_len)
+        dec = self.decoder
+        keys = dec.attention.keys(mem)
+        if dec.position == "after_rnn" and not dec.input_feeding:
+            # the decoder RNN does not depend on attention: run it in one call
+            emb = self.drop(dec.embedding(tgt_in))
+            q, _ = dec.rnn(emb, state)
+            c, _ = dec.attention(q, mem, keys, mask)
+            o = torch.tanh(dec.attention_out(torch.cat([c, q], dim=-1)))
+            return dec.out(self.drop(o))
+        B, T = tgt_in.shape
+        htilde = mem.new_zeros(B, dec.Hd)
+        logits = []
+        for t in range(T):
+            lg, state, htilde, _ = self.step(tgt_in[:, t], state, htilde, mem, keys, mask)
+            logits.append(lg)
+        return torch.stack(logits, dim=1)
+
+    @torch.no_grad()
+    def greedy(self, src, src_len, sos, eos, max_len=None):
+        """Batched greedy decoding. Returns a list of id lists (eos excluded)."""
+        mem, mask, state = self.encode(src, src_len)
+        dec = self.decoder
+        keys = dec.attention.keys(mem)
+        B = src.size(0)
+        limit = (2 * src_len + 10) if max_len is None else torch.full((B,), max_len)
+        y = torch.full((B,), sos, dtype=torch.long)
+        htilde = mem.new_zeros(B, dec.Hd)
+        done = torch.zeros(B, dtype=torch.bool)
+        outs = [[] for _ in range(B)]
+        for t in range(int(limit.max())):
+            lg, state, htilde, _ = self.step(y, state, htilde, mem, keys, mask)
+            y = lg.argmax(-1)
+            for b in range(B):
+                if done[b]:
+                    continue
+                if int(y[b]) == eos:
+                    done[b] = True
+                else:
+                    outs[b].append(int(y[b]))
+                    if t + 1 >= int(limit[b]):
+                        done[b] = True
+            if bool(done.all()):
+                break
+        return outs
+
+
+# --------------------------------------------------------------------------
+# Data
+# --------------------------------------------------------------------------
+
+def read_tsv(path, src_col, tgt_col, limit=None):
+    pairs = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            cols = line.rstrip("\n").split("\t")
+            if len(cols) <= max(src_col, tgt_col):
+                continue
+            s, t = cols[src_col].strip(), cols[tgt_col].strip()
+            if s and t:
+                pairs.append((s, t))
+            if limit and len(pairs) >= limit:
+                break
+    return pairs
+
+
+def build_vocab(seqs, max_size, min_freq):
+    cnt = collections.Counter(t for s in seqs for t in s)
+    for sp in SPECIALS:
+        cnt.pop(sp, None)
+    items = sorted(cnt.items(), key=lambda kv: (-kv[1], kv[0]))
+    items = [k for k, v in items if v >= min_freq]
+    if max_size:
+        items = items[:max(0, max_size - len(SPECIALS))]
+    vocab = {t: i for i, t in enumerate(SPECIALS)}
+    for t in items:
+        vocab[t] = len(vocab)
+    return vocab
+
+
+def encode_ids(tokens, vocab):
+    unk = vocab[UNK]
+    return [vocab.get(t, unk) for t in tokens]
+
+
+def make_batches(lengths, batch_size, rng, max_tokens=None):
+    """Length-bucketed batches: shuffle, sort chunks of 50 batches by length."""
+    idx = list(range(len(lengths)))
+    rng.shuffle(idx)
+    chunk = batch_size * 50
+    batches = []
+    for i in range(0, len(idx), chunk):
+        part = sorted(idx[i:i + chunk], key=lambda j: lengths[j])
+        for k in range(0, len(part), batch_size):
+            batches.append(part[k:k + batch_size])
+    rng.shuffle(batches)
+    return batches
+
+
+def collate(examples, eos_src, sos_tgt, eos_tgt):
+    """examples: list of (src_ids, tgt_ids). Returns tensors (src, src_len,
+    tgt_in, tgt_out) with padding id 0 and target padding -100."""
+    B = len(examples)
+    srcs = [s + [eos_src] for s, _ in examples]
+    n = max(len(s) for s in srcs)
+    T = max(len(t) for _, t in examples) + 1
+    src = torch.zeros(B, n, dtype=torch.long)
+    tgt_in = torch.zeros(B, T, dtype=torch.long)
+    tgt_out = torch.full((B, T), -100, dtype=torch.long)
+    for b, (s, (_, t)) in enumerate(zip(srcs, examples)):
+        src[b, :len(s)] = torch.tensor(s)
+        tgt_in[b, :len(t) + 1] = torch.tensor([sos_tgt] + t)
+        tgt_out[b, :len(t) + 1] = torch.tensor(t + [eos_tgt])
+    src_len = torch.tensor([len(s) for s in srcs])
+    return src, src_len, tgt_in, tgt_out
+
+
+# --------------------------------------------------------------------------
+# Config
+# --------------------------------------------------------------------------
+
+def build_config(a):
+    enc = {"cell": a.cell, "embedding_size": a.emb, "hidden_size": a.enc_hidden or a.hidden,
+           "num_layers": a.layers, "bidirectional": a.bidirectional, "append_eos": True}
+    D = enc["hidden_size"] * (2 if a.bidirectional else 1)
+    Hd = a.dec_hidden or (D if a.bridge == "final" else a.hidden)
+    dec = {"cell": a.cell, "embedding_size": a.emb, "hidden_size": Hd,
+           "num_layers": a.dec_layers or a.layers,
+           "attention": {"type": a.attention, "position": a.attention_position,
+                         "size": a.attention_size or Hd},
+           "input_feeding": a.input_feeding}
+    tok_cfg = {"normalizer": a.normalizer, "level": a.level}
+    if a.lowercase:
+        tok_cfg["lowercase"] = True
+    if a.level == "bpe":
+        tok_cfg["merges"] = "merges.txt"
+    cfg = {"format": "s2s-rnn", "format_version": 1, "task": a.task}
+    if a.source_language:
+        cfg["source_language"] = a.source_language
+    if a.target_language:
+        cfg["target_language"] = a.target_language
+    cfg.update({
+        "weights": "model.safetensors",
+        "source_vocab": "source.vocab.json", "target_vocab": "target.vocab.json",
+        "special_tokens": {"sos": SOS, "eos": EOS, "unk": UNK, "pad": PAD},
+        "encoder": enc, "bridge": a.bridge, "decoder": dec, "tokenizer": tok_cfg,
+    })
+    if a.max_length:
+        cfg["decoding"] = {"max_length": a.max_length}
+    return cfg
+
+
+def make_tokenizer(tok_cfg, cfg, work):
+    return tok.Tokenizer(tok_cfg, work)
+
+
+def prepare_data(a, cfg, work, log):
+    """Tokenize (learning BPE if asked) and build vocabularies; cached in WORK."""
+    cache = os.path.join(work, "data.pt")
+    if os.path.exists(cache):
+        d = torch.load(cache)
+        if d.get("tokenizer") == cfg["tokenizer"] and d.get("key") == data_key(a):
+            log("using cached tokenized data %s" % cache)
+            return d
+    train = read_tsv(a.train, a.src_col, a.tgt_col, a.limit)
+    valid = read_tsv(a.valid, a.src_col, a.tgt_col) if a.valid else []
+    if not valid:
+        rng = random.Random(a.seed)
+        idx = list(range(len(train)))
+        rng.shuffle(idx)
+        nv = min(a.valid_size, len(train) // 10)
+        vset = set(idx[:nv])
+        valid = [train[i] for i in sorted(vset)]
+        train = [p for i, p in enumerate(train) if i not in vset]
+    if a.valid_size and len(valid) > a.valid_size:
+        valid = valid[:a.valid_size]
+    log("pairs: %d train, %d valid" % (len(train), len(valid)))
+    tok_cfg = cfg["tokenizer"]
+    extra = {}
+    if a.level == "bpe":
+        t0 = time.time()
+        texts = [s for s, _ in train] + [t for _, t in train]
+        merges = tok.learn_bpe(texts, tok_cfg, a.bpe_merges)
+        tok.write_merges(os.path.join(work, "merges.txt"), merges)
+        with open(os.path.join(work, "merges.txt"), encoding="utf-8") as f:
+            extra["merges.txt"] = f.read()
+        log("learned %d BPE merges in %.0fs" % (len(merges), time.time() - t0))
+    tk = make_tokenizer(tok_cfg, cfg, work)
+    t0 = time.time()
+    tr_s = [tk.split(s) for s, _ in train]
+    tr_t = [tk.split(t) for _, t in train]
+    va_s = [tk.split(s) for s, _ in valid]
+    va_t = [tk.split(t) for _, t in valid]
+    log("tokenized in %.0fs" % (time.time() - t0))
+    src_vocab = build_vocab(tr_s, a.src_vocab_size, a.min_freq)
+    tgt_vocab = build_vocab(tr_t, a.tgt_vocab_size, a.min_freq)
+    if a.level == "char" and " " not in src_vocab:
+        pass
+    keep = [i for i in range(len(tr_s))
+            if 0 < len(tr_s[i]) <= a.max_src_tokens and 0 < len(tr_t[i]) <= a.max_tgt_tokens]
+    d = {
+        "key": data_key(a), "tokenizer": tok_cfg, "extra_files": extra,
+        "source_vocab": src_vocab, "target_vocab": tgt_vocab,
+        "train": [(encode_ids(tr_s[i], src_vocab), encode_ids(tr_t[i], tgt_vocab)) for i in keep],
+        "valid": [(encode_ids(s, src_vocab), encode_ids(t, tgt_vocab))
+                  for s, t in zip(va_s, va_t) if s and t],
+        "valid_text": [(s, t) for (s, t), ss, tt in zip(valid, va_s, va_t) if ss and tt],
+    }
+    log("vocab: %d source, %d target; %d train pairs kept (of %d)"
+        % (len(src_vocab), len(tgt_vocab), len(keep), len(tr_s)))
+    torch.save(d, cache)
+    return d
+
+
+def data_key(a):
+    return [a.train, a.valid, a.src_col, a.tgt_col, a.limit, a.bpe_merges, a.src_vocab_size,
+            a.tgt_vocab_size, a.min_freq, a.max_src_tokens, a.max_tgt_tokens, a.valid_size,
+            a.seed]
+
+
+# --------------------------------------------------------------------------
+# Training
+# --------------------------------------------------------------------------
+
+class Progress:
+    def __init__(self, total, desc):
+        self.total, self.desc, self.t0 = total, desc, time.time()
+        self.tty = sys.stderr.isatty()
+        self.last = 0.0
+
+    def update(self, i, msg):
+        now = time.time()
+        if i < self.total and now - self.last < (0.5 if self.tty else 30):
+            return
+        self.last = now
+        w = 30
+        fill = int(w * i / max(1, self.total))
+        line = "%s [%s%s] %d/%d %s %.0fs" % (self.desc, "#" * fill, "." * (w - fill), i,
+                                            self.total, msg, now - self.t0)
+        if self.tty:
+            sys.stderr.write("\r" + line + ("\n" if i >= self.total else ""))
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+
+def loss_fn(logits, tgt_out, smoothing=0.0):
+    V = logits.size(-1)
+    return F.cross_entropy(logits.reshape(-1, V), tgt_out.reshape(-1), ignore_index=-100,
+                           reduction="sum", label_smoothing=smoothing)
+
+
+@torch.no_grad()
+def evaluate_loss(model, data, batch_size, ids):
+    model.eval()
+    tot, n = 0.0, 0
+    order = sorted(range(len(data)), key=lambda i: len(data[i][0]))
+    for k in range(0, len(order), batch_size):
+        ex = [data[i] for i in order[k:k + batch_size]]
+        src, src_len, tgt_in, tgt_out = collate(ex, *ids)
+        tot += float(loss_fn(model(src, src_len, tgt_in), tgt_out))
+        n += int((tgt_out != -100).sum())
+    model.train()
+    return tot / max(1, n)
+
+
+@torch.no_grad()
+def greedy_texts(model, srcs, tk, src_vocab, tgt_vocab, batch_size, max_len=None):
+    """srcs: list of source texts -> list of detokenized hypotheses."""
+    model.eval()
+    inv = {i: t for t, i in tgt_vocab.items()}
+    eos_s, sos_t, eos_t = src_vocab[EOS], tgt_vocab[SOS], tgt_vocab[EOS]
+    toks = [encode_ids(tk.split(s), src_vocab) for s in srcs]
+    order = sorted(range(len(toks)), key=lambda i: len(toks[i]))
+    out = [None] * len(toks)
+    for k in range(0, len(order), batch_size):
+        idx = order[k:k + batch_size]
+        ex = [(toks[i], [0]) for i in idx]
+        src, src_len, _, _ = collate(ex, eos_s, sos_t, eos_t)
+        hyps = model.greedy(src, src_len, sos_t, eos_t, max_len)
+        for i, h in zip(idx, hyps):
+            out[i] = tk.join([inv[j] for j in h])
+    model.train()
+    return out
+
+
+def corpus_scores(hyps, refs, task):
+    """BLEU/chrF (translation) or ROUGE F1 (summarization) via s2s_tools.metrics."""
+    try:
+        if task == "summarization":
+            r = metrics.corpus_rouge(hyps, [refs])
+            return {k: r.values[k][2] for k in r.KINDS}
+        return {"bleu": metrics.corpus_bleu(hyps, [refs]).score,
+                "chrf": metrics.corpus_chrf(hyps, [refs]).score}
+    except Exception as ex:  # metrics are a convenience here, never fatal
+        return {"metrics_error": str(ex)[:200]}
+
+
+def exact_match(hyps, refs):
+    return sum(h == r for h, r in zip(hyps, refs)) / max(1, len(refs))
+
+
+def save_ckpt(path, cfg, model, data, extra):
+    d = {"format": "s2s-train-checkpoint", "config": cfg,
+         "state_dict": {k: v.detach().clone() for k, v in model.state_dict().items()},
+         "source_vocab": data["source_vocab"], "target_vocab": data["target_vocab"],
+         "extra_files": data["extra_files"]}
+    d.update(extra)
+    tmp = path + ".tmp"
+    torch.save(d, tmp)
+    os.replace(tmp, path)
+
+
+def export(a, cfg, ckpt_path, log):
+    """Adds provenance and scores to the best checkpoint's config and writes
+    the model directory with tools/export (which re-loads and verifies it)."""
+    ck = torch.load(ckpt_path)
+    cfg = dict(ck["config"])
+    cfg["license"] = a.license
+    cfg["attribution"] = a.attribution
+    cfg["source_data"] = a.source_data or a.train
+    cfg["training_command"] = a.command
+    cfg["scores"] = ck.get("scores", {})
+    ck["config"] = cfg
+    final = os.path.join(a.work, "export.pt")
+    torch.save(ck, final)
+    # a process of its own, as tools/export: the check runs on fresh modules
+    pkg_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = pkg_parent + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    r = subprocess.run([sys.executable, "-m", "s2s_tools.export", final, a.out, "--from", "train",
+                        "--dtype", a.dtype], env=env)
+    if r.returncode != 0:
+        raise SystemExit("tools/export failed (status %d)" % r.returncode)
+    log("exported %s to %s" % (ckpt_path, a.out))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="train", description=__doc__.splitlines()[0])
+    g = ap.add_argument_group("data")
+    g.add_argument("--train", required=True, help="TSV of training pairs")
+    g.add_argument("--valid", help="TSV of validation pairs (default: hold out --valid-size)")
+    g.add_argument("--src-col", type=int, default=0)
+    g.add_argument("--tgt-col", type=int, default=1)
+    g.add_argument("--limit", type=int, help="use only the first N training pairs")
+    g.add_argument("--valid-size", type=int, default=2000)
+    g.add_argument("--max-src-tokens", type=int, default=100)
+    g.add_argument("--max-tgt-tokens", type=int, default=100)
+    g.add_argument("--test", help="TSV scored (greedy) with the best checkpoint at the end")
+    g.add_argument("--test-src-col", type=int, default=0)
+    g.add_argument("--test-tgt-col", type=int, default=1)
+    g.add_argument("--test-name", help="name of the test data recorded in the scores")
+    g = ap.add_argument_group("tokenizer")
+    g.add_argument("--normalizer", default="none", choices=["none", "tutorial", "text"])
+    g.add_argument("--lowercase", action="store_true")
+    g.add_argument("--level", default="word", choices=["word", "char", "bpe"])
+    g.add_argument("--bpe-merges", type=int, default=8000, help="joint BPE merges")
+    g.add_argument("--src-vocab-size", type=int, default=0, help="0: no limit")
+    g.add_argument("--tgt-vocab-size", type=int, default=0)
+    g.add_argument("--min-freq", type=int, default=1)
+    g = ap.add_argument_group("architecture")
+    g.add_argument("--cell", default="gru", choices=["gru", "lstm"])
+    g.add_argument("--layers", type=int, default=1)
+    g.add_argument("--dec-layers", type=int, default=0, help="0: same as --layers")
+    g.add_argument("--bidirectional", action="store_true")
+    g.add_argument("--bridge", default="final", choices=["final", "zeros", "mean_tanh"])
+    g.add_argument("--attention", default="bahdanau",
+                   choices=["bahdanau", "dot", "scaled_dot", "general"])
+    g.add_argument("--attention-position", default="before_rnn", choices=["before_rnn", "after_rnn"])
+    g.add_argument("--attention-size", type=int, default=0, help="0: decoder hidden size")
+    g.add_argument("--input-feeding", action="store_true")
+    g.add_argument("--emb", type=int, default=128)
+    g.add_argument("--hidden", type=int, default=128)
+    g.add_argument("--enc-hidden", type=int, default=0)
+    g.add_argument("--dec-hidden", type=int, default=0,
+                   help="0: encoder output size with bridge final, else --hidden")
+    g.add_argument("--dropout", type=float, default=0.1)
+    g = ap.add_argument_group("optimisation")
+    g.add_argument("--batch-size", type=int, default=64)
+    g.add_argument("--lr", type=float, default=1e-3)
+    g.add_argument("--lr-decay", type=float, default=0.5, help="factor when valid loss stalls")
+    g.add_argument("--label-smoothing", type=float, default=0.0)
+    g.add_argument("--clip", type=float, default=1.0)
+    g.add_argument("--epochs", type=int, default=10)
+    g.add_argument("--patience", type=int, default=3, help="early stopping: validations without gain")
+    g.add_argument("--valid-every", type=int, default=0, help="steps between validations (0: each epoch)")
+    g.add_argument("--seed", type=int, default=1)
+    g.add_argument("--threads", type=int, default=1)
+    g.add_argument("--time-budget-minutes", type=float, default=0,
+                   help="stop after this much training time and export the best checkpoint")
+    g.add_argument("--bleu-sample", type=int, default=200,
+                   help="validation sentences decoded greedily per validation (0: none)")
+    g.add_argument("--prepare-only", action="store_true", help="tokenize and build vocabularies, then stop")
+    g.add_argument("--max-steps", type=int, default=0, help="stop after N updates (tests)")
+    g = ap.add_argument_group("output")
+    g.add_argument("--work", required=True, help="checkpoints, cache, logs")
+    g.add_argument("--out", help="model directory to export to")
+    g.add_argument("--resume", action="store_true", help="continue from WORK/last.pt")
+    g.add_argument("--dtype", default="F32", choices=["F32", "F16"])
+    g.add_argument("--task", default="translation", choices=["translation", "summarization"])
+    g.add_argument("--source-language")
+    g.add_argument("--target-language")
+    g.add_argument("--max-length", type=int, default=0, help="config decoding.max_length (0: none)")
+    g.add_argument("--license", default="")
+    g.add_argument("--attribution", default="")
+    g.add_argument("--source-data", default="")
+    g.add_argument("--command", default="", help="training command recorded in config.json")
+    a = ap.parse_args(argv)
+    if not a.command:
+        a.command = " ".join(shlex.quote(x) for x in ["tools/train"] + list(argv if argv is not None else sys.argv[1:]))
+
+    torch.set_num_threads(a.threads)
+    os.makedirs(a.work, exist_ok=True)
+
+    def log(msg):
+        sys.stderr.write("[train %s] %s\n" % (time.strftime("%H:%M:%S"), msg))
+        sys.stderr.flush()
+
+    random.seed(a.seed)
+    torch.manual_seed(a.seed)
+    cfg = build_config(a)
+    data = prepare_data(a, cfg, a.work, log)
+    if a.prepare_only:
+        return
+    src_vocab, tgt_vocab = data["source_vocab"], data["target_vocab"]
+    ids = (src_vocab[EOS], tgt_vocab[SOS], tgt_vocab[EOS])
+    model = Seq2SeqTrain(cfg, len(src_vocab), len(tgt_vocab), a.dropout)
+    opt = torch.optim.Adam(model.parameters(), lr=a.lr)
+    nparams = sum(p.numel() for p in model.parameters())
+    log("model: %d parameters; config %s" % (nparams, json.dumps({k: cfg[k] for k in ("encoder", "bridge", "decoder", "tokenizer")})))
+
+    state = {"epoch": 0, "batch": 0, "step": 0, "best": float("inf"), "bad": 0,
+             "elapsed": 0.0, "history": [], "lr": a.lr}
+    last_path, best_path = os.path.join(a.work, "last.pt"), os.path.join(a.work, "best.pt")
+    if a.resume and os.path.exists(last_path):
+        ck = torch.load(last_path)
+        model.load_state_dict(ck["state_dict"])
+        opt.load_state_dict(ck["optimizer"])
+        state = ck["train_state"]
+        torch.set_rng_state(ck["torch_rng"])
+        log("resumed from %s at epoch %d batch %d (step %d, best valid %.4f)"
+            % (last_path, state["epoch"], state["batch"], state["step"], state["best"]))
+    for gparam in opt.param_groups:
+        gparam["lr"] = state["lr"]
+
+    tk = None
+    sample = data["valid_text"][:a.bleu_sample] if a.bleu_sample else []
+    budget = a.time_budget_minutes * 60 if a.time_budget_minutes else float("inf")
+    t_start = time.time() - state["elapsed"]
+    stop = False
+
+    def validate():
+        nonlocal tk
+        vl = evaluate_loss(model, data["valid"], 64, ids)
+        rec = {"epoch": state["epoch"], "step": state["step"], "valid_loss": round(vl, 4),
+               "valid_ppl": round(math.exp(min(vl, 50)), 3),
+               "minutes": round((time.time() - t_start) / 60, 2)}
+        if sample:
+            if tk is None:
+                tk = make_tokenizer(cfg["tokenizer"], cfg, a.work)
+            hyps = greedy_texts(model, [s for s, _ in sample], tk, src_vocab, tgt_vocab, 64,
+                                a.max_length or None)
+            refs = [t for _, t in sample]
+            rec["valid_sample_exact"] = round(exact_match(hyps, refs), 4)
+            for k, v in corpus_scores(hyps, refs, a.task).items():
+                rec["valid_sample_" + k] = round(v, 2) if isinstance(v, float) else v
+            rec["example"] = [sample[0][0], hyps[0]]
+        state["history"].append(rec)
+        improved = vl < state["best"] - 1e-4
+        log("validation: %s%s" % (json.dumps(rec, ensure_ascii=False), " (best)" if improved else ""))
+        if improved:
+            state["best"], state["bad"] = vl, 0
+            save_ckpt(best_path, cfg, model, data, {"scores": {k: v for k, v in rec.items() if k != "example"}})
+        else:
+            state["bad"] += 1
+            if a.lr_decay and a.lr_decay < 1:
+                state["lr"] *= a.lr_decay
+                for gparam in opt.param_groups:
+                    gparam["lr"] = state["lr"]
+                log("learning rate now %.2e" % state["lr"])
+        return state["bad"] >= a.patience
+
+    def save_last():
+        state["elapsed"] = time.time() - t_start
+        save_ckpt(last_path, cfg, model, data, {"optimizer": opt.state_dict(), "train_state": state,
+                                                "torch_rng": torch.get_rng_state()})
+
+    model.train()
+    train = data["train"]
+    lengths = [len(s) + len(t) for s, t in train]
+    while state["epoch"] < a.epochs and not stop:
+        rng = random.Random(a.seed * 1000 + state["epoch"])
+        batches = make_batches(lengths, a.batch_size, rng)
+        bar = Progress(len(batches), "epoch %d" % (state["epoch"] + 1))
+        tot_loss, tot_tok, t_ep = 0.0, 0, time.time()
+        while state["batch"] < len(batches):
+            ex = [train[i] for i in batches[state["batch"]]]
+            src, src_len, tgt_in, tgt_out = collate(ex, *ids)
+            logits = model(src, src_len, tgt_in)
+            ntok = int((tgt_out != -100).sum())
+            loss = loss_fn(logits, tgt_out, a.label_smoothing)
+            opt.zero_grad()
+            (loss / ntok).backward()
+            if a.clip:
+                nn.utils.clip_grad_norm_(model.parameters(), a.clip)
+            opt.step()
+            tot_loss += float(loss)
+            tot_tok += ntok
+            state["batch"] += 1
+            state["step"] += 1
+            bar.update(state["batch"], "loss %.3f %.0f tok/s" % (tot_loss / tot_tok, tot_tok / max(1e-9, time.time() - t_ep)))
+            if a.valid_every and state["step"] % a.valid_every == 0:
+                if validate():
+                    log("early stopping")
+                    stop = True
+                save_last()
+            elif state["step"] % 200 == 0:
+                save_last()
+            if time.time() - t_start > budget:
+                log("time budget of %.1f minutes reached" % a.time_budget_minutes)
+                stop = True
+            if a.max_steps and state["step"] >= a.max_steps:
+                stop = True
+            if stop:
+                break
+        if state["batch"] >= len(batches):
+            state["epoch"] += 1
+            state["batch"] = 0
+            if not a.valid_every:
+                if validate():
+                    log("early stopping")
+                    stop = True
+        elif stop and not (a.valid_every and state["step"] % a.valid_every == 0):
+            validate()
+        save_last()
+    if not os.path.exists(best_path):
+        save_ckpt(best_path, cfg, model, data, {})
+    if a.test:
+        ck = torch.load(best_path)
+        model.load_state_dict(ck["state_dict"])
+        test = read_tsv(a.test, a.test_src_col, a.test_tgt_col)
+        tk = make_tokenizer(cfg["tokenizer"], cfg, a.work)
+        t0 = time.time()
+        hyps = greedy_texts(model, [s for s, _ in test], tk, src_vocab, tgt_vocab, 64,
+                            a.max_length or None)
+        refs = [t for _, t in test]
+        sc = dict(ck.get("scores") or {})
+        sc["test_data"] = a.test_name or a.test
+        sc["test_pairs"] = len(test)
+        sc["test_decoding"] = "greedy"
+        for k, v in corpus_scores(hyps, refs, a.task).items():
+            sc["test_" + k] = round(v, 2) if isinstance(v, float) else v
+        sc["test_exact"] = round(exact_match(hyps, refs), 4)
+        ck["scores"] = sc
+        torch.save(ck, best_path)
+        with open(os.path.join(a.work, "test.hyp"), "w", encoding="utf-8") as f:
+            f.write("".join(h + "\n" for h in hyps))
+        log("test (%d pairs, greedy, %.0fs): %s" % (len(test), time.time() - t0, json.dumps(sc)))
+    if a.out:
+        export(a, cfg, best_path, log)
+    log("done: %d steps, %.1f minutes, best valid loss %.4f"
+        % (state["step"], (time.time() - t_start) / 60, state["best"]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,3 +1,0 @@
-#!/bin/sh
-# Reproduces models/eng-fra (English -> French); see tools/train_tatoeba.sh.
-exec "$(dirname "$0")/train_tatoeba.sh" eng-fra "$@"
