@@ -146,8 +146,8 @@ char *s2s_detokenize(const s2s_model *model, const int *ids, int n)
 }
 
 /* See s2s.h. */
-char *s2s_detokenize_result(const s2s_model *model, const s2s_result *result, int k)
+char *s2s_detokenize_result(const s2s_model *model, const s2s_result *result, const int *ids, int n)
 {
-    if (!model || !result || k < 0 || k >= result->n_hyps) return NULL;
-    return join_ids(model, result, result->hyps[k].tokens, result->hyps[k].n_tokens);
+    if (!model || (!ids && n > 0)) return NULL;
+    return join_ids(model, result, ids, n);
 }

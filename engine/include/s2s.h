@@ -278,10 +278,12 @@ typedef struct s2s_result {
  * id (owned by the result). NULL for an id out of range. */
 S2S_API const char *s2s_result_token(const s2s_model *model, const s2s_result *result, int id);
 
-/* Text of hypothesis `k` of `result`, as s2s_detokenize gives it, with
- * extended ids spelled as their source pieces. Returns a malloc'd string the
- * caller frees, or NULL when out of memory or k is out of range. */
-S2S_API char *s2s_detokenize_result(const s2s_model *model, const s2s_result *result, int k);
+/* As s2s_detokenize, with the extended ids of `result` (a copy model's
+ * result; may be NULL) spelled as their source pieces: the text of
+ * hypothesis k is s2s_detokenize_result(model, result, hyps[k].tokens,
+ * hyps[k].n_tokens). Returns a malloc'd string the caller frees, or NULL
+ * when out of memory. */
+S2S_API char *s2s_detokenize_result(const s2s_model *model, const s2s_result *result, const int *ids, int n);
 
 /* Frees the arrays in `result` and zeroes it. NULL is a no-op. The decoding
  * functions zero their results first, so freeing after a failed call is safe. */

@@ -44,6 +44,8 @@ typedef struct cli_opts {
     int format_set;
     int alignment;              /* enum cli_align */
     int scores, replace_unk, quiet, lenient;
+    const char *prefix;         /* --prefix: target prefix of every line, or NULL */
+    int prefix_column;          /* --prefix-column: lines are source<TAB>prefix */
     int color;                  /* enum cli_color */
     const char *svg, *html;
     int side;                   /* s2s_side, for tokenize */

@@ -57,13 +57,15 @@ void cli_write_text_hyp(FILE *f, const cli_line_out *lo, int k, int with_id, int
     fputc('\n', f);
 }
 
-/* ["tok", ...] for ids on `side`; unknown ids as null. */
-static void write_token_array(FILE *f, const s2s_model *m, s2s_side side, const int *ids, int n)
+/* ["tok", ...] for ids on `side` (target: with res's extended ids spelled);
+ * unknown ids as null. */
+static void write_token_array(FILE *f, const s2s_model *m, s2s_side side, const s2s_result *res, const int *ids,
+                              int n)
 {
     fputc('[', f);
     for (int i = 0; i < n; i++) {
         if (i) fputs(", ", f);
-        cli_json_cstr(f, s2s_model_token(m, side, ids[i]));
+        cli_json_cstr(f, side == S2S_TARGET ? s2s_result_token(m, res, ids[i]) : s2s_model_token(m, side, ids[i]));
     }
     fputc(']', f);
 }
@@ -97,7 +99,7 @@ static void write_json_hyp(FILE *f, const cli_line_out *lo, int k)
     fputs("{\"text\": ", f);
     cli_json_cstr(f, lo->texts[k] ? lo->texts[k] : "");
     fputs(", \"tokens\": ", f);
-    write_token_array(f, lo->model, S2S_TARGET, h->tokens, h->n_tokens);
+    write_token_array(f, lo->model, S2S_TARGET, lo->result, h->tokens, h->n_tokens);
     fputs(", \"score\": ", f);
     cli_json_num(f, h->score);
     fputs(", \"ranking_score\": ", f);
@@ -117,7 +119,7 @@ static void write_json_hyp(FILE *f, const cli_line_out *lo, int k)
 void cli_write_json_line(FILE *f, const cli_line_out *lo)
 {
     fprintf(f, "{\"id\": %ld, \"source_tokens\": ", lo->id);
-    write_token_array(f, lo->model, S2S_SOURCE, lo->source->ids, lo->source->n);
+    write_token_array(f, lo->model, S2S_SOURCE, NULL, lo->source->ids, lo->source->n);
     if (lo->source->truncated) fputs(", \"truncated\": true", f);
     fputs(", \"hypotheses\": [", f);
     for (int k = 0; k < lo->result->n_hyps; k++) {

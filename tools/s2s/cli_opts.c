@@ -16,13 +16,15 @@ enum {
     G_MODEL = 1u << 0, G_IO = 1u << 1, G_DECODE = 1u << 2, G_THREADS = 1u << 3,
     G_FORMAT = 1u << 4, G_ALIGN = 1u << 5, G_SCORES = 1u << 6, G_UNK = 1u << 7,
     G_QUIET = 1u << 8, G_LENIENT = 1u << 9, G_COLOR = 1u << 10, G_PICTURE = 1u << 11,
-    G_SIDE = 1u << 12,
+    G_SIDE = 1u << 12, G_GENERATE = 1u << 13,
 };
 
 /* Values of long-only options (above any char). */
 enum {
     O_BEAM = 256, O_NBEST, O_LP, O_MINLEN, O_MAXLEN, O_THREADS, O_FORMAT, O_ALIGNMENT,
     O_SCORES, O_REPLACE_UNK, O_LENIENT, O_COLOR, O_SVG, O_HTML, O_SIDE, O_SHOW,
+    O_NO_REPEAT, O_COVERAGE_PENALTY, O_PREFIX, O_TSV_PREFIX, O_SAMPLE, O_TEMPERATURE, O_TOP_K,
+    O_TOP_P, O_SEED, O_NUM_SAMPLES,
 };
 
 typedef struct opt_def {
@@ -41,6 +43,16 @@ static const opt_def OPTIONS[] = {
     {"length-penalty", required_argument, O_LP, G_DECODE},
     {"min-length", required_argument, O_MINLEN, G_DECODE},
     {"max-length", required_argument, O_MAXLEN, G_DECODE},
+    {"no-repeat-ngram", required_argument, O_NO_REPEAT, G_DECODE},
+    {"coverage-penalty", required_argument, O_COVERAGE_PENALTY, G_DECODE},
+    {"prefix", required_argument, O_PREFIX, G_DECODE},
+    {"prefix-column", no_argument, O_TSV_PREFIX, G_GENERATE},
+    {"sample", no_argument, O_SAMPLE, G_GENERATE},
+    {"temperature", required_argument, O_TEMPERATURE, G_GENERATE},
+    {"top-k", required_argument, O_TOP_K, G_GENERATE},
+    {"top-p", required_argument, O_TOP_P, G_GENERATE},
+    {"seed", required_argument, O_SEED, G_GENERATE},
+    {"num-samples", required_argument, O_NUM_SAMPLES, G_GENERATE},
     {"threads", required_argument, O_THREADS, G_THREADS},
     {"format", required_argument, O_FORMAT, G_FORMAT},
     {"alignment", required_argument, O_ALIGNMENT, G_ALIGN},
@@ -69,7 +81,22 @@ typedef struct command_def {
     "  --length-penalty A    GNMT length penalty alpha (default 0; summarize: config or 1)\n" \
     "  --min-length N        no eos before N tokens (default 0)\n" \
     "  --max-length N        at most N decoding steps, eos included\n" \
-    "                        (default: config decoding.max_length, else 2 x source + 10)\n"
+    "                        (default: config decoding.max_length, else 2 x source + 10)\n" \
+    "  --no-repeat-ngram N   never emit a token that repeats an N-gram of the output\n" \
+    "  --coverage-penalty B  GNMT coverage penalty beta: rank finished hypotheses by\n" \
+    "                        score / lp + B * sum_j log(min(1, attention on j))\n" \
+    "  --prefix TEXT         force the output to start with TEXT (kept and scored)\n"
+
+#define GENERATE_HELP \
+    "  --prefix-column       input lines are 'source<TAB>target prefix'\n" \
+    "  --sample              draw each token instead of searching (beam 1)\n" \
+    "  --num-samples N       N samples per input, in sample order (default 1)\n" \
+    "  --temperature T       sampling temperature (default 1)\n" \
+    "  --top-k K             draw among the K most likely tokens (default 0: all)\n" \
+    "  --top-p P             then among the fewest tokens reaching probability P\n" \
+    "                        (default 1)\n" \
+    "  --seed S              generator seed; sample k of line N depends only on\n" \
+    "                        (S, N, k), whatever --threads (default 0)\n"
 
 #define IO_HELP \
     "  -i, --input FILE      read FILE instead of standard input\n" \
@@ -91,20 +118,22 @@ typedef struct command_def {
 
 static const command_def COMMANDS[] = {
     {"translate",
-     G_MODEL | G_IO | G_DECODE | G_THREADS | G_FORMAT | G_ALIGN | G_SCORES | G_UNK | G_QUIET | G_LENIENT,
+     G_MODEL | G_IO | G_DECODE | G_GENERATE | G_THREADS | G_FORMAT | G_ALIGN | G_SCORES | G_UNK | G_QUIET |
+         G_LENIENT,
      "usage: s2s translate -m MODEL_DIR [OPTIONS] [TEXT...]\n"
      "Translates TEXT (the arguments joined by spaces), or else every line of the\n"
      "input, writing one line per input line, in order, as soon as it is done.\n\n"
      "  -m, --model DIR       model directory (config.json, weights, vocabularies)\n"
-     IO_HELP DECODE_HELP TRANSLATE_TAIL},
+     IO_HELP DECODE_HELP GENERATE_HELP TRANSLATE_TAIL},
     {"summarize",
-     G_MODEL | G_IO | G_DECODE | G_THREADS | G_FORMAT | G_ALIGN | G_SCORES | G_UNK | G_QUIET | G_LENIENT,
+     G_MODEL | G_IO | G_DECODE | G_GENERATE | G_THREADS | G_FORMAT | G_ALIGN | G_SCORES | G_UNK | G_QUIET |
+         G_LENIENT,
      "usage: s2s summarize -m MODEL_DIR [OPTIONS] [TEXT...]\n"
      "Like translate, with the defaults a summarization model wants: beam size,\n"
      "length penalty, min/max length from config.json \"decoding\" (beam_size,\n"
      "length_penalty, min_length, max_length), else beam 4 and length penalty 1.\n\n"
      "  -m, --model DIR       model directory\n"
-     IO_HELP DECODE_HELP TRANSLATE_TAIL},
+     IO_HELP DECODE_HELP GENERATE_HELP TRANSLATE_TAIL},
     {"score",
      G_MODEL | G_IO | G_THREADS | G_FORMAT | G_ALIGN | G_QUIET | G_LENIENT,
      "usage: s2s score -m MODEL_DIR [OPTIONS] < pairs.tsv\n"
@@ -206,6 +235,18 @@ static int parse_int(const char *cmd, const char *flag, const char *s, long lo, 
     return 0;
 }
 
+/* Parses a whole decimal number in 0..2^64-1 for option `flag`. */
+static int parse_seed(const char *cmd, const char *flag, const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || *end != '\0' || errno == ERANGE || s[0] == '-')
+        return cli_usage_error(cmd, "option '--%s' wants a whole number from 0 to 2^64-1, not '%s'", flag, s);
+    *out = (uint64_t)v;
+    return 0;
+}
+
 /* Parses a finite decimal number in [lo, hi] for option `flag`. */
 static int parse_float(const char *cmd, const char *flag, const char *s, double lo, double hi, float *out)
 {
@@ -276,6 +317,16 @@ static int apply_option(const char *cmd, int val, const char *name, const char *
     case O_HTML: o->html = arg; return 0;
     case O_SIDE: return parse_choice(cmd, name, arg, SIDE_NAMES, &o->side);
     case O_SHOW: return parse_choice(cmd, name, arg, SHOW_NAMES, &o->show);
+    case O_NO_REPEAT: return parse_int(cmd, name, arg, 0, S2S_MAX_DECODE_STEPS, &o->dp.no_repeat_ngram);
+    case O_COVERAGE_PENALTY: return parse_float(cmd, name, arg, 0.0, 1000.0, &o->dp.coverage_penalty);
+    case O_PREFIX: o->prefix = arg; return 0;
+    case O_TSV_PREFIX: o->prefix_column = 1; return 0;
+    case O_SAMPLE: o->dp.sampling = 1; return 0;
+    case O_TEMPERATURE: return parse_float(cmd, name, arg, 1e-6, 1e6, &o->dp.temperature);
+    case O_TOP_K: return parse_int(cmd, name, arg, 0, 1 << 30, &o->dp.top_k);
+    case O_TOP_P: return parse_float(cmd, name, arg, 1e-9, 1.0, &o->dp.top_p);
+    case O_SEED: return parse_seed(cmd, name, arg, &o->dp.seed);
+    case O_NUM_SAMPLES: return parse_int(cmd, name, arg, 1, S2S_MAX_BEAM, &o->dp.num_samples);
     }
     return cli_usage_error(cmd, "internal: unhandled option '--%s'", name);
 }
@@ -337,6 +388,13 @@ static int check_combinations(cli_opts *o)
                                o->dp.min_length, o->dp.max_length);
     if (o->input && o->n_args > 0)
         return cli_usage_error(o->cmd, "give either TEXT arguments or '--input', not both");
+    if (o->dp.sampling && o->beam_set && o->dp.beam_size != 1)
+        return cli_usage_error(o->cmd, "option '--sample' draws tokens one row at a time: it does not combine with "
+                                       "'--beam' %d", o->dp.beam_size);
+    if (o->dp.sampling && o->n_best_set)
+        return cli_usage_error(o->cmd, "option '--sample' gives '--num-samples' hypotheses, not '--n-best'");
+    if (o->prefix && o->prefix_column)
+        return cli_usage_error(o->cmd, "give either '--prefix' or '--prefix-column', not both");
     return 0;
 }
 

@@ -113,11 +113,12 @@ static int append(char **buf, size_t *n, const char *s)
     return 0;
 }
 
-/* Detokenizes ids[a..b) and appends it (with a separator when needed). */
-static int append_run(const unk_ctx *u, char **buf, size_t *n, const int *ids, int a, int b)
+/* Detokenizes ids[a..b) of a hypothesis of `res` and appends it (with a
+ * separator when needed). */
+static int append_run(const unk_ctx *u, const s2s_result *res, char **buf, size_t *n, const int *ids, int a, int b)
 {
     if (b <= a) return 0;
-    char *t = s2s_detokenize(u->model, ids + a, b - a);
+    char *t = s2s_detokenize_result(u->model, res, ids + a, b - a);
     if (!t) return -1;
     int rc = (*n > 0 ? append(buf, n, u->separator) : 0) | append(buf, n, t);
     free(t);
@@ -125,9 +126,11 @@ static int append_run(const unk_ctx *u, char **buf, size_t *n, const int *ids, i
 }
 
 char *cli_replace_unk_text(const unk_ctx *u, const char *line, size_t len,
-                           const s2s_token_seq *src, const s2s_hypothesis *h, int n_source)
+                           const s2s_token_seq *src, const s2s_result *res, int k)
 {
-    if (u->unk_id < 0 || !h->attention) return s2s_detokenize(u->model, h->tokens, h->n_tokens);
+    const s2s_hypothesis *h = &res->hyps[k];
+    int n_source = res->n_source;
+    if (u->unk_id < 0 || !h->attention) return s2s_detokenize_result(u->model, res, h->tokens, h->n_tokens);
     char *buf = calloc(1, 1);
     size_t n = 0;
     int run = 0;
@@ -135,13 +138,13 @@ char *cli_replace_unk_text(const unk_ctx *u, const char *line, size_t len,
         if (h->tokens[i] != u->unk_id) continue;
         int col = best_source_column(h, i, n_source, u->has_eos);
         char *word = original_spelling(u, line, len, src, col);
-        int bad = !word || append_run(u, &buf, &n, h->tokens, run, i)
+        int bad = !word || append_run(u, res, &buf, &n, h->tokens, run, i)
                   || (n > 0 && append(&buf, &n, u->separator)) || append(&buf, &n, word);
         free(word);
         if (bad) { free(buf); return NULL; }
         run = i + 1;
     }
-    if (buf && append_run(u, &buf, &n, h->tokens, run, h->n_tokens)) { free(buf); return NULL; }
+    if (buf && append_run(u, res, &buf, &n, h->tokens, run, h->n_tokens)) { free(buf); return NULL; }
     return buf;
 }
 

@@ -74,7 +74,12 @@ static int decode(const cli_opts *o, const s2s_model *m, const char *text, align
     if (!s) goto fail;
     s2s_decode_params dp = o->dp;
     dp.want_attention = 1;
-    s2s_status st = s2s_translate_ids(s, a->src.ids, a->src.n, &dp, &a->res, &err);
+    s2s_token_seq prefix = {0};
+    s2s_status st = S2S_OK;
+    if (o->prefix) st = s2s_tokenize(m, S2S_TARGET, o->prefix, strlen(o->prefix), &tp, &prefix, &err);
+    s2s_input in = {&a->src, o->prefix ? &prefix : NULL, 0};
+    if (st == S2S_OK) st = s2s_translate_inputs(s, &in, 1, &dp, &a->res, &err);
+    s2s_token_seq_free(&prefix);
     s2s_session_free(s);
     if (st == S2S_OK && a->res.n_hyps > 0 && a->res.hyps[0].attention) return 0;
     if (st == S2S_OK) snprintf(err.message, sizeof err.message, "no hypothesis with attention");
@@ -93,8 +98,8 @@ static int build_heatmap(const s2s_model *m, const char *text, align_run *a, hea
     a->rows = calloc((size_t)best->n_steps + 1, sizeof *a->rows);
     if (!a->rows) return -1;
     for (int i = 0; i < best->n_steps; i++)
-        a->rows[i] = i < best->n_tokens ? s2s_model_token(m, S2S_TARGET, best->tokens[i]) : in.eos;
-    a->output_text = s2s_detokenize(m, best->tokens, best->n_tokens);
+        a->rows[i] = i < best->n_tokens ? s2s_result_token(m, &a->res, best->tokens[i]) : in.eos;
+    a->output_text = s2s_detokenize_result(m, &a->res, best->tokens, best->n_tokens);
     if (!a->output_text || asprintf(&a->title, "%s \xe2\x86\x92 %s  (score %.4g)", text, a->output_text,
                                     (double)best->score) < 0)
         return -1;

@@ -41,7 +41,7 @@ static void format_score(const score_ctx *c, cli_job *job, const s2s_token_seq *
     FILE *f = open_memstream(&job->out, &job->out_len);
     if (!f) return;
     if (c->o->format == CLI_FMT_JSONL) {
-        char *text = s2s_detokenize(c->model, res->hyps[0].tokens, res->hyps[0].n_tokens);
+        char *text = s2s_detokenize_result(c->model, res, res->hyps[0].tokens, res->hyps[0].n_tokens);
         char *texts[1] = {text};
         cli_line_out lo = {job->id, c->model, src, res, texts, c->o->alignment};
         cli_write_json_line(f, &lo);
@@ -79,7 +79,7 @@ static void score_pair(const score_ctx *c, s2s_session *session, cli_job *job,
     if (tgt->truncated) cli_job_warn_cut(job, c->model, "target");
     s2s_result res = {0};
     s2s_error err = {0};
-    if (s2s_score_ids(session, src->ids, src->n, tgt->ids, tgt->n, 1, &res, &err) != S2S_OK)
+    if (s2s_score(session, src, tgt, 1, &res, &err) != S2S_OK)
         cli_job_fail(job, c->o->format, err.message);
     else if (res.n_hyps < 1)
         cli_job_fail(job, c->o->format, "no score returned");

@@ -3,6 +3,7 @@
  * line, write one result per line (n-best: N lines), in order, streaming.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,17 +20,17 @@ typedef struct translate_ctx {
     unk_ctx unk;
 } translate_ctx;
 
-/* Readable texts of every hypothesis (with unk replacement when asked);
- * NULL entries when out of memory. Caller frees each and the array. */
+/* Readable texts of every hypothesis (with unk replacement when asked; a
+ * copy model's extended ids spelled as their source pieces); NULL entries
+ * when out of memory. Caller frees each and the array. */
 static char **hyp_texts(const translate_ctx *c, const cli_job *job, const s2s_token_seq *src,
                         const s2s_result *res)
 {
     char **t = calloc((size_t)res->n_hyps + 1, sizeof *t);
     for (int k = 0; t && k < res->n_hyps; k++) {
         const s2s_hypothesis *h = &res->hyps[k];
-        t[k] = c->o->replace_unk
-                   ? cli_replace_unk_text(&c->unk, job->text, job->len, src, h, res->n_source)
-                   : s2s_detokenize(c->model, h->tokens, h->n_tokens);
+        t[k] = c->o->replace_unk ? cli_replace_unk_text(&c->unk, job->text, job->len, src, res, k)
+                                 : s2s_detokenize_result(c->model, res, h->tokens, h->n_tokens);
     }
     return t;
 }
@@ -41,10 +42,11 @@ static void format_output(const translate_ctx *c, cli_job *job, const s2s_token_
     const cli_opts *o = c->o;
     char **texts = hyp_texts(c, job, src, res);
     cli_line_out lo = {job->id, c->model, src, res, texts, o->alignment};
+    int listed = o->n_best_set || o->dp.num_samples > 1; /* one 'ID ||| text ||| score' line per hypothesis */
     FILE *f = open_memstream(&job->out, &job->out_len);
     if (f && texts) {
         if (o->format == CLI_FMT_JSONL) cli_write_json_line(f, &lo);
-        else if (o->n_best_set) for (int k = 0; k < res->n_hyps; k++) cli_write_text_hyp(f, &lo, k, 1, 1);
+        else if (listed) for (int k = 0; k < res->n_hyps; k++) cli_write_text_hyp(f, &lo, k, 1, 1);
         else if (res->n_hyps > 0) cli_write_text_hyp(f, &lo, 0, 0, o->scores);
         else fputc('\n', f);
     }
@@ -53,22 +55,66 @@ static void format_output(const translate_ctx *c, cli_job *job, const s2s_token_
     free(texts);
 }
 
-/* Tokenizes job's line into `src`; 0, or -1 after failing the job (bad
- * line, or no token at all). */
-static int prepare_source(const translate_ctx *c, cli_job *job, s2s_token_seq *src)
+/* Tokenizes `len` bytes of `text` on `side` into `seq`; 0, or -1 after
+ * failing the job with a message naming `what`. */
+static int tokenize_part(const translate_ctx *c, cli_job *job, s2s_side side, const char *text, size_t len,
+                         const char *what, s2s_token_seq *seq)
 {
     s2s_tokenize_params tp = s2s_tokenize_default_params();
     tp.lenient = c->o->lenient;
     s2s_error err = {0};
-    if (s2s_tokenize(c->model, S2S_SOURCE, job->text, job->len, &tp, src, &err) != S2S_OK) {
-        cli_job_fail(job, c->o->format, err.message);
+    if (s2s_tokenize(c->model, side, text, len, &tp, seq, &err) == S2S_OK) return 0;
+    char msg[S2S_ERROR_MAX + 16];
+    snprintf(msg, sizeof msg, "%s%s", what, err.message);
+    cli_job_fail(job, c->o->format, msg);
+    return -1;
+}
+
+/* One line's source and target prefix. */
+typedef struct line_input {
+    s2s_token_seq src, prefix;
+    int has_prefix;
+} line_input;
+
+/* Tokenizes job's line into `li` (with --prefix-column: source<TAB>prefix;
+ * with --prefix: the same prefix for every line); 0, or -1 after failing the
+ * job (bad line, or no token at all). */
+static int prepare_input(const translate_ctx *c, cli_job *job, line_input *li)
+{
+    const cli_opts *o = c->o;
+    size_t src_len = job->len;
+    const char *prefix = o->prefix;
+    size_t prefix_len = prefix ? strlen(prefix) : 0;
+    memset(li, 0, sizeof *li);
+    if (o->prefix_column) {
+        const char *tab = memchr(job->text, '\t', job->len);
+        if (!tab) {
+            cli_job_fail(job, o->format, "no TAB between source and target prefix");
+            return -1;
+        }
+        src_len = (size_t)(tab - job->text);
+        prefix = tab + 1;
+        prefix_len = job->len - src_len - 1;
+    }
+    if (tokenize_part(c, job, S2S_SOURCE, job->text, src_len, "", &li->src) < 0) return -1;
+    if (li->src.truncated) cli_job_warn_cut(job, c->model, "input");
+    if (li->src.n == 0) {
+        cli_job_fail(job, o->format, "empty input: no source tokens");
+        s2s_token_seq_free(&li->src);
         return -1;
     }
-    if (src->truncated) cli_job_warn_cut(job, c->model, "input");
-    if (src->n > 0) return 0;
-    cli_job_fail(job, c->o->format, "empty input: no source tokens");
-    s2s_token_seq_free(src);
-    return -1;
+    li->has_prefix = prefix != NULL;
+    if (prefix && tokenize_part(c, job, S2S_TARGET, prefix, prefix_len, "target prefix: ", &li->prefix) < 0) {
+        s2s_token_seq_free(&li->src);
+        return -1;
+    }
+    return 0;
+}
+
+static void line_input_free(line_input *li)
+{
+    s2s_token_seq_free(&li->src);
+    s2s_token_seq_free(&li->prefix);
 }
 
 /* The decoding parameters of every line. */
@@ -79,16 +125,24 @@ static s2s_decode_params decode_params(const cli_opts *o)
     return dp;
 }
 
-/* Decodes one tokenized line and formats it (or fails the job). */
-static void decode_one(const translate_ctx *c, s2s_session *session, cli_job *job, const s2s_token_seq *src)
+/* The library input of a prepared line; its sampling stream is its line number. */
+static s2s_input input_of(const line_input *li, const cli_job *job)
+{
+    s2s_input in = {&li->src, li->has_prefix ? &li->prefix : NULL, (uint64_t)job->id};
+    return in;
+}
+
+/* Decodes one prepared line and formats it (or fails the job). */
+static void decode_one(const translate_ctx *c, s2s_session *session, cli_job *job, const line_input *li)
 {
     s2s_decode_params dp = decode_params(c->o);
+    s2s_input in = input_of(li, job);
     s2s_result res = {0};
     s2s_error err = {0};
-    if (s2s_translate_ids(session, src->ids, src->n, &dp, &res, &err) != S2S_OK)
+    if (s2s_translate_inputs(session, &in, 1, &dp, &res, &err) != S2S_OK)
         cli_job_fail(job, c->o->format, err.message);
     else
-        format_output(c, job, src, &res);
+        format_output(c, job, &li->src, &res);
     s2s_result_free(&res);
 }
 
@@ -98,27 +152,26 @@ static void decode_one(const translate_ctx *c, s2s_session *session, cli_job *jo
 static void translate_block(void *vctx, s2s_session *session, cli_job *jobs, int n)
 {
     const translate_ctx *c = vctx;
-    s2s_token_seq src[CLI_BATCH_LINES];
+    line_input li[CLI_BATCH_LINES];
+    s2s_input in[CLI_BATCH_LINES];
     s2s_result res[CLI_BATCH_LINES];
-    const int *ids[CLI_BATCH_LINES];
-    int lens[CLI_BATCH_LINES], idx[CLI_BATCH_LINES], nb = 0;
+    int idx[CLI_BATCH_LINES], nb = 0;
     for (int i = 0; i < n; i++) {
-        if (jobs[i].failed || prepare_source(c, &jobs[i], &src[nb]) < 0) continue;
-        ids[nb] = src[nb].ids;
-        lens[nb] = src[nb].n;
+        if (jobs[i].failed || prepare_input(c, &jobs[i], &li[nb]) < 0) continue;
         idx[nb++] = i;
     }
+    for (int k = 0; k < nb; k++) in[k] = input_of(&li[k], &jobs[idx[k]]);
     s2s_decode_params dp = decode_params(c->o);
     s2s_error err = {0};
-    int batched = nb > 1 && s2s_translate_batch(session, ids, lens, nb, &dp, res, &err) == S2S_OK;
+    int batched = nb > 1 && s2s_translate_inputs(session, in, nb, &dp, res, &err) == S2S_OK;
     for (int k = 0; k < nb; k++) {
         if (batched) {
-            format_output(c, &jobs[idx[k]], &src[k], &res[k]);
+            format_output(c, &jobs[idx[k]], &li[k].src, &res[k]);
             s2s_result_free(&res[k]);
         } else {
-            decode_one(c, session, &jobs[idx[k]], &src[k]);
+            decode_one(c, session, &jobs[idx[k]], &li[k]);
         }
-        s2s_token_seq_free(&src[k]);
+        line_input_free(&li[k]);
     }
 }
 
