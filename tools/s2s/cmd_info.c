@@ -51,7 +51,15 @@ static void print_architecture(FILE *f, const s2s_model_info *in)
     print_rnn(f, &in->decoder, 0);
     fprintf(f, "\nattention:    %s", in->attention);
     if (in->attention_size) fprintf(f, " (size %d)", in->attention_size);
+    if (in->heads) fprintf(f, " (%d heads)", in->heads);
+    if (in->coverage) fputs(", coverage", f);
+    if (in->local) {
+        fprintf(f, ", local %s window %d", in->local, in->window);
+        if (in->predictor_size) fprintf(f, " (predictor size %d)", in->predictor_size);
+    }
     fprintf(f, ", %s, input feeding %s\n", in->attention_position, in->input_feeding ? "yes" : "no");
+    fprintf(f, "copy:         %s\n", in->copy ? "yes (pointer-generator: source words the target vocabulary lacks are copied)" : "no");
+    fprintf(f, "format:       version %d\n", in->format_version);
 }
 
 /* Vocabulary, special tokens, tokenizer and decoding lines of the report. */
@@ -123,6 +131,16 @@ static void add_architecture_json(cJSON *root, const s2s_model_info *in)
     cJSON_AddStringToObject(att, "type", in->attention);
     cJSON_AddStringToObject(att, "position", in->attention_position);
     if (in->attention_size) cJSON_AddNumberToObject(att, "size", in->attention_size);
+    if (in->format_version >= 2) {
+        cJSON_AddBoolToObject(att, "coverage", in->coverage);
+        if (in->heads) cJSON_AddNumberToObject(att, "heads", in->heads);
+        if (in->local) {
+            cJSON_AddStringToObject(att, "local", in->local);
+            cJSON_AddNumberToObject(att, "window", in->window);
+            if (in->predictor_size) cJSON_AddNumberToObject(att, "predictor_size", in->predictor_size);
+        }
+        cJSON_AddBoolToObject(dec, "copy", in->copy);
+    }
     cJSON_AddBoolToObject(dec, "input_feeding", in->input_feeding);
     cJSON_AddItemToObject(root, "decoder", dec);
 }
@@ -169,6 +187,7 @@ static int print_json(FILE *f, const s2s_model *m, const s2s_model_info *in)
 {
     cJSON *root = cJSON_CreateObject();
     add_str(root, "dir", in->dir);
+    cJSON_AddNumberToObject(root, "format_version", in->format_version);
     add_str(root, "task", in->task);
     add_str(root, "source_language", in->source_language);
     add_str(root, "target_language", in->target_language);
