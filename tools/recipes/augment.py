@@ -1,0 +1,125 @@
+#!/usr/bin/python3
+"""Training data for copying and casing: copies a TSV of pairs and adds
+  - for a share of them, an ALL-CAPS copy and a Title Case copy of both sides,
+    so a model sees headlines and shouting as well as sentences;
+  - for pairs whose two sides share a number, a copy with other numbers
+    (years, counts, decimals), so the model learns to carry digits through;
+  - for pairs whose two sides share a capitalized word (a name: Tom, Mary,
+    Boston), a copy with an invented name, so it learns to copy words it has
+    never seen instead of guessing.
+
+    tools/recipes/augment.py IN.tsv OUT.tsv [--valid-out V.tsv --valid-size 2000]
+        [--upper 0.08] [--title 0.04] [--numbers 3] [--names 0.3] [--seed 1]
+
+With --valid-out, a seeded random --valid-size pairs are held out first
+(written unchanged to V.tsv), so no cased copy of a validation pair is
+trained on. The choice of pairs is deterministic (seeded); every training
+pair is kept in its order, the added pairs follow them.
+"""
+import argparse
+import random
+import re
+
+NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)?(?![\w])")
+NAME = re.compile(r"(?<![\w'’-])[A-Z][a-z]{2,}(?![\w'’-])")
+SYLLABLES = ["ka", "lo", "mi", "ren", "sa", "to", "vel", "dor", "an", "bri", "ce", "du", "fen", "gar", "hel",
+             "ix", "jo", "kor", "lu", "mar", "nel", "or", "pia", "qui", "ros", "sten", "tam", "ul", "vin", "zo"]
+
+
+def invented_name(rng):
+    """A capitalized word of 2-3 made-up syllables (Kaloren, Brivin...)."""
+    w = "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3)))
+    return w[:1].upper() + w[1:]
+
+
+def other_number(number, rng):
+    """A different number of the same kind: a year for a year, a decimal for a decimal."""
+    if "." in number or "," in number:
+        sep = "." if "." in number else ","
+        return "%d%s%d" % (rng.randint(0, 999), sep, rng.randint(1, 99))
+    if len(number) == 4 and number[:2] in ("17", "18", "19", "20"):
+        return str(rng.randint(1500, 2099))
+    return str(rng.choice([rng.randint(2, 99), rng.randint(100, 9999), rng.randint(10000, 999999)]))
+
+
+def with_new_numbers(cols, rng):
+    """cols with every number found on both sides replaced, or None."""
+    shared = set(NUMBER.findall(cols[0])) & set(NUMBER.findall(cols[1]))
+    if not shared:
+        return None
+    out = list(cols)
+    for n in shared:
+        new = other_number(n, rng)
+        out = [re.sub(r"(?<![\w.,])%s(?![\w])" % re.escape(n), new, c) for c in out]
+    return out
+
+
+def with_new_name(cols, rng):
+    """cols with one capitalized word found on both sides (not sentence-initial
+    on either side) replaced by an invented name, or None."""
+    def names(text):
+        return {m.group(0) for m in NAME.finditer(text) if m.start() > 0}
+    shared = sorted(names(cols[0]) & names(cols[1]))
+    if not shared:
+        return None
+    old, new = rng.choice(shared), invented_name(rng)
+    return [re.sub(r"(?<![\w'’-])%s(?![\w'’-])" % re.escape(old), new, c) for c in cols]
+
+
+def title_case(text):
+    """Every word's first letter upper-cased, the rest kept (French elisions
+    such as l'homme become L'homme)."""
+    return " ".join(w[:1].upper() + w[1:] for w in text.split(" "))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("inp")
+    ap.add_argument("out")
+    ap.add_argument("--upper", type=float, default=0.08, help="share of pairs added in ALL CAPS")
+    ap.add_argument("--title", type=float, default=0.04, help="share of pairs added in Title Case")
+    ap.add_argument("--numbers", type=int, default=3, help="variants of each number-sharing pair")
+    ap.add_argument("--names", type=float, default=0.3, help="share of name-sharing pairs varied")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--valid-out", help="hold out --valid-size pairs into this file first")
+    ap.add_argument("--valid-size", type=int, default=2000)
+    args = ap.parse_args(argv)
+    rng = random.Random(args.seed)
+    with open(args.inp, encoding="utf-8") as f:
+        pairs = [line.rstrip("\n").split("\t") for line in f if line.strip()]
+    if args.valid_out:
+        held = set(rng.sample(range(len(pairs)), min(args.valid_size, len(pairs) // 10)))
+        with open(args.valid_out, "w", encoding="utf-8") as f:
+            for i in sorted(held):
+                f.write("\t".join(pairs[i]) + "\n")
+        pairs = [p for i, p in enumerate(pairs) if i not in held]
+    added = []
+    counts = {"upper": 0, "title": 0, "numbers": 0, "names": 0}
+    for cols in pairs:
+        r = rng.random()
+        if r < args.upper:
+            added.append([c.upper() for c in cols])
+            counts["upper"] += 1
+        elif r < args.upper + args.title:
+            added.append([title_case(c) for c in cols])
+            counts["title"] += 1
+        for _ in range(args.numbers if len(cols) >= 2 else 0):
+            v = with_new_numbers(cols, rng)
+            if not v:
+                break
+            added.append(v)
+            counts["numbers"] += 1
+        if len(cols) >= 2 and rng.random() < args.names:
+            v = with_new_name(cols, rng)
+            if v:
+                added.append(v)
+                counts["names"] += 1
+    with open(args.out, "w", encoding="utf-8") as f:
+        for cols in pairs + added:
+            f.write("\t".join(cols) + "\n")
+    print(f"{len(pairs)} pairs, {len(added)} added ({args.out}): " +
+          ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+if __name__ == "__main__":
+    main()
