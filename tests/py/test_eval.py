@@ -283,6 +283,33 @@ def read_lines_only_splits_on_newline():
     eq(metrics.read_lines(p), ["a\u2028b\x85c\r", "d", "", "e"], "lines")
 
 
+@test
+def copy_rate_counts_what_the_reference_keeps():
+    src = ["Mozart est mort en 1791.", "J'ai acheté 12 pommes à Marseille avec Tom.", "Il a 3,5 ans."]
+    ref = ["Mozart died in 1791.", "I bought 12 apples in Marseille with Tom.", "He is 3.5 years old."]
+    hyp = ["Mot is dead by dead.", "I bought 12 apples in Marseilles with Tom.", "He is 3 years old."]
+    s = metrics.CopyRate([ref], src).corpus_score(hyp)
+    # numbers the reference keeps: 1791, 12 (3,5 becomes 3.5); the hypothesis keeps 12
+    eq(s.numbers, (1, 2), "numbers (kept, to keep)")
+    # names: Mozart starts its sentence; Marseille and Tom are kept by the
+    # reference; the hypothesis keeps Tom only (Marseilles is another word)
+    eq(s.names, (1, 2), "names (kept, to keep)")
+    close(s.as_dict()["numbers"], 50.0, what="numbers rate")
+    # "1791" inside "17910" or "1791.5" is not a copy
+    eq(metrics.CopyRate([["in 1791"]], ["en 1791"]).corpus_score(["in 17910 and 1791.5"]).numbers,
+       (0, 1), "numbers inside longer numbers")
+
+
+@test
+def cli_copy_rate_needs_sources():
+    rc, out, err, ref = eval_files("Tom has 3 cats.\n", "Tom has 3 dogs.\n", ["-m", "copy"])
+    eq(rc, 2, "exit status without -s")
+    assert "-s SRC_FILE" in err, err
+    src = write("src", "Tom a 3 chats.\n")
+    rc, out, err = run_eval(["-m", "copy", "-r", ref, "-i", write("hyp", "Tom has 3 dogs.\n"), "-s", src])
+    eq((rc, out.splitlines()[0]), (0, "copy rate: numbers = 100.0% (1 of 1), names = nan% (0 of 0)"), "copy line")
+
+
 # ---------------------------------------------------------------------------
 # Command line
 

@@ -1,6 +1,9 @@
-"""tools/eval - corpus BLEU, chrF2 and ROUGE-1/2/L for s2s outputs.
+"""tools/eval - corpus BLEU, chrF2, ROUGE-1/2/L and copy rate for s2s outputs.
 
-  tools/eval --metrics bleu,chrf,rouge -r REF_FILE [-r REF2 ...] [-i HYP_FILE]
+  tools/eval --metrics bleu,chrf,rouge,copy -r REF_FILE [-r REF2 ...] [-i HYP_FILE] [-s SRC_FILE]
+
+The copy rate (needs the source lines, -s) is the share of the source's
+numbers and names that the reference keeps which the hypothesis keeps too.
 
 Reads the hypotheses from -i (or standard input), one segment per line, and
 the references from each -r file (one reference stream per file, same number
@@ -18,7 +21,7 @@ import sys
 from . import metrics as M
 
 PROG = "eval"
-METRICS = ("bleu", "chrf", "rouge")
+METRICS = ("bleu", "chrf", "rouge", "copy")
 
 
 class Fail(Exception):
@@ -37,7 +40,8 @@ def parse_args(argv):
     p.add_argument("-i", "--input", metavar="HYP_FILE",
                    help="hypothesis file (default or '-': standard input)")
     p.add_argument("-m", "--metrics", default="bleu,chrf",
-                   help="comma-separated list of bleu, chrf, rouge (default bleu,chrf)")
+                   help="comma-separated list of bleu, chrf, rouge, copy (default bleu,chrf)")
+    p.add_argument("-s", "--source", metavar="SRC_FILE", help="source lines (for the copy rate)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("-lc", "--lowercase", action="store_true",
                    help="case-insensitive BLEU and chrF (signature case:lc)")
@@ -54,6 +58,8 @@ def parse_args(argv):
         if n not in METRICS:
             raise Fail("unknown metric %r (choose from %s)" % (n, ", ".join(METRICS)))
     a.metric_list = list(dict.fromkeys(names))
+    if "copy" in a.metric_list and not a.source:
+        raise Fail("the copy rate needs the source lines (use -s SRC_FILE)")
     return a
 
 
@@ -91,6 +97,10 @@ def run(argv):
                        % (hyp_name, len(hyps), path, len(lines)))
     if not hyps:
         raise Fail("nothing to score: the hypothesis and reference files are empty")
+    sources = load(a.source, "source") if a.source else None
+    if sources is not None and len(sources) != len(hyps):
+        raise Fail("line count mismatch: %s has %d lines, source %s has %d"
+                   % (hyp_name, len(hyps), a.source, len(sources)))
 
     results = {}
     empty = 0
@@ -99,6 +109,8 @@ def run(argv):
             s = M.BLEU(refs, lowercase=a.lowercase)
         elif name == "chrf":
             s = M.CHRF(refs, lowercase=a.lowercase)
+        elif name == "copy":
+            s = M.CopyRate(refs, sources)
         else:
             s = M.ROUGE(refs, tokenize=a.rouge_tokenize)
         empty = s.empty_refs

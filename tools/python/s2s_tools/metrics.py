@@ -512,6 +512,90 @@ class ROUGE:
 
 
 # ---------------------------------------------------------------------------
+# Copy rate: do numbers and names come through?
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_CAPITALIZED = re.compile(r"[^\W\d_][\w'’-]*", re.UNICODE)
+
+
+def source_numbers(text):
+    """The numbers of a text, as written (1791, 3.14, 12,5)."""
+    return _NUMBER.findall(text)
+
+
+def source_names(text):
+    """Capitalized words of a text that do not start it (a sentence-initial
+    word is capitalized anyway), as written: Marseille, INSEE, PSG."""
+    words = [m.group(0) for m in _CAPITALIZED.finditer(text)]
+    return [w for i, w in enumerate(words) if i > 0 and w[:1].isupper()]
+
+
+def _kept(items, text):
+    """The items that occur in `text` as whole tokens (numbers are not matched
+    inside longer numbers, words not inside longer words)."""
+    out = []
+    for it in items:
+        if re.search(r"(?<![\w.,])%s(?![\w]|[.,]\d)" % re.escape(it), text):
+            out.append(it)
+    return out
+
+
+class CopyScore:
+    """Share (x100) of the source numbers and names that the reference keeps
+    which the hypothesis keeps as well."""
+
+    def __init__(self, numbers, names):
+        self.numbers = numbers  # (kept by the hypothesis, kept by the reference)
+        self.names = names
+
+    @staticmethod
+    def _rate(pair):
+        return 100.0 * pair[0] / pair[1] if pair[1] else float("nan")
+
+    def format(self):
+        return "copy rate: numbers = %.1f%% (%d of %d), names = %.1f%% (%d of %d)" % (
+            self._rate(self.numbers), self.numbers[0], self.numbers[1],
+            self._rate(self.names), self.names[0], self.names[1])
+
+    __str__ = format
+
+    def as_dict(self):
+        return {"numbers": self._rate(self.numbers), "numbers_kept": self.numbers[0],
+                "numbers_in_reference": self.numbers[1], "names": self._rate(self.names),
+                "names_kept": self.names[0], "names_in_reference": self.names[1]}
+
+
+class CopyRate:
+    """Copy rate against one reference stream and the source lines: for each
+    segment, the source numbers (and capitalized non-initial source words)
+    that the reference keeps verbatim are the ones to copy; the score is the
+    share of them the hypothesis keeps verbatim too."""
+
+    def __init__(self, references, sources):
+        segments, self.nrefs, self.empty_refs = _segments(references)
+        if len(sources) != len(segments):
+            raise ValueError("%d source lines for %d segments" % (len(sources), len(segments)))
+        self._todo = []
+        for src, refs in zip(sources, segments):
+            ref = refs[0] if refs else ""
+            self._todo.append((_kept(source_numbers(src), ref), _kept(source_names(src), ref)))
+
+    def corpus_score(self, hyps):
+        hyps = _check_hyps(hyps, len(self._todo))
+        num, names = [0, 0], [0, 0]
+        for hyp, (want_num, want_names) in zip(hyps, self._todo):
+            num[0] += len(_kept(want_num, hyp))
+            num[1] += len(want_num)
+            names[0] += len(_kept(want_names, hyp))
+            names[1] += len(want_names)
+        return CopyScore(tuple(num), tuple(names))
+
+    def signature(self):
+        return "nrefs:%s|numbers:\\d+([.,]\\d+)*|names:capitalized-non-initial|version:%s" % (
+            _nrefs_str(self.nrefs), VERSION)
+
+
+# ---------------------------------------------------------------------------
 # One-call conveniences
 
 def corpus_bleu(hyps, references, **kw):
