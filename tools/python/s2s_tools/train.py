@@ -58,10 +58,15 @@ class Attention(ref.Attention):
     """The reference's attention parameters (same names), applied to a whole
     padded batch of query steps at once."""
 
-    def __init__(self, typ, Hd, D, A):
+    def __init__(self, typ, Hd, D, A, coverage=False):
         if typ not in ("bahdanau", "general", "dot", "scaled_dot"):
             raise ValueError("unknown attention type %r" % typ)
+        if coverage and typ != "bahdanau":
+            raise ValueError("coverage needs bahdanau attention")
         super().__init__(typ, Hd, D, A)
+        self.coverage = coverage
+        if coverage:  # section 9.1: e_j = Va(tanh(Wa q + Ua h_j + Wc cov_j))
+            self.Wc = nn.Linear(1, A, bias=False)
 
     def keys(self, mem):
         if self.kind == "bahdanau":
@@ -70,11 +75,15 @@ class Attention(ref.Attention):
             return self.Wa(mem)
         return mem
 
-    def forward(self, q, mem, keys, mask):
-        """q (B, T, Hd), mem (B, n, D), mask (B, n) True where real.
+    def forward(self, q, mem, keys, mask, cov=None):
+        """q (B, T, Hd), mem (B, n, D), mask (B, n) True where real, cov (B, n)
+        the coverage before this step (coverage models, T == 1).
         Returns context (B, T, D) and weights (B, T, n)."""
         if self.kind == "bahdanau":
-            e = self.Va(torch.tanh(self.Wa(q).unsqueeze(2) + keys.unsqueeze(1))).squeeze(-1)
+            k = keys.unsqueeze(1)
+            if cov is not None:
+                k = k + self.Wc(cov.unsqueeze(-1)).unsqueeze(1)
+            e = self.Va(torch.tanh(self.Wa(q).unsqueeze(2) + k)).squeeze(-1)
         else:
             e = torch.bmm(q, keys.transpose(1, 2))
             if self.kind == "scaled_dot":
@@ -98,11 +107,16 @@ class Decoder(nn.Module):
         else:
             rin = emb + (Hd if self.input_feeding else 0)
         self.rnn = _rnn(c["cell"], rin, Hd, c["num_layers"], False, dropout)
-        self.attention = Attention(att["type"], Hd, D, att["size"])
+        self.coverage = bool(att.get("coverage"))
+        self.attention = Attention(att["type"], Hd, D, att["size"], self.coverage)
         if self.position == "after_rnn":
             self.attention_out = nn.Linear(D + Hd, Hd)
         self.out = nn.Linear(Hd, vocab_size)
+        self.copy = bool(c.get("copy"))
+        if self.copy:  # section 9.4: p_gen = sigmoid(copy_gate([c ; o ; E[y]]))
+            self.copy_gate = nn.Linear(D + Hd + emb, 1)
         self.Hd = Hd
+        self.V = vocab_size
 
 
 class Seq2SeqTrain(nn.Module):
@@ -166,13 +180,15 @@ class Seq2SeqTrain(nn.Module):
         return h[-1]
 
     # -- one decoder step (used by the sequential paths) --------------------
-    def step(self, y_prev, state, htilde, mem, keys, mask):
-        """y_prev (B,) ids. Returns logits (B, V), state, htilde, alpha (B, n)."""
+    def step(self, y_prev, state, htilde, mem, keys, mask, cov=None):
+        """y_prev (B,) ids (extended ids already mapped to unk). Returns
+        (logits (B, V), state, htilde, alpha (B, n), context (B, D), o (B, Hd),
+        embedding (B, emb))."""
         dec = self.decoder
         emb = self.drop(dec.embedding(y_prev))
         if dec.position == "before_rnn":
             q = self._top(state).unsqueeze(1)
-            c, alpha = dec.attention(q, mem, keys, mask)
+            c, alpha = dec.attention(q, mem, keys, mask, cov)
             out, state = dec.rnn(torch.cat([emb.unsqueeze(1), c], dim=-1), state)
             o = out[:, 0]
         else:
@@ -181,18 +197,22 @@ class Seq2SeqTrain(nn.Module):
                 inp = torch.cat([inp, htilde.unsqueeze(1)], dim=-1)
             out, state = dec.rnn(inp, state)
             q = out
-            c, alpha = dec.attention(q, mem, keys, mask)
+            c, alpha = dec.attention(q, mem, keys, mask, cov)
             htilde = torch.tanh(dec.attention_out(torch.cat([c, q], dim=-1)))[:, 0]
             o = htilde
-        return dec.out(self.drop(o)), state, htilde, alpha[:, 0]
+        o = self.drop(o)
+        return dec.out(o), state, htilde, alpha[:, 0], c[:, 0], o, emb
 
     def forward(self, src, src_len, tgt_in):
-        """Teacher forcing. tgt_in (B, T): sos followed by the target (padded).
-        Returns logits (B, T, V_tgt)."""
+        """Teacher forcing. tgt_in (B, T): sos followed by the target (padded),
+        extended ids mapped to unk. Returns logits (B, T, V_tgt) and, for copy
+        and coverage models, a dict of the per-step attention (B, T, n),
+        contexts, outputs and embeddings (for copy_log_probs and the coverage
+        loss)."""
         mem, mask, state = self.encode(src, src_len)
         dec = self.decoder
         keys = dec.attention.keys(mem)
-        if dec.position == "after_rnn" and not dec.input_feeding:
+        if dec.position == "after_rnn" and not dec.input_feeding and not dec.coverage and not dec.copy:
             # the decoder RNN does not depend on attention: run it in one call
             emb = self.drop(dec.embedding(tgt_in))
             q, _ = dec.rnn(emb, state)
@@ -201,15 +221,38 @@ class Seq2SeqTrain(nn.Module):
             return dec.out(self.drop(o))
         B, T = tgt_in.shape
         htilde = mem.new_zeros(B, dec.Hd)
-        logits = []
+        cov = mem.new_zeros(B, mem.size(1)) if dec.coverage else None
+        logits, parts = [], {"alpha": [], "cov": [], "c": [], "o": [], "emb": []}
         for t in range(T):
-            lg, state, htilde, _ = self.step(tgt_in[:, t], state, htilde, mem, keys, mask)
+            lg, state, htilde, alpha, c, o, emb = self.step(tgt_in[:, t], state, htilde, mem, keys, mask, cov)
             logits.append(lg)
-        return torch.stack(logits, dim=1)
+            if dec.coverage:
+                parts["cov"].append(cov)
+                cov = cov + alpha
+            for k, v in (("alpha", alpha), ("c", c), ("o", o), ("emb", emb)):
+                parts[k].append(v)
+        logits = torch.stack(logits, dim=1)
+        if not (dec.copy or dec.coverage):
+            return logits
+        return logits, {k: torch.stack(v, dim=1) for k, v in parts.items() if v}
+
+    def copy_log_probs(self, logits, parts, src_copy, n_ext):
+        """Section 9.4 over a batch: log P (B, T, V + n_ext) with
+        P = p_gen softmax(logits) + (1 - p_gen) alpha scattered onto the
+        source positions' extended-vocabulary ids src_copy (B, n)."""
+        dec = self.decoder
+        gate = torch.sigmoid(dec.copy_gate(torch.cat([parts["c"], parts["o"], parts["emb"]], dim=-1)))
+        B, T, V = logits.shape
+        p = torch.softmax(logits, dim=-1) * gate
+        p = torch.cat([p, p.new_zeros(B, T, n_ext)], dim=-1)
+        idx = src_copy.unsqueeze(1).expand(B, T, src_copy.size(1))
+        p = p.scatter_add(2, idx, (1.0 - gate) * parts["alpha"])
+        return torch.log(p.clamp_min(1e-30))
 
     @torch.no_grad()
-    def greedy(self, src, src_len, sos, eos, max_len=None):
-        """Batched greedy decoding. Returns a list of id lists (eos excluded)."""
+    def greedy(self, src, src_len, sos, eos, max_len=None, src_copy=None, n_ext=0, unk=0):
+        """Batched greedy decoding. Returns a list of id lists (eos excluded);
+        a copy model's ids may be extended ids (>= V), fed back as unk."""
         mem, mask, state = self.encode(src, src_len)
         dec = self.decoder
         keys = dec.attention.keys(mem)
@@ -217,10 +260,18 @@ class Seq2SeqTrain(nn.Module):
         limit = (2 * src_len + 10) if max_len is None else torch.full((B,), max_len)
         y = torch.full((B,), sos, dtype=torch.long)
         htilde = mem.new_zeros(B, dec.Hd)
+        cov = mem.new_zeros(B, mem.size(1)) if dec.coverage else None
         done = torch.zeros(B, dtype=torch.bool)
         outs = [[] for _ in range(B)]
         for t in range(int(limit.max())):
-            lg, state, htilde, _ = self.step(y, state, htilde, mem, keys, mask)
+            y_in = torch.where(y >= dec.V, torch.full_like(y, unk), y)
+            lg, state, htilde, alpha, c, o, emb = self.step(y_in, state, htilde, mem, keys, mask, cov)
+            if dec.copy:
+                parts = {"c": c.unsqueeze(1), "o": o.unsqueeze(1), "emb": emb.unsqueeze(1),
+                         "alpha": alpha.unsqueeze(1)}
+                lg = self.copy_log_probs(lg.unsqueeze(1), parts, src_copy, n_ext)[:, 0]
+            if cov is not None:
+                cov = cov + alpha
             y = lg.argmax(-1)
             for b in range(B):
                 if done[b]:
@@ -289,21 +340,49 @@ def make_batches(lengths, batch_size, rng, max_tokens=None):
 
 
 def collate(examples, eos_src, sos_tgt, eos_tgt):
-    """examples: list of (src_ids, tgt_ids). Returns tensors (src, src_len,
-    tgt_in, tgt_out) with padding id 0 and target padding -100."""
+    """examples: list of (src_ids, tgt_ids) or, for a copy model, (src_ids,
+    tgt_ids, src_copy, tgt_ext) (see copy_fields). Returns tensors (src,
+    src_len, tgt_in, tgt_out) with padding id 0 and target padding -100, and
+    for a copy model also (src_copy (B, n), n_ext): tgt_out then holds
+    extended ids while tgt_in keeps unk for them."""
     B = len(examples)
-    srcs = [s + [eos_src] for s, _ in examples]
+    srcs = [e[0] + [eos_src] for e in examples]
     n = max(len(s) for s in srcs)
-    T = max(len(t) for _, t in examples) + 1
+    T = max(len(e[1]) for e in examples) + 1
     src = torch.zeros(B, n, dtype=torch.long)
     tgt_in = torch.zeros(B, T, dtype=torch.long)
     tgt_out = torch.full((B, T), -100, dtype=torch.long)
-    for b, (s, (_, t)) in enumerate(zip(srcs, examples)):
+    copy = len(examples[0]) == 4
+    src_copy = torch.zeros(B, n, dtype=torch.long) if copy else None
+    for b, (s, e) in enumerate(zip(srcs, examples)):
+        t = e[1]
         src[b, :len(s)] = torch.tensor(s)
         tgt_in[b, :len(t) + 1] = torch.tensor([sos_tgt] + t)
-        tgt_out[b, :len(t) + 1] = torch.tensor(t + [eos_tgt])
+        tgt_out[b, :len(t) + 1] = torch.tensor((e[3] if copy else t) + [eos_tgt])
+        if copy:
+            src_copy[b, :len(s)] = torch.tensor(e[2] + [eos_tgt])
     src_len = torch.tensor([len(s) for s in srcs])
+    if copy:  # room for the largest extended id of the batch
+        n_ext = max(max(e[2] + e[3] + [0]) for e in examples)
+        return src, src_len, tgt_in, tgt_out, src_copy, n_ext
     return src, src_len, tgt_in, tgt_out
+
+
+def copy_fields(src_pieces, tgt_pieces, tgt_vocab):
+    """The extended vocabulary of one pair (section 9.4): src_copy[j] is the
+    target id of source piece j, or V + e for the e-th distinct piece the
+    target vocabulary lacks; tgt_ext is the target's ids with such pieces
+    given their extended id (other unknown pieces stay unk)."""
+    V, unk = len(tgt_vocab), tgt_vocab[UNK]
+    ext = {}
+    src_copy = []
+    for pc in src_pieces:
+        i = tgt_vocab.get(pc)
+        if i is None:
+            i = ext.setdefault(pc, V + len(ext))
+        src_copy.append(i)
+    tgt_ext = [tgt_vocab.get(pc, ext.get(pc, unk)) for pc in tgt_pieces]
+    return src_copy, tgt_ext
 
 
 # --------------------------------------------------------------------------
@@ -320,12 +399,16 @@ def build_config(a):
            "attention": {"type": a.attention, "position": a.attention_position,
                          "size": a.attention_size or Hd},
            "input_feeding": a.input_feeding}
+    if a.coverage:
+        dec["attention"]["coverage"] = True
+    if a.copy:
+        dec["copy"] = True
     tok_cfg = {"normalizer": a.normalizer, "level": a.level}
     if a.lowercase:
         tok_cfg["lowercase"] = True
     if a.level == "bpe":
         tok_cfg["merges"] = "merges.txt"
-    cfg = {"format": "s2s-rnn", "format_version": 1, "task": a.task}
+    cfg = {"format": "s2s-rnn", "format_version": 2 if (a.copy or a.coverage) else 1, "task": a.task}
     if a.source_language:
         cfg["source_language"] = a.source_language
     if a.target_language:
@@ -368,7 +451,13 @@ def prepare_data(a, cfg, work, log):
     log("pairs: %d train, %d valid" % (len(train), len(valid)))
     tok_cfg = cfg["tokenizer"]
     extra = {}
-    if a.level == "bpe":
+    if a.init_from:  # the tokenizer and vocabularies of the model we continue from
+        if a.level == "bpe":
+            with open(os.path.join(a.init_from, tok_cfg.get("merges", "merges.txt")), encoding="utf-8") as f:
+                extra["merges.txt"] = f.read()
+            with open(os.path.join(work, "merges.txt"), "w", encoding="utf-8") as f:
+                f.write(extra["merges.txt"])
+    elif a.level == "bpe":
         t0 = time.time()
         texts = [s for s, _ in train] + [t for _, t in train]
         merges = tok.learn_bpe(texts, tok_cfg, a.bpe_merges)
@@ -383,8 +472,11 @@ def prepare_data(a, cfg, work, log):
     va_s = [tk.split(s) for s, _ in valid]
     va_t = [tk.split(t) for _, t in valid]
     log("tokenized in %.0fs" % (time.time() - t0))
-    src_vocab = build_vocab(tr_s, a.src_vocab_size, a.min_freq)
-    tgt_vocab = build_vocab(tr_t, a.tgt_vocab_size, a.min_freq)
+    if a.init_from:
+        src_vocab, tgt_vocab = init_vocabs(a.init_from)
+    else:
+        src_vocab = build_vocab(tr_s, a.src_vocab_size, a.min_freq)
+        tgt_vocab = build_vocab(tr_t, a.tgt_vocab_size, a.min_freq)
     if a.level == "char" and " " not in src_vocab:
         pass
     keep = [i for i in range(len(tr_s))
@@ -392,8 +484,10 @@ def prepare_data(a, cfg, work, log):
     d = {
         "key": data_key(a), "tokenizer": tok_cfg, "extra_files": extra,
         "source_vocab": src_vocab, "target_vocab": tgt_vocab,
-        "train": [(encode_ids(tr_s[i], src_vocab), encode_ids(tr_t[i], tgt_vocab)) for i in keep],
+        "train": [(encode_ids(tr_s[i], src_vocab), encode_ids(tr_t[i], tgt_vocab))
+                  + (copy_fields(tr_s[i], tr_t[i], tgt_vocab) if a.copy else ()) for i in keep],
         "valid": [(encode_ids(s, src_vocab), encode_ids(t, tgt_vocab))
+                  + (copy_fields(s, t, tgt_vocab) if a.copy else ())
                   for s, t in zip(va_s, va_t) if s and t],
         "valid_text": [(s, t) for (s, t), ss, tt in zip(valid, va_s, va_t) if ss and tt],
     }
@@ -406,7 +500,38 @@ def prepare_data(a, cfg, work, log):
 def data_key(a):
     return [a.train, a.valid, a.src_col, a.tgt_col, a.limit, a.bpe_merges, a.src_vocab_size,
             a.tgt_vocab_size, a.min_freq, a.max_src_tokens, a.max_tgt_tokens, a.valid_size,
-            a.seed]
+            a.seed, a.copy, a.init_from]
+
+
+PROVENANCE = ("license", "attribution", "source_data", "training_command", "scores")
+
+
+def init_config(model_dir, a):
+    """The config of an exported model directory (provenance dropped: the new
+    run records its own) and the minutes of training it already had; the
+    options that follow from it (level, copy, coverage, task) are set on `a`."""
+    with open(os.path.join(model_dir, "config.json"), encoding="utf-8") as f:
+        c = json.load(f)
+    prior = c.get("scores", {}) or {}
+    minutes = float(prior.get("minutes_total", prior.get("minutes", 0.0)) or 0.0)
+    c = {k: v for k, v in c.items() if k not in PROVENANCE}
+    att = c["decoder"].get("attention", {})
+    a.level = c["tokenizer"].get("level", "word")
+    a.copy = bool(c["decoder"].get("copy"))
+    a.coverage = bool(att.get("coverage"))
+    a.task = c.get("task", a.task)
+    return c, minutes
+
+
+def init_vocabs(model_dir):
+    """The source and target vocabularies of an exported model directory."""
+    with open(os.path.join(model_dir, "config.json"), encoding="utf-8") as f:
+        c = json.load(f)
+    out = []
+    for key in ("source_vocab", "target_vocab"):
+        with open(os.path.join(model_dir, c.get(key, key.replace("_", ".") + ".json")), encoding="utf-8") as f:
+            out.append(json.load(f))
+    return out
 
 
 # --------------------------------------------------------------------------
@@ -441,6 +566,29 @@ def loss_fn(logits, tgt_out, smoothing=0.0):
                            reduction="sum", label_smoothing=smoothing)
 
 
+def batch_loss(model, batch, smoothing=0.0, coverage_weight=0.0):
+    """Summed loss of one collated batch: cross-entropy (over the extended
+    vocabulary for a copy model, as the negative log of section 9.4's
+    mixture), plus coverage_weight x the coverage loss of See et al. 2017,
+    sum_t sum_j min(alpha_tj, cov_tj), for coverage models."""
+    src, src_len, tgt_in, tgt_out = batch[:4]
+    out = model(src, src_len, tgt_in)
+    if not isinstance(out, tuple):
+        return loss_fn(out, tgt_out, smoothing)
+    logits, parts = out
+    valid = tgt_out != -100
+    if model.decoder.copy:
+        logp = model.copy_log_probs(logits, parts, batch[4], max(0, batch[5] + 1 - logits.size(-1)))
+        nll = -logp.gather(2, tgt_out.clamp_min(0).unsqueeze(-1)).squeeze(-1)
+        loss = (nll * valid).sum()
+    else:
+        loss = loss_fn(logits, tgt_out, smoothing)
+    if coverage_weight and "cov" in parts:
+        cov_loss = torch.minimum(parts["alpha"], parts["cov"]).sum(-1)
+        loss = loss + coverage_weight * (cov_loss * valid).sum()
+    return loss
+
+
 @torch.no_grad()
 def evaluate_loss(model, data, batch_size, ids):
     model.eval()
@@ -448,9 +596,9 @@ def evaluate_loss(model, data, batch_size, ids):
     order = sorted(range(len(data)), key=lambda i: len(data[i][0]))
     for k in range(0, len(order), batch_size):
         ex = [data[i] for i in order[k:k + batch_size]]
-        src, src_len, tgt_in, tgt_out = collate(ex, *ids)
-        tot += float(loss_fn(model(src, src_len, tgt_in), tgt_out))
-        n += int((tgt_out != -100).sum())
+        batch = collate(ex, *ids)
+        tot += float(batch_loss(model, batch))
+        n += int((batch[3] != -100).sum())
     model.train()
     return tot / max(1, n)
 
@@ -461,16 +609,25 @@ def greedy_texts(model, srcs, tk, src_vocab, tgt_vocab, batch_size, max_len=None
     model.eval()
     inv = {i: t for t, i in tgt_vocab.items()}
     eos_s, sos_t, eos_t = src_vocab[EOS], tgt_vocab[SOS], tgt_vocab[EOS]
-    toks = [encode_ids(tk.split(s), src_vocab) for s in srcs]
+    pieces = [tk.split(s) for s in srcs]
+    toks = [encode_ids(p, src_vocab) for p in pieces]
     order = sorted(range(len(toks)), key=lambda i: len(toks[i]))
     out = [None] * len(toks)
+    copy = model.decoder.copy
     for k in range(0, len(order), batch_size):
         idx = order[k:k + batch_size]
-        ex = [(toks[i], [0]) for i in idx]
-        src, src_len, _, _ = collate(ex, eos_s, sos_t, eos_t)
-        hyps = model.greedy(src, src_len, sos_t, eos_t, max_len)
+        ex = [(toks[i], [0]) + (copy_fields(pieces[i], [], tgt_vocab) if copy else ()) for i in idx]
+        batch = collate(ex, eos_s, sos_t, eos_t)
+        V = len(tgt_vocab)
+        kw = {}
+        if copy:
+            kw = {"src_copy": batch[4], "n_ext": max(0, batch[5] + 1 - V), "unk": tgt_vocab[UNK]}
+        hyps = model.greedy(batch[0], batch[1], sos_t, eos_t, max_len, **kw)
         for i, h in zip(idx, hyps):
-            out[i] = tk.join([inv[j] for j in h])
+            spell = {}
+            if copy:  # extended ids spell their source piece
+                spell = {c: p for c, p in zip(copy_fields(pieces[i], [], tgt_vocab)[0], pieces[i]) if c >= V}
+            out[i] = tk.join([inv[j] if j < V else spell.get(j, UNK) for j in h])
     model.train()
     return out
 
@@ -566,6 +723,12 @@ def main(argv=None):
     g.add_argument("--dec-hidden", type=int, default=0,
                    help="0: encoder output size with bridge final, else --hidden")
     g.add_argument("--dropout", type=float, default=0.1)
+    g.add_argument("--copy", action="store_true",
+                   help="pointer-generator (format version 2, section 9.4)")
+    g.add_argument("--coverage", action="store_true",
+                   help="coverage attention (bahdanau; format version 2, section 9.1)")
+    g.add_argument("--coverage-loss", type=float, default=1.0,
+                   help="weight of the coverage loss sum_t sum_j min(alpha, coverage)")
     g = ap.add_argument_group("optimisation")
     g.add_argument("--batch-size", type=int, default=64)
     g.add_argument("--lr", type=float, default=1e-3)
@@ -587,6 +750,9 @@ def main(argv=None):
     g.add_argument("--work", required=True, help="checkpoints, cache, logs")
     g.add_argument("--out", help="model directory to export to")
     g.add_argument("--resume", action="store_true", help="continue from WORK/last.pt")
+    g.add_argument("--init-from", metavar="MODEL_DIR",
+                   help="start from an exported model directory: its architecture, tokenizer, "
+                        "vocabularies and weights (a fresh optimizer); for training in sessions")
     g.add_argument("--dtype", default="F32", choices=["F32", "F16"])
     g.add_argument("--task", default="translation", choices=["translation", "summarization"])
     g.add_argument("--source-language")
@@ -609,7 +775,12 @@ def main(argv=None):
 
     random.seed(a.seed)
     torch.manual_seed(a.seed)
-    cfg = build_config(a)
+    prior_minutes = 0.0
+    if a.init_from:
+        cfg, prior_minutes = init_config(a.init_from, a)
+        log("continuing from %s (%.1f minutes of training before)" % (a.init_from, prior_minutes))
+    else:
+        cfg = build_config(a)
     data = prepare_data(a, cfg, a.work, log)
     if a.prepare_only:
         return
@@ -631,6 +802,10 @@ def main(argv=None):
         torch.set_rng_state(ck["torch_rng"])
         log("resumed from %s at epoch %d batch %d (step %d, best valid %.4f)"
             % (last_path, state["epoch"], state["batch"], state["step"], state["best"]))
+    elif a.init_from:
+        tensors, _, _ = ref.read_safetensors(os.path.join(a.init_from, cfg.get("weights", "model.safetensors")))
+        model.load_state_dict({k: v for k, v in tensors.items()}, strict=True)
+        log("weights from %s" % a.init_from)
     for gparam in opt.param_groups:
         gparam["lr"] = state["lr"]
 
@@ -643,9 +818,10 @@ def main(argv=None):
     def validate():
         nonlocal tk
         vl = evaluate_loss(model, data["valid"], 64, ids)
+        minutes = (time.time() - t_start) / 60
         rec = {"epoch": state["epoch"], "step": state["step"], "valid_loss": round(vl, 4),
                "valid_ppl": round(math.exp(min(vl, 50)), 3),
-               "minutes": round((time.time() - t_start) / 60, 2)}
+               "minutes": round(minutes, 2), "minutes_total": round(prior_minutes + minutes, 2)}
         if sample:
             if tk is None:
                 tk = make_tokenizer(cfg["tokenizer"], cfg, a.work)
@@ -678,7 +854,7 @@ def main(argv=None):
 
     model.train()
     train = data["train"]
-    lengths = [len(s) + len(t) for s, t in train]
+    lengths = [len(e[0]) + len(e[1]) for e in train]
     while state["epoch"] < a.epochs and not stop:
         rng = random.Random(a.seed * 1000 + state["epoch"])
         batches = make_batches(lengths, a.batch_size, rng)
@@ -686,10 +862,9 @@ def main(argv=None):
         tot_loss, tot_tok, t_ep = 0.0, 0, time.time()
         while state["batch"] < len(batches):
             ex = [train[i] for i in batches[state["batch"]]]
-            src, src_len, tgt_in, tgt_out = collate(ex, *ids)
-            logits = model(src, src_len, tgt_in)
-            ntok = int((tgt_out != -100).sum())
-            loss = loss_fn(logits, tgt_out, a.label_smoothing)
+            batch = collate(ex, *ids)
+            ntok = int((batch[3] != -100).sum())
+            loss = batch_loss(model, batch, a.label_smoothing, a.coverage_loss if a.coverage else 0.0)
             opt.zero_grad()
             (loss / ntok).backward()
             if a.clip:
