@@ -16,7 +16,7 @@ export PYTHON PYTHONPATH
 # gradient clipping 1, a budget of $MINUTES minutes, $DTYPE weights (default
 # F16), checkpoints in $WORK, the model exported to $OUT.
 train_bpe_bigru_general() {
-  nice -n 5 tools/train \
+  nice -n ${NICE:-5} tools/train \
     --normalizer text --level bpe --bpe-merges "${MERGES:-6000}" \
     --cell gru --bidirectional --bridge final \
     --attention general --attention-position after_rnn \

@@ -1,10 +1,15 @@
 #!/bin/sh
 # Trains a Tatoeba English<->French model (used by tools/recipes/train_fra-eng.sh
-# and tools/recipes/train_eng-fra.sh): all of tatoeba-eng-fra/eng-fra.txt, "text"
+# and tools/recipes/train_eng-fra.sh): all of tatoeba-eng-fra/eng-fra.txt but
+# 2000 held-out validation pairs, with ALL-CAPS and Title Case copies, number
+# variants and invented names added (tools/recipes/augment.py); "text"
 # normalizer + joint BPE, bidirectional GRU encoder, Luong-style attention
-# after the decoder GRU, scored on tatoeba-eng-fra/test.tsv.
+# after the decoder GRU, copy attention (pointer-generator); scored on
+# tatoeba-eng-fra/test.tsv.
 #   tools/recipes/train_tatoeba.sh fra-eng|eng-fra [extra tools/train options]
-# env: DATA (folder of eng-fra.txt and test.tsv), WORK, MINUTES, OUT
+# env: DATA (folder of eng-fra.txt and test.tsv), WORK, MINUTES, OUT,
+#      INIT: a model directory to continue from (its architecture, tokenizer
+#      and weights; copy is added when it lacks it), e.g. INIT=models/fra-eng
 . "$(dirname "$0")/env.sh"
 DIR=$1; shift
 DATA=${DATA:-../shared/data/tatoeba-eng-fra}
@@ -16,8 +21,13 @@ case $DIR in
   eng-fra) S=0; T=1; SL=en; TL=fr ;;
   *) echo "usage: $0 fra-eng|eng-fra [options]" >&2; exit 2 ;;
 esac
-train_bpe_bigru_general \
-  --train "$DATA/eng-fra.txt" --src-col $S --tgt-col $T --valid-size 2000 \
+mkdir -p "$WORK"
+"$PYTHON" tools/recipes/augment.py "$DATA/eng-fra.txt" "$WORK/train.tsv" \
+  --valid-out "$WORK/valid.tsv" --valid-size 2000
+INIT_ARGS=""
+if [ -n "${INIT:-}" ]; then INIT_ARGS="--init-from $INIT"; fi
+train_bpe_bigru_general $INIT_ARGS --copy \
+  --train "$WORK/train.tsv" --valid "$WORK/valid.tsv" --src-col $S --tgt-col $T --valid-size 2000 \
   --test "$DATA/test.tsv" --test-src-col $S --test-tgt-col $T \
   --test-name "tatoeba-eng-fra/test.tsv (OPUS-MT Tatoeba test v2021-08-07, pairs unseen in eng-fra.txt)" \
   --source-language $SL --target-language $TL \
@@ -26,8 +36,8 @@ train_bpe_bigru_general \
   --epochs 20 --valid-every ${VALID_EVERY:-400} --bleu-sample 300 \
   --license "CC-BY 2.0 FR (training data: Tatoeba); model weights under the same terms" \
   --attribution "Tatoeba sentence pairs via www.manythings.org/anki and tatoeba.org" \
-  --source-data "tatoeba-eng-fra/eng-fra.txt (manythings.org Anki release 2017-09-29, 142,787 pairs; 2000 held out for validation)" \
-  --command "MINUTES=$MINUTES tools/recipes/train_$DIR.sh $*" "$@"
+  --source-data "tatoeba-eng-fra/eng-fra.txt (manythings.org Anki release 2017-09-29, 142,787 pairs; 2000 held out for validation; cased copies, number variants and invented names added by tools/recipes/augment.py)" \
+  --command "MINUTES=$MINUTES${INIT:+ INIT=$INIT} tools/recipes/train_$DIR.sh $*" "$@"
 
 # Beam-search scores with the C engine (when it is built): beam 5, GNMT length
 # penalty 1, scored by tools/eval; stored in config.json next to the greedy ones.
