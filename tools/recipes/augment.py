@@ -48,7 +48,7 @@ def with_new_numbers(cols, rng):
     if not shared:
         return None
     out = list(cols)
-    for n in shared:
+    for n in sorted(shared):  # sorted: the same output whatever the string hashing
         new = other_number(n, rng)
         out = [re.sub(r"(?<![\w.,])%s(?![\w])" % re.escape(n), new, c) for c in out]
     return out
