@@ -515,10 +515,18 @@ def init_config(model_dir, a):
     prior = c.get("scores", {}) or {}
     minutes = float(prior.get("minutes_total", prior.get("minutes", 0.0)) or 0.0)
     c = {k: v for k, v in c.items() if k not in PROVENANCE}
-    att = c["decoder"].get("attention", {})
+    att = c["decoder"].setdefault("attention", {})
     a.level = c["tokenizer"].get("level", "word")
-    a.copy = bool(c["decoder"].get("copy"))
-    a.coverage = bool(att.get("coverage"))
+    # --copy / --coverage may add the feature to a model that lacks it (its
+    # new parameters start fresh); the rest of the architecture is kept
+    a.copy = a.copy or bool(c["decoder"].get("copy"))
+    a.coverage = a.coverage or bool(att.get("coverage"))
+    if a.copy:
+        c["decoder"]["copy"] = True
+    if a.coverage:
+        att["coverage"] = True
+    if a.copy or a.coverage:
+        c["format_version"] = 2
     a.task = c.get("task", a.task)
     return c, minutes
 
@@ -804,8 +812,15 @@ def main(argv=None):
             % (last_path, state["epoch"], state["batch"], state["step"], state["best"]))
     elif a.init_from:
         tensors, _, _ = ref.read_safetensors(os.path.join(a.init_from, cfg.get("weights", "model.safetensors")))
-        model.load_state_dict({k: v for k, v in tensors.items()}, strict=True)
-        log("weights from %s" % a.init_from)
+        missing, unexpected = model.load_state_dict(tensors, strict=False)
+        fresh = [k for k in missing if k.startswith(("decoder.copy_gate.", "decoder.attention.Wc."))]
+        if unexpected or len(fresh) != len(missing):
+            raise SystemExit("%s does not fit the model: missing %s, unexpected %s"
+                             % (a.init_from, sorted(set(missing) - set(fresh)), sorted(unexpected)))
+        if "decoder.copy_gate.bias" in fresh:  # start close to the model it continues: generate
+            with torch.no_grad():
+                model.decoder.copy_gate.bias.fill_(2.0)
+        log("weights from %s%s" % (a.init_from, " (new: %s)" % ", ".join(fresh) if fresh else ""))
     for gparam in opt.param_groups:
         gparam["lr"] = state["lr"]
 
