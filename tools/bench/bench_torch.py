@@ -25,7 +25,7 @@ Everything runs under torch.inference_mode() with torch.set_num_threads(N);
 OMP_NUM_THREADS and OPENBLAS_NUM_THREADS are set to N before torch is
 imported, so OpenBLAS uses N threads as well, and OMP_WAIT_POLICY to
 PASSIVE unless already set (with spinning OpenMP workers, 2-thread runs on
-a busy machine were several times slower than 1-thread runs).
+a loaded machine were several times slower than 1-thread runs).
 
 OUT.jsonl gets one {"id", "source_tokens", "tokens", "score", "finished"}
 per input line (best hypothesis; tokens as vocabulary strings, final eos
