@@ -182,7 +182,7 @@ def model_facts(model_dir):
 
 
 # --------------------------------------------------------------------------
-# FLOPs (multiply-add = 2) of the architecture, spec section 4
+# FLOPs (multiply-add = 2) of the architecture, model-format.md section 4
 # --------------------------------------------------------------------------
 
 def flop_model(model_dir):

@@ -12,7 +12,7 @@ loops replaced by batched tensor work:
   - the encoder runs a batch of sentences at once (packed sequences), and the
     Bahdanau/general key projections are computed once per sentence;
   - greedy decoding steps the whole batch at once (padding + attention
-    masks), with torch.argmax (first index on a tie, as the spec says);
+    masks), with torch.argmax (first index on a tie, as the model format says);
   - beam search keeps K rows per sentence for a batch of sentences; the
     candidate ranking takes the top 2K of every sentence with topk and then
     orders them by (score desc, hypothesis, token), falling back to an exact
