@@ -152,7 +152,7 @@ AVX_TARGET static void block_1x4(const float *x0, const float *w, int in, float 
 }
 
 /* Y[r][o0..o0+7] from one X row and W rows o0..o0+7: eight independent
- * chains keep both FMA units busy when there is a single row. */
+ * chains keep both FMA units occupied when there is a single row. */
 AVX_TARGET static void block_1x8(const float *x0, const float *w, int in, float out[8])
 {
     const float *w0 = w, *w1 = w + in, *w2 = w1 + in, *w3 = w2 + in;

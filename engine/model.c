@@ -1,5 +1,5 @@
 /*
- * model.c - s2s_model_load and friends: reads a model directory (spec
+ * model.c - s2s_model_load and friends: reads a model directory (model format
  * sections 1-4), checks every file against the config, binds each needed
  * tensor with its exact shape, and answers info / tensor / token queries.
  *

@@ -3,7 +3,7 @@
  * (8-byte little-endian header length N, N bytes of UTF-8 JSON, data buffer).
  *
  * The parser works on bytes in memory (so a fuzzer can feed it) and checks
- * every rule of the safetensors library plus the project's spec, section 2:
+ * every rule of the safetensors library plus docs/model-format.md, section 2:
  * header size limit, UTF-8, JSON, duplicate names, known dtypes, integer
  * shapes, byte sizes computed without overflow, offsets inside the data
  * buffer, no overlap, no hole, the last tensor ending at the end of the file,

@@ -2,7 +2,7 @@
 """Checks `s2s translate/score --format jsonl` against the PyTorch reference
 outputs (expected.json) of every fixture model in tests/fixtures/models:
 greedy, beam (n-best, length penalty) and forced decoding; tokens, scores,
-per-step log-probabilities, attention, and the structure of spec section 8.
+per-step log-probabilities, attention, and the structure of model-format.md section 8.
 
 Inputs are texts made of the fixture's source ids; a case is used only when
 `s2s tokenize --show ids` gives those ids back (checked here, not assumed).

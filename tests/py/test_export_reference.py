@@ -4,9 +4,9 @@
 expected.json files are written by tests/fixtures/make_models.py from the
 PyTorch reference (s2s_tools.reference). This test does not use torch or the
 reference: it reads each model directory with its own safetensors reader,
-runs spec section 4 written out by hand in numpy (float64; GRU and LSTM
+runs model-format.md section 4 written out by hand in numpy (float64; GRU and LSTM
 gate equations, bridges, the four attention kinds, both positions, input
-feeding) and spec section 6 (its own greedy, beam search and forced
+feeding) and model-format.md section 6 (its own greedy, beam search and forced
 decoding), and compares with expected.json: tokens equal, scores within
 1e-3, attention within 1e-4. A wrong reference (or a fixture that no longer
 matches its weights) fails here.
@@ -315,7 +315,7 @@ def main():
     check(len(dirs) >= 25, "only %d fixtures found under %s" % (len(dirs), H.ROOT))
     for p in dirs:
         check_fixture(os.path.dirname(p))
-    print("%d fixtures checked against a numpy implementation of the spec" % len(dirs))
+    print("%d fixtures checked against a numpy implementation of the model format" % len(dirs))
     H.finish()
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Tests of tools/train: the batched teacher-forcing forward equals the
-reference's single-sentence forced decoding (spec section 4) for padded
+reference's single-sentence forced decoding (model-format.md section 4) for padded
 batches, on several architectures, after a few real training steps; training
 lowers the loss; the exported directory loads in the reference and decodes like
 the trainer's batched greedy search; --resume continues a run.

@@ -182,7 +182,7 @@ def model_facts(model_dir):
 
 
 # --------------------------------------------------------------------------
-# FLOPs (multiply-add = 2) of the architecture, spec section 4
+# FLOPs (multiply-add = 2) of the architecture, model-format.md section 4
 # --------------------------------------------------------------------------
 
 def flop_model(model_dir):
@@ -473,7 +473,7 @@ def report(a, env, peak_info, gemm, lsm, loads, cases, scaling, targets, notes):
     if scaling:
         L.append("Threads (s2s alone, same %d sentences): 1 thread %.2f s wall / %.2f CPU s; "
                  "--threads 2 %.2f s wall / %.2f CPU s: **%.2fx** wall speed-up, with %.2f cores "
-                 "busy on average; work efficiency (1-thread CPU / 2-thread CPU) %.0f%%, i.e. "
+                 "in use on average; work efficiency (1-thread CPU / 2-thread CPU) %.0f%%, i.e. "
                  "%.2fx on two otherwise idle cores." % (
                      scaling["n"], scaling["w1"], scaling["c1"], scaling["w2"], scaling["c2"],
                      scaling["speedup"], scaling["c2"] / scaling["w2"], 100 * scaling["eff"],
@@ -531,7 +531,7 @@ def report(a, env, peak_info, gemm, lsm, loads, cases, scaling, targets, notes):
             m["median_ms"], m["cpu_median_ms"], m["min_ms"], m["first_ms"],
             fmt(m.get("torch_ms"))))
     L.append("")
-    L.append("Targets (issue 7):")
+    L.append("Targets:")
     L.append("")
     L.append("| target | measured | met |")
     L.append("|---|---|---|")

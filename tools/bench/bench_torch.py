@@ -12,7 +12,7 @@ loops replaced by batched tensor work:
   - the encoder runs a batch of sentences at once (packed sequences), and the
     Bahdanau/general key projections are computed once per sentence;
   - greedy decoding steps the whole batch at once (padding + attention
-    masks), with torch.argmax (first index on a tie, as the spec says);
+    masks), with torch.argmax (first index on a tie, as the model format says);
   - beam search keeps K rows per sentence for a batch of sentences; the
     candidate ranking takes the top 2K of every sentence with topk and then
     orders them by (score desc, hypothesis, token), falling back to an exact
@@ -25,7 +25,7 @@ Everything runs under torch.inference_mode() with torch.set_num_threads(N);
 OMP_NUM_THREADS and OPENBLAS_NUM_THREADS are set to N before torch is
 imported, so OpenBLAS uses N threads as well, and OMP_WAIT_POLICY to
 PASSIVE unless already set (with spinning OpenMP workers, 2-thread runs on
-a busy machine were several times slower than 1-thread runs).
+a loaded machine were several times slower than 1-thread runs).
 
 OUT.jsonl gets one {"id", "source_tokens", "tokens", "score", "finished"}
 per input line (best hypothesis; tokens as vocabulary strings, final eos

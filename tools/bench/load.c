@@ -8,8 +8,8 @@
  * "cpu_median_ms": T, "repeats": N, "parameters": P}. "first" is the first
  * load in this process (the weights file may or may not be in the page cache
  * already); min and median (wall clock) and cpu_median (this process's CPU
- * time, page faults included: steadier on a busy machine) cover the
- * following loads.
+ * time, page faults included: steadier when other processes compete for the
+ * CPU) cover the following loads.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -20,6 +20,6 @@ mkdir -p "$WORK"
 
 nice -n 5 "$PYTHON" tools/recipes/tutorial_fra_eng.py train "$DATA" "$WORK" "$MINUTES"
 tools/export --from tutorial "$WORK/tutorial.pt" "$OUT"
-# provenance and scores in config.json (extra keys are allowed by the spec)
+# provenance and scores in config.json (extra keys are allowed by the model format)
 "$PYTHON" tools/recipes/tutorial_fra_eng.py provenance "$OUT" "$WORK" "$MINUTES"
 echo "exported $OUT"

@@ -1,6 +1,6 @@
 /*
  * cli_format.c - writing one decoded (or scored) line: the text layout
- * "[ID ||| ] text [||| alignment] [||| score]" and the jsonl object of spec
+ * "[ID ||| ] text [||| alignment] [||| score]" and the jsonl object of model-format.md
  * section 8.
  */
 #include <stdlib.h>

@@ -1,8 +1,8 @@
 """s2s_tools.reference - the float32 PyTorch reference of the s2s model format, version 1.
 
 This module implements section 4 (architecture) and section 6 (decoding
-semantics) of shared/spec/model-format.md with torch's own modules, so that
-a model's state_dict names are exactly the tensor names of the spec:
+semantics) of docs/model-format.md with torch's own modules, so that
+a model's state_dict names are exactly the tensor names of the model format:
 
     encoder.embedding.weight              nn.Embedding(V_src, emb_e)
     encoder.rnn.*                         nn.GRU / nn.LSTM, batch_first=True
@@ -112,7 +112,7 @@ def _check_bool(value, key):
 
 def apply_defaults(config):
     """Returns a deep copy of the config.json object `config` with every
-    default of spec section 4 filled in, after checking the keys this module
+    default of model-format.md section 4 filled in, after checking the keys this module
     uses. Raises ValueError naming the key on a missing required key or a
     wrong value."""
     c = json.loads(json.dumps(config))
@@ -181,7 +181,7 @@ def _rnn(cell, inp, hidden, layers, bidirectional=False):
 
 
 class Encoder(nn.Module):
-    """Source embedding + RNN (spec section 4, "Encoder")."""
+    """Source embedding + RNN (model-format.md section 4, "Encoder")."""
 
     def __init__(self, vocab_size, enc):
         super().__init__()
@@ -264,7 +264,7 @@ class Decoder(nn.Module):
 
 
 class Seq2Seq(nn.Module):
-    """The spec's model, built from a config.json object (defaults applied
+    """The model format's model, built from a config.json object (defaults applied
     here; kept as self.config) and the two vocabulary sizes.
     `attention_out_bias` chooses whether decoder.attention_out has a bias
     (after_rnn only). Decoding functions also need the target sos/eos ids:
@@ -356,7 +356,7 @@ def model_from_state_dict(config, state_dict, source_vocab_size=None, target_voc
                           tgt_vocab=None):
     """Builds a Seq2Seq for `config` whose vocabulary sizes and attention_out
     bias come from `state_dict` (unless given), loads the weights strictly
-    (extra tensors are ignored, as the spec says), records sos/eos ids when
+    (extra tensors are ignored, as the model format says), records sos/eos ids when
     `tgt_vocab` is given, and returns it in eval mode in float32."""
     sd = {k: v.detach().float() for k, v in state_dict.items()}
     if source_vocab_size is None:
@@ -489,7 +489,7 @@ def write_config(path, config):
 
 def save_model_dir(path, model_or_state_dict, config, src_vocab, tgt_vocab, dtype="F32",
                    extra_files=None):
-    """Writes a spec model directory at `path` (created if needed): config.json
+    """Writes a model directory at `path` (created if needed): config.json
     (`config` as given, without private "_" keys), the weights in `dtype`,
     both vocabularies, and `extra_files` (name -> str or bytes)."""
     c = apply_defaults(config)
@@ -508,7 +508,7 @@ def save_model_dir(path, model_or_state_dict, config, src_vocab, tgt_vocab, dtyp
 
 
 def load_model_dir(path):
-    """Loads a spec model directory -> (model in eval mode, config with
+    """Loads a model directory -> (model in eval mode, config with
     defaults applied, src_vocab {token: id}, tgt_vocab {token: id})."""
     with open(os.path.join(path, "config.json"), encoding="utf-8") as f:
         raw = json.load(f)
@@ -542,7 +542,7 @@ def source_ids(tokens, src_vocab, config):
 
 
 # --------------------------------------------------------------------------
-# decoding (spec section 6), one sentence
+# decoding (model-format.md section 6), one sentence
 # --------------------------------------------------------------------------
 
 def _special_ids(model):
@@ -652,16 +652,16 @@ def gnmt_lp(length, alpha):
 
 def beam_search(model, src_ids, beam, n_best=1, max_length=None, length_penalty=0.0,
                 tie_eps=None, tie_report=None):
-    """Beam search exactly as spec section 6. Returns up to n_best hypotheses
+    """Beam search exactly as model-format.md section 6. Returns up to n_best hypotheses
     (dicts: tokens without eos, score, ranking_score, finished, attention
     rows, token_logprobs), finished ones first, each group ordered by
     ranking score. When `tie_report` (a list) and `tie_eps` are given, a
     description is appended for every place where two different values
     within tie_eps decided something: candidate ranks around the cut (among
     the first k+1), the order of the n-best list, and the early-stop
-    comparison. Exactly equal candidate scores are not reported: the spec's
+    comparison. Exactly equal candidate scores are not reported: the model format's
     tie rules (earlier live hypothesis, then lower token id) decide those;
-    equal ranking scores in the n-best list are (the spec leaves their order
+    equal ranking scores in the n-best list are (the model format leaves their order
     open), with notes starting "order:"."""
     sos, eos = _special_ids(model)
     k = int(beam)

@@ -1,7 +1,7 @@
 """s2s_tools.tokenizer - the Python twin of the C tokenizer (tokenizer/*.c).
 
 Standard library only (unicodedata, re). It implements the "tokenizer" object
-of config.json (spec section 5 plus the extensions in docs/tokenizer.md):
+of config.json (model-format.md section 5 plus the extensions in docs/tokenizer.md):
 
     normalizer  "none" | "tutorial" | "text"      (default "none")
     level       "word" | "char" | "bpe"           (default "word")

@@ -1,4 +1,4 @@
-"""Train a model of the s2s-rnn family (shared/spec/model-format.md) from a TSV
+"""Train a model of the s2s-rnn family (docs/model-format.md) from a TSV
 of source<TAB>target pairs, and export it as a model directory.
 
     tools/train --train data.tsv --valid valid.tsv --out models/x --work work-tmp/x [options]
@@ -7,7 +7,7 @@ Training is batched teacher forcing with padding: the encoder runs on packed
 sequences (so a bidirectional encoder sees exactly each sentence), attention is
 masked over padding and the loss ignores padded target positions. For one
 unpadded sentence, with dropout off, the log-probabilities are exactly those of
-spec section 4. Checkpoints (WORK/last.pt, WORK/best.pt) use the project's
+model-format.md section 4. Checkpoints (WORK/last.pt, WORK/best.pt) use the project's
 training checkpoint format and can be resumed with --resume; at the end the
 best checkpoint is exported to --out with "license", "attribution",
 "source_data", "training_command" and "scores" in config.json.
@@ -37,7 +37,7 @@ SPECIALS = [PAD, UNK, SOS, EOS]
 
 
 # --------------------------------------------------------------------------
-# Model: module/parameter names are the spec's tensor names
+# Model: module/parameter names are the model format's tensor names
 # --------------------------------------------------------------------------
 
 def _rnn(cell, inp, hidden, layers, bidirectional=False, dropout=0.0):
@@ -120,7 +120,7 @@ class Decoder(nn.Module):
 
 
 class Seq2SeqTrain(nn.Module):
-    """Batched implementation of spec section 4 for training."""
+    """Batched implementation of model-format.md section 4 for training."""
 
     def __init__(self, cfg, src_vocab_size, tgt_vocab_size, dropout=0.0):
         super().__init__()
