@@ -37,10 +37,8 @@ s2s_status s2s_fail(s2s_error *err, s2s_status status, const char *fmt, ...)
         va_list ap;
         va_start(ap, fmt);
         err->status = status;
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        tok_format_message(err->message, sizeof err->message, fmt, ap);
         va_end(ap);
-        for (char *p = err->message; *p; p++)
-            if (*p == '\n' || *p == '\r') *p = ' ';
     }
     return status;
 }

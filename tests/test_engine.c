@@ -8,17 +8,8 @@
 #include <string.h>
 
 #include "s2s.h"
+#include "support/fixture_models.h"
 
-static s2s_model *load_fixture(const char *name)
-{
-    const char *root = getenv("S2S_ROOT");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/tests/fixtures/models/%s", root ? root : ".", name);
-    s2s_error err = {0};
-    s2s_model *m = s2s_model_load(path, &err);
-    cr_assert_not_null(m, "loading %s: %s", path, err.message);
-    return m;
-}
 
 static int same_hyp(const s2s_hypothesis *a, const s2s_hypothesis *b, int n_src)
 {

@@ -10,6 +10,7 @@
 #ifndef S2S_TOKENIZER_H
 #define S2S_TOKENIZER_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 /* ---- errors --------------------------------------------------------------- */
@@ -31,6 +32,11 @@ typedef struct tok_error {
     tok_status status;
     char message[TOK_ERROR_MAX];
 } tok_error;
+
+/* Formats a one-line message into dst (capacity cap, always NUL-terminated,
+ * cut when longer): printf rules, newlines turned into spaces. Shared with
+ * the engine's error messages. */
+void tok_format_message(char *dst, size_t cap, const char *fmt, va_list ap);
 
 /* Sets `err` (may be NULL) to `status` and the formatted message, newlines
  * turned into spaces. Returns `status`. */

@@ -11,16 +11,22 @@
 
 
 /* See tokenizer.h. */
+void tok_format_message(char *dst, size_t cap, const char *fmt, va_list ap)
+{
+    vsnprintf(dst, cap, fmt, ap);
+    for (char *p = dst; *p; p++)
+        if (*p == '\n' || *p == '\r') *p = ' ';
+}
+
+/* See tokenizer.h. */
 tok_status tok_fail(tok_error *err, tok_status status, const char *fmt, ...)
 {
     if (err) {
         va_list ap;
         va_start(ap, fmt);
         err->status = status;
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        tok_format_message(err->message, sizeof err->message, fmt, ap);
         va_end(ap);
-        for (char *p = err->message; *p; p++)
-            if (*p == '\n' || *p == '\r') *p = ' ';
     }
     return status;
 }
