@@ -36,6 +36,8 @@
 #define SERVE_HTTP_THREADS 2      /* threads polling the sockets (epoll) */
 #define SERVE_MSG_MAX 600         /* bytes of an error message */
 #define SERVE_DRAIN_SECONDS 5.0   /* most time shutdown waits for answers to go out */
+#define SERVE_DISCARD_FACTOR 16   /* an oversize body without Content-Length is read and
+                                     dropped up to this many times the limit, then cut */
 
 /* What a request may ask for, and how long it may take. */
 typedef struct serve_limits {

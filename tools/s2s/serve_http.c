@@ -50,6 +50,8 @@ typedef struct request {
     const route *route;      /* NULL: no such path */
     char *body;
     size_t len, cap;
+    int too_large;           /* the body went past the limit: dropped */
+    size_t dropped;          /* bytes dropped since */
     int answered;            /* an answer is queued: ignore the rest */
     int status;
     serve_task *task;        /* queued, decoding or decoded */
@@ -171,16 +173,23 @@ static enum MHD_Result answer_headers(request *r, struct MHD_Connection *c)
     return MHD_YES;
 }
 
-/* Appends a piece of the body; refuses the request past the size limit. */
-static enum MHD_Result take_body(request *r, struct MHD_Connection *c, const char *data, size_t n)
+/* Appends a piece of the body. Past the size limit (a body sent without
+ * Content-Length) the rest is read and dropped, and the answer is a 413 at
+ * the end of the body (libmicrohttpd answers only then); a body that goes
+ * on past SERVE_DISCARD_FACTOR times the limit has its connection closed. */
+static enum MHD_Result take_body(request *r, const char *data, size_t n)
 {
     size_t max = r->http->cfg->limits.max_body;
-    if (r->len + n > max) return send_error(r, c, 413, "request body larger than %zu bytes", max);
+    if (r->too_large || r->len + n > max) {
+        r->too_large = 1;
+        r->dropped += n;
+        return r->dropped > SERVE_DISCARD_FACTOR * max ? MHD_NO : MHD_YES;
+    }
     if (r->len + n + 1 > r->cap) {
         size_t cap = r->cap ? r->cap : 4096;
         while (cap < r->len + n + 1) cap *= 2;
         char *b = realloc(r->body, cap);
-        if (!b) return send_error(r, c, 503, "out of memory");
+        if (!b) return MHD_NO;
         r->body = b;
         r->cap = cap;
     }
@@ -264,11 +273,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (!r) return start_request(cls, c, url, method, req_cls);
     if (r->answered) { *size = 0; return MHD_YES; }
     if (*size) {
-        enum MHD_Result rc = take_body(r, c, data, *size);
+        enum MHD_Result rc = take_body(r, data, *size);
         *size = 0;
         return rc;
     }
-    return r->task ? answer_task(r, c) : submit_body(r, c);
+    if (r->task) return answer_task(r, c);
+    if (r->too_large)
+        return send_error(r, c, 413, "request body larger than %zu bytes", r->http->cfg->limits.max_body);
+    return submit_body(r, c);
 }
 
 /* MHD's completion callback: logs and frees the request. */
