@@ -297,6 +297,27 @@ def libre_errors():
         error_of(*S.request("POST", "/translate", body), 413 if "limit is" in text else 400, text)
     raw = b'{"q": "caf\xe9 \xff", "source": "fr", "target": "en"}'
     error_of(*S.request("POST", "/translate", raw), 400, "item 0, line 1: invalid UTF-8")
+    raw = b'{"q": "a", "source": "fr", "target": "en", "target": "de"}'
+    error_of(*S.request("POST", "/translate", raw), 400, "field 'target' is given twice")
+
+
+@test
+def many_fields_take_linear_time():
+    srv = Server("-m", FRA_ENG, "-q", "--max-body", str(4 << 20))
+    try:
+        fields = ", ".join('"x%d": 0' % i for i in range(200000))
+        raw = ('{%s, "q": "Bonjour.", "source": "fr", "target": "en"}' % fields).encode()
+        t0 = time.time()
+        status, _, body = srv.request("POST", "/translate", raw)
+        eq(status, 200, "status of a body with 200000 unknown fields")
+        form = "&".join("x%d=0" % i for i in range(300000)) + "&q=Bonjour.&source=fr&target=en"
+        status, _, body = srv.request("POST", "/translate", form,
+                                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+        eq(status, 200, "status of a form with 300000 unknown fields")
+        assert time.time() - t0 < 10, "%.1f s" % (time.time() - t0)
+        eq(srv.stop(), 0, "exit status")
+    finally:
+        srv.close()
 
 
 # ---------------------------------------------------------------------------

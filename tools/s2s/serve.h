@@ -138,7 +138,7 @@ struct cJSON *serve_json_parse(const char *s, size_t len, serve_err *e);
 char *serve_error_json(const char *msg, size_t *len);
 
 /* Writes the answer of a decoded task into t->status and t->body. */
-void serve_reply_task(const serve_config *cfg, serve_task *t);
+void serve_reply_task(serve_task *t);
 
 /* GET /v1/models: {"models": [{"name", "info"}]}, malloc'd. */
 char *serve_models_json(const serve_config *cfg, size_t *len);

@@ -82,7 +82,7 @@ static void run_task(serve_worker *w, serve_task *t)
         t->body = serve_error_json(msg, &t->body_len);
         return;
     }
-    serve_reply_task(cfg, t);
+    serve_reply_task(t);
 }
 
 /* Takes the oldest waiting task; NULL once stopping with none left. */

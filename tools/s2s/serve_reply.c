@@ -199,9 +199,8 @@ static void reply_libre(serve_task *t)
     if (!t->body) reply_error(t, 503, "out of memory");
 }
 
-void serve_reply_task(const serve_config *cfg, serve_task *t)
+void serve_reply_task(serve_task *t)
 {
-    (void)cfg;
     if (t->kind == SERVE_LIBRE) reply_libre(t);
     else reply_v1(t);
 }

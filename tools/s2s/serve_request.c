@@ -132,15 +132,38 @@ static int in_list(const char *const *names, const char *name)
     return 0;
 }
 
-/* Refuses unknown and repeated field names (v1 endpoints only: LibreTranslate
- * clients send fields of their own, which are ignored). */
+/* Fields /translate reads besides the decoding fields. */
+static const char *const LIBRE_FIELDS[] = {"q", "source", "target", "format", "alternatives", NULL};
+
+/* The fields of endpoint `kind` other than the decoding fields. */
+static const char *const *own_fields(enum serve_kind kind)
+{
+    return kind == SERVE_V1_SCORE ? V1S_FIELDS : kind == SERVE_LIBRE ? LIBRE_FIELDS : V1T_FIELDS;
+}
+
+/* Refuses a field the request gives twice; only the fields the server
+ * reads are counted, so that the work stays linear in the body. */
+static int check_repeated(const cJSON *root, const char *name, serve_err *e)
+{
+    int n = 0;
+    for (const cJSON *f = root->child; f; f = f->next)
+        if (strcmp(f->string, name) == 0 && ++n == 2) return serve_fail(e, 400, "field '%s' is given twice", name);
+    return 0;
+}
+
+/* Refuses repeated fields, and on the v1 endpoints unknown fields and
+ * fields of the other endpoint (LibreTranslate clients send fields of
+ * their own, which /translate ignores). */
 static int check_field_names(const cJSON *root, enum serve_kind kind, serve_err *e)
 {
-    const char *const *own = kind == SERVE_V1_SCORE ? V1S_FIELDS : V1T_FIELDS;
+    const char *const *own = own_fields(kind);
+    for (int i = 0; own[i]; i++)
+        if (check_repeated(root, own[i], e) < 0) return -1;
+    for (size_t i = 0; i < N_FIELDS; i++)
+        if (check_repeated(root, FIELDS[i].name, e) < 0) return -1;
+    if (kind == SERVE_LIBRE) return 0;
     for (const cJSON *f = root->child; f; f = f->next) {
-        for (const cJSON *g = root->child; g != f; g = g->next)
-            if (strcmp(g->string, f->string) == 0) return serve_fail(e, 400, "field '%s' is given twice", f->string);
-        if (kind == SERVE_LIBRE || in_list(own, f->string)) continue;
+        if (in_list(own, f->string)) continue;
         const field_def *d = find_field(f->string);
         if (!d) return serve_fail(e, 400, "unknown field '%s'", f->string);
         if (!(d->on & (1u << kind)))
@@ -528,8 +551,9 @@ static char *form_decode(const char *s, size_t n)
     return out;
 }
 
-/* The fields of an HTML form as a JSON object of strings, except
- * "alternatives", a number. */
+/* The fields of an HTML form that /translate reads, as a JSON object of
+ * strings ("alternatives" as a number when it is one); the first of a
+ * repeated field counts, other fields are dropped. */
 static cJSON *form_to_json(const char *body, size_t len, serve_err *e)
 {
     cJSON *root = cJSON_CreateObject();
@@ -538,7 +562,8 @@ static cJSON *form_to_json(const char *body, size_t len, serve_err *e)
         const char *eq = memchr(body + i, '=', (size_t)(end - body - i));
         char *key = form_decode(body + i, (size_t)((eq ? eq : end) - body - i));
         char *val = eq ? form_decode(eq + 1, (size_t)(end - eq - 1)) : strdup("");
-        if (key && val && key[0] && !cJSON_GetObjectItemCaseSensitive(root, key)) {
+        int known = key && (in_list(LIBRE_FIELDS, key) || find_field(key));
+        if (known && val && !cJSON_GetObjectItemCaseSensitive(root, key)) {
             char *num_end;
             double x = strtod(val, &num_end);
             if (strcmp(key, "alternatives") == 0 && num_end != val && !*num_end) cJSON_AddNumberToObject(root, key, x);
