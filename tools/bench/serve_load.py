@@ -21,6 +21,7 @@ import http.client
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -101,6 +102,13 @@ def summary(res):
             1e3 * percentile(lat, 99))
 
 
+def cpu_seconds(pid):
+    """User + system CPU seconds of process `pid` so far (Linux /proc)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def read_sentences(n):
     """n French sentences: Tatoeba test when present, else the built-in list."""
     if os.path.exists(TATOEBA):
@@ -149,10 +157,11 @@ def main():
     a = ap.parse_args()
     sentences, origin = read_sentences(a.sentences)
 
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     p = subprocess.run([a.s2s, "translate", "-m", a.model, "--threads", str(a.threads), "-q"],
                        input="\n".join(sentences) + "\n", capture_output=True, text=True)
-    command_s = time.perf_counter() - t0
+    command_s, cpu1 = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
+    command_cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
     expected = p.stdout.split("\n")[:len(sentences)]
     if p.returncode != 0 or len(expected) != len(sentences):
         sys.exit("s2s translate failed: " + p.stderr)
@@ -163,25 +172,30 @@ def main():
     try:
         run_load(server.port, bodies[:32], 4)  # warm-up
         for clients in [int(c) for c in a.clients.split(",")]:
+            cpu0 = cpu_seconds(server.proc.pid)
             res = run_load(server.port, bodies, clients)
+            server_cpu = cpu_seconds(server.proc.pid) - cpu0
             for i, (s, b) in enumerate(zip(res["status"], res["body"])):
                 if s != 200 or json.loads(b)["translatedText"] != expected[i]:
                     bad += 1
             rps, p50, p90, p99 = summary(res)
-            rows.append((clients, rps, p50, p90, p99, len(res["errors"])))
+            rows.append((clients, rps, p50, p90, p99, 1e3 * server_cpu / len(sentences), len(res["errors"])))
     finally:
         server.stop()
 
     print("%s, model %s, %d decoding threads, %s" % (origin, os.path.basename(a.model.rstrip("/")),
                                                         a.threads, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())))
     print()
-    print("| clients | requests | requests/s | p50 ms | p90 ms | p99 ms | failed |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
-    for clients, rps, p50, p90, p99, errs in rows:
-        print("| %d | %d | %.0f | %.1f | %.1f | %.1f | %d |" % (clients, len(sentences), rps, p50, p90, p99, errs))
+    print("| clients | requests | requests/s | p50 ms | p90 ms | p99 ms | server CPU ms/request | failed |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for clients, rps, p50, p90, p99, cpu, errs in rows:
+        print("| %d | %d | %.0f | %.1f | %.1f | %.1f | %.2f | %d |" % (clients, len(sentences), rps, p50, p90, p99,
+                                                                       cpu, errs))
     print()
     print("`s2s translate --threads %d` on the same %d sentences (one process, standard input): %.2f s, "
-          "%.0f sentences/s" % (a.threads, len(sentences), command_s, len(sentences) / command_s))
+          "%.0f sentences/s; %.2f CPU ms/sentence (model loading included)" % (
+              a.threads, len(sentences), command_s, len(sentences) / command_s, 1e3 * command_cpu / len(sentences)))
+    print("load average (1 min) at the end: %.2f" % os.getloadavg()[0])
     print("answers different from the command: %d" % bad)
     return 1 if bad else 0
 
