@@ -1,7 +1,7 @@
 """Helpers of the `s2s serve` tests (not a test itself): start and stop the
 server, talk HTTP with http.client, drive headless Chromium over the
 DevTools protocol with a minimal WebSocket client, read PNG pixels.
-Standard library only."""
+Standard library only; paths from harness.py."""
 import base64
 import http.client
 import json
@@ -17,8 +17,8 @@ import tempfile
 import time
 import zlib
 
-ROOT = os.environ.get("S2S_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-S2S = os.environ.get("S2S") or os.path.join(ROOT, "build", "s2s")
+from harness import ROOT, S2S  # noqa: F401 (re-exported)
+
 MODELS = os.path.join(ROOT, "models")
 FIXTURES = os.path.join(ROOT, "tests", "fixtures", "models")
 
@@ -98,11 +98,6 @@ def run_s2s(*args, stdin=""):
     return p.returncode, p.stdout.decode(), p.stderr.decode()
 
 
-def percentile(values, p):
-    """The p-th percentile (nearest rank) of a non-empty list."""
-    s = sorted(values)
-    k = max(0, min(len(s) - 1, int(round(p / 100.0 * len(s) + 0.5)) - 1))
-    return s[k]
 
 
 # ---- a minimal WebSocket client (RFC 6455), enough for the DevTools protocol ----

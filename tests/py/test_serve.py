@@ -17,7 +17,7 @@
 
 Expected values come from the command itself run on the same input (the
 server must equal it), from the model files, or from the limits given on
-the server's command line. Prints "N passed, M failed".
+the server's command line. Prints "N passed, M failed" (tests/py/harness.py).
 """
 import http.client
 import json
@@ -34,10 +34,11 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serve_support import MODELS, FIXTURES, ROOT, S2S, Server, run_s2s, percentile  # noqa: E402
+import harness as H  # noqa: E402
+from serve_support import MODELS, FIXTURES, ROOT, S2S, Server, run_s2s  # noqa: E402
 
 sys.path.insert(0, os.path.join(ROOT, "tools", "bench"))
-from serve_load import run_load, SENTENCES  # noqa: E402
+from serve_load import run_load, percentile, SENTENCES  # noqa: E402
 
 TESTS = []
 TMP = tempfile.mkdtemp(prefix="s2s-serve-test-")
@@ -181,6 +182,35 @@ def v1_translate_equals_command_with_options():
     eq(body, as_array(want), "body")
     obj = json.loads(body)
     eq([len(o["hypotheses"]) for o in obj], [3] * len(FRENCH), "3 hypotheses each")
+
+
+@test
+def v1_translate_equals_command_new_search_options():
+    req = {"model": "fra-eng", "text": FRENCH, "beam": 4, "n_best": 2, "no_repeat_ngram": 2,
+           "coverage_penalty": 0.2, "prefix": "I"}
+    status, _, body = S.request("POST", "/v1/translate", req)
+    eq(status, 200, "status")
+    want = command_lines("translate", FRA_ENG, FRENCH, "--beam", "4", "--n-best", "2", "--no-repeat-ngram", "2",
+                         "--coverage-penalty", "0.2", "--prefix", "I")
+    eq(body, as_array(want), "body")
+    lines = ["Il fait beau aujourd'hui.\tThe", "Où est la gare ?\tWhere is"]
+    status, _, body = S.request("POST", "/v1/translate", {"model": "fra-eng", "text": lines, "prefix_column": True})
+    eq(body, as_array(command_lines("translate", FRA_ENG, lines, "--prefix-column")), "prefix_column body")
+    assert json.loads(body)[1]["hypotheses"][0]["text"].startswith("Where is"), body[:300]
+
+
+@test
+def v1_translate_equals_command_sampling():
+    req = {"model": "fra-eng", "text": FRENCH, "sample": True, "num_samples": 3, "temperature": 0.8,
+           "top_k": 20, "top_p": 0.9, "seed": 7}
+    status, _, body = S.request("POST", "/v1/translate", req)
+    eq(status, 200, "status")
+    want = command_lines("translate", FRA_ENG, FRENCH, "--sample", "--num-samples", "3", "--temperature", "0.8",
+                         "--top-k", "20", "--top-p", "0.9", "--seed", "7")
+    eq(body, as_array(want), "body")
+    eq([len(o["hypotheses"]) for o in json.loads(body)], [3] * len(FRENCH), "3 samples each")
+    status, _, other = S.request("POST", "/v1/translate", dict(req, seed=8))
+    assert other != body, "another seed drew the same samples"
 
 
 @test
@@ -341,6 +371,18 @@ V1_ERRORS = [
     ("/v1/translate", {"model": "fra-eng", "text": "a", "min_length": 5, "max_length": 5}, 400, "'min_length' (5) must be below"),
     ("/v1/translate", {"model": "fra-eng", "text": "a", "replace_unk": 1}, 400, "'replace_unk' must be true or false, not a number"),
     ("/v1/translate", {"model": "fra-eng", "text": "a", "alignment": "diagonal"}, 400, "one of none, hard, soft, not 'diagonal'"),
+    ("/v1/translate", {"model": "fra-eng", "text": "a", "sample": True, "beam": 2}, 400, "'sample' draws tokens one row at a time"),
+    ("/v1/translate", {"model": "fra-eng", "text": "a", "sample": True, "n_best": 2}, 400, "'sample' gives 'num_samples' hypotheses"),
+    ("/v1/translate", {"model": "fra-eng", "text": "a", "num_samples": 9}, 400, "'num_samples' must be between 1 and 8"),
+    ("/v1/translate", {"model": "fra-eng", "text": "a", "temperature": 0}, 400, "'temperature' must be between 1e-06 and 1e+06, not 0"),
+    ("/v1/translate", {"model": "fra-eng", "text": "a", "top_p": 1.5}, 400, "'top_p' must be between 1e-09 and 1, not 1.5"),
+    ("/v1/translate", {"model": "fra-eng", "text": "a", "seed": -1}, 400, "'seed' must be between 0 and 9.0072e+15, not -1"),
+    ("/v1/translate", {"model": "fra-eng", "text": "a", "seed": 1.5}, 400, "'seed' must be a whole number, not 1.5"),
+    ("/v1/translate", {"model": "fra-eng", "text": "a", "prefix": 3}, 400, "'prefix' must be a string, not a number"),
+    ("/v1/translate", {"model": "fra-eng", "text": "a", "prefix": "a\nb"}, 400, "'prefix' holds a line break"),
+    ("/v1/translate", {"model": "fra-eng", "text": "a", "prefix": "x" * 301}, 413, "'prefix' is 301 bytes long"),
+    ("/v1/translate", {"model": "fra-eng", "text": "a", "prefix": "I", "prefix_column": True}, 400, "either 'prefix' or 'prefix_column'"),
+    ("/v1/translate", {"model": "fra-eng", "text": "a", "no_repeat_ngram": -1}, 400, "'no_repeat_ngram' must be between 0 and 4096"),
     ("/v1/translate", {"model": "fra-eng", "text": 5}, 400, "'text' must be a string or an array of strings, not a number"),
     ("/v1/translate", {"model": "fra-eng", "text": ["a", None]}, 400, "item 1 must be a string, not null"),
     ("/v1/translate", {"model": "fra-eng"}, 400, "field 'text' is required"),
@@ -606,31 +648,20 @@ def sigint_stops_the_main_server():
 
 def main():
     global S
-    if not os.path.exists(S2S) or not os.path.exists(os.path.join(FRA_ENG, "config.json")):
-        print("test_serve: SKIPPED: %s or models/fra-eng is missing" % S2S)
-        print("0 passed, 0 failed")
-        return 0
+    if not H.s2s() or not os.path.exists(os.path.join(FRA_ENG, "config.json")):
+        H.skip_all("%s or models/fra-eng is missing" % S2S)
     make_unk_model()
     S = Server("-m", FRA_ENG, "-m", DATES, "-m", UNK, "-m", ENG_FRA, "-q", "--threads", "2", *LIMITS)
-    passed = failed = 0
     t_start = time.time()
     try:
         for fn in TESTS:
-            t0 = time.time()
-            try:
-                fn()
-                passed += 1
-                print("ok   %-45s %.2f s" % (fn.__name__, time.time() - t0))
-            except Exception as e:  # a failed check or an unexpected error
-                failed += 1
-                print("FAIL %s: %s: %s" % (fn.__name__, type(e).__name__, e))
+            H.run_case(fn.__name__, fn)
     finally:
         S.close()
         subprocess.run(["rm", "-rf", TMP])
     print("test_serve: %.1f s" % (time.time() - t_start))
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    H.finish()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

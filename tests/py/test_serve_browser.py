@@ -12,7 +12,8 @@ the heatmap SVG and parses it; checks that the page asked nothing of any
 other origin and logged no error; saves a screenshot (to $S2S_SCREENSHOT
 when set) and checks that it is not blank.
 
-Skips, saying so, when chromium is not installed. Prints "N passed, M failed".
+Skips, saying so, when chromium is not installed. Prints "N passed, M
+failed" (tests/py/harness.py).
 """
 import base64
 import collections
@@ -24,20 +25,17 @@ import time
 import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as H  # noqa: E402
 from serve_support import MODELS, S2S, Chromium, Server, png_pixels, run_s2s  # noqa: E402
 
 SENTENCE = "Je suis très content de te voir."
 FRA_ENG = os.path.join(MODELS, "fra-eng")
-checks = {"passed": 0, "failed": 0}
 
 
 def check(what, ok, detail=""):
-    if ok:
-        checks["passed"] += 1
+    """One check, named; the detail is shown when it fails."""
+    if H.check(ok, "%s: %s" % (what, detail)):
         print("ok   " + what)
-    else:
-        checks["failed"] += 1
-        print("FAIL %s %s" % (what, detail))
 
 
 def shown(tok):
@@ -145,16 +143,12 @@ def check_screenshot(b):
 
 
 def main():
-    if not os.path.exists(S2S) or not os.path.exists(os.path.join(FRA_ENG, "config.json")):
-        print("test_serve_browser: SKIPPED: %s or models/fra-eng is missing" % S2S)
-        print("0 passed, 0 failed")
-        return 0
+    if not H.s2s() or not os.path.exists(os.path.join(FRA_ENG, "config.json")):
+        H.skip_all("%s or models/fra-eng is missing" % S2S)
     try:
         browser = Chromium()
     except FileNotFoundError:
-        print("test_serve_browser: SKIPPED: chromium is not installed (tools/build/install-deps.sh test installs it)")
-        print("0 passed, 0 failed")
-        return 0
+        H.skip_all("chromium is not installed (tools/build/install-deps.sh test installs it)")
     t0 = time.time()
     server = Server("-m", FRA_ENG, "-m", os.path.join(MODELS, "dates"), "-q")
     folder = tempfile.mkdtemp(prefix="s2s-download-")
@@ -191,9 +185,8 @@ def main():
             os.unlink(os.path.join(folder, name))
         os.rmdir(folder)
     print("test_serve_browser: %.1f s" % (time.time() - t0))
-    print("%d passed, %d failed" % (checks["passed"], checks["failed"]))
-    return 1 if checks["failed"] else 0
+    H.finish()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

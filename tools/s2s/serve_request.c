@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -18,7 +19,7 @@
 #define ON_V1S (1u << SERVE_V1_SCORE)
 #define ON_LIBRE (1u << SERVE_LIBRE)
 
-enum field_kind { F_INT, F_NUMBER, F_BOOL, F_CHOICE };
+enum field_kind { F_INT, F_NUMBER, F_BOOL, F_CHOICE, F_STRING, F_SEED };
 enum field_cap { CAP_NONE, CAP_BEAM, CAP_LENGTH }; /* server limit lowering `hi` */
 
 /* A JSON field that sets one of the command's options. */
@@ -27,7 +28,8 @@ typedef struct field_def {
     enum field_kind kind;
     double lo, hi;
     enum field_cap cap;
-    size_t offset;                 /* of the value in cli_opts (int, or float for F_NUMBER) */
+    size_t offset;                 /* of the value in cli_opts: int; float for F_NUMBER; a
+                                      malloc'd char * for F_STRING; uint64_t for F_SEED */
     size_t set_offset;             /* of its "_set" flag in cli_opts, or NO_FLAG */
     const char *const *choices;    /* F_CHOICE: NULL-terminated names, index stored */
     unsigned on;                   /* endpoints that accept it */
@@ -38,17 +40,30 @@ typedef struct field_def {
 
 static const char *const ALIGNMENTS[] = {"none", "hard", "soft", NULL};
 
+#define ON_TRANSLATE (ON_V1T | ON_LIBRE)
+#define SEED_MAX 9007199254740992.0 /* 2^53: the largest whole number a JSON number keeps exactly */
+
 /* The decoding fields: each is the command-line option of the same name
  * (with '_' for '-'), with the same range. A new option is one line here. */
 static const field_def FIELDS[] = {
-    {"beam", F_INT, 1, S2S_MAX_BEAM, CAP_BEAM, OPT(dp.beam_size), OPT(beam_set), NULL, ON_V1T | ON_LIBRE},
+    {"beam", F_INT, 1, S2S_MAX_BEAM, CAP_BEAM, OPT(dp.beam_size), OPT(beam_set), NULL, ON_TRANSLATE},
     {"n_best", F_INT, 1, S2S_MAX_BEAM, CAP_BEAM, OPT(dp.n_best), OPT(n_best_set), NULL, ON_V1T},
-    {"length_penalty", F_NUMBER, 0, S2S_MAX_LENGTH_PENALTY, CAP_NONE, OPT(dp.length_penalty), OPT(lp_set), NULL, ON_V1T | ON_LIBRE},
-    {"min_length", F_INT, 0, S2S_MAX_DECODE_STEPS, CAP_LENGTH, OPT(dp.min_length), OPT(min_len_set), NULL, ON_V1T | ON_LIBRE},
-    {"max_length", F_INT, 1, S2S_MAX_DECODE_STEPS, CAP_LENGTH, OPT(dp.max_length), OPT(max_len_set), NULL, ON_V1T | ON_LIBRE},
+    {"length_penalty", F_NUMBER, 0, S2S_MAX_LENGTH_PENALTY, CAP_NONE, OPT(dp.length_penalty), OPT(lp_set), NULL, ON_TRANSLATE},
+    {"min_length", F_INT, 0, S2S_MAX_DECODE_STEPS, CAP_LENGTH, OPT(dp.min_length), OPT(min_len_set), NULL, ON_TRANSLATE},
+    {"max_length", F_INT, 1, S2S_MAX_DECODE_STEPS, CAP_LENGTH, OPT(dp.max_length), OPT(max_len_set), NULL, ON_TRANSLATE},
+    {"no_repeat_ngram", F_INT, 0, S2S_MAX_DECODE_STEPS, CAP_NONE, OPT(dp.no_repeat_ngram), NO_FLAG, NULL, ON_TRANSLATE},
+    {"coverage_penalty", F_NUMBER, 0, 1000, CAP_NONE, OPT(dp.coverage_penalty), NO_FLAG, NULL, ON_TRANSLATE},
+    {"prefix", F_STRING, 0, 0, CAP_NONE, OPT(prefix), NO_FLAG, NULL, ON_V1T},
+    {"prefix_column", F_BOOL, 0, 1, CAP_NONE, OPT(prefix_column), NO_FLAG, NULL, ON_V1T},
+    {"sample", F_BOOL, 0, 1, CAP_NONE, OPT(dp.sampling), NO_FLAG, NULL, ON_V1T},
+    {"num_samples", F_INT, 1, S2S_MAX_BEAM, CAP_BEAM, OPT(dp.num_samples), NO_FLAG, NULL, ON_V1T},
+    {"temperature", F_NUMBER, 1e-6, 1e6, CAP_NONE, OPT(dp.temperature), NO_FLAG, NULL, ON_V1T},
+    {"top_k", F_INT, 0, 1 << 30, CAP_NONE, OPT(dp.top_k), NO_FLAG, NULL, ON_V1T},
+    {"top_p", F_NUMBER, 1e-9, 1.0, CAP_NONE, OPT(dp.top_p), NO_FLAG, NULL, ON_V1T},
+    {"seed", F_SEED, 0, SEED_MAX, CAP_NONE, OPT(dp.seed), NO_FLAG, NULL, ON_V1T},
     {"alignment", F_CHOICE, 0, 0, CAP_NONE, OPT(alignment), NO_FLAG, ALIGNMENTS, ON_V1T | ON_V1S},
-    {"replace_unk", F_BOOL, 0, 1, CAP_NONE, OPT(replace_unk), NO_FLAG, NULL, ON_V1T | ON_LIBRE},
-    {"lenient", F_BOOL, 0, 1, CAP_NONE, OPT(lenient), NO_FLAG, NULL, ON_V1T | ON_V1S | ON_LIBRE},
+    {"replace_unk", F_BOOL, 0, 1, CAP_NONE, OPT(replace_unk), NO_FLAG, NULL, ON_TRANSLATE},
+    {"lenient", F_BOOL, 0, 1, CAP_NONE, OPT(lenient), NO_FLAG, NULL, ON_TRANSLATE | ON_V1S},
 };
 #define N_FIELDS (sizeof FIELDS / sizeof FIELDS[0])
 
@@ -71,6 +86,8 @@ int serve_fail(serve_err *e, int status, const char *fmt, ...)
 void serve_task_free(serve_task *t)
 {
     if (!t) return;
+    for (size_t i = 0; i < N_FIELDS; i++)
+        if (FIELDS[i].kind == F_STRING) free(*(char **)((char *)&t->opts + FIELDS[i].offset));
     for (int i = 0; i < t->n_jobs; i++) {
         free(t->jobs[i].text);
         free(t->jobs[i].out);
@@ -180,13 +197,14 @@ static double field_hi(const field_def *d, const serve_limits *lim)
     return cap < d->hi ? cap : d->hi;
 }
 
-/* Checks a number for field `d` (whole when F_INT) against its range. */
+/* Checks a number for field `d` (whole when F_INT or F_SEED) against its range. */
 static int check_number(const field_def *d, const cJSON *v, const serve_limits *lim, serve_err *e)
 {
-    const char *what = d->kind == F_INT ? "a whole number" : "a number";
+    int whole = d->kind == F_INT || d->kind == F_SEED;
+    const char *what = whole ? "a whole number" : "a number";
     if (!cJSON_IsNumber(v)) return serve_fail(e, 400, "field '%s' must be %s, not %s", d->name, what, json_type(v));
     double x = v->valuedouble, hi = field_hi(d, lim);
-    if (!isfinite(x) || (d->kind == F_INT && x != floor(x)))
+    if (!isfinite(x) || (whole && x != floor(x)))
         return serve_fail(e, 400, "field '%s' must be %s, not %g", d->name, what, x);
     if (x < d->lo || x > hi)
         return serve_fail(e, 400, "field '%s' must be between %g and %g, not %g", d->name, d->lo, hi, x);
@@ -209,6 +227,16 @@ static int check_choice(const field_def *d, const cJSON *v, serve_err *e)
     return serve_fail(e, 400, "field '%s' must be one of %s, not '%.100s'", d->name, names, v->valuestring);
 }
 
+/* Refuses a string field longer than a line may be, or holding a line break. */
+static int check_text(const char *name, const char *s, const serve_limits *lim, serve_err *e)
+{
+    size_t len = strlen(s);
+    if (len > lim->max_line)
+        return serve_fail(e, 413, "field '%s' is %zu bytes long; the limit is %zu", name, len, lim->max_line);
+    if (strpbrk(s, "\r\n")) return serve_fail(e, 400, "field '%s' holds a line break", name);
+    return 0;
+}
+
 /* Checks value `v` of field `d` and stores it into the options `o`. */
 static int apply_field(const field_def *d, const cJSON *v, const serve_limits *lim, cli_opts *o, serve_err *e)
 {
@@ -220,9 +248,16 @@ static int apply_field(const field_def *d, const cJSON *v, const serve_limits *l
         int i = check_choice(d, v, e);
         if (i < 0) return -1;
         *(int *)(base + d->offset) = i;
+    } else if (d->kind == F_STRING) {
+        if (!cJSON_IsString(v)) return serve_fail(e, 400, "field '%s' must be a string, not %s", d->name, json_type(v));
+        if (check_text(d->name, v->valuestring, lim, e) < 0) return -1;
+        char **slot = (char **)(base + d->offset);
+        free(*slot);
+        if (!(*slot = strdup(v->valuestring))) return serve_fail(e, 503, "out of memory");
     } else {
         if (check_number(d, v, lim, e) < 0) return -1;
         if (d->kind == F_INT) *(int *)(base + d->offset) = (int)v->valuedouble;
+        else if (d->kind == F_SEED) *(uint64_t *)(base + d->offset) = (uint64_t)v->valuedouble;
         else *(float *)(base + d->offset) = (float)v->valuedouble;
     }
     if (d->set_offset != NO_FLAG) *(int *)(base + d->set_offset) = 1;
@@ -238,6 +273,13 @@ static int check_combinations(cli_opts *o, serve_err *e)
     if (o->min_len_set && o->max_len_set && o->dp.min_length >= o->dp.max_length)
         return serve_fail(e, 400, "field 'min_length' (%d) must be below 'max_length' (%d)", o->dp.min_length,
                           o->dp.max_length);
+    if (o->dp.sampling && o->beam_set && o->dp.beam_size != 1)
+        return serve_fail(e, 400, "field 'sample' draws tokens one row at a time: it does not combine with "
+                                  "'beam' %d", o->dp.beam_size);
+    if (o->dp.sampling && o->n_best_set)
+        return serve_fail(e, 400, "field 'sample' gives 'num_samples' hypotheses, not 'n_best'");
+    if (o->prefix && o->prefix_column)
+        return serve_fail(e, 400, "give either 'prefix' or 'prefix_column', not both");
     return 0;
 }
 
