@@ -547,7 +547,7 @@ def full_queue_gives_503():
         def send(name, body):
             results[name] = srv.request("POST", "/v1/translate", body)
 
-        a = threading.Thread(target=send, args=("a", slow_body(32 if False else 8)))
+        a = threading.Thread(target=send, args=("a", slow_body(24)))
         a.start()
         wait_health(srv, "decoding", 1)
         b = threading.Thread(target=send, args=("b", {"model": "fra-eng", "text": "Bonjour."}))
