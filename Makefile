@@ -33,6 +33,8 @@ CLI_INC       := -Iengine/include
 CPPFLAGS += -MMD -MP
 CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPT) -fPIC -fopenmp -fvisibility=hidden -Wall -Wextra -Wshadow -Wno-unused-parameter
 LDLIBS   := -lcjson -lutf8proc -lm
+# The command alone also serves HTTP (s2s serve).
+CLI_LDLIBS := -lmicrohttpd -lpthread
 LDFLAGS  += -fopenmp $(LDSAN)
 
 TOK_SRC  := $(sort $(wildcard tokenizer/*.c))
@@ -42,6 +44,9 @@ CLI_SRC  := $(sort $(wildcard tools/s2s/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+# The explorer page of s2s serve, linked in as bytes (symbols
+# _binary_explorer_html_start/_end).
+PAGE_OBJ := $(BUILD)/tools/s2s/explorer_html.o
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 .PHONY: all test unit-tests cli-tests py-tests layout-check deps deps-test fuzz fuzz-run demo bench install clean
@@ -66,8 +71,12 @@ $(BUILD)/libs2s.a: $(LIB_OBJ)
 $(BUILD)/libs2s.so: $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,libs2s.so.0 $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/s2s: $(CLI_OBJ) $(BUILD)/libs2s.a
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libs2s.a $(LDLIBS)
+$(PAGE_OBJ): tools/s2s/explorer.html
+	@mkdir -p $(dir $@)
+	cd tools/s2s && ld -r -b binary -z noexecstack -o $(CURDIR)/$@ explorer.html
+
+$(BUILD)/s2s: $(CLI_OBJ) $(PAGE_OBJ) $(BUILD)/libs2s.a
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(PAGE_OBJ) $(BUILD)/libs2s.a $(LDLIBS) $(CLI_LDLIBS)
 
 # Unit tests see the internal headers of every layer, and share the helpers
 # in tests/support/.

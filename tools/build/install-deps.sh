@@ -4,12 +4,12 @@
 # As root it runs apt-get itself; otherwise it prints the command to run.
 set -e
 what=${1:-all}
-pkgs="gcc make pkg-config libcjson-dev libutf8proc-dev"
+pkgs="gcc make pkg-config libcjson-dev libutf8proc-dev libmicrohttpd-dev"
 case "$what" in
   build) ;;
-  test) pkgs="$pkgs libcriterion-dev clang libclang-rt-14-dev librsvg2-bin libxml2-utils python3-torch python3-numpy libopenblas0-pthread" ;;
+  test) pkgs="$pkgs libcriterion-dev clang libclang-rt-14-dev librsvg2-bin libxml2-utils python3-torch python3-numpy libopenblas0-pthread chromium" ;;
   python) pkgs="python3-torch python3-numpy libopenblas0-pthread" ;;
-  all) pkgs="$pkgs libcriterion-dev clang libclang-rt-14-dev librsvg2-bin libxml2-utils python3-torch python3-numpy libopenblas0-pthread" ;;
+  all) pkgs="$pkgs libcriterion-dev clang libclang-rt-14-dev librsvg2-bin libxml2-utils python3-torch python3-numpy libopenblas0-pthread chromium" ;;
   *) echo "install-deps.sh: unknown set '$what' (build, test, python, all)" >&2; exit 2 ;;
 esac
 missing=""

@@ -193,11 +193,19 @@ void cli_job_warn(cli_job *job, const char *fmt, ...) __attribute__((format(prin
 /* Index of the largest entry of row[0..n) (the first on ties); -1 if n <= 0. */
 int cli_argmax(const float *row, int n);
 
+/* ---- cmd_info.c ---- */
+
+/* What `s2s info --format json` prints for `m`, as a cJSON object the
+ * caller frees with cJSON_Delete(); NULL when out of memory. */
+struct cJSON;
+struct cJSON *cli_model_info_json(const s2s_model *m);
+
 /* ---- commands ---- */
 int cmd_translate(int argc, char **argv);   /* also "summarize" via argv[0] */
 int cmd_score(int argc, char **argv);
 int cmd_align(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #endif

@@ -180,6 +180,31 @@ static const command_def COMMANDS[] = {
      "                        from the text before vocabulary look-up, or ids\n"
      "  --lenient             replace invalid UTF-8 by U+FFFD\n"
      "  -h, --help            this help\n"},
+    {"serve",
+     0, /* parsed by cmd_serve.c */
+     "usage: s2s serve -m MODEL_DIR [-m MODEL_DIR2 ...] [OPTIONS]\n"
+     "Serves the models over HTTP: POST /translate (LibreTranslate's API),\n"
+     "POST /v1/translate and /v1/score (the jsonl objects of translate and score),\n"
+     "GET /v1/models, GET /health, GET /languages, and GET / (the attention\n"
+     "explorer page). A model is named by its directory's last component.\n\n"
+     "  -m, --model DIR       a model directory (repeat for more models)\n"
+     "  --host ADDR           address to listen on (default 127.0.0.1; 0.0.0.0 or ::\n"
+     "                        for every interface: there is no authentication)\n"
+     "  --port N              TCP port (default 8080; 0: any free port)\n"
+     "  --threads N           decoding workers, each with its own sessions (default 1)\n"
+     "  --queue N             requests waiting for a worker before 503 (default 64)\n"
+     "  --timeout SEC         most seconds a request may wait and decode (default 30)\n"
+     "  --max-body BYTES      largest request body (default 1048576)\n"
+     "  --max-line BYTES      largest input text or line (default 4096)\n"
+     "  --max-lines N         most input lines per request (default 64)\n"
+     "  --max-beam K          largest beam and n_best (default 16)\n"
+     "  --max-length N        largest max_length and min_length (default 512)\n"
+     "  --max-connections N   open connections (default 256)\n"
+     "  --idle-timeout SEC    close a connection idle this long (default 30)\n"
+     "  -q, --quiet           no line per request on standard error\n"
+     "  -h, --help            this help\n"
+     "\nStops cleanly on SIGINT or SIGTERM. Never modify a served model's files in\n"
+     "place: write a new directory, rename it over the old one, restart the server.\n"},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 
@@ -193,6 +218,7 @@ static const char OVERVIEW[] =
     "  align       show the attention matrix as a heatmap (terminal, SVG, HTML)\n"
     "  info        describe a model: architecture, tensors, vocabularies, tokenizer\n"
     "  tokenize    show how a model tokenizes text\n"
+    "  serve       HTTP server: translation API and attention explorer page\n"
     "  help CMD    help for one command (also: s2s CMD --help)\n\n"
     "  --version   print the version\n";
 

@@ -182,10 +182,12 @@ static void add_tensors_json(cJSON *root, const s2s_model *m, size_t n)
     }
 }
 
-/* The JSON report; 0, or -1 when out of memory. */
-static int print_json(FILE *f, const s2s_model *m, const s2s_model_info *in)
+cJSON *cli_model_info_json(const s2s_model *m)
 {
+    s2s_model_info info, *in = &info;
+    s2s_model_get_info(m, in);
     cJSON *root = cJSON_CreateObject();
+    if (!root) return NULL;
     add_str(root, "dir", in->dir);
     cJSON_AddNumberToObject(root, "format_version", in->format_version);
     add_str(root, "task", in->task);
@@ -197,7 +199,14 @@ static int print_json(FILE *f, const s2s_model *m, const s2s_model_info *in)
     cJSON_AddNumberToObject(root, "n_tensors", (double)in->n_tensors);
     cJSON_AddNumberToObject(root, "n_parameters", (double)in->n_parameters);
     add_tensors_json(root, m, in->n_tensors);
-    char *s = cJSON_Print(root);
+    return root;
+}
+
+/* The JSON report; 0, or -1 when out of memory. */
+static int print_json(FILE *f, const s2s_model *m)
+{
+    cJSON *root = cli_model_info_json(m);
+    char *s = root ? cJSON_Print(root) : NULL;
     cJSON_Delete(root);
     if (!s) return -1;
     fprintf(f, "%s\n", s);
@@ -218,7 +227,7 @@ int cmd_info(int argc, char **argv)
     s2s_model_get_info(m, &in);
     rc = CLI_EXIT_OK;
     if (o.format == CLI_FMT_JSON) {
-        if (print_json(stdout, m, &in) < 0) {
+        if (print_json(stdout, m) < 0) {
             fprintf(stderr, "s2s info: out of memory\n");
             rc = CLI_EXIT_USAGE;
         }

@@ -8,11 +8,7 @@
 #include <string.h>
 
 #include "cli_format.h"
-
-typedef struct score_ctx {
-    const cli_opts *o;
-    const s2s_model *model;
-} score_ctx;
+#include "cli_handlers.h"
 
 /* "score ||| lp ... [||| alignment]" for the one hypothesis of `res`. */
 static void write_score_text(FILE *f, const cli_opts *o, const s2s_result *res)
@@ -88,8 +84,7 @@ static void score_pair(const score_ctx *c, s2s_session *session, cli_job *job,
     s2s_result_free(&res);
 }
 
-/* The cli_job_fn of score: split at the first TAB, tokenize, score. */
-static void score_job(void *vctx, s2s_session *session, cli_job *job)
+void cli_score_job(void *vctx, s2s_session *session, cli_job *job)
 {
     const score_ctx *c = vctx;
     char *tab = memchr(job->text, '\t', job->len);
@@ -115,7 +110,7 @@ int cmd_score(int argc, char **argv)
     s2s_model *m = cli_load_model(&o);
     if (!m) return CLI_EXIT_USAGE;
     score_ctx c = {&o, m};
-    cli_handler h = {score_job, NULL, &c};
+    cli_handler h = {cli_score_job, NULL, &c};
     rc = cli_run_stream(&o, m, &h);
     s2s_model_free(m);
     return rc;

@@ -8,17 +8,11 @@
 #include <string.h>
 
 #include "cli_format.h"
-#include "cli_unk.h"
+#include "cli_handlers.h"
 
 /* Summarization defaults when config.json has no "decoding" value. */
 #define SUMMARIZE_BEAM 4
 #define SUMMARIZE_LENGTH_PENALTY 1.0f
-
-typedef struct translate_ctx {
-    const cli_opts *o;
-    const s2s_model *model;
-    unk_ctx unk;
-} translate_ctx;
 
 /* Readable texts of every hypothesis (with unk replacement when asked; a
  * copy model's extended ids spelled as their source pieces); NULL entries
@@ -146,10 +140,14 @@ static void decode_one(const translate_ctx *c, s2s_session *session, cli_job *jo
     s2s_result_free(&res);
 }
 
-/* The cli_block_fn of translate/summarize: tokenizes jobs[0..n) (n <=
- * CLI_BATCH_LINES), decodes the good ones as one batch (identical to one
- * by one, which is the fallback when the batch call fails), formats each. */
-static void translate_block(void *vctx, s2s_session *session, cli_job *jobs, int n)
+void cli_translate_init(translate_ctx *c, const cli_opts *o, const s2s_model *m)
+{
+    c->o = o;
+    c->model = m;
+    cli_unk_init(&c->unk, m, o->lenient);
+}
+
+void cli_translate_block(void *vctx, s2s_session *session, cli_job *jobs, int n)
 {
     const translate_ctx *c = vctx;
     line_input li[CLI_BATCH_LINES];
@@ -205,9 +203,9 @@ int cmd_translate(int argc, char **argv)
     s2s_model *m = cli_load_model(&o);
     if (!m) return CLI_EXIT_USAGE;
     if (strcmp(cmd, "summarize") == 0) summarize_defaults(&o, m);
-    translate_ctx c = {&o, m, {0}};
-    cli_unk_init(&c.unk, m, o.lenient);
-    cli_handler h = {NULL, translate_block, &c};
+    translate_ctx c;
+    cli_translate_init(&c, &o, m);
+    cli_handler h = {NULL, cli_translate_block, &c};
     rc = cli_run_stream(&o, m, &h);
     s2s_model_free(m);
     return rc;

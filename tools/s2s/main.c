@@ -18,6 +18,7 @@ static const subcommand SUBCOMMANDS[] = {
     {"align", cmd_align},
     {"info", cmd_info},
     {"tokenize", cmd_tokenize},
+    {"serve", cmd_serve},
 };
 
 /* Finds the subcommand called `name`, or NULL. */
