@@ -136,14 +136,38 @@ check "--lenient: the bad byte is an unknown word" has "$TMP/out" '"<unk>"'
 expect_rc 0 "all good lines: exit 0" "$S2S" translate -m "$M" -i "$TMP/in.txt" --quiet
 check "--quiet and not a terminal: nothing on stderr" test ! -s "$TMP/err"
 
-# empty lines: fine when the encoder appends eos, an error when there is no token at all
-expect_rc 0 "empty line with append_eos" "$S2S" translate -m "$M" --format jsonl ""
-check "empty line: source is just eos" has "$TMP/out" '"source_tokens": ["EOS"]'
+# empty and blank lines are not decoded: an empty output line (jsonl: one
+# empty, finished hypothesis with score 0 and no attention row, whatever
+# --n-best), with or without an appended eos; line count out == line count in
+printf 'a b\n\n  \nz q\n\t \xc2\xa0\n\xff\nc d\n\n' >"$TMP/blank.txt"
+expect_rc 1 "blank lines mixed with good and bad lines (text)" "$S2S" translate -m "$M" -i "$TMP/blank.txt"
+check "blank lines: 8 lines out for 8 in" test "$(lines "$TMP/out")" = 8
+check "blank lines: empty output lines" test -z "$(sed -n '2p;3p;5p;8p' "$TMP/out" | tr -d '\n')"
+check "blank lines: good lines translated as alone" test "$(sed -n 7p "$TMP/out")" = "$("$S2S" translate -m "$M" c d)"
+check "blank lines: no message about them" test "$(grep -c 'line [2358]:' "$TMP/err")" = 0
+check "blank lines: messages for the bad ones" test "$(grep -c 'line [46]:' "$TMP/err")" = 2
+expect_rc 1 "blank lines (jsonl, --n-best 3)" "$S2S" translate -m "$M" -i "$TMP/blank.txt" --format jsonl --beam 4 --n-best 3
+check "blank lines jsonl: exactly one empty hypothesis, score 0, no attention" "$PYTHON" -c "
+import json
+objs = [json.loads(l) for l in open('$TMP/out')]
+assert [o['id'] for o in objs] == list(range(8))
+for i in (1, 2, 4, 7):
+    o = objs[i]
+    assert o['source_tokens'] == ['EOS'], o
+    assert o['hypotheses'] == [{'text': '', 'tokens': [], 'score': 0, 'ranking_score': 0, 'finished': True,
+                                'token_logprobs': [], 'attention': []}], o
+assert len(objs[0]['hypotheses']) == 3 and len(objs[6]['hypotheses']) == 3
+assert 'error' in objs[3] and 'error' in objs[5]"
+expect_rc 0 "empty TEXT argument" "$S2S" translate -m "$M" ""
+check "empty TEXT argument: one empty line" test "$(cat "$TMP/out")" = "" -a "$(lines "$TMP/out")" = 1
 if [ -d "$FIX/no_append_eos" ]; then
-  printf 'a\n\nb\n' >"$TMP/empty.txt"
-  expect_rc 1 "empty line without append_eos" "$S2S" translate -m "$FIX/no_append_eos" -i "$TMP/empty.txt"
-  check "empty line error names line 2" grep -q "line 2: .*empty" "$TMP/err"
-  check "empty line: still 3 output lines" test "$(lines "$TMP/out")" = 3
+  printf 'a\n\nb\n \n' >"$TMP/empty.txt"
+  expect_rc 0 "empty lines without append_eos" "$S2S" translate -m "$FIX/no_append_eos" -i "$TMP/empty.txt" --format jsonl
+  check "no append_eos: 4 objects, blank ones with no source token" "$PYTHON" -c "
+import json
+objs = [json.loads(l) for l in open('$TMP/out')]
+assert len(objs) == 4 and objs[1]['source_tokens'] == [] and objs[3]['source_tokens'] == []
+assert objs[1]['hypotheses'][0]['text'] == '' and objs[0]['hypotheses'][0]['attention']"
 fi
 
 # 10. score: text layout, errors

@@ -15,6 +15,7 @@
 typedef struct translate_ctx {
     const cli_opts *o;
     const s2s_model *model;
+    int append_eos;     /* the model's encoder appends eos to every source */
     unk_ctx unk;
 } translate_ctx;
 

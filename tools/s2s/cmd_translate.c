@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
 #include "cli_format.h"
 #include "cli_handlers.h"
@@ -49,6 +50,35 @@ static void format_output(const translate_ctx *c, cli_job *job, const s2s_token_
     free(texts);
 }
 
+/* 1 when the line holds nothing but white space (ASCII or Unicode Zs,
+ * NEL, line and paragraph separators); invalid UTF-8 is not white space. */
+static int blank_text(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == ' ' || (c >= '\t' && c <= '\r')) { i++; continue; }
+        if (c < 0x80) return 0;
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &cp);
+        if (k <= 0) return 0;
+        utf8proc_category_t cat = utf8proc_category(cp);
+        if (cp != 0x85 && cat != UTF8PROC_CATEGORY_ZS && cat != UTF8PROC_CATEGORY_ZL && cat != UTF8PROC_CATEGORY_ZP)
+            return 0;
+        i += (size_t)k;
+    }
+    return 1;
+}
+
+/* Formats the output of a blank line: one finished hypothesis with no
+ * token, score 0 and no attention row, in whatever layout was asked. */
+static void format_blank(const translate_ctx *c, cli_job *job, const s2s_token_seq *src)
+{
+    s2s_hypothesis empty = {0};
+    empty.finished = 1;
+    s2s_result res = {.n_source = src->n, .hyps = &empty, .n_hyps = 1};
+    format_output(c, job, src, &res);
+}
+
 /* Tokenizes `len` bytes of `text` on `side` into `seq`; 0, or -1 after
  * failing the job with a message naming `what`. */
 static int tokenize_part(const translate_ctx *c, cli_job *job, s2s_side side, const char *text, size_t len,
@@ -72,7 +102,10 @@ typedef struct line_input {
 
 /* Tokenizes job's line into `li` (with --prefix-column: source<TAB>prefix;
  * with --prefix: the same prefix for every line); 0, or -1 after failing the
- * job (bad line, or no token at all). */
+ * job (bad line) or writing its output (a blank line, which is not decoded).
+ * A source of white space only is tokenized as the empty text it stands for
+ * (so a white-space character the vocabulary lacks is no error there); a
+ * line is blank when its source gives no token besides the appended eos. */
 static int prepare_input(const translate_ctx *c, cli_job *job, line_input *li)
 {
     const cli_opts *o = c->o;
@@ -90,10 +123,11 @@ static int prepare_input(const translate_ctx *c, cli_job *job, line_input *li)
         prefix = tab + 1;
         prefix_len = job->len - src_len - 1;
     }
+    if (blank_text(job->text, src_len)) src_len = 0;
     if (tokenize_part(c, job, S2S_SOURCE, job->text, src_len, "", &li->src) < 0) return -1;
     if (li->src.truncated) cli_job_warn_cut(job, c->model, "input");
-    if (li->src.n == 0) {
-        cli_job_fail(job, o->format, "empty input: no source tokens");
+    if (li->src.n <= (c->append_eos ? 1 : 0)) {
+        format_blank(c, job, &li->src);
         s2s_token_seq_free(&li->src);
         return -1;
     }
@@ -142,8 +176,11 @@ static void decode_one(const translate_ctx *c, s2s_session *session, cli_job *jo
 
 void cli_translate_init(translate_ctx *c, const cli_opts *o, const s2s_model *m)
 {
+    s2s_model_info info;
+    s2s_model_get_info(m, &info);
     c->o = o;
     c->model = m;
+    c->append_eos = info.append_eos;
     cli_unk_init(&c->unk, m, o->lenient);
 }
 
