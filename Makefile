@@ -83,7 +83,11 @@ $(BUILD)/s2s: $(CLI_OBJ) $(PAGE_OBJ) $(BUILD)/libs2s.a
 TEST_SUPPORT := $(sort $(wildcard tests/support/*.c))
 $(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT) $(wildcard tests/support/*.h) $(BUILD)/libs2s.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ENGINE_INC) -Itests $(CFLAGS) -Wno-missing-field-initializers $(LDFLAGS) -o $@ $< $(TEST_SUPPORT) $(BUILD)/libs2s.a -lcriterion $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(ENGINE_INC) -Itests $(CFLAGS) -Wno-missing-field-initializers $(LDFLAGS) -o $@ $< $(TEST_EXTRA) $(TEST_SUPPORT) $(BUILD)/libs2s.a -lcriterion $(LDLIBS)
+
+# Tests of the command's own text handling link its source files.
+$(BUILD)/tests/test_sentences: tools/s2s/sentences.c tools/s2s/sentences.h
+$(BUILD)/tests/test_sentences: TEST_EXTRA := tools/s2s/sentences.c
 
 # The dependency order tokenizer -> engine -> command, read from the objects'
 # symbol tables: no circle between files, no call against the order, and a

@@ -46,6 +46,7 @@ typedef struct cli_opts {
     int scores, replace_unk, quiet, lenient;
     const char *prefix;         /* --prefix: target prefix of every line, or NULL */
     int prefix_column;          /* --prefix-column: lines are source<TAB>prefix */
+    int split_sentences;        /* -1: the command's default (translate on, summarize off) */
     int color;                  /* enum cli_color */
     const char *svg, *html;
     int side;                   /* s2s_side, for tokenize */
@@ -187,6 +188,14 @@ void cli_job_fail(cli_job *job, int format, const char *message);
 void cli_job_warn_cut(cli_job *job, const s2s_model *m, const char *what);
 /* Appends a warning "line N: <message>" to job->msg. */
 void cli_job_warn(cli_job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- textcase.c ---- */
+
+/* Case handling applied to a sentence (--case). */
+enum cli_case { CLI_CASE_NONE = 0, CLI_CASE_UPPER, CLI_CASE_TITLE };
+
+/* "upper", "title", or NULL for CLI_CASE_NONE (static strings). */
+const char *cli_case_name(int casing);
 
 /* ---- cli_format.c ---- */
 

@@ -6,14 +6,29 @@
 
 #include "cli.h"
 
+/* One sentence of a line that was split into several. */
+typedef struct cli_sentence_out {
+    const char *text;              /* the sentence as it stands in the line */
+    size_t len;
+    const s2s_token_seq *source;   /* its ids fed to the encoder */
+    const s2s_result *result;      /* its hypotheses */
+    char **texts;                  /* result->n_hyps readable texts */
+    const char *casing;            /* NULL, or the case handling applied: "upper", "title" */
+} cli_sentence_out;
+
 /* What one input line produced, ready to be written. */
 typedef struct cli_line_out {
     long id;                       /* 0-based line number */
     const s2s_model *model;
-    const s2s_token_seq *source;   /* ids fed to the encoder */
-    const s2s_result *result;
+    const s2s_token_seq *source;   /* ids fed to the encoder (all sentences' in turn) */
+    const s2s_result *result;      /* the line's hypotheses (joined from its sentences') */
     char **texts;                  /* result->n_hyps readable texts */
     int alignment;                 /* enum cli_align, for text and jsonl */
+    const char *casing;            /* unsplit line: NULL, "upper" or "title" */
+    const cli_sentence_out *sentences; /* NULL unless the line was split into 2 or more */
+    int n_sentences;
+    const int *combo;              /* hypothesis k takes hypothesis combo[k * n_sentences + u]
+                                      of sentence u */
 } cli_line_out;
 
 /* Writes hypothesis k as a text line: "[ID ||| ]text[ ||| alignment][ ||| score]". */

@@ -16,6 +16,7 @@ typedef struct translate_ctx {
     const cli_opts *o;
     const s2s_model *model;
     int append_eos;     /* the model's encoder appends eos to every source */
+    int n_target;       /* target vocabulary size (where a copy model's extended ids start) */
     unk_ctx unk;
 } translate_ctx;
 

@@ -16,7 +16,7 @@ enum {
     G_MODEL = 1u << 0, G_IO = 1u << 1, G_DECODE = 1u << 2, G_THREADS = 1u << 3,
     G_FORMAT = 1u << 4, G_ALIGN = 1u << 5, G_SCORES = 1u << 6, G_UNK = 1u << 7,
     G_QUIET = 1u << 8, G_LENIENT = 1u << 9, G_COLOR = 1u << 10, G_PICTURE = 1u << 11,
-    G_SIDE = 1u << 12, G_GENERATE = 1u << 13,
+    G_SIDE = 1u << 12, G_GENERATE = 1u << 13, G_SPLIT = 1u << 14,
 };
 
 /* Values of long-only options (above any char). */
@@ -24,7 +24,7 @@ enum {
     O_BEAM = 256, O_NBEST, O_LP, O_MINLEN, O_MAXLEN, O_THREADS, O_FORMAT, O_ALIGNMENT,
     O_SCORES, O_REPLACE_UNK, O_LENIENT, O_COLOR, O_SVG, O_HTML, O_SIDE, O_SHOW,
     O_NO_REPEAT, O_COVERAGE_PENALTY, O_PREFIX, O_TSV_PREFIX, O_SAMPLE, O_TEMPERATURE, O_TOP_K,
-    O_TOP_P, O_SEED, O_NUM_SAMPLES,
+    O_TOP_P, O_SEED, O_NUM_SAMPLES, O_SPLIT, O_NO_SPLIT,
 };
 
 typedef struct opt_def {
@@ -65,6 +65,8 @@ static const opt_def OPTIONS[] = {
     {"html", required_argument, O_HTML, G_PICTURE},
     {"side", required_argument, O_SIDE, G_SIDE},
     {"show", required_argument, O_SHOW, G_SIDE},
+    {"split-sentences", no_argument, O_SPLIT, G_SPLIT},
+    {"no-split-sentences", no_argument, O_NO_SPLIT, G_SPLIT},
     {"help", no_argument, 'h', ~0u},
 };
 #define N_OPTIONS (sizeof OPTIONS / sizeof OPTIONS[0])
@@ -119,21 +121,29 @@ typedef struct command_def {
 static const command_def COMMANDS[] = {
     {"translate",
      G_MODEL | G_IO | G_DECODE | G_GENERATE | G_THREADS | G_FORMAT | G_ALIGN | G_SCORES | G_UNK | G_QUIET |
-         G_LENIENT,
+         G_LENIENT | G_SPLIT,
      "usage: s2s translate -m MODEL_DIR [OPTIONS] [TEXT...]\n"
      "Translates TEXT (the arguments joined by spaces), or else every line of the\n"
      "input, writing one line per input line, in order, as soon as it is done.\n\n"
      "  -m, --model DIR       model directory (config.json, weights, vocabularies)\n"
-     IO_HELP DECODE_HELP GENERATE_HELP TRANSLATE_TAIL},
+     IO_HELP DECODE_HELP GENERATE_HELP
+     "  --split-sentences     translate each sentence of a line on its own and join the\n"
+     "                        outputs with spaces on one line (the default)\n"
+     "  --no-split-sentences  translate each line whole\n"
+     TRANSLATE_TAIL},
     {"summarize",
      G_MODEL | G_IO | G_DECODE | G_GENERATE | G_THREADS | G_FORMAT | G_ALIGN | G_SCORES | G_UNK | G_QUIET |
-         G_LENIENT,
+         G_LENIENT | G_SPLIT,
      "usage: s2s summarize -m MODEL_DIR [OPTIONS] [TEXT...]\n"
      "Like translate, with the defaults a summarization model wants: beam size,\n"
      "length penalty, min/max length from config.json \"decoding\" (beam_size,\n"
      "length_penalty, min_length, max_length), else beam 4 and length penalty 1.\n\n"
      "  -m, --model DIR       model directory\n"
-     IO_HELP DECODE_HELP GENERATE_HELP TRANSLATE_TAIL},
+     IO_HELP DECODE_HELP GENERATE_HELP
+     "  --split-sentences     summarize each sentence on its own (off by default:\n"
+     "                        a summary reads the whole text)\n"
+     "  --no-split-sentences  summarize each line whole (the default)\n"
+     TRANSLATE_TAIL},
     {"score",
      G_MODEL | G_IO | G_THREADS | G_FORMAT | G_ALIGN | G_QUIET | G_LENIENT,
      "usage: s2s score -m MODEL_DIR [OPTIONS] < pairs.tsv\n"
@@ -353,6 +363,8 @@ static int apply_option(const char *cmd, int val, const char *name, const char *
     case O_TOP_P: return parse_float(cmd, name, arg, 1e-9, 1.0, &o->dp.top_p);
     case O_SEED: return parse_seed(cmd, name, arg, &o->dp.seed);
     case O_NUM_SAMPLES: return parse_int(cmd, name, arg, 1, S2S_MAX_BEAM, &o->dp.num_samples);
+    case O_SPLIT: o->split_sentences = 1; return 0;
+    case O_NO_SPLIT: o->split_sentences = 0; return 0;
     }
     return cli_usage_error(cmd, "internal: unhandled option '--%s'", name);
 }
@@ -399,6 +411,7 @@ static void set_defaults(const char *cmd, cli_opts *o)
     o->dp = s2s_decode_default_params();
     o->threads = 1;
     o->side = S2S_SOURCE;
+    o->split_sentences = -1;
 }
 
 /* Checks combinations that single options cannot. */

@@ -39,7 +39,8 @@ static void format_score(const score_ctx *c, cli_job *job, const s2s_token_seq *
     if (c->o->format == CLI_FMT_JSONL) {
         char *text = s2s_detokenize_result(c->model, res, res->hyps[0].tokens, res->hyps[0].n_tokens);
         char *texts[1] = {text};
-        cli_line_out lo = {job->id, c->model, src, res, texts, c->o->alignment};
+        cli_line_out lo = {.id = job->id, .model = c->model, .source = src, .result = res, .texts = texts,
+                           .alignment = c->o->alignment};
         cli_write_json_line(f, &lo);
         free(text);
     } else {

@@ -1,0 +1,121 @@
+#!/bin/bash
+# cli-text: real text in translate/summarize with a shipped model:
+# --split-sentences (text, n-best, alignment and jsonl of a split line
+# checked against the sentences translated one by one).
+NAME=cli-text
+. "$(dirname "$0")/lib.bash"
+FE=$S2S_ROOT/models/fra-eng
+need_fixture "$FE"
+
+# 1. splitting: a line's output is its sentences' outputs, each translated
+#    alone, joined by single spaces; blank lines stay empty lines
+printf '%s\n' "Il pleut. Je reste à la maison. M. Dupont arrive à 12.30 !" "" \
+  "« Tu viens ? » Non. Il part." "Une seule phrase sans point" >"$TMP/para.txt"
+printf '%s\n' "Il pleut." "Je reste à la maison." "M. Dupont arrive à 12.30 !" \
+  "« Tu viens ? »" "Non." "Il part." "Une seule phrase sans point" >"$TMP/sents.txt"
+expect_rc 0 "split (default)" "$S2S" translate -m "$FE" -i "$TMP/para.txt"
+cp "$TMP/out" "$TMP/para.out"
+expect_rc 0 "sentences alone" "$S2S" translate -m "$FE" --no-split-sentences -i "$TMP/sents.txt"
+cp "$TMP/out" "$TMP/sents.out"
+check "split line = its sentences translated alone, joined by spaces" "$PYTHON" -c "
+s = open('$TMP/sents.out').read().split('\n')[:-1]
+got = open('$TMP/para.out').read().split('\n')[:-1]
+want = [' '.join(s[0:3]), '', ' '.join(s[3:6]), s[6]]
+assert got == want, (got, want)"
+expect_rc 0 "--no-split-sentences" "$S2S" translate -m "$FE" --no-split-sentences -i "$TMP/para.txt"
+check "--no-split-sentences: 4 lines, the paragraph decoded whole" "$PYTHON" -c "
+got = open('$TMP/out').read().split('\n')[:-1]
+assert len(got) == 4 and got[0] != open('$TMP/para.out').read().split('\n')[0], got"
+
+# 2. jsonl of a split line: top-level fields joined from the sentences
+expect_rc 0 "split jsonl" "$S2S" translate -m "$FE" -i "$TMP/para.txt" --format jsonl --alignment hard
+cp "$TMP/out" "$TMP/para.jsonl"
+expect_rc 0 "sentences jsonl" "$S2S" translate -m "$FE" -i "$TMP/sents.txt" --format jsonl --alignment hard
+cp "$TMP/out" "$TMP/sents.jsonl"
+check "split jsonl: sentences, joined tokens, scores, block attention, alignment" "$PYTHON" - "$TMP/para.jsonl" "$TMP/sents.jsonl" <<'PY'
+import json, sys
+line = [json.loads(l) for l in open(sys.argv[1])]
+alone = [json.loads(l) for l in open(sys.argv[2])]
+assert [o['id'] for o in line] == [0, 1, 2, 3]
+assert 'sentences' not in line[1] and 'sentences' not in line[3]
+assert line[3]['hypotheses'][0]['text'] == alone[6]['hypotheses'][0]['text']
+for o, parts in ((line[0], alone[0:3]), (line[2], alone[3:6])):
+    sents = o['sentences']
+    assert len(sents) == 3
+    assert [s['source_tokens'] for s in sents] == [p['source_tokens'] for p in parts]
+    assert o['source_tokens'] == sum((p['source_tokens'] for p in parts), [])
+    h = o['hypotheses'][0]
+    hs = [p['hypotheses'][0] for p in parts]
+    assert h['sentence_hypotheses'] == [0, 0, 0]
+    assert h['text'] == ' '.join(x['text'] for x in hs)
+    assert h['tokens'] == sum((x['tokens'] for x in hs), [])
+    assert abs(h['score'] - sum(x['score'] for x in hs)) < 1e-4
+    assert abs(h['score'] - sum(h['token_logprobs'])) < 1e-3
+    assert h['finished'] == all(x['finished'] for x in hs)
+    # attention: every step of every sentence, over all source tokens, each
+    # sentence's own block and zeros elsewhere
+    att, r0, c0 = h['attention'], 0, 0
+    assert len(att) == sum(len(x['attention']) for x in hs)
+    for x, p in zip(hs, parts):
+        n = len(p['source_tokens'])
+        for i, row in enumerate(x['attention']):
+            full = att[r0 + i]
+            assert len(full) == len(o['source_tokens'])
+            assert all(abs(a - b) < 1e-6 for a, b in zip(full[c0:c0 + n], row))
+            assert all(v == 0 for v in full[:c0] + full[c0 + n:])
+        r0 += len(x['attention'])
+        c0 += n
+    # hard alignment: each sentence's pairs shifted by the tokens before it
+    want, c0, t0 = [], 0, 0
+    for x, p in zip(hs, parts):
+        for pair in x['alignment'].split():
+            s, t = map(int, pair.split('-'))
+            want.append('%d-%d' % (s + c0, t + t0))
+        c0 += len(p['source_tokens'])
+        t0 += len(x['tokens'])
+    assert h['alignment'].split() == want, (h['alignment'], want)
+PY
+expect_rc 0 "split text --alignment hard" "$S2S" translate -m "$FE" -i "$TMP/para.txt" --alignment hard
+check "text hard alignment of a split line = jsonl's" "$PYTHON" -c "
+import json
+ref = [json.loads(l)['hypotheses'][0]['alignment'] for l in open('$TMP/para.jsonl')]
+got = [l.split(' ||| ')[1] if ' ||| ' in l else '' for l in open('$TMP/out').read().split('\n')[:-1]]
+assert got == ref, (got, ref)"
+
+# 3. n-best of a split line: the N best combinations of the sentences'
+#    n-best lists by summed ranking score (brute force here)
+expect_rc 0 "split n-best jsonl" "$S2S" translate -m "$FE" --beam 4 --n-best 4 --length-penalty 1 --format jsonl \
+  "Il pleut. Je reste. Tu pars."
+check "n-best of a split line = best 4 of all 64 combinations" "$PYTHON" - "$TMP/out" <<'PY'
+import itertools, json, sys
+o = json.loads(open(sys.argv[1]).read())
+lists = [s['hypotheses'] for s in o['sentences']]
+assert [len(l) for l in lists] == [4, 4, 4]
+combos = sorted(itertools.product(range(4), repeat=3),
+                key=lambda c: (sum(not lists[u][k]['finished'] for u, k in enumerate(c)),
+                               -sum(lists[u][k]['ranking_score'] for u, k in enumerate(c))))
+got = o['hypotheses']
+assert len(got) == 4
+for h, c in zip(got, combos[:4]):
+    want_rank = sum(lists[u][k]['ranking_score'] for u, k in enumerate(c))
+    assert abs(h['ranking_score'] - want_rank) < 1e-4, (h['ranking_score'], want_rank)
+    assert h['text'] == ' '.join(lists[u][h['sentence_hypotheses'][u]]['text'] for u in range(3))
+ranks = [h['ranking_score'] for h in got]
+assert ranks == sorted(ranks, reverse=True)
+PY
+
+# 4. summarize does not split by default; --split-sentences turns it on
+expect_rc 0 "summarize (no split)" "$S2S" summarize -m "$FE" --format jsonl "Il pleut. Je reste."
+check "summarize: no sentences by default" not has "$TMP/out" '"sentences"'
+expect_rc 0 "summarize --split-sentences" "$S2S" summarize -m "$FE" --format jsonl --split-sentences "Il pleut. Je reste."
+check "summarize --split-sentences: 2 sentences" "$PYTHON" -c "
+import json; assert len(json.loads(open('$TMP/out').read())['sentences']) == 2"
+
+# 5. threads: a split file gives the same output for 1 and 2 threads
+for i in $(seq 40); do cat "$TMP/para.txt"; done >"$TMP/many.txt"
+"$S2S" translate -m "$FE" -i "$TMP/many.txt" --threads 1 --format jsonl >"$TMP/t1"
+"$S2S" translate -m "$FE" -i "$TMP/many.txt" --threads 2 --format jsonl >"$TMP/t2"
+check "split: --threads 1 == --threads 2" cmp -s "$TMP/t1" "$TMP/t2"
+check "split: 160 lines out" test "$(lines "$TMP/t1")" = 160
+
+finish
