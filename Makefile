@@ -88,6 +88,8 @@ $(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT) $(wildcard tests/support/*.h) $(BUIL
 # Tests of the command's own text handling link its source files.
 $(BUILD)/tests/test_sentences: tools/s2s/sentences.c tools/s2s/sentences.h
 $(BUILD)/tests/test_sentences: TEST_EXTRA := tools/s2s/sentences.c
+$(BUILD)/tests/test_textcase: tools/s2s/textcase.c tools/s2s/textcase.h
+$(BUILD)/tests/test_textcase: TEST_EXTRA := tools/s2s/textcase.c
 
 # The dependency order tokenizer -> engine -> command, read from the objects'
 # symbol tables: no circle between files, no call against the order, and a

@@ -1,7 +1,7 @@
 #!/bin/bash
 # cli-text: real text in translate/summarize with a shipped model:
 # --split-sentences (text, n-best, alignment and jsonl of a split line
-# checked against the sentences translated one by one).
+# checked against the sentences translated one by one), --case.
 NAME=cli-text
 . "$(dirname "$0")/lib.bash"
 FE=$S2S_ROOT/models/fra-eng
@@ -117,5 +117,49 @@ for i in $(seq 40); do cat "$TMP/para.txt"; done >"$TMP/many.txt"
 "$S2S" translate -m "$FE" -i "$TMP/many.txt" --threads 2 --format jsonl >"$TMP/t2"
 check "split: --threads 1 == --threads 2" cmp -s "$TMP/t1" "$TMP/t2"
 check "split: 160 lines out" test "$(lines "$TMP/t1")" = 160
+
+# 6. --case auto: an ALL-CAPS sentence is decoded as its ordinary-case
+#    form and its output put in capitals; Title Case likewise; --case off
+#    decodes the capitals as they are
+printf '%s\n' "Je ne sais pas où il est allé." "Le train est arrivé en retard." "Nous avons besoin de votre aide." >"$TMP/plain.txt"
+"$PYTHON" -c "
+import sys
+for l in open('$TMP/plain.txt'): print(l.rstrip('\n').upper())" >"$TMP/caps.txt"
+"$PYTHON" -c "
+for l in open('$TMP/plain.txt'): print(' '.join(w[0].upper() + w[1:] for w in l.split()))" >"$TMP/title.txt"
+expect_rc 0 "plain case" "$S2S" translate -m "$FE" -i "$TMP/plain.txt"
+cp "$TMP/out" "$TMP/plain.out"
+expect_rc 0 "all caps, --case auto" "$S2S" translate -m "$FE" -i "$TMP/caps.txt"
+check "all caps: the plain sentence's output, in capitals" "$PYTHON" -c "
+got = open('$TMP/out').read().split('\n')[:-1]
+want = [l.upper() for l in open('$TMP/plain.out').read().split('\n')[:-1]]
+assert got == want, (got, want)"
+expect_rc 0 "title case, --case auto" "$S2S" translate -m "$FE" -i "$TMP/title.txt"
+check "title case: the plain sentence's output, each word capitalized" "$PYTHON" -c "
+got = open('$TMP/out').read().split('\n')[:-1]
+want = [' '.join(w[0].upper() + w[1:] for w in l.split(' ')) for l in open('$TMP/plain.out').read().split('\n')[:-1]]
+assert got == want, (got, want)"
+expect_rc 0 "all caps, --case off" "$S2S" translate -m "$FE" -i "$TMP/caps.txt" --case off
+check "--case off: the capitals are decoded as they are" "$PYTHON" -c "
+got = open('$TMP/out').read().split('\n')[:-1]
+plain = open('$TMP/plain.out').read().split('\n')[:-1]
+assert len(got) == 3 and all(g.upper() != p.upper() for g, p in zip(got, plain)), got"
+expect_rc 0 "all caps jsonl" "$S2S" translate -m "$FE" --format jsonl "JE NE SAIS PAS OÙ IL EST ALLÉ. Le train est arrivé en retard."
+check "jsonl: the caps sentence says case upper, its tokens are the folded text's" "$PYTHON" - "$TMP/out" "$S2S" "$FE" <<'PY'
+import json, subprocess, sys
+o = json.loads(open(sys.argv[1]).read())
+s0, s1 = o['sentences']
+assert s0['case'] == 'upper' and 'case' not in s1 and 'case' not in o
+tok = subprocess.run([sys.argv[2], 'tokenize', '-m', sys.argv[3], "Je ne sais pas où il est allé."],
+                     capture_output=True, text=True).stdout.split()
+assert s0['source_tokens'] == tok, (s0['source_tokens'], tok)
+assert s0['source_text'] == "JE NE SAIS PAS OÙ IL EST ALLÉ."
+assert s0['hypotheses'][0]['text'] == s0['hypotheses'][0]['text'].upper()
+assert o['hypotheses'][0]['text'].startswith(s0['hypotheses'][0]['text'] + ' ')
+PY
+expect_rc 0 "a model that lowercases: --case auto does nothing" "$S2S" translate -m "$S2S_ROOT/models/tutorial-fra-eng" --format jsonl "JE SUIS CONTENT ."
+check "tutorial model: no case field" not has "$TMP/out" '"case"'
+expect_rc 2 "--case bogus" "$S2S" translate -m "$FE" --case bogus a
+check "--case bogus names the option" has "$TMP/err" "--case"
 
 finish

@@ -31,6 +31,7 @@ enum cli_format { CLI_FMT_TEXT = 0, CLI_FMT_JSONL, CLI_FMT_JSON };
 enum cli_align { CLI_ALIGN_NONE = 0, CLI_ALIGN_HARD, CLI_ALIGN_SOFT };
 enum cli_color { CLI_COLOR_AUTO = 0, CLI_COLOR_NEVER, CLI_COLOR_ALWAYS };
 enum cli_show { CLI_SHOW_TOKENS = 0, CLI_SHOW_PIECES, CLI_SHOW_IDS };
+enum cli_case_mode { CLI_CASE_AUTO = 0, CLI_CASE_OFF };
 
 /* Everything the command line can set; each subcommand reads what it needs. */
 typedef struct cli_opts {
@@ -47,6 +48,7 @@ typedef struct cli_opts {
     const char *prefix;         /* --prefix: target prefix of every line, or NULL */
     int prefix_column;          /* --prefix-column: lines are source<TAB>prefix */
     int split_sentences;        /* -1: the command's default (translate on, summarize off) */
+    int case_mode;              /* enum cli_case_mode; default auto */
     int color;                  /* enum cli_color */
     const char *svg, *html;
     int side;                   /* s2s_side, for tokenize */
@@ -188,14 +190,6 @@ void cli_job_fail(cli_job *job, int format, const char *message);
 void cli_job_warn_cut(cli_job *job, const s2s_model *m, const char *what);
 /* Appends a warning "line N: <message>" to job->msg. */
 void cli_job_warn(cli_job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* ---- textcase.c ---- */
-
-/* Case handling applied to a sentence (--case). */
-enum cli_case { CLI_CASE_NONE = 0, CLI_CASE_UPPER, CLI_CASE_TITLE };
-
-/* "upper", "title", or NULL for CLI_CASE_NONE (static strings). */
-const char *cli_case_name(int casing);
 
 /* ---- cli_format.c ---- */
 

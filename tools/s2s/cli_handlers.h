@@ -17,6 +17,7 @@ typedef struct translate_ctx {
     const s2s_model *model;
     int append_eos;     /* the model's encoder appends eos to every source */
     int n_target;       /* target vocabulary size (where a copy model's extended ids start) */
+    int fix_case;       /* --case auto and the model's tokenizer keeps case */
     unk_ctx unk;
 } translate_ctx;
 

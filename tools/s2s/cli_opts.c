@@ -24,7 +24,7 @@ enum {
     O_BEAM = 256, O_NBEST, O_LP, O_MINLEN, O_MAXLEN, O_THREADS, O_FORMAT, O_ALIGNMENT,
     O_SCORES, O_REPLACE_UNK, O_LENIENT, O_COLOR, O_SVG, O_HTML, O_SIDE, O_SHOW,
     O_NO_REPEAT, O_COVERAGE_PENALTY, O_PREFIX, O_TSV_PREFIX, O_SAMPLE, O_TEMPERATURE, O_TOP_K,
-    O_TOP_P, O_SEED, O_NUM_SAMPLES, O_SPLIT, O_NO_SPLIT,
+    O_TOP_P, O_SEED, O_NUM_SAMPLES, O_SPLIT, O_NO_SPLIT, O_CASE,
 };
 
 typedef struct opt_def {
@@ -67,6 +67,7 @@ static const opt_def OPTIONS[] = {
     {"show", required_argument, O_SHOW, G_SIDE},
     {"split-sentences", no_argument, O_SPLIT, G_SPLIT},
     {"no-split-sentences", no_argument, O_NO_SPLIT, G_SPLIT},
+    {"case", required_argument, O_CASE, G_SPLIT},
     {"help", no_argument, 'h', ~0u},
 };
 #define N_OPTIONS (sizeof OPTIONS / sizeof OPTIONS[0])
@@ -107,6 +108,11 @@ typedef struct command_def {
     "  -q, --quiet           no progress bar\n" \
     "  --lenient             replace invalid UTF-8 by U+FFFD instead of failing the line\n"
 
+#define CASE_HELP \
+    "  --case auto|off       auto (default): an ALL-CAPS or Title Case sentence is\n" \
+    "                        decoded in ordinary case and its output given the\n" \
+    "                        input's case back (not for models that lowercase)\n"
+
 #define TRANSLATE_TAIL \
     "  --format text|jsonl   output format (default text; jsonl: one JSON object per line)\n" \
     "  --alignment hard|soft text: append ' ||| ' and the alignment: hard = Pharaoh\n" \
@@ -130,6 +136,7 @@ static const command_def COMMANDS[] = {
      "  --split-sentences     translate each sentence of a line on its own and join the\n"
      "                        outputs with spaces on one line (the default)\n"
      "  --no-split-sentences  translate each line whole\n"
+     CASE_HELP
      TRANSLATE_TAIL},
     {"summarize",
      G_MODEL | G_IO | G_DECODE | G_GENERATE | G_THREADS | G_FORMAT | G_ALIGN | G_SCORES | G_UNK | G_QUIET |
@@ -143,6 +150,7 @@ static const command_def COMMANDS[] = {
      "  --split-sentences     summarize each sentence on its own (off by default:\n"
      "                        a summary reads the whole text)\n"
      "  --no-split-sentences  summarize each line whole (the default)\n"
+     CASE_HELP
      TRANSLATE_TAIL},
     {"score",
      G_MODEL | G_IO | G_THREADS | G_FORMAT | G_ALIGN | G_QUIET | G_LENIENT,
@@ -314,6 +322,7 @@ static const char *const ALIGN_NAMES[] = {"none", "hard", "soft", NULL};
 static const char *const COLOR_NAMES[] = {"auto", "never", "always", NULL};
 static const char *const SIDE_NAMES[] = {"source", "target", NULL};
 static const char *const SHOW_NAMES[] = {"tokens", "pieces", "ids", NULL};
+static const char *const CASE_NAMES[] = {"auto", "off", NULL};
 static const char *const FORMAT_TEXT_JSONL[] = {"text", "jsonl", NULL};
 static const char *const FORMAT_TEXT_JSON[] = {"text", "json", NULL};
 
@@ -365,6 +374,7 @@ static int apply_option(const char *cmd, int val, const char *name, const char *
     case O_NUM_SAMPLES: return parse_int(cmd, name, arg, 1, S2S_MAX_BEAM, &o->dp.num_samples);
     case O_SPLIT: o->split_sentences = 1; return 0;
     case O_NO_SPLIT: o->split_sentences = 0; return 0;
+    case O_CASE: return parse_choice(cmd, name, arg, CASE_NAMES, &o->case_mode);
     }
     return cli_usage_error(cmd, "internal: unhandled option '--%s'", name);
 }

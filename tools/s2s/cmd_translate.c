@@ -17,6 +17,7 @@
 #include "cli_join.h"
 #include "cli_handlers.h"
 #include "sentences.h"
+#include "textcase.h"
 
 /* Summarization defaults when config.json has no "decoding" value. */
 #define SUMMARIZE_BEAM 4
@@ -129,8 +130,25 @@ static int tokenize_part(const translate_ctx *c, cli_job *job, s2s_side side, co
 /* Tokenizes one unit; 0, or -1 after failing the job. A unit that gives
  * no token besides the appended eos is blank: one empty, finished
  * hypothesis with score 0 and no step, not decoded. */
+/* The cli_known_fn of case folding: a whole token of the source vocabulary. */
+static int source_knows(void *model, const char *word, size_t len)
+{
+    return s2s_model_token_id(model, S2S_SOURCE, word, len) >= 0;
+}
+
+/* With case handling on, an ALL-CAPS or Title Case unit gets the text it
+ * is decoded from (textcase.h). 0, or -1 after failing the job. */
+static int fold_case(const translate_ctx *c, cli_job *job, unit *u)
+{
+    if (!c->fix_case || (u->casing = cli_case_detect(u->text, u->len)) == CLI_CASE_NONE) return 0;
+    if ((u->folded = cli_case_fold(u->text, u->len, source_knows, (void *)c->model))) return 0;
+    cli_job_fail(job, c->o->format, "out of memory");
+    return -1;
+}
+
 static int tokenize_unit(const translate_ctx *c, cli_job *job, unit *u)
 {
+    if (fold_case(c, job, u) < 0) return -1;
     const char *t = u->folded ? u->folded : u->text;
     size_t n = u->folded ? strlen(u->folded) : u->len;
     if (tokenize_part(c, job, S2S_SOURCE, t, n, "", &u->src) < 0) return -1;
@@ -228,6 +246,11 @@ static int unit_texts(const translate_ctx *c, unit *u)
         const s2s_hypothesis *h = &u->res.hyps[k];
         u->texts[k] = c->o->replace_unk ? cli_replace_unk_text(&c->unk, t, n, &u->src, &u->res, k)
                                         : s2s_detokenize_result(c->model, &u->res, h->tokens, h->n_tokens);
+        if (u->texts[k] && u->casing != CLI_CASE_NONE) {
+            char *restored = cli_case_restore(u->texts[k], u->casing);
+            free(u->texts[k]);
+            u->texts[k] = restored;
+        }
         if (!u->texts[k]) return -1;
     }
     return 0;
@@ -385,10 +408,13 @@ void cli_translate_init(translate_ctx *c, const cli_opts *o, const s2s_model *m)
 {
     s2s_model_info info;
     s2s_model_get_info(m, &info);
+    /* a tokenizer that lowercases sees no case to fix */
+    int keeps_case = strcmp(info.normalizer, "tutorial") != 0 && !info.lowercase;
     c->o = o;
     c->model = m;
     c->append_eos = info.append_eos;
     c->n_target = info.target_vocab_size;
+    c->fix_case = o->case_mode == CLI_CASE_AUTO && keeps_case;
     cli_unk_init(&c->unk, m, o->lenient);
 }
 
