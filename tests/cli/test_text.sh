@@ -1,7 +1,8 @@
 #!/bin/bash
 # cli-text: real text in translate/summarize with a shipped model:
 # --split-sentences (text, n-best, alignment and jsonl of a split line
-# checked against the sentences translated one by one), --case.
+# checked against the sentences translated one by one), --case, n-best
+# and --scores text with both scores, blank lines in every layout.
 NAME=cli-text
 . "$(dirname "$0")/lib.bash"
 FE=$S2S_ROOT/models/fra-eng
@@ -161,5 +162,24 @@ expect_rc 0 "a model that lowercases: --case auto does nothing" "$S2S" translate
 check "tutorial model: no case field" not has "$TMP/out" '"case"'
 expect_rc 2 "--case bogus" "$S2S" translate -m "$FE" --case bogus a
 check "--case bogus names the option" has "$TMP/err" "--case"
+
+# 7. n-best and --scores text carry the raw score and the ranking score;
+#    a blank line is one empty hypothesis in every layout
+expect_rc 0 "split n-best text" "$S2S" translate -m "$FE" --beam 4 --n-best 4 --length-penalty 1 "Il pleut. Je reste. Tu pars."
+cp "$TMP/out" "$TMP/nb.txt"
+expect_rc 0 "split n-best jsonl" "$S2S" translate -m "$FE" --beam 4 --n-best 4 --length-penalty 1 --format jsonl "Il pleut. Je reste. Tu pars."
+check "split n-best text = jsonl (text, score=, ranking score)" "$PYTHON" -c "
+import json
+o = json.loads(open('$TMP/out').read())
+got = open('$TMP/nb.txt').read().split('\n')[:-1]
+assert len(got) == 4
+for g, h in zip(got, o['hypotheses']):
+    i, text, score, rank = g.split(' ||| ')
+    assert i == '0' and text == h['text'] and abs(float(score[7:]) - h['score']) < 1e-5
+    assert abs(float(rank) - h['ranking_score']) < 1e-5"
+expect_rc 0 "blank line, n-best" "$S2S" translate -m "$FE" --beam 4 --n-best 3 -i <(printf 'Il pleut.\n\n')
+check "blank line in n-best text: one line with ID, empty text, scores 0" test "$(sed -n 4p "$TMP/out")" = "1 |||  ||| score= 0 ||| 0" -a "$(lines "$TMP/out")" = 4
+expect_rc 0 "blank line, --scores --alignment hard" "$S2S" translate -m "$FE" --scores --alignment hard -i <(printf '\n \nIl pleut.\n')
+check "blank line with --scores: empty text, alignment and zero scores" test "$(sed -n 1p "$TMP/out")" = " |||  ||| score= 0 ||| 0" -a "$(lines "$TMP/out")" = 3
 
 finish

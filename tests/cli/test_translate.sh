@@ -41,7 +41,7 @@ first=$(head -1 "$TMP/in.txt")
 expect_rc 0 "TEXT arguments" "$S2S" translate -m "$M" $first
 check "TEXT arguments give the first line's translation" test "$(cat "$TMP/out")" = "$(head -1 "$TMP/o.txt")"
 
-# 4. --scores: "text ||| score" with the jsonl score
+# 4. --scores: "text ||| score= SCORE ||| RANKING_SCORE" with the jsonl values
 expect_rc 0 "--scores" "$S2S" translate -m "$M" -i "$TMP/in.txt" --scores
 check "--scores layout and values" "$PYTHON" -c "
 import json, sys
@@ -49,8 +49,11 @@ ref = [json.loads(l)['hypotheses'][0] for l in open('$TMP/ref.jsonl')]
 got = open('$TMP/out').read().split('\n')[:-1]
 assert len(got) == len(ref)
 for g, r in zip(got, ref):
-    text, score = g.split(' ||| ')
-    assert text == r['text'] and abs(float(score) - r['score']) <= 1e-6 * max(1, abs(r['score'])), g"
+    text, score, rank = g.split(' ||| ')
+    assert score.startswith('score= ')
+    score = float(score[len('score= '):])
+    assert text == r['text'] and abs(score - r['score']) <= 1e-6 * max(1, abs(r['score'])), g
+    assert abs(float(rank) - r['ranking_score']) <= 1e-6 * max(1, abs(r['score'])), g"
 
 # 5. --alignment hard: Pharaoh src-tgt pairs = argmax of each emitted step's attention
 expect_rc 0 "--alignment hard" "$S2S" translate -m "$M" -i "$TMP/in.txt" --alignment hard
@@ -71,7 +74,7 @@ import json
 ref = [json.loads(l) for l in open('$TMP/ref.jsonl')]
 got = open('$TMP/out').read().split('\n')[:-1]
 for g, r in zip(got, ref):
-    text, soft, score = g.split(' ||| ')
+    text, soft, score, rank = g.split(' ||| ')
     rows = [[float(x) for x in row.split(',')] for row in soft.split()]
     h = r['hypotheses'][0]
     assert len(rows) == len(h['attention']), g
@@ -79,19 +82,31 @@ for g, r in zip(got, ref):
         assert len(row) == len(r['source_tokens']) and abs(sum(row) - 1) < 1e-4
         assert all(abs(a - b) < 1e-5 for a, b in zip(row, want))"
 
-# 7. --n-best: N Moses-style lines per input, scores as in jsonl
-expect_rc 0 "--n-best 3 jsonl" "$S2S" translate -m "$M" -i "$TMP/in.txt" --beam 4 --n-best 3 --format jsonl
+# 7. --n-best: N Moses/Marian lines per input, 'ID ||| text ||| score= SCORE ||| RANKING_SCORE',
+#    best first: with a length penalty the list is ordered by the last field
+expect_rc 0 "--n-best 3 jsonl" "$S2S" translate -m "$M" -i "$TMP/in.txt" --beam 4 --n-best 3 --length-penalty 1.5 --format jsonl
 cp "$TMP/out" "$TMP/nbest.jsonl"
-expect_rc 0 "--n-best 3 text" "$S2S" translate -m "$M" -i "$TMP/in.txt" --beam 4 --n-best 3
-check "n-best lines: ID ||| text ||| score" "$PYTHON" -c "
+expect_rc 0 "--n-best 3 text" "$S2S" translate -m "$M" -i "$TMP/in.txt" --beam 4 --n-best 3 --length-penalty 1.5
+check "n-best lines: ID ||| text ||| score= SCORE ||| RANKING_SCORE, ranked by the last" "$PYTHON" -c "
 import json
 ref = [json.loads(l) for l in open('$TMP/nbest.jsonl')]
 got = open('$TMP/out').read().split('\n')[:-1]
-want = ['%d ||| %s' % (r['id'], h['text']) for r in ref for h in r['hypotheses']]
+want = [('%d' % r['id'], h['text'], h['score'], h['ranking_score']) for r in ref for h in r['hypotheses']]
 assert len(got) == len(want) == 120, len(got)
-for g, w, s in zip(got, want, [h['score'] for r in ref for h in r['hypotheses']]):
-    gid, text, score = g.split(' ||| ')
-    assert g.rsplit(' ||| ', 1)[0] == w and abs(float(score) - s) < 1e-5, (g, w)"
+unsorted_raw = 0
+for i, (g, w) in enumerate(zip(got, want)):
+    gid, text, score, rank = g.split(' ||| ')
+    assert (gid, text) == w[:2] and score.startswith('score= '), (g, w)
+    assert abs(float(score[7:]) - w[2]) < 1e-5 and abs(float(rank) - w[3]) < 1e-5, (g, w)
+    # the ranking score is score / ((5 + |y|) / 6) ^ 1.5, |y| counting eos
+    h = ref[i // 3]['hypotheses'][i % 3]
+    n = len(h['tokens']) + (1 if h['finished'] else 0)
+    assert abs(float(rank) - float(score[7:]) / ((5 + n) / 6) ** 1.5) < 1e-4, g
+    if i % 3:
+        prev = got[i - 1].split(' ||| ')
+        assert float(rank) <= float(prev[3]) or not h['finished'], (prev, g)
+        unsorted_raw += float(score[7:]) > float(prev[2][7:])
+assert unsorted_raw > 0, 'no list where the raw score is out of order: the check would not show anything'"
 check "n-best jsonl: 3 hypotheses each" "$PYTHON" -c "
 import json, sys
 sys.exit(any(len(json.loads(l)['hypotheses']) != 3 for l in open('$TMP/nbest.jsonl')))"

@@ -72,9 +72,11 @@ void cli_write_text_hyp(FILE *f, const cli_line_out *lo, int k, int with_id, int
         fputs(" ||| ", f);
         write_alignment(f, lo->alignment, lo, k);
     }
-    if (with_score) {
-        fputs(" ||| ", f);
+    if (with_score) { /* Moses/Marian: a feature field, then the score the list is ranked by */
+        fputs(" ||| score= ", f);
         cli_text_num(f, h->score);
+        fputs(" ||| ", f);
+        cli_text_num(f, h->ranking_score);
     }
     fputc('\n', f);
 }

@@ -31,7 +31,10 @@ typedef struct cli_line_out {
                                       of sentence u */
 } cli_line_out;
 
-/* Writes hypothesis k as a text line: "[ID ||| ]text[ ||| alignment][ ||| score]". */
+/* Writes hypothesis k as a text line:
+ * "[ID ||| ]text[ ||| alignment][ ||| score= SCORE ||| RANKING_SCORE]" where SCORE
+ * is the sum of log-probabilities and RANKING_SCORE the score the n-best
+ * list is ordered by (with the length penalty and any other ranking term). */
 void cli_write_text_hyp(FILE *f, const cli_line_out *lo, int k, int with_id, int with_score);
 
 /* Writes the jsonl object of model-format.md section 8 (and a newline). */

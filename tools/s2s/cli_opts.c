@@ -80,7 +80,8 @@ typedef struct command_def {
 
 #define DECODE_HELP \
     "  --beam K              beam width (1 = greedy; default 1, summarize: config or 4)\n" \
-    "  --n-best N            N hypotheses per input (text: 'ID ||| text ||| score' lines)\n" \
+    "  --n-best N            N hypotheses per input, best first (text lines:\n" \
+    "                        'ID ||| text ||| score= SCORE ||| RANKING_SCORE')\n" \
     "  --length-penalty A    GNMT length penalty alpha (default 0; summarize: config or 1)\n" \
     "  --min-length N        no eos before N tokens (default 0)\n" \
     "  --max-length N        at most N decoding steps, eos included\n" \
@@ -117,10 +118,12 @@ typedef struct command_def {
     "  --format text|jsonl   output format (default text; jsonl: one JSON object per line)\n" \
     "  --alignment hard|soft text: append ' ||| ' and the alignment: hard = Pharaoh\n" \
     "                        'src-tgt' pairs, soft = one row per step, comma-separated\n" \
-    "  --scores              text: append ' ||| ' and the hypothesis score\n" \
+    "  --scores              text: append ' ||| score= SCORE ||| RANKING_SCORE': the\n" \
+    "                        sum of log-probabilities, then the score hypotheses are\n" \
+    "                        ranked by (with the length penalty)\n" \
     "  --replace-unk         an emitted unk becomes the source word it attends to most\n" \
     "  -h, --help            this help\n" \
-    "\nText lines are: [ID ||| ] text [||| alignment] [||| score].\n" \
+    "\nText lines are: [ID ||| ] text [||| alignment] [||| score= SCORE ||| RANKING_SCORE].\n" \
     "Exit status: 0 all lines done, 1 some lines failed (empty line or error object\n" \
     "in their place, message on stderr), 2 usage or model error.\n"
 
