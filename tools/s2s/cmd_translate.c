@@ -127,9 +127,6 @@ static int tokenize_part(const translate_ctx *c, cli_job *job, s2s_side side, co
     return -1;
 }
 
-/* Tokenizes one unit; 0, or -1 after failing the job. A unit that gives
- * no token besides the appended eos is blank: one empty, finished
- * hypothesis with score 0 and no step, not decoded. */
 /* The cli_known_fn of case folding: a whole token of the source vocabulary. */
 static int source_knows(void *model, const char *word, size_t len)
 {
@@ -146,6 +143,9 @@ static int fold_case(const translate_ctx *c, cli_job *job, unit *u)
     return -1;
 }
 
+/* Tokenizes one unit; 0, or -1 after failing the job. A unit that gives
+ * no token besides the appended eos is blank: one empty, finished
+ * hypothesis with score 0 and no step, not decoded. */
 static int tokenize_unit(const translate_ctx *c, cli_job *job, unit *u)
 {
     if (fold_case(c, job, u) < 0) return -1;
