@@ -5,10 +5,13 @@
 #   make fuzz-run        builds the libFuzzer targets with clang and runs each briefly
 #   make demo            translates a few sentences with the default model
 #   make bench           speed against PyTorch (not part of test)
-#   make install PREFIX=/usr/local DESTDIR=
+#   make install PREFIX=/usr/local DESTDIR=   (models under PREFIX/share/s2s/models)
 
 PYTHON   ?= /usr/bin/python3
 PREFIX   ?= /usr/local
+# where `make install` puts the shipped models; the command looks there for
+# its default model (models/fra-eng) when neither -m nor $$S2S_MODEL says
+DATADIR  ?= $(PREFIX)/share/s2s
 DESTDIR  ?=
 CC       ?= gcc
 FUZZ_SECONDS ?= 20
@@ -63,6 +66,15 @@ $(BUILD)/engine/%.o: engine/%.c
 $(BUILD)/tools/s2s/%.o: tools/s2s/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CLI_INC) $(CFLAGS) -c $< -o $@
+
+# The one object that knows DATADIR is rebuilt when DATADIR changes.
+$(BUILD)/datadir.stamp: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(DATADIR)' | cmp -s - $@ || echo '$(DATADIR)' > $@
+$(BUILD)/tools/s2s/cli_model.o: $(BUILD)/datadir.stamp
+$(BUILD)/tools/s2s/cli_model.o: CPPFLAGS += -DS2S_DATADIR='"$(DATADIR)"'
+.PHONY: FORCE
+FORCE:
 
 $(BUILD)/libs2s.a: $(LIB_OBJ)
 	@rm -f $@
@@ -146,6 +158,10 @@ install: all
 	ln -sf libs2s.so.0 $(DESTDIR)$(PREFIX)/lib/libs2s.so
 	install -m 644 engine/include/s2s.h $(DESTDIR)$(PREFIX)/include/s2s.h
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' tools/build/s2s.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/s2s.pc
+	@set -e; for d in models/*/; do m=$$(basename $$d); \
+	  install -d $(DESTDIR)$(DATADIR)/models/$$m; \
+	  install -m 644 $$d* $(DESTDIR)$(DATADIR)/models/$$m/; done
+	@echo "installed the models under $(DESTDIR)$(DATADIR)/models"
 
 clean:
 	rm -rf build build-san build-fuzz

@@ -385,6 +385,22 @@ static s2s_status parse_rnn(jctx *c, const cJSON *obj, const char *side, rnn_con
     return S2S_OK;
 }
 
+/* The descriptive keys, kept for s2s_model_get_info: "license" and
+ * "attribution" when they are strings, "scores" (any value) as compact
+ * JSON text. They change nothing in what the model computes, so a value
+ * of another type is ignored like an unknown key. */
+static s2s_status parse_descriptive(jctx *c, const cJSON *root, model_config *cfg)
+{
+    const cJSON *v;
+    if ((v = member(root, "license")) && cJSON_IsString(v) && !(cfg->license = strdup(v->valuestring)))
+        return s2s_fail(c->err, S2S_ERR_NOMEM, "%s: out of memory", c->file);
+    if ((v = member(root, "attribution")) && cJSON_IsString(v) && !(cfg->attribution = strdup(v->valuestring)))
+        return s2s_fail(c->err, S2S_ERR_NOMEM, "%s: out of memory", c->file);
+    if ((v = member(root, "scores")) && !cJSON_IsNull(v) && !(cfg->scores_json = cJSON_PrintUnformatted(v)))
+        return s2s_fail(c->err, S2S_ERR_NOMEM, "%s: out of memory", c->file);
+    return S2S_OK;
+}
+
 /* The body of model_config_parse on a parsed root object. */
 /* Version-2 keys of the decoder (model-format.md section 9): coverage, local
  * attention, multi-head attention and copy, with every combination the
@@ -595,7 +611,7 @@ static s2s_status parse_root(jctx *c, const cJSON *root, model_config *cfg)
         return st;
     cfg->length_penalty = (float)lp;
     cfg->has_attn_out_bias = 0; /* decided by the loader from the weights */
-    return S2S_OK;
+    return parse_descriptive(c, root, cfg);
 }
 
 /* See config.h. */
@@ -654,6 +670,9 @@ void model_config_free(model_config *cfg)
     free(cfg->eos);
     free(cfg->unk);
     free(cfg->pad);
+    free(cfg->license);
+    free(cfg->attribution);
+    cJSON_free(cfg->scores_json);
     tokenizer_config_free(&cfg->tokenizer);
     memset(cfg, 0, sizeof *cfg);
 }

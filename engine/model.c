@@ -552,6 +552,9 @@ void s2s_model_get_info(const s2s_model *m, s2s_model_info *info)
                                                                                    : S2S_MAX_SOURCE_TOKENS;
     info->n_tensors = m->n_tensors;
     info->n_parameters = m->n_parameters;
+    info->license = c->license;
+    info->attribution = c->attribution;
+    info->scores_json = c->scores_json;
 }
 
 /* See s2s.h. */

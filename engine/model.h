@@ -58,6 +58,8 @@ typedef struct model_config {
     int beam_size;        /* decoding.beam_size, 0 when absent */
     int min_length;       /* decoding.min_length, 0 when absent */
     float length_penalty; /* decoding.length_penalty, -1 when absent */
+    char *license, *attribution; /* NULL when absent or not strings */
+    char *scores_json;    /* "scores" as compact JSON (cJSON_free), NULL when absent */
 } model_config;
 
 /* One direction of one RNN layer, PyTorch layout:

@@ -374,3 +374,43 @@ Test(config, bpe_merges_escaping)
 }
 
 /* Direct parser checks of the remaining header rules. */
+
+/* ---- descriptive keys: license, attribution, scores ----------------------- */
+
+Test(config, license_attribution_scores_in_info)
+{
+    fixture fx;
+    fx_init(&fx);
+    cfg_set(fx.cfg, "license", cJSON_CreateString("CC-BY 4.0"));
+    cfg_set(fx.cfg, "attribution", cJSON_CreateString("Some data, somewhere"));
+    cJSON *scores = cJSON_CreateObject();
+    cJSON_AddNumberToObject(scores, "test_bleu", 21.5);
+    cJSON_AddStringToObject(scores, "test_data", "a \"quoted\" set");
+    cfg_set(fx.cfg, "scores", scores);
+    s2s_model *m = fx_load(&fx);
+    cr_assert_not_null(m, "load failed: %s", fx.err.message);
+    s2s_model_info in;
+    s2s_model_get_info(m, &in);
+    cr_expect_str_eq(in.license, "CC-BY 4.0");
+    cr_expect_str_eq(in.attribution, "Some data, somewhere");
+    cr_assert_not_null(in.scores_json);
+    cr_expect_str_eq(in.scores_json, "{\"test_bleu\":21.5,\"test_data\":\"a \\\"quoted\\\" set\"}");
+    s2s_model_free(m);
+    fx_cleanup(&fx);
+}
+
+Test(config, descriptive_keys_absent_or_of_another_type)
+{
+    fixture fx;
+    fx_init(&fx);
+    cfg_set(fx.cfg, "license", cJSON_CreateNumber(3)); /* ignored like an unknown key */
+    s2s_model *m = fx_load(&fx);
+    cr_assert_not_null(m, "load failed: %s", fx.err.message);
+    s2s_model_info in;
+    s2s_model_get_info(m, &in);
+    cr_expect_null(in.license);
+    cr_expect_null(in.attribution);
+    cr_expect_null(in.scores_json);
+    s2s_model_free(m);
+    fx_cleanup(&fx);
+}

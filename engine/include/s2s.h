@@ -140,6 +140,9 @@ typedef struct s2s_model_info {
                                      (or its default), at most S2S_MAX_SOURCE_TOKENS */
     size_t n_tensors;             /* tensors the model uses */
     size_t n_parameters;          /* sum of their element counts */
+    const char *license;          /* config "license" string, NULL when absent */
+    const char *attribution;      /* config "attribution" string, NULL when absent */
+    const char *scores_json;      /* config "scores" value as compact JSON text, NULL when absent */
 } s2s_model_info;
 
 /* Fills `info` for `model`. Never fails for a loaded model. */

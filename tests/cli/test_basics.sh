@@ -50,9 +50,10 @@ bad_flag "bad color" "--color" align -m "$M" --color sometimes
 bad_flag "score takes no beam" "--beam" score -m "$M" --beam 2
 bad_flag "bad side" "--side" tokenize -m "$M" --side middle
 bad_flag "text and --input" "--input" translate -m "$M" -i /dev/null hello
-bad_flag "no model" "-m" translate
 
 # model errors: exit 2 with a message naming the model
+expect_rc 2 "S2S_MODEL names a missing model" env S2S_MODEL="$TMP/no-model" "$S2S" translate x
+check "S2S_MODEL error names the variable and the directory" grep -q "$TMP/no-model.*S2S_MODEL" "$TMP/err"
 expect_rc 2 "missing model dir" "$S2S" translate -m "$TMP/nope"
 check "missing model is named" has "$TMP/err" "$TMP/nope"
 mkdir -p "$TMP/broken" && cp "$M"/* "$TMP/broken/" && echo '{"format": "s2s-rnn"' >"$TMP/broken/config.json"
@@ -71,7 +72,8 @@ for cmd in "translate -m $M a b" "info -m $M" "align -m $M a b" "tokenize -m $M 
 done
 
 # info: text and JSON, checked against the files themselves
-for mdl in "$M" "$FIX/unk_gru" "$FIX/lstm3_bi_final_bahdanau_after_feed" "$FIX/f16_gru_bahdanau"; do
+for mdl in "$M" "$FIX/unk_gru" "$FIX/lstm3_bi_final_bahdanau_after_feed" "$FIX/f16_gru_bahdanau" \
+  "$S2S_ROOT/models/fra-eng" "$S2S_ROOT/models/dates"; do
   [ -d "$mdl" ] || continue
   expect_rc 0 "info text $(basename "$mdl")" "$S2S" info -m "$mdl"
   check "info text lists tensors" has "$TMP/out" "decoder.out.weight"
@@ -100,8 +102,42 @@ for k in ("cell", "hidden_size", "embedding_size"):
     assert info["encoder"][k] == cfg["encoder"][k] and info["decoder"][k] == cfg["decoder"][k], k
 assert info["tokenizer"]["normalizer"] == cfg.get("tokenizer", {}).get("normalizer", "none")
 assert info["tokenizer"]["level"] == cfg.get("tokenizer", {}).get("level", "word")
+assert info["dir_from"] == "option"
+# license, attribution and scores as config.json records them (null when not)
+assert info["license"] == cfg.get("license") and info["attribution"] == cfg.get("attribution")
+assert info["scores"] == cfg.get("scores"), (info["scores"], cfg.get("scores"))
 PY
 done
+expect_rc 0 "info text of fra-eng" "$S2S" info -m "$S2S_ROOT/models/fra-eng"
+check "info text: the model and why" grep -q "^model: .*models/fra-eng (given on the command line)$" "$TMP/out"
+check "info text: license" grep -q "^license: *CC-BY 2.0 FR" "$TMP/out"
+check "info text: attribution" grep -q "^attribution: *Tatoeba" "$TMP/out"
+check "info text: every score, one a line" "$PYTHON" -c "
+import json, sys
+cfg = json.load(open('$S2S_ROOT/models/fra-eng/config.json'))
+text = open('$TMP/out').read()
+for k, v in cfg['scores'].items():
+    assert ('%s %s' % (k, v)) in text, k"
+
+# the default model: without -m, \$S2S_MODEL, else the installed default,
+# else models/fra-eng of the source tree (tests/cli/install.sh checks the
+# installed one)
+expect_rc 0 "info without -m" env -u S2S_MODEL "$S2S" info --format json
+check "without -m: the installed default or the source tree's fra-eng" "$PYTHON" -c "
+import json, os, sys
+o = json.load(open('$TMP/out'))
+tree = os.path.realpath('$S2S_ROOT/models/fra-eng')
+ok = (o['dir_from'] == 'source tree' and os.path.realpath(o['dir']) == tree) or \
+     (o['dir_from'] == 'installed' and o['dir'].endswith('/share/s2s/models/fra-eng'))
+sys.exit(not ok)"
+expect_rc 0 "translate without -m" env -u S2S_MODEL "$S2S" translate "Il pleut."
+check "translate without -m gives fra-eng's output" test -s "$TMP/out"
+expect_rc 0 "S2S_MODEL" env S2S_MODEL="$M" "$S2S" info --format json
+check "S2S_MODEL picks the model and says so" "$PYTHON" -c "
+import json, sys
+o = json.load(open('$TMP/out')); sys.exit(not (o['dir'] == '$M' and o['dir_from'] == 'S2S_MODEL'))"
+expect_rc 0 "-m wins over S2S_MODEL" env S2S_MODEL="$TMP/no-model" "$S2S" info -m "$M"
+check "-m: given on the command line" has "$TMP/out" "(given on the command line)"
 expect_rc 0 "info takes the directory as argument" "$S2S" info "$M"
 check "info argument form prints the model" has "$TMP/out" "$M"
 

@@ -37,6 +37,8 @@ enum cli_case_mode { CLI_CASE_AUTO = 0, CLI_CASE_OFF };
 typedef struct cli_opts {
     const char *cmd;            /* subcommand name, for messages */
     const char *model_dir;
+    int model_from;             /* enum cli_model_from */
+    char model_buf[4096];       /* model_dir when cli_pick_model made it */
     const char *input, *output; /* NULL: stdin / stdout */
     s2s_decode_params dp;
     int beam_set, n_best_set, lp_set, max_len_set, min_len_set;
@@ -71,8 +73,31 @@ void cli_print_help(FILE *f, const char *cmd);
 /* Prints "s2s CMD: message" and the --help hint on stderr; returns CLI_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Loads o->model_dir, printing a message on failure (then NULL; exit 2). */
-s2s_model *cli_load_model(const cli_opts *o);
+/* ---- cli_model.c ---- */
+
+/* Where the model directory came from. */
+enum cli_model_from {
+    CLI_MODEL_OPTION = 0,  /* -m DIR (or the argument of info) */
+    CLI_MODEL_ENV,         /* $S2S_MODEL */
+    CLI_MODEL_INSTALLED,   /* DATADIR/models/fra-eng, installed by make install */
+    CLI_MODEL_SOURCE_TREE, /* models/fra-eng beside the command's source tree */
+};
+
+/* Picks the model when -m was not given (o->model_dir NULL): $S2S_MODEL
+ * when set and not empty, else the installed default model
+ * (S2S_DATADIR/models/fra-eng, S2S_DATADIR set at build time), else
+ * models/fra-eng of the source tree the command was built in (the
+ * directory above the executable's, found through /proc/self/exe). Sets
+ * o->model_dir (owned by o, in o->model_buf) and o->model_from. Returns 0,
+ * or -1 after printing where it looked. */
+int cli_pick_model(cli_opts *o);
+
+/* Picks the model (cli_pick_model) and loads it, printing a message on
+ * failure (then NULL; exit 2). */
+s2s_model *cli_load_model(cli_opts *o);
+
+/* A phrase saying where the model came from ("given with -m", ...). */
+const char *cli_model_from_text(int from);
 
 /* Opens the input: the TEXT arguments joined by spaces as one text, else
  * o->input or standard input. 0, or -1 after printing why. */

@@ -182,9 +182,11 @@ static const command_def COMMANDS[] = {
      "  -h, --help            this help\n"},
     {"info",
      G_MODEL | G_FORMAT,
-     "usage: s2s info -m MODEL_DIR [--format text|json]\n"
-     "Prints the architecture, every tensor with its shape and dtype, the parameter\n"
-     "count, the vocabulary sizes, the special tokens and the tokenizer settings.\n\n"
+     "usage: s2s info [-m MODEL_DIR] [--format text|json]\n"
+     "Prints which model is used and why, the architecture, every tensor with its\n"
+     "shape and dtype, the parameter count, the vocabulary sizes, the special\n"
+     "tokens, the tokenizer settings, and the license, attribution and scores that\n"
+     "config.json records.\n\n"
      "  -m, --model DIR       model directory (or give it as the argument)\n"
      "  --format text|json    output format (default text)\n"
      "  -h, --help            this help\n"},
@@ -471,20 +473,6 @@ int cli_parse(const char *cmd, int argc, char **argv, cli_opts *o)
     o->args = argv + optind;
     o->n_args = argc - optind;
     return check_combinations(o);
-}
-
-s2s_model *cli_load_model(const cli_opts *o)
-{
-    if (!o->model_dir) {
-        cli_usage_error(o->cmd, "no model given: use '-m MODEL_DIR'");
-        return NULL;
-    }
-    s2s_error err = {0};
-    s2s_model *m = s2s_model_load(o->model_dir, &err);
-    if (!m)
-        fprintf(stderr, "s2s %s: cannot load model '%s': %s\n", o->cmd, o->model_dir,
-                err.message[0] ? err.message : s2s_strerror(err.status));
-    return m;
 }
 
 FILE *cli_open_output(const cli_opts *o)

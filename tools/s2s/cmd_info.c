@@ -36,9 +36,9 @@ static void print_rnn(FILE *f, const s2s_rnn_info *r, int is_encoder)
 }
 
 /* The architecture part of the text report. */
-static void print_architecture(FILE *f, const s2s_model_info *in)
+static void print_architecture(FILE *f, const s2s_model_info *in, int from)
 {
-    fprintf(f, "model:        %s\n", in->dir);
+    fprintf(f, "model:        %s (%s)\n", in->dir, cli_model_from_text(from));
     fprintf(f, "task:         %s", in->task[0] ? in->task : "(not given)");
     if (in->source_language[0] || in->target_language[0])
         fprintf(f, " (%s -> %s)", in->source_language[0] ? in->source_language : "?",
@@ -83,14 +83,51 @@ static void print_vocab_and_tokenizer(FILE *f, const s2s_model_info *in)
     else fputs("2 x source tokens + 10 (default)\n", f);
 }
 
-/* The whole text report: architecture, counts, then every tensor. */
-static void print_text(FILE *f, const s2s_model *m, const s2s_model_info *in)
+/* Writes a JSON value of the "scores" object for people: a string bare,
+ * a number as written, anything else as compact JSON. */
+static void print_score_value(FILE *f, const cJSON *v)
 {
-    print_architecture(f, in);
+    if (cJSON_IsString(v)) {
+        fputs(v->valuestring, f);
+        return;
+    }
+    char *t = cJSON_PrintUnformatted(v);
+    fputs(t ? t : "?", f);
+    cJSON_free(t);
+}
+
+/* License, attribution and the scores config.json records, when it does. */
+static void print_provenance(FILE *f, const s2s_model_info *in)
+{
+    if (in->license) fprintf(f, "license:      %s\n", in->license);
+    if (in->attribution) fprintf(f, "attribution:  %s\n", in->attribution);
+    cJSON *scores = in->scores_json ? cJSON_Parse(in->scores_json) : NULL;
+    if (cJSON_IsObject(scores)) {
+        const char *lead = "scores:       ";
+        for (const cJSON *v = scores->child; v; v = v->next) {
+            fprintf(f, "%s%s ", lead, v->string);
+            print_score_value(f, v);
+            fputc('\n', f);
+            lead = "              ";
+        }
+    } else if (scores) {
+        fputs("scores:       ", f);
+        print_score_value(f, scores);
+        fputc('\n', f);
+    }
+    cJSON_Delete(scores);
+}
+
+/* The whole text report: architecture, counts, provenance, then every tensor. */
+static void print_text(FILE *f, const s2s_model *m, const s2s_model_info *in, int from)
+{
+    print_architecture(f, in, from);
     print_vocab_and_tokenizer(f, in);
     fprintf(f, "weights:      %s, %zu tensors, ", in->weights_file, in->n_tensors);
     print_count(f, in->n_parameters);
-    fputs(" parameters\n\ntensors:\n", f);
+    fputs(" parameters\n", f);
+    print_provenance(f, in);
+    fputs("\ntensors:\n", f);
     for (size_t i = 0; i < in->n_tensors; i++) {
         s2s_tensor_info t;
         if (s2s_model_tensor(m, i, &t) != S2S_OK) continue;
@@ -198,14 +235,21 @@ cJSON *cli_model_info_json(const s2s_model *m)
     add_vocab_json(root, in);
     cJSON_AddNumberToObject(root, "n_tensors", (double)in->n_tensors);
     cJSON_AddNumberToObject(root, "n_parameters", (double)in->n_parameters);
+    add_str(root, "license", in->license);
+    add_str(root, "attribution", in->attribution);
+    cJSON *scores = in->scores_json ? cJSON_Parse(in->scores_json) : NULL;
+    cJSON_AddItemToObject(root, "scores", scores ? scores : cJSON_CreateNull());
     add_tensors_json(root, m, in->n_tensors);
     return root;
 }
 
-/* The JSON report; 0, or -1 when out of memory. */
-static int print_json(FILE *f, const s2s_model *m)
+/* The JSON report, with where the model came from (enum cli_model_from);
+ * 0, or -1 when out of memory. */
+static int print_json(FILE *f, const s2s_model *m, int from)
 {
+    static const char *const FROM[] = {"option", "S2S_MODEL", "installed", "source tree"};
     cJSON *root = cli_model_info_json(m);
+    if (root) cJSON_AddStringToObject(root, "dir_from", FROM[from >= 0 && from < 4 ? from : 0]);
     char *s = root ? cJSON_Print(root) : NULL;
     cJSON_Delete(root);
     if (!s) return -1;
@@ -227,12 +271,12 @@ int cmd_info(int argc, char **argv)
     s2s_model_get_info(m, &in);
     rc = CLI_EXIT_OK;
     if (o.format == CLI_FMT_JSON) {
-        if (print_json(stdout, m) < 0) {
+        if (print_json(stdout, m, o.model_from) < 0) {
             fprintf(stderr, "s2s info: out of memory\n");
             rc = CLI_EXIT_USAGE;
         }
     } else {
-        print_text(stdout, m, &in);
+        print_text(stdout, m, &in, o.model_from);
     }
     if (cli_close_output(&o, stdout) < 0) rc = CLI_EXIT_USAGE;
     s2s_model_free(m);

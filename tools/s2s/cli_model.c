@@ -1,0 +1,93 @@
+/*
+ * cli_model.c - which model a command uses: -m DIR, else $S2S_MODEL, else
+ * the default model `make install` put under DATADIR, else the one in the
+ * source tree the command was built from.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#ifndef S2S_DATADIR
+#define S2S_DATADIR "/usr/local/share/s2s"
+#endif
+#define DEFAULT_MODEL "fra-eng"
+
+const char *cli_model_from_text(int from)
+{
+    switch (from) {
+    case CLI_MODEL_ENV: return "from $S2S_MODEL";
+    case CLI_MODEL_INSTALLED: return "the installed default model";
+    case CLI_MODEL_SOURCE_TREE: return "the default model of the source tree";
+    default: return "given on the command line";
+    }
+}
+
+/* 1 when dir/config.json is a regular file. */
+static int is_model_dir(const char *dir)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    if (snprintf(path, sizeof path, "%s/config.json", dir) >= (int)sizeof path) return 0;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Writes the source tree's default model path (the directory above the
+ * executable's, then models/fra-eng) into buf; 0, or -1 when the
+ * executable cannot be found. */
+static int source_tree_model(char *buf, size_t cap)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return -1;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash) return -1;
+    *slash = '\0';
+    slash = strrchr(exe, '/');
+    if (!slash) return -1;
+    *slash = '\0';
+    return snprintf(buf, cap, "%s/models/" DEFAULT_MODEL, exe[0] ? exe : "") < (int)cap ? 0 : -1;
+}
+
+int cli_pick_model(cli_opts *o)
+{
+    if (o->model_dir) return 0;
+    const char *env = getenv("S2S_MODEL");
+    if (env && env[0]) {
+        o->model_dir = env;
+        o->model_from = CLI_MODEL_ENV;
+        return 0;
+    }
+    snprintf(o->model_buf, sizeof o->model_buf, "%s/models/" DEFAULT_MODEL, S2S_DATADIR);
+    if (is_model_dir(o->model_buf)) {
+        o->model_dir = o->model_buf;
+        o->model_from = CLI_MODEL_INSTALLED;
+        return 0;
+    }
+    char tree[sizeof o->model_buf];
+    if (source_tree_model(tree, sizeof tree) == 0 && is_model_dir(tree)) {
+        memcpy(o->model_buf, tree, sizeof tree);
+        o->model_dir = o->model_buf;
+        o->model_from = CLI_MODEL_SOURCE_TREE;
+        return 0;
+    }
+    cli_usage_error(o->cmd, "no model given: use '-m MODEL_DIR' or set S2S_MODEL (no default model in %s/models/"
+                    DEFAULT_MODEL " nor beside the command's source tree)", S2S_DATADIR);
+    return -1;
+}
+
+s2s_model *cli_load_model(cli_opts *o)
+{
+    if (cli_pick_model(o) < 0) return NULL;
+    s2s_error err = {0};
+    s2s_model *m = s2s_model_load(o->model_dir, &err);
+    if (!m)
+        fprintf(stderr, "s2s %s: cannot load model '%s' (%s): %s\n", o->cmd, o->model_dir,
+                cli_model_from_text(o->model_from), err.message[0] ? err.message : s2s_strerror(err.status));
+    return m;
+}
