@@ -2,7 +2,7 @@
 # cli-text: real text in translate/summarize with a shipped model:
 # --split-sentences (text, n-best, alignment and jsonl of a split line
 # checked against the sentences translated one by one), --case, n-best
-# and --scores text with both scores, blank lines in every layout.
+# and --scores text with both scores, blank lines in every layout, -v.
 NAME=cli-text
 . "$(dirname "$0")/lib.bash"
 FE=$S2S_ROOT/models/fra-eng
@@ -181,5 +181,47 @@ expect_rc 0 "blank line, n-best" "$S2S" translate -m "$FE" --beam 4 --n-best 3 -
 check "blank line in n-best text: one line with ID, empty text, scores 0" test "$(sed -n 4p "$TMP/out")" = "1 |||  ||| score= 0 ||| 0" -a "$(lines "$TMP/out")" = 4
 expect_rc 0 "blank line, --scores --alignment hard" "$S2S" translate -m "$FE" --scores --alignment hard -i <(printf '\n \nIl pleut.\n')
 check "blank line with --scores: empty text, alignment and zero scores" test "$(sed -n 1p "$TMP/out")" = " |||  ||| score= 0 ||| 0" -a "$(lines "$TMP/out")" = 3
+
+# 8. -v: a summary on stderr at the end (lines, tokens, seconds, rates),
+#    the counts checked against the jsonl output; nothing without -v
+expect_rc 0 "translate -v" "$S2S" translate -m "$FE" -i "$TMP/para.txt" -v --threads 2
+check "-v: output unchanged" cmp -s "$TMP/out" "$TMP/para.out"
+check "-v: summary counts = jsonl's, rates = counts / seconds" "$PYTHON" - "$TMP/err" "$TMP/para.jsonl" <<'PY'
+import json, re, sys
+err = open(sys.argv[1]).read().strip().split('\n')
+m = re.fullmatch(r's2s translate: (\d+) lines, ([\d,]+) source tokens, ([\d,]+) output tokens, ([\d.]+) s '
+                 r'\(model load ([\d.]+) s\): ([\d.]+) lines/s, (\d+) source tokens/s, (\d+) output tokens/s', err[-1])
+assert m and len(err) == 1, err
+objs = [json.loads(l) for l in open(sys.argv[2])]
+n, src, out, secs = int(m[1]), int(m[2].replace(',', '')), int(m[3].replace(',', '')), float(m[4])
+assert n == len(objs) == 4
+assert src == sum(len(o['source_tokens']) for o in objs), src
+assert out == sum(len(o['hypotheses'][0]['tokens']) for o in objs), out
+if secs >= 0.01:
+    assert abs(float(m[6]) - n / secs) <= 0.05 * n / secs + 0.1, (m[6], n / secs)
+    assert abs(int(m[8]) - out / secs) <= 0.05 * out / secs + 1, (m[8], out / secs)
+PY
+expect_rc 0 "translate without -v" "$S2S" translate -m "$FE" -i "$TMP/para.txt"
+check "without -v (not a terminal): nothing on stderr" test ! -s "$TMP/err"
+expect_rc 1 "score -v with a bad line" "$S2S" score -m "$FE" -v -i <(printf 'Il pleut.\tIt rains.\nno tab\n')
+check "score -v: 2 lines, 1 failed, target tokens" grep -qE "^s2s score: 2 lines \(1 failed\), [0-9]+ source tokens, [0-9]+ target tokens, " "$TMP/err"
+check "-v on a terminal: the progress bar, then the summary" "$PYTHON" - "$S2S" "$FE" "$TMP/many.txt" <<'PY'
+import os, pty, subprocess, sys
+master, slave = pty.openpty()
+subprocess.run([sys.argv[1], "translate", "-m", sys.argv[2], "-i", sys.argv[3], "-v"],
+               stdout=subprocess.DEVNULL, stderr=slave)
+os.close(slave)
+data = b""
+try:
+    while True:
+        chunk = os.read(master, 4096)
+        if not chunk:
+            break
+        data += chunk
+except OSError:
+    pass
+last = data.rstrip(b"\r\n").split(b"\r")[-1]
+sys.exit(0 if b"left" in data and b"s2s translate: 160 lines" in last else 1)
+PY
 
 finish

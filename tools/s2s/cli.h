@@ -47,6 +47,8 @@ typedef struct cli_opts {
     int format_set;
     int alignment;              /* enum cli_align */
     int scores, replace_unk, quiet, lenient;
+    int verbose;                /* -v: a timing summary on stderr at the end */
+    double load_seconds;        /* how long cli_load_model took */
     const char *prefix;         /* --prefix: target prefix of every line, or NULL */
     int prefix_column;          /* --prefix-column: lines are source<TAB>prefix */
     int split_sentences;        /* -1: the command's default (translate on, summarize off) */
@@ -182,6 +184,8 @@ typedef struct cli_job {
     size_t out_len;
     char *msg;           /* message for stderr, or NULL (owned) */
     int failed;
+    long tokens_in;      /* tokens read (source, or source and target), for -v */
+    long tokens_out;     /* tokens produced (best hypothesis), for -v */
 } cli_job;
 
 /* Turns one job into output with `session`; thread-safe given distinct
@@ -196,11 +200,14 @@ typedef struct cli_handler {
     cli_job_fn job;
     cli_block_fn block;
     void *ctx;
+    const char *tokens_in;  /* -v: what tokens_in counts ("source tokens"), NULL: nothing */
+    const char *tokens_out; /* -v: what tokens_out counts, NULL: nothing */
 } cli_handler;
 
 /* Reads every line of `r`, runs the handler on each with o->threads
  * threads, and writes outputs in input order to `out` and messages to
- * stderr. Returns CLI_EXIT_OK, CLI_EXIT_LINES when some job failed, or
+ * stderr; with o->verbose, ends with a summary line on stderr: lines (and
+ * failed ones), the handler's token counts, seconds, lines/s, tokens/s. Returns CLI_EXIT_OK, CLI_EXIT_LINES when some job failed, or
  * CLI_EXIT_USAGE for a read error or when sessions cannot be made. */
 int cli_run_lines(const cli_opts *o, const s2s_model *m, line_reader *r, FILE *out, const cli_handler *h);
 /* Opens o's input and output, runs cli_run_lines, closes both; returns its

@@ -85,7 +85,9 @@ s2s_model *cli_load_model(cli_opts *o)
 {
     if (cli_pick_model(o) < 0) return NULL;
     s2s_error err = {0};
+    double t0 = cli_now();
     s2s_model *m = s2s_model_load(o->model_dir, &err);
+    o->load_seconds = cli_now() - t0;
     if (!m)
         fprintf(stderr, "s2s %s: cannot load model '%s' (%s): %s\n", o->cmd, o->model_dir,
                 cli_model_from_text(o->model_from), err.message[0] ? err.message : s2s_strerror(err.status));

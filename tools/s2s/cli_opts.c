@@ -59,6 +59,7 @@ static const opt_def OPTIONS[] = {
     {"scores", no_argument, O_SCORES, G_SCORES},
     {"replace-unk", no_argument, O_REPLACE_UNK, G_UNK},
     {"quiet", no_argument, 'q', G_QUIET},
+    {"verbose", no_argument, 'v', G_QUIET},
     {"lenient", no_argument, O_LENIENT, G_LENIENT},
     {"color", required_argument, O_COLOR, G_COLOR},
     {"svg", required_argument, O_SVG, G_PICTURE},
@@ -107,6 +108,7 @@ typedef struct command_def {
     "  -o, --output FILE     write FILE instead of standard output\n" \
     "  --threads N           decode with N threads (output identical for any N; default 1)\n" \
     "  -q, --quiet           no progress bar\n" \
+    "  -v, --verbose         at the end, lines, tokens, seconds and speed on stderr\n" \
     "  --lenient             replace invalid UTF-8 by U+FFFD instead of failing the line\n"
 
 #define CASE_HELP \
@@ -198,6 +200,7 @@ static const command_def COMMANDS[] = {
      "token is shown as U+2423).\n\n"
      "  -m, --model DIR       model directory\n"
      "  -i, --input FILE, -o, --output FILE\n"
+     "  -q, --quiet, -v, --verbose  no progress bar; a summary at the end\n"
      "  --side source|target  which vocabulary and rules (default source)\n"
      "  --show tokens|pieces|ids  vocabulary tokens (default), the strings split\n"
      "                        from the text before vocabulary look-up, or ids\n"
@@ -349,6 +352,7 @@ static int apply_option(const char *cmd, int val, const char *name, const char *
     case 'i': o->input = arg; return 0;
     case 'o': o->output = arg; return 0;
     case 'q': o->quiet = 1; return 0;
+    case 'v': o->verbose = 1; return 0;
     case O_BEAM: o->beam_set = 1; return parse_int(cmd, name, arg, 1, S2S_MAX_BEAM, &o->dp.beam_size);
     case O_NBEST: o->n_best_set = 1; return parse_int(cmd, name, arg, 1, S2S_MAX_BEAM, &o->dp.n_best);
     case O_LP: o->lp_set = 1; return parse_float(cmd, name, arg, 0.0, S2S_MAX_LENGTH_PENALTY, &o->dp.length_penalty);
@@ -461,7 +465,7 @@ int cli_parse(const char *cmd, int argc, char **argv, cli_opts *o)
     char shortopts[16] = ":h";
     if (c->groups & G_MODEL) strcat(shortopts, "m:");
     if (c->groups & G_IO) strcat(shortopts, "i:o:");
-    if (c->groups & G_QUIET) strcat(shortopts, "q");
+    if (c->groups & G_QUIET) strcat(shortopts, "qv");
     opterr = 0;
     optind = 1;
     int ch, idx;

@@ -134,11 +134,15 @@ static void process_chunk(cli_job *jobs, int n, int nt, s2s_session **sessions, 
         if (!jobs[i].failed) h->job(h->ctx, sessions[omp_get_thread_num()], &jobs[i]);
 }
 
-/* Writes every job's messages (stderr) and output, in order, then frees
- * them; returns the number of failed jobs. */
-static int write_chunk(const char *cmd, cli_job *jobs, int n, FILE *out, cli_progress *p)
+/* What a run did, for -v. */
+typedef struct run_totals {
+    long lines, failed, tokens_in, tokens_out;
+} run_totals;
+
+/* Writes every job's messages (stderr) and output, in order, adds them to
+ * `t`, then frees them. */
+static void write_chunk(const char *cmd, cli_job *jobs, int n, FILE *out, cli_progress *p, run_totals *t)
 {
-    int failed = 0;
     for (int i = 0; i < n; i++) {
         cli_job *j = &jobs[i];
         if (j->msg) {
@@ -150,13 +154,49 @@ static int write_chunk(const char *cmd, cli_job *jobs, int n, FILE *out, cli_pro
         }
         if (j->out) fwrite(j->out, 1, j->out_len, out);
         else fputc('\n', out);
-        failed += j->failed;
+        t->lines++;
+        t->failed += j->failed;
+        t->tokens_in += j->tokens_in;
+        t->tokens_out += j->tokens_out;
         free(j->text);
         free(j->out);
         free(j->msg);
     }
     fflush(out);
-    return failed;
+}
+
+/* Writes a count with thousands separators. */
+static void put_count(FILE *f, long n)
+{
+    char d[32];
+    int len = snprintf(d, sizeof d, "%ld", n);
+    for (int i = 0; i < len; i++) {
+        if (i > 0 && d[i - 1] != '-' && (len - i) % 3 == 0) fputc(',', f);
+        fputc(d[i], f);
+    }
+}
+
+/* The -v summary: "s2s CMD: N lines (F failed), T1 source tokens, T2 output
+ * tokens, S s (model load L s): R lines/s, R1 source tokens/s, R2 output tokens/s". */
+static void print_summary(const cli_opts *o, const cli_handler *h, const run_totals *t, double seconds)
+{
+    double per = seconds > 0 ? 1.0 / seconds : 0;
+    fprintf(stderr, "s2s %s: ", o->cmd);
+    put_count(stderr, t->lines);
+    fputs(t->lines == 1 ? " line" : " lines", stderr);
+    if (t->failed) fprintf(stderr, " (%ld failed)", t->failed);
+    const char *names[2] = {h->tokens_in, h->tokens_out};
+    long counts[2] = {t->tokens_in, t->tokens_out};
+    for (int k = 0; k < 2; k++) {
+        if (!names[k]) continue;
+        fputs(", ", stderr);
+        put_count(stderr, counts[k]);
+        fprintf(stderr, " %s", names[k]);
+    }
+    fprintf(stderr, ", %.3f s (model load %.3f s): %.1f lines/s", seconds, o->load_seconds, t->lines * per);
+    for (int k = 0; k < 2; k++)
+        if (names[k]) fprintf(stderr, ", %.0f %s/s", counts[k] * per, names[k]);
+    fputc('\n', stderr);
 }
 
 /* Creates `nt` sessions; 0, or -1 after printing why. */
@@ -180,7 +220,9 @@ int cli_run_lines(const cli_opts *o, const s2s_model *m, line_reader *r, FILE *o
     s2s_session *sessions[CLI_MAX_THREADS];
     if (make_sessions(o->cmd, m, nt, sessions) < 0) return CLI_EXIT_USAGE;
     cli_job *jobs = calloc(CLI_CHUNK_LINES, sizeof *jobs);
-    long next_id = 0, failed = 0;
+    long next_id = 0;
+    run_totals totals = {0, 0, 0, 0};
+    double t0 = cli_now();
     int status = CLI_EXIT_OK;
     cli_progress p;
     cli_progress_start(&p, r, o->quiet);
@@ -193,7 +235,7 @@ int cli_run_lines(const cli_opts *o, const s2s_model *m, line_reader *r, FILE *o
         }
         if (n == 0) break;
         process_chunk(jobs, n, nt, sessions, o->format, h);
-        failed += write_chunk(o->cmd, jobs, n, out, &p);
+        write_chunk(o->cmd, jobs, n, out, &p, &totals);
         cli_progress_add(&p, n);
         if (ferror(out)) { /* a full disk or a closed pipe: stop now, not after the whole input */
             fprintf(stderr, "s2s %s: cannot write the output: %s\n", o->cmd, strerror(errno));
@@ -202,9 +244,10 @@ int cli_run_lines(const cli_opts *o, const s2s_model *m, line_reader *r, FILE *o
         }
     }
     cli_progress_end(&p);
+    if (o->verbose) print_summary(o, h, &totals, cli_now() - t0);
     free(jobs);
     for (int t = 0; t < nt; t++) s2s_session_free(sessions[t]);
-    if (status == CLI_EXIT_OK && failed) status = CLI_EXIT_LINES;
+    if (status == CLI_EXIT_OK && totals.failed) status = CLI_EXIT_LINES;
     return status;
 }
 

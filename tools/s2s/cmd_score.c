@@ -80,8 +80,11 @@ static void score_pair(const score_ctx *c, s2s_session *session, cli_job *job,
         cli_job_fail(job, c->o->format, err.message);
     else if (res.n_hyps < 1)
         cli_job_fail(job, c->o->format, "no score returned");
-    else
+    else {
         format_score(c, job, src, &res);
+        job->tokens_in = src->n;
+        job->tokens_out = res.hyps[0].n_steps; /* the target and its eos */
+    }
     s2s_result_free(&res);
 }
 
@@ -111,7 +114,7 @@ int cmd_score(int argc, char **argv)
     s2s_model *m = cli_load_model(&o);
     if (!m) return CLI_EXIT_USAGE;
     score_ctx c = {&o, m};
-    cli_handler h = {cli_score_job, NULL, &c};
+    cli_handler h = {cli_score_job, NULL, &c, "source tokens", "target tokens"};
     rc = cli_run_stream(&o, m, &h);
     s2s_model_free(m);
     return rc;

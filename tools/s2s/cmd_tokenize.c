@@ -47,6 +47,7 @@ static void tokenize_job(void *vctx, s2s_session *session, cli_job *job)
         return;
     }
     if (seq.truncated) cli_job_warn_cut(job, c->model, "input");
+    job->tokens_out = seq.n;
     FILE *f = open_memstream(&job->out, &job->out_len);
     if (f) {
         for (int i = 0; i < seq.n; i++) {
@@ -67,7 +68,7 @@ int cmd_tokenize(int argc, char **argv)
     s2s_model *m = cli_load_model(&o);
     if (!m) return CLI_EXIT_USAGE;
     tokenize_ctx c = {&o, m};
-    cli_handler h = {tokenize_job, NULL, &c};
+    cli_handler h = {tokenize_job, NULL, &c, NULL, "tokens"};
     rc = cli_run_stream(&o, m, &h);
     s2s_model_free(m);
     return rc;

@@ -439,6 +439,11 @@ void cli_translate_block(void *vctx, s2s_session *session, cli_job *jobs, int n)
     for (int i = 0; i < n; i++) {
         if (!refs && !jobs[i].failed) cli_job_fail(&jobs[i], c->o->format, "out of memory");
         if (!jobs[i].failed) format_line(c, &jobs[i], &lines[i]);
+        for (int k = 0; !jobs[i].failed && k < lines[i].n; k++) { /* for -v */
+            const unit *u = &lines[i].u[k];
+            jobs[i].tokens_in += u->src.n;
+            jobs[i].tokens_out += u->res.n_hyps > 0 ? u->res.hyps[0].n_tokens : 0;
+        }
         free_line(&lines[i]);
     }
     free(refs);
@@ -478,7 +483,7 @@ int cmd_translate(int argc, char **argv)
     if (summarize) summarize_defaults(&o, m);
     translate_ctx c;
     cli_translate_init(&c, &o, m);
-    cli_handler h = {NULL, cli_translate_block, &c};
+    cli_handler h = {NULL, cli_translate_block, &c, "source tokens", "output tokens"};
     rc = cli_run_stream(&o, m, &h);
     s2s_model_free(m);
     return rc;
