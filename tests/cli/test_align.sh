@@ -2,7 +2,9 @@
 # cli-align: the terminal heatmap (shape, --color never|always|auto, NO_COLOR,
 # TERM=dumb), the SVG (well-formed XML by xmllint, rendered by rsvg-convert to
 # a PNG of the declared size, one cell per weight with the exact weight in its
-# tooltip), the HTML page, escaping of hostile tokens, and error exits.
+# tooltip), the HTML page, escaping of hostile tokens, long sentences (the
+# caption wraps, column labels stay whole, the joiner mark is shown with a
+# character fonts have), options align does not use refused, error exits.
 NAME=cli-align
 . "$(dirname "$0")/lib.bash"
 M=$FIX/gru_bahdanau_before
@@ -76,8 +78,9 @@ cols = [t.text for t in root.iter(ns + "text") if t.get("class") == "col"]
 assert cols == o["source_tokens"], cols
 assert w >= 28 * len(o["source_tokens"]) and h >= 28 * len(att)
 PY
-"$S2S" align -m "$M" --max-length 4 --svg "$TMP/s3.svg" a b c >/dev/null
-"$S2S" align -m "$M" --max-length 4 --svg "$TMP/s4.svg" a b c d >/dev/null
+# (a grid wider than its caption: the caption then wraps to the grid's width)
+"$S2S" align -m "$M" --max-length 4 --svg "$TMP/s3.svg" a b c d e f g h i j k l a b c d >/dev/null
+"$S2S" align -m "$M" --max-length 4 --svg "$TMP/s4.svg" a b c d e f g h i j k l a b c d e >/dev/null
 check "one more source token widens the SVG by one 28 px cell (row labels aside)" "$PYTHON" -c "
 import xml.etree.ElementTree as ET, sys
 def size(p):
@@ -122,6 +125,76 @@ sys.exit(0 if cols == want else print(cols) or 1)
 PY
 check "hostile HTML has no raw markup from tokens" bash -c "! grep -qF '<b>' '$TMP/e.html' && ! grep -q $'\x01' '$TMP/e.html'"
 check "hostile HTML parses" bash -c "xmllint --html --noout '$TMP/e.html' 2>&1 | grep -q . && exit 1 || exit 0"
+
+# a long sentence of a BPE model: the caption wraps instead of being cut,
+# column labels stay whole (terminal: written downwards), the joiner mark
+# U+FFED is shown as a middle dot with a note, in the terminal, SVG and HTML
+FE=$S2S_ROOT/models/fra-eng
+if [ -f "$FE/config.json" ]; then
+  long="Le président de la République est arrivé mardi à Marseille pour inaugurer le nouveau terminal du port, accompagné de plusieurs ministres et du maire de la ville."
+  "$S2S" translate -m "$FE" --no-split-sentences --format jsonl "$long" >"$TMP/long.jsonl"
+  "$S2S" tokenize -m "$FE" --show pieces "$long" >"$TMP/long.pieces" # the column labels
+  expect_rc 0 "align a long sentence" env COLUMNS=100 "$S2S" align -m "$FE" --color never --svg "$TMP/long.svg" --html "$TMP/long.html" "$long"
+  cp "$TMP/out" "$TMP/long.txt"
+  check "long SVG is well-formed (xmllint)" xmllint --noout "$TMP/long.svg"
+  check "long SVG renders (rsvg-convert)" rsvg-convert "$TMP/long.svg" -o "$TMP/long.png"
+  check "long SVG: the whole caption on wrapped lines within the canvas; labels whole; joiner shown and explained" \
+    "$PYTHON" - "$TMP/long.svg" "$TMP/long.jsonl" "$long" "$TMP/long.pieces" <<'PY'
+import json, sys
+import xml.etree.ElementTree as ET
+ns = "{http://www.w3.org/2000/svg}"
+root = ET.parse(sys.argv[1]).getroot()
+o = json.load(open(sys.argv[2]))
+h = o["hypotheses"][0]
+width = int(root.get("width"))
+texts = list(root.iter(ns + "text"))
+title = [t.text for t in texts if t.get("class") == "title"]
+assert len(title) >= 2, title
+assert all(len(t) * 7.9 <= width - 20 + 0.5 for t in title), (width, title)
+caption = " ".join(title)
+assert caption.startswith(sys.argv[3] + " \u2192 " + h["text"]), caption
+assert caption.rstrip(")").split("(score ")[1] != ""
+dot = lambda t: t.replace("\uffed", "\u00b7")
+cols = [t.text for t in texts if t.get("class") == "col"]
+pieces = open(sys.argv[4], encoding="utf-8").read().split()
+assert cols == [dot(t) for t in pieces], cols
+rows = [t.text for t in texts if t.get("class") == "row"]
+assert rows == [dot(t) for t in h["tokens"]] + ["</s>"], rows
+svg = open(sys.argv[1], encoding="utf-8").read()
+assert "\uffed" not in svg and "\u00b7 marks where a token joins" in svg
+PY
+  check "long terminal heatmap: caption wrapped to 100 columns, whole" "$PYTHON" - "$TMP/long.txt" "$long" <<'PY'
+import sys
+lines = open(sys.argv[1], encoding="utf-8").read().split("\n")
+cap = lines[:lines.index("")]
+assert len(cap) >= 2 and all(len(l) <= 100 for l in cap), cap
+assert " ".join(cap).startswith(sys.argv[2] + " \u2192 "), cap
+PY
+  check "long terminal heatmap: column labels downwards, each whole" "$PYTHON" - "$TMP/long.txt" "$TMP/long.pieces" <<'PY'
+import json, sys
+lines = open(sys.argv[1], encoding="utf-8").read().split("\n")
+toks = [t.replace("\uffed", "\u00b7") for t in open(sys.argv[2], encoding="utf-8").read().split()]
+head = lines[lines.index("") + 1:]
+first_row = next(i for i, l in enumerate(head) if "\u2588" in l or "\u2593" in l or "\u2592" in l or "\u2591" in l)
+head = head[:first_row]
+depth = min(max(len(t) for t in toks), 12)
+assert len(head) == depth, (len(head), depth)
+start = len(head[0]) - len(head[0].lstrip())
+cell = (max(len(l) for l in head) - start) // len(toks)
+got = ["".join(l[start + j * cell: start + j * cell + 1] for l in head).rstrip() for j in range(len(toks))]
+want = [t if len(t) <= 12 else t[:11] + "\u2026" for t in toks]
+assert got == want, (got, want)
+PY
+  check "terminal: the joiner note" has "$TMP/long.txt" "$(printf '\u00b7') marks where a token joins"
+  check "HTML: no raw joiner, the note" bash -c "! grep -q \$'\xef\xbf\xad' '$TMP/long.html' && grep -q 'marks where a token joins' '$TMP/long.html'"
+fi
+
+# options align would ignore are refused, naming the option
+for opt in "--n-best 2" "--threads 2" "--num-samples 2" "--format jsonl" "-i x" "-q"; do
+  expect_rc 2 "align $opt" "$S2S" align -m "$M" $opt a b
+  check "align $opt: refused, naming it" grep -q "option '${opt%% *}'.*does not apply to 's2s align'" "$TMP/err"
+done
+check "align --help does not offer --n-best" bash -c "! '$S2S' align --help | grep -q -- --n-best"
 
 # errors
 expect_rc 1 "unknown word" "$S2S" align -m "$M" a zz

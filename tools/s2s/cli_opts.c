@@ -16,7 +16,7 @@ enum {
     G_MODEL = 1u << 0, G_IO = 1u << 1, G_DECODE = 1u << 2, G_THREADS = 1u << 3,
     G_FORMAT = 1u << 4, G_ALIGN = 1u << 5, G_SCORES = 1u << 6, G_UNK = 1u << 7,
     G_QUIET = 1u << 8, G_LENIENT = 1u << 9, G_COLOR = 1u << 10, G_PICTURE = 1u << 11,
-    G_SIDE = 1u << 12, G_GENERATE = 1u << 13, G_SPLIT = 1u << 14,
+    G_SIDE = 1u << 12, G_GENERATE = 1u << 13, G_SPLIT = 1u << 14, G_NBEST = 1u << 15,
 };
 
 /* Values of long-only options (above any char). */
@@ -39,7 +39,7 @@ static const opt_def OPTIONS[] = {
     {"input", required_argument, 'i', G_IO},
     {"output", required_argument, 'o', G_IO},
     {"beam", required_argument, O_BEAM, G_DECODE},
-    {"n-best", required_argument, O_NBEST, G_DECODE},
+    {"n-best", required_argument, O_NBEST, G_NBEST},
     {"length-penalty", required_argument, O_LP, G_DECODE},
     {"min-length", required_argument, O_MINLEN, G_DECODE},
     {"max-length", required_argument, O_MAXLEN, G_DECODE},
@@ -79,10 +79,12 @@ typedef struct command_def {
     const char *help;
 } command_def;
 
+#define NBEST_HELP \
+    "  --n-best N            N hypotheses per input, best first (text lines:\n" \
+    "                        'ID ||| text ||| score= SCORE ||| RANKING_SCORE')\n"
+
 #define DECODE_HELP \
     "  --beam K              beam width (1 = greedy; default 1, summarize: config or 4)\n" \
-    "  --n-best N            N hypotheses per input, best first (text lines:\n" \
-    "                        'ID ||| text ||| score= SCORE ||| RANKING_SCORE')\n" \
     "  --length-penalty A    GNMT length penalty alpha (default 0; summarize: config or 1)\n" \
     "  --min-length N        no eos before N tokens (default 0)\n" \
     "  --max-length N        at most N decoding steps, eos included\n" \
@@ -131,27 +133,27 @@ typedef struct command_def {
 
 static const command_def COMMANDS[] = {
     {"translate",
-     G_MODEL | G_IO | G_DECODE | G_GENERATE | G_THREADS | G_FORMAT | G_ALIGN | G_SCORES | G_UNK | G_QUIET |
+     G_MODEL | G_IO | G_DECODE | G_NBEST | G_GENERATE | G_THREADS | G_FORMAT | G_ALIGN | G_SCORES | G_UNK | G_QUIET |
          G_LENIENT | G_SPLIT,
      "usage: s2s translate -m MODEL_DIR [OPTIONS] [TEXT...]\n"
      "Translates TEXT (the arguments joined by spaces), or else every line of the\n"
      "input, writing one line per input line, in order, as soon as it is done.\n\n"
      "  -m, --model DIR       model directory (config.json, weights, vocabularies)\n"
-     IO_HELP DECODE_HELP GENERATE_HELP
+     IO_HELP DECODE_HELP NBEST_HELP GENERATE_HELP
      "  --split-sentences     translate each sentence of a line on its own and join the\n"
      "                        outputs with spaces on one line (the default)\n"
      "  --no-split-sentences  translate each line whole\n"
      CASE_HELP
      TRANSLATE_TAIL},
     {"summarize",
-     G_MODEL | G_IO | G_DECODE | G_GENERATE | G_THREADS | G_FORMAT | G_ALIGN | G_SCORES | G_UNK | G_QUIET |
+     G_MODEL | G_IO | G_DECODE | G_NBEST | G_GENERATE | G_THREADS | G_FORMAT | G_ALIGN | G_SCORES | G_UNK | G_QUIET |
          G_LENIENT | G_SPLIT,
      "usage: s2s summarize -m MODEL_DIR [OPTIONS] [TEXT...]\n"
      "Like translate, with the defaults a summarization model wants: beam size,\n"
      "length penalty, min/max length from config.json \"decoding\" (beam_size,\n"
      "length_penalty, min_length, max_length), else beam 4 and length penalty 1.\n\n"
      "  -m, --model DIR       model directory\n"
-     IO_HELP DECODE_HELP GENERATE_HELP
+     IO_HELP DECODE_HELP NBEST_HELP GENERATE_HELP
      "  --split-sentences     summarize each sentence on its own (off by default:\n"
      "                        a summary reads the whole text)\n"
      "  --no-split-sentences  summarize each line whole (the default)\n"
@@ -388,7 +390,7 @@ static int apply_option(const char *cmd, int val, const char *name, const char *
     return cli_usage_error(cmd, "internal: unhandled option '--%s'", name);
 }
 
-/* Builds the getopt_long table of the options `groups` allows. */
+/* Builds the getopt_long table of the options of `groups`. */
 static void build_long_options(unsigned groups, struct option *lo)
 {
     size_t n = 0;
@@ -409,6 +411,23 @@ static const char *option_name(int val)
     for (size_t i = 0; i < N_OPTIONS; i++)
         if (OPTIONS[i].val == val) return OPTIONS[i].name;
     return "?";
+}
+
+/* The group of option value `val`. */
+static unsigned option_group(int val)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (OPTIONS[i].val == val) return OPTIONS[i].group;
+    return 0;
+}
+
+/* Refuses option `val` (given in its long form when `is_long`), known but
+ * not one `cmd` uses (it would be ignored). */
+static int report_foreign_option(const char *cmd, int val, int is_long)
+{
+    if (!is_long)
+        return cli_usage_error(cmd, "option '-%c' (--%s) does not apply to 's2s %s'", val, option_name(val), cmd);
+    return cli_usage_error(cmd, "option '--%s' does not apply to 's2s %s'", option_name(val), cmd);
 }
 
 /* Reports the option getopt stopped at (`c` is '?' or ':'). */
@@ -461,17 +480,15 @@ int cli_parse(const char *cmd, int argc, char **argv, cli_opts *o)
     const command_def *c = find_command(cmd);
     struct option lo[N_OPTIONS + 1];
     set_defaults(cmd, o);
-    build_long_options(c->groups, lo);
-    char shortopts[16] = ":h";
-    if (c->groups & G_MODEL) strcat(shortopts, "m:");
-    if (c->groups & G_IO) strcat(shortopts, "i:o:");
-    if (c->groups & G_QUIET) strcat(shortopts, "qv");
+    build_long_options(~0u, lo); /* every option is known, so that one of */
+    const char *shortopts = ":hm:i:o:qv"; /* another command is named as such */
     opterr = 0;
     optind = 1;
     int ch, idx;
-    while ((ch = getopt_long(argc, argv, shortopts, lo, &idx)) != -1) {
+    while ((idx = -1, ch = getopt_long(argc, argv, shortopts, lo, &idx)) != -1) {
         if (ch == 'h') { cli_print_help(stdout, cmd); return -1; }
         if (ch == '?' || ch == ':') return report_bad_option(cmd, ch, argv);
+        if (!(option_group(ch) & c->groups)) return report_foreign_option(cmd, ch, idx >= 0);
         if (apply_option(cmd, ch, option_name(ch), optarg, o)) return CLI_EXIT_USAGE;
     }
     o->args = argv + optind;

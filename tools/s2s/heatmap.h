@@ -27,22 +27,46 @@ typedef struct heatmap {
 #define HM_LEGEND_MIN_H 100   /* colour bar minimum height */
 #define HM_LEGEND_TEXT_W 36   /* room for the colour bar's numbers */
 #define HM_LABEL_MAX 24       /* label display columns before "..." */
+#define HM_TITLE_FONT 13      /* caption font size */
+#define HM_TITLE_CHAR_W 7.9   /* advance of one caption column at HM_TITLE_FONT */
+#define HM_TITLE_LINE_H 17    /* caption line height */
+#define HM_TITLE_MIN_COLS 60  /* the caption wraps at no fewer columns (the canvas widens) */
+#define HM_TITLE_MAX_LINES 30 /* caption lines shown; the rest is cut with an ellipsis */
+#define HM_NOTE_H 18          /* the note under the grid */
 
 /* Terminal layout. */
 #define HM_TERM_LABEL_MAX 16  /* row label display columns */
 #define HM_TERM_CELL_MAX 9    /* column width (label + 1) */
 #define HM_TERM_CELL_MIN 3
 #define HM_TERM_WIDTH 100     /* assumed width when it cannot be asked */
-#define HM_TERM_TITLE_MAX 400 /* caption display columns */
+#define HM_TERM_TITLE_LINES 12 /* caption lines shown, wrapped to the terminal */
+#define HM_TERM_VLABEL_MAX 12 /* rows of vertical column labels */
+
+/* How the joiner mark of "text" and BPE tokens (U+FFED, which many fonts
+ * lack) is shown in labels, and the note that says so. */
+#define HM_JOINER_SHOWN "\u00b7"
+#define HM_JOINER_NOTE "\u00b7 marks where a token joins its neighbour (no space between them)"
 
 /* Number of display columns of the UTF-8 string `s` after cleaning (see
  * hm_clean_label). */
 int hm_display_width(const char *s);
 
 /* A copy of `s` safe to print: control characters and invalid UTF-8
- * replaced by U+FFFD, cut to `max_cols` display columns with an ellipsis.
- * malloc'd; NULL when out of memory. */
+ * replaced by U+FFFD, the joiner mark U+FFED shown as HM_JOINER_SHOWN, cut
+ * to `max_cols` display columns with an ellipsis. malloc'd; NULL when out
+ * of memory. */
 char *hm_clean_label(const char *s, int max_cols);
+
+/* 1 when some row or column label holds the joiner mark U+FFED. */
+int hm_has_joiner(const struct heatmap *h);
+
+/* Splits the cleaned `text` into lines of at most `cols` display columns,
+ * at spaces where it can (a longer word is cut), for at most `max_lines`
+ * lines (the last one ending in an ellipsis when text is left). Returns a
+ * malloc'd array of malloc'd lines, NULL-terminated, *n_lines set; free
+ * with hm_free_lines. NULL when out of memory. */
+char **hm_wrap(const char *text, int cols, int max_lines, int *n_lines);
+void hm_free_lines(char **lines);
 
 /* Writes the heatmap for a terminal `cols` wide, with ANSI 256-colour
  * escapes when `color`. Shades and colours run from 0 to the largest weight

@@ -68,25 +68,45 @@ static int widest(const char *const *labels, int n)
 
 /* Where things go on the SVG canvas. */
 typedef struct layout {
-    double grid_x, grid_y, legend_x, legend_h, title_h;
+    double grid_x, grid_y, legend_x, legend_h, title_h, note_y;
     int width, height;
+    char **title;   /* the caption's wrapped lines (owned), NULL when none */
+    int n_title;
+    int note;       /* 1: the joiner note under the grid */
 } layout;
 
-/* Computes the layout of `h` from the constants in heatmap.h. */
+/* Computes the layout of `h` from the constants in heatmap.h; the caption
+ * wraps to the canvas width (at least HM_TITLE_MIN_COLS columns, the
+ * canvas widening when the grid is narrower). Free with free_layout. */
 static layout compute_layout(const heatmap *h)
 {
-    layout L;
+    layout L = {0};
     double row_w = widest(h->rows, h->n_rows) * HM_CHAR_W;
     double col_h = widest(h->cols, h->n_cols) * HM_CHAR_W;
-    L.title_h = h->title ? HM_TITLE_H : 0;
     L.grid_x = HM_PAD + row_w + HM_GAP;
+    L.legend_x = L.grid_x + (double)h->n_cols * HM_CELL + 2 * HM_GAP;
+    double width = L.legend_x + HM_LEGEND_W + HM_LEGEND_TEXT_W + HM_PAD;
+    int cols = (int)((width - 2 * HM_PAD) / HM_TITLE_CHAR_W);
+    int least = h->title ? hm_display_width(h->title) : 0; /* a short caption needs no more */
+    if (least > HM_TITLE_MIN_COLS) least = HM_TITLE_MIN_COLS;
+    if (cols < least) cols = least;
+    if (width < cols * HM_TITLE_CHAR_W + 2 * HM_PAD) width = cols * HM_TITLE_CHAR_W + 2 * HM_PAD;
+    if (h->title) L.title = hm_wrap(h->title, cols, HM_TITLE_MAX_LINES, &L.n_title);
+    L.title_h = L.title ? L.n_title * HM_TITLE_LINE_H + HM_GAP : 0;
     L.grid_y = HM_PAD + L.title_h + col_h + HM_GAP;
     double grid_h = (double)h->n_rows * HM_CELL;
-    L.legend_x = L.grid_x + (double)h->n_cols * HM_CELL + 2 * HM_GAP;
     L.legend_h = grid_h > HM_LEGEND_MIN_H ? grid_h : HM_LEGEND_MIN_H;
-    L.width = (int)ceil(L.legend_x + HM_LEGEND_W + HM_LEGEND_TEXT_W + HM_PAD);
-    L.height = (int)ceil(L.grid_y + L.legend_h + HM_PAD);
+    L.note = hm_has_joiner(h);
+    L.note_y = L.grid_y + L.legend_h + HM_NOTE_H - 4;
+    L.width = (int)ceil(width);
+    L.height = (int)ceil(L.grid_y + L.legend_h + (L.note ? HM_NOTE_H : 0) + HM_PAD);
     return L;
+}
+
+static void free_layout(layout *L)
+{
+    hm_free_lines(L->title);
+    L->title = NULL;
 }
 
 void hm_svg_size(const heatmap *h, int *width, int *height)
@@ -94,6 +114,7 @@ void hm_svg_size(const heatmap *h, int *width, int *height)
     layout L = compute_layout(h);
     *width = L.width;
     *height = L.height;
+    free_layout(&L);
 }
 
 /* Column labels, rotated to read upwards, and row labels, right-aligned. */
@@ -158,18 +179,20 @@ int hm_write_svg(FILE *f, const heatmap *h)
     put_label(f, h->title ? h->title : "attention", LABEL_FULL);
     fputs("</title>\n<style>text{font-family:'DejaVu Sans Mono',monospace;font-size:12px;fill:#222}"
           ".row{text-anchor:end}.v{font-size:9px;text-anchor:middle;fill:#222}.v.dark{fill:#fff}"
-          ".scale{font-size:10px}.title{font-size:13px}</style>\n", f);
+          ".scale{font-size:10px}.title{font-size:13px}.note{font-size:11px;fill:#555}</style>\n", f);
     fprintf(f, "<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n", L.width, L.height);
-    if (h->title) {
-        fprintf(f, "<text class=\"title\" x=\"%d\" y=\"%d\">", HM_PAD, HM_PAD + HM_FONT);
-        put_label(f, h->title, (int)((L.width - 2 * HM_PAD) / HM_CHAR_W));
+    for (int k = 0; k < L.n_title; k++) { /* the caption, wrapped */
+        fprintf(f, "<text class=\"title\" x=\"%d\" y=\"%d\">", HM_PAD, HM_PAD + HM_TITLE_FONT + k * HM_TITLE_LINE_H);
+        put_escaped(f, L.title[k]);
         fputs("</text>\n", f);
     }
     svg_labels(f, h, &L);
     for (int i = 0; i < h->n_rows; i++)
         for (int j = 0; j < h->n_cols; j++) svg_cell(f, h, &L, i, j);
     svg_legend(f, &L);
+    if (L.note) fprintf(f, "<text class=\"note\" x=\"%d\" y=\"%.1f\">%s</text>\n", HM_PAD, L.note_y, HM_JOINER_NOTE);
     fputs("</svg>\n", f);
+    free_layout(&L);
     return ferror(f) ? -1 : 0;
 }
 
@@ -222,6 +245,8 @@ int hm_write_html(FILE *f, const heatmap *h)
         put_color(f, k / (float)(N_STOPS - 1));
         fprintf(f, "%s\">%.2f</span>", k >= 3 ? ";color:#fff" : "", k / (double)(N_STOPS - 1));
     }
-    fputs("</p>\n</body></html>\n", f);
+    fputs("</p>\n", f);
+    if (hm_has_joiner(h)) fprintf(f, "<p>%s</p>\n", HM_JOINER_NOTE);
+    fputs("</body></html>\n", f);
     return ferror(f) ? -1 : 0;
 }

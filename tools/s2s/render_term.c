@@ -12,6 +12,8 @@
 #define REPLACEMENT 0xFFFD
 #define ELLIPSIS 0x2026
 #define VISIBLE_SPACE 0x2423
+#define JOINER 0xFFED
+#define JOINER_SHOWN 0x00B7
 
 /* 1 when code point `cp` must not be shown as is (controls, line and
  * paragraph separators, bidi overrides, non-characters). */
@@ -32,6 +34,7 @@ static utf8proc_int32_t next_cp(const char *s, size_t *i)
     utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + *i, -1, &cp);
     if (k <= 0) { (*i)++; return REPLACEMENT; }
     *i += (size_t)k;
+    if (cp == JOINER) return JOINER_SHOWN;
     return unprintable(cp) ? REPLACEMENT : cp;
 }
 
@@ -73,6 +76,89 @@ char *hm_clean_label(const char *s, int max_cols)
     }
     out[o] = '\0';
     return out;
+}
+
+/* 1 when `s` holds U+FFED (bytes EF BF AD). */
+static int holds_joiner(const char *s)
+{
+    return s && strstr(s, "\xef\xbf\xad") != NULL;
+}
+
+int hm_has_joiner(const heatmap *h)
+{
+    for (int j = 0; j < h->n_cols; j++)
+        if (holds_joiner(h->cols[j])) return 1;
+    for (int i = 0; i < h->n_rows; i++)
+        if (holds_joiner(h->rows[i])) return 1;
+    return 0;
+}
+
+void hm_free_lines(char **lines)
+{
+    for (int i = 0; lines && lines[i]; i++) free(lines[i]);
+    free(lines);
+}
+
+/* Appends the line s[a..b) (trailing spaces dropped) to lines[*n]. */
+static int push_line(char **lines, int *n, const char *s, size_t a, size_t b)
+{
+    while (b > a && s[b - 1] == ' ') b--;
+    if (!(lines[*n] = strndup(s + a, b - a))) return -1;
+    (*n)++;
+    return 0;
+}
+
+/* Puts an ellipsis at the end of `line` (a malloc'd string), cutting it
+ * to `cols` - 1 display columns first. 0, or -1 when out of memory. */
+static int end_with_ellipsis(char **line, int cols)
+{
+    char *cut = hm_clean_label(*line, cols > 1 ? cols - 1 : 1);
+    if (!cut) return -1;
+    size_t n = strlen(cut);
+    char *e = realloc(cut, n + 4);
+    if (!e) { free(cut); return -1; }
+    if (n < 3 || strcmp(e + n - 3, "\xe2\x80\xa6") != 0) memcpy(e + n, "\xe2\x80\xa6", 4);
+    free(*line);
+    *line = e;
+    return 0;
+}
+
+char **hm_wrap(const char *text, int cols, int max_lines, int *n_lines)
+{
+    if (cols < 1) cols = 1;
+    if (max_lines < 1) max_lines = 1;
+    char *s = hm_clean_label(text, 1 << 30);
+    char **lines = calloc((size_t)max_lines + 1, sizeof *lines);
+    int n = 0, bad = !s || !lines;
+    size_t start = 0, i = 0, last_space = 0; /* line start; after the last space in the line */
+    int w = 0, w_at_space = 0;
+    while (!bad && s[i] && n < max_lines) {
+        size_t at = i;
+        utf8proc_int32_t cp = next_cp(s, &i);
+        int cw = utf8proc_charwidth(cp);
+        if (w + cw > cols && at > start) { /* break before this character */
+            size_t end = cp == ' ' ? at : last_space > start ? last_space : at;
+            bad = push_line(lines, &n, s, start, end) < 0;
+            start = cp == ' ' ? i : end;
+            while (s[start] == ' ') start++;
+            i = start;
+            w = 0;
+            last_space = start;
+            continue;
+        }
+        w += cw;
+        if (cp == ' ') { last_space = i; w_at_space = w; }
+    }
+    (void)w_at_space;
+    if (!bad && n < max_lines && s[start]) bad = push_line(lines, &n, s, start, strlen(s)) < 0;
+    else if (!bad && n == max_lines && s[start]) bad = end_with_ellipsis(&lines[n - 1], cols) < 0;
+    free(s);
+    if (bad) {
+        hm_free_lines(lines);
+        return NULL;
+    }
+    *n_lines = n;
+    return lines;
 }
 
 /* Writes `s` then spaces up to `width` display columns. */
@@ -135,6 +221,32 @@ static void put_header(FILE *f, const heatmap *h, int label_w, int cell_w)
     fputc('\n', f);
 }
 
+/* Column labels written downwards, one character a line, when they do not
+ * fit across their cells: `depth` lines (the longest label, at most
+ * HM_TERM_VLABEL_MAX; a longer one ends in an ellipsis). */
+static void put_vertical_header(FILE *f, const heatmap *h, int label_w, int cell_w, int depth)
+{
+    char **labels = calloc((size_t)h->n_cols + 1, sizeof *labels);
+    size_t *at = calloc((size_t)h->n_cols + 1, sizeof *at);
+    for (int j = 0; labels && at && j < h->n_cols; j++) labels[j] = hm_clean_label(h->cols[j], depth);
+    for (int r = 0; labels && at && r < depth; r++) {
+        put_padded(f, "", label_w + 1, 0);
+        for (int j = 0; j < h->n_cols; j++) {
+            const char *l = labels[j] ? labels[j] : "";
+            size_t a = at[j];
+            utf8proc_int32_t cp = l[a] ? next_cp(l, &at[j]) : 0;
+            char one[8] = "";
+            if (cp) one[utf8proc_encode_char(cp, (utf8proc_uint8_t *)one)] = '\0';
+            (void)a;
+            put_padded(f, one, cell_w, 0);
+        }
+        fputc('\n', f);
+    }
+    for (int j = 0; labels && j < h->n_cols; j++) free(labels[j]);
+    free(labels);
+    free(at);
+}
+
 /* The legend line under the grid; the scale runs from 0 to `top`, the
  * largest weight of the matrix. */
 static void put_legend(FILE *f, int color, float top)
@@ -172,11 +284,15 @@ void hm_write_terminal(FILE *f, const heatmap *h, int color, int cols)
     if (h->n_cols > 0 && room / h->n_cols < cell_w) cell_w = room / h->n_cols;
     if (cell_w < HM_TERM_CELL_MIN) cell_w = HM_TERM_CELL_MIN;
     if (h->title) {
-        char *t = hm_clean_label(h->title, HM_TERM_TITLE_MAX);
-        if (t) fprintf(f, "%s\n\n", t);
-        free(t);
+        int n;
+        char **t = hm_wrap(h->title, cols > 0 ? cols : HM_TERM_WIDTH, HM_TERM_TITLE_LINES, &n);
+        for (int k = 0; t && t[k]; k++) fprintf(f, "%s\n", t[k]);
+        fputc('\n', f);
+        hm_free_lines(t);
     }
-    put_header(f, h, label_w, cell_w);
+    int widest_col = widest(h->cols, h->n_cols, 1 << 20);
+    if (widest_col <= cell_w - 1) put_header(f, h, label_w, cell_w);
+    else put_vertical_header(f, h, label_w, cell_w, widest_col < HM_TERM_VLABEL_MAX ? widest_col : HM_TERM_VLABEL_MAX);
     float top = largest_weight(h);
     for (int i = 0; i < h->n_rows; i++) {
         char *l = hm_clean_label(h->rows[i], label_w);
@@ -188,4 +304,5 @@ void hm_write_terminal(FILE *f, const heatmap *h, int color, int cols)
     }
     fputc('\n', f);
     put_legend(f, color, top);
+    if (hm_has_joiner(h)) fprintf(f, "%s\n", HM_JOINER_NOTE);
 }
