@@ -102,6 +102,8 @@ $(BUILD)/tests/test_sentences: tools/s2s/sentences.c tools/s2s/sentences.h
 $(BUILD)/tests/test_sentences: TEST_EXTRA := tools/s2s/sentences.c
 $(BUILD)/tests/test_textcase: tools/s2s/textcase.c tools/s2s/textcase.h
 $(BUILD)/tests/test_textcase: TEST_EXTRA := tools/s2s/textcase.c
+$(BUILD)/tests/test_join: tools/s2s/cli_join.c tools/s2s/cli_join.h
+$(BUILD)/tests/test_join: TEST_EXTRA := tools/s2s/cli_join.c
 
 # The dependency order tokenizer -> engine -> command, read from the objects'
 # symbol tables: no circle between files, no call against the order, and a
