@@ -24,10 +24,13 @@ typedef struct translate_ctx {
 /* Fills `c` for options `o` and model `m`. */
 void cli_translate_init(translate_ctx *c, const cli_opts *o, const s2s_model *m);
 
-/* The cli_block_fn of translate/summarize (ctx: a translate_ctx): tokenizes
- * jobs[0..n) (n <= CLI_BATCH_LINES), decodes the good ones as one batch
- * (identical to one by one, which is the fallback when the batch call
- * fails), and formats each into job->out; jobs already failed are skipped. */
+/* The cli_block_fn of translate/summarize (ctx: a translate_ctx): splits
+ * jobs[0..n) (n <= CLI_BATCH_LINES) into sentences when o->split_sentences
+ * is nonzero, folds ALL-CAPS and Title Case sentences when fix_case,
+ * tokenizes them, decodes all the sentences that are not blank in batches
+ * (identical to one by one, which is the fallback when a batch call fails),
+ * and formats each line into job->out (a blank line: one empty hypothesis);
+ * jobs already failed are skipped. */
 void cli_translate_block(void *ctx, s2s_session *session, cli_job *jobs, int n);
 
 /* What score needs; both borrowed. */
