@@ -133,7 +133,8 @@ def test_model(name, torch_ok, s2s):
         if not s2s:
             raise H.Skip("%s is not an executable: models/%s loads in the reference "
                          "(greedy decoded %d inputs), C engine not compared" % (H.S2S, name, len(inputs)))
-        r = subprocess.run([s2s, "translate", "-m", mdir, "--format", "jsonl"],
+        # the engine against the reference: whole lines, case as written
+        r = subprocess.run([s2s, "translate", "-m", mdir, "--format", "jsonl", "--no-split-sentences", "--case", "off"],
                            input="".join(x.replace("\n", " ") + "\n" for x in inputs),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=600)
         assert r.returncode == 0, "s2s translate exit %d: %s" % (r.returncode, r.stderr[-1000:])

@@ -257,7 +257,7 @@ def s2s_tokens(path):
 
 def run_s2s(a, model, inputs, out, beam, threads, max_len, repeat):
     cmd = [a.s2s, "translate", "-m", model, "--format", "jsonl", "--beam", str(beam),
-           "--threads", str(threads), "-q"]
+           "--threads", str(threads), "-q", "--no-split-sentences", "--case", "off"]  # as PyTorch: whole lines
     if max_len:
         cmd += ["--max-length", str(max_len)]
     # start-up + model load: the same command on empty input (best of 3)

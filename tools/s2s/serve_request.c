@@ -292,6 +292,7 @@ static int read_options(const cJSON *root, enum serve_kind kind, const serve_lim
     o->dp = s2s_decode_default_params();
     o->threads = 1;
     o->format = CLI_FMT_JSONL;
+    o->split_sentences = 1; /* as `s2s translate`: a line's sentences each translated */
     for (size_t i = 0; i < N_FIELDS; i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, FIELDS[i].name);
         if (v && (FIELDS[i].on & (1u << kind)) && apply_field(&FIELDS[i], v, lim, o, e) < 0) return -1;
