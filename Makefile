@@ -85,7 +85,7 @@ $(BUILD)/libs2s.so: $(LIB_OBJ)
 
 $(PAGE_OBJ): tools/s2s/explorer.html
 	@mkdir -p $(dir $@)
-	cd tools/s2s && ld -r -b binary -z noexecstack -o $(CURDIR)/$@ explorer.html
+	cd tools/s2s && ld -r -b binary -z noexecstack -o $(abspath $@) explorer.html
 
 $(BUILD)/s2s: $(CLI_OBJ) $(PAGE_OBJ) $(BUILD)/libs2s.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(PAGE_OBJ) $(BUILD)/libs2s.a $(LDLIBS) $(CLI_LDLIBS)
