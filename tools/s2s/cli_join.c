@@ -97,7 +97,7 @@ int cli_join_hypothesis(const s2s_hypothesis *const *hyps, const int *col0, cons
         const s2s_hypothesis *h = hyps[u];
         for (int i = 0; i < h->n_tokens; i++)
             out->tokens[t + i] = h->tokens[i] >= n_target ? h->tokens[i] + ext0[u] : h->tokens[i];
-        if (have_lp) memcpy(out->token_logprobs + s, h->token_logprobs, (size_t)h->n_steps * sizeof(float));
+        if (have_lp && h->n_steps) memcpy(out->token_logprobs + s, h->token_logprobs, (size_t)h->n_steps * sizeof(float));
         int cols = (u + 1 < n_units ? col0[u + 1] : n_source) - col0[u];
         for (int i = 0; out->attention && i < h->n_steps; i++)
             memcpy(out->attention + (size_t)(s + i) * n_source + col0[u], h->attention + (size_t)i * cols,
@@ -132,6 +132,7 @@ int cli_join_source(const s2s_token_seq *const *src, int n_units, s2s_token_seq 
         return -1;
     }
     for (int u = 0; u < n_units; u++) {
+        if (src[u]->n == 0) continue; /* (its arrays may be NULL) */
         memcpy(out->ids + out->n, src[u]->ids, (size_t)src[u]->n * sizeof *out->ids);
         memcpy(out->pieces + out->n, src[u]->pieces, (size_t)src[u]->n * sizeof *out->pieces);
         out->n += src[u]->n;
@@ -153,6 +154,6 @@ char **cli_join_extended(const s2s_result *const *res, int n_units, int *ext0, i
         return NULL;
     }
     for (int u = 0; u < n_units; u++)
-        memcpy(ext + ext0[u], res[u]->extended, (size_t)res[u]->n_extended * sizeof *ext);
+        if (res[u]->n_extended > 0) memcpy(ext + ext0[u], res[u]->extended, (size_t)res[u]->n_extended * sizeof *ext);
     return ext;
 }
