@@ -2,7 +2,8 @@
 # cli-text: real text in translate/summarize with a shipped model:
 # --split-sentences (text, n-best, alignment and jsonl of a split line
 # checked against the sentences translated one by one), --case, n-best
-# and --scores text with both scores, blank lines in every layout, -v.
+# and --scores text with both scores, blank lines in every layout, -v,
+# score's blank lines.
 NAME=cli-text
 . "$(dirname "$0")/lib.bash"
 FE=$S2S_ROOT/models/fra-eng
@@ -223,5 +224,16 @@ except OSError:
 last = data.rstrip(b"\r\n").split(b"\r")[-1]
 sys.exit(0 if b"left" in data and b"s2s translate: 160 lines" in last else 1)
 PY
+
+# 9. score is forced decoding of a given target: a blank line is an error in
+#    place (no TAB); an empty target scores the bare eos; no splitting
+expect_rc 1 "score: a blank line" "$S2S" score -m "$FE" -i <(printf 'Il pleut.\tIt rains.\n\nIl pleut. Je reste.\tIt rains. I stay.\n')
+check "score: 3 lines out, the blank one empty, its error named" test "$(lines "$TMP/out")" = 3 -a -z "$(sed -n 2p "$TMP/out")"
+check "score: line 2 has no TAB" grep -q "line 2: no TAB" "$TMP/err"
+expect_rc 0 "score: an empty target" "$S2S" score -m "$FE" --format jsonl -i <(printf 'Il pleut.\t\n')
+check "score: an empty target is the eos step alone" "$PYTHON" -c "
+import json
+h = json.loads(open('$TMP/out').read())['hypotheses'][0]
+assert h['tokens'] == [] and len(h['token_logprobs']) == 1 and abs(h['score'] - h['token_logprobs'][0]) < 1e-6 and h['score'] < 0"
 
 finish
