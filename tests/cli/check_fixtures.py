@@ -3,9 +3,15 @@
 outputs (expected.json) of every fixture model in tests/fixtures/models:
 greedy, beam (n-best, length penalty) and forced decoding; tokens, scores,
 per-step log-probabilities, attention, and the structure of model-format.md section 8.
+Version-2 fixtures (model-format.md section 9) add: copy models, whose inputs are the
+source pieces (words the target vocabulary lacks among them) and whose
+tokens and text spell extended ids as those pieces (forced targets hold
+them too), and the decoding options of section 9.5 (--no-repeat-ngram,
+--coverage-penalty, a target prefix through --prefix-column).
 
-Inputs are texts made of the fixture's source ids; a case is used only when
-`s2s tokenize --show ids` gives those ids back (checked here, not assumed).
+Inputs are texts made of the fixture's source ids (of a copy fixture: of its
+source pieces); a case is used only when `s2s tokenize --show ids` gives
+those ids back (checked here, not assumed).
 Usage: check_fixtures.py S2S_BINARY FIXTURE_MODELS_DIR
 Prints "cli-fixtures: N passed, M failed" and exits 1 on any failure.
 """
@@ -59,9 +65,10 @@ def close_rows(got, want, tol):
     return all(len(g) == len(w) and all(close(x, y, tol) for x, y in zip(g, w)) for g, w in zip(got, want))
 
 
-def structure_ok(obj, n_hyps):
+def structure_ok(obj, n_hyps, rows_sum_to_one=True):
     """Spec section 8 shape: id, source_tokens, hypotheses with text/tokens/score/attention,
-    one attention row per step, one column per source token, rows summing to 1."""
+    one attention row per step, one column per source token, rows summing to 1
+    (local-p rows, Gaussian-weighted without renormalizing, sum to at most 1)."""
     if not all(k in obj for k in ("id", "source_tokens", "hypotheses")):
         return False
     if len(obj["hypotheses"]) != n_hyps:
@@ -73,7 +80,9 @@ def structure_ok(obj, n_hyps):
         steps = len(h["tokens"]) + (1 if h.get("finished", True) else 0)
         if len(h["attention"]) != steps or any(len(r) != n_src for r in h["attention"]):
             return False
-        if any(abs(sum(r) - 1.0) > 1e-4 for r in h["attention"]):
+        if rows_sum_to_one and any(abs(sum(r) - 1.0) > 1e-4 for r in h["attention"]):
+            return False
+        if any(sum(r) > 1.0 + 1e-4 or min(r, default=0.0) < 0.0 for r in h["attention"]):
             return False
     return True
 
@@ -93,16 +102,39 @@ class Fixture:
         self.tgt = vocab_list(os.path.join(mdir, cfg.get("target_vocab", "target.vocab.json")))
         self.tol_att = self.exp["tolerance"]["attention"]
         self.tol_score = self.exp["tolerance"]["score"]
+        feat = self.exp.get("features", {})
+        self.rows_sum_to_one = feat.get("local") != "predictive"
+        self.extended = []  # the current case's extended pieces (copy models)
 
     def text_of(self, ids, side_vocab, drop_eos):
         if drop_eos and ids:
             ids = ids[:-1]
-        return self.sep.join(side_vocab[i] for i in ids)
+        return self.sep.join(self.token(i, side_vocab) for i in ids)
+
+    def token(self, i, side_vocab):
+        """Token string of id i; a copy model's extended id is its source piece."""
+        if side_vocab is self.tgt and i >= len(self.tgt):
+            return self.extended[i - len(self.tgt)]
+        return side_vocab[i]
+
+    def token_id(self, t):
+        """Target id of token string t (extended ids included); -1 if none."""
+        if t in self.tgt:
+            return self.tgt.index(t)
+        if t in self.extended:
+            return len(self.tgt) + self.extended.index(t)
+        return -1
+
+    def source_text(self, c):
+        if "source_pieces" in c:
+            pieces = c["source_pieces"][:-1] if self.append_eos else c["source_pieces"]
+            return self.sep.join(pieces)
+        return self.text_of(c["source"], self.src, self.append_eos)
 
     def usable_cases(self):
         """Cases whose text tokenizes back to their source ids."""
         cases = self.exp["cases"]
-        texts = [self.text_of(c["source"], self.src, self.append_eos) for c in cases]
+        texts = [self.source_text(c) for c in cases]
         rc, out, _ = run(self.s2s, ["tokenize", "-m", self.dir, "--show", "ids"], texts)
         got = out.splitlines()
         keep = []
@@ -115,8 +147,11 @@ class Fixture:
         return ["--max-length", str(case["max_length"])] if case.get("max_length") else []
 
     def compare_hyp(self, cnt, where, got, want):
-        cnt.check([self.tgt.index(t) if t in self.tgt else -1 for t in got["tokens"]] == want["tokens"],
+        cnt.check([self.token_id(t) for t in got["tokens"]] == want["tokens"],
                   f"{where}: tokens {got['tokens']} != ids {want['tokens']}")
+        if self.extended and self.sep == " ":  # extended ids are spelled as their source pieces
+            words = [self.token(i, self.tgt) for i in want["tokens"]]
+            cnt.check(got["text"] == " ".join(words), f"{where}: text {got['text']!r} != {words}")
         cnt.check(close(got["score"], want["score"], self.tol_score), f"{where}: score {got['score']} != {want['score']}")
         cnt.check(got.get("finished", True) == want.get("finished", True), f"{where}: finished")
         cnt.check(close_rows([got["token_logprobs"]], [want["token_logprobs"]], self.tol_score), f"{where}: token_logprobs")
@@ -129,7 +164,7 @@ class Fixture:
         if not cnt.check(rc == 0 and len(out.splitlines()) == 1, f"{self.name} greedy: rc {rc} {err}"):
             return
         obj = json.loads(out)
-        cnt.check(structure_ok(obj, 1), f"{self.name} greedy: structure")
+        cnt.check(structure_ok(obj, 1, self.rows_sum_to_one), f"{self.name} greedy: structure")
         cnt.check(obj["source_tokens"] == [self.src[i] for i in case["source"]], f"{self.name} greedy: source_tokens")
         self.compare_hyp(cnt, f"{self.name} greedy '{text}'", obj["hypotheses"][0], case["greedy"])
 
@@ -142,7 +177,7 @@ class Fixture:
         if not cnt.check(rc == 0, f"{self.name} beam: rc {rc} {err}"):
             return
         obj = json.loads(out)
-        cnt.check(structure_ok(obj, len(b["hyps"])), f"{self.name} beam: structure")
+        cnt.check(structure_ok(obj, len(b["hyps"]), self.rows_sum_to_one), f"{self.name} beam: structure")
         for k, (g, w) in enumerate(zip(obj["hypotheses"], b["hyps"])):
             self.compare_hyp(cnt, f"{self.name} beam{b['beam_size']} lp{b['length_penalty']} hyp{k}", g, w)
 
@@ -153,9 +188,33 @@ class Fixture:
         if not cnt.check(rc == 0, f"{self.name} score: rc {rc} {err}"):
             return
         obj = json.loads(out)
-        cnt.check(structure_ok(obj, 1), f"{self.name} score: structure")
+        cnt.check(structure_ok(obj, 1, self.rows_sum_to_one), f"{self.name} score: structure")
         want = dict(f, tokens=f["target"], finished=True)
         self.compare_hyp(cnt, f"{self.name} score", obj["hypotheses"][0], want)
+
+    def check_option(self, cnt, case, text, o):
+        """One decoding option of model-format.md section 9.5 (n-gram blocking, coverage
+        penalty, target prefix) through the command line."""
+        if o.get("ties") or o.get("order_ties"):
+            return
+        args = ["translate", "-m", self.dir, "--format", "jsonl", "--beam", str(o["beam_size"]),
+                "--n-best", str(o["n_best"]), "--length-penalty", repr(o["length_penalty"])]
+        if o["no_repeat_ngram"]:
+            args += ["--no-repeat-ngram", str(o["no_repeat_ngram"])]
+        if o["coverage_penalty"]:
+            args += ["--coverage-penalty", repr(o["coverage_penalty"])]
+        line = text
+        if o["prefix"]:
+            args += ["--prefix-column"]
+            line = text + "\t" + self.text_of(o["prefix"], self.tgt, False)
+        rc, out, err = run(self.s2s, args + self.max_len_args(case), [line])
+        where = f"{self.name} option {o['name']}"
+        if not cnt.check(rc == 0, f"{where}: rc {rc} {err}"):
+            return
+        obj = json.loads(out)
+        cnt.check(structure_ok(obj, len(o["hyps"]), self.rows_sum_to_one), f"{where}: structure")
+        for k, (g, w) in enumerate(zip(obj["hypotheses"], o["hyps"])):
+            self.compare_hyp(cnt, f"{where} hyp{k}", g, w)
 
 
 def main():
@@ -169,11 +228,14 @@ def main():
         fx = Fixture(s2s, mdir)
         for case, text in fx.usable_cases():
             used += 1
+            fx.extended = case.get("extended", [])
             fx.check_greedy(cnt, case, text)
             for b in case.get("beam", []):
                 fx.check_beam(cnt, case, text, b)
             if "force" in case:
                 fx.check_force(cnt, case, text)
+            for o in case.get("options", []):
+                fx.check_option(cnt, case, text, o)
     cnt.check(used >= MIN_CASES, f"only {used} fixture cases usable (want >= {MIN_CASES})")
     print(f"cli-fixtures: {cnt.passed} passed, {cnt.failed} failed ({used} cases)")
     sys.exit(1 if cnt.failed else 0)

@@ -309,6 +309,7 @@ class Attention(nn.Module):
         self.coverage = bool(coverage)
         self.window = int(window) if window else None
         self.local = (local or "predictive") if self.window else None
+        self.centre_log = None  # a list: each local step appends (n, [p_t per row])
         if kind == "bahdanau":
             self.Wa = nn.Linear(query_size, size)
             self.Ua = nn.Linear(memory_size, size)
@@ -367,6 +368,8 @@ class Attention(nn.Module):
         by exp(-(j - p_t)^2 / (2 sigma^2)), sigma = W / 2."""
         n = e.shape[1]
         p = self.centre(q, t, n).unsqueeze(1)                         # (B, 1)
+        if self.centre_log is not None:
+            self.centre_log.append((n, p.view(-1).tolist()))
         j = torch.arange(1, n + 1, dtype=torch.float32).unsqueeze(0)  # (1, n)
         d = j - p
         inside = d.abs() <= float(self.window)
