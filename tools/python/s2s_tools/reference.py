@@ -550,11 +550,12 @@ class Seq2Seq(nn.Module):
 
 
 def model_from_state_dict(config, state_dict, source_vocab_size=None, target_vocab_size=None,
-                          tgt_vocab=None):
+                          tgt_vocab=None, src_vocab=None):
     """Builds a Seq2Seq for `config` whose vocabulary sizes and attention_out
     bias come from `state_dict` (unless given), loads the weights strictly
-    (extra tensors are ignored, as the model format says), records sos/eos ids when
-    `tgt_vocab` is given, and returns it in eval mode in float32."""
+    (extra tensors are ignored, as the model format says), records sos/eos ids
+    (and the vocabularies, see set_special_ids) when `tgt_vocab` is given, and
+    returns it in eval mode in float32."""
     sd = {k: v.detach().float() for k, v in state_dict.items()}
     if source_vocab_size is None:
         source_vocab_size = sd["encoder.embedding.weight"].shape[0]
@@ -573,7 +574,7 @@ def model_from_state_dict(config, state_dict, source_vocab_size=None, target_voc
     model.load_state_dict({k: sd[k] for k in wanted}, strict=True)
     model.eval()
     if tgt_vocab is not None:
-        set_special_ids(model, tgt_vocab)
+        set_special_ids(model, tgt_vocab, src_vocab)
     return model
 
 
@@ -1118,6 +1119,24 @@ def beam_search(model, src_ids, beam, n_best=1, max_length=None, length_penalty=
         for h in result:
             h["extended"] = list(sent.extended)
         return result
+
+
+def teacher_forced(model, src_ids, tgt_ids, src_pieces=None):
+    """Per-step log-probability rows (over the extended vocabulary of a copy
+    model) and attention rows of the model fed sos, tgt_ids[0], ... (one step
+    per tgt id) -> (list of (width,) tensors, list of (n,) tensors)."""
+    sos, _ = _special_ids(model)
+    with torch.inference_mode():
+        sent = _Sentence(model, src_ids, src_pieces)
+        rows = sent.rows
+        y = sos
+        lps, atts = [], []
+        for t, tok in enumerate(tgt_ids, start=1):
+            lp, alpha, rows = sent.step(rows, [y], t)
+            lps.append(lp[0].clone())
+            atts.append(alpha[0].clone())
+            y = tok
+    return lps, atts
 
 
 def force(model, src_ids, tgt_ids, src_pieces=None):
