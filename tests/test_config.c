@@ -414,3 +414,268 @@ Test(config, descriptive_keys_absent_or_of_another_type)
     s2s_model_free(m);
     fx_cleanup(&fx);
 }
+
+/* ---- format version 2 (model-format.md section 9) -------------------------- */
+
+/* The base model as a version-2 config. */
+static void v2(fixture *fx)
+{
+    cfg_set(fx->cfg, "format_version", cJSON_CreateNumber(2));
+}
+
+Test(config_v2, window_zero)
+{
+    fixture fx;
+    fx_init(&fx);
+    v2(&fx);
+    cfg_set(fx.cfg, "decoder.attention.window", cJSON_CreateNumber(0));
+    expect_fail(&fx, S2S_ERR_CONFIG, "key \"decoder.attention.window\": 0 is out of range (1..1024)");
+}
+
+Test(config_v2, window_1025)
+{
+    fixture fx;
+    fx_init(&fx);
+    v2(&fx);
+    cfg_set(fx.cfg, "decoder.attention.window", cJSON_CreateNumber(1025));
+    expect_fail(&fx, S2S_ERR_CONFIG, "key \"decoder.attention.window\": 1025 is out of range (1..1024)");
+}
+
+Test(config_v2, window_not_an_integer)
+{
+    fixture fx;
+    fx_init(&fx);
+    v2(&fx);
+    cfg_set(fx.cfg, "decoder.attention.window", cJSON_CreateNumber(2.5));
+    expect_fail(&fx, S2S_ERR_CONFIG, "key \"decoder.attention.window\": 2.5 is not an integer");
+}
+
+Test(config_v2, local_without_window)
+{
+    fixture fx;
+    fx_init(&fx);
+    v2(&fx);
+    cfg_set(fx.cfg, "decoder.attention.local", cJSON_CreateString("monotonic"));
+    expect_fail(&fx, S2S_ERR_CONFIG, "key \"decoder.attention.local\" needs \"decoder.attention.window\"");
+}
+
+Test(config_v2, local_unknown_value)
+{
+    fixture fx;
+    fx_init(&fx);
+    v2(&fx);
+    cfg_set(fx.cfg, "decoder.attention.window", cJSON_CreateNumber(2));
+    cfg_set(fx.cfg, "decoder.attention.local", cJSON_CreateString("none"));
+    expect_fail(&fx, S2S_ERR_CONFIG,
+                "key \"decoder.attention.local\": unknown value \"none\" (expected monotonic, predictive)");
+}
+
+Test(config_v2, heads_not_dividing_hidden_size)
+{
+    fixture fx;
+    fx_init(&fx);
+    v2(&fx);
+    cfg_set(fx.cfg, "decoder.attention.type", cJSON_CreateString("multihead"));
+    cfg_set(fx.cfg, "decoder.attention.heads", cJSON_CreateNumber(3));
+    expect_fail(&fx, S2S_ERR_CONFIG, "key \"decoder.attention.heads\": 3 heads do not divide decoder.hidden_size 4");
+}
+
+Test(config_v2, heads_zero)
+{
+    fixture fx;
+    fx_init(&fx);
+    v2(&fx);
+    cfg_set(fx.cfg, "decoder.attention.type", cJSON_CreateString("multihead"));
+    cfg_set(fx.cfg, "decoder.attention.heads", cJSON_CreateNumber(0));
+    expect_fail(&fx, S2S_ERR_CONFIG, "key \"decoder.attention.heads\": 0 is out of range");
+}
+
+Test(config_v2, heads_without_multihead)
+{
+    fixture fx;
+    fx_init(&fx);
+    v2(&fx);
+    cfg_set(fx.cfg, "decoder.attention.heads", cJSON_CreateNumber(2));
+    expect_fail(&fx, S2S_ERR_CONFIG, "key \"decoder.attention.heads\" needs type \"multihead\" (it is \"bahdanau\")");
+}
+
+Test(config_v2, multihead_without_heads)
+{
+    fixture fx;
+    fx_init(&fx);
+    v2(&fx);
+    cfg_set(fx.cfg, "decoder.attention.type", cJSON_CreateString("multihead"));
+    expect_fail(&fx, S2S_ERR_CONFIG, "key \"decoder.attention.type\": \"multihead\" needs \"decoder.attention.heads\"");
+}
+
+/* Coverage is for "bahdanau" only: each other type is refused by name. */
+Test(config_v2, coverage_with_a_non_bahdanau_type)
+{
+    const char *types[] = {"dot", "scaled_dot", "general", "multihead"};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        fixture fx;
+        fx_init(&fx);
+        v2(&fx);
+        cfg_set(fx.cfg, "decoder.attention.type", cJSON_CreateString(types[i]));
+        cfg_set(fx.cfg, "decoder.attention.heads", strcmp(types[i], "multihead") ? NULL : cJSON_CreateNumber(2));
+        cfg_set(fx.cfg, "decoder.attention.coverage", cJSON_CreateTrue());
+        char needle[160];
+        snprintf(needle, sizeof needle,
+                 "key \"decoder.attention.coverage\": coverage needs type \"bahdanau\" (it is \"%s\")", types[i]);
+        expect_fail(&fx, S2S_ERR_CONFIG, needle); /* also cleans up */
+    }
+}
+
+Test(config_v2, coverage_with_local)
+{
+    fixture fx;
+    fx_init(&fx);
+    v2(&fx);
+    cfg_set(fx.cfg, "decoder.attention.coverage", cJSON_CreateTrue());
+    cfg_set(fx.cfg, "decoder.attention.window", cJSON_CreateNumber(2));
+    expect_fail(&fx, S2S_ERR_CONFIG, "key \"decoder.attention.window\": local attention does not combine with coverage");
+}
+
+Test(config_v2, local_with_multihead)
+{
+    fixture fx;
+    fx_init(&fx);
+    v2(&fx);
+    cfg_set(fx.cfg, "decoder.attention.type", cJSON_CreateString("multihead"));
+    cfg_set(fx.cfg, "decoder.attention.heads", cJSON_CreateNumber(2));
+    cfg_set(fx.cfg, "decoder.attention.window", cJSON_CreateNumber(2));
+    expect_fail(&fx, S2S_ERR_CONFIG, "local attention does not combine with type \"multihead\"");
+}
+
+Test(config_v2, coverage_not_a_boolean)
+{
+    fixture fx;
+    fx_init(&fx);
+    v2(&fx);
+    cfg_set(fx.cfg, "decoder.attention.coverage", cJSON_CreateString("yes"));
+    expect_fail(&fx, S2S_ERR_CONFIG, "key \"decoder.attention.coverage\": expected true or false");
+}
+
+Test(config_v2, copy_not_a_boolean)
+{
+    fixture fx;
+    fx_init(&fx);
+    v2(&fx);
+    cfg_set(fx.cfg, "decoder.copy", cJSON_CreateNumber(1));
+    expect_fail(&fx, S2S_ERR_CONFIG, "key \"decoder.copy\": expected true or false");
+}
+
+Test(config_v2, copy_without_unk)
+{
+    fixture fx;
+    fx_init(&fx);
+    v2(&fx);
+    cfg_set(fx.cfg, "special_tokens.unk", cJSON_CreateNull());
+    cfg_set(fx.cfg, "decoder.copy", cJSON_CreateTrue());
+    expect_fail(&fx, S2S_ERR_CONFIG, "key \"decoder.copy\": copy needs a non-null special_tokens.unk");
+}
+
+/* unk is in the source vocabulary only: enough for version 1, not for copy. */
+Test(config_v2, copy_with_unk_missing_from_the_target_vocabulary)
+{
+    fixture fx;
+    fx_init(&fx);
+    v2(&fx);
+    fx.tgt_vocab = "{\"SOS\": 0, \"EOS\": 1, \"i\": 2, \"am\": 3, \"happy\": 4, \"sad\": 5}";
+    cfg_set(fx.cfg, "decoder.copy", cJSON_CreateTrue());
+    tl_f32(&fx.tl, "decoder.copy_gate.weight", 1, 12); /* C 4 + H 4 + emb 4 */
+    tl_f32(&fx.tl, "decoder.copy_gate.bias", 1, -1);
+    expect_fail(&fx, S2S_ERR_VOCAB,
+                "target.vocab.json: special token unk \"<unk>\" is not in the target vocabulary (needed because "
+                "decoder.copy is true)");
+}
+
+/* Section 9: a version-1 config that carries the version-2 keys ignores
+ * them, even with values version 2 would refuse. */
+Test(config_v2, version1_ignores_the_version2_keys)
+{
+    fixture fx;
+    fx_init(&fx);
+    cfg_set(fx.cfg, "decoder.attention.coverage", cJSON_CreateTrue());
+    cfg_set(fx.cfg, "decoder.attention.window", cJSON_CreateNumber(0));
+    cfg_set(fx.cfg, "decoder.attention.local", cJSON_CreateString("sideways"));
+    cfg_set(fx.cfg, "decoder.attention.predictor_size", cJSON_CreateNumber(-1));
+    cfg_set(fx.cfg, "decoder.attention.heads", cJSON_CreateNumber(3));
+    cfg_set(fx.cfg, "decoder.copy", cJSON_CreateString("yes"));
+    s2s_model *m = fx_load(&fx);
+    cr_assert_not_null(m, "a version-1 model with version-2 keys does not load: %s", fx.err.message);
+    s2s_model_info info;
+    s2s_model_get_info(m, &info);
+    cr_expect_eq(info.format_version, 1);
+    cr_expect(!info.coverage && !info.window && !info.local && !info.heads && !info.copy && !info.predictor_size,
+              "a version-1 model took version-2 keys: coverage %d window %d heads %d copy %d", info.coverage,
+              info.window, info.heads, info.copy);
+    s2s_model_free(m);
+    fx_cleanup(&fx);
+}
+
+Test(config_v2, version1_refuses_multihead)
+{
+    fixture fx;
+    fx_init(&fx);
+    cfg_set(fx.cfg, "decoder.attention.type", cJSON_CreateString("multihead"));
+    cfg_set(fx.cfg, "decoder.attention.heads", cJSON_CreateNumber(2));
+    expect_fail(&fx, S2S_ERR_CONFIG,
+                "key \"decoder.attention.type\": unknown value \"multihead\" (expected bahdanau, dot, scaled_dot, "
+                "general)");
+}
+
+/* The positive control of the tests above: each feature, with its tensors,
+ * loads and is reported. */
+Test(config_v2, each_feature_loads)
+{
+    for (int k = 0; k < 5; k++) {
+        fixture fx;
+        fx_init(&fx);
+        v2(&fx);
+        switch (k) {
+        case 0: /* coverage */
+            cfg_set(fx.cfg, "decoder.attention.coverage", cJSON_CreateTrue());
+            tl_f32(&fx.tl, "decoder.attention.Wc.weight", 3, 1);
+            break;
+        case 1: /* local-m */
+            cfg_set(fx.cfg, "decoder.attention.window", cJSON_CreateNumber(1024));
+            cfg_set(fx.cfg, "decoder.attention.local", cJSON_CreateString("monotonic"));
+            break;
+        case 2: /* local-p (the default kind), P = 2 */
+            cfg_set(fx.cfg, "decoder.attention.window", cJSON_CreateNumber(1));
+            cfg_set(fx.cfg, "decoder.attention.predictor_size", cJSON_CreateNumber(2));
+            tl_f32(&fx.tl, "decoder.attention.Wp.weight", 2, 4);
+            tl_f32(&fx.tl, "decoder.attention.vp.weight", 1, 2);
+            break;
+        case 3: /* multihead, D == H_d: packed projections */
+            cfg_set(fx.cfg, "decoder.attention.type", cJSON_CreateString("multihead"));
+            cfg_set(fx.cfg, "decoder.attention.heads", cJSON_CreateNumber(4));
+            tl_f32(&fx.tl, "decoder.attention.mha.in_proj_weight", 12, 4);
+            tl_f32(&fx.tl, "decoder.attention.mha.in_proj_bias", 12, -1);
+            tl_f32(&fx.tl, "decoder.attention.mha.out_proj.weight", 4, 4);
+            tl_f32(&fx.tl, "decoder.attention.mha.out_proj.bias", 4, -1);
+            break;
+        case 4: /* copy */
+            cfg_set(fx.cfg, "decoder.copy", cJSON_CreateTrue());
+            tl_f32(&fx.tl, "decoder.copy_gate.weight", 1, 12);
+            tl_f32(&fx.tl, "decoder.copy_gate.bias", 1, -1);
+            break;
+        }
+        s2s_model *m = fx_load(&fx);
+        cr_assert_not_null(m, "feature %d does not load: %s", k, fx.err.message);
+        s2s_model_info info;
+        s2s_model_get_info(m, &info);
+        cr_expect_eq(info.format_version, 2);
+        cr_expect_eq(info.coverage, k == 0);
+        cr_expect_eq(info.window, k == 1 ? 1024 : k == 2 ? 1 : 0);
+        cr_expect(k == 1 ? info.local && !strcmp(info.local, "monotonic")
+                         : k == 2 ? info.local && !strcmp(info.local, "predictive") : info.local == NULL,
+                  "feature %d: local %s", k, info.local ? info.local : "(null)");
+        cr_expect_eq(info.predictor_size, k == 2 ? 2 : 0);
+        cr_expect_eq(info.heads, k == 3 ? 4 : 0);
+        cr_expect_eq(info.copy, k == 4);
+        s2s_model_free(m);
+        fx_cleanup(&fx);
+    }
+}

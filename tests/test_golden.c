@@ -1,9 +1,10 @@
-/* Golden tests: the engine against the PyTorch reference (tools/s2s_torch.py).
+/* Golden tests: the engine against the PyTorch reference
+ * (tools/python/s2s_tools/reference.py).
  *
  * For every fixture directory tests/fixtures/models/<name>/ (a model plus
- * expected.json, written by tools/make_fixtures.py; schema at the top of that
- * script) the model is loaded with s2s_model_load and decoded through the
- * public API only:
+ * expected.json, written by tests/fixtures/make_models.py; schema at the top
+ * of that script) the model is loaded with s2s_model_load and decoded through
+ * the public API only:
  *   - greedy: tokens identical, alignment entries within 1e-4, score and
  *     per-step log-probabilities within 1e-3;
  *   - beam (k=3, n_best=3, length penalty 0 and 0.6): n-best lists equal
@@ -15,7 +16,14 @@
  *     results as one sentence at a time;
  *   - on the 4-token target vocabulary fixture, a beam wide enough to keep
  *     every prefix finds the best sequence of an exhaustive search done
- *     here with s2s_score_ids.
+ *     here with s2s_score_ids;
+ *   - format version 2 (model-format.md section 9): the model info names the
+ *     fixture's features; a copy fixture's cases carry the source pieces,
+ *     decoded through s2s_translate_inputs / s2s_score (every call above),
+ *     and each extended id must spell the expected source piece
+ *     (s2s_result_token, s2s_detokenize_result); the decoding options of
+ *     section 9.5 (n-gram blocking, coverage penalty, target prefix) match
+ *     the reference's n-best lists.
  * Fixtures are found through $S2S_ROOT (default "."). */
 #include <criterion/criterion.h>
 #include <cjson/cJSON.h>
@@ -231,18 +239,148 @@ static s2s_decode_params params_for(int beam, int n_best, double lp, int max_len
     return p;
 }
 
-/* Decodes case `c` of fixture `f` with `p` into `r`; fails the test on error. */
-static void translate(fixture *f, const cJSON *c, const s2s_decode_params *p, s2s_result *r,
-                      int *n_src_out)
+/* ---- version 2: source pieces, extended ids ------------------------------ */
+
+/* 1 when case c is of a copy fixture (it carries the source pieces). */
+static int has_pieces(const cJSON *c) { return cJSON_GetObjectItemCaseSensitive(c, "source_pieces") != NULL; }
+
+/* The source of case c as s2s_tokenize would give it: ids, and the pieces of
+ * a copy fixture (pointing into the JSON). Free with seq_free(). */
+static void case_source(const cJSON *c, s2s_token_seq *seq)
 {
-    int src[4096];
-    int n_src = int_array(get(c, "source"), src, 4096);
+    memset(seq, 0, sizeof *seq);
+    const cJSON *ids = get(c, "source");
+    int n = cJSON_GetArraySize(ids);
+    seq->ids = malloc(sizeof(int) * (size_t)(n ? n : 1));
+    cr_assert_not_null(seq->ids);
+    seq->n = int_array(ids, seq->ids, n);
+    if (has_pieces(c)) {
+        const cJSON *pc = get(c, "source_pieces");
+        cr_assert_eq(cJSON_GetArraySize(pc), n, "source_pieces: %d for %d ids", cJSON_GetArraySize(pc), n);
+        seq->pieces = malloc(sizeof(char *) * (size_t)(n ? n : 1));
+        cr_assert_not_null(seq->pieces);
+        for (int i = 0; i < n; i++) seq->pieces[i] = cJSON_GetArrayItem(pc, i)->valuestring;
+    }
+}
+
+/* Target ids `ids` (n) as a target token sequence: a copy fixture's extended
+ * ids become id -1 with their source piece, as s2s_tokenize leaves them. */
+static void target_seq(const fixture *f, const cJSON *c, const int *ids, int n, s2s_token_seq *seq)
+{
+    memset(seq, 0, sizeof *seq);
+    int V = (int)num(f->exp, "target_vocab_size");
+    const cJSON *ext = cJSON_GetObjectItemCaseSensitive(c, "extended");
+    seq->n = n;
+    seq->ids = malloc(sizeof(int) * (size_t)(n ? n : 1));
+    seq->pieces = malloc(sizeof(char *) * (size_t)(n ? n : 1));
+    cr_assert(seq->ids && seq->pieces);
+    for (int i = 0; i < n; i++) {
+        seq->ids[i] = ids[i] < V ? ids[i] : -1;
+        if (ids[i] < V) {
+            seq->pieces[i] = (char *)s2s_model_token(f->model, S2S_TARGET, ids[i]);
+        } else {
+            const cJSON *e = ext ? cJSON_GetArrayItem(ext, ids[i] - V) : NULL;
+            cr_assert_not_null(e, "%s: extended id %d without a piece in expected.json", f->name, ids[i]);
+            seq->pieces[i] = e->valuestring;
+        }
+    }
+}
+
+/* Frees what case_source / target_seq allocated (not the strings). */
+static void seq_free(s2s_token_seq *seq)
+{
+    free(seq->ids);
+    free(seq->pieces);
+    memset(seq, 0, sizeof *seq);
+}
+
+/* Checks the extended vocabulary of result r for case c: n_extended and
+ * each piece as expected; every extended id of every hypothesis spells its
+ * piece through s2s_result_token, and s2s_detokenize_result joins them.
+ * Returns the number of extended ids met in the hypotheses. */
+static int check_extended(const fixture *f, const char *what, const cJSON *c, const s2s_result *r)
+{
+    const cJSON *ext = cJSON_GetObjectItemCaseSensitive(c, "extended");
+    int n_ext = ext ? cJSON_GetArraySize(ext) : 0, V = (int)num(f->exp, "target_vocab_size"), met = 0;
+    cr_expect_eq(r->n_extended, n_ext, "%s: %d extended ids, expected %d", what, r->n_extended, n_ext);
+    for (int e = 0; e < n_ext && e < r->n_extended; e++) {
+        const char *want = cJSON_GetArrayItem(ext, e)->valuestring;
+        cr_expect_str_eq(r->extended[e], want, "%s: extended id %d is '%s', expected '%s'", what, V + e,
+                         r->extended[e], want);
+    }
+    for (int h = 0; h < r->n_hyps; h++) {
+        const s2s_hypothesis *x = &r->hyps[h];
+        char expect_text[4096] = "";
+        size_t used = 0;
+        for (int t = 0; t < x->n_tokens; t++) {
+            int id = x->tokens[t];
+            const char *tok = s2s_result_token(f->model, r, id);
+            if (id >= V) {
+                met++;
+                const cJSON *e = ext ? cJSON_GetArrayItem(ext, id - V) : NULL;
+                cr_expect(tok && e && strcmp(tok, e->valuestring) == 0, "%s hyp %d: extended id %d spells '%s'",
+                          what, h, id, tok ? tok : "(null)");
+            }
+            if (tok && used + strlen(tok) + 2 < sizeof expect_text)
+                used += (size_t)snprintf(expect_text + used, sizeof expect_text - used, "%s%s", t ? " " : "", tok);
+        }
+        char *text = s2s_detokenize_result(f->model, r, x->tokens, x->n_tokens);
+        cr_expect(text && strcmp(text, expect_text) == 0, "%s hyp %d: text '%s', expected '%s'", what, h,
+                  text ? text : "(null)", expect_text);
+        free(text);
+    }
+    return met;
+}
+
+/* Decodes case `c` of fixture `f` with `p` into `r` (a copy fixture through
+ * s2s_translate_inputs with its source pieces; `prefix` ids, or NULL, forced
+ * first); fails the test on error. */
+static void translate_prefix(fixture *f, const cJSON *c, const s2s_decode_params *p, const int *prefix,
+                             int n_prefix, s2s_result *r, int *n_src_out)
+{
+    s2s_token_seq src, pre;
+    case_source(c, &src);
     s2s_error err = {0};
     memset(r, 0, sizeof *r);
-    s2s_status st = s2s_translate_ids(f->session, src, n_src, p, r, &err);
-    cr_assert_eq(st, S2S_OK, "%s: s2s_translate_ids failed: %s", f->name, err.message);
+    s2s_status st;
+    if (src.pieces || prefix) {
+        target_seq(f, c, prefix, prefix ? n_prefix : 0, &pre);
+        s2s_input in = {&src, prefix ? &pre : NULL, 0};
+        st = s2s_translate_inputs(f->session, &in, 1, p, r, &err);
+        seq_free(&pre);
+    } else {
+        st = s2s_translate_ids(f->session, src.ids, src.n, p, r, &err);
+    }
+    int n_src = src.n;
+    seq_free(&src);
+    cr_assert_eq(st, S2S_OK, "%s: decoding failed: %s", f->name, err.message);
     cr_assert_eq(r->n_source, n_src, "%s: n_source %d, expected %d", f->name, r->n_source, n_src);
     if (n_src_out) *n_src_out = n_src;
+}
+
+static void translate(fixture *f, const cJSON *c, const s2s_decode_params *p, s2s_result *r, int *n_src_out)
+{
+    translate_prefix(f, c, p, NULL, 0, r, n_src_out);
+}
+
+/* Forced decoding of tgt (n) for case c: s2s_score with the source pieces
+ * and extended ids of a copy fixture, else s2s_score_ids. */
+static s2s_status score_case(fixture *f, const cJSON *c, const int *tgt, int n, int want_attention, s2s_result *r,
+                             s2s_error *err)
+{
+    s2s_token_seq src;
+    case_source(c, &src);
+    s2s_status st;
+    if (src.pieces) {
+        s2s_token_seq t;
+        target_seq(f, c, tgt, n, &t);
+        st = s2s_score(f->session, &src, &t, want_attention, r, err);
+        seq_free(&t);
+    } else {
+        st = s2s_score_ids(f->session, src.ids, src.n, tgt, n, want_attention, r, err);
+    }
+    seq_free(&src);
+    return st;
 }
 
 /* ---- tests ------------------------------------------------------------- */
@@ -251,7 +389,10 @@ Test(golden, fixtures_present_and_load)
 {
     fixture_set *set = calloc(1, sizeof *set);
     load_fixtures(set);
-    cr_expect_geq(set->n, 25, "only %d fixtures; run tools/make_fixtures.py", set->n);
+    cr_expect_geq(set->n, 25, "only %d fixtures; run tests/fixtures/make_models.py", set->n);
+    int v2 = 0;
+    for (int i = 0; i < set->n; i++) v2 += cJSON_GetObjectItemCaseSensitive(set->f[i].exp, "features") != NULL;
+    cr_expect_geq(v2, 25, "only %d version-2 fixtures; run tests/fixtures/make_models.py --v2", v2);
     for (int i = 0; i < set->n; i++) {
         fixture *f = &set->f[i];
         s2s_model_info info;
@@ -260,6 +401,21 @@ Test(golden, fixtures_present_and_load)
         cr_expect_eq(info.target_vocab_size, (int)num(f->exp, "target_vocab_size"), "%s: target vocab", f->name);
         cr_expect_eq(s2s_model_token_id(f->model, S2S_TARGET, info.eos, strlen(info.eos)),
                      (int)num(f->exp, "eos_id"), "%s: eos id", f->name);
+        const cJSON *feat = cJSON_GetObjectItemCaseSensitive(f->exp, "features");
+        if (!feat) {
+            cr_expect_eq(info.format_version, 1, "%s: format_version %d", f->name, info.format_version);
+            continue;
+        }
+        cr_expect_eq(info.format_version, (int)num(f->exp, "format_version"), "%s: format_version", f->name);
+        cr_expect_eq(info.coverage, boolean(feat, "coverage"), "%s: coverage %d", f->name, info.coverage);
+        cr_expect_eq(info.copy, boolean(feat, "copy"), "%s: copy %d", f->name, info.copy);
+        const cJSON *w = get(feat, "window"), *loc = get(feat, "local"), *hd = get(feat, "heads");
+        cr_expect_eq(info.window, cJSON_IsNumber(w) ? w->valueint : 0, "%s: window %d", f->name, info.window);
+        cr_expect(cJSON_IsString(loc) ? info.local && strcmp(info.local, loc->valuestring) == 0 : info.local == NULL,
+                  "%s: local %s", f->name, info.local ? info.local : "(none)");
+        cr_expect_eq(info.heads, cJSON_IsNumber(hd) ? hd->valueint : 0, "%s: heads %d", f->name, info.heads);
+        if (cJSON_IsString(loc) && strcmp(loc->valuestring, "predictive") == 0)
+            cr_expect_eq(info.predictor_size, (int)num(feat, "predictor_size"), "%s: predictor_size", f->name);
     }
     free_fixtures(set);
     free(set);
@@ -269,7 +425,7 @@ Test(golden, greedy)
 {
     fixture_set *set = calloc(1, sizeof *set);
     load_fixtures(set);
-    int checked = 0;
+    int checked = 0, copies = 0;
     for (int i = 0; i < set->n; i++) {
         fixture *f = &set->f[i];
         const cJSON *c;
@@ -286,12 +442,14 @@ Test(golden, greedy)
             snprintf(what, sizeof what, "%s case %d greedy", f->name, ci);
             cr_expect_eq(r.n_hyps, 1, "%s: %d hypotheses", what, r.n_hyps);
             if (r.n_hyps >= 1) check_hyp(what, &r.hyps[0], n_src, get(c, "greedy"));
+            if (has_pieces(c)) copies += check_extended(f, what, c, &r);
             s2s_result_free(&r);
             ci++;
             checked++;
         }
     }
     cr_expect_gt(checked, 0);
+    cr_expect_gt(copies, 20, "greedy decoding emitted only %d extended ids over the copy fixtures", copies);
     free_fixtures(set);
     free(set);
 }
@@ -356,6 +514,10 @@ Test(golden, beam)
                     cr_expect(r.n_hyps >= 1 && fabs(r.hyps[0].ranking_score - num(best, "ranking_score")) <= SCORE_TOL,
                               "%s case %d beam lp %g (ties): best ranking score differs", f->name, ci, lp);
                 }
+                if (has_pieces(c)) {
+                    snprintf(what, sizeof what, "%s case %d beam lp %g", f->name, ci, lp);
+                    check_extended(f, what, c, &r);
+                }
                 /* ordering: finished first, each group by ranking score */
                 for (int h = 1; h < r.n_hyps; h++) {
                     const s2s_hypothesis *x = &r.hyps[h - 1], *y = &r.hyps[h];
@@ -390,14 +552,12 @@ Test(golden, beam_scores_equal_forced_scores)
                 s2s_result r;
                 int n_src;
                 translate(f, c, &p, &r, &n_src);
-                int src[4096];
-                int_array(get(c, "source"), src, 4096);
                 for (int h = 0; h < r.n_hyps; h++) {
                     const s2s_hypothesis *x = &r.hyps[h];
                     s2s_result fr = {0};
                     s2s_error err = {0};
-                    s2s_status st = s2s_score_ids(f->session, src, n_src, x->tokens, x->n_tokens, 1, &fr, &err);
-                    cr_expect_eq(st, S2S_OK, "%s case %d: s2s_score_ids failed: %s", f->name, ci, err.message);
+                    s2s_status st = score_case(f, c, x->tokens, x->n_tokens, 1, &fr, &err);
+                    cr_expect_eq(st, S2S_OK, "%s case %d: forced scoring failed: %s", f->name, ci, err.message);
                     if (st != S2S_OK || fr.n_hyps != 1) continue;
                     double forced = 0;
                     for (int t = 0; t < x->n_tokens; t++) forced += fr.hyps[0].token_logprobs[t];
@@ -433,13 +593,13 @@ Test(golden, forced_scoring)
         cJSON_ArrayForEach(c, get(f->exp, "cases"))
         {
             const cJSON *fe = get(c, "force");
-            int src[4096], tgt[4096];
-            int n_src = int_array(get(c, "source"), src, 4096);
+            int tgt[4096];
+            int n_src = cJSON_GetArraySize(get(c, "source"));
             int n_tgt = int_array(get(fe, "target"), tgt, 4096);
             s2s_result r = {0};
             s2s_error err = {0};
-            s2s_status st = s2s_score_ids(f->session, src, n_src, tgt, n_tgt, 1, &r, &err);
-            cr_expect_eq(st, S2S_OK, "%s case %d: s2s_score_ids failed: %s", f->name, ci, err.message);
+            s2s_status st = score_case(f, c, tgt, n_tgt, 1, &r, &err);
+            cr_expect_eq(st, S2S_OK, "%s case %d: forced scoring failed: %s", f->name, ci, err.message);
             if (st == S2S_OK) {
                 cr_expect_eq(r.n_hyps, 1, "%s case %d: forced result has %d hypotheses", f->name, ci, r.n_hyps);
                 cJSON *e = cJSON_Duplicate(fe, 1);
@@ -448,6 +608,7 @@ Test(golden, forced_scoring)
                 char what[400];
                 snprintf(what, sizeof what, "%s case %d forced", f->name, ci);
                 if (r.n_hyps == 1) check_hyp(what, &r.hyps[0], n_src, e);
+                if (has_pieces(c)) check_extended(f, what, c, &r);
                 cJSON_Delete(e);
                 s2s_result_free(&r);
             }
@@ -482,27 +643,32 @@ Test(golden, beam1_is_greedy_and_batch_is_single)
             s2s_result_free(&r);
             ci++;
         }
-        /* batch: cases sharing a max_length are decoded together */
+        /* batch: cases sharing a max_length are decoded together (a copy
+         * fixture's through s2s_translate_inputs, each with its own pieces) */
         for (int beam = 1; beam <= 3; beam += 2) {
-            int *srcs_buf[64];
+            s2s_token_seq seqs[64];
+            s2s_input inputs[64];
             const int *srcs[64];
-            int n_srcs[64], idx[64], nb = 0;
+            int n_srcs[64], idx[64], nb = 0, pieces = 0;
             int ml = -1;
             for (int k = 0; k < nc && nb < 64; k++) {
                 const cJSON *ck = cJSON_GetArrayItem(cases, k);
                 int m = max_length_of(ck);
                 if (ml < 0) ml = m;
                 if (m != ml) continue;
-                srcs_buf[nb] = malloc(sizeof(int) * 4096);
-                n_srcs[nb] = int_array(get(ck, "source"), srcs_buf[nb], 4096);
-                srcs[nb] = srcs_buf[nb];
+                case_source(ck, &seqs[nb]);
+                pieces |= seqs[nb].pieces != NULL;
+                srcs[nb] = seqs[nb].ids;
+                n_srcs[nb] = seqs[nb].n;
+                inputs[nb] = (s2s_input){&seqs[nb], NULL, (uint64_t)nb};
                 idx[nb++] = k;
             }
             s2s_result *res = calloc((size_t)nb, sizeof *res);
             s2s_decode_params p = params_for(beam, beam, 0.0, ml);
             s2s_error err = {0};
-            s2s_status st = s2s_translate_batch(f->session, srcs, n_srcs, nb, &p, res, &err);
-            cr_expect_eq(st, S2S_OK, "%s: s2s_translate_batch failed: %s", f->name, err.message);
+            s2s_status st = pieces ? s2s_translate_inputs(f->session, inputs, nb, &p, res, &err)
+                                   : s2s_translate_batch(f->session, srcs, n_srcs, nb, &p, res, &err);
+            cr_expect_eq(st, S2S_OK, "%s: batch decoding failed: %s", f->name, err.message);
             for (int k = 0; st == S2S_OK && k < nb; k++) {
                 const cJSON *ck = cJSON_GetArrayItem(cases, idx[k]);
                 const cJSON *b = cJSON_GetArrayItem(get(ck, "beam"), 0);
@@ -517,14 +683,80 @@ Test(golden, beam1_is_greedy_and_batch_is_single)
                     check_hyp(what, &res[k].hyps[h], n_srcs[k],
                               beam == 1 ? get(ck, "greedy") : cJSON_GetArrayItem(hyps, h));
                 }
+                if (pieces) {
+                    snprintf(what, sizeof what, "%s case %d batch beam %d", f->name, idx[k], beam);
+                    check_extended(f, what, ck, &res[k]);
+                }
             }
             for (int k = 0; k < nb; k++) {
                 if (st == S2S_OK) s2s_result_free(&res[k]);
-                free(srcs_buf[k]);
+                seq_free(&seqs[k]);
             }
             free(res);
         }
     }
+    free_fixtures(set);
+    free(set);
+}
+
+/* The decoding options of model-format.md section 9.5 (version-2 fixtures:
+ * "options" of each case): n-gram blocking, the GNMT coverage penalty and a
+ * target prefix, greedy and beam, against the reference's n-best lists. */
+Test(golden, decoding_options)
+{
+    fixture_set *set = calloc(1, sizeof *set);
+    load_fixtures(set);
+    int checked = 0, kinds[3] = {0, 0, 0};
+    for (int i = 0; i < set->n; i++) {
+        fixture *f = &set->f[i];
+        const cJSON *c;
+        int ci = 0;
+        cJSON_ArrayForEach(c, get(f->exp, "cases"))
+        {
+            const cJSON *o;
+            cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(c, "options"))
+            {
+                s2s_decode_params p = params_for((int)num(o, "beam_size"), (int)num(o, "n_best"),
+                                                 num(o, "length_penalty"), max_length_of(c));
+                p.no_repeat_ngram = (int)num(o, "no_repeat_ngram");
+                p.coverage_penalty = (float)num(o, "coverage_penalty");
+                int prefix[256];
+                int n_prefix = int_array(get(o, "prefix"), prefix, 256);
+                kinds[0] += p.no_repeat_ngram > 0;
+                kinds[1] += p.coverage_penalty > 0;
+                kinds[2] += n_prefix > 0;
+                s2s_result r;
+                int n_src;
+                translate_prefix(f, c, &p, n_prefix ? prefix : NULL, n_prefix, &r, &n_src);
+                char what[400];
+                snprintf(what, sizeof what, "%s case %d option %s", f->name, ci, get(o, "name")->valuestring);
+                const cJSON *hyps = get(o, "hyps");
+                int nh = cJSON_GetArraySize(hyps);
+                if (boolean(o, "ties")) {
+                    const cJSON *best = cJSON_GetArrayItem(hyps, 0);
+                    cr_expect(r.n_hyps >= 1 && fabs(r.hyps[0].ranking_score - num(best, "ranking_score")) <= SCORE_TOL,
+                              "%s (ties): best ranking score differs", what);
+                } else {
+                    cr_expect_eq(r.n_hyps, nh, "%s: %d hypotheses, expected %d", what, r.n_hyps, nh);
+                    for (int h = 0; h < r.n_hyps && h < nh; h++) {
+                        char w2[480];
+                        snprintf(w2, sizeof w2, "%s hyp %d", what, h);
+                        check_hyp(w2, &r.hyps[h], n_src, cJSON_GetArrayItem(hyps, h));
+                        cr_expect(r.hyps[h].n_tokens >= n_prefix &&
+                                      memcmp(r.hyps[h].tokens, prefix, sizeof(int) * (size_t)n_prefix) == 0,
+                                  "%s: the prefix is not kept", w2);
+                    }
+                }
+                if (has_pieces(c)) check_extended(f, what, c, &r);
+                s2s_result_free(&r);
+                checked++;
+            }
+            ci++;
+        }
+    }
+    cr_expect_gt(checked, 300, "only %d option expectations checked", checked);
+    cr_expect(kinds[0] > 0 && kinds[1] > 0 && kinds[2] > 0, "options checked: no-repeat %d, coverage penalty %d, "
+              "prefix %d", kinds[0], kinds[1], kinds[2]);
     free_fixtures(set);
     free(set);
 }

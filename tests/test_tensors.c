@@ -88,3 +88,200 @@ Test(tensors, missing_weights_file)
     cfg_set(fx.cfg, "weights", cJSON_CreateString("other.safetensors"));
     expect_fail(&fx, S2S_ERR_IO, "other.safetensors: cannot open");
 }
+
+/* ---- version-2 tensors (model-format.md section 9) ------------------------ */
+
+/* The base model (GRU 4/4, bahdanau A=3 before the RNN, emb 4) as version 2
+ * with `key` = `value` under decoder.attention (or decoder for "copy"). */
+static void v2_with(fixture *fx, const char *key, cJSON *value)
+{
+    cfg_set(fx->cfg, "format_version", cJSON_CreateNumber(2));
+    cfg_set(fx->cfg, key, value);
+}
+
+/* Replaces tensor `name` by an F32 tensor of shape (d0, d1) (d1 < 0: 1-D). */
+static void reshape(fixture *fx, const char *name, int64_t d0, int64_t d1)
+{
+    tl_remove(&fx->tl, name);
+    tl_f32(&fx->tl, name, d0, d1);
+}
+
+Test(tensors_v2, coverage_tensor_missing)
+{
+    fixture fx;
+    fx_init(&fx);
+    v2_with(&fx, "decoder.attention.coverage", cJSON_CreateTrue());
+    expect_fail(&fx, S2S_ERR_TENSOR, "model.safetensors: missing tensor \"decoder.attention.Wc.weight\"");
+}
+
+Test(tensors_v2, coverage_tensor_wrong_shape)
+{
+    fixture fx;
+    fx_init(&fx);
+    v2_with(&fx, "decoder.attention.coverage", cJSON_CreateTrue());
+    tl_f32(&fx.tl, "decoder.attention.Wc.weight", 1, 3); /* transposed: (1, A) instead of (A, 1) */
+    expect_fail(&fx, S2S_ERR_TENSOR, "tensor \"decoder.attention.Wc.weight\": shape (1, 3) but the config implies (3, 1)");
+}
+
+Test(tensors_v2, local_p_predictor_wrong_shapes)
+{
+    /* P defaults to H_d = 4: Wp (4, 4), vp (1, 4) */
+    fixture fx;
+    fx_init(&fx);
+    v2_with(&fx, "decoder.attention.window", cJSON_CreateNumber(2));
+    tl_f32(&fx.tl, "decoder.attention.Wp.weight", 5, 4);
+    tl_f32(&fx.tl, "decoder.attention.vp.weight", 1, 4);
+    expect_fail(&fx, S2S_ERR_TENSOR, "tensor \"decoder.attention.Wp.weight\": shape (5, 4) but the config implies (4, 4)");
+
+    fx_init(&fx);
+    v2_with(&fx, "decoder.attention.window", cJSON_CreateNumber(2));
+    cfg_set(fx.cfg, "decoder.attention.predictor_size", cJSON_CreateNumber(2));
+    tl_f32(&fx.tl, "decoder.attention.Wp.weight", 2, 4);
+    tl_f32(&fx.tl, "decoder.attention.vp.weight", 1, 4);
+    expect_fail(&fx, S2S_ERR_TENSOR, "tensor \"decoder.attention.vp.weight\": shape (1, 4) but the config implies (1, 2)");
+
+    fx_init(&fx);
+    v2_with(&fx, "decoder.attention.window", cJSON_CreateNumber(2));
+    tl_f32(&fx.tl, "decoder.attention.Wp.weight", 4, 4);
+    expect_fail(&fx, S2S_ERR_TENSOR, "missing tensor \"decoder.attention.vp.weight\"");
+}
+
+/* local-m has no tensors of its own: stray Wp/vp are ignored (section 2). */
+Test(tensors_v2, local_m_needs_no_predictor)
+{
+    fixture fx;
+    fx_init(&fx);
+    v2_with(&fx, "decoder.attention.window", cJSON_CreateNumber(2));
+    cfg_set(fx.cfg, "decoder.attention.local", cJSON_CreateString("monotonic"));
+    tl_f32(&fx.tl, "decoder.attention.Wp.weight", 7, 7);
+    s2s_model *m = fx_load(&fx);
+    cr_assert_not_null(m, "%s", fx.err.message);
+    s2s_model_free(m);
+    fx_cleanup(&fx);
+}
+
+/* Multihead with D == H_d = 4: torch's packed in_proj_weight (12, 4). */
+static void multihead_packed(fixture *fx, int heads)
+{
+    v2_with(fx, "decoder.attention.type", cJSON_CreateString("multihead"));
+    cfg_set(fx->cfg, "decoder.attention.heads", cJSON_CreateNumber(heads));
+    tl_f32(&fx->tl, "decoder.attention.mha.in_proj_weight", 12, 4);
+    tl_f32(&fx->tl, "decoder.attention.mha.in_proj_bias", 12, -1);
+    tl_f32(&fx->tl, "decoder.attention.mha.out_proj.weight", 4, 4);
+    tl_f32(&fx->tl, "decoder.attention.mha.out_proj.bias", 4, -1);
+}
+
+Test(tensors_v2, multihead_packed_wrong_shapes)
+{
+    fixture fx;
+    fx_init(&fx);
+    multihead_packed(&fx, 2);
+    reshape(&fx, "decoder.attention.mha.in_proj_weight", 12, 3);
+    expect_fail(&fx, S2S_ERR_TENSOR,
+                "tensor \"decoder.attention.mha.in_proj_weight\": shape (12, 3) but the config implies (12, 4)");
+
+    fx_init(&fx);
+    multihead_packed(&fx, 2);
+    reshape(&fx, "decoder.attention.mha.in_proj_bias", 4, -1);
+    expect_fail(&fx, S2S_ERR_TENSOR, "tensor \"decoder.attention.mha.in_proj_bias\": shape (4,) but the config implies (12,)");
+
+    fx_init(&fx);
+    multihead_packed(&fx, 2);
+    reshape(&fx, "decoder.attention.mha.out_proj.weight", 4, 12);
+    expect_fail(&fx, S2S_ERR_TENSOR,
+                "tensor \"decoder.attention.mha.out_proj.weight\": shape (4, 12) but the config implies (4, 4)");
+
+    fx_init(&fx);
+    multihead_packed(&fx, 2);
+    tl_remove(&fx.tl, "decoder.attention.mha.out_proj.bias");
+    expect_fail(&fx, S2S_ERR_TENSOR, "missing tensor \"decoder.attention.mha.out_proj.bias\"");
+}
+
+/* Multihead with D = 4 != H_d = 6 (zeros bridge): q/k/v_proj_weight; the
+ * context is H_d wide, so the RNN input is emb 4 + 6. */
+static void multihead_separate(fixture *fx)
+{
+    v2_with(fx, "decoder.attention.type", cJSON_CreateString("multihead"));
+    cfg_set(fx->cfg, "decoder.attention.heads", cJSON_CreateNumber(3));
+    cfg_set(fx->cfg, "decoder.hidden_size", cJSON_CreateNumber(6));
+    cfg_set(fx->cfg, "bridge", cJSON_CreateString("zeros"));
+    const char *drop[] = {"decoder.rnn.weight_ih_l0", "decoder.rnn.weight_hh_l0", "decoder.rnn.bias_ih_l0",
+                          "decoder.rnn.bias_hh_l0", "decoder.out.weight"};
+    for (size_t i = 0; i < sizeof drop / sizeof drop[0]; i++) tl_remove(&fx->tl, drop[i]);
+    tl_f32(&fx->tl, "decoder.rnn.weight_ih_l0", 18, 10);
+    tl_f32(&fx->tl, "decoder.rnn.weight_hh_l0", 18, 6);
+    tl_f32(&fx->tl, "decoder.rnn.bias_ih_l0", 18, -1);
+    tl_f32(&fx->tl, "decoder.rnn.bias_hh_l0", 18, -1);
+    tl_f32(&fx->tl, "decoder.out.weight", 6, 6);
+    tl_f32(&fx->tl, "decoder.attention.mha.q_proj_weight", 6, 6);
+    tl_f32(&fx->tl, "decoder.attention.mha.k_proj_weight", 6, 4);
+    tl_f32(&fx->tl, "decoder.attention.mha.v_proj_weight", 6, 4);
+    tl_f32(&fx->tl, "decoder.attention.mha.in_proj_bias", 18, -1);
+    tl_f32(&fx->tl, "decoder.attention.mha.out_proj.weight", 6, 6);
+    tl_f32(&fx->tl, "decoder.attention.mha.out_proj.bias", 6, -1);
+}
+
+Test(tensors_v2, multihead_separate_projections)
+{
+    fixture fx;
+    fx_init(&fx);
+    multihead_separate(&fx);
+    s2s_model *m = fx_load(&fx);
+    cr_assert_not_null(m, "the separate-projection multihead model does not load: %s", fx.err.message);
+    s2s_model_free(m);
+    fx_cleanup(&fx);
+
+    fx_init(&fx);
+    multihead_separate(&fx);
+    reshape(&fx, "decoder.attention.mha.k_proj_weight", 6, 6);
+    expect_fail(&fx, S2S_ERR_TENSOR,
+                "tensor \"decoder.attention.mha.k_proj_weight\": shape (6, 6) but the config implies (6, 4)");
+
+    fx_init(&fx);
+    multihead_separate(&fx);
+    reshape(&fx, "decoder.attention.mha.q_proj_weight", 6, 4);
+    expect_fail(&fx, S2S_ERR_TENSOR,
+                "tensor \"decoder.attention.mha.q_proj_weight\": shape (6, 4) but the config implies (6, 6)");
+
+    /* a packed in_proj_weight does not stand for the separate ones when D != H_d */
+    fx_init(&fx);
+    multihead_separate(&fx);
+    tl_remove(&fx.tl, "decoder.attention.mha.q_proj_weight");
+    tl_f32(&fx.tl, "decoder.attention.mha.in_proj_weight", 18, 6);
+    expect_fail(&fx, S2S_ERR_TENSOR, "missing tensor \"decoder.attention.mha.q_proj_weight\"");
+
+    /* the RNN input is emb + H_d (the module's output), not emb + D */
+    fx_init(&fx);
+    multihead_separate(&fx);
+    reshape(&fx, "decoder.rnn.weight_ih_l0", 18, 8);
+    expect_fail(&fx, S2S_ERR_TENSOR, "tensor \"decoder.rnn.weight_ih_l0\": shape (18, 8) but the config implies (18, 10)");
+}
+
+Test(tensors_v2, copy_gate_wrong_shapes)
+{
+    fixture fx;
+    fx_init(&fx);
+    v2_with(&fx, "decoder.copy", cJSON_CreateTrue());
+    tl_f32(&fx.tl, "decoder.copy_gate.weight", 1, 8); /* C 4 + size(o) 4, emb forgotten */
+    tl_f32(&fx.tl, "decoder.copy_gate.bias", 1, -1);
+    expect_fail(&fx, S2S_ERR_TENSOR, "tensor \"decoder.copy_gate.weight\": shape (1, 8) but the config implies (1, 12)");
+
+    fx_init(&fx);
+    v2_with(&fx, "decoder.copy", cJSON_CreateTrue());
+    tl_f32(&fx.tl, "decoder.copy_gate.weight", 1, 12);
+    tl_f32(&fx.tl, "decoder.copy_gate.bias", 2, -1);
+    expect_fail(&fx, S2S_ERR_TENSOR, "tensor \"decoder.copy_gate.bias\": shape (2,) but the config implies (1,)");
+
+    fx_init(&fx);
+    v2_with(&fx, "decoder.copy", cJSON_CreateTrue());
+    tl_f32(&fx.tl, "decoder.copy_gate.weight", 1, 12);
+    expect_fail(&fx, S2S_ERR_TENSOR, "missing tensor \"decoder.copy_gate.bias\"");
+
+    /* with multihead (D 4 != H_d 6) the gate reads C = H_d 6 + o 6 + emb 4 */
+    fx_init(&fx);
+    multihead_separate(&fx);
+    cfg_set(fx.cfg, "decoder.copy", cJSON_CreateTrue());
+    tl_f32(&fx.tl, "decoder.copy_gate.weight", 1, 14);
+    tl_f32(&fx.tl, "decoder.copy_gate.bias", 1, -1);
+    expect_fail(&fx, S2S_ERR_TENSOR, "tensor \"decoder.copy_gate.weight\": shape (1, 14) but the config implies (1, 16)");
+}

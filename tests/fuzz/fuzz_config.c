@@ -1,7 +1,8 @@
 /*
  * fuzz_config.c - libFuzzer target: config.json and vocabulary parsing on
  * arbitrary bytes. The same input goes to model_config_parse and to
- * vocab_parse; on success the results' invariants are checked.
+ * vocab_parse; on success the results' invariants are checked, the
+ * combinations of format version 2 (model-format.md section 9) included.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,6 +10,24 @@
 
 #include "config.h"
 #include "tokenizer.h"
+
+/* Section 9 on a parsed config: version 1 carries no version-2 feature;
+ * version 2 only the combinations the format allows. */
+static int version2_ok(const model_config *c)
+{
+    if (c->format_version != 1 && c->format_version != 2) return 0;
+    if (c->format_version == 1)
+        return !c->coverage && !c->window && c->local == LOCAL_NONE && !c->predictor_size && !c->heads &&
+               !c->copy && c->attention != ATTN_MULTIHEAD;
+    if (c->window < 0 || c->window > 1024 || (c->window == 0) != (c->local == LOCAL_NONE)) return 0;
+    if ((c->local == LOCAL_PREDICTIVE) != (c->predictor_size > 0)) return 0;
+    if (c->coverage && (c->attention != ATTN_BAHDANAU || c->window)) return 0;
+    if (c->window && c->attention == ATTN_MULTIHEAD) return 0;
+    if ((c->attention == ATTN_MULTIHEAD) != (c->heads > 0)) return 0;
+    if (c->heads && c->dec.hidden % c->heads) return 0;
+    if (c->copy && !c->unk) return 0;
+    return 1;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -26,6 +45,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             cfg.dec.hidden != cfg.enc.hidden * (cfg.enc.bidirectional ? 2 : 1))
             abort();
         if ((cfg.tokenizer.level == LEVEL_BPE) != (cfg.tokenizer.merges != NULL))
+            abort();
+        if (!version2_ok(&cfg))
             abort();
         model_config_free(&cfg);
     } else if (err.message[0] == '\0') {

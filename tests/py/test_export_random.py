@@ -13,10 +13,21 @@ scores within 1e-3, attention within 1e-4. Inputs whose reference decoding
 has a near tie (two values within 1e-4 deciding something) are compared on
 the best ranking score only (beam) or skipped (greedy).
 
+Then one random format-version-2 model of each kind of spec section 9
+(coverage, local-m, local-p, multihead with packed and with separate
+projections, copy, and copy combined with coverage, multihead and local
+attention), each saved as a training checkpoint and exported by
+tools/export (which verifies it with a reloaded forward pass), decodes
+identically through the command and the reference: greedy, beam (n-best)
+and forced scoring, on inputs holding words the target vocabulary lacks (a
+copy model spells its extended ids as those words). Local-p inputs whose
+window edge some |j - p_t| approaches within 1e-3 are skipped (section 9.2).
+
 Skips visibly without torch or $S2S. Prints "N passed, M failed".
 """
 
 import json
+import math
 import os
 import random
 import subprocess
@@ -77,6 +88,176 @@ def run(s2s, args, text):
 def close_rows(a, b):
     return len(a) == len(b) and all(len(x) == len(y) and all(abs(p - q) <= 1e-4 for p, q in zip(x, y))
                                     for x, y in zip(a, b))
+
+
+V2_KINDS = [
+    ("coverage", {"coverage": True}, "bahdanau"),
+    ("local-m", {"window": 2, "local": "monotonic"}, None),
+    ("local-p", {"window": 2, "local": "predictive"}, None),
+    ("multihead packed", {"heads": 2}, "multihead"),
+    ("multihead separate", {"heads": 3}, "multihead"),
+    ("copy", {"copy": True}, None),
+    ("copy+coverage", {"copy": True, "coverage": True}, "bahdanau"),
+    ("copy+multihead", {"copy": True, "heads": 2}, "multihead"),
+    ("copy+local-p", {"copy": True, "window": 3}, None),
+    ("copy+local-m", {"copy": True, "window": 1, "local": "monotonic"}, None),
+]
+
+
+def random_config_v2(rng, keys, att):
+    """A random valid version-2 config with the section-9 `keys`; `att`
+    forces the attention type (else random among the four of section 4).
+    "multihead separate" asks for D != H_d, "packed" for D == H_d."""
+    heads = keys.get("heads")
+    while True:
+        cfg, dtype, out_bias, _ = random_config(rng)
+        dec, enc = cfg["decoder"], cfg["encoder"]
+        D = enc["hidden_size"] * (2 if enc["bidirectional"] else 1)
+        a = dec["attention"]
+        a["type"] = att or rng.choice(["bahdanau", "dot", "scaled_dot", "general"])
+        if a["type"] in ("dot", "scaled_dot") and dec["hidden_size"] != D:
+            continue
+        if heads:
+            a.pop("size", None)
+            want_packed = heads == 2 and not keys.get("copy")
+            if (dec["hidden_size"] == D) != want_packed and not keys.get("copy"):
+                continue
+            if dec["hidden_size"] % heads:
+                continue
+        cfg["format_version"] = 2
+        cfg["special_tokens"].pop("unk", None)
+        for k, v in keys.items():
+            if k == "copy":
+                dec["copy"] = v
+            else:
+                a[k] = v
+        if keys.get("copy"):
+            cfg["special_tokens"]["unk"] = "<unk>"
+        return cfg, dtype, out_bias
+
+
+def vocab_v2(rng, copy):
+    """(source, target) vocabularies; for a copy model the source holds
+    words (s*) the target lacks, both hold <unk>."""
+    unk = ["<unk>"] if copy else []
+    tgt = ["<s>", "</s>"] + unk + ["t%d" % i for i in range(rng.randint(3, 10))]
+    src = ["<s>", "</s>"] + unk + ["t%d" % i for i in range(rng.randint(2, 6))]
+    if copy:
+        src += ["s%d" % i for i in range(rng.randint(2, 6))]
+    rng.shuffle(tgt)
+    rng.shuffle(src)
+    return {t: i for i, t in enumerate(src)}, {t: i for i, t in enumerate(tgt)}
+
+
+def near_window_edge(model):
+    """True when the local-p centres logged since the last reset bring some
+    |j - p_t| within 1e-3 of W (section 9.2: not tested)."""
+    att = model.decoder.attention
+    if att.local != "predictive":
+        return False
+    hit = any(abs(abs(j - p) - att.window) < 1e-3 for n, ps in att.centre_log for p in ps
+              for j in range(1, n + 1))
+    att.centre_log = []
+    return hit
+
+
+def check_version2(torch, ref, s2s, rng, tmp):
+    near = copied = log0 = 0
+    for ki, (kind, keys, att) in enumerate(V2_KINDS):
+        cfg, dtype, out_bias = random_config_v2(rng, keys, att)
+        copy = bool(keys.get("copy"))
+        sv, tv = vocab_v2(rng, copy)
+        model = ref.Seq2Seq(cfg, len(sv), len(tv), attention_out_bias=out_bias)
+        g = torch.Generator().manual_seed(SEED + 100 + ki)
+        with torch.no_grad():
+            for name, p in model.named_parameters():
+                scale = 0.4 if name.split(".")[-2] in ("Wp", "vp") else 0.3 if "copy_gate.weight" in name else 1.0
+                p.copy_(torch.randn(p.shape, generator=g) * scale)
+            model.decoder.out.bias[tv["</s>"]] += rng.choice([0.0, 1.0, 2.0])
+            if copy:
+                model.decoder.copy_gate.bias += rng.choice([0.0, -2.0, -4.0])
+        ck = os.path.join(tmp, "v2_%d.pt" % ki)
+        torch.save({"format": "s2s-train-checkpoint", "config": cfg, "state_dict": model.state_dict(),
+                    "source_vocab": sv, "target_vocab": tv}, ck)
+        d = os.path.join(tmp, "v2_%d" % ki)
+        r = H.run_tool("export", [ck, d, "--dtype", dtype])
+        desc = "v2 model %d (%s, %s %s %s, %s)" % (ki, kind, cfg["decoder"]["attention"]["type"],
+                                                  cfg["decoder"]["attention"]["position"], cfg["bridge"], dtype)
+        if not check(r.returncode == 0 and "format version 2" in r.stdout,
+                     "%s: tools/export failed: %s%s" % (desc, r.stdout, r.stderr)):
+            continue
+        stored, c, sv, tv = ref.load_model_dir(d)
+        check(c["format_version"] == 2 and ref.features(c) == ref.features(ref.apply_defaults(cfg)),
+              "%s: exported config %s" % (desc, c))
+        stored.decoder.attention.centre_log = []
+        words = [t for t in sv if t[0] in "ts"] + (["zz", "Q9"] if copy else [])
+        tgt_words = [t for t in tv if t.startswith("t")]
+        inputs = [[rng.choice(words) for _ in range(rng.randint(1, 7))] for _ in range(N_INPUTS)]
+        pieces = [w + ["</s>"] for w in inputs]
+        ids = [ref.source_ids(w, sv, c) for w in inputs]
+        ext = [ref.copy_map(stored, i, p)[1] if copy else [] for i, p in zip(ids, pieces)]
+        targets = [[rng.choice(tgt_words + e * 2) for _ in range(rng.randint(0, 5))] for e in ext]
+        text = "".join(" ".join(w) + "\n" for w in inputs)
+
+        def strings(toks, e):
+            return [ref.token_string(stored, t, e) for t in toks]
+
+        rc, out, err = run(s2s, ["translate", "-m", d, "--format", "jsonl", "-q"], text)
+        check(rc == 0 and len(out) == len(inputs), "%s greedy: exit %d %s" % (desc, rc, err.strip()))
+        for i, obj in enumerate(out):
+            gr = ref.greedy_full(stored, ids[i], src_pieces=pieces[i])
+            if gr["min_margin"] < 1e-4 or near_window_edge(stored):
+                near += 1
+                continue
+            h = obj["hypotheses"][0]
+            want = strings(gr["tokens"], gr["extended"])
+            copied += sum(t >= len(tv) for t in gr["tokens"])
+            check(h["tokens"] == want and abs(h["score"] - gr["score"]) <= 1e-3 and
+                  close_rows(h["attention"], gr["attention"]),
+                  "%s input %r greedy: s2s %r %.6g, reference %r %.6g"
+                  % (desc, inputs[i], h["tokens"], h["score"], want, gr["score"]))
+
+        rc, out, err = run(s2s, ["translate", "-m", d, "--format", "jsonl", "-q", "--beam", "4",
+                                 "--n-best", "2", "--length-penalty", "0.3"], text)
+        check(rc == 0 and len(out) == len(inputs), "%s beam: exit %d %s" % (desc, rc, err.strip()))
+        for i, obj in enumerate(out):
+            notes = []
+            hyps = ref.beam_search(stored, ids[i], 4, 2, None, 0.3, tie_eps=1e-4, tie_report=notes,
+                                   src_pieces=pieces[i])
+            got = obj["hypotheses"]
+            if notes or near_window_edge(stored):
+                near += 1
+                continue
+            want = [strings(h["tokens"], h["extended"]) for h in hyps]
+            ok = [h["tokens"] for h in got] == want and all(
+                abs(a["score"] - b["score"]) <= 1e-3 and a.get("finished", True) == b["finished"]
+                and close_rows(a["attention"], b["attention"]) for a, b in zip(got, hyps))
+            check(ok, "%s input %r beam: s2s %r, reference %r"
+                  % (desc, inputs[i], [(h["tokens"], h["score"]) for h in got],
+                     [(w, h["score"]) for w, h in zip(want, hyps)]))
+
+        text2 = "".join(" ".join(w) + "\t" + " ".join(t) + "\n" for w, t in zip(inputs, targets))
+        rc, out, err = run(s2s, ["score", "-m", d, "--format", "jsonl", "-q"], text2)
+        check(rc == 0 and len(out) == len(inputs), "%s score: exit %d %s" % (desc, rc, err.strip()))
+        for i, obj in enumerate(out):
+            tgt = ref.target_ids(stored, targets[i], ids[i], pieces[i])
+            score, lps, rows = ref.force(stored, ids[i], tgt, src_pieces=pieces[i])
+            if near_window_edge(stored):
+                near += 1
+                continue
+            h = obj["hypotheses"][0]
+            if score == -math.inf:  # a copy model's target of probability 0 (outside a local window)
+                log0 += 1
+                check(h["tokens"] == targets[i] and h["score"] is None and close_rows(h["attention"], rows),
+                      "%s input %r score %r: s2s %r, reference log 0" % (desc, inputs[i], targets[i], h["score"]))
+                continue
+            check(h["tokens"] == targets[i] and h["score"] is not None and abs(h["score"] - score) <= 1e-3 and
+                  close_rows(h["attention"], rows),
+                  "%s input %r score %r: s2s %r, reference %.6g"
+                  % (desc, inputs[i], targets[i], h["score"], score))
+    check(copied > 0, "no version-2 copy model copied a word in greedy decoding")
+    print("version 2: greedy copied %d words; %d forced targets of probability 0" % (copied, log0))
+    return near
 
 
 def main():
@@ -162,8 +343,11 @@ def main():
                       close_rows(h["attention"], rows),
                       "%s input %r score %r: s2s %.6g, reference %.6g"
                       % (desc, inputs[i], targets[i], h["score"], score))
+        near2 = check_version2(torch, ref, s2s, random.Random(SEED + 2), tmp)
     print("%d random models; %d decodings with near ties compared on the best score only"
           % (N_MODELS, near))
+    print("%d random version-2 models exported by tools/export; %d decodings skipped (near ties, "
+          "local-p window edge)" % (len(V2_KINDS), near2))
     H.finish()
 
 

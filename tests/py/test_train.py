@@ -3,7 +3,12 @@
 reference's single-sentence forced decoding (model-format.md section 4) for padded
 batches, on several architectures, after a few real training steps; training
 lowers the loss; the exported directory loads in the reference and decodes like
-the trainer's batched greedy search; --resume continues a run.
+the trainer's batched greedy search; --resume continues a run. Format
+version 2 (spec section 9): coverage (with its loss), local-m/local-p,
+multihead and copy models (targets with extended ids) train, their batched
+forward equals the reference's, refused combinations stop at once, and an
+exported copy+coverage model decodes alike in the trainer, the reference
+and the s2s command.
 
 Needs torch (skips visibly without it). Needs no data outside the repo: the
 training pairs come from s2s_tools.dates.
@@ -63,31 +68,46 @@ def batched_vs_reference(work):
     model = T.Seq2SeqTrain(cfg, len(sv), len(tv), dropout=0.2)
     model.load_state_dict(ck["state_dict"])
     model.eval()
-    ref_model = ref.model_from_state_dict(ref.apply_defaults(cfg), ck["state_dict"], len(sv), len(tv))
-    ref.set_special_ids(ref_model, tv)
+    ref_model = ref.model_from_state_dict(ref.apply_defaults(cfg), ck["state_dict"], len(sv), len(tv),
+                                         tgt_vocab=tv, src_vocab=sv)
     ref_model.eval()
     tk = T.make_tokenizer(cfg["tokenizer"], cfg, work)
+    copy = model.decoder.copy
     # sentences of very different lengths so that the batch is padded
     pairs = [va[0], ("2021-3-3", "2021-03-03"), va[1], ("le mercredi 3 mars 2021", "2021-03-03"), va[2]]
-    ex = [(T.encode_ids(tk.split(s), sv), T.encode_ids(tk.split(t), tv)) for s, t in pairs]
+    toks = [(tk.split(s), tk.split(t)) for s, t in pairs]
+    ex = [(T.encode_ids(ss, sv), T.encode_ids(tt, tv)) for ss, tt in toks]
+    if copy:  # target tokens the target vocabulary lacks get the extended id of the source piece
+        ex = [e + tuple(T.copy_fields(ss, tt, tv)) for e, (ss, tt) in zip(ex, toks)]
+        assert any(t >= len(tv) for e in ex for t in e[3]), "no extended id in the copy test targets"
     ids = (sv[T.EOS], tv[T.SOS], tv[T.EOS])
-    src, src_len, tgt_in, tgt_out = T.collate(ex, *ids)
     with torch.no_grad():
-        lp = torch.log_softmax(model(src, src_len, tgt_in), -1)
+        lp = model.batch_log_probs(T.collate(ex, *ids))
+    zero = math.log(1e-30) + 1e-3  # the trainer's log of probability 0 (clamped)
     worst = 0.0
-    for b, (s, t) in enumerate(ex):
-        score, lps, _ = ref.force(ref_model, s + [ids[0]], t)
-        mine = [float(lp[b, i, tok]) for i, tok in enumerate(t + [ids[2]])]
+    for b, e in enumerate(ex):
+        tgt = list(e[3] if copy else e[1])
+        pieces = toks[b][0] + [T.EOS] if copy else None
+        score, lps, _ = ref.force(ref_model, e[0] + [ids[0]], tgt, src_pieces=pieces)
+        mine = [float(lp[b, i, tok]) for i, tok in enumerate(tgt + [ids[2]])]
         assert len(mine) == len(lps)
         worst = max(worst, max(abs(x - y) for x, y in zip(mine, lps)))
         # the whole distribution too, not only the forced tokens
+        full, _ = ref.teacher_forced(ref_model, e[0] + [ids[0]], tgt + [ids[2]], src_pieces=pieces)
+        for i, row in enumerate(full):
+            got = lp[b, i, :row.numel()]
+            fin = torch.isfinite(row)
+            assert bool((fin == (got > zero)).all()), "log 0 where the reference has none (row %d)" % i
+            worst = max(worst, float((got[fin] - row[fin]).abs().max()))
     assert worst < 1e-5, "batched log-probs differ from the reference's force by %g" % worst
     # a sentence alone gives the same distribution as inside the padded batch
     with torch.no_grad():
-        s1, l1, ti1, _ = T.collate(ex[1:2], *ids)
-        alone = torch.log_softmax(model(s1, l1, ti1), -1)[0]
-    T1 = alone.size(0)
-    diff = float((alone - lp[1, :T1]).abs().max())
+        alone = model.batch_log_probs(T.collate(ex[1:2], *ids))[0]
+    T1, W1 = alone.shape
+    inside = lp[1, :T1, :W1]
+    fin = alone > zero
+    assert bool((fin == (inside > zero)).all())
+    diff = float((alone[fin] - inside[fin]).abs().max())
     assert diff < 1e-5, "padding changes the log-probs by %g" % diff
     return model, ref_model, tk, sv, tv, ids
 
@@ -102,6 +122,44 @@ def make_arch_case(name, extra):
 
 for n, e in ARCHS.items():
     case(make_arch_case(n, e))
+
+# format version 2 (spec section 9); a small target vocabulary makes copy
+# models copy (digits the target vocabulary lacks get extended ids)
+ARCHS_V2 = {
+    "cov-gru-bahdanau-before": ["--coverage", "--coverage-loss", "0.5"],
+    "cov-lstm-after-feed": ["--cell", "lstm", "--coverage", "--attention-position", "after_rnn",
+                            "--input-feeding"],
+    "localm-general-after": ["--attention", "general", "--attention-position", "after_rnn", "--window", "3",
+                             "--local", "monotonic"],
+    "localp-bi-dot-before": ["--bidirectional", "--attention", "dot", "--window", "2"],
+    "localp-bahdanau-after-feed": ["--window", "4", "--predictor-size", "5", "--attention-position",
+                                   "after_rnn", "--input-feeding"],
+    "mha-gru-before-packed": ["--attention", "multihead", "--heads", "3"],
+    "mha-bi-zeros-after": ["--bidirectional", "--attention", "multihead", "--heads", "4", "--bridge", "zeros",
+                           "--dec-hidden", "8", "--attention-position", "after_rnn"],
+    "copy-gru-bahdanau-before": ["--copy", "--tgt-vocab-size", "6"],
+    "copy-lstm-mha-after-feed": ["--cell", "lstm", "--copy", "--attention", "multihead", "--heads", "2",
+                                 "--attention-position", "after_rnn", "--input-feeding", "--tgt-vocab-size", "6"],
+    "copy-cov-gru-before": ["--copy", "--coverage", "--tgt-vocab-size", "6"],
+    "copy-localp-general-after": ["--copy", "--attention", "general", "--window", "2", "--attention-position",
+                                  "after_rnn", "--tgt-vocab-size", "6"],
+}
+for n, e in ARCHS_V2.items():
+    case(make_arch_case(n, e))
+
+
+@case
+def test_version2_options_refused():
+    """Combinations section 9 does not allow stop before any data work."""
+    for extra, needle in ((["--coverage", "--attention", "dot"], "coverage"),
+                          (["--coverage", "--window", "2"], "coverage"),
+                          (["--window", "1025"], "window"),
+                          (["--attention", "multihead", "--heads", "5"], "heads"),
+                          (["--heads", "2"], "--heads"),
+                          (["--copy", "--label-smoothing", "0.1"], "copy")):
+        r = H.run_tool("train", ["--train", os.path.join(DATA, "train.tsv"), "--work", os.path.join(TMP, "refused"),
+                                 "--hidden", "12"] + extra, cwd=H.ROOT)
+        assert r.returncode == 2 and needle in r.stderr, (extra, r.returncode, r.stderr[-500:])
 
 
 @case
@@ -136,6 +194,35 @@ def test_export_and_greedy_match():
     for t, m in zip(toks, mine):
         r, _, _ = ref.greedy(exported, t + [ids[0]])
         assert list(r) == list(m), "greedy differs: %r vs %r" % (r, m)
+
+
+@case
+def test_export_version2_decodes_alike():
+    work, _ = run_train("export-v2", ARCHS_V2["copy-cov-gru-before"], steps=30)
+    mdir = os.path.join(work, "model")
+    cfg = json.load(open(os.path.join(mdir, "config.json"), encoding="utf-8"))
+    assert cfg["format_version"] == 2 and cfg["decoder"]["copy"] is True and \
+        cfg["decoder"]["attention"]["coverage"] is True, cfg
+    exported, c, sv, tv = ref.load_model_dir(mdir)
+    model, _, tk, sv2, tv2, ids = batched_vs_reference(work)
+    assert sv == sv2 and tv == tv2
+    srcs = [s for s, _ in te[:20]]
+    mine = T.greedy_texts(model, srcs, tk, sv, tv, 8)
+    refs, copied = [], 0
+    for s in srcs:
+        pieces = tk.split(s)
+        g = ref.greedy_full(exported, T.encode_ids(pieces, sv) + [ids[0]], src_pieces=pieces + [T.EOS])
+        toks = [ref.token_string(exported, t, g["extended"]) for t in g["tokens"]]
+        copied += sum(t >= len(tv) for t in g["tokens"])
+        refs.append(toks)
+    assert mine == [tk.join(t) for t in refs], "trainer and reference greedy differ:\n%r\n%r" % (mine, refs)
+    assert copied > 0, "the copy model never copies"
+    s2s = H.s2s()
+    if s2s:
+        r = H.run_s2s(["translate", "-m", mdir, "--format", "jsonl"], "".join(s + "\n" for s in srcs))
+        assert r.returncode == 0, r.stderr
+        got = [h["hypotheses"][0]["tokens"] for _, h in H.json_lines(r.stdout, "export-v2")]
+        assert got == refs, "s2s and the reference differ:\n%r\n%r" % (got, refs)
 
 
 @case

@@ -11,7 +11,9 @@ Reads either
   - an s2s training checkpoint ({"format": "s2s-train-checkpoint", ...}, see
     tools/python/s2s_tools/reference.py),
 writes OUT_DIR (config.json, model.safetensors, the two vocabularies and any
-extra files), loads the written directory again with the reference
+extra files; a training checkpoint of a format-version-2 model gives a
+version-2 directory with its section-9 keys), loads the written directory
+again with the reference
 implementation and checks that a forward pass (per-step log-probabilities
 and attention weights, teacher-forced on a few sequences) matches the
 checkpoint's own model within 1e-5 before reporting success. For F16/BF16
@@ -202,7 +204,7 @@ def from_train(ck, path, args):
     def reference(src_ids, tgt_ids, round_fn):
         torch = _torch()
         m = ref.model_from_state_dict(config, {k: round_fn(v) for k, v in sd.items()},
-                                     tgt_vocab=ck["target_vocab"])
+                                     tgt_vocab=ck["target_vocab"], src_vocab=ck["source_vocab"])
         return _teacher_forced(m, src_ids, tgt_ids)
 
     return config, sd, dict(ck["source_vocab"]), dict(ck["target_vocab"]), extra, reference
@@ -210,21 +212,10 @@ def from_train(ck, path, args):
 
 def _teacher_forced(model, src_ids, tgt_ids):
     """Per-step log-probabilities and attention of a reference model fed
-    sos, tgt_ids[0], ... (one step per tgt id)."""
+    sos, tgt_ids[0], ... (one step per tgt id); for a copy model over the
+    extended vocabulary of the source ids' own tokens."""
     from . import reference as ref
-    torch = _torch()
-    with torch.inference_mode():
-        memory, state = ref.encode(model, src_ids)
-        mem = memory.unsqueeze(0)
-        feed = ref.init_feed(model, 1)
-        y = model.sos_id
-        lps, atts = [], []
-        for tok in tgt_ids:
-            lp, alpha, state, feed = model.step(torch.tensor([y]), state, feed, mem)
-            lps.append(lp[0].clone())
-            atts.append(alpha[0].clone())
-            y = tok
-    return lps, atts
+    return ref.teacher_forced(model, src_ids, tgt_ids)
 
 
 # ---------------------------------------------------------------------------
@@ -254,6 +245,10 @@ def verify(out_dir, config, src_vocab, tgt_vocab, reference, dtype):
         if c["encoder"]["append_eos"]:
             src.append(src_eos)
         tgt = [rng.randrange(V_tgt) for _ in range(5)] + [model.eos_id]
+        if model.features["copy"]:  # feed an extended id back too (section 9.4)
+            extended = ref.copy_map(model, src)[1]
+            if extended:
+                tgt[2] = V_tgt + rng.randrange(len(extended))
         ref_lp, ref_att = reference(src, tgt, _round_fn(dtype))
         got_lp, got_att = _teacher_forced(model, src, tgt)
         for a, b in zip(ref_lp + ref_att, got_lp + got_att):
@@ -305,11 +300,17 @@ def main(argv=None):
         print("export: error: %s" % e, file=sys.stderr)
         return 1
     c = ref.apply_defaults(config)
-    print("export: wrote %s from a %s checkpoint (%s %dx%d, source vocab %d, target vocab %d, %s); "
-          "forward pass matches within %.1g (max difference %.2g)"
-          % (args.out_dir, kind, c["encoder"]["cell"], c["encoder"]["num_layers"],
-             c["encoder"]["hidden_size"], len(src_vocab), len(tgt_vocab), args.dtype,
-             TOLERANCE, worst))
+    feat = ref.features(c)
+    extras = [k for k in ("coverage", "copy") if feat[k]]
+    if feat["window"]:
+        extras.append("local-%s W=%d" % ("m" if feat["local"] == "monotonic" else "p", feat["window"]))
+    if feat["heads"]:
+        extras.append("multihead %d heads" % feat["heads"])
+    print("export: wrote %s from a %s checkpoint (format version %d%s, %s %dx%d, source vocab %d, "
+          "target vocab %d, %s); forward pass matches within %.1g (max difference %.2g)"
+          % (args.out_dir, kind, c["format_version"], (": " + ", ".join(extras)) if extras else "",
+             c["encoder"]["cell"], c["encoder"]["num_layers"], c["encoder"]["hidden_size"],
+             len(src_vocab), len(tgt_vocab), args.dtype, TOLERANCE, worst))
     return 0
 
 

@@ -1,8 +1,9 @@
-"""s2s_tools.reference - the float32 PyTorch reference of the s2s model format, version 1.
+"""s2s_tools.reference - the float32 PyTorch reference of the s2s model format, versions 1 and 2.
 
-This module implements section 4 (architecture) and section 6 (decoding
-semantics) of docs/model-format.md with torch's own modules, so that
-a model's state_dict names are exactly the tensor names of the model format:
+This module implements section 4 (architecture), section 6 (decoding
+semantics) and section 9 (format version 2) of docs/model-format.md with
+torch's own modules, so that a model's state_dict names are exactly the
+tensor names of the model format:
 
     encoder.embedding.weight              nn.Embedding(V_src, emb_e)
     encoder.rnn.*                         nn.GRU / nn.LSTM, batch_first=True
@@ -13,12 +14,21 @@ a model's state_dict names are exactly the tensor names of the model format:
     decoder.attention.Wa.weight           general (no bias)
     decoder.attention_out.{weight,bias}   after_rnn (bias optional)
     decoder.out.{weight,bias}             nn.Linear(H_d, V_tgt)
+  version 2 (section 9):
+    decoder.attention.Wc.weight           coverage: nn.Linear(1, A, bias=False)
+    decoder.attention.{Wp,vp}.weight      local-p: nn.Linear(H_d, P), nn.Linear(P, 1), no biases
+    decoder.attention.mha.*               multihead: nn.MultiheadAttention(H_d, heads,
+                                          kdim=D, vdim=D, bias=True, batch_first=True)
+    decoder.copy_gate.{weight,bias}       copy: nn.Linear(C + H_d + emb_d, 1)
 
 Public functions
-    apply_defaults(config) -> config with every default of section 4 filled in
+    apply_defaults(config) -> config with every default of sections 4 and 9 filled in
+    features(config) -> the section-9 features {coverage, window, local,
+        predictor_size, heads, copy} of a config with defaults applied
     Seq2Seq(config, V_src, V_tgt, attention_out_bias=True)   the nn.Module
-    set_special_ids(model, tgt_vocab)             records sos/eos ids for decoding
-    model_from_state_dict(config, state_dict, tgt_vocab=None)
+    set_special_ids(model, tgt_vocab, src_vocab=None)   records sos/eos (and
+                                                  unk) ids and the vocabularies
+    model_from_state_dict(config, state_dict, tgt_vocab=None, src_vocab=None)
                                                   builds + loads (sizes, bias detected)
     load_model_dir(path) -> (model, config, src_vocab, tgt_vocab)
     save_model_dir(path, model_or_state_dict, config, src_vocab, tgt_vocab,
@@ -26,15 +36,33 @@ Public functions
     read_safetensors(path) -> (dict name -> float32 tensor, dtypes, metadata)
     write_safetensors(path, tensors, dtype="F32", metadata=None)
     encode(model, src_ids) -> (memory (n, D), initial decoder state)
-    greedy(model, src_ids, max_length=None) -> (tokens, score, attention rows)
-    greedy_full(model, src_ids, max_length=None) -> dict (also token_logprobs,
-        finished, min_margin: the smallest best-vs-runner-up gap, for near ties)
-    beam_search(model, src_ids, beam, n_best, max_length=None, length_penalty=0)
+    greedy(model, src_ids, max_length=None, **options) -> (tokens, score, attention rows)
+    greedy_full(model, src_ids, max_length=None, src_pieces=None,
+                no_repeat_ngram=0, prefix=None) -> dict (also token_logprobs,
+        finished, extended, min_margin: the smallest best-vs-runner-up gap,
+        for near ties)
+    beam_search(model, src_ids, beam, n_best, max_length=None, length_penalty=0,
+                tie_eps=None, tie_report=None, src_pieces=None, no_repeat_ngram=0,
+                coverage_penalty_beta=0.0, prefix=None)
         -> [{"tokens", "score", "ranking_score", "finished", "attention",
-             "token_logprobs"}], best first
-    force(model, src_ids, tgt_ids) -> (score, per-step logprobs, attention rows)
+             "token_logprobs", "extended"}], best first
+    force(model, src_ids, tgt_ids, src_pieces=None) -> (score, per-step
+        logprobs, attention rows)
+    teacher_forced(model, src_ids, tgt_ids, src_pieces=None) -> (per-step
+        log-probability rows, attention rows)
+    copy_map(model, src_ids, src_pieces=None) -> (extended id of each source
+        position, extended pieces)              (copy models, section 9.4)
+    target_ids(model, tokens, src_ids, src_pieces) -> target ids, extended ids
+        for source pieces the target vocabulary lacks (copy models)
+    token_string(model, id, extended) -> a target token or an extended piece
+    coverage_penalty(rows, beta) -> the GNMT coverage penalty of section 9.5
     source_ids(tokens, src_vocab, config) -> ids with eos appended as configured
     write_config(path, config)                    config.json as save_model_dir writes it
+
+A copy model's extended vocabulary comes from the source pieces (the token
+strings tokenization produced, the appended eos as the eos token); without
+`src_pieces` each source id stands for its source-vocabulary token. Token
+ids >= V_tgt in results and targets are extended ids.
 
 Batched building blocks (also used by tools/bench/bench_torch.py):
     model.encode_batch(srcs) -> (memory (S, n, D), decoder state, lengths)
@@ -80,6 +108,9 @@ CHECKPOINT_FORMAT = "s2s-train-checkpoint"
 _CELLS = ("gru", "lstm")
 _BRIDGES = ("final", "zeros", "mean_tanh")
 _ATTENTIONS = ("bahdanau", "dot", "scaled_dot", "general")
+_ATTENTIONS_V2 = _ATTENTIONS + ("multihead",)
+_LOCALS = ("monotonic", "predictive")
+_V2_ATTENTION_KEYS = ("coverage", "window", "local", "predictor_size", "heads")
 _POSITIONS = ("before_rnn", "after_rnn")
 
 # safetensors dtype name -> (bytes per element, numpy dtype or None for BF16)
@@ -112,14 +143,17 @@ def _check_bool(value, key):
 
 def apply_defaults(config):
     """Returns a deep copy of the config.json object `config` with every
-    default of model-format.md section 4 filled in, after checking the keys this module
-    uses. Raises ValueError naming the key on a missing required key or a
-    wrong value."""
+    default of model-format.md section 4 (and, for "format_version": 2, section 9)
+    filled in, after checking the keys this module uses. Raises ValueError
+    naming the key on a missing required key or a wrong value. A version-1
+    config that carries version-2 keys ignores them (they are dropped from
+    the copy); "multihead" is refused in a version-1 config."""
     c = json.loads(json.dumps(config))
     if c.get("format") != "s2s-rnn":
         raise ValueError("config: format must be \"s2s-rnn\", not %r" % c.get("format"))
-    if c.get("format_version") != 1:
-        raise ValueError("config: format_version must be 1, not %r" % c.get("format_version"))
+    version = c.get("format_version")
+    if version not in (1, 2) or isinstance(version, bool):
+        raise ValueError("config: format_version must be 1 or 2, not %r" % version)
     c.setdefault("weights", "model.safetensors")
     c.setdefault("source_vocab", "source.vocab.json")
     c.setdefault("target_vocab", "target.vocab.json")
@@ -146,10 +180,15 @@ def apply_defaults(config):
     c.setdefault("bridge", "final")
     _check_choice(c["bridge"], _BRIDGES, "bridge")
     att = dec.setdefault("attention", {})
+    if version == 1:  # section 9: a version-1 model ignores the version-2 keys
+        for key in _V2_ATTENTION_KEYS:
+            att.pop(key, None)
+        dec.pop("copy", None)
     att.setdefault("type", "bahdanau")
     att.setdefault("position", "before_rnn")
     att.setdefault("size", dec["hidden_size"])
-    _check_choice(att["type"], _ATTENTIONS, "decoder.attention.type")
+    _check_choice(att["type"], _ATTENTIONS_V2 if version == 2 else _ATTENTIONS,
+                  "decoder.attention.type")
     _check_choice(att["position"], _POSITIONS, "decoder.attention.position")
     _check_int(att["size"], "decoder.attention.size")
     dec.setdefault("input_feeding", False)
@@ -167,7 +206,72 @@ def apply_defaults(config):
     if att["type"] in ("dot", "scaled_dot") and dec["hidden_size"] != mem:
         raise ValueError("config: %s attention needs decoder.hidden_size == encoder memory size %d"
                          % (att["type"], mem))
+    if version == 2:
+        _apply_version2(c)
     return c
+
+
+def _apply_version2(c):
+    """Section 9 keys of a version-2 config (in place): defaults, types and
+    the combinations the format allows."""
+    dec = c["decoder"]
+    att = dec["attention"]
+    H = dec["hidden_size"]
+    att.setdefault("coverage", False)
+    _check_bool(att["coverage"], "decoder.attention.coverage")
+    if att["coverage"] and att["type"] != "bahdanau":
+        raise ValueError("config: decoder.attention.coverage needs type \"bahdanau\", not %r"
+                         % att["type"])
+    if att.get("window") is None:
+        att.pop("window", None)
+        if att.get("local") is not None:
+            raise ValueError("config: decoder.attention.local needs decoder.attention.window")
+        att.pop("local", None)
+    else:
+        w = att["window"]
+        if not isinstance(w, int) or isinstance(w, bool) or not 1 <= w <= 1024:
+            raise ValueError("config: decoder.attention.window must be an integer in 1..1024, not %r"
+                             % (w,))
+        if att.get("local") is None:
+            att["local"] = "predictive"
+        _check_choice(att["local"], _LOCALS, "decoder.attention.local")
+        if att["coverage"]:
+            raise ValueError("config: decoder.attention.window: local attention does not combine "
+                             "with coverage")
+        if att["type"] == "multihead":
+            raise ValueError("config: decoder.attention.window: local attention does not combine "
+                             "with type \"multihead\"")
+    att.setdefault("predictor_size", H)
+    _check_int(att["predictor_size"], "decoder.attention.predictor_size")
+    if att["type"] == "multihead":
+        if att.get("heads") is None:
+            raise ValueError("config: decoder.attention.type \"multihead\" needs "
+                             "decoder.attention.heads")
+        _check_int(att["heads"], "decoder.attention.heads")
+        if H % att["heads"]:
+            raise ValueError("config: decoder.attention.heads: %d heads do not divide "
+                             "decoder.hidden_size %d" % (att["heads"], H))
+    elif att.get("heads") is not None:
+        raise ValueError("config: decoder.attention.heads needs type \"multihead\", not %r"
+                         % att["type"])
+    dec.setdefault("copy", False)
+    _check_bool(dec["copy"], "decoder.copy")
+    if dec["copy"] and c["special_tokens"]["unk"] is None:
+        raise ValueError("config: decoder.copy needs a non-null special_tokens.unk")
+
+
+def features(config):
+    """The section-9 features of a config with defaults applied, as a dict:
+    coverage (bool), window (int or None), local ("monotonic", "predictive"
+    or None), predictor_size, heads (int or None), copy (bool). All off for
+    version 1."""
+    att, dec = config["decoder"]["attention"], config["decoder"]
+    window = att.get("window")
+    return {"coverage": bool(att.get("coverage", False)), "window": window,
+            "local": att.get("local") if window else None,
+            "predictor_size": att.get("predictor_size", dec["hidden_size"]),
+            "heads": att.get("heads") if att["type"] == "multihead" else None,
+            "copy": bool(dec.get("copy", False))}
 
 
 # --------------------------------------------------------------------------
@@ -191,61 +295,133 @@ class Encoder(nn.Module):
 
 
 class Attention(nn.Module):
-    """Attention score parameters: Wa/Ua/Va (bahdanau), Wa without bias
-    (general), none (dot, scaled_dot)."""
+    """Attention parameters and weights: Wa/Ua/Va (bahdanau), Wa without bias
+    (general), none (dot, scaled_dot), torch.nn.MultiheadAttention as `mha`
+    (multihead, section 9.3); optionally Wc (coverage, section 9.1) and
+    Wp/vp (local-p, section 9.2). `window` turns on local attention of kind
+    `local` ("monotonic" or "predictive")."""
 
-    def __init__(self, kind, query_size, memory_size, size):
+    def __init__(self, kind, query_size, memory_size, size, coverage=False, window=None,
+                 local=None, predictor_size=None, heads=None):
         super().__init__()
         self.kind = kind
         self.query_size = query_size
+        self.coverage = bool(coverage)
+        self.window = int(window) if window else None
+        self.local = (local or "predictive") if self.window else None
+        self.centre_log = None  # a list: each local step appends (n, [p_t per row])
         if kind == "bahdanau":
             self.Wa = nn.Linear(query_size, size)
             self.Ua = nn.Linear(memory_size, size)
             self.Va = nn.Linear(size, 1)
         elif kind == "general":
             self.Wa = nn.Linear(memory_size, query_size, bias=False)
+        elif kind == "multihead":
+            self.mha = nn.MultiheadAttention(embed_dim=query_size, num_heads=heads, kdim=memory_size,
+                                             vdim=memory_size, bias=True, batch_first=True)
+        if self.coverage:
+            self.Wc = nn.Linear(1, size, bias=False)
+        if self.local == "predictive":
+            P = predictor_size or query_size
+            self.Wp = nn.Linear(query_size, P, bias=False)
+            self.vp = nn.Linear(P, 1, bias=False)
 
-    def forward(self, q, memory):
-        """q (B, H_d), memory (B, n, D) -> (alpha (B, n), context (B, D))."""
+    def context_size(self, memory_size):
+        """C, the size of the context vector: D, or H_d for multihead."""
+        return self.query_size if self.kind == "multihead" else memory_size
+
+    def forward(self, q, memory, cov=None, t=None):
+        """q (B, H_d), memory (B, n, D), cov (B, n) the coverage before this
+        step (coverage only), t the 1-based step (local-m only) ->
+        (alpha (B, n), context (B, C))."""
+        if self.kind == "multihead":
+            out, w = self.mha(q.unsqueeze(1), memory, memory, need_weights=True,
+                              average_attn_weights=True)
+            return w[:, 0], out[:, 0]
         if self.kind == "bahdanau":
-            e = self.Va(torch.tanh(self.Wa(q).unsqueeze(1) + self.Ua(memory))).squeeze(2)
+            pre = self.Wa(q).unsqueeze(1) + self.Ua(memory)
+            if self.coverage:
+                pre = pre + self.Wc(cov.unsqueeze(2))
+            e = self.Va(torch.tanh(pre)).squeeze(2)
         elif self.kind == "general":
             e = torch.bmm(self.Wa(memory), q.unsqueeze(2)).squeeze(2)
         else:
             e = torch.bmm(memory, q.unsqueeze(2)).squeeze(2)
             if self.kind == "scaled_dot":
                 e = e / math.sqrt(self.query_size)
-        alpha = torch.softmax(e, dim=1)
+        if self.window is None:
+            alpha = torch.softmax(e, dim=1)
+        else:
+            alpha = self.local_weights(e, q, t)
         context = torch.bmm(alpha.unsqueeze(1), memory).squeeze(1)
         return alpha, context
 
+    def centre(self, q, t, n):
+        """p_t of local attention for the B queries q (float32, (B,))."""
+        if self.local == "monotonic":
+            return torch.full((q.shape[0],), float(min(t, n)), dtype=torch.float32)
+        return n * torch.sigmoid(self.vp(torch.tanh(self.Wp(q)))).squeeze(1)
+
+    def local_weights(self, e, q, t):
+        """Section 9.2 over scores e (B, n): softmax over the positions j
+        (1-based) with |j - p_t| <= W, 0 elsewhere; local-p then multiplies
+        by exp(-(j - p_t)^2 / (2 sigma^2)), sigma = W / 2."""
+        n = e.shape[1]
+        p = self.centre(q, t, n).unsqueeze(1)                         # (B, 1)
+        if self.centre_log is not None:
+            self.centre_log.append((n, p.view(-1).tolist()))
+        j = torch.arange(1, n + 1, dtype=torch.float32).unsqueeze(0)  # (1, n)
+        d = j - p
+        inside = d.abs() <= float(self.window)
+        a = torch.softmax(e.masked_fill(~inside, float("-inf")), dim=1)
+        if self.local == "predictive":
+            sigma = self.window / 2.0
+            a = a * torch.exp(-(d * d) / (2.0 * sigma * sigma))
+        return a
+
 
 class Decoder(nn.Module):
-    """Target embedding, attention, RNN, optional attention_out, output layer."""
+    """Target embedding, attention, RNN, optional attention_out, output layer,
+    optional copy gate (section 9.4)."""
 
     def __init__(self, vocab_size, dec, memory_size, attention_out_bias=True):
         super().__init__()
         att = dec["attention"]
+        feat = features({"decoder": dec})
         self.position = att["position"]
         self.input_feeding = bool(dec["input_feeding"]) and self.position == "after_rnn"
         self.hidden_size = dec["hidden_size"]
+        self.copy = feat["copy"]
+        self.unk_id = None  # target unk id, set by set_special_ids (copy models)
         self.embedding = nn.Embedding(vocab_size, dec["embedding_size"])
-        self.attention = Attention(att["type"], dec["hidden_size"], memory_size, att["size"])
+        self.attention = Attention(att["type"], dec["hidden_size"], memory_size, att["size"],
+                                   coverage=feat["coverage"], window=feat["window"],
+                                   local=feat["local"], predictor_size=feat["predictor_size"],
+                                   heads=feat["heads"])
+        ctx = self.attention.context_size(memory_size)
+        self.context_size = ctx
         if self.position == "before_rnn":
-            rnn_in = dec["embedding_size"] + memory_size
+            rnn_in = dec["embedding_size"] + ctx
         else:
             rnn_in = dec["embedding_size"] + (dec["hidden_size"] if self.input_feeding else 0)
         self.rnn = _rnn(dec["cell"], rnn_in, dec["hidden_size"], dec["num_layers"])
         if self.position == "after_rnn":
-            self.attention_out = nn.Linear(memory_size + dec["hidden_size"], dec["hidden_size"],
+            self.attention_out = nn.Linear(ctx + dec["hidden_size"], dec["hidden_size"],
                                            bias=attention_out_bias)
         self.out = nn.Linear(dec["hidden_size"], vocab_size)
+        if self.copy:
+            self.copy_gate = nn.Linear(ctx + dec["hidden_size"] + dec["embedding_size"], 1)
 
-    def step(self, y_prev, state, feed, attend):
+    def step(self, y_prev, state, feed, attend, copy=None):
         """One decoder step for a batch of B rows: y_prev LongTensor (B,),
         state (L,B,H) or (h,c), feed (B,H_d) or None, attend(q (B,H_d)) ->
-        (alpha (B,n), context (B,D)) -> (logprobs (B,V), alpha, state, feed;
-        feed is None without input feeding)."""
+        (alpha (B,n), context (B,C)); for a copy model `copy` = (m (B, n)
+        LongTensor of extended ids per source position, width of the
+        extended vocabulary) -> (logprobs (B,V) or (B,width), alpha, state,
+        feed; feed is None without input feeding)."""
+        if self.copy:  # section 9.4: an extended id is fed back as unk
+            V = self.out.out_features
+            y_prev = torch.where(y_prev >= V, torch.full_like(y_prev, self.unk_id), y_prev)
         emb = self.embedding(y_prev)  # (B, emb)
         if self.position == "before_rnn":
             top = state[0][-1] if isinstance(state, tuple) else state[-1]
@@ -259,24 +435,42 @@ class Decoder(nn.Module):
             alpha, ctx = attend(q)
             o = torch.tanh(self.attention_out(torch.cat([ctx, q], dim=1)))
             feed = o if self.input_feeding else None
-        logprobs = F.log_softmax(self.out(o), dim=1)
+        if not self.copy:
+            logprobs = F.log_softmax(self.out(o), dim=1)
+        else:
+            logprobs = self.copy_logprobs(self.out(o), ctx, o, emb, alpha, copy)
         return logprobs, alpha, state, feed
+
+    def copy_logprobs(self, logits, ctx, o, emb, alpha, copy):
+        """log P of section 9.4 over the extended vocabulary:
+        P = p_gen softmax(logits) + (1 - p_gen) scattered alpha."""
+        ids, width = copy
+        B, V = logits.shape
+        p_gen = torch.sigmoid(self.copy_gate(torch.cat([ctx, o, emb], dim=1)))  # (B, 1)
+        P = torch.zeros(B, width, dtype=logits.dtype)
+        P[:, :V] = p_gen * torch.softmax(logits, dim=1)
+        P = P.scatter_add(1, ids, (1.0 - p_gen) * alpha)
+        return torch.log(P)
 
 
 class Seq2Seq(nn.Module):
     """The model format's model, built from a config.json object (defaults applied
     here; kept as self.config) and the two vocabulary sizes.
     `attention_out_bias` chooses whether decoder.attention_out has a bias
-    (after_rnn only). Decoding functions also need the target sos/eos ids:
-    set them with set_special_ids(model, tgt_vocab)."""
+    (after_rnn only). Decoding functions also need the target sos/eos ids
+    (and, for copy models, the vocabularies): set them with
+    set_special_ids(model, tgt_vocab[, src_vocab])."""
 
     def __init__(self, config, source_vocab_size, target_vocab_size,
                  attention_out_bias=True):
         super().__init__()
         c = apply_defaults(config)
         self.config = c
+        self.features = features(c)
         self.sos_id = None   # target ids, set by set_special_ids()
         self.eos_id = None
+        self.tgt_vocab = None
+        self.src_tokens = None
         vs, vt = source_vocab_size, target_vocab_size
         enc, dec = c["encoder"], c["decoder"]
         self.cell_enc, self.cell_dec = enc["cell"], dec["cell"]
@@ -345,19 +539,23 @@ class Seq2Seq(nn.Module):
         return (h, zeros) if lstm else h
 
     # -- one decoder step for a batch of B hypotheses ------------------------
-    def step(self, y_prev, state, feed, memory):
+    def step(self, y_prev, state, feed, memory, t=1, cov=None, copy=None):
         """y_prev LongTensor (B,), state (L,B,H) or (h,c), feed (B,H_d) or None,
-        memory (B, n, D) -> (logprobs (B,V), alpha (B,n), state, feed)."""
+        memory (B, n, D); t the 1-based step (local-m), cov (B, n) the
+        coverage before the step (coverage models), copy (m (B, n), width)
+        for copy models -> (logprobs (B,V or width), alpha (B,n), state, feed).
+        The caller adds alpha to the coverage."""
         att = self.decoder.attention
-        return self.decoder.step(y_prev, state, feed, lambda q: att(q, memory))
+        return self.decoder.step(y_prev, state, feed, lambda q: att(q, memory, cov, t), copy)
 
 
 def model_from_state_dict(config, state_dict, source_vocab_size=None, target_vocab_size=None,
-                          tgt_vocab=None):
+                          tgt_vocab=None, src_vocab=None):
     """Builds a Seq2Seq for `config` whose vocabulary sizes and attention_out
     bias come from `state_dict` (unless given), loads the weights strictly
-    (extra tensors are ignored, as the model format says), records sos/eos ids when
-    `tgt_vocab` is given, and returns it in eval mode in float32."""
+    (extra tensors are ignored, as the model format says), records sos/eos ids
+    (and the vocabularies, see set_special_ids) when `tgt_vocab` is given, and
+    returns it in eval mode in float32."""
     sd = {k: v.detach().float() for k, v in state_dict.items()}
     if source_vocab_size is None:
         source_vocab_size = sd["encoder.embedding.weight"].shape[0]
@@ -376,7 +574,7 @@ def model_from_state_dict(config, state_dict, source_vocab_size=None, target_voc
     model.load_state_dict({k: sd[k] for k in wanted}, strict=True)
     model.eval()
     if tgt_vocab is not None:
-        set_special_ids(model, tgt_vocab)
+        set_special_ids(model, tgt_vocab, src_vocab)
     return model
 
 
@@ -519,7 +717,7 @@ def load_model_dir(path):
         tgt_vocab = json.load(f)
     tensors, _, _ = read_safetensors(_inside(path, c["weights"]))
     model = model_from_state_dict(c, tensors, len(src_vocab), len(tgt_vocab))
-    set_special_ids(model, tgt_vocab)
+    set_special_ids(model, tgt_vocab, src_vocab)
     return model, c, src_vocab, tgt_vocab
 
 
@@ -551,13 +749,23 @@ def _special_ids(model):
     return model.sos_id, model.eos_id
 
 
-def set_special_ids(model, tgt_vocab):
-    """Records the target sos/eos ids of `tgt_vocab` on the model (needed by
-    greedy, beam_search and force). load_model_dir and
+def set_special_ids(model, tgt_vocab, src_vocab=None):
+    """Records the target sos/eos (and unk) ids of `tgt_vocab` on the model
+    (needed by greedy, beam_search and force), and the vocabularies a copy
+    model's extended vocabulary is built from (section 9.4; `src_vocab`
+    spells source ids when no source pieces are given). load_model_dir and
     model_from_state_dict(..., tgt_vocab=...) do this themselves."""
     special = model.config["special_tokens"]
     model.sos_id = tgt_vocab[special["sos"]]
     model.eos_id = tgt_vocab[special["eos"]]
+    model.tgt_vocab = dict(tgt_vocab)
+    if src_vocab is not None:
+        model.src_tokens = {i: t for t, i in src_vocab.items()}
+    if model.features["copy"]:
+        unk = special["unk"]
+        if unk not in tgt_vocab:
+            raise ValueError("copy needs special token unk %r in the target vocabulary" % unk)
+        model.decoder.unk_id = tgt_vocab[unk]
     return model
 
 
@@ -596,53 +804,195 @@ def encode(model, src_ids):
         return memory[0], state
 
 
-def greedy(model, src_ids, max_length=None):
-    """Greedy decoding (arg-max, lower id on exact ties) for at most
-    max_length steps -> (tokens without eos, score, attention rows)."""
-    _, _, _, tokens, score, rows, _ = _greedy_full(model, src_ids, max_length)
-    return tokens, score, rows
+# -- section 9.4: the extended vocabulary of a copy model ---------------------
+
+def copy_map(model, src_ids, src_pieces=None):
+    """The extended vocabulary of one source (section 9.4) -> (m: the
+    extended-vocabulary id of each source position, extended: the source
+    pieces of ids V, V+1, ... in order). `src_pieces` are the token strings
+    tokenization produced (the appended eos as the eos token); without them
+    each source id stands for its source-vocabulary token. The appended eos
+    maps to the target eos id."""
+    if src_pieces is None:
+        if model.src_tokens is None:
+            raise ValueError("copy_map needs the source pieces or set_special_ids(..., src_vocab)")
+        src_pieces = [model.src_tokens[i] for i in src_ids]
+    src_pieces = list(src_pieces)
+    if len(src_pieces) != len(src_ids):
+        raise ValueError("%d source pieces for %d source ids" % (len(src_pieces), len(src_ids)))
+    tv = model.tgt_vocab
+    V = model.decoder.out.out_features
+    append_eos = model.config["encoder"]["append_eos"]
+    m, extended = [], []
+    for j, piece in enumerate(src_pieces):
+        if append_eos and j == len(src_pieces) - 1:
+            m.append(model.eos_id)
+        elif piece in tv:
+            m.append(tv[piece])
+        else:
+            if piece not in extended:
+                extended.append(piece)
+            m.append(V + extended.index(piece))
+    return m, extended
 
 
-def greedy_full(model, src_ids, max_length=None):
-    """Like greedy, returning a dict with tokens, score, attention,
-    token_logprobs, finished and min_margin (smallest nonzero gap between
-    the best log-probability and any other over the steps, to detect near
-    ties; exact ties are decided by the lower-id rule and not counted)."""
-    _, _, _, tokens, score, rows, extra = _greedy_full(model, src_ids, max_length)
-    return dict(tokens=tokens, score=score, attention=rows, **extra)
+def target_ids(model, tokens, src_ids=None, src_pieces=None):
+    """Target token strings -> ids; for a copy model a token the target
+    vocabulary lacks that is a piece of the source gets its extended id
+    (section 9.4). KeyError names any other unknown token."""
+    extended = copy_map(model, src_ids, src_pieces)[1] if model.features["copy"] else []
+    V = model.decoder.out.out_features
+    out = []
+    for t in tokens:
+        if t in model.tgt_vocab:
+            out.append(model.tgt_vocab[t])
+        elif t in extended:
+            out.append(V + extended.index(t))
+        else:
+            raise KeyError("unknown target token %r" % t)
+    return out
 
 
-def _greedy_full(model, src_ids, max_length):
-    sos, eos = _special_ids(model)
-    with torch.inference_mode():
+def token_string(model, tok_id, extended=()):
+    """The string of a target id: a target-vocabulary token or the source
+    piece of an extended id."""
+    V = model.decoder.out.out_features
+    if tok_id >= V:
+        return extended[tok_id - V]
+    inv = getattr(model, "_tgt_inv", None)
+    if inv is None or len(inv) != len(model.tgt_vocab):
+        inv = model._tgt_inv = {i: t for t, i in model.tgt_vocab.items()}
+    return inv[tok_id]
+
+
+# -- one sentence's decoding state ------------------------------------------------
+
+class _Rows:
+    """The decoder state of B hypotheses of one sentence: RNN state, input
+    feeding vector, coverage (section 9.1)."""
+
+    def __init__(self, state, feed, cov):
+        self.state, self.feed, self.cov = state, feed, cov
+
+    def select(self, idx):
+        return _Rows(select_state(self.state, idx),
+                     self.feed[idx].contiguous() if self.feed is not None else None,
+                     self.cov[idx].contiguous() if self.cov is not None else None)
+
+
+class _Sentence:
+    """Everything decoding one source needs: memory, initial rows, the copy
+    map and the width of a log-probability row."""
+
+    def __init__(self, model, src_ids, src_pieces=None):
         memory, state = encode(model, src_ids)
-        mem = memory.unsqueeze(0)
+        self.model = model
+        self.memory = memory
+        self.n = memory.shape[0]
+        cov = torch.zeros(1, self.n) if model.features["coverage"] else None
+        self.rows = _Rows(state, init_feed(model, 1), cov)
+        self.V = model.decoder.out.out_features
+        if model.features["copy"]:
+            self.m, self.extended = copy_map(model, src_ids, src_pieces)
+        else:
+            self.m, self.extended = None, []
+        self.width = self.V + len(self.extended)
+
+    def step(self, rows, y_prev, t):
+        """Step t (1-based) for the rows continuing tokens y_prev (list) ->
+        (logprobs (B, width), alpha (B, n), new rows)."""
+        B = len(y_prev)
+        mem = self.memory.unsqueeze(0).expand(B, -1, -1)
+        copy = None
+        if self.m is not None:
+            copy = (torch.tensor(self.m, dtype=torch.long).unsqueeze(0).expand(B, -1), self.width)
+        lp, alpha, state, feed = self.model.step(torch.tensor(y_prev), rows.state, rows.feed, mem,
+                                                 t=t, cov=rows.cov, copy=copy)
+        cov = rows.cov + alpha if rows.cov is not None else None
+        return lp, alpha, _Rows(state, feed, cov)
+
+
+def _block_ngrams(vals, tokens, N):
+    """Section 9.5 no_repeat_ngram: -inf (in place, list `vals`) for every
+    token that would complete an N-gram already in `tokens`."""
+    if N < 1 or len(tokens) < N - 1:
+        return
+    tail = tokens[len(tokens) - (N - 1):] if N > 1 else []
+    for s in range(len(tokens) - N + 1):
+        if tokens[s:s + N - 1] == tail:
+            vals[tokens[s + N - 1]] = -math.inf
+
+
+def coverage_penalty(rows, beta):
+    """GNMT coverage penalty (section 9.5) of a hypothesis' attention rows:
+    beta * sum_j log(min(1, sum_t alpha_tj)), log 0 = -inf."""
+    if not beta:
+        return 0.0
+    total = 0.0
+    for j in range(len(rows[0]) if rows else 0):
+        s = sum(r[j] for r in rows)
+        m = min(1.0, s)
+        total += math.log(m) if m > 0 else -math.inf
+    return beta * total
+
+
+# --------------------------------------------------------------------------
+# decoding (model-format.md sections 6 and 9.5), one sentence
+# --------------------------------------------------------------------------
+
+def greedy(model, src_ids, max_length=None, **options):
+    """Greedy decoding (arg-max, lower id on exact ties) for at most
+    max_length steps -> (tokens without eos, score, attention rows).
+    `options` as greedy_full."""
+    g = greedy_full(model, src_ids, max_length, **options)
+    return g["tokens"], g["score"], g["attention"]
+
+
+def greedy_full(model, src_ids, max_length=None, src_pieces=None, no_repeat_ngram=0,
+                prefix=None):
+    """Like greedy, returning a dict with tokens, score, attention,
+    token_logprobs, finished, extended (a copy model's extended pieces) and
+    min_margin (smallest nonzero gap between the best log-probability and
+    any other over the free steps, to detect near ties; exact ties are
+    decided by the lower-id rule and not counted). `src_pieces`: the source
+    pieces of a copy model (section 9.4); `no_repeat_ngram` N and the target
+    `prefix` (ids, forced first) of section 9.5."""
+    sos, eos = _special_ids(model)
+    prefix = list(prefix or [])
+    if eos in prefix:
+        raise ValueError("a target prefix may not hold eos")
+    with torch.inference_mode():
+        sent = _Sentence(model, src_ids, src_pieces)
         steps = max_steps(model, len(src_ids), max_length)
-        feed = init_feed(model, 1)
+        rows = sent.rows
         y = sos
-        tokens, rows, lps = [], [], []
+        tokens, att, lps = [], [], []
         score = 0.0
         finished = False
         margin = float("inf")
-        for _ in range(steps):
-            lp, alpha, state, feed = model.step(torch.tensor([y]), state, feed, mem)
-            lp = lp[0]
-            vals = lp.tolist()
-            best = max(range(len(vals)), key=lambda i: (vals[i], -i))
-            if len(vals) > 1:
-                others = [v for v in vals if v != vals[best]]
-                if others:
-                    margin = min(margin, vals[best] - max(others))
+        for t in range(1, steps + 1):
+            lp, alpha, rows = sent.step(rows, [y], t)
+            vals = lp[0].tolist()
+            if t <= len(prefix):
+                best = prefix[t - 1]
+            else:
+                if no_repeat_ngram:
+                    _block_ngrams(vals, tokens, no_repeat_ngram)
+                best = max(range(len(vals)), key=lambda i: (vals[i], -i))
+                if len(vals) > 1:
+                    others = [v for v in vals if v != vals[best]]
+                    if others:
+                        margin = min(margin, vals[best] - max(others))
             score += vals[best]
             lps.append(vals[best])
-            rows.append(alpha[0].tolist())
+            att.append(alpha[0].tolist())
             y = best
             if best == eos:
                 finished = True
                 break
             tokens.append(best)
-        return sos, eos, steps, tokens, score, rows, dict(
-            token_logprobs=lps, finished=finished, min_margin=margin)
+        return dict(tokens=tokens, score=score, attention=att, token_logprobs=lps,
+                    finished=finished, min_margin=margin, extended=list(sent.extended))
 
 
 def gnmt_lp(length, alpha):
@@ -651,43 +1001,59 @@ def gnmt_lp(length, alpha):
 
 
 def beam_search(model, src_ids, beam, n_best=1, max_length=None, length_penalty=0.0,
-                tie_eps=None, tie_report=None):
-    """Beam search exactly as model-format.md section 6. Returns up to n_best hypotheses
-    (dicts: tokens without eos, score, ranking_score, finished, attention
-    rows, token_logprobs), finished ones first, each group ordered by
-    ranking score. When `tie_report` (a list) and `tie_eps` are given, a
+                tie_eps=None, tie_report=None, src_pieces=None, no_repeat_ngram=0,
+                coverage_penalty_beta=0.0, prefix=None):
+    """Beam search exactly as model-format.md sections 6 and 9.5. Returns up to n_best
+    hypotheses (dicts: tokens without eos, score, ranking_score, finished,
+    attention rows, token_logprobs), finished ones first, each group ordered
+    by ranking score. When `tie_report` (a list) and `tie_eps` are given, a
     description is appended for every place where two different values
     within tie_eps decided something: candidate ranks around the cut (among
     the first k+1), the order of the n-best list, and the early-stop
-    comparison. Exactly equal candidate scores are not reported: the model format's
+    comparison. Exactly equal candidate scores are not reported: the spec's
     tie rules (earlier live hypothesis, then lower token id) decide those;
-    equal ranking scores in the n-best list are (the model format leaves their order
-    open), with notes starting "order:"."""
+    equal ranking scores in the n-best list are (the spec leaves their order
+    open), with notes starting "order:".
+    Section 9: `src_pieces` (copy models), `no_repeat_ngram` N (free steps
+    only), `coverage_penalty_beta` (a finished hypothesis ranks by score / lp
+    + cp), `prefix` target ids forced first. A token of log-probability
+    -inf is never a candidate."""
     sos, eos = _special_ids(model)
     k = int(beam)
     if k < 1 or n_best < 1 or n_best > k:
         raise ValueError("need 1 <= n_best <= beam")
     alpha = float(length_penalty)
+    beta = float(coverage_penalty_beta)
+    prefix = list(prefix or [])
+    if eos in prefix:
+        raise ValueError("a target prefix may not hold eos")
 
     def note(msg):
         if tie_report is not None:
             tie_report.append(msg)
 
     with torch.inference_mode():
-        memory, state0 = encode(model, src_ids)
+        sent = _Sentence(model, src_ids, src_pieces)
         steps = max_steps(model, len(src_ids), max_length)
         # live hypothesis: (tokens, score, rows, logprobs); states batched
         live = [([], 0.0, [], [])]
-        state = state0
-        feed = init_feed(model, 1)
+        rows = sent.rows
         last = [sos]
         finished = []
         max_lp = gnmt_lp(steps, alpha)
         for t in range(1, steps + 1):
-            B = len(live)
-            mem = memory.unsqueeze(0).expand(B, -1, -1)
-            lp, att, state, feed = model.step(torch.tensor(last), state, feed, mem)
+            lp, att, rows = sent.step(rows, last, t)
             lpl = lp.tolist()
+            if t <= len(prefix):  # a forced step of the prefix: one live hypothesis
+                v = prefix[t - 1]
+                toks, s, arows, lps = live[0]
+                live = [(toks + [v], s + lpl[0][v], arows + [att[0].tolist()], lps + [lpl[0][v]])]
+                last = [v]
+                continue
+            if no_repeat_ngram:
+                for b in range(len(live)):
+                    _block_ngrams(lpl[b], live[b][0], no_repeat_ngram)
+                lp = torch.tensor(lpl, dtype=lp.dtype)
             V = len(lpl[0])
             # Candidate scores in float64 (the same sums as Python floats).
             # Only the first 2k ranks can matter (at most B <= k of them end
@@ -697,7 +1063,10 @@ def beam_search(model, src_ids, beam, n_best=1, max_length=None, length_penalty=
             total = (base.unsqueeze(1) + lp.double()).view(-1)
             m = min(2 * k, total.numel())
             cut = torch.topk(total, m).values[-1]
-            sel = (total >= cut).nonzero().view(-1).tolist()
+            keep = total >= cut
+            if cut == -math.inf:  # fewer than 2k possible tokens: never a -inf one
+                keep = keep & (total > -math.inf)
+            sel = keep.nonzero().view(-1).tolist()
             cands = [(sc, i // V, i % V) for sc, i in zip(total[sel].tolist(), sel)]
             cands.sort(key=lambda c: (-c[0], c[1], c[2]))
             if tie_eps is not None:
@@ -708,24 +1077,24 @@ def beam_search(model, src_ids, beam, n_best=1, max_length=None, length_penalty=
             for r, (s, b, v) in enumerate(cands):
                 if r >= k and len(nxt) >= k:
                     break
-                toks, _, rows, lps = live[b]
+                toks, _, arows, lps = live[b]
                 if v == eos:
                     if r < k:
-                        finished.append(dict(tokens=list(toks), score=s,
-                                             ranking_score=s / gnmt_lp(len(toks) + 1, alpha),
-                                             finished=True, attention=rows + [att[b].tolist()],
+                        hrows = arows + [att[b].tolist()]
+                        rank = s / gnmt_lp(len(toks) + 1, alpha)
+                        if beta:
+                            rank += coverage_penalty(hrows, beta)
+                        finished.append(dict(tokens=list(toks), score=s, ranking_score=rank,
+                                             finished=True, attention=hrows,
                                              token_logprobs=lps + [lpl[b][v]]))
                     continue
                 if len(nxt) < k:
-                    nxt.append((toks + [v], s, rows + [att[b].tolist()], lps + [lpl[b][v]]))
+                    nxt.append((toks + [v], s, arows + [att[b].tolist()], lps + [lpl[b][v]]))
                     nxt_idx.append(b)
             live = nxt
             if not live:
                 break
-            idx = torch.tensor(nxt_idx, dtype=torch.long)
-            state = select_state(state, idx)
-            if feed is not None:
-                feed = feed[idx].contiguous()
+            rows = rows.select(torch.tensor(nxt_idx, dtype=torch.long))
             last = [h[0][-1] for h in live]
             if len(finished) >= n_best:
                 ranked = sorted(finished, key=lambda h: -h["ranking_score"])
@@ -738,7 +1107,7 @@ def beam_search(model, src_ids, beam, n_best=1, max_length=None, length_penalty=
                     break
         fin = sorted(finished, key=lambda h: -h["ranking_score"])
         unf = [dict(tokens=toks, score=s, ranking_score=s / gnmt_lp(len(toks), alpha), finished=False,
-                    attention=rows, token_logprobs=lps) for toks, s, rows, lps in live]
+                    attention=arows, token_logprobs=lps) for toks, s, arows, lps in live]
         unf.sort(key=lambda h: -h["ranking_score"])
         result = (fin + unf)[:n_best]
         if tie_eps is not None:
@@ -747,24 +1116,44 @@ def beam_search(model, src_ids, beam, n_best=1, max_length=None, length_penalty=
                 if allh[i]["finished"] == allh[i + 1]["finished"] and \
                         abs(allh[i]["ranking_score"] - allh[i + 1]["ranking_score"]) < tie_eps:
                     note("order: n-best ranks %d and %d within %g" % (i, i + 1, tie_eps))
+        for h in result:
+            h["extended"] = list(sent.extended)
         return result
 
 
-def force(model, src_ids, tgt_ids):
-    """Forced decoding of `tgt_ids` (without eos; eos is added), no length
-    limit -> (score, per-step log-probabilities incl. eos, attention rows)."""
+def teacher_forced(model, src_ids, tgt_ids, src_pieces=None):
+    """Per-step log-probability rows (over the extended vocabulary of a copy
+    model) and attention rows of the model fed sos, tgt_ids[0], ... (one step
+    per tgt id) -> (list of (width,) tensors, list of (n,) tensors)."""
+    sos, _ = _special_ids(model)
+    with torch.inference_mode():
+        sent = _Sentence(model, src_ids, src_pieces)
+        rows = sent.rows
+        y = sos
+        lps, atts = [], []
+        for t, tok in enumerate(tgt_ids, start=1):
+            lp, alpha, rows = sent.step(rows, [y], t)
+            lps.append(lp[0].clone())
+            atts.append(alpha[0].clone())
+            y = tok
+    return lps, atts
+
+
+def force(model, src_ids, tgt_ids, src_pieces=None):
+    """Forced decoding of `tgt_ids` (without eos; eos is added; extended ids
+    allowed for a copy model, see target_ids), no length limit -> (score,
+    per-step log-probabilities incl. eos, attention rows)."""
     sos, eos = _special_ids(model)
     with torch.inference_mode():
-        memory, state = encode(model, src_ids)
-        mem = memory.unsqueeze(0)
-        feed = init_feed(model, 1)
+        sent = _Sentence(model, src_ids, src_pieces)
+        rows = sent.rows
         y = sos
-        score, lps, rows = 0.0, [], []
-        for tok in list(tgt_ids) + [eos]:
-            lp, alpha, state, feed = model.step(torch.tensor([y]), state, feed, mem)
+        score, lps, att = 0.0, [], []
+        for t, tok in enumerate(list(tgt_ids) + [eos], start=1):
+            lp, alpha, rows = sent.step(rows, [y], t)
             v = float(lp[0, tok])
             score += v
             lps.append(v)
-            rows.append(alpha[0].tolist())
+            att.append(alpha[0].tolist())
             y = tok
-        return score, lps, rows
+        return score, lps, att

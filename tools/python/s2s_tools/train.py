@@ -7,7 +7,9 @@ Training is batched teacher forcing with padding: the encoder runs on packed
 sequences (so a bidirectional encoder sees exactly each sentence), attention is
 masked over padding and the loss ignores padded target positions. For one
 unpadded sentence, with dropout off, the log-probabilities are exactly those of
-model-format.md section 4. Checkpoints (WORK/last.pt, WORK/best.pt) use the project's
+model-format.md section 4 (and section 9 for the format-version-2 options:
+--copy, --coverage with its loss, --window/--local for local attention,
+--attention multihead --heads). Checkpoints (WORK/last.pt, WORK/best.pt) use the project's
 training checkpoint format and can be resumed with --resume; at the end the
 best checkpoint is exported to --out with "license", "attribution",
 "source_data", "training_command" and "scores" in config.json.
@@ -56,17 +58,20 @@ class Encoder(nn.Module):
 
 class Attention(ref.Attention):
     """The reference's attention parameters (same names), applied to a whole
-    padded batch of query steps at once."""
+    padded batch of query steps at once. Version 2 (model-format.md section
+    9): coverage (section 9.1, one step at a time), local-m / local-p
+    windows over each sentence's own length (9.2), torch.nn.MultiheadAttention
+    with a key padding mask (9.3)."""
 
-    def __init__(self, typ, Hd, D, A, coverage=False):
-        if typ not in ("bahdanau", "general", "dot", "scaled_dot"):
+    def __init__(self, typ, Hd, D, A, coverage=False, window=None, local=None, predictor_size=None,
+                 heads=None):
+        if typ not in ("bahdanau", "general", "dot", "scaled_dot", "multihead"):
             raise ValueError("unknown attention type %r" % typ)
         if coverage and typ != "bahdanau":
             raise ValueError("coverage needs bahdanau attention")
-        super().__init__(typ, Hd, D, A)
-        self.coverage = coverage
-        if coverage:  # section 9.1: e_j = Va(tanh(Wa q + Ua h_j + Wc cov_j))
-            self.Wc = nn.Linear(1, A, bias=False)
+        # section 9.1: e_j = Va(tanh(Wa q + Ua h_j + Wc cov_j)), Wc made by the reference
+        super().__init__(typ, Hd, D, A, coverage=coverage, window=window, local=local,
+                         predictor_size=predictor_size, heads=heads)
 
     def keys(self, mem):
         if self.kind == "bahdanau":
@@ -75,10 +80,14 @@ class Attention(ref.Attention):
             return self.Wa(mem)
         return mem
 
-    def forward(self, q, mem, keys, mask, cov=None):
-        """q (B, T, Hd), mem (B, n, D), mask (B, n) True where real, cov (B, n)
-        the coverage before this step (coverage models, T == 1).
-        Returns context (B, T, D) and weights (B, T, n)."""
+    def forward(self, q, mem, keys, mask, cov=None, t0=1):
+        """q (B, T, Hd) the queries of steps t0, t0 + 1, ..., mem (B, n, D),
+        mask (B, n) True where real, cov (B, n) the coverage before this step
+        (coverage models, T == 1). Returns context (B, T, C) and weights
+        (B, T, n), 0 on padding."""
+        if self.kind == "multihead":
+            return self.mha(q, mem, mem, key_padding_mask=~mask, need_weights=True,
+                            average_attn_weights=True)
         if self.kind == "bahdanau":
             k = keys.unsqueeze(1)
             if cov is not None:
@@ -89,8 +98,30 @@ class Attention(ref.Attention):
             if self.kind == "scaled_dot":
                 e = e / math.sqrt(self.query_size)
         e = e.masked_fill(~mask.unsqueeze(1), float("-inf"))
-        alpha = torch.softmax(e, dim=-1)
+        if self.window:
+            alpha = self.local_batch(e, q, mask, t0)
+        else:
+            alpha = torch.softmax(e, dim=-1)
         return torch.bmm(alpha, mem), alpha
+
+    def local_batch(self, e, q, mask, t0):
+        """Section 9.2 for a padded batch: each sentence's own n in p_t and
+        in the window; e (B, T, n) already -inf on padding."""
+        B, T, n = e.shape
+        lens = mask.sum(1).to(torch.float32)                                  # (B,)
+        if self.local == "monotonic":
+            t = torch.arange(t0, t0 + T, dtype=torch.float32)
+            p = torch.minimum(t.unsqueeze(0), lens.unsqueeze(1))              # (B, T)
+        else:
+            p = lens.unsqueeze(1) * torch.sigmoid(self.vp(torch.tanh(self.Wp(q)))).squeeze(-1)
+        j = torch.arange(1, n + 1, dtype=torch.float32)
+        d = j.view(1, 1, n) - p.unsqueeze(-1)                                 # (B, T, n)
+        inside = (d.abs() <= float(self.window)) & mask.unsqueeze(1)
+        a = torch.softmax(e.masked_fill(~inside, float("-inf")), dim=-1)
+        if self.local == "predictive":
+            sigma = self.window / 2.0
+            a = a * torch.exp(-(d * d) / (2.0 * sigma * sigma))
+        return a
 
 
 class Decoder(nn.Module):
@@ -98,23 +129,27 @@ class Decoder(nn.Module):
         super().__init__()
         Hd, emb = c["hidden_size"], c["embedding_size"]
         att = c["attention"]
+        feat = ref.features({"decoder": c})
         self.position = att["position"]
         self.input_feeding = c["input_feeding"]
         self.cell = c["cell"]
         self.embedding = nn.Embedding(vocab_size, emb)
+        self.coverage = feat["coverage"]
+        self.attention = Attention(att["type"], Hd, D, att["size"], self.coverage, window=feat["window"],
+                                   local=feat["local"], predictor_size=feat["predictor_size"],
+                                   heads=feat["heads"])
+        C = self.attention.context_size(D)  # D, or H_d for multihead (section 9.3)
         if self.position == "before_rnn":
-            rin = emb + D
+            rin = emb + C
         else:
             rin = emb + (Hd if self.input_feeding else 0)
         self.rnn = _rnn(c["cell"], rin, Hd, c["num_layers"], False, dropout)
-        self.coverage = bool(att.get("coverage"))
-        self.attention = Attention(att["type"], Hd, D, att["size"], self.coverage)
         if self.position == "after_rnn":
-            self.attention_out = nn.Linear(D + Hd, Hd)
+            self.attention_out = nn.Linear(C + Hd, Hd)
         self.out = nn.Linear(Hd, vocab_size)
         self.copy = bool(c.get("copy"))
         if self.copy:  # section 9.4: p_gen = sigmoid(copy_gate([c ; o ; E[y]]))
-            self.copy_gate = nn.Linear(D + Hd + emb, 1)
+            self.copy_gate = nn.Linear(C + Hd + emb, 1)
         self.Hd = Hd
         self.V = vocab_size
 
@@ -180,15 +215,15 @@ class Seq2SeqTrain(nn.Module):
         return h[-1]
 
     # -- one decoder step (used by the sequential paths) --------------------
-    def step(self, y_prev, state, htilde, mem, keys, mask, cov=None):
-        """y_prev (B,) ids (extended ids already mapped to unk). Returns
-        (logits (B, V), state, htilde, alpha (B, n), context (B, D), o (B, Hd),
-        embedding (B, emb))."""
+    def step(self, y_prev, state, htilde, mem, keys, mask, cov=None, t=1):
+        """y_prev (B,) ids (extended ids already mapped to unk) of step t
+        (1-based, for local-m). Returns (logits (B, V), state, htilde, alpha
+        (B, n), context (B, C), o (B, Hd), embedding (B, emb))."""
         dec = self.decoder
         emb = self.drop(dec.embedding(y_prev))
         if dec.position == "before_rnn":
             q = self._top(state).unsqueeze(1)
-            c, alpha = dec.attention(q, mem, keys, mask, cov)
+            c, alpha = dec.attention(q, mem, keys, mask, cov, t)
             out, state = dec.rnn(torch.cat([emb.unsqueeze(1), c], dim=-1), state)
             o = out[:, 0]
         else:
@@ -197,7 +232,7 @@ class Seq2SeqTrain(nn.Module):
                 inp = torch.cat([inp, htilde.unsqueeze(1)], dim=-1)
             out, state = dec.rnn(inp, state)
             q = out
-            c, alpha = dec.attention(q, mem, keys, mask, cov)
+            c, alpha = dec.attention(q, mem, keys, mask, cov, t)
             htilde = torch.tanh(dec.attention_out(torch.cat([c, q], dim=-1)))[:, 0]
             o = htilde
         o = self.drop(o)
@@ -224,7 +259,8 @@ class Seq2SeqTrain(nn.Module):
         cov = mem.new_zeros(B, mem.size(1)) if dec.coverage else None
         logits, parts = [], {"alpha": [], "cov": [], "c": [], "o": [], "emb": []}
         for t in range(T):
-            lg, state, htilde, alpha, c, o, emb = self.step(tgt_in[:, t], state, htilde, mem, keys, mask, cov)
+            lg, state, htilde, alpha, c, o, emb = self.step(tgt_in[:, t], state, htilde, mem, keys, mask, cov,
+                                                            t + 1)
             logits.append(lg)
             if dec.coverage:
                 parts["cov"].append(cov)
@@ -249,6 +285,16 @@ class Seq2SeqTrain(nn.Module):
         p = p.scatter_add(2, idx, (1.0 - gate) * parts["alpha"])
         return torch.log(p.clamp_min(1e-30))
 
+    def batch_log_probs(self, batch):
+        """Log-probabilities (B, T, V or V + n_ext) of a collated batch under
+        teacher forcing: log_softmax of the logits, or a copy model's log P
+        of section 9.4 (probability 0 clamped to 1e-30)."""
+        out = self(*batch[:3])
+        logits, parts = out if isinstance(out, tuple) else (out, None)
+        if not self.decoder.copy:
+            return torch.log_softmax(logits, dim=-1)
+        return self.copy_log_probs(logits, parts, batch[4], max(0, batch[5] + 1 - logits.size(-1)))
+
     @torch.no_grad()
     def greedy(self, src, src_len, sos, eos, max_len=None, src_copy=None, n_ext=0, unk=0):
         """Batched greedy decoding. Returns a list of id lists (eos excluded);
@@ -265,7 +311,7 @@ class Seq2SeqTrain(nn.Module):
         outs = [[] for _ in range(B)]
         for t in range(int(limit.max())):
             y_in = torch.where(y >= dec.V, torch.full_like(y, unk), y)
-            lg, state, htilde, alpha, c, o, emb = self.step(y_in, state, htilde, mem, keys, mask, cov)
+            lg, state, htilde, alpha, c, o, emb = self.step(y_in, state, htilde, mem, keys, mask, cov, t + 1)
             if dec.copy:
                 parts = {"c": c.unsqueeze(1), "o": o.unsqueeze(1), "emb": emb.unsqueeze(1),
                          "alpha": alpha.unsqueeze(1)}
@@ -403,12 +449,20 @@ def build_config(a):
         dec["attention"]["coverage"] = True
     if a.copy:
         dec["copy"] = True
+    if a.window:  # section 9.2
+        dec["attention"]["window"] = a.window
+        dec["attention"]["local"] = a.local
+        if a.local == "predictive" and a.predictor_size:
+            dec["attention"]["predictor_size"] = a.predictor_size
+    if a.attention == "multihead":  # section 9.3
+        dec["attention"]["heads"] = a.heads
     tok_cfg = {"normalizer": a.normalizer, "level": a.level}
     if a.lowercase:
         tok_cfg["lowercase"] = True
     if a.level == "bpe":
         tok_cfg["merges"] = "merges.txt"
-    cfg = {"format": "s2s-rnn", "format_version": 2 if (a.copy or a.coverage) else 1, "task": a.task}
+    version2 = a.copy or a.coverage or a.window or a.attention == "multihead"
+    cfg = {"format": "s2s-rnn", "format_version": 2 if version2 else 1, "task": a.task}
     if a.source_language:
         cfg["source_language"] = a.source_language
     if a.target_language:
@@ -721,7 +775,14 @@ def main(argv=None):
     g.add_argument("--bidirectional", action="store_true")
     g.add_argument("--bridge", default="final", choices=["final", "zeros", "mean_tanh"])
     g.add_argument("--attention", default="bahdanau",
-                   choices=["bahdanau", "dot", "scaled_dot", "general"])
+                   choices=["bahdanau", "dot", "scaled_dot", "general", "multihead"])
+    g.add_argument("--heads", type=int, default=0,
+                   help="multihead: number of heads, dividing the decoder size (format version 2, section 9.3)")
+    g.add_argument("--window", type=int, default=0,
+                   help="local attention with this window W, 1..1024 (format version 2, section 9.2)")
+    g.add_argument("--local", default="predictive", choices=["monotonic", "predictive"],
+                   help="local attention kind, with --window")
+    g.add_argument("--predictor-size", type=int, default=0, help="local-p predictor size (0: decoder size)")
     g.add_argument("--attention-position", default="before_rnn", choices=["before_rnn", "after_rnn"])
     g.add_argument("--attention-size", type=int, default=0, help="0: decoder hidden size")
     g.add_argument("--input-feeding", action="store_true")
@@ -774,6 +835,10 @@ def main(argv=None):
     if not a.command:
         a.command = " ".join(shlex.quote(x) for x in ["tools/train"] + list(argv if argv is not None else sys.argv[1:]))
 
+    if a.copy and a.label_smoothing:
+        ap.error("--label-smoothing does not combine with --copy")
+    if (a.attention == "multihead") != bool(a.heads):
+        ap.error("--heads goes with --attention multihead")
     torch.set_num_threads(a.threads)
     os.makedirs(a.work, exist_ok=True)
 
@@ -789,6 +854,10 @@ def main(argv=None):
         log("continuing from %s (%.1f minutes of training before)" % (a.init_from, prior_minutes))
     else:
         cfg = build_config(a)
+    try:
+        ref.apply_defaults(cfg)  # every rule of section 9, before any data work
+    except ValueError as e:
+        ap.error(str(e))
     data = prepare_data(a, cfg, a.work, log)
     if a.prepare_only:
         return
