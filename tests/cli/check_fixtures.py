@@ -175,13 +175,13 @@ class Fixture:
             cnt.check(structure_ok(obj, 1, self.rows_sum_to_one), f"{self.name} greedy: structure")
             cnt.check(obj["source_tokens"] == [self.src[i] for i in case["source"]], f"{self.name} greedy: source_tokens")
             self.compare_hyp(cnt, f"{self.name} greedy '{text}'", obj["hypotheses"][0], case["greedy"], ext)
-        return ["translate", "-m", self.dir, "--format", "jsonl"] + self.max_len_args(case), text, handle
+        return ["translate", "-m", self.dir, "--no-split-sentences", "--case", "off", "--format", "jsonl"] + self.max_len_args(case), text, handle
 
     def check_beam(self, cnt, case, text, b):
         if b.get("ties"):
             return None
         ext = case.get("extended", [])
-        args = ["translate", "-m", self.dir, "--format", "jsonl", "--beam", str(b["beam_size"]),
+        args = ["translate", "-m", self.dir, "--no-split-sentences", "--case", "off", "--format", "jsonl", "--beam", str(b["beam_size"]),
                 "--n-best", str(b["n_best"]), "--length-penalty", repr(b["length_penalty"])]
 
         def handle(obj):
@@ -207,7 +207,7 @@ class Fixture:
         if o.get("ties") or o.get("order_ties"):
             return None
         ext = case.get("extended", [])
-        args = ["translate", "-m", self.dir, "--format", "jsonl", "--beam", str(o["beam_size"]),
+        args = ["translate", "-m", self.dir, "--no-split-sentences", "--case", "off", "--format", "jsonl", "--beam", str(o["beam_size"]),
                 "--n-best", str(o["n_best"]), "--length-penalty", repr(o["length_penalty"])]
         if o["no_repeat_ngram"]:
             args += ["--no-repeat-ngram", str(o["no_repeat_ngram"])]
