@@ -4,7 +4,7 @@
 #   make SANITIZE=1 test the same under AddressSanitizer + UBSan (build-san/)
 #   make fuzz-run        builds the libFuzzer targets with clang and runs each briefly
 #   make demo            translates a few sentences with the default model
-#   make bench           speed against PyTorch (not part of test)
+#   make bench           speed against PyTorch and ONNX Runtime (not part of test)
 #   make install PREFIX=/usr/local DESTDIR=   (models under PREFIX/share/s2s/models)
 
 PYTHON   ?= /usr/bin/python3
@@ -52,7 +52,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 PAGE_OBJ := $(BUILD)/tools/s2s/explorer_html.o
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test unit-tests cli-tests py-tests layout-check deps deps-test fuzz fuzz-run demo bench install clean
+.PHONY: all test unit-tests cli-tests py-tests layout-check deps deps-test deps-bench fuzz fuzz-run demo bench install clean
 all: $(BUILD)/libs2s.a $(BUILD)/libs2s.so $(BUILD)/s2s
 
 $(BUILD)/tokenizer/%.o: tokenizer/%.c
@@ -115,6 +115,16 @@ deps:
 	@tools/build/install-deps.sh build
 deps-test:
 	@tools/build/install-deps.sh test
+# The bench's peers: Debian packages, then ONNX Runtime for Node.js from the
+# npm registry into build/bench/node (its CPU library ships in the package,
+# so its download script is not run).
+ORT_DIR := $(BUILD)/bench/node
+deps-bench:
+	@tools/build/install-deps.sh bench
+	@test -f $(ORT_DIR)/node_modules/onnxruntime-node/package.json || { \
+	  mkdir -p $(ORT_DIR) && cd $(ORT_DIR) && { test -f package.json || echo '{"private": true}' > package.json; } && \
+	  npm install --ignore-scripts --no-audit --no-fund onnxruntime-node; } || \
+	  echo "s2s: npm could not install onnxruntime-node; the bench runs without ONNX Runtime" >&2
 
 # Criterion binaries, then the command-line tests, then the Python-side tests.
 test: deps-test
@@ -146,7 +156,7 @@ fuzz-run: $(FUZZ_BIN)
 demo: deps all
 	@printf '%s\n' "Je suis très content de te voir." "Il fait beau aujourd'hui." "Où est la gare ?" | $(BUILD)/s2s translate -m models/fra-eng --scores
 
-bench: all
+bench: deps-bench all
 	@mkdir -p $(BUILD)/bench
 	@set -e; for b in peak gemm load; do \
 	  $(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra $(ENGINE_INC) $(LDFLAGS) -o $(BUILD)/bench/$$b tools/bench/$$b.c $(BUILD)/libs2s.a $(LDLIBS); done

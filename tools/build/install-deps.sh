@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian packages s2s needs, only those missing.
-# Usage: tools/install-deps.sh [build|test|python|all]   (default: all)
+# Usage: tools/build/install-deps.sh [build|test|python|bench|all]   (default: all)
 # As root it runs apt-get itself; otherwise it prints the command to run.
 set -e
 what=${1:-all}
@@ -9,8 +9,10 @@ case "$what" in
   build) ;;
   test) pkgs="$pkgs libcriterion-dev clang libclang-rt-14-dev librsvg2-bin libxml2-utils python3-torch python3-numpy libopenblas0-pthread chromium" ;;
   python) pkgs="python3-torch python3-numpy libopenblas0-pthread" ;;
+  bench) pkgs="$pkgs python3-torch python3-numpy libopenblas0-pthread time nodejs"
+         command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm" ;; # some nodejs builds carry npm
   all) pkgs="$pkgs libcriterion-dev clang libclang-rt-14-dev librsvg2-bin libxml2-utils python3-torch python3-numpy libopenblas0-pthread chromium" ;;
-  *) echo "install-deps.sh: unknown set '$what' (build, test, python, all)" >&2; exit 2 ;;
+  *) echo "install-deps.sh: unknown set '$what' (build, test, python, bench, all)" >&2; exit 2 ;;
 esac
 missing=""
 for p in $pkgs; do
