@@ -23,25 +23,29 @@ size_t attention_key_floats(const s2s_model *m)
     }
 }
 
-void attention_keys(const s2s_model *m, enc_memory *mem)
+void attention_keys_rows(const s2s_model *m, const float *h, size_t ldh, int n, float *keys)
 {
     int D = m->mem_dim, H = m->cfg.dec.hidden, A = m->cfg.attention_size;
     const model_weights *w = &m->w;
     switch (m->cfg.attention) {
     case ATTN_BAHDANAU: /* keys (n, A) = h (n, D) @ Ua^T + b */
-        matmul_nt(mem->h, (size_t)D, w->attn_ua_w, w->attn_ua_b, mem->keys, (size_t)A, mem->n, A, D);
+        matmul_nt(h, ldh, w->attn_ua_w, w->attn_ua_b, keys, (size_t)A, n, A, D);
         break;
     case ATTN_GENERAL: /* keys (n, H) = h (n, D) @ Wa^T */
-        matmul_nt(mem->h, (size_t)D, w->attn_wa_w, NULL, mem->keys, (size_t)H, mem->n, H, D);
+        matmul_nt(h, ldh, w->attn_wa_w, NULL, keys, (size_t)H, n, H, D);
         break;
     case ATTN_MULTIHEAD: /* row j = [K_j ; V_j]: K (n, H) = h @ Wk^T + b_k, V (n, H) = h @ Wv^T + b_v */
-        matmul_nt(mem->h, (size_t)D, w->mha_k_w, w->mha_in_b + H, mem->keys, 2 * (size_t)H, mem->n, H, D);
-        matmul_nt(mem->h, (size_t)D, w->mha_v_w, w->mha_in_b + 2 * H, mem->keys + H, 2 * (size_t)H, mem->n,
-                  H, D);
+        matmul_nt(h, ldh, w->mha_k_w, w->mha_in_b + H, keys, 2 * (size_t)H, n, H, D);
+        matmul_nt(h, ldh, w->mha_v_w, w->mha_in_b + 2 * H, keys + H, 2 * (size_t)H, n, H, D);
         break;
     default:
         break;
     }
+}
+
+void attention_keys(const s2s_model *m, enc_memory *mem)
+{
+    if (mem->keys) attention_keys_rows(m, mem->h, (size_t)m->mem_dim, mem->n, mem->keys);
 }
 
 size_t attention_scratch_floats(const s2s_model *m, int R, int n_max)

@@ -33,8 +33,22 @@ void memory_bind(const s2s_model *m, int n, float *buf, enc_memory *mem);
 
 /* Runs the encoder over src (n ids, all valid), fills mem (bound with
  * memory_bind): outputs, bridge state and projected attention keys.
- * scratch: encode_scratch_floats(m, n) floats. */
+ * scratch: encode_scratch_floats(m, n) floats. Same as encode_batch of one. */
 void encode(const s2s_model *m, const int *src, int n, float *scratch, enc_memory *mem);
+
+/* Floats of scratch encode_batch() needs for S sources of n[i] tokens; it
+ * also needs 3 * S ints. */
+size_t encode_batch_scratch_floats(const s2s_model *m, const int *n, int S);
+
+/* Runs the encoder over S sources at once (src[i]: n[i] > 0 valid ids) and
+ * fills mem[i] (bound with memory_bind for n[i]) with what encode() gives
+ * for source i alone, bit for bit. The sentences are sorted by length
+ * (longest first) so that those still running at each time step are a
+ * prefix: every step is one product over them, the input projections and
+ * the attention keys one product over all tokens. scratch:
+ * encode_batch_scratch_floats(m, n, S) floats; iscratch: 3 * S ints. */
+void encode_batch(const s2s_model *m, const int *const *src, const int *n, int S, float *scratch, int *iscratch,
+                  enc_memory *const *mem);
 
 /* Decoder state of R rows. Layer l, row r lives at h + (l * stride + r) * H
  * (likewise c), so rows can be gathered without moving layers. */
@@ -87,6 +101,10 @@ size_t attention_key_floats(const s2s_model *m);
 /* Fills mem->keys from mem->h (bahdanau: Ua h_j + b_Ua; general: Wa h_j;
  * multihead: [Wk h_j + b_k ; Wv h_j + b_v]). */
 void attention_keys(const s2s_model *m, enc_memory *mem);
+
+/* The same for n rows of memory h (row stride ldh, D used) into keys
+ * (n, attention_key_floats(m)). Nothing when the attention has no keys. */
+void attention_keys_rows(const s2s_model *m, const float *h, size_t ldh, int n, float *keys);
 
 /* Floats of scratch attention_rows needs for R rows over memories of at most n_max. */
 size_t attention_scratch_floats(const s2s_model *m, int R, int n_max);

@@ -58,34 +58,61 @@ static int enc_width(const s2s_model *m)
     return m->cfg.enc.emb > m->mem_dim ? m->cfg.enc.emb : m->mem_dim;
 }
 
-size_t encode_scratch_floats(const s2s_model *m, int n)
+size_t encode_batch_scratch_floats(const s2s_model *m, const int *n, int S)
 {
     size_t H = (size_t)m->cfg.enc.hidden, G = (size_t)cell_gates(m->cfg.enc.cell);
-    size_t L = (size_t)m->cfg.enc.layers, dirs = (size_t)m->enc_dirs;
-    return 2 * (size_t)n * (size_t)enc_width(m) /* layer input and output */
-           + (size_t)n * G * H                    /* input projections of one direction */
-           + G * H                                /* recurrent projection */
-           + 2 * L * dirs * H                     /* final h and c per layer and direction */
-           + (size_t)m->mem_dim;                  /* mean for mean_tanh */
+    size_t L = (size_t)m->cfg.enc.layers, dirs = (size_t)m->enc_dirs, T = 0, s = (size_t)S;
+    for (int i = 0; i < S; i++) T += (size_t)n[i];
+    return 2 * T * (size_t)enc_width(m)   /* layer input and output, all rows */
+           + T * G * H                    /* input projections of one direction */
+           + s * G * H                    /* recurrent projections of one step */
+           + 2 * s * H                    /* running h and c per sentence */
+           + 2 * s * L * dirs * H         /* final h and c per sentence, layer and direction */
+           + T * attention_key_floats(m)  /* projected keys, all rows */
+           + (size_t)m->mem_dim;          /* mean for mean_tanh */
 }
 
-/* One direction of one layer over n positions.
- * X (n, ldx) layer input; writes h_t into Y (n, ldy) at column offset
- * `col`; hT, cT (H,) receive the final state (start from zero). */
-static void run_direction(const s2s_model *m, const rnn_layer *w, int reverse, int n, const float *X,
-                          size_t ldx, float *Y, size_t ldy, int col, float *gi, float *gh, float *hT,
-                          float *cT)
+size_t encode_scratch_floats(const s2s_model *m, int n)
+{
+    return encode_batch_scratch_floats(m, &n, 1);
+}
+
+/* The rows of a batch: sentence at sorted position r (longest first) is
+ * sentence order[r], of len[r] tokens, its token t on row base[r] + t. */
+typedef struct enc_rows {
+    const int *order, *len, *base;
+    int S;
+} enc_rows;
+
+/* One direction of one layer for every sentence of the batch. X (T, ldx)
+ * layer input; writes h_t into Y (T, ldy) at column offset `col`. At step
+ * s the sentences still running are a prefix of the sorted order, so their
+ * recurrent projections are one product of `b` rows; the backward direction
+ * starts at each sentence's own end. hs, cs (S, H) running state; fin_h,
+ * fin_c receive each sentence's final state at column `fcol` of rows of
+ * `fld` floats. */
+static void run_direction(const s2s_model *m, const rnn_layer *w, int reverse, const enc_rows *rows, int T,
+                          const float *X, size_t ldx, float *Y, size_t ldy, int col, float *gi, float *gh,
+                          float *hs, float *cs, float *fin_h, float *fin_c, size_t fld, size_t fcol)
 {
     cell_kind cell = m->cfg.enc.cell;
-    int H = w->hidden, GH = cell_gates(cell) * H;
-    matmul_nt(X, ldx, w->w_ih, w->b_ih, gi, (size_t)GH, n, GH, w->in); /* gi (n, GH) = X W_ih^T + b_ih */
-    memset(hT, 0, sizeof(float) * (size_t)H);
-    memset(cT, 0, sizeof(float) * (size_t)H);
-    for (int s = 0; s < n; s++) {
-        int t = reverse ? n - 1 - s : s;
-        matvec(w->w_hh, hT, w->b_hh, gh, GH, H); /* gh (GH,) = W_hh h + b_hh */
-        rnn_update_rows(cell, 1, H, gi + (size_t)t * GH, gh, hT, cT);
-        memcpy(Y + (size_t)t * ldy + col, hT, sizeof(float) * (size_t)H);
+    int H = w->hidden, GH = cell_gates(cell) * H, S = rows->S, b = S;
+    matmul_nt(X, ldx, w->w_ih, w->b_ih, gi, (size_t)GH, T, GH, w->in); /* gi (T, GH) = X W_ih^T + b_ih */
+    memset(hs, 0, sizeof(float) * (size_t)S * H);
+    memset(cs, 0, sizeof(float) * (size_t)S * H);
+    for (int s = 0; s < rows->len[0]; s++) {
+        while (b > 0 && rows->len[b - 1] <= s) b--;
+        matmul_nt(hs, (size_t)H, w->w_hh, w->b_hh, gh, (size_t)GH, b, GH, H); /* gh (b, GH) = h W_hh^T + b_hh */
+        for (int r = 0; r < b; r++) {
+            size_t row = (size_t)rows->base[r] + (size_t)(reverse ? rows->len[r] - 1 - s : s);
+            float *h = hs + (size_t)r * H;
+            rnn_update_rows(cell, 1, H, gi + row * GH, gh + (size_t)r * GH, h, cs + (size_t)r * H);
+            memcpy(Y + row * ldy + col, h, sizeof(float) * (size_t)H);
+        }
+    }
+    for (int r = 0; r < S; r++) {
+        memcpy(fin_h + (size_t)r * fld + fcol, hs + (size_t)r * H, sizeof(float) * (size_t)H);
+        memcpy(fin_c + (size_t)r * fld + fcol, cs + (size_t)r * H, sizeof(float) * (size_t)H);
     }
 }
 
@@ -117,32 +144,63 @@ static void bridge(const s2s_model *m, const float *fin_h, const float *fin_c, c
     }
 }
 
-void encode(const s2s_model *m, const int *src, int n, float *scratch, enc_memory *mem)
+/* Sorts positions 0..S-1 by length, longest first (insertion sort keeps
+ * equal lengths in input order; batches are small). */
+static void sort_by_length(const int *n, int S, int *order)
+{
+    for (int i = 0; i < S; i++) {
+        int j = i;
+        for (; j > 0 && n[order[j - 1]] < n[i]; j--) order[j] = order[j - 1];
+        order[j] = i;
+    }
+}
+
+void encode_batch(const s2s_model *m, const int *const *src, const int *n, int S, float *scratch, int *iscratch,
+                  enc_memory *const *mem)
 {
     const rnn_config *ec = &m->cfg.enc;
     int W = enc_width(m), He = ec->hidden, dirs = m->enc_dirs, D = m->mem_dim;
-    size_t GH = (size_t)cell_gates(ec->cell) * He;
-    float *X = scratch, *Y = X + (size_t)n * W, *gi = Y + (size_t)n * W, *gh = gi + (size_t)n * GH;
-    float *fin_h = gh + GH, *fin_c = fin_h + (size_t)ec->layers * dirs * He;
-    float *mean = fin_c + (size_t)ec->layers * dirs * He;
+    size_t GH = (size_t)cell_gates(ec->cell) * He, K = attention_key_floats(m), T = 0;
+    size_t fld = (size_t)ec->layers * dirs * He;
+    int *order = iscratch, *len = order + S, *base = len + S;
+    sort_by_length(n, S, order);
+    for (int r = 0; r < S; r++) {
+        len[r] = n[order[r]];
+        base[r] = (int)T;
+        T += (size_t)len[r];
+    }
+    enc_rows rows = {order, len, base, S};
+    float *X = scratch, *Y = X + T * W, *gi = Y + T * W, *gh = gi + T * GH, *hs = gh + (size_t)S * GH;
+    float *cs = hs + (size_t)S * He, *fin_h = cs + (size_t)S * He, *fin_c = fin_h + (size_t)S * fld;
+    float *keys = fin_c + (size_t)S * fld, *mean = keys + T * K;
 
-    for (int t = 0; t < n; t++) /* X (n, emb) = E_src[x] */
-        weights_row(&m->w.enc_embedding, (size_t)src[t], ec->emb, X + (size_t)t * W);
+    for (int r = 0; r < S; r++) /* X (T, emb) = E_src[x] */
+        for (int t = 0; t < len[r]; t++)
+            weights_row(&m->w.enc_embedding, (size_t)src[order[r]][t], ec->emb, X + ((size_t)base[r] + t) * W);
     for (int l = 0; l < ec->layers; l++) {
-        for (int d = 0; d < dirs; d++) {
-            size_t f = ((size_t)l * dirs + d) * He;
-            run_direction(m, &m->w.enc_rnn[l][d], d == 1, n, X, (size_t)W, Y, (size_t)W, d * He, gi, gh,
-                          fin_h + f, fin_c + f);
-        }
+        for (int d = 0; d < dirs; d++)
+            run_direction(m, &m->w.enc_rnn[l][d], d == 1, &rows, (int)T, X, (size_t)W, Y, (size_t)W, d * He, gi,
+                          gh, hs, cs, fin_h, fin_c, fld, ((size_t)l * dirs + d) * He);
         float *tmp = X; X = Y; Y = tmp; /* this layer's output is the next one's input */
     }
-    for (int t = 0; t < n; t++) memcpy(mem->h + (size_t)t * D, X + (size_t)t * W, sizeof(float) * D);
-
-    if (m->cfg.bridge == BRIDGE_MEAN_TANH) {
-        memset(mean, 0, sizeof(float) * D);
-        for (int t = 0; t < n; t++) axpy(1.0f, mem->h + (size_t)t * D, mean, D);
-        for (int i = 0; i < D; i++) mean[i] /= (float)n;
+    if (K) attention_keys_rows(m, X, (size_t)W, (int)T, keys);
+    for (int r = 0; r < S; r++) {
+        enc_memory *mm = mem[order[r]];
+        const float *top = X + (size_t)base[r] * W;
+        for (int t = 0; t < len[r]; t++) memcpy(mm->h + (size_t)t * D, top + (size_t)t * W, sizeof(float) * D);
+        if (K) memcpy(mm->keys, keys + (size_t)base[r] * K, sizeof(float) * K * (size_t)len[r]);
+        if (m->cfg.bridge == BRIDGE_MEAN_TANH) {
+            memset(mean, 0, sizeof(float) * D);
+            for (int t = 0; t < len[r]; t++) axpy(1.0f, mm->h + (size_t)t * D, mean, D);
+            for (int i = 0; i < D; i++) mean[i] /= (float)len[r];
+        }
+        bridge(m, fin_h + (size_t)r * fld, fin_c + (size_t)r * fld, mean, mm);
     }
-    bridge(m, fin_h, fin_c, mean, mem);
-    attention_keys(m, mem);
+}
+
+void encode(const s2s_model *m, const int *src, int n, float *scratch, enc_memory *mem)
+{
+    int iscratch[3];
+    enc_memory *mems[1] = {mem};
+    encode_batch(m, &src, &n, 1, scratch, iscratch, mems);
 }

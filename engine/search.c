@@ -72,6 +72,10 @@ typedef struct beam_bufs {
     int *prev;                 /* [R] last token per row */
     const enc_memory **rowmem; /* [R] */
     float *enc_scratch, *step_scratch, *alpha_step, *logp;
+    int *enc_ints;             /* [3 * ENC_CHUNK] encode_batch's ints */
+    int *enc_n;                /* [ENC_CHUNK] source lengths of a chunk */
+    const int **enc_src;       /* [ENC_CHUNK] sources of a chunk */
+    enc_memory **enc_mem;      /* [ENC_CHUNK] their memories */
     dec_state st[2];
     candidate *cand;           /* [2K] heap */
     int *history;              /* [T_max] a hypothesis' tokens (n-gram blocking) */
@@ -86,6 +90,10 @@ typedef struct beam_plan {
     int n, K, R, n_max, Vx, T_max;
     const s2s_decode_params *p;
 } beam_plan;
+
+/* Sentences encoded together: one product per time step over all of them,
+ * with scratch that stays bounded however many inputs a call has. */
+#define ENC_CHUNK 64
 
 static int max_length_for(const s2s_model *m, const s2s_decode_params *p, int n_src)
 {
@@ -112,11 +120,16 @@ static void carve_beam(arena *a, const void *plan, void *bufs)
     size_t enc = 0;
     int K = pl->K, n_fin = pl->p->sampling ? K : pl->p->n_best;
     b->g = arena_take(a, sizeof(group) * (size_t)pl->n);
+    for (int c = 0; c < pl->n; c += ENC_CHUNK) { /* encoder scratch of the largest chunk */
+        int lens[ENC_CHUNK], S = pl->n - c < ENC_CHUNK ? pl->n - c : ENC_CHUNK;
+        for (int i = 0; i < S; i++) lens[i] = pl->in[c + i].n;
+        size_t e = encode_batch_scratch_floats(m, lens, S);
+        enc = e > enc ? e : enc;
+    }
     for (int i = 0; i < pl->n; i++) {
         const search_input *in = &pl->in[i];
         int n = in->n, T = max_length_for(m, pl->p, n);
-        size_t TK = (size_t)T * K, e = encode_scratch_floats(m, n);
-        enc = e > enc ? e : enc;
+        size_t TK = (size_t)T * K;
         float *membuf = arena_take(a, sizeof(float) * memory_floats(m, n));
         int *par = arena_take(a, sizeof(int) * TK), *tok = arena_take(a, sizeof(int) * TK);
         float *lp = arena_take(a, sizeof(float) * TK);
@@ -138,6 +151,10 @@ static void carve_beam(arena *a, const void *plan, void *bufs)
     b->prev = arena_take(a, sizeof(int) * pl->R);
     b->rowmem = arena_take(a, sizeof(void *) * pl->R);
     b->enc_scratch = arena_take(a, sizeof(float) * enc);
+    b->enc_ints = arena_take(a, sizeof(int) * 3 * ENC_CHUNK);
+    b->enc_n = arena_take(a, sizeof(int) * ENC_CHUNK);
+    b->enc_src = arena_take(a, sizeof(int *) * ENC_CHUNK);
+    b->enc_mem = arena_take(a, sizeof(enc_memory *) * ENC_CHUNK);
     b->step_scratch = arena_take(a, sizeof(float) * step_scratch_floats(m, pl->R, pl->n_max));
     b->alpha_step = arena_take(a, sizeof(float) * (size_t)pl->R * pl->n_max);
     b->logp = arena_take(a, sizeof(float) * (size_t)pl->R * pl->Vx);
@@ -554,14 +571,24 @@ static int gather_rows(beam_bufs *b, int n, int t, const s2s_model *m, int K)
     return R;
 }
 
-/* Encodes every input and opens its search: one live hypothesis, or (sampling
- * without a prefix) K samples, each with its own generator. */
+/* Encodes every input, ENC_CHUNK sentences at a time, and opens its search:
+ * one live hypothesis, or (sampling without a prefix) K samples, each with
+ * its own generator. */
 static void start_groups(const s2s_model *m, const s2s_decode_params *p, beam_bufs *b, int n, int K)
 {
     int row = 0;
+    for (int c = 0; c < n; c += ENC_CHUNK) {
+        int S = n - c < ENC_CHUNK ? n - c : ENC_CHUNK;
+        for (int i = 0; i < S; i++) {
+            group *g = &b->g[c + i];
+            b->enc_src[i] = g->in->ids;
+            b->enc_n[i] = g->n;
+            b->enc_mem[i] = &g->mem;
+        }
+        encode_batch(m, b->enc_src, b->enc_n, S, b->enc_scratch, b->enc_ints, b->enc_mem);
+    }
     for (int i = 0; i < n; i++) {
         group *g = &b->g[i];
-        encode(m, g->in->ids, g->n, b->enc_scratch, &g->mem);
         g->live = p->sampling && g->in->n_prefix == 0 ? K : 1;
         g->row0 = row;
         for (int j = 0; j < g->live; j++) {
