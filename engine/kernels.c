@@ -9,6 +9,7 @@
 #include "kernels.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -403,11 +404,19 @@ void fp_flush_subnormals_end(unsigned saved)
 /* ---- half precision to float32 ------------------------------------------ */
 
 #ifdef S2S_X86
-/* CPUID leaf 1, ECX bit 29 (clang's __builtin_cpu_supports has no "f16c"). */
+/* CPUID leaf 1, ECX bit 29 (clang's __builtin_cpu_supports has no "f16c"),
+ * asked once: under a hypervisor every CPUID instruction traps, and the
+ * embedding rows of an F16 model are widened at every decoder step. */
 static int cpu_has_f16c(void)
 {
-    unsigned a, b, c, d;
-    return __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29));
+    static atomic_int known = -1; /* racing first calls store the same value */
+    int k = atomic_load_explicit(&known, memory_order_relaxed);
+    if (k < 0) {
+        unsigned a, b, c, d;
+        k = __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29));
+        atomic_store_explicit(&known, k, memory_order_relaxed);
+    }
+    return k;
 }
 
 __attribute__((target("avx2,f16c"))) static size_t f16_block_f16c(const unsigned char *src, float *dst, size_t n)
