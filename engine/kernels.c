@@ -177,11 +177,104 @@ AVX_TARGET static void block_1x8(const float *x0, const float *w, int in, float 
     out[6] = dot_tail(a6, x0, w6, k, in); out[7] = dot_tail(a7, x0, w7, k, in);
 }
 
+/* ---- AVX-512 path, same accumulation order ----------------------------------
+ * A 512-bit register holds the eight lanes of two dot products: X rows r and
+ * r+1 side by side, times the same eight W values broadcast to both halves.
+ * Each half is then finished exactly as the AVX2 path finishes its one
+ * register (dot_tail), so every output element gets the same bits whichever
+ * path, block or row count computes it. Used for pairs of rows; a last odd
+ * row, and W rows past the last block of 6, take the AVX2 path. */
+#define AVX512_TARGET __attribute__((target("avx512f,avx512dq,avx2,fma")))
+#define MM512_OUT 6  /* W rows per block */
+#define MM512_PAIRS 4 /* row pairs per block: 24 accumulators */
+
+int kernels_have_avx512(void)
+{
+    return kernels_have_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
+}
+
+/* Y rows r0 .. r0 + 2P - 1, columns o0 .. o0 + 5. */
+AVX512_TARGET static inline __attribute__((always_inline)) void block512(const float *X, size_t ldx, int P,
+                                                                          const float *w, int in, const float *b,
+                                                                          float *Y, size_t ldy)
+{
+    __m512 acc[MM512_PAIRS][MM512_OUT];
+    _Pragma("GCC unroll 4") for (int p = 0; p < P; p++)
+        _Pragma("GCC unroll 6") for (int j = 0; j < MM512_OUT; j++) acc[p][j] = _mm512_setzero_ps();
+    int k = 0;
+    for (; k + 8 <= in; k += 8) {
+        __m512 x[MM512_PAIRS];
+        _Pragma("GCC unroll 4") for (int p = 0; p < P; p++)
+            x[p] = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps(X + (size_t)(2 * p) * ldx + k)),
+                                      _mm256_loadu_ps(X + (size_t)(2 * p + 1) * ldx + k), 1);
+        _Pragma("GCC unroll 6") for (int j = 0; j < MM512_OUT; j++) {
+            __m512 c = _mm512_broadcast_f32x8(_mm256_loadu_ps(w + (size_t)j * in + k));
+            _Pragma("GCC unroll 4") for (int p = 0; p < P; p++) acc[p][j] = _mm512_fmadd_ps(x[p], c, acc[p][j]);
+        }
+    }
+    _Pragma("GCC unroll 4") for (int p = 0; p < P; p++)
+        _Pragma("GCC unroll 6") for (int j = 0; j < MM512_OUT; j++) {
+            const float *x0 = X + (size_t)(2 * p) * ldx, *wj = w + (size_t)j * in;
+            float bj = b ? b[j] : 0.0f;
+            Y[(size_t)(2 * p) * ldy + j] = dot_tail(_mm512_castps512_ps256(acc[p][j]), x0, wj, k, in) + bj;
+            Y[(size_t)(2 * p + 1) * ldy + j] =
+                dot_tail(_mm512_extractf32x8_ps(acc[p][j], 1), x0 + ldx, wj, k, in) + bj;
+        }
+}
+
+AVX512_TARGET static void block512_4(const float *X, size_t ldx, const float *w, int in, const float *b, float *Y,
+                                     size_t ldy)
+{
+    block512(X, ldx, 4, w, in, b, Y, ldy);
+}
+AVX512_TARGET static void block512_3(const float *X, size_t ldx, const float *w, int in, const float *b, float *Y,
+                                     size_t ldy)
+{
+    block512(X, ldx, 3, w, in, b, Y, ldy);
+}
+AVX512_TARGET static void block512_2(const float *X, size_t ldx, const float *w, int in, const float *b, float *Y,
+                                     size_t ldy)
+{
+    block512(X, ldx, 2, w, in, b, Y, ldy);
+}
+AVX512_TARGET static void block512_1(const float *X, size_t ldx, const float *w, int in, const float *b, float *Y,
+                                     size_t ldy)
+{
+    block512(X, ldx, 1, w, in, b, Y, ldy);
+}
+
+static void matmul_nt_avx2(const float *X, size_t ldx, const float *W, const float *b, float *Y, size_t ldy,
+                           int rows, int out, int in);
+
+/* rows >= 2: the even rows by pairs with AVX-512 over blocks of 6 W rows
+ * (a block stays in L1 while every row pair passes); the rest with AVX2. */
+AVX512_TARGET static void matmul_nt_avx512(const float *X, size_t ldx, const float *W, const float *b, float *Y,
+                                           size_t ldy, int rows, int out, int in)
+{
+    int even = rows & ~1, o = 0;
+    for (; o + MM512_OUT <= out; o += MM512_OUT) {
+        const float *w = W + (size_t)o * in, *bo = b ? b + o : NULL;
+        int r = 0;
+        for (; r + 8 <= even; r += 8) block512_4(X + (size_t)r * ldx, ldx, w, in, bo, Y + (size_t)r * ldy + o, ldy);
+        switch ((even - r) / 2) {
+        case 3: block512_3(X + (size_t)r * ldx, ldx, w, in, bo, Y + (size_t)r * ldy + o, ldy); break;
+        case 2: block512_2(X + (size_t)r * ldx, ldx, w, in, bo, Y + (size_t)r * ldy + o, ldy); break;
+        case 1: block512_1(X + (size_t)r * ldx, ldx, w, in, bo, Y + (size_t)r * ldy + o, ldy); break;
+        default: break;
+        }
+    }
+    if (o < out) /* the last W rows, every row */
+        matmul_nt_avx2(X, ldx, W + (size_t)o * in, b ? b + o : NULL, Y + o, ldy, rows, out - o, in);
+    if (rows & 1) /* the odd row, W rows of the blocks */
+        matmul_nt_avx2(X + (size_t)even * ldx, ldx, W, b, Y + (size_t)even * ldy, ldy, 1, o, in);
+}
+
 /* Outer loop over blocks of W rows (a block stays in L1 while every X row
  * passes), inner loop over X rows in pairs: W is streamed from memory once. */
 AVX_TARGET static void matmul_nt_avx2(const float *X, size_t ldx, const float *W, const float *b, float *Y,
                                       size_t ldy, int rows, int out, int in)
 {
+    if (out <= 0 || rows <= 0) return;
     int o = 0;
     if (rows == 1)
         for (; o + 8 <= out; o += 8) {
@@ -222,6 +315,10 @@ void matmul_nt(const float *X, size_t ldx, const float *W, const float *b, float
                int rows, int out, int in)
 {
 #ifdef S2S_X86
+    if (rows >= 2 && kernels_have_avx512()) {
+        matmul_nt_avx512(X, ldx, W, b, Y, ldy, rows, out, in);
+        return;
+    }
     if (kernels_have_avx2()) {
         matmul_nt_avx2(X, ldx, W, b, Y, ldy, rows, out, in);
         return;

@@ -69,7 +69,9 @@ typedef struct weights {
 /* dst (cols,) := row `row` of W (rows of `cols` values), as float32. */
 void weights_row(const weights *W, size_t row, int cols, float *dst);
 
-/* 1 when the AVX2+FMA kernels are in use on this CPU. */
+/* 1 when the AVX2+FMA kernels are in use on this CPU; 1 when the AVX-512
+ * matrix kernel (same accumulation order, so the same bits) is too. */
 int kernels_have_avx2(void);
+int kernels_have_avx512(void);
 
 #endif

@@ -42,17 +42,26 @@ Test(kernels, matmul_matches_double_reference)
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) check_matmul(shapes[i][0], shapes[i][1], shapes[i][2]);
 }
 
+/* Each row of a many-row product equals the same row computed alone (the
+ * one-row path) and dot(), bit for bit: pairs of rows with a last odd one,
+ * blocks of W rows with a remainder, k with and without a tail, so every
+ * kernel path (AVX-512 row pairs, AVX2 blocks, single rows) meets the others. */
 Test(kernels, rows_are_bit_identical_alone_or_batched)
 {
-    enum { ROWS = 9, OUT = 37, IN = 83 };
-    static float X[ROWS * IN], W[OUT * IN], b[OUT], Yb[ROWS * OUT], y1[OUT];
-    fill(X, sizeof X / sizeof X[0], 4); fill(W, sizeof W / sizeof W[0], 5); fill(b, OUT, 6);
-    matmul_nt(X, IN, W, b, Yb, OUT, ROWS, OUT, IN);
-    for (int r = 0; r < ROWS; r++) {
-        matvec(W, X + r * IN, b, y1, OUT, IN);
-        cr_assert(memcmp(y1, Yb + r * OUT, sizeof y1) == 0, "row %d differs between batch and single", r);
-        for (int o = 0; o < OUT; o++)
-            cr_assert(dot(X + r * IN, W + o * IN, IN) + b[o] == y1[o], "dot differs at row %d col %d", r, o);
+    enum { MAXR = 16, MAXO = 37, MAXI = 256 };
+    static float X[MAXR * MAXI], W[MAXO * MAXI], b[MAXO], Yb[MAXR * MAXO], y1[MAXO];
+    int shapes[][3] = {{9, 37, 83}, {16, 13, 256}, {6, 12, 8}, {2, 7, 5}, {11, 36, 40}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int ROWS = shapes[s][0], OUT = shapes[s][1], IN = shapes[s][2];
+        fill(X, (size_t)ROWS * IN, 4); fill(W, (size_t)OUT * IN, 5); fill(b, OUT, 6);
+        matmul_nt(X, IN, W, b, Yb, OUT, ROWS, OUT, IN);
+        for (int r = 0; r < ROWS; r++) {
+            matvec(W, X + r * IN, b, y1, OUT, IN);
+            cr_assert(memcmp(y1, Yb + r * OUT, sizeof(float) * OUT) == 0,
+                      "shape %dx%dx%d: row %d differs between batch and single", ROWS, OUT, IN, r);
+            for (int o = 0; o < OUT; o++)
+                cr_assert(dot(X + r * IN, W + o * IN, IN) + b[o] == y1[o], "dot differs at row %d col %d", r, o);
+        }
     }
 }
 
