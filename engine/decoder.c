@@ -105,10 +105,18 @@ static size_t step_width(const s2s_model *m)
     return in0 > cat ? in0 : cat;
 }
 
+/* Widest input of an int8 product: the RNN input, H, or [c ; q]. */
+static int q8_width(const s2s_model *m)
+{
+    int w = (int)step_width(m);
+    return w > m->cfg.dec.hidden ? w : m->cfg.dec.hidden;
+}
+
 size_t step_scratch_floats(const s2s_model *m, int rows, int n_max)
 {
     size_t R = (size_t)rows, GH = (size_t)cell_gates(m->cfg.dec.cell) * m->cfg.dec.hidden;
-    return R * step_width(m)                                /* x: RNN input or [c ; q] */
+    return q8_scratch_floats(rows, q8_width(m))            /* int8 rows (fast mode) */
+           + R * step_width(m)                                /* x: RNN input or [c ; q] */
            + 2 * R * GH                                      /* gi, gh */
            + R * (size_t)m->cfg.dec.hidden                   /* o (after_rnn without feeding) */
            + (m->cfg.copy ? R * ((size_t)m->cfg.dec.emb + 1) : 0) /* copy: E[y] (R, emb), p_gen (R,) */
@@ -126,9 +134,20 @@ static void embed_rows(const s2s_model *m, int R, const int *prev, float *x, siz
     }
 }
 
+/* Y (R, out) = X (R, in) W^T + b: F32, or with the int8 copy qw of W when
+ * the fast mode gives one. qs: q8 scratch. */
+static void linear(const qmat *qw, const float *X, size_t ldx, const float *W, const float *b, float *Y,
+                   size_t ldy, int R, int out, int in, float *qs)
+{
+    if (qw)
+        matmul_q8(X, ldx, qw, b, Y, ldy, R, qs);
+    else
+        matmul_nt(X, ldx, W, b, Y, ldy, R, out, in);
+}
+
 /* Runs the decoder RNN stack one step for R rows on input x (R, ldx). */
-static void rnn_stack(const s2s_model *m, int R, const float *x, size_t ldx, dec_state *st,
-                      float *gi, float *gh)
+static void rnn_stack(const s2s_model *m, const model_q8 *q, int R, const float *x, size_t ldx, dec_state *st,
+                      float *gi, float *gh, float *qs)
 {
     int H = m->cfg.dec.hidden, GH = cell_gates(m->cfg.dec.cell) * H;
     for (int l = 0; l < m->cfg.dec.layers; l++) {
@@ -137,8 +156,8 @@ static void rnn_stack(const s2s_model *m, int R, const float *x, size_t ldx, dec
         float *c = st->c ? st->c + (size_t)l * st->stride * H : NULL;
         const float *in = l == 0 ? x : st->h + (size_t)(l - 1) * st->stride * H;
         size_t ld = l == 0 ? ldx : (size_t)H;
-        matmul_nt(in, ld, w->w_ih, w->b_ih, gi, (size_t)GH, R, GH, w->in); /* gi (R,GH) = in W_ih^T + b */
-        matmul_nt(h, (size_t)H, w->w_hh, w->b_hh, gh, (size_t)GH, R, GH, H); /* gh (R,GH) = h W_hh^T + b */
+        linear(q ? &q->dec_ih[l] : NULL, in, ld, w->w_ih, w->b_ih, gi, (size_t)GH, R, GH, w->in, qs); /* gi = in W_ih^T + b */
+        linear(q ? &q->dec_hh[l] : NULL, h, (size_t)H, w->w_hh, w->b_hh, gh, (size_t)GH, R, GH, H, qs); /* gh = h W_hh^T + b */
         rnn_update_rows(m->cfg.dec.cell, R, H, gi, gh, h, c);
     }
 }
@@ -180,12 +199,14 @@ static void copy_distribution(const s2s_model *m, int R, const enc_memory *const
     }
 }
 
-void decoder_step(const s2s_model *m, int R, int t, const int *prev, const enc_memory *const *mem,
+void decoder_step(const s2s_model *m, const model_q8 *q, int R, int t, const int *prev, const enc_memory *const *mem,
                   dec_state *st, float *scratch, int n_max, float *alpha, int alpha_ld, float *logp,
                   int logp_ld)
 {
     int H = m->cfg.dec.hidden, C = m->ctx_dim, E = m->cfg.dec.emb, V = vocab_size(m->vocab[S2S_TARGET]);
     size_t W = step_width(m), GH = (size_t)cell_gates(m->cfg.dec.cell) * H;
+    float *qs = scratch;
+    scratch += q8_scratch_floats(R, q8_width(m));
     float *x = scratch, *gi = x + (size_t)R * W, *gh = gi + (size_t)R * GH, *o = gh + (size_t)R * GH;
     float *emb = o + (size_t)R * H, *p_gen = emb + (m->cfg.copy ? (size_t)R * E : 0);
     float *att = p_gen + (m->cfg.copy ? (size_t)R : 0);
@@ -198,7 +219,7 @@ void decoder_step(const s2s_model *m, int R, int t, const int *prev, const enc_m
         attention_rows(m, R, t, top, (size_t)H, mem, st->cov, (size_t)st->cov_ld, alpha, alpha_ld, x + E, W, att,
                        n_max);
         embed_rows(m, R, prev, x, W);
-        rnn_stack(m, R, x, W, st, gi, gh);
+        rnn_stack(m, q, R, x, W, st, gi, gh, qs);
         out = top;
         ctx = x + E;
         if (m->cfg.copy)
@@ -212,18 +233,20 @@ void decoder_step(const s2s_model *m, int R, int t, const int *prev, const enc_m
         if (st->htilde)
             for (int r = 0; r < R; r++)
                 memcpy(x + (size_t)r * W + E, st->htilde + (size_t)r * H, sizeof(float) * H);
-        rnn_stack(m, R, x, W, st, gi, gh);
+        rnn_stack(m, q, R, x, W, st, gi, gh, qs);
         attention_rows(m, R, t, top, (size_t)H, mem, st->cov, (size_t)st->cov_ld, alpha, alpha_ld, x, W, att,
                        n_max);
         for (int r = 0; r < R; r++) memcpy(x + (size_t)r * W + C, top + (size_t)r * H, sizeof(float) * H);
         float *ht = st->htilde ? st->htilde : o;
-        matmul_nt(x, W, m->w.attn_out_w, m->w.attn_out_b, ht, (size_t)H, R, H, C + H); /* (R, H) = [c;q] W^T + b */
+        linear(q ? &q->attn_out : NULL, x, W, m->w.attn_out_w, m->w.attn_out_b, ht, (size_t)H, R, H, C + H,
+               qs); /* (R, H) = [c;q] W^T + b */
         for (int r = 0; r < R; r++) tanh_inplace(ht + (size_t)r * H, H);
         out = ht;
         ctx = x;
     }
     if (st->cov) add_coverage(st, R, mem, alpha, alpha_ld);
-    matmul_nt(out, (size_t)H, m->w.out_w, m->w.out_b, logp, (size_t)logp_ld, R, V, H); /* logits (R, V) */
+    linear(q ? &q->out : NULL, out, (size_t)H, m->w.out_w, m->w.out_b, logp, (size_t)logp_ld, R, V, H,
+           qs); /* logits (R, V) */
     if (m->cfg.copy)
         copy_distribution(m, R, mem, ctx, ldc, out, emb, alpha, alpha_ld, p_gen, logp, logp_ld);
     else

@@ -717,3 +717,194 @@ void axpy(float a, const float *x, float *y, int n)
 #endif
     for (int i = 0; i < n; i++) y[i] += a * x[i];
 }
+
+/* ---- int8 weights (the fast mode) -------------------------------------------
+ * Activations are quantized per row to int8 and stored biased by 128 as
+ * unsigned bytes, as the VNNI instruction wants one unsigned operand:
+ * sum_k (xq_k + 128) q_k = sum_k xq_k q_k + corr, corr = 128 sum_k q_k, so
+ * the exact int32 dot product is the biased sum minus corr. */
+
+#include <stdlib.h>
+
+#define Q8_ALIGN 64
+
+static int q8_pad(int in)
+{
+    return (in + Q8_ALIGN - 1) / Q8_ALIGN * Q8_ALIGN;
+}
+
+int qmat_init(qmat *q, const float *W, int out, int in)
+{
+    memset(q, 0, sizeof *q);
+    int in_pad = q8_pad(in);
+    q->q = aligned_alloc(Q8_ALIGN, (size_t)out * in_pad);
+    q->scale = malloc(sizeof(float) * (size_t)out);
+    q->corr = malloc(sizeof(int32_t) * (size_t)out);
+    if (!q->q || !q->scale || !q->corr) {
+        qmat_free(q);
+        return 0;
+    }
+    q->out = out;
+    q->in = in;
+    q->in_pad = in_pad;
+    for (int o = 0; o < out; o++) {
+        const float *w = W + (size_t)o * in;
+        int8_t *r = q->q + (size_t)o * in_pad;
+        float mx = 0.0f;
+        for (int k = 0; k < in; k++) mx = fabsf(w[k]) > mx ? fabsf(w[k]) : mx;
+        float sc = mx > 0.0f ? mx / 127.0f : 1.0f;
+        int32_t sum = 0;
+        for (int k = 0; k < in; k++) {
+            float v = nearbyintf(w[k] / sc);
+            v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;
+            r[k] = (int8_t)v;
+            sum += r[k];
+        }
+        memset(r + in, 0, (size_t)(in_pad - in));
+        q->scale[o] = sc;
+        q->corr[o] = 128 * sum;
+    }
+    return 1;
+}
+
+void qmat_free(qmat *q)
+{
+    free(q->q);
+    free(q->scale);
+    free(q->corr);
+    memset(q, 0, sizeof *q);
+}
+
+size_t q8_scratch_floats(int rows, int in)
+{
+    /* biased bytes of every row (plus room to align them), then the row scales */
+    return (size_t)rows * (size_t)q8_pad(in) / sizeof(float) + Q8_ALIGN / sizeof(float) + (size_t)rows;
+}
+
+/* Row x (in) -> xb (in_pad biased bytes); returns the row's scale. */
+static float quantize_row(const float *x, int in, int in_pad, uint8_t *xb)
+{
+    float mx = 0.0f;
+    for (int k = 0; k < in; k++) mx = fabsf(x[k]) > mx ? fabsf(x[k]) : mx;
+    float sc = mx > 0.0f ? mx / 127.0f : 1.0f, inv = 1.0f / sc;
+    for (int k = 0; k < in; k++) {
+        float v = nearbyintf(x[k] * inv);
+        v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;
+        xb[k] = (uint8_t)((int)v + 128);
+    }
+    memset(xb + in, 128, (size_t)(in_pad - in));
+    return sc;
+}
+
+static int32_t dot_q8_portable(const uint8_t *x, const int8_t *w, int n)
+{
+    int32_t s = 0;
+    for (int k = 0; k < n; k++) s += (int32_t)x[k] * w[k];
+    return s;
+}
+
+#ifdef S2S_X86
+#define VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512vnni,avx2")))
+
+static int have_vnni(void)
+{
+    return kernels_have_avx512() && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni");
+}
+
+/* sums[i][j] = x row i . w row j, RB x OB of them, n a multiple of 64 */
+VNNI_TARGET static inline __attribute__((always_inline)) void q8_block_vnni(const uint8_t *x, size_t ldx, int RB,
+                                                                             const int8_t *w, size_t ldw, int OB,
+                                                                             int n, int32_t sums[4][4])
+{
+    __m512i acc[4][4];
+    _Pragma("GCC unroll 4") for (int i = 0; i < RB; i++)
+        _Pragma("GCC unroll 4") for (int j = 0; j < OB; j++) acc[i][j] = _mm512_setzero_si512();
+    for (int k = 0; k < n; k += 64) {
+        __m512i xv[4];
+        _Pragma("GCC unroll 4") for (int i = 0; i < RB; i++) xv[i] = _mm512_loadu_si512(x + (size_t)i * ldx + k);
+        _Pragma("GCC unroll 4") for (int j = 0; j < OB; j++) {
+            __m512i wv = _mm512_loadu_si512(w + (size_t)j * ldw + k);
+            _Pragma("GCC unroll 4") for (int i = 0; i < RB; i++) acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], xv[i], wv);
+        }
+    }
+    _Pragma("GCC unroll 4") for (int i = 0; i < RB; i++)
+        _Pragma("GCC unroll 4") for (int j = 0; j < OB; j++) sums[i][j] = _mm512_reduce_add_epi32(acc[i][j]);
+}
+
+VNNI_TARGET static void q8_vnni_4x4(const uint8_t *x, size_t ldx, const int8_t *w, size_t ldw, int n, int32_t s[4][4])
+{
+    q8_block_vnni(x, ldx, 4, w, ldw, 4, n, s);
+}
+VNNI_TARGET static void q8_vnni_1x4(const uint8_t *x, size_t ldx, const int8_t *w, size_t ldw, int n, int32_t s[4][4])
+{
+    q8_block_vnni(x, ldx, 1, w, ldw, 4, n, s);
+}
+VNNI_TARGET static void q8_vnni_1x1(const uint8_t *x, size_t ldx, const int8_t *w, size_t ldw, int n, int32_t s[4][4])
+{
+    q8_block_vnni(x, ldx, 1, w, ldw, 1, n, s);
+}
+
+/* x . w over n bytes (a multiple of 16): widened to 16 bits, pairs summed. */
+AVX_TARGET static int32_t dot_q8_avx2(const uint8_t *x, const int8_t *w, int n)
+{
+    __m256i acc = _mm256_setzero_si256();
+    for (int k = 0; k < n; k += 16) {
+        __m256i a = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(x + k)));
+        __m256i b = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(w + k)));
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(a, b));
+    }
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return _mm_cvtsi128_si32(s);
+}
+#endif
+
+/* y = (biased sum - corr) * scale_x * scale_w + b */
+static inline float q8_out(int32_t sum, const qmat *W, int o, float sx, const float *b)
+{
+    return (float)(sum - W->corr[o]) * (sx * W->scale[o]) + (b ? b[o] : 0.0f);
+}
+
+void matmul_q8(const float *X, size_t ldx, const qmat *W, const float *b, float *Y, size_t ldy, int rows,
+               float *scratch)
+{
+    int in = W->in, n = W->in_pad, out = W->out;
+    uint8_t *xb = (uint8_t *)(((uintptr_t)scratch + Q8_ALIGN - 1) & ~(uintptr_t)(Q8_ALIGN - 1));
+    float *sx = (float *)(void *)(xb + (size_t)rows * n);
+    for (int r = 0; r < rows; r++) sx[r] = quantize_row(X + (size_t)r * ldx, in, n, xb + (size_t)r * n);
+#ifdef S2S_X86
+    if (have_vnni()) {
+        int32_t s[4][4];
+        int o = 0;
+        for (; o + 4 <= out; o += 4) {
+            const int8_t *w = W->q + (size_t)o * n;
+            int r = 0;
+            for (; r + 4 <= rows; r += 4) {
+                q8_vnni_4x4(xb + (size_t)r * n, (size_t)n, w, (size_t)n, n, s);
+                for (int i = 0; i < 4; i++)
+                    for (int j = 0; j < 4; j++) Y[(size_t)(r + i) * ldy + o + j] = q8_out(s[i][j], W, o + j, sx[r + i], b);
+            }
+            for (; r < rows; r++) {
+                q8_vnni_1x4(xb + (size_t)r * n, (size_t)n, w, (size_t)n, n, s);
+                for (int j = 0; j < 4; j++) Y[(size_t)r * ldy + o + j] = q8_out(s[0][j], W, o + j, sx[r], b);
+            }
+        }
+        for (; o < out; o++)
+            for (int r = 0; r < rows; r++) {
+                q8_vnni_1x1(xb + (size_t)r * n, (size_t)n, W->q + (size_t)o * n, (size_t)n, n, s);
+                Y[(size_t)r * ldy + o] = q8_out(s[0][0], W, o, sx[r], b);
+            }
+        return;
+    }
+    if (kernels_have_avx2()) {
+        for (int o = 0; o < out; o++)
+            for (int r = 0; r < rows; r++)
+                Y[(size_t)r * ldy + o] = q8_out(dot_q8_avx2(xb + (size_t)r * n, W->q + (size_t)o * n, n), W, o, sx[r], b);
+        return;
+    }
+#endif
+    for (int o = 0; o < out; o++)
+        for (int r = 0; r < rows; r++)
+            Y[(size_t)r * ldy + o] = q8_out(dot_q8_portable(xb + (size_t)r * n, W->q + (size_t)o * n, n), W, o, sx[r], b);
+}

@@ -69,6 +69,34 @@ typedef struct weights {
 /* dst (cols,) := row `row` of W (rows of `cols` values), as float32. */
 void weights_row(const weights *W, size_t row, int cols, float *dst);
 
+/* A weight matrix W (out, in) quantized to int8 for the fast mode: row o is
+ * q[o][k] = round(W[o][k] / scale[o]) in -127..127 with scale[o] =
+ * max_k |W[o][k]| / 127, rows padded with zeros to in_pad (a multiple of
+ * 64) bytes; corr[o] = 128 * sum_k q[o][k] (see matmul_q8). Owned arrays. */
+typedef struct qmat {
+    int8_t *q;
+    float *scale;
+    int32_t *corr;
+    int out, in, in_pad;
+} qmat;
+
+/* Quantizes W (out, in) into q (arrays allocated). 0 when out of memory
+ * (q left empty). */
+int qmat_init(qmat *q, const float *W, int out, int in);
+void qmat_free(qmat *q);
+
+/* Floats of scratch matmul_q8 needs for `rows` rows of a qmat with `in` columns. */
+size_t q8_scratch_floats(int rows, int in);
+
+/* Y (rows, out) ~= X (rows, in) @ W^T + b with W quantized: each row of X
+ * is quantized to int8 with its own scale (max |x| / 127), the products
+ * summed exactly in int32 (so the result does not depend on the path,
+ * the block or the number of rows: batch == single bit for bit), then
+ * y = (sum - corr[o]) * scale_x * scale[o] + b[o]. AVX-512 VNNI, AVX2 or portable
+ * code, chosen at run time. scratch: q8_scratch_floats(rows, in) floats. */
+void matmul_q8(const float *X, size_t ldx, const qmat *W, const float *b, float *Y, size_t ldy, int rows,
+               float *scratch);
+
 /* 1 when the AVX2+FMA kernels are in use on this CPU; 1 when the AVX-512
  * matrix kernel (same accumulation order, so the same bits) is too. */
 int kernels_have_avx2(void);

@@ -417,6 +417,7 @@ s2s_model *s2s_model_load(const char *dir, s2s_error *err)
         return NULL;
     }
     s2s_model *m = calloc(1, sizeof *m);
+    if (m) pthread_mutex_init(&m->q8_lock, NULL);
     char *dir_real = NULL, *path = NULL, *text = NULL;
     size_t len;
     s2s_status st = S2S_OK;
@@ -496,6 +497,8 @@ void s2s_model_free(s2s_model *m)
     vocab_free(m->vocab[0]);
     vocab_free(m->vocab[1]);
     model_config_free(&m->cfg);
+    model_q8_free(m);
+    pthread_mutex_destroy(&m->q8_lock);
     free(m->dir);
     free(m);
 }

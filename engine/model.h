@@ -6,6 +6,7 @@
 #ifndef S2S_MODEL_H
 #define S2S_MODEL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -123,6 +124,22 @@ struct s2s_model {
     int enc_dirs;                 /* 1 or 2 */
     int mem_dim;                  /* D = enc.hidden * enc_dirs */
     int ctx_dim;                  /* C: size of the context vector (D; H_d for multihead) */
+    struct model_q8 *_Atomic q8;  /* int8 weights of the fast mode, made on first use
+                                     (model_q8_get); NULL until then */
+    pthread_mutex_t q8_lock;      /* guards making them */
 };
+
+/* The decoder's matrices with int8 weights (S2S_COMPUTE_INT8). */
+typedef struct model_q8 {
+    qmat dec_ih[S2S_MAX_LAYERS], dec_hh[S2S_MAX_LAYERS]; /* decoder RNN W_ih, W_hh */
+    qmat attn_out;                                       /* after_rnn: W_out_att, else empty */
+    qmat out;                                            /* output projection */
+} model_q8;
+
+/* The model's int8 weights, quantized once (the first caller does it, under
+ * the model's lock; any thread may call). NULL when out of memory. */
+const model_q8 *model_q8_get(const s2s_model *m);
+/* Frees what model_q8_get made (with the model). */
+void model_q8_free(s2s_model *m);
 
 #endif

@@ -642,6 +642,9 @@ s2s_status search_beam(const s2s_model *m, arena *ar, const search_input *in, in
     int Vx = logp_width(m, n_max);
     beam_plan pl = {m, in, n, K, n * K, n_max, Vx, T_max, p};
     beam_bufs b;
+    const model_q8 *q = NULL;
+    if (p->compute == S2S_COMPUTE_INT8 && !(q = model_q8_get(m)))
+        return s2s_fail(err, S2S_ERR_NOMEM, "out of memory for the int8 weights");
     if (!arena_carve(ar, carve_beam, &pl, &b)) return s2s_fail(err, S2S_ERR_NOMEM, "out of memory for decoding buffers");
     start_groups(m, p, &b, n, K);
     int cur = 0;
@@ -650,7 +653,7 @@ s2s_status search_beam(const s2s_model *m, arena *ar, const search_input *in, in
             return s2s_fail(err, S2S_ERR_ABORTED, "decoding aborted by the caller");
         int R = gather_rows(&b, n, t, m, K);
         if (R == 0) break;
-        decoder_step(m, R, t, b.prev, b.rowmem, &b.st[cur], b.step_scratch, n_max, b.alpha_step, n_max, b.logp, Vx);
+        decoder_step(m, q, R, t, b.prev, b.rowmem, &b.st[cur], b.step_scratch, n_max, b.alpha_step, n_max, b.logp, Vx);
         int out_row = 0;
         for (int i = 0; i < n; i++) {
             group *g = &b.g[i];
@@ -731,7 +734,7 @@ s2s_status search_forced(const s2s_model *m, arena *ar, const search_input *in, 
     double score = 0.0;
     for (int s = 0; s < steps; s++) {
         int y = s < n_tgt ? tgt[s] : m->eos_id;
-        decoder_step(m, 1, s + 1, &prev, rowmem, &st, f.step_scratch, n_src, f.alpha_step, n_src, f.logp, width);
+        decoder_step(m, NULL, 1, s + 1, &prev, rowmem, &st, f.step_scratch, n_src, f.alpha_step, n_src, f.logp, width);
         h->token_logprobs[s] = f.logp[y];
         score += f.logp[y];
         if (want_attention) memcpy(h->attention + (size_t)s * n_src, f.alpha_step, sizeof(float) * n_src);

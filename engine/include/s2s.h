@@ -215,6 +215,15 @@ S2S_API char *s2s_detokenize(const s2s_model *model, const int *ids, int n);
 /* Decoding                                                                 */
 /* ------------------------------------------------------------------------ */
 
+/* Arithmetic of the decoder's matrix products. */
+typedef enum s2s_compute {
+    S2S_COMPUTE_F32 = 0,  /* float32 as stored: outputs identical to PyTorch's */
+    S2S_COMPUTE_INT8 = 1  /* fast mode: the decoder's RNN, attention_out and output
+                             projection with int8 weights (per-row scales, made once
+                             per model on first use) and int8 activations (per-row
+                             scales); results close to, not equal to, F32 */
+} s2s_compute;
+
 typedef struct s2s_decode_params {
     int beam_size;          /* 1 = greedy. Default 1. Range 1..S2S_MAX_BEAM. */
     int n_best;             /* hypotheses returned, <= beam_size. Default 1. */
@@ -248,6 +257,8 @@ typedef struct s2s_decode_params {
      * S2S_ERR_ABORTED. NULL = never. */
     int (*abort_callback)(void *user_data);
     void *abort_user_data;
+    s2s_compute compute;    /* S2S_COMPUTE_F32 or S2S_COMPUTE_INT8. Forced decoding
+                               (s2s_score*) always uses F32. Default S2S_COMPUTE_F32. */
 } s2s_decode_params;
 
 S2S_API s2s_decode_params s2s_decode_default_params(void);

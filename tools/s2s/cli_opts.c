@@ -24,7 +24,7 @@ enum {
     O_BEAM = 256, O_NBEST, O_LP, O_MINLEN, O_MAXLEN, O_THREADS, O_FORMAT, O_ALIGNMENT,
     O_SCORES, O_REPLACE_UNK, O_LENIENT, O_COLOR, O_SVG, O_HTML, O_SIDE, O_SHOW,
     O_NO_REPEAT, O_COVERAGE_PENALTY, O_PREFIX, O_TSV_PREFIX, O_SAMPLE, O_TEMPERATURE, O_TOP_K,
-    O_TOP_P, O_SEED, O_NUM_SAMPLES, O_SPLIT, O_NO_SPLIT, O_CASE,
+    O_TOP_P, O_SEED, O_NUM_SAMPLES, O_SPLIT, O_NO_SPLIT, O_CASE, O_COMPUTE,
 };
 
 typedef struct opt_def {
@@ -43,6 +43,7 @@ static const opt_def OPTIONS[] = {
     {"length-penalty", required_argument, O_LP, G_DECODE},
     {"min-length", required_argument, O_MINLEN, G_DECODE},
     {"max-length", required_argument, O_MAXLEN, G_DECODE},
+    {"compute", required_argument, O_COMPUTE, G_DECODE},
     {"no-repeat-ngram", required_argument, O_NO_REPEAT, G_DECODE},
     {"coverage-penalty", required_argument, O_COVERAGE_PENALTY, G_DECODE},
     {"prefix", required_argument, O_PREFIX, G_DECODE},
@@ -89,6 +90,8 @@ typedef struct command_def {
     "  --min-length N        no eos before N tokens (default 0)\n" \
     "  --max-length N        at most N decoding steps, eos included\n" \
     "                        (default: config decoding.max_length, else 2 x source + 10)\n" \
+    "  --compute f32|int8    f32: exact, outputs identical to PyTorch (default); int8:\n" \
+    "                        faster, int8 weights in the decoder, close to f32\n" \
     "  --no-repeat-ngram N   never emit a token that repeats an N-gram of the output\n" \
     "  --coverage-penalty B  GNMT coverage penalty beta: rank finished hypotheses by\n" \
     "                        score / lp + B * sum_j log(min(1, attention on j))\n" \
@@ -333,6 +336,7 @@ static const char *const COLOR_NAMES[] = {"auto", "never", "always", NULL};
 static const char *const SIDE_NAMES[] = {"source", "target", NULL};
 static const char *const SHOW_NAMES[] = {"tokens", "pieces", "ids", NULL};
 static const char *const CASE_NAMES[] = {"auto", "off", NULL};
+static const char *const COMPUTE_NAMES[] = {"f32", "int8", NULL}; /* in s2s_compute order */
 static const char *const FORMAT_TEXT_JSONL[] = {"text", "jsonl", NULL};
 static const char *const FORMAT_TEXT_JSON[] = {"text", "json", NULL};
 
@@ -361,6 +365,12 @@ static int apply_option(const char *cmd, int val, const char *name, const char *
     case O_MINLEN: o->min_len_set = 1; return parse_int(cmd, name, arg, 0, S2S_MAX_DECODE_STEPS, &o->dp.min_length);
     case O_MAXLEN: o->max_len_set = 1; return parse_int(cmd, name, arg, 1, S2S_MAX_DECODE_STEPS, &o->dp.max_length);
     case O_THREADS: return parse_int(cmd, name, arg, 1, CLI_MAX_THREADS, &o->threads);
+    case O_COMPUTE: {
+        int v;
+        if (parse_choice(cmd, name, arg, COMPUTE_NAMES, &v)) return CLI_EXIT_USAGE;
+        o->dp.compute = v == 1 ? S2S_COMPUTE_INT8 : S2S_COMPUTE_F32;
+        return 0;
+    }
     case O_FORMAT:
         o->format_set = 1;
         return parse_format(cmd, name, arg, &o->format);

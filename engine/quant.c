@@ -1,0 +1,58 @@
+/*
+ * quant.c - the int8 weights of the fast mode (S2S_COMPUTE_INT8): the
+ * decoder's RNN matrices, attention_out and the output projection, quantized
+ * row by row (kernels.h, qmat) the first time a decoding asks for them.
+ */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+
+static void q8_free_all(model_q8 *q)
+{
+    for (int l = 0; l < S2S_MAX_LAYERS; l++) {
+        qmat_free(&q->dec_ih[l]);
+        qmat_free(&q->dec_hh[l]);
+    }
+    qmat_free(&q->attn_out);
+    qmat_free(&q->out);
+    free(q);
+}
+
+static model_q8 *q8_make(const s2s_model *m)
+{
+    model_q8 *q = calloc(1, sizeof *q);
+    if (!q) return NULL;
+    int H = m->cfg.dec.hidden, GH = cell_gates(m->cfg.dec.cell) * H, ok = 1;
+    for (int l = 0; l < m->cfg.dec.layers && ok; l++) {
+        const rnn_layer *w = &m->w.dec_rnn[l];
+        ok = qmat_init(&q->dec_ih[l], w->w_ih, GH, w->in) && qmat_init(&q->dec_hh[l], w->w_hh, GH, H);
+    }
+    if (ok && m->cfg.position == POS_AFTER_RNN) ok = qmat_init(&q->attn_out, m->w.attn_out_w, H, m->ctx_dim + H);
+    if (ok) ok = qmat_init(&q->out, m->w.out_w, vocab_size(m->vocab[S2S_TARGET]), H);
+    if (!ok) {
+        q8_free_all(q);
+        return NULL;
+    }
+    return q;
+}
+
+const model_q8 *model_q8_get(const s2s_model *cm)
+{
+    s2s_model *m = (s2s_model *)cm; /* the cache is the only thing that changes */
+    model_q8 *q = atomic_load(&m->q8);
+    if (q) return q;
+    pthread_mutex_lock(&m->q8_lock);
+    q = atomic_load(&m->q8);
+    if (!q && (q = q8_make(m))) atomic_store(&m->q8, q);
+    pthread_mutex_unlock(&m->q8_lock);
+    return q;
+}
+
+void model_q8_free(s2s_model *m)
+{
+    model_q8 *q = atomic_load(&m->q8);
+    if (q) q8_free_all(q);
+    atomic_store(&m->q8, NULL);
+}
