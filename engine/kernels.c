@@ -781,9 +781,46 @@ size_t q8_scratch_floats(int rows, int in)
     return (size_t)rows * (size_t)q8_pad(in) / sizeof(float) + Q8_ALIGN / sizeof(float) + (size_t)rows;
 }
 
+#ifdef S2S_X86
+/* quantize_row's two passes eight at a time; the same roundings (the
+ * conversion rounds to nearest even like nearbyintf), so the same bytes. */
+AVX_TARGET static float quantize_row_avx2(const float *x, int in, int in_pad, uint8_t *xb)
+{
+    __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)), m = _mm256_setzero_ps();
+    int k = 0;
+    for (; k + 8 <= in; k += 8) m = _mm256_max_ps(m, _mm256_and_ps(_mm256_loadu_ps(x + k), absmask));
+    float lane[8], mx = 0.0f;
+    _mm256_storeu_ps(lane, m);
+    for (int j = 0; j < 8; j++) mx = lane[j] > mx ? lane[j] : mx;
+    for (; k < in; k++) mx = fabsf(x[k]) > mx ? fabsf(x[k]) : mx;
+    float sc = mx > 0.0f ? mx / 127.0f : 1.0f, inv = 1.0f / sc;
+    __m256 vinv = _mm256_set1_ps(inv), hi = _mm256_set1_ps(127.0f), lo = _mm256_set1_ps(-127.0f);
+    __m256i bias = _mm256_set1_epi32(128);
+    for (k = 0; k + 8 <= in; k += 8) {
+        __m256 v = _mm256_min_ps(_mm256_max_ps(_mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(x + k), vinv),
+                                                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC),
+                                               lo),
+                                 hi);
+        __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(v), bias); /* 1..255 */
+        __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+        _mm_storel_epi64((__m128i *)(void *)(xb + k), _mm_packus_epi16(w, w));
+    }
+    for (; k < in; k++) {
+        float v = nearbyintf(x[k] * inv);
+        v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;
+        xb[k] = (uint8_t)((int)v + 128);
+    }
+    memset(xb + in, 128, (size_t)(in_pad - in));
+    return sc;
+}
+#endif
+
 /* Row x (in) -> xb (in_pad biased bytes); returns the row's scale. */
 static float quantize_row(const float *x, int in, int in_pad, uint8_t *xb)
 {
+#ifdef S2S_X86
+    if (kernels_have_avx2()) return quantize_row_avx2(x, in, in_pad, xb);
+#endif
     float mx = 0.0f;
     for (int k = 0; k < in; k++) mx = fabsf(x[k]) > mx ? fabsf(x[k]) : mx;
     float sc = mx > 0.0f ? mx / 127.0f : 1.0f, inv = 1.0f / sc;

@@ -215,9 +215,36 @@ static void heap_sort_best_first(candidate *h, int n)
 /* The best `cap` candidates over all live slots, best first; returns count.
  * logp (live, ld) rows over the first `width` tokens; eos masked while
  * `mask_eos`. A token of log-probability -infinity is never a candidate. */
+/* top_candidates for one live hypothesis and cap 2 (greedy): one pass
+ * keeping the best two, ranked as the heap ranks them. */
+static int top_two(const group *g, const float *row, int width, int eos, int mask_eos, candidate *h)
+{
+    int n = 0;
+    double base = g->score[0];
+    for (int v = 0; v < width; v++) {
+        if (row[v] == -INFINITY || (mask_eos && v == eos)) continue;
+        candidate c = {base + (double)row[v], 0, v};
+        if (n < 2) {
+            h[n++] = c;
+            if (n == 2 && ranks_after(&h[0], &h[1])) {
+                candidate t = h[0]; h[0] = h[1]; h[1] = t;
+            }
+        } else if (ranks_after(&h[1], &c)) {
+            if (ranks_after(&h[0], &c)) {
+                h[1] = h[0];
+                h[0] = c;
+            } else {
+                h[1] = c;
+            }
+        }
+    }
+    return n;
+}
+
 static int top_candidates(const group *g, const float *logp, int ld, int width, int eos, int mask_eos,
                           candidate *h, int cap)
 {
+    if (cap == 2 && g->live == 1) return top_two(g, logp, width, eos, mask_eos, h);
     int n = 0;
     for (int i = 0; i < g->live; i++) {
         const float *row = logp + (size_t)i * ld;
