@@ -245,8 +245,10 @@ void decoder_step(const s2s_model *m, const model_q8 *q, int R, int t, const int
         ctx = x;
     }
     if (st->cov) add_coverage(st, R, mem, alpha, alpha_ld);
-    linear(q ? &q->out : NULL, out, (size_t)H, m->w.out_w, m->w.out_b, logp, (size_t)logp_ld, R, V, H,
-           qs); /* logits (R, V) */
+    if (q || !m->w.out_half ||
+        !matmul_nt_half(out, (size_t)H, m->w.out_half, m->w.out_b, logp, (size_t)logp_ld, R, V, H))
+        linear(q ? &q->out : NULL, out, (size_t)H, m->w.out_w, m->w.out_b, logp, (size_t)logp_ld, R, V, H,
+               qs); /* logits (R, V) */
     if (m->cfg.copy)
         copy_distribution(m, R, mem, ctx, ldc, out, emb, alpha, alpha_ld, p_gen, logp, logp_ld);
     else

@@ -307,7 +307,139 @@ AVX_TARGET static void matmul_nt_avx2(const float *X, size_t ldx, const float *W
         for (int r = 0; r < rows; r++)
             Y[(size_t)r * ldy + o] = dot_avx2(X + (size_t)r * ldx, W + (size_t)o * in, in) + (b ? b[o] : 0.0f);
 }
+/* ---- float32 products with IEEE-half weights --------------------------------
+ * The same lanes, sums and tails as above, the W values widened (exactly)
+ * as they are loaded. */
+#define F16_TARGET __attribute__((target("avx2,fma,f16c")))
+#define F16_512_TARGET __attribute__((target("avx512f,avx512dq,avx2,fma,f16c")))
+
+static int cpu_has_f16c(void);
+
+F16_TARGET static inline __m256 load_h8(const uint16_t *w)
+{
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)w));
+}
+
+/* dot_tail with half weights */
+F16_TARGET static inline float dot_tail_h(__m256 acc, const float *a, const uint16_t *w, int k0, int n)
+{
+    __m128 s = _mm_set_ss(hsum8(acc));
+    for (int k = k0; k < n; k++) s = _mm_fmadd_ss(_mm_load_ss(a + k), _mm_set_ss(_cvtsh_ss(w[k])), s);
+    return _mm_cvtss_f32(s);
+}
+
+F16_TARGET static float dot_h(const float *a, const uint16_t *w, int n)
+{
+    __m256 acc = _mm256_setzero_ps();
+    int k = 0;
+    for (; k + 8 <= n; k += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + k), load_h8(w + k), acc);
+    return dot_tail_h(acc, a, w, k, n);
+}
+
+/* one X row against W rows o .. o+7 */
+F16_TARGET static void block_1x8_h(const float *x0, const uint16_t *w, int in, float out[8])
+{
+    __m256 a[8];
+    _Pragma("GCC unroll 8") for (int j = 0; j < 8; j++) a[j] = _mm256_setzero_ps();
+    int k = 0;
+    for (; k + 8 <= in; k += 8) {
+        __m256 v = _mm256_loadu_ps(x0 + k);
+        _Pragma("GCC unroll 8") for (int j = 0; j < 8; j++) a[j] = _mm256_fmadd_ps(v, load_h8(w + (size_t)j * in + k), a[j]);
+    }
+    _Pragma("GCC unroll 8") for (int j = 0; j < 8; j++) out[j] = dot_tail_h(a[j], x0, w + (size_t)j * in, k, in);
+}
+
+/* block512 with half weights: 8 halves broadcast to both 256-bit halves, widened */
+F16_512_TARGET static inline __attribute__((always_inline)) void block512h(const float *X, size_t ldx, int P,
+                                                                            const uint16_t *w, int in,
+                                                                            const float *b, float *Y, size_t ldy)
+{
+    __m512 acc[MM512_PAIRS][MM512_OUT];
+    _Pragma("GCC unroll 4") for (int p = 0; p < P; p++)
+        _Pragma("GCC unroll 6") for (int j = 0; j < MM512_OUT; j++) acc[p][j] = _mm512_setzero_ps();
+    int k = 0;
+    for (; k + 8 <= in; k += 8) {
+        __m512 x[MM512_PAIRS];
+        _Pragma("GCC unroll 4") for (int p = 0; p < P; p++)
+            x[p] = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps(X + (size_t)(2 * p) * ldx + k)),
+                                      _mm256_loadu_ps(X + (size_t)(2 * p + 1) * ldx + k), 1);
+        _Pragma("GCC unroll 6") for (int j = 0; j < MM512_OUT; j++) {
+            __m512 c = _mm512_cvtph_ps(
+                _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(w + (size_t)j * in + k))));
+            _Pragma("GCC unroll 4") for (int p = 0; p < P; p++) acc[p][j] = _mm512_fmadd_ps(x[p], c, acc[p][j]);
+        }
+    }
+    _Pragma("GCC unroll 4") for (int p = 0; p < P; p++)
+        _Pragma("GCC unroll 6") for (int j = 0; j < MM512_OUT; j++) {
+            const float *x0 = X + (size_t)(2 * p) * ldx;
+            const uint16_t *wj = w + (size_t)j * in;
+            float bj = b ? b[j] : 0.0f;
+            Y[(size_t)(2 * p) * ldy + j] = dot_tail_h(_mm512_castps512_ps256(acc[p][j]), x0, wj, k, in) + bj;
+            Y[(size_t)(2 * p + 1) * ldy + j] = dot_tail_h(_mm512_extractf32x8_ps(acc[p][j], 1), x0 + ldx, wj, k, in) + bj;
+        }
+}
+
+F16_512_TARGET static void block512h_4(const float *X, size_t ldx, const uint16_t *w, int in, const float *b,
+                                       float *Y, size_t ldy)
+{
+    block512h(X, ldx, 4, w, in, b, Y, ldy);
+}
+F16_512_TARGET static void block512h_1(const float *X, size_t ldx, const uint16_t *w, int in, const float *b,
+                                       float *Y, size_t ldy)
+{
+    block512h(X, ldx, 1, w, in, b, Y, ldy);
+}
+
+/* Rows one at a time (blocks of 8 W rows, then single dots) */
+F16_TARGET static void matmul_h_rows(const float *X, size_t ldx, const uint16_t *W, const float *b, float *Y,
+                                     size_t ldy, int rows, int out, int in)
+{
+    for (int r = 0; r < rows; r++) {
+        const float *x = X + (size_t)r * ldx;
+        float *y = Y + (size_t)r * ldy;
+        int o = 0;
+        for (; o + 8 <= out; o += 8) {
+            float blk[8];
+            block_1x8_h(x, W + (size_t)o * in, in, blk);
+            for (int j = 0; j < 8; j++) y[o + j] = blk[j] + (b ? b[o + j] : 0.0f);
+        }
+        for (; o < out; o++) y[o] = dot_h(x, W + (size_t)o * in, in) + (b ? b[o] : 0.0f);
+    }
+}
+
+F16_512_TARGET static void matmul_h_avx512(const float *X, size_t ldx, const uint16_t *W, const float *b, float *Y,
+                                           size_t ldy, int rows, int out, int in)
+{
+    int even = rows & ~1, o = 0;
+    for (; o + MM512_OUT <= out; o += MM512_OUT) {
+        const uint16_t *w = W + (size_t)o * in;
+        const float *bo = b ? b + o : NULL;
+        int r = 0;
+        for (; r + 8 <= even; r += 8) block512h_4(X + (size_t)r * ldx, ldx, w, in, bo, Y + (size_t)r * ldy + o, ldy);
+        for (; r < even; r += 2) block512h_1(X + (size_t)r * ldx, ldx, w, in, bo, Y + (size_t)r * ldy + o, ldy);
+    }
+    if (o < out) matmul_h_rows(X, ldx, W + (size_t)o * in, b ? b + o : NULL, Y + o, ldy, rows, out - o, in);
+    if (rows & 1) matmul_h_rows(X + (size_t)even * ldx, ldx, W, b, Y + (size_t)even * ldy, ldy, 1, o, in);
+}
 #endif /* S2S_X86 */
+
+int matmul_nt_half(const float *X, size_t ldx, const void *Wh, const float *b, float *Y, size_t ldy, int rows,
+                   int out, int in)
+{
+#ifdef S2S_X86
+    if (!kernels_have_avx2() || !cpu_has_f16c() || ((uintptr_t)Wh & 1)) return 0;
+    if (rows >= 2 && kernels_have_avx512())
+        matmul_h_avx512(X, ldx, Wh, b, Y, ldy, rows, out, in);
+    else
+        matmul_h_rows(X, ldx, Wh, b, Y, ldy, rows, out, in);
+    return 1;
+#else
+    (void)X; (void)ldx; (void)Wh; (void)b; (void)Y; (void)ldy; (void)rows; (void)out; (void)in;
+    return 0;
+#endif
+}
+
+
 
 /* ---- dispatch -------------------------------------------------------------- */
 

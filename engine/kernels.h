@@ -23,6 +23,13 @@ void matmul_nt(const float *X, size_t ldx, const float *W, const float *b, float
 /* y (out,) = W (out, in) @ x (in,) + b: matmul_nt with one row. */
 void matvec(const float *W, const float *x, const float *b, float *y, int out, int in);
 
+/* matmul_nt with W given as IEEE halves (little-endian, 2-byte aligned):
+ * the same bits as matmul_nt on W widened to float32, reading half the
+ * bytes. Returns 0 (and does nothing) when the CPU lacks AVX2, FMA or F16C:
+ * the caller then uses a float32 copy. */
+int matmul_nt_half(const float *X, size_t ldx, const void *Wh, const float *b, float *Y, size_t ldy, int rows,
+                   int out, int in);
+
 /* a (n,) . b (n,), same accumulation order as matmul_nt. */
 float dot(const float *a, const float *b, int n);
 

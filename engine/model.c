@@ -286,6 +286,8 @@ static s2s_status bind_all(loader *L)
     if ((st = bind(L, "decoder.out.weight", V_tgt, m->cfg.dec.hidden, 1, note_tgt, &w->out_w)) ||
         (st = bind(L, "decoder.out.bias", V_tgt, -1, 1, note_tgt, &w->out_b)))
         return st;
+    const st_tensor *ow = safetensors_find(&L->st, "decoder.out.weight");
+    if (ow->dtype == ST_F16 && host_is_little_endian() && (uintptr_t)ow->data % 2 == 0) w->out_half = ow->data;
     return S2S_OK;
 }
 

@@ -94,6 +94,10 @@ typedef struct model_weights {
     const float *attn_out_w, *attn_out_b;       /* after_rnn: (H_d, C+H_d), bias or NULL */
     const float *copy_w, *copy_b;               /* copy gate: (1, C+H_d+emb_d), (1,) */
     const float *out_w, *out_b;                 /* (V_tgt, O), (V_tgt,) */
+    const void *out_half;                       /* decoder.out.weight as stored when the file
+                                                   has it as F16 (a view into the mapping):
+                                                   the output projection reads half the bytes,
+                                                   same results; else NULL */
 } model_weights;
 
 /* A tensor the model uses, for `s2s info`. */

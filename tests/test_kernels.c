@@ -297,3 +297,23 @@ Test(kernels, int8_product_matches_independent_quantization)
         qmat_free(&q);
     }
 }
+
+/* matmul_nt_half: the same bits as matmul_nt on the widened weights, for
+ * row counts and shapes that take every path (row pairs, odd rows, blocks
+ * of W rows with remainders, k tails). */
+Test(kernels, half_weight_product_equals_widened_product)
+{
+    enum { MAXR = 11, MAXO = 37, MAXI = 90 };
+    static float X[MAXR * MAXI], W[MAXO * MAXI], b[MAXO], Y1[MAXR * MAXO], Y2[MAXR * MAXO];
+    static uint16_t Wh[MAXO * MAXI];
+    int shapes[][3] = {{11, 37, 90}, {1, 16, 64}, {2, 6, 8}, {5, 13, 3}, {8, 12, 40}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int R = shapes[s][0], O = shapes[s][1], I = shapes[s][2];
+        fill(X, (size_t)R * I, 11); fill(b, O, 12);
+        for (int i = 0; i < O * I; i++) Wh[i] = (uint16_t)(0x3000 + (i * 7919) % 0x1800) ^ (uint16_t)((i & 1) << 15);
+        widen_half(Wh, W, (size_t)O * I, 0);
+        matmul_nt(X, I, W, b, Y1, O, R, O, I);
+        if (!matmul_nt_half(X, I, Wh, b, Y2, O, R, O, I)) continue; /* no F16C: nothing to compare */
+        cr_assert(memcmp(Y1, Y2, sizeof(float) * R * O) == 0, "shape %dx%dx%d: half product differs", R, O, I);
+    }
+}
