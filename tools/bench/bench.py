@@ -588,6 +588,48 @@ def report_results(a, env, peak_info, gemm, lsm, loads, cases, targets, notes, i
     return "\n".join(L)
 
 
+README_START = "<!-- make bench: speed table -->"
+README_END = "<!-- end of the make bench table -->"
+
+
+def readme_table(env, cases, int8_cols):
+    """The README's speed table: sentences per second of each engine, from
+    the same run as docs/bench.md."""
+    L = [README_START, "",
+         "One `make bench` run (%s, %s, load average %s at the start); sentences per second, "
+         "wall clock, with sentences per CPU-second in brackets; one thread each:"
+         % (env["date"], env["cpu"], env["load_start"]), "",
+         "| case | PyTorch, one at a time | PyTorch, batches of %d | ONNX Runtime, one at a time | "
+         "ONNX Runtime, batches of %d | s2s, lines piped | s2s, a file |%s" % (
+             BATCH, BATCH, " s2s int8, piped | s2s int8, a file |" if int8_cols else ""),
+         "|---|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if int8_cols else "")]
+    keys = ["torch_one", "torch_batch", "ort_one", "ort_batch", "s2s_pipe", "s2s_file"] + \
+        (["s2s_pipe_int8", "s2s_file_int8"] if int8_cols else [])
+    for r in cases:
+        cells = []
+        for e in keys:
+            v, vc = sent_s(r, e), sent_s(r, e, True)
+            cells.append("-" if v is None else "%s (%s)" % (fmt(v), fmt(vc)))
+        L.append("| %s | %s |" % (r["name"], " | ".join(cells)))
+    L += ["", "Ratios, targets and how each figure is measured: [docs/bench.md](docs/bench.md).", "",
+          README_END]
+    return "\n".join(L)
+
+
+def write_readme(env, cases, int8_cols):
+    path = os.path.join(ROOT, "README.md")
+    try:
+        text = open(path, encoding="utf-8").read()
+    except OSError:
+        return
+    a, b = text.find(README_START), text.find(README_END)
+    if a < 0 or b < a:
+        return
+    text = text[:a] + readme_table(env, cases, int8_cols) + text[b + len(README_END):]
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
 def targets_of(cases, peak_info, int8_cols):
     T = []
     ex = [r for r in cases if r.get("target")]
@@ -780,7 +822,9 @@ def main():
         f.write(tmpl.replace("@RESULTS@", md.rstrip("\n")))
     with open(os.path.join(a.work, "results.json"), "w") as f:
         json.dump({"env": env, "peak": peak_info, "gemm": gemm, "loads": loads, "cases": results,
-                   "targets": targets}, f, indent=1, default=str)
+                   "targets": targets, "int8": a.int8}, f, indent=1, default=str)
+    if not a.quick:
+        write_readme(env, results, a.int8)
     log("wrote %s" % a.md)
 
 
@@ -790,7 +834,10 @@ MID = (256, 256, 12000, 12000, 2)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "--make-models":
+    if len(sys.argv) == 3 and sys.argv[1] == "--readme-from":   # README table from a results.json
+        res = json.load(open(sys.argv[2]))
+        write_readme(res["env"], res["cases"], res.get("int8", True))
+    elif len(sys.argv) == 4 and sys.argv[1] == "--make-models":
         for path, (h, e, vs, vt, seed) in zip(sys.argv[2:], (SMALL, MID)):
             make_random_model(path, seed, h, e, vs, vt, 4.0)
     else:

@@ -39,6 +39,8 @@ typedef struct field_def {
 #define NO_FLAG ((size_t)-1)
 
 static const char *const ALIGNMENTS[] = {"none", "hard", "soft", NULL};
+static const char *const COMPUTES[] = {"f32", "int8", NULL}; /* index = s2s_compute value */
+_Static_assert(sizeof(s2s_compute) == sizeof(int), "F_CHOICE stores an int into dp.compute");
 
 #define ON_TRANSLATE (ON_V1T | ON_LIBRE)
 #define SEED_MAX 9007199254740992.0 /* 2^53: the largest whole number a JSON number keeps exactly */
@@ -51,6 +53,7 @@ static const field_def FIELDS[] = {
     {"length_penalty", F_NUMBER, 0, S2S_MAX_LENGTH_PENALTY, CAP_NONE, OPT(dp.length_penalty), OPT(lp_set), NULL, ON_TRANSLATE},
     {"min_length", F_INT, 0, S2S_MAX_DECODE_STEPS, CAP_LENGTH, OPT(dp.min_length), OPT(min_len_set), NULL, ON_TRANSLATE},
     {"max_length", F_INT, 1, S2S_MAX_DECODE_STEPS, CAP_LENGTH, OPT(dp.max_length), OPT(max_len_set), NULL, ON_TRANSLATE},
+    {"compute", F_CHOICE, 0, 0, CAP_NONE, OPT(dp.compute), NO_FLAG, COMPUTES, ON_TRANSLATE},
     {"no_repeat_ngram", F_INT, 0, S2S_MAX_DECODE_STEPS, CAP_NONE, OPT(dp.no_repeat_ngram), NO_FLAG, NULL, ON_TRANSLATE},
     {"coverage_penalty", F_NUMBER, 0, 1000, CAP_NONE, OPT(dp.coverage_penalty), NO_FLAG, NULL, ON_TRANSLATE},
     {"prefix", F_STRING, 0, 0, CAP_NONE, OPT(prefix), NO_FLAG, NULL, ON_V1T},
