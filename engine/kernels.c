@@ -162,6 +162,8 @@ AVX_TARGET static void block_1x8(const float *x0, const float *w, int in, float 
     int k = 0;
     for (; k + 8 <= in; k += 8) {
         __m256 v = _mm256_loadu_ps(x0 + k);
+        if (!(k & 15)) /* the next eight W rows, a cache line each time: their streams start warm */
+            for (int j = 8; j < 16; j++) _mm_prefetch((const char *)(w + (size_t)j * in + k), _MM_HINT_T0);
         a0 = _mm256_fmadd_ps(v, _mm256_loadu_ps(w0 + k), a0);
         a1 = _mm256_fmadd_ps(v, _mm256_loadu_ps(w1 + k), a1);
         a2 = _mm256_fmadd_ps(v, _mm256_loadu_ps(w2 + k), a2);
@@ -344,6 +346,8 @@ F16_TARGET static void block_1x8_h(const float *x0, const uint16_t *w, int in, f
     int k = 0;
     for (; k + 8 <= in; k += 8) {
         __m256 v = _mm256_loadu_ps(x0 + k);
+        if (!(k & 31)) /* the next eight W rows, a cache line each time */
+            for (int j = 8; j < 16; j++) _mm_prefetch((const char *)(w + (size_t)j * in + k), _MM_HINT_T0);
         _Pragma("GCC unroll 8") for (int j = 0; j < 8; j++) a[j] = _mm256_fmadd_ps(v, load_h8(w + (size_t)j * in + k), a[j]);
     }
     _Pragma("GCC unroll 8") for (int j = 0; j < 8; j++) out[j] = dot_tail_h(a[j], x0, w + (size_t)j * in, k, in);
