@@ -398,4 +398,16 @@ check "tokens show unk for it" test "$(cat "$TMP/out")" = "a <unk> b </s>"
 expect_rc 1 "tokenize unknown word" "$S2S" tokenize -m "$M" a zz
 check "tokenize error names the word" has "$TMP/err" "zz"
 
+# --compute: f32 is the default (same bytes); int8 runs, one line per input,
+# the same with --threads 2 (batch == single); a bad value is a usage error
+expect_rc 0 "--compute f32" "$S2S" translate -m "$M" --compute f32 --format jsonl -i "$TMP/in.txt"
+check "--compute f32 == the default" cmp -s "$TMP/out" "$TMP/ref.jsonl"
+expect_rc 0 "--compute int8" "$S2S" translate -m "$M" --compute int8 -i "$TMP/in.txt"
+check "int8: one line per input" test "$(lines "$TMP/out")" = 40
+cp "$TMP/out" "$TMP/int8.txt"
+expect_rc 0 "--compute int8 --threads 2" "$S2S" translate -m "$M" --compute int8 --threads 2 -i "$TMP/in.txt"
+check "int8: the same output with 2 threads" cmp -s "$TMP/out" "$TMP/int8.txt"
+expect_rc 2 "--compute int9" "$S2S" translate -m "$M" --compute int9 -i "$TMP/in.txt"
+check "--compute int9 names the option" has "$TMP/err" "--compute"
+
 finish

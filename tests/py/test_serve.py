@@ -202,6 +202,13 @@ def v1_translate_equals_command_new_search_options():
 
 
 @test
+def v1_translate_compute_int8_equals_command():
+    status, _, body = S.request("POST", "/v1/translate", {"model": "fra-eng", "text": FRENCH, "compute": "int8"})
+    eq(status, 200, "status")
+    eq(body, as_array(command_lines("translate", FRA_ENG, FRENCH, "--compute", "int8")), "body")
+
+
+@test
 def v1_translate_equals_command_sampling():
     req = {"model": "fra-eng", "text": FRENCH, "sample": True, "num_samples": 3, "temperature": 0.8,
            "top_k": 20, "top_p": 0.9, "seed": 7}
@@ -385,6 +392,7 @@ V1_ERRORS = [
     ("/v1/translate", {"model": "fra-eng", "text": "a", "prefix": "x" * 301}, 413, "'prefix' is 301 bytes long"),
     ("/v1/translate", {"model": "fra-eng", "text": "a", "prefix": "I", "prefix_column": True}, 400, "either 'prefix' or 'prefix_column'"),
     ("/v1/translate", {"model": "fra-eng", "text": "a", "no_repeat_ngram": -1}, 400, "'no_repeat_ngram' must be between 0 and 4096"),
+    ("/v1/translate", {"model": "fra-eng", "text": "a", "compute": "int9"}, 400, "field 'compute' must be one of f32, int8, not 'int9'"),
     ("/v1/translate", {"model": "fra-eng", "text": 5}, 400, "'text' must be a string or an array of strings, not a number"),
     ("/v1/translate", {"model": "fra-eng", "text": ["a", None]}, 400, "item 1 must be a string, not null"),
     ("/v1/translate", {"model": "fra-eng"}, 400, "field 'text' is required"),
