@@ -13,7 +13,7 @@ scores within 1e-3, attention within 1e-4. Inputs whose reference decoding
 has a near tie (two values within 1e-4 deciding something) are compared on
 the best ranking score only (beam) or skipped (greedy).
 
-Then one random format-version-2 model of each kind of spec section 9
+Then one random format-version-2 model of each kind of model-format.md section 9
 (coverage, local-m, local-p, multihead with packed and with separate
 projections, copy, and copy combined with coverage, multihead and local
 attention), each saved as a training checkpoint and exported by
