@@ -202,7 +202,8 @@ def check_version2(torch, ref, s2s, rng, tmp):
         def strings(toks, e):
             return [ref.token_string(stored, t, e) for t in toks]
 
-        rc, out, err = run(s2s, ["translate", "-m", d, "--format", "jsonl", "-q"], text)
+        whole = ["--no-split-sentences", "--case", "off"]  # each line decoded as written
+        rc, out, err = run(s2s, ["translate", "-m", d, "--format", "jsonl", "-q"] + whole, text)
         check(rc == 0 and len(out) == len(inputs), "%s greedy: exit %d %s" % (desc, rc, err.strip()))
         for i, obj in enumerate(out):
             gr = ref.greedy_full(stored, ids[i], src_pieces=pieces[i])
@@ -218,7 +219,7 @@ def check_version2(torch, ref, s2s, rng, tmp):
                   % (desc, inputs[i], h["tokens"], h["score"], want, gr["score"]))
 
         rc, out, err = run(s2s, ["translate", "-m", d, "--format", "jsonl", "-q", "--beam", "4",
-                                 "--n-best", "2", "--length-penalty", "0.3"], text)
+                                 "--n-best", "2", "--length-penalty", "0.3"] + whole, text)
         check(rc == 0 and len(out) == len(inputs), "%s beam: exit %d %s" % (desc, rc, err.strip()))
         for i, obj in enumerate(out):
             notes = []

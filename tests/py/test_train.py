@@ -220,7 +220,8 @@ def test_export_version2_decodes_alike():
     assert copied > 0, "the copy model never copies"
     s2s = H.s2s()
     if s2s:
-        r = H.run_s2s(["translate", "-m", mdir, "--format", "jsonl"], "".join(s + "\n" for s in srcs))
+        r = H.run_s2s(["translate", "-m", mdir, "--format", "jsonl", "--no-split-sentences", "--case", "off"],
+                      "".join(s + "\n" for s in srcs))
         assert r.returncode == 0, r.stderr
         got = [h["hypotheses"][0]["tokens"] for _, h in H.json_lines(r.stdout, "export-v2")]
         assert got == refs, "s2s and the reference differ:\n%r\n%r" % (got, refs)
