@@ -13,7 +13,7 @@ scores within 1e-3, attention within 1e-4. Inputs whose reference decoding
 has a near tie (two values within 1e-4 deciding something) are compared on
 the best ranking score only (beam) or skipped (greedy).
 
-Then one random format-version-2 model of each kind of spec section 9
+Then one random format-version-2 model of each kind of model-format.md section 9
 (coverage, local-m, local-p, multihead with packed and with separate
 projections, copy, and copy combined with coverage, multihead and local
 attention), each saved as a training checkpoint and exported by
@@ -202,7 +202,8 @@ def check_version2(torch, ref, s2s, rng, tmp):
         def strings(toks, e):
             return [ref.token_string(stored, t, e) for t in toks]
 
-        rc, out, err = run(s2s, ["translate", "-m", d, "--format", "jsonl", "-q"], text)
+        whole = ["--no-split-sentences", "--case", "off"]  # each line decoded as written
+        rc, out, err = run(s2s, ["translate", "-m", d, "--format", "jsonl", "-q"] + whole, text)
         check(rc == 0 and len(out) == len(inputs), "%s greedy: exit %d %s" % (desc, rc, err.strip()))
         for i, obj in enumerate(out):
             gr = ref.greedy_full(stored, ids[i], src_pieces=pieces[i])
@@ -218,7 +219,7 @@ def check_version2(torch, ref, s2s, rng, tmp):
                   % (desc, inputs[i], h["tokens"], h["score"], want, gr["score"]))
 
         rc, out, err = run(s2s, ["translate", "-m", d, "--format", "jsonl", "-q", "--beam", "4",
-                                 "--n-best", "2", "--length-penalty", "0.3"], text)
+                                 "--n-best", "2", "--length-penalty", "0.3"] + whole, text)
         check(rc == 0 and len(out) == len(inputs), "%s beam: exit %d %s" % (desc, rc, err.strip()))
         for i, obj in enumerate(out):
             notes = []

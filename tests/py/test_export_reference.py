@@ -11,7 +11,7 @@ decoding), and compares with expected.json: tokens equal, scores within
 1e-3, attention within 1e-4. A wrong reference (or a fixture that no longer
 matches its weights) fails here.
 
-Format version 2 (spec section 9) is written out here too: coverage
+Format version 2 (model-format.md section 9) is written out here too: coverage
 attention, local-m and local-p windows, multi-head attention (per-head
 projections, scaled dot products and the head-averaged weights, without
 torch.nn.MultiheadAttention), the pointer-generator copy with its extended
