@@ -23,62 +23,58 @@
 
 Test(config, unknown_value)
 {
-    fixture fx;
-    fx_init(&fx);
-    cfg_set(fx.cfg, "decoder.attention.type", cJSON_CreateString("luong"));
-    expect_fail(&fx, S2S_ERR_CONFIG,
-                "config.json: key \"decoder.attention.type\": unknown value \"luong\" (expected "
-                "bahdanau, dot, scaled_dot, general)");
+    expect_config_fail(S2S_ERR_CONFIG,
+                       "config.json: key \"decoder.attention.type\": unknown value \"luong\" (expected bahdanau, dot, scaled_dot, general)",
+                       "decoder.attention.type", cJSON_CreateString("luong"),
+                       NULL);
 }
 
 Test(config, unknown_cell)
 {
-    fixture fx;
-    fx_init(&fx);
-    cfg_set(fx.cfg, "encoder.cell", cJSON_CreateString("rnn"));
-    expect_fail(&fx, S2S_ERR_CONFIG, "key \"encoder.cell\": unknown value \"rnn\" (expected gru, lstm)");
+    expect_config_fail(S2S_ERR_CONFIG,
+                       "key \"encoder.cell\": unknown value \"rnn\" (expected gru, lstm)",
+                       "encoder.cell", cJSON_CreateString("rnn"),
+                       NULL);
 }
 
 Test(config, unknown_tokenizer_level)
 {
-    fixture fx;
-    fx_init(&fx);
-    cfg_set(fx.cfg, "tokenizer.level", cJSON_CreateString("sentencepiece"));
-    expect_fail(&fx, S2S_ERR_CONFIG,
-                "config.json: key \"tokenizer.level\": unknown value \"sentencepiece\"");
+    expect_config_fail(S2S_ERR_CONFIG,
+                       "config.json: key \"tokenizer.level\": unknown value \"sentencepiece\"",
+                       "tokenizer.level", cJSON_CreateString("sentencepiece"),
+                       NULL);
 }
 
 Test(config, wrong_type)
 {
-    fixture fx;
-    fx_init(&fx);
-    cfg_set(fx.cfg, "encoder.hidden_size", cJSON_CreateString("4"));
-    expect_fail(&fx, S2S_ERR_CONFIG,
-                "key \"encoder.hidden_size\": expected a positive integer, got a string");
+    expect_config_fail(S2S_ERR_CONFIG,
+                       "key \"encoder.hidden_size\": expected a positive integer, got a string",
+                       "encoder.hidden_size", cJSON_CreateString("4"),
+                       NULL);
 }
 
 Test(config, wrong_type_bool)
 {
-    fixture fx;
-    fx_init(&fx);
-    cfg_set(fx.cfg, "encoder.bidirectional", cJSON_CreateNumber(1));
-    expect_fail(&fx, S2S_ERR_CONFIG, "key \"encoder.bidirectional\": expected true or false");
+    expect_config_fail(S2S_ERR_CONFIG,
+                       "key \"encoder.bidirectional\": expected true or false",
+                       "encoder.bidirectional", cJSON_CreateNumber(1),
+                       NULL);
 }
 
 Test(config, missing_required_key)
 {
-    fixture fx;
-    fx_init(&fx);
-    cfg_set(fx.cfg, "special_tokens.sos", NULL);
-    expect_fail(&fx, S2S_ERR_CONFIG, "config.json: missing required key \"special_tokens.sos\"");
+    expect_config_fail(S2S_ERR_CONFIG,
+                       "config.json: missing required key \"special_tokens.sos\"",
+                       "special_tokens.sos", NULL,
+                       NULL);
 }
 
 Test(config, missing_decoder_hidden)
 {
-    fixture fx;
-    fx_init(&fx);
-    cfg_set(fx.cfg, "decoder.hidden_size", NULL);
-    expect_fail(&fx, S2S_ERR_CONFIG, "missing required key \"decoder.hidden_size\"");
+    expect_config_fail(S2S_ERR_CONFIG,
+                       "missing required key \"decoder.hidden_size\"",
+                       "decoder.hidden_size", NULL,
+                       NULL);
 }
 
 Test(config, format_version_3)
@@ -92,10 +88,10 @@ Test(config, format_version_3)
 
 Test(config, other_format)
 {
-    fixture fx;
-    fx_init(&fx);
-    cfg_set(fx.cfg, "format", cJSON_CreateString("onnx"));
-    expect_fail(&fx, S2S_ERR_VERSION, "key \"format\": \"onnx\" is not a format this engine reads");
+    expect_config_fail(S2S_ERR_VERSION,
+                       "key \"format\": \"onnx\" is not a format this engine reads",
+                       "format", cJSON_CreateString("onnx"),
+                       NULL);
 }
 
 Test(config, not_json)
@@ -128,105 +124,100 @@ Test(config, missing_config)
 
 Test(config, num_layers_out_of_range)
 {
-    fixture fx;
-    fx_init(&fx);
-    cfg_set(fx.cfg, "encoder.num_layers", cJSON_CreateNumber(17));
-    expect_fail(&fx, S2S_ERR_CONFIG, "key \"encoder.num_layers\": 17 is out of range (1..16)");
+    expect_config_fail(S2S_ERR_CONFIG,
+                       "key \"encoder.num_layers\": 17 is out of range (1..16)",
+                       "encoder.num_layers", cJSON_CreateNumber(17),
+                       NULL);
 }
 
 Test(config, zero_size)
 {
-    fixture fx;
-    fx_init(&fx);
-    cfg_set(fx.cfg, "decoder.embedding_size", cJSON_CreateNumber(0));
-    expect_fail(&fx, S2S_ERR_CONFIG, "key \"decoder.embedding_size\": 0 is out of range");
+    expect_config_fail(S2S_ERR_CONFIG,
+                       "key \"decoder.embedding_size\": 0 is out of range",
+                       "decoder.embedding_size", cJSON_CreateNumber(0),
+                       NULL);
 }
 
 Test(config, bridge_final_layer_mismatch)
 {
-    fixture fx;
-    fx_init(&fx);
-    cfg_set(fx.cfg, "decoder.num_layers", cJSON_CreateNumber(2));
-    expect_fail(&fx, S2S_ERR_CONFIG,
-                "\"final\" needs equal layer counts (encoder.num_layers 1, decoder.num_layers 2)");
+    expect_config_fail(S2S_ERR_CONFIG,
+                       "\"final\" needs equal layer counts (encoder.num_layers 1, decoder.num_layers 2)",
+                       "decoder.num_layers", cJSON_CreateNumber(2),
+                       NULL);
 }
 
 Test(config, bridge_final_cell_mismatch)
 {
-    fixture fx;
-    fx_init(&fx);
-    cfg_set(fx.cfg, "decoder.cell", cJSON_CreateString("lstm"));
-    expect_fail(&fx, S2S_ERR_CONFIG, "\"final\" needs equal cells");
+    expect_config_fail(S2S_ERR_CONFIG,
+                       "\"final\" needs equal cells",
+                       "decoder.cell", cJSON_CreateString("lstm"),
+                       NULL);
 }
 
 Test(config, bridge_final_hidden_mismatch)
 {
-    fixture fx;
-    fx_init(&fx);
-    cfg_set(fx.cfg, "encoder.bidirectional", cJSON_CreateTrue());
-    expect_fail(&fx, S2S_ERR_CONFIG,
-                "needs decoder.hidden_size (4) == encoder output size D (8)");
+    expect_config_fail(S2S_ERR_CONFIG,
+                       "needs decoder.hidden_size (4) == encoder output size D (8)",
+                       "encoder.bidirectional", cJSON_CreateTrue(),
+                       NULL);
 }
 
 Test(config, dot_needs_equal_sizes)
 {
-    fixture fx;
-    fx_init(&fx);
-    cfg_set(fx.cfg, "bridge", cJSON_CreateString("zeros"));
-    cfg_set(fx.cfg, "encoder.hidden_size", cJSON_CreateNumber(5));
-    cfg_set(fx.cfg, "decoder.attention.type", cJSON_CreateString("scaled_dot"));
-    expect_fail(&fx, S2S_ERR_CONFIG,
-                "key \"decoder.attention.type\": \"scaled_dot\" needs decoder.hidden_size (4) == "
-                "encoder output size D (5)");
+    expect_config_fail(S2S_ERR_CONFIG,
+                       "key \"decoder.attention.type\": \"scaled_dot\" needs decoder.hidden_size (4) == encoder output size D (5)",
+                       "bridge", cJSON_CreateString("zeros"),
+                       "encoder.hidden_size", cJSON_CreateNumber(5),
+                       "decoder.attention.type", cJSON_CreateString("scaled_dot"),
+                       NULL);
 }
 
 Test(config, input_feeding_needs_after_rnn)
 {
-    fixture fx;
-    fx_init(&fx);
-    cfg_set(fx.cfg, "decoder.input_feeding", cJSON_CreateTrue());
-    expect_fail(&fx, S2S_ERR_CONFIG, "key \"decoder.input_feeding\": true needs");
+    expect_config_fail(S2S_ERR_CONFIG,
+                       "key \"decoder.input_feeding\": true needs",
+                       "decoder.input_feeding", cJSON_CreateTrue(),
+                       NULL);
 }
 
 Test(config, bidirectional_decoder)
 {
-    fixture fx;
-    fx_init(&fx);
-    cfg_set(fx.cfg, "decoder.bidirectional", cJSON_CreateTrue());
-    expect_fail(&fx, S2S_ERR_CONFIG, "the decoder cannot be bidirectional");
+    expect_config_fail(S2S_ERR_CONFIG,
+                       "the decoder cannot be bidirectional",
+                       "decoder.bidirectional", cJSON_CreateTrue(),
+                       NULL);
 }
 
 Test(config, max_length_not_positive)
 {
-    fixture fx;
-    fx_init(&fx);
-    cfg_set(fx.cfg, "decoding.max_length", cJSON_CreateNumber(-3));
-    expect_fail(&fx, S2S_ERR_CONFIG, "key \"decoding.max_length\": -3 is out of range");
+    expect_config_fail(S2S_ERR_CONFIG,
+                       "key \"decoding.max_length\": -3 is out of range",
+                       "decoding.max_length", cJSON_CreateNumber(-3),
+                       NULL);
 }
 
 Test(config, bpe_needs_merges)
 {
-    fixture fx;
-    fx_init(&fx);
-    cfg_set(fx.cfg, "tokenizer.level", cJSON_CreateString("bpe"));
-    expect_fail(&fx, S2S_ERR_CONFIG, "missing required key \"tokenizer.merges\"");
+    expect_config_fail(S2S_ERR_CONFIG,
+                       "missing required key \"tokenizer.merges\"",
+                       "tokenizer.level", cJSON_CreateString("bpe"),
+                       NULL);
 }
 
 Test(config, path_with_dotdot)
 {
-    fixture fx;
-    fx_init(&fx);
-    cfg_set(fx.cfg, "source_vocab", cJSON_CreateString("sub/../../etc/passwd"));
-    expect_fail(&fx, S2S_ERR_CONFIG, "key \"source_vocab\": path \"sub/../../etc/passwd\" has a "
-                                     "\"..\" component");
+    expect_config_fail(S2S_ERR_CONFIG,
+                       "key \"source_vocab\": path \"sub/../../etc/passwd\" has a \"..\" component",
+                       "source_vocab", cJSON_CreateString("sub/../../etc/passwd"),
+                       NULL);
 }
 
 Test(config, absolute_path)
 {
-    fixture fx;
-    fx_init(&fx);
-    cfg_set(fx.cfg, "weights", cJSON_CreateString("/etc/passwd"));
-    expect_fail(&fx, S2S_ERR_CONFIG, "key \"weights\": absolute path \"/etc/passwd\"");
+    expect_config_fail(S2S_ERR_CONFIG,
+                       "key \"weights\": absolute path \"/etc/passwd\"",
+                       "weights", cJSON_CreateString("/etc/passwd"),
+                       NULL);
 }
 
 Test(config, symlink_escape)
@@ -355,22 +346,20 @@ Test(config, bpe_merges_resolved_in_dir)
 
 Test(config, bpe_merges_missing)
 {
-    fixture fx;
-    fx_init(&fx);
-    cfg_set(fx.cfg, "tokenizer.level", cJSON_CreateString("bpe"));
-    cfg_set(fx.cfg, "tokenizer.merges", cJSON_CreateString("merges.txt"));
-    expect_fail(&fx, S2S_ERR_IO, "merges.txt: cannot open (config key \"tokenizer.merges\")");
+    expect_config_fail(S2S_ERR_IO,
+                       "merges.txt: cannot open (config key \"tokenizer.merges\")",
+                       "tokenizer.level", cJSON_CreateString("bpe"),
+                       "tokenizer.merges", cJSON_CreateString("merges.txt"),
+                       NULL);
 }
 
 Test(config, bpe_merges_escaping)
 {
-    fixture fx;
-    fx_init(&fx);
-    cfg_set(fx.cfg, "tokenizer.level", cJSON_CreateString("bpe"));
-    cfg_set(fx.cfg, "tokenizer.merges", cJSON_CreateString("../merges.txt"));
-    expect_fail(&fx, S2S_ERR_CONFIG,
-                "config.json: key \"tokenizer.merges\": path \"../merges.txt\" has a \"..\" "
-                "component");
+    expect_config_fail(S2S_ERR_CONFIG,
+                       "config.json: key \"tokenizer.merges\": path \"../merges.txt\" has a \"..\" component",
+                       "tokenizer.level", cJSON_CreateString("bpe"),
+                       "tokenizer.merges", cJSON_CreateString("../merges.txt"),
+                       NULL);
 }
 
 /* Direct parser checks of the remaining header rules. */
@@ -425,87 +414,86 @@ static void v2(fixture *fx)
 
 Test(config_v2, window_zero)
 {
-    fixture fx;
-    fx_init(&fx);
-    v2(&fx);
-    cfg_set(fx.cfg, "decoder.attention.window", cJSON_CreateNumber(0));
-    expect_fail(&fx, S2S_ERR_CONFIG, "key \"decoder.attention.window\": 0 is out of range (1..1024)");
+    expect_config_fail(S2S_ERR_CONFIG,
+                       "key \"decoder.attention.window\": 0 is out of range (1..1024)",
+                       CFG_V2,
+                       "decoder.attention.window", cJSON_CreateNumber(0),
+                       NULL);
 }
 
 Test(config_v2, window_1025)
 {
-    fixture fx;
-    fx_init(&fx);
-    v2(&fx);
-    cfg_set(fx.cfg, "decoder.attention.window", cJSON_CreateNumber(1025));
-    expect_fail(&fx, S2S_ERR_CONFIG, "key \"decoder.attention.window\": 1025 is out of range (1..1024)");
+    expect_config_fail(S2S_ERR_CONFIG,
+                       "key \"decoder.attention.window\": 1025 is out of range (1..1024)",
+                       CFG_V2,
+                       "decoder.attention.window", cJSON_CreateNumber(1025),
+                       NULL);
 }
 
 Test(config_v2, window_not_an_integer)
 {
-    fixture fx;
-    fx_init(&fx);
-    v2(&fx);
-    cfg_set(fx.cfg, "decoder.attention.window", cJSON_CreateNumber(2.5));
-    expect_fail(&fx, S2S_ERR_CONFIG, "key \"decoder.attention.window\": 2.5 is not an integer");
+    expect_config_fail(S2S_ERR_CONFIG,
+                       "key \"decoder.attention.window\": 2.5 is not an integer",
+                       CFG_V2,
+                       "decoder.attention.window", cJSON_CreateNumber(2.5),
+                       NULL);
 }
 
 Test(config_v2, local_without_window)
 {
-    fixture fx;
-    fx_init(&fx);
-    v2(&fx);
-    cfg_set(fx.cfg, "decoder.attention.local", cJSON_CreateString("monotonic"));
-    expect_fail(&fx, S2S_ERR_CONFIG, "key \"decoder.attention.local\" needs \"decoder.attention.window\"");
+    expect_config_fail(S2S_ERR_CONFIG,
+                       "key \"decoder.attention.local\" needs \"decoder.attention.window\"",
+                       CFG_V2,
+                       "decoder.attention.local", cJSON_CreateString("monotonic"),
+                       NULL);
 }
 
 Test(config_v2, local_unknown_value)
 {
-    fixture fx;
-    fx_init(&fx);
-    v2(&fx);
-    cfg_set(fx.cfg, "decoder.attention.window", cJSON_CreateNumber(2));
-    cfg_set(fx.cfg, "decoder.attention.local", cJSON_CreateString("none"));
-    expect_fail(&fx, S2S_ERR_CONFIG,
-                "key \"decoder.attention.local\": unknown value \"none\" (expected monotonic, predictive)");
+    expect_config_fail(S2S_ERR_CONFIG,
+                       "key \"decoder.attention.local\": unknown value \"none\" (expected monotonic, predictive)",
+                       CFG_V2,
+                       "decoder.attention.window", cJSON_CreateNumber(2),
+                       "decoder.attention.local", cJSON_CreateString("none"),
+                       NULL);
 }
 
 Test(config_v2, heads_not_dividing_hidden_size)
 {
-    fixture fx;
-    fx_init(&fx);
-    v2(&fx);
-    cfg_set(fx.cfg, "decoder.attention.type", cJSON_CreateString("multihead"));
-    cfg_set(fx.cfg, "decoder.attention.heads", cJSON_CreateNumber(3));
-    expect_fail(&fx, S2S_ERR_CONFIG, "key \"decoder.attention.heads\": 3 heads do not divide decoder.hidden_size 4");
+    expect_config_fail(S2S_ERR_CONFIG,
+                       "key \"decoder.attention.heads\": 3 heads do not divide decoder.hidden_size 4",
+                       CFG_V2,
+                       "decoder.attention.type", cJSON_CreateString("multihead"),
+                       "decoder.attention.heads", cJSON_CreateNumber(3),
+                       NULL);
 }
 
 Test(config_v2, heads_zero)
 {
-    fixture fx;
-    fx_init(&fx);
-    v2(&fx);
-    cfg_set(fx.cfg, "decoder.attention.type", cJSON_CreateString("multihead"));
-    cfg_set(fx.cfg, "decoder.attention.heads", cJSON_CreateNumber(0));
-    expect_fail(&fx, S2S_ERR_CONFIG, "key \"decoder.attention.heads\": 0 is out of range");
+    expect_config_fail(S2S_ERR_CONFIG,
+                       "key \"decoder.attention.heads\": 0 is out of range",
+                       CFG_V2,
+                       "decoder.attention.type", cJSON_CreateString("multihead"),
+                       "decoder.attention.heads", cJSON_CreateNumber(0),
+                       NULL);
 }
 
 Test(config_v2, heads_without_multihead)
 {
-    fixture fx;
-    fx_init(&fx);
-    v2(&fx);
-    cfg_set(fx.cfg, "decoder.attention.heads", cJSON_CreateNumber(2));
-    expect_fail(&fx, S2S_ERR_CONFIG, "key \"decoder.attention.heads\" needs type \"multihead\" (it is \"bahdanau\")");
+    expect_config_fail(S2S_ERR_CONFIG,
+                       "key \"decoder.attention.heads\" needs type \"multihead\" (it is \"bahdanau\")",
+                       CFG_V2,
+                       "decoder.attention.heads", cJSON_CreateNumber(2),
+                       NULL);
 }
 
 Test(config_v2, multihead_without_heads)
 {
-    fixture fx;
-    fx_init(&fx);
-    v2(&fx);
-    cfg_set(fx.cfg, "decoder.attention.type", cJSON_CreateString("multihead"));
-    expect_fail(&fx, S2S_ERR_CONFIG, "key \"decoder.attention.type\": \"multihead\" needs \"decoder.attention.heads\"");
+    expect_config_fail(S2S_ERR_CONFIG,
+                       "key \"decoder.attention.type\": \"multihead\" needs \"decoder.attention.heads\"",
+                       CFG_V2,
+                       "decoder.attention.type", cJSON_CreateString("multihead"),
+                       NULL);
 }
 
 /* Coverage is for "bahdanau" only: each other type is refused by name. */
@@ -528,51 +516,51 @@ Test(config_v2, coverage_with_a_non_bahdanau_type)
 
 Test(config_v2, coverage_with_local)
 {
-    fixture fx;
-    fx_init(&fx);
-    v2(&fx);
-    cfg_set(fx.cfg, "decoder.attention.coverage", cJSON_CreateTrue());
-    cfg_set(fx.cfg, "decoder.attention.window", cJSON_CreateNumber(2));
-    expect_fail(&fx, S2S_ERR_CONFIG, "key \"decoder.attention.window\": local attention does not combine with coverage");
+    expect_config_fail(S2S_ERR_CONFIG,
+                       "key \"decoder.attention.window\": local attention does not combine with coverage",
+                       CFG_V2,
+                       "decoder.attention.coverage", cJSON_CreateTrue(),
+                       "decoder.attention.window", cJSON_CreateNumber(2),
+                       NULL);
 }
 
 Test(config_v2, local_with_multihead)
 {
-    fixture fx;
-    fx_init(&fx);
-    v2(&fx);
-    cfg_set(fx.cfg, "decoder.attention.type", cJSON_CreateString("multihead"));
-    cfg_set(fx.cfg, "decoder.attention.heads", cJSON_CreateNumber(2));
-    cfg_set(fx.cfg, "decoder.attention.window", cJSON_CreateNumber(2));
-    expect_fail(&fx, S2S_ERR_CONFIG, "local attention does not combine with type \"multihead\"");
+    expect_config_fail(S2S_ERR_CONFIG,
+                       "local attention does not combine with type \"multihead\"",
+                       CFG_V2,
+                       "decoder.attention.type", cJSON_CreateString("multihead"),
+                       "decoder.attention.heads", cJSON_CreateNumber(2),
+                       "decoder.attention.window", cJSON_CreateNumber(2),
+                       NULL);
 }
 
 Test(config_v2, coverage_not_a_boolean)
 {
-    fixture fx;
-    fx_init(&fx);
-    v2(&fx);
-    cfg_set(fx.cfg, "decoder.attention.coverage", cJSON_CreateString("yes"));
-    expect_fail(&fx, S2S_ERR_CONFIG, "key \"decoder.attention.coverage\": expected true or false");
+    expect_config_fail(S2S_ERR_CONFIG,
+                       "key \"decoder.attention.coverage\": expected true or false",
+                       CFG_V2,
+                       "decoder.attention.coverage", cJSON_CreateString("yes"),
+                       NULL);
 }
 
 Test(config_v2, copy_not_a_boolean)
 {
-    fixture fx;
-    fx_init(&fx);
-    v2(&fx);
-    cfg_set(fx.cfg, "decoder.copy", cJSON_CreateNumber(1));
-    expect_fail(&fx, S2S_ERR_CONFIG, "key \"decoder.copy\": expected true or false");
+    expect_config_fail(S2S_ERR_CONFIG,
+                       "key \"decoder.copy\": expected true or false",
+                       CFG_V2,
+                       "decoder.copy", cJSON_CreateNumber(1),
+                       NULL);
 }
 
 Test(config_v2, copy_without_unk)
 {
-    fixture fx;
-    fx_init(&fx);
-    v2(&fx);
-    cfg_set(fx.cfg, "special_tokens.unk", cJSON_CreateNull());
-    cfg_set(fx.cfg, "decoder.copy", cJSON_CreateTrue());
-    expect_fail(&fx, S2S_ERR_CONFIG, "key \"decoder.copy\": copy needs a non-null special_tokens.unk");
+    expect_config_fail(S2S_ERR_CONFIG,
+                       "key \"decoder.copy\": copy needs a non-null special_tokens.unk",
+                       CFG_V2,
+                       "special_tokens.unk", cJSON_CreateNull(),
+                       "decoder.copy", cJSON_CreateTrue(),
+                       NULL);
 }
 
 /* unk is in the source vocabulary only: enough for version 1, not for copy. */
@@ -616,13 +604,11 @@ Test(config_v2, version1_ignores_the_version2_keys)
 
 Test(config_v2, version1_refuses_multihead)
 {
-    fixture fx;
-    fx_init(&fx);
-    cfg_set(fx.cfg, "decoder.attention.type", cJSON_CreateString("multihead"));
-    cfg_set(fx.cfg, "decoder.attention.heads", cJSON_CreateNumber(2));
-    expect_fail(&fx, S2S_ERR_CONFIG,
-                "key \"decoder.attention.type\": unknown value \"multihead\" (expected bahdanau, dot, scaled_dot, "
-                "general)");
+    expect_config_fail(S2S_ERR_CONFIG,
+                       "key \"decoder.attention.type\": unknown value \"multihead\" (expected bahdanau, dot, scaled_dot, general)",
+                       "decoder.attention.type", cJSON_CreateString("multihead"),
+                       "decoder.attention.heads", cJSON_CreateNumber(2),
+                       NULL);
 }
 
 /* The positive control of the tests above: each feature, with its tensors,

@@ -83,10 +83,10 @@ Test(tensors, target_vocab_not_matching_out)
 
 Test(tensors, missing_weights_file)
 {
-    fixture fx;
-    fx_init(&fx);
-    cfg_set(fx.cfg, "weights", cJSON_CreateString("other.safetensors"));
-    expect_fail(&fx, S2S_ERR_IO, "other.safetensors: cannot open");
+    expect_config_fail(S2S_ERR_IO,
+                       "other.safetensors: cannot open",
+                       "weights", cJSON_CreateString("other.safetensors"),
+                       NULL);
 }
 
 /* ---- version-2 tensors (model-format.md section 9) ------------------------ */

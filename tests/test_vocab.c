@@ -144,10 +144,10 @@ Test(vocab, eos_missing_from_target)
 
 Test(vocab, sos_missing_from_target)
 {
-    fixture fx;
-    fx_init(&fx);
-    cfg_set(fx.cfg, "special_tokens.sos", cJSON_CreateString("<s>"));
-    expect_fail(&fx, S2S_ERR_VOCAB, "special token sos \"<s>\" is not in the target vocabulary");
+    expect_config_fail(S2S_ERR_VOCAB,
+                       "special token sos \"<s>\" is not in the target vocabulary",
+                       "special_tokens.sos", cJSON_CreateString("<s>"),
+                       NULL);
 }
 
 Test(vocab, eos_missing_from_source_with_append_eos)
@@ -161,8 +161,8 @@ Test(vocab, eos_missing_from_source_with_append_eos)
 
 Test(vocab, unk_in_neither)
 {
-    fixture fx;
-    fx_init(&fx);
-    cfg_set(fx.cfg, "special_tokens.unk", cJSON_CreateString("UNK"));
-    expect_fail(&fx, S2S_ERR_VOCAB, "special token unk \"UNK\" is in neither vocabulary");
+    expect_config_fail(S2S_ERR_VOCAB,
+                       "special token unk \"UNK\" is in neither vocabulary",
+                       "special_tokens.unk", cJSON_CreateString("UNK"),
+                       NULL);
 }

@@ -1,6 +1,7 @@
 /*
  * model_dir.c - see model_dir.h.
  */
+#include <stdarg.h>
 #include "model_dir.h"
 
 #include <criterion/criterion.h>
@@ -258,4 +259,17 @@ void cfg_set(cJSON *root, const char *path, cJSON *v)
     cJSON_DeleteItemFromObjectCaseSensitive(obj, tok);
     if (v)
         cJSON_AddItemToObject(obj, tok, v);
+}
+
+void expect_config_fail(s2s_status status, const char *needle, ...)
+{
+    fixture fx;
+    fx_init(&fx);
+    va_list ap;
+    va_start(ap, needle);
+    const char *path;
+    while ((path = va_arg(ap, const char *)))
+        cfg_set(fx.cfg, path, va_arg(ap, cJSON *));
+    va_end(ap);
+    expect_fail(&fx, status, needle);
 }

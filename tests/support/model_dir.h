@@ -106,4 +106,13 @@ void expect_fail(fixture *fx, s2s_status status, const char *needle);
 /* Sets config key path "a.b.c" to `v` (creating objects), or deletes it when v is NULL. */
 void cfg_set(cJSON *root, const char *path, cJSON *v);
 
+/* A fresh fixture whose config gets the changes in the NULL-terminated list of
+ * (const char *path, cJSON *value) pairs, in order, as cfg_set would apply them
+ * (value NULL deletes the key; ownership of each value passes to the config);
+ * then loads it and expects failure with `status` and `needle` in the message. */
+void expect_config_fail(s2s_status status, const char *needle, ...);
+
+/* The base model as format version 2: a pair for expect_config_fail. */
+#define CFG_V2 "format_version", cJSON_CreateNumber(2)
+
 #endif
