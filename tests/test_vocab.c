@@ -21,69 +21,77 @@
 
 /* ---- vocabularies --------------------------------------------------------- */
 
-Test(vocab, hole)
+enum which_vocab { SRC, TGT };
+
+/* The base model with the source or target vocabulary file replaced by
+ * `json`: loading fails with `status` and `needle` in the message. */
+static void expect_vocab_fail(enum which_vocab which, const char *json, s2s_status status,
+                              const char *needle)
 {
     fixture fx;
     fx_init(&fx);
-    fx.src_vocab = "{\"EOS\": 0, \"je\": 1, \"suis\": 3, \"content\": 4, \"<unk>\": 5}";
-    expect_fail(&fx, S2S_ERR_VOCAB, "ids must be exactly 0..4: id 2 is missing");
+    if (which == SRC)
+        fx.src_vocab = json;
+    else
+        fx.tgt_vocab = json;
+    expect_fail(&fx, status, needle);
+}
+
+Test(vocab, hole)
+{
+    expect_vocab_fail(SRC, "{\"EOS\": 0, \"je\": 1, \"suis\": 3, \"content\": 4, \"<unk>\": 5}",
+                      S2S_ERR_VOCAB,
+                      "ids must be exactly 0..4: id 2 is missing");
 }
 
 Test(vocab, repeated_id)
 {
-    fixture fx;
-    fx_init(&fx);
-    fx.tgt_vocab = "{\"SOS\": 0, \"EOS\": 1, \"i\": 2, \"am\": 1, \"happy\": 4, \"<unk>\": 5}";
-    expect_fail(&fx, S2S_ERR_VOCAB, "id 1 is used twice (tokens \"EOS\" and \"am\")");
+    expect_vocab_fail(TGT, "{\"SOS\": 0, \"EOS\": 1, \"i\": 2, \"am\": 1, \"happy\": 4, \"<unk>\": 5}",
+                      S2S_ERR_VOCAB,
+                      "id 1 is used twice (tokens \"EOS\" and \"am\")");
 }
 
 Test(vocab, non_integer_id)
 {
-    fixture fx;
-    fx_init(&fx);
-    fx.src_vocab = "{\"EOS\": 0, \"je\": 1.5, \"suis\": 2, \"content\": 3, \"<unk>\": 4}";
-    expect_fail(&fx, S2S_ERR_VOCAB, "token \"je\": id is not an integer");
+    expect_vocab_fail(SRC, "{\"EOS\": 0, \"je\": 1.5, \"suis\": 2, \"content\": 3, \"<unk>\": 4}",
+                      S2S_ERR_VOCAB,
+                      "token \"je\": id is not an integer");
 }
 
 Test(vocab, string_id)
 {
-    fixture fx;
-    fx_init(&fx);
-    fx.src_vocab = "{\"EOS\": 0, \"je\": \"1\", \"suis\": 2, \"content\": 3, \"<unk>\": 4}";
-    expect_fail(&fx, S2S_ERR_VOCAB, "token \"je\": id is not an integer");
+    expect_vocab_fail(SRC, "{\"EOS\": 0, \"je\": \"1\", \"suis\": 2, \"content\": 3, \"<unk>\": 4}",
+                      S2S_ERR_VOCAB,
+                      "token \"je\": id is not an integer");
 }
 
 Test(vocab, negative_id)
 {
-    fixture fx;
-    fx_init(&fx);
-    fx.src_vocab = "{\"EOS\": 0, \"je\": -1, \"suis\": 2, \"content\": 3, \"<unk>\": 4}";
-    expect_fail(&fx, S2S_ERR_VOCAB, "token \"je\": negative id -1");
+    expect_vocab_fail(SRC, "{\"EOS\": 0, \"je\": -1, \"suis\": 2, \"content\": 3, \"<unk>\": 4}",
+                      S2S_ERR_VOCAB,
+                      "token \"je\": negative id -1");
 }
 
 Test(vocab, duplicate_token)
 {
-    fixture fx;
-    fx_init(&fx);
-    fx.src_vocab = "{\"EOS\": 0, \"je\": 1, \"suis\": 2, \"je\": 3, \"<unk>\": 4}";
-    expect_fail(&fx, S2S_ERR_VOCAB, "token \"je\" appears twice");
+    expect_vocab_fail(SRC, "{\"EOS\": 0, \"je\": 1, \"suis\": 2, \"je\": 3, \"<unk>\": 4}",
+                      S2S_ERR_VOCAB,
+                      "token \"je\" appears twice");
 }
 
 Test(vocab, bad_utf8)
 {
-    fixture fx;
-    fx_init(&fx);
     /* byte 12 is the lone continuation byte */
-    fx.src_vocab = "{\"EOS\": 0, \"\x80\": 1, \"suis\": 2, \"content\": 3, \"<unk>\": 4}";
-    expect_fail(&fx, S2S_ERR_VOCAB, "source.vocab.json: invalid UTF-8 at byte offset 12");
+    expect_vocab_fail(SRC, "{\"EOS\": 0, \"\x80\": 1, \"suis\": 2, \"content\": 3, \"<unk>\": 4}",
+                      S2S_ERR_VOCAB,
+                      "source.vocab.json: invalid UTF-8 at byte offset 12");
 }
 
 Test(vocab, not_an_object)
 {
-    fixture fx;
-    fx_init(&fx);
-    fx.tgt_vocab = "[\"SOS\", \"EOS\"]";
-    expect_fail(&fx, S2S_ERR_VOCAB, "target.vocab.json: expected a JSON object");
+    expect_vocab_fail(TGT, "[\"SOS\", \"EOS\"]",
+                      S2S_ERR_VOCAB,
+                      "target.vocab.json: expected a JSON object");
 }
 
 Test(vocab, unicode_tokens_and_escapes)
@@ -135,11 +143,9 @@ Test(vocab, many_tokens_hash)
 
 Test(vocab, eos_missing_from_target)
 {
-    fixture fx;
-    fx_init(&fx);
-    fx.tgt_vocab = "{\"SOS\": 0, \"</s>\": 1, \"i\": 2, \"am\": 3, \"happy\": 4, \"<unk>\": 5}";
-    expect_fail(&fx, S2S_ERR_VOCAB,
-                "target.vocab.json: special token eos \"EOS\" is not in the target vocabulary");
+    expect_vocab_fail(TGT, "{\"SOS\": 0, \"</s>\": 1, \"i\": 2, \"am\": 3, \"happy\": 4, \"<unk>\": 5}",
+                      S2S_ERR_VOCAB,
+                      "target.vocab.json: special token eos \"EOS\" is not in the target vocabulary");
 }
 
 Test(vocab, sos_missing_from_target)
@@ -152,11 +158,9 @@ Test(vocab, sos_missing_from_target)
 
 Test(vocab, eos_missing_from_source_with_append_eos)
 {
-    fixture fx;
-    fx_init(&fx);
-    fx.src_vocab = "{\"<unk>\": 0, \"je\": 1, \"suis\": 2, \"content\": 3, \"moi\": 4}";
-    expect_fail(&fx, S2S_ERR_VOCAB, "not in the source vocabulary (needed because "
-                                    "encoder.append_eos is true)");
+    expect_vocab_fail(SRC, "{\"<unk>\": 0, \"je\": 1, \"suis\": 2, \"content\": 3, \"moi\": 4}",
+                      S2S_ERR_VOCAB,
+                      "not in the source vocabulary (needed because encoder.append_eos is true)");
 }
 
 Test(vocab, unk_in_neither)
