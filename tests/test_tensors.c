@@ -21,6 +21,30 @@
 
 /* ---- tensors against the config ----------------------------------------- */
 
+/* Replaces tensor `name` by an F32 tensor of shape (d0, d1) (d1 < 0: 1-D). */
+static void reshape(fixture *fx, const char *name, int64_t d0, int64_t d1)
+{
+    tl_remove(&fx->tl, name);
+    tl_f32(&fx->tl, name, d0, d1);
+}
+
+/* The base model prepared by `setup` (NULL: left as is), then tensor `name`
+ * reshaped to (d0, d1) (d1 < 0: 1-D), or removed when d0 is 0: loading fails
+ * with S2S_ERR_TENSOR and `needle` in the message. */
+static void expect_edited_fail(void (*setup)(fixture *), const char *name, int64_t d0, int64_t d1,
+                               const char *needle)
+{
+    fixture fx;
+    fx_init(&fx);
+    if (setup)
+        setup(&fx);
+    if (d0)
+        reshape(&fx, name, d0, d1);
+    else
+        tl_remove(&fx.tl, name);
+    expect_fail(&fx, S2S_ERR_TENSOR, needle);
+}
+
 Test(tensors, missing_tensor)
 {
     fixture fx;
@@ -31,22 +55,14 @@ Test(tensors, missing_tensor)
 
 Test(tensors, wrong_shape)
 {
-    fixture fx;
-    fx_init(&fx);
-    tl_remove(&fx.tl, "decoder.out.weight");
-    tl_f32(&fx.tl, "decoder.out.weight", 6, 5);
-    expect_fail(&fx, S2S_ERR_TENSOR,
-                "tensor \"decoder.out.weight\": shape (6, 5) but the config implies (6, 4)");
+    expect_edited_fail(NULL, "decoder.out.weight", 6, 5,
+                        "tensor \"decoder.out.weight\": shape (6, 5) but the config implies (6, 4)");
 }
 
 Test(tensors, wrong_rank)
 {
-    fixture fx;
-    fx_init(&fx);
-    tl_remove(&fx.tl, "decoder.rnn.bias_ih_l0");
-    tl_f32(&fx.tl, "decoder.rnn.bias_ih_l0", 12, 1);
-    expect_fail(&fx, S2S_ERR_TENSOR,
-                "\"decoder.rnn.bias_ih_l0\": shape (12, 1) but the config implies (12,)");
+    expect_edited_fail(NULL, "decoder.rnn.bias_ih_l0", 12, 1,
+                        "\"decoder.rnn.bias_ih_l0\": shape (12, 1) but the config implies (12,)");
 }
 
 Test(tensors, i32_where_f32_needed)
@@ -73,8 +89,7 @@ Test(tensors, target_vocab_not_matching_out)
 {
     fixture fx;
     fx_init(&fx);
-    tl_remove(&fx.tl, "decoder.embedding.weight");
-    tl_f32(&fx.tl, "decoder.embedding.weight", 7, 4);
+    reshape(&fx, "decoder.embedding.weight", 7, 4);
     fx.tgt_vocab = "{\"SOS\": 0, \"EOS\": 1, \"i\": 2, \"am\": 3, \"happy\": 4, \"<unk>\": 5,"
                    " \"sad\": 6}";
     expect_fail(&fx, S2S_ERR_TENSOR,
@@ -97,13 +112,6 @@ static void v2_with(fixture *fx, const char *key, cJSON *value)
 {
     cfg_set(fx->cfg, "format_version", cJSON_CreateNumber(2));
     cfg_set(fx->cfg, key, value);
-}
-
-/* Replaces tensor `name` by an F32 tensor of shape (d0, d1) (d1 < 0: 1-D). */
-static void reshape(fixture *fx, const char *name, int64_t d0, int64_t d1)
-{
-    tl_remove(&fx->tl, name);
-    tl_f32(&fx->tl, name, d0, d1);
 }
 
 Test(tensors_v2, coverage_tensor_missing)
@@ -160,41 +168,63 @@ Test(tensors_v2, local_m_needs_no_predictor)
     fx_cleanup(&fx);
 }
 
-/* Multihead with D == H_d = 4: torch's packed in_proj_weight (12, 4). */
-static void multihead_packed(fixture *fx, int heads)
+/* An F32 tensor to add: name and shape (d1 < 0: 1-D). */
+typedef struct f32_shape {
+    const char *name;
+    int64_t d0, d1;
+} f32_shape;
+
+/* Adds the `n` F32 tensors of `shapes` to the fixture, in order. */
+static void add_f32(fixture *fx, const f32_shape *shapes, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        tl_f32(&fx->tl, shapes[i].name, shapes[i].d0, shapes[i].d1);
+}
+
+/* The packed multihead tensors for D == H_d = 4. */
+static const f32_shape packed_mha[] = {
+    {"decoder.attention.mha.in_proj_weight", 12, 4},
+    {"decoder.attention.mha.in_proj_bias", 12, -1},
+    {"decoder.attention.mha.out_proj.weight", 4, 4},
+    {"decoder.attention.mha.out_proj.bias", 4, -1},
+};
+
+/* The decoder tensors of the separate-projection multihead model below. */
+static const f32_shape separate_shapes[] = {
+    {"decoder.rnn.weight_ih_l0", 18, 10},
+    {"decoder.rnn.weight_hh_l0", 18, 6},
+    {"decoder.rnn.bias_ih_l0", 18, -1},
+    {"decoder.rnn.bias_hh_l0", 18, -1},
+    {"decoder.out.weight", 6, 6},
+    {"decoder.attention.mha.q_proj_weight", 6, 6},
+    {"decoder.attention.mha.k_proj_weight", 6, 4},
+    {"decoder.attention.mha.v_proj_weight", 6, 4},
+    {"decoder.attention.mha.in_proj_bias", 18, -1},
+    {"decoder.attention.mha.out_proj.weight", 6, 6},
+    {"decoder.attention.mha.out_proj.bias", 6, -1},
+};
+
+/* Multihead with 2 heads and D == H_d = 4: torch's packed in_proj_weight (12, 4). */
+static void multihead_packed(fixture *fx)
 {
     v2_with(fx, "decoder.attention.type", cJSON_CreateString("multihead"));
-    cfg_set(fx->cfg, "decoder.attention.heads", cJSON_CreateNumber(heads));
-    tl_f32(&fx->tl, "decoder.attention.mha.in_proj_weight", 12, 4);
-    tl_f32(&fx->tl, "decoder.attention.mha.in_proj_bias", 12, -1);
-    tl_f32(&fx->tl, "decoder.attention.mha.out_proj.weight", 4, 4);
-    tl_f32(&fx->tl, "decoder.attention.mha.out_proj.bias", 4, -1);
+    cfg_set(fx->cfg, "decoder.attention.heads", cJSON_CreateNumber(2));
+    add_f32(fx, packed_mha, sizeof packed_mha / sizeof packed_mha[0]);
 }
 
 Test(tensors_v2, multihead_packed_wrong_shapes)
 {
-    fixture fx;
-    fx_init(&fx);
-    multihead_packed(&fx, 2);
-    reshape(&fx, "decoder.attention.mha.in_proj_weight", 12, 3);
-    expect_fail(&fx, S2S_ERR_TENSOR,
-                "tensor \"decoder.attention.mha.in_proj_weight\": shape (12, 3) but the config implies (12, 4)");
+    expect_edited_fail(multihead_packed, "decoder.attention.mha.in_proj_weight", 12, 3,
+                       "tensor \"decoder.attention.mha.in_proj_weight\": shape (12, 3) but the config implies (12, 4)");
 
-    fx_init(&fx);
-    multihead_packed(&fx, 2);
-    reshape(&fx, "decoder.attention.mha.in_proj_bias", 4, -1);
-    expect_fail(&fx, S2S_ERR_TENSOR, "tensor \"decoder.attention.mha.in_proj_bias\": shape (4,) but the config implies (12,)");
+    expect_edited_fail(multihead_packed, "decoder.attention.mha.in_proj_bias", 4, -1,
+                       "tensor \"decoder.attention.mha.in_proj_bias\": shape (4,) but the config implies (12,)");
 
-    fx_init(&fx);
-    multihead_packed(&fx, 2);
-    reshape(&fx, "decoder.attention.mha.out_proj.weight", 4, 12);
-    expect_fail(&fx, S2S_ERR_TENSOR,
-                "tensor \"decoder.attention.mha.out_proj.weight\": shape (4, 12) but the config implies (4, 4)");
+    expect_edited_fail(multihead_packed, "decoder.attention.mha.out_proj.weight", 4, 12,
+                       "tensor \"decoder.attention.mha.out_proj.weight\": shape (4, 12) but the config implies (4, 4)");
 
-    fx_init(&fx);
-    multihead_packed(&fx, 2);
-    tl_remove(&fx.tl, "decoder.attention.mha.out_proj.bias");
-    expect_fail(&fx, S2S_ERR_TENSOR, "missing tensor \"decoder.attention.mha.out_proj.bias\"");
+    expect_edited_fail(multihead_packed, "decoder.attention.mha.out_proj.bias", 0, 0,
+                       "missing tensor \"decoder.attention.mha.out_proj.bias\"");
 }
 
 /* Multihead with D = 4 != H_d = 6 (zeros bridge): q/k/v_proj_weight; the
@@ -208,17 +238,7 @@ static void multihead_separate(fixture *fx)
     const char *drop[] = {"decoder.rnn.weight_ih_l0", "decoder.rnn.weight_hh_l0", "decoder.rnn.bias_ih_l0",
                           "decoder.rnn.bias_hh_l0", "decoder.out.weight"};
     for (size_t i = 0; i < sizeof drop / sizeof drop[0]; i++) tl_remove(&fx->tl, drop[i]);
-    tl_f32(&fx->tl, "decoder.rnn.weight_ih_l0", 18, 10);
-    tl_f32(&fx->tl, "decoder.rnn.weight_hh_l0", 18, 6);
-    tl_f32(&fx->tl, "decoder.rnn.bias_ih_l0", 18, -1);
-    tl_f32(&fx->tl, "decoder.rnn.bias_hh_l0", 18, -1);
-    tl_f32(&fx->tl, "decoder.out.weight", 6, 6);
-    tl_f32(&fx->tl, "decoder.attention.mha.q_proj_weight", 6, 6);
-    tl_f32(&fx->tl, "decoder.attention.mha.k_proj_weight", 6, 4);
-    tl_f32(&fx->tl, "decoder.attention.mha.v_proj_weight", 6, 4);
-    tl_f32(&fx->tl, "decoder.attention.mha.in_proj_bias", 18, -1);
-    tl_f32(&fx->tl, "decoder.attention.mha.out_proj.weight", 6, 6);
-    tl_f32(&fx->tl, "decoder.attention.mha.out_proj.bias", 6, -1);
+    add_f32(fx, separate_shapes, sizeof separate_shapes / sizeof separate_shapes[0]);
 }
 
 Test(tensors_v2, multihead_separate_projections)
@@ -231,17 +251,11 @@ Test(tensors_v2, multihead_separate_projections)
     s2s_model_free(m);
     fx_cleanup(&fx);
 
-    fx_init(&fx);
-    multihead_separate(&fx);
-    reshape(&fx, "decoder.attention.mha.k_proj_weight", 6, 6);
-    expect_fail(&fx, S2S_ERR_TENSOR,
-                "tensor \"decoder.attention.mha.k_proj_weight\": shape (6, 6) but the config implies (6, 4)");
+    expect_edited_fail(multihead_separate, "decoder.attention.mha.k_proj_weight", 6, 6,
+                       "tensor \"decoder.attention.mha.k_proj_weight\": shape (6, 6) but the config implies (6, 4)");
 
-    fx_init(&fx);
-    multihead_separate(&fx);
-    reshape(&fx, "decoder.attention.mha.q_proj_weight", 6, 4);
-    expect_fail(&fx, S2S_ERR_TENSOR,
-                "tensor \"decoder.attention.mha.q_proj_weight\": shape (6, 4) but the config implies (6, 6)");
+    expect_edited_fail(multihead_separate, "decoder.attention.mha.q_proj_weight", 6, 4,
+                       "tensor \"decoder.attention.mha.q_proj_weight\": shape (6, 4) but the config implies (6, 6)");
 
     /* a packed in_proj_weight does not stand for the separate ones when D != H_d */
     fx_init(&fx);
@@ -251,10 +265,8 @@ Test(tensors_v2, multihead_separate_projections)
     expect_fail(&fx, S2S_ERR_TENSOR, "missing tensor \"decoder.attention.mha.q_proj_weight\"");
 
     /* the RNN input is emb + H_d (the module's output), not emb + D */
-    fx_init(&fx);
-    multihead_separate(&fx);
-    reshape(&fx, "decoder.rnn.weight_ih_l0", 18, 8);
-    expect_fail(&fx, S2S_ERR_TENSOR, "tensor \"decoder.rnn.weight_ih_l0\": shape (18, 8) but the config implies (18, 10)");
+    expect_edited_fail(multihead_separate, "decoder.rnn.weight_ih_l0", 18, 8,
+                       "tensor \"decoder.rnn.weight_ih_l0\": shape (18, 8) but the config implies (18, 10)");
 }
 
 Test(tensors_v2, copy_gate_wrong_shapes)
