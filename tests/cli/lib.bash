@@ -41,6 +41,38 @@ need_fixture() {
   fi
 }
 
+# lacks FILE TEXT: FILE exists and does not contain the fixed string TEXT.
+lacks() { [ -f "$1" ] && ! has "$1" "$2"; }
+
+# has_all FILE TEXT...: FILE contains every one of the fixed strings.
+has_all() { local f=$1 t; shift; for t in "$@"; do has "$f" "$t" || return 1; done; }
+
+# on_pty STREAM OUT COMMAND...: runs COMMAND with STREAM (stdout or stderr) on
+# a pseudo-terminal and the other stream to /dev/null; writes every byte the
+# terminal received, up to COMMAND's exit, to the file OUT.
+on_pty() {
+  rm -f "$2"
+  "$PYTHON" - "$@" <<'PY'
+import os, pty, subprocess, sys
+stream, out, cmd = sys.argv[1], sys.argv[2], sys.argv[3:]
+master, slave = pty.openpty()
+where = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+where[stream] = slave
+subprocess.run(cmd, **where)
+os.close(slave)
+data = b""
+try:
+    while True:
+        chunk = os.read(master, 65536)
+        if not chunk:
+            break
+        data += chunk
+except OSError:
+    pass
+open(out, "wb").write(data)
+PY
+}
+
 finish() {
   echo "$NAME: $pass passed, $fail failed"
   [ "$fail" = 0 ]

@@ -27,26 +27,8 @@ check "--color auto into a file: no escapes" test "$(grep -c $'\033' "$TMP/out")
 expect_rc 0 "text from standard input" bash -c "echo 'f b h c' | '$S2S' align -m '$M' --color never"
 check "stdin text gives the same heatmap" cmp -s "$TMP/out" <("$S2S" align -m "$M" --color never f b h c)
 on_tty() { # TERM NO_COLOR: 0 when align writes colour escapes on a pseudo-terminal
-  "$PYTHON" - "$S2S" "$M" "$1" "$2" <<'PY'
-import os, pty, subprocess, sys
-env = dict(os.environ, TERM=sys.argv[3])
-env.pop("NO_COLOR", None)
-if sys.argv[4]:
-    env["NO_COLOR"] = sys.argv[4]
-master, slave = pty.openpty()
-subprocess.run([sys.argv[1], "align", "-m", sys.argv[2], "f", "b"], stdout=slave, stderr=subprocess.DEVNULL, env=env)
-os.close(slave)
-data = b""
-try:
-    while True:
-        chunk = os.read(master, 65536)
-        if not chunk:
-            break
-        data += chunk
-except OSError:
-    pass
-sys.exit(0 if b"\x1b[38;5;" in data else 1)
-PY
+  on_pty stdout "$TMP/pty" env -u NO_COLOR TERM="$1" ${2:+NO_COLOR="$2"} "$S2S" align -m "$M" f b &&
+    has "$TMP/pty" $'\x1b[38;5;'
 }
 check "--color auto on a terminal: colour" on_tty xterm-256color ""
 check "--color auto, NO_COLOR set: no colour" not on_tty xterm-256color 1

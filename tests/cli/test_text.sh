@@ -206,24 +206,12 @@ expect_rc 0 "translate without -v" "$S2S" translate -m "$FE" -i "$TMP/para.txt"
 check "without -v (not a terminal): nothing on stderr" test ! -s "$TMP/err"
 expect_rc 1 "score -v with a bad line" "$S2S" score -m "$FE" -v -i <(printf 'Il pleut.\tIt rains.\nno tab\n')
 check "score -v: 2 lines, 1 failed, target tokens" grep -qE "^s2s score: 2 lines \(1 failed\), [0-9]+ source tokens, [0-9]+ target tokens, " "$TMP/err"
-check "-v on a terminal: the progress bar, then the summary" "$PYTHON" - "$S2S" "$FE" "$TMP/many.txt" <<'PY'
-import os, pty, subprocess, sys
-master, slave = pty.openpty()
-subprocess.run([sys.argv[1], "translate", "-m", sys.argv[2], "-i", sys.argv[3], "-v"],
-               stdout=subprocess.DEVNULL, stderr=slave)
-os.close(slave)
-data = b""
-try:
-    while True:
-        chunk = os.read(master, 4096)
-        if not chunk:
-            break
-        data += chunk
-except OSError:
-    pass
+on_pty stderr "$TMP/pty" "$S2S" translate -m "$FE" -i "$TMP/many.txt" -v
+check "-v on a terminal: the progress bar, then the summary" "$PYTHON" -c '
+import sys
+data = open(sys.argv[1], "rb").read()
 last = data.rstrip(b"\r\n").split(b"\r")[-1]
-sys.exit(0 if b"left" in data and b"s2s translate: 160 lines" in last else 1)
-PY
+sys.exit(0 if b"left" in data and b"s2s translate: 160 lines" in last else 1)' "$TMP/pty"
 
 # 9. score is forced decoding of a given target: a blank line is an error in
 #    place (no TAB); an empty target scores the bare eos; no splitting

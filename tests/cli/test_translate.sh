@@ -292,36 +292,10 @@ sys.exit(0 if ok else print(n1, n2, rss1, rss2) or 1)
 PY
 
 # 14. progress bar on a terminal, not otherwise
-check "progress bar when stderr is a terminal" "$PYTHON" - "$S2S" "$M" "$TMP/many.txt" <<'PY'
-import os, pty, subprocess, sys
-master, slave = pty.openpty()
-p = subprocess.run([sys.argv[1], "translate", "-m", sys.argv[2], "-i", sys.argv[3]],
-                   stdout=subprocess.DEVNULL, stderr=slave)
-os.close(slave)
-data = b""
-try:
-    while True:
-        chunk = os.read(master, 4096)
-        if not chunk:
-            break
-        data += chunk
-except OSError:
-    pass
-sys.exit(0 if b"lines/s" in data and b"left" in data else 1)
-PY
-check "no progress bar with --quiet on a terminal" "$PYTHON" - "$S2S" "$M" "$TMP/in.txt" <<'PY'
-import os, pty, subprocess, sys
-master, slave = pty.openpty()
-subprocess.run([sys.argv[1], "translate", "-m", sys.argv[2], "-i", sys.argv[3], "--quiet"],
-               stdout=subprocess.DEVNULL, stderr=slave)
-os.close(slave)
-os.set_blocking(master, False)
-try:
-    data = os.read(master, 4096)
-except OSError:
-    data = b""
-sys.exit(0 if b"lines/s" not in data else 1)
-PY
+on_pty stderr "$TMP/pty" "$S2S" translate -m "$M" -i "$TMP/many.txt"
+check "progress bar when stderr is a terminal" has_all "$TMP/pty" "lines/s" "left"
+on_pty stderr "$TMP/pty" "$S2S" translate -m "$M" -i "$TMP/in.txt" --quiet
+check "no progress bar with --quiet on a terminal" lacks "$TMP/pty" "lines/s"
 
 # 15. summarize: config "decoding" defaults, and it refuses nothing translate accepts
 mkdir -p "$TMP/summ" && cp "$M"/* "$TMP/summ/"
