@@ -94,17 +94,24 @@ Test(config, other_format)
                        NULL);
 }
 
+/* Loads the directory as it is on disk (not rewritten from the fixture) and
+ * expects failure with `status` and `needle` in the message; cleans up. */
+static void expect_dir_fail(fixture *fx, s2s_status status, const char *needle)
+{
+    s2s_model *m = s2s_model_load(fx->dir, &fx->err);
+    cr_assert_null(m);
+    cr_assert_eq(fx->err.status, status);
+    cr_assert(strstr(fx->err.message, needle), "%s", fx->err.message);
+    fx_cleanup(fx);
+}
+
 Test(config, not_json)
 {
     fixture fx;
     fx_init(&fx);
     fx_write(&fx);
     write_file(fx.dir, "config.json", "{\"format\": ", 11);
-    s2s_model *m = s2s_model_load(fx.dir, &fx.err);
-    cr_assert_null(m);
-    cr_assert_eq(fx.err.status, S2S_ERR_CONFIG);
-    cr_assert(strstr(fx.err.message, "config.json: invalid JSON"), "%s", fx.err.message);
-    fx_cleanup(&fx);
+    expect_dir_fail(&fx, S2S_ERR_CONFIG, "config.json: invalid JSON");
 }
 
 Test(config, missing_config)
@@ -115,11 +122,7 @@ Test(config, missing_config)
     char p[128];
     snprintf(p, sizeof p, "%s/config.json", fx.dir);
     unlink(p);
-    s2s_model *m = s2s_model_load(fx.dir, &fx.err);
-    cr_assert_null(m);
-    cr_assert_eq(fx.err.status, S2S_ERR_IO);
-    cr_assert(strstr(fx.err.message, "config.json: cannot open"), "%s", fx.err.message);
-    fx_cleanup(&fx);
+    expect_dir_fail(&fx, S2S_ERR_IO, "config.json: cannot open");
 }
 
 Test(config, num_layers_out_of_range)
@@ -324,6 +327,15 @@ Test(config, direct_parse_defaults_and_messages)
     cr_assert(strstr(err.message, "trailing data"), "%s", err.message);
 }
 
+/* Loads the fixture, asserting success, and fills `in`; the caller frees the model. */
+static s2s_model *load_info(fixture *fx, s2s_model_info *in)
+{
+    s2s_model *m = fx_load(fx);
+    cr_assert_not_null(m, "load failed: %s", fx->err.message);
+    s2s_model_get_info(m, in);
+    return m;
+}
+
 Test(config, bpe_merges_resolved_in_dir)
 {
     fixture fx;
@@ -334,10 +346,8 @@ Test(config, bpe_merges_resolved_in_dir)
     snprintf(sub, sizeof sub, "%s/bpe", fx.dir);
     cr_assert_eq(mkdir(sub, 0700), 0);
     write_file(sub, "merges.txt", "#version: 0.2\nj e\n", 18);
-    s2s_model *m = fx_load(&fx);
-    cr_assert_not_null(m, "load failed: %s", fx.err.message);
     s2s_model_info in;
-    s2s_model_get_info(m, &in);
+    s2s_model *m = load_info(&fx, &in);
     cr_assert_str_eq(in.level, "bpe");
     cr_assert_str_eq(in.merges_file, "bpe/merges.txt");
     s2s_model_free(m);
@@ -376,10 +386,8 @@ Test(config, license_attribution_scores_in_info)
     cJSON_AddNumberToObject(scores, "test_bleu", 21.5);
     cJSON_AddStringToObject(scores, "test_data", "a \"quoted\" set");
     cfg_set(fx.cfg, "scores", scores);
-    s2s_model *m = fx_load(&fx);
-    cr_assert_not_null(m, "load failed: %s", fx.err.message);
     s2s_model_info in;
-    s2s_model_get_info(m, &in);
+    s2s_model *m = load_info(&fx, &in);
     cr_expect_str_eq(in.license, "CC-BY 4.0");
     cr_expect_str_eq(in.attribution, "Some data, somewhere");
     cr_assert_not_null(in.scores_json);
@@ -393,10 +401,8 @@ Test(config, descriptive_keys_absent_or_of_another_type)
     fixture fx;
     fx_init(&fx);
     cfg_set(fx.cfg, "license", cJSON_CreateNumber(3)); /* ignored like an unknown key */
-    s2s_model *m = fx_load(&fx);
-    cr_assert_not_null(m, "load failed: %s", fx.err.message);
     s2s_model_info in;
-    s2s_model_get_info(m, &in);
+    s2s_model *m = load_info(&fx, &in);
     cr_expect_null(in.license);
     cr_expect_null(in.attribution);
     cr_expect_null(in.scores_json);
