@@ -12,25 +12,9 @@
 
 #include "model.h"
 #include "tok_internal.h"
+#include "support/slurp.h"
 
 #define J "\xef\xbf\xad" /* joiner U+FFED */
-
-/* The whole file at `path` as a malloc'd NUL-terminated string; *len its
- * size. The tokenizer reads no files: the loader hands it their text. */
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert(f, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    cr_assert(s && fread(s, 1, (size_t)n, f) == (size_t)n);
-    s[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return s;
-}
 
 /* A tokenizer; `merges_path` names the merges file for level "bpe". */
 static s2s_tokenizer *mk(normalizer_kind nk, level_kind lk, int lower, const char *merges_path)

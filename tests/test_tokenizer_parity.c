@@ -13,6 +13,7 @@
 #include <utf8proc.h>
 
 #include "tok_internal.h"
+#include "support/slurp.h"
 
 #define FIX "tests/fixtures/tokenizer/"
 
@@ -26,23 +27,14 @@ static char *fixture_path(const char *name)
     return p;
 }
 
-static char *slurp(const char *name, size_t *len)
+/* The fixture file `name` (see fixture_path) as a malloc'd string; *len its size. */
+static char *slurp_fixture(const char *name, size_t *len)
 {
     char *path = fixture_path(name);
-    FILE *f = fopen(path, "rb");
-    cr_assert(f, "cannot open %s (is S2S_ROOT set?)", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    cr_assert(fread(s, 1, (size_t)n, f) == (size_t)n);
-    s[n] = 0;
-    fclose(f);
+    char *s = slurp(path, len);
     free(path);
-    if (len) *len = (size_t)n;
     return s;
 }
-
 /* Splits `s` in place into lines (without "\n"); returns the count. */
 static size_t lines_of(char *s, size_t len, char ***out)
 {
@@ -69,7 +61,7 @@ static s2s_tokenizer *make_tok(normalizer_kind nk, level_kind lk, int lower)
     cfg.lowercase = lower;
     cfg.max_input_tokens = S2S_DEFAULT_MAX_INPUT_TOKENS;
     size_t len = 0;
-    char *merges = lk == LEVEL_BPE ? slurp("merges-2000.txt", &len) : NULL;
+    char *merges = lk == LEVEL_BPE ? slurp_fixture("merges-2000.txt", &len) : NULL;
     tok_error err = {0};
     s2s_tokenizer *t = tokenizer_new(&cfg, merges, len, "merges-2000.txt", &err);
     cr_assert(t, "tokenizer_new: %s", err.message);
@@ -81,7 +73,7 @@ static void check_golden(const char *inputs, const char *golden, normalizer_kind
                          int lower, size_t step)
 {
     size_t ilen, glen;
-    char *itext = slurp(inputs, &ilen), *gtext = slurp(golden, &glen);
+    char *itext = slurp_fixture(inputs, &ilen), *gtext = slurp_fixture(golden, &glen);
     char **in, **gl;
     size_t nin = lines_of(itext, ilen, &in), ngl = lines_of(gtext, glen, &gl);
     cr_assert_eq(ngl, (nin + step - 1) / step, "%s: %zu lines for %zu inputs", golden, ngl, nin);
@@ -164,7 +156,7 @@ Test(parity, tricky_inputs_every_config)
     static const char *const norms[] = {"none", "tutorial", "text"};
     static const char *const levels[] = {"word", "char", "bpe"};
     size_t len;
-    char *text = slurp("tricky.json", &len);
+    char *text = slurp_fixture("tricky.json", &len);
     cJSON *root = cJSON_ParseWithLength(text, len);
     cr_assert(root, "tricky.json does not parse");
     cJSON *inputs = cJSON_GetObjectItem(root, "inputs");
@@ -239,7 +231,7 @@ static void seq_of(const char *s, int32_t *v, int *n)
 Test(parity, unicode_tables)
 {
     size_t len;
-    char *text = slurp("unicode-tables.tsv", &len);
+    char *text = slurp_fixture("unicode-tables.tsv", &len);
     char **lines;
     size_t n = lines_of(text, len, &lines);
     unsigned char *unassigned = unassigned_map(lines, n);
@@ -333,7 +325,7 @@ Test(parity, unicode_tables)
 Test(parity, utf8_strict_and_lenient)
 {
     size_t len;
-    char *text = slurp("utf8-lenient.tsv", &len);
+    char *text = slurp_fixture("utf8-lenient.tsv", &len);
     char **lines;
     size_t n = lines_of(text, len, &lines);
     cr_assert_gt(n, 100);
