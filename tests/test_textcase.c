@@ -22,37 +22,78 @@ static int known(void *ctx, const char *w, size_t n)
 
 static int detect(const char *s) { return cli_case_detect(s, strlen(s)); }
 
+/* A text and the casing cli_case_detect should find in it. */
+typedef struct detect_case {
+    const char *s;
+    int want;
+} detect_case;
+
+/* A text and what cli_case_fold should make of it. */
+typedef struct fold_case {
+    const char *s, *want;
+} fold_case;
+
+/* A text, a casing, and what cli_case_restore should make of them. */
+typedef struct restore_case {
+    const char *s;
+    int casing;
+    const char *want;
+} restore_case;
+
+/* Texts in capitals, and near misses. */
+static const detect_case ALL_CAPS[] = {
+    {"MARIE N'A PAS VOULU RÉPONDRE.", CLI_CASE_UPPER},
+    {"« OÙ ES-TU ? »", CLI_CASE_UPPER},
+    {"BONJOUR", CLI_CASE_UPPER},
+    {"ÇA VA TRÈS BIEN, MERCI", CLI_CASE_UPPER},
+    /* too few letters: an acronym alone stays */
+    {"USA", CLI_CASE_NONE},
+    {"OK !", CLI_CASE_NONE},
+    /* one stray lower-case letter in 20 capitals is still all caps */
+    {"LE PRIX EST DE 12 EUROS LE kILO", CLI_CASE_UPPER},
+    {"LE PRIX EST DE 12 EUROS le kilo", CLI_CASE_NONE},
+};
+
+/* Texts in title case. */
+static const detect_case TITLE_CASE[] = {
+    {"Marie N'a Pas Voulu Répondre Aux Questions.", CLI_CASE_TITLE},
+    {"Le Président de la République Arrive", CLI_CASE_TITLE},
+    {"The Lord of the Rings", CLI_CASE_TITLE},
+    {"La NASA Lance Une Fusée", CLI_CASE_TITLE},
+};
+
+/* Ordinary sentences. */
+static const detect_case ORDINARY[] = {
+    {"Marie n'a pas voulu répondre aux questions.", CLI_CASE_NONE},
+    {"Marie et Pierre sont à Paris.", CLI_CASE_NONE},
+    {"La NASA a lancé une fusée depuis la Floride.", CLI_CASE_NONE},
+    {"Il a 3 ans.", CLI_CASE_NONE},
+    {"", CLI_CASE_NONE},
+    {"12/03/2021", CLI_CASE_NONE},
+    {"Jean Dupont", CLI_CASE_NONE}, /* two words are not a title */
+};
+
+/* Every text of `cases` detected as its casing. */
+static void expect_detect(const detect_case *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        cr_expect_eq(detect(cases[i].s), cases[i].want, "detect of '%s'", cases[i].s);
+}
+#define EXPECT_DETECT(cases) expect_detect(cases, sizeof cases / sizeof cases[0])
+
 Test(textcase, detects_all_caps)
 {
-    cr_expect_eq(detect("MARIE N'A PAS VOULU RÉPONDRE."), CLI_CASE_UPPER);
-    cr_expect_eq(detect("« OÙ ES-TU ? »"), CLI_CASE_UPPER);
-    cr_expect_eq(detect("BONJOUR"), CLI_CASE_UPPER);
-    cr_expect_eq(detect("ÇA VA TRÈS BIEN, MERCI"), CLI_CASE_UPPER);
-    /* too few letters: an acronym alone stays */
-    cr_expect_eq(detect("USA"), CLI_CASE_NONE);
-    cr_expect_eq(detect("OK !"), CLI_CASE_NONE);
-    /* one stray lower-case letter in 20 capitals is still all caps */
-    cr_expect_eq(detect("LE PRIX EST DE 12 EUROS LE kILO"), CLI_CASE_UPPER);
-    cr_expect_eq(detect("LE PRIX EST DE 12 EUROS le kilo"), CLI_CASE_NONE);
+    EXPECT_DETECT(ALL_CAPS);
 }
 
 Test(textcase, detects_title_case)
 {
-    cr_expect_eq(detect("Marie N'a Pas Voulu Répondre Aux Questions."), CLI_CASE_TITLE);
-    cr_expect_eq(detect("Le Président de la République Arrive"), CLI_CASE_TITLE);
-    cr_expect_eq(detect("The Lord of the Rings"), CLI_CASE_TITLE);
-    cr_expect_eq(detect("La NASA Lance Une Fusée"), CLI_CASE_TITLE);
+    EXPECT_DETECT(TITLE_CASE);
 }
 
 Test(textcase, ordinary_sentences_are_left_alone)
 {
-    cr_expect_eq(detect("Marie n'a pas voulu répondre aux questions."), CLI_CASE_NONE);
-    cr_expect_eq(detect("Marie et Pierre sont à Paris."), CLI_CASE_NONE);
-    cr_expect_eq(detect("La NASA a lancé une fusée depuis la Floride."), CLI_CASE_NONE);
-    cr_expect_eq(detect("Il a 3 ans."), CLI_CASE_NONE);
-    cr_expect_eq(detect(""), CLI_CASE_NONE);
-    cr_expect_eq(detect("12/03/2021"), CLI_CASE_NONE);
-    cr_expect_eq(detect("Jean Dupont"), CLI_CASE_NONE); /* two words are not a title */
+    EXPECT_DETECT(ORDINARY);
 }
 
 /* cli_case_fold of `s` compared with `want`. */
@@ -66,17 +107,21 @@ static void expect_fold(const char *s, const char *want)
 
 Test(textcase, folds_to_ordinary_case)
 {
-    /* the first word capitalized, the rest lower case */
-    expect_fold("MARIE N'A PAS VOULU RÉPONDRE.", "Marie n'a pas voulu répondre.");
-    expect_fold("IL EST À PARIS.", "Il est à Paris."); /* "paris" unknown, "Paris" known */
-    expect_fold("LA NASA DORT.", "La NASA dort.");      /* only the capitals form is known */
-    expect_fold("Le Chat Dort À Paris", "Le chat dort à Paris");
-    /* nothing known: plain lower case after the first word */
-    expect_fold("ÉCOUTE BIEN DUPONT", "Écoute bien dupont");
-    /* opening marks before the first word; a digit first means no capital */
-    expect_fold("« OÙ ES-TU ? »", "« Où es-tu ? »");
-    expect_fold("12 MARS 2021", "12 mars 2021");
-    expect_fold("", "");
+    static const fold_case cases[] = {
+        /* the first word capitalized, the rest lower case */
+        {"MARIE N'A PAS VOULU RÉPONDRE.", "Marie n'a pas voulu répondre."},
+        {"IL EST À PARIS.", "Il est à Paris."}, /* "paris" unknown, "Paris" known */
+        {"LA NASA DORT.", "La NASA dort."},      /* only the capitals form is known */
+        {"Le Chat Dort À Paris", "Le chat dort à Paris"},
+        /* nothing known: plain lower case after the first word */
+        {"ÉCOUTE BIEN DUPONT", "Écoute bien dupont"},
+        /* opening marks before the first word; a digit first means no capital */
+        {"« OÙ ES-TU ? »", "« Où es-tu ? »"},
+        {"12 MARS 2021", "12 mars 2021"},
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        expect_fold(cases[i].s, cases[i].want);
 }
 
 /* cli_case_restore of `s` compared with `want`. */
@@ -90,12 +135,16 @@ static void expect_restore(const char *s, int casing, const char *want)
 
 Test(textcase, gives_the_case_back)
 {
-    expect_restore("Mary didn't want to answer.", CLI_CASE_UPPER, "MARY DIDN'T WANT TO ANSWER.");
-    expect_restore("où est l'été ?", CLI_CASE_UPPER, "OÙ EST L'ÉTÉ ?");
-    expect_restore("Mary didn't want to answer.", CLI_CASE_TITLE, "Mary Didn't Want To Answer.");
-    expect_restore("the cat (asleep) is «here»", CLI_CASE_TITLE, "The Cat (Asleep) Is «Here»");
-    expect_restore("no change", CLI_CASE_NONE, "no change");
-    expect_restore("", CLI_CASE_UPPER, "");
+    static const restore_case cases[] = {
+        {"Mary didn't want to answer.", CLI_CASE_UPPER, "MARY DIDN'T WANT TO ANSWER."},
+        {"où est l'été ?", CLI_CASE_UPPER, "OÙ EST L'ÉTÉ ?"},
+        {"Mary didn't want to answer.", CLI_CASE_TITLE, "Mary Didn't Want To Answer."},
+        {"the cat (asleep) is «here»", CLI_CASE_TITLE, "The Cat (Asleep) Is «Here»"},
+        {"no change", CLI_CASE_NONE, "no change"},
+        {"", CLI_CASE_UPPER, ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        expect_restore(cases[i].s, cases[i].casing, cases[i].want);
 }
 
 Test(textcase, names)
