@@ -180,15 +180,25 @@ class Fixture:
     def check_beam(self, cnt, case, text, b):
         if b.get("ties"):
             return None
-        ext = case.get("extended", [])
-        args = ["translate", "-m", self.dir, "--no-split-sentences", "--case", "off", "--format", "jsonl", "--beam", str(b["beam_size"]),
-                "--n-best", str(b["n_best"]), "--length-penalty", repr(b["length_penalty"])]
+        handle = self.hyps_handler(cnt, f"{self.name} beam: structure",
+                                   f"{self.name} beam{b['beam_size']} lp{b['length_penalty']}", b["hyps"],
+                                   case.get("extended", []))
+        return self.beam_args(b) + self.max_len_args(case), text, handle
 
+    def beam_args(self, d):
+        """The translate arguments of a beam search entry `d` (beam_size, n_best,
+        length_penalty), each line decoded as written."""
+        return ["translate", "-m", self.dir, "--no-split-sentences", "--case", "off", "--format", "jsonl",
+                "--beam", str(d["beam_size"]), "--n-best", str(d["n_best"]), "--length-penalty", repr(d["length_penalty"])]
+
+    def hyps_handler(self, cnt, structure_label, where, hyps, ext):
+        """A handler checking an output object's structure, then each hypothesis
+        against `hyps` (labelled `where` hypK)."""
         def handle(obj):
-            cnt.check(structure_ok(obj, len(b["hyps"]), self.rows_sum_to_one), f"{self.name} beam: structure")
-            for k, (g, w) in enumerate(zip(obj["hypotheses"], b["hyps"])):
-                self.compare_hyp(cnt, f"{self.name} beam{b['beam_size']} lp{b['length_penalty']} hyp{k}", g, w, ext)
-        return args + self.max_len_args(case), text, handle
+            cnt.check(structure_ok(obj, len(hyps), self.rows_sum_to_one), structure_label)
+            for k, (g, w) in enumerate(zip(obj["hypotheses"], hyps)):
+                self.compare_hyp(cnt, f"{where} hyp{k}", g, w, ext)
+        return handle
 
     def check_force(self, cnt, case, text):
         f = case["force"]
@@ -207,8 +217,7 @@ class Fixture:
         if o.get("ties") or o.get("order_ties"):
             return None
         ext = case.get("extended", [])
-        args = ["translate", "-m", self.dir, "--no-split-sentences", "--case", "off", "--format", "jsonl", "--beam", str(o["beam_size"]),
-                "--n-best", str(o["n_best"]), "--length-penalty", repr(o["length_penalty"])]
+        args = self.beam_args(o)
         if o["no_repeat_ngram"]:
             args += ["--no-repeat-ngram", str(o["no_repeat_ngram"])]
         if o["coverage_penalty"]:
@@ -218,11 +227,7 @@ class Fixture:
             args += ["--prefix-column"]
             line = text + "\t" + self.target_text(o["prefix"], ext)
         where = f"{self.name} option {o['name']}"
-
-        def handle(obj):
-            cnt.check(structure_ok(obj, len(o["hyps"]), self.rows_sum_to_one), f"{where}: structure")
-            for k, (g, w) in enumerate(zip(obj["hypotheses"], o["hyps"])):
-                self.compare_hyp(cnt, f"{where} hyp{k}", g, w, ext)
+        handle = self.hyps_handler(cnt, f"{where}: structure", where, o["hyps"], ext)
         return args + self.max_len_args(case), line, handle
 
 
