@@ -132,28 +132,37 @@ void write_file(const char *dir, const char *name, const void *data, size_t len)
     fclose(f);
 }
 
+/* The base model's tensors in file order: name and shape (d1 < 0: 1-D). */
+static const struct {
+    const char *name;
+    int64_t d0, d1;
+} BASE_TENSORS_F32[] = {
+    {"encoder.embedding.weight", 5, 4},
+    {"encoder.rnn.weight_ih_l0", 12, 4},
+    {"encoder.rnn.weight_hh_l0", 12, 4},
+    {"encoder.rnn.bias_ih_l0", 12, -1},
+    {"encoder.rnn.bias_hh_l0", 12, -1},
+    {"decoder.embedding.weight", 6, 4},
+    {"decoder.rnn.weight_ih_l0", 12, 8}, /* emb 4 + D 4 */
+    {"decoder.rnn.weight_hh_l0", 12, 4},
+    {"decoder.rnn.bias_ih_l0", 12, -1},
+    {"decoder.rnn.bias_hh_l0", 12, -1},
+    {"decoder.attention.Wa.weight", 3, 4},
+    {"decoder.attention.Wa.bias", 3, -1},
+    {"decoder.attention.Ua.weight", 3, 4},
+    {"decoder.attention.Ua.bias", 3, -1},
+    {"decoder.attention.Va.weight", 1, 3},
+    {"decoder.attention.Va.bias", 1, -1},
+    {"decoder.out.weight", 6, 4},
+    {"decoder.out.bias", 6, -1},
+};
+
 /* The base model: GRU 4/4, one layer, Bahdanau A=3 before the RNN, V_src 5,
  * V_tgt 6, embeddings of size 4. */
 void base_tensors(tlist *l)
 {
-    tl_f32(l, "encoder.embedding.weight", 5, 4);
-    tl_f32(l, "encoder.rnn.weight_ih_l0", 12, 4);
-    tl_f32(l, "encoder.rnn.weight_hh_l0", 12, 4);
-    tl_f32(l, "encoder.rnn.bias_ih_l0", 12, -1);
-    tl_f32(l, "encoder.rnn.bias_hh_l0", 12, -1);
-    tl_f32(l, "decoder.embedding.weight", 6, 4);
-    tl_f32(l, "decoder.rnn.weight_ih_l0", 12, 8); /* emb 4 + D 4 */
-    tl_f32(l, "decoder.rnn.weight_hh_l0", 12, 4);
-    tl_f32(l, "decoder.rnn.bias_ih_l0", 12, -1);
-    tl_f32(l, "decoder.rnn.bias_hh_l0", 12, -1);
-    tl_f32(l, "decoder.attention.Wa.weight", 3, 4);
-    tl_f32(l, "decoder.attention.Wa.bias", 3, -1);
-    tl_f32(l, "decoder.attention.Ua.weight", 3, 4);
-    tl_f32(l, "decoder.attention.Ua.bias", 3, -1);
-    tl_f32(l, "decoder.attention.Va.weight", 1, 3);
-    tl_f32(l, "decoder.attention.Va.bias", 1, -1);
-    tl_f32(l, "decoder.out.weight", 6, 4);
-    tl_f32(l, "decoder.out.bias", 6, -1);
+    for (size_t i = 0; i < sizeof BASE_TENSORS_F32 / sizeof BASE_TENSORS_F32[0]; i++)
+        tl_f32(l, BASE_TENSORS_F32[i].name, BASE_TENSORS_F32[i].d0, BASE_TENSORS_F32[i].d1);
 }
 
 cJSON *base_config(void)
