@@ -90,6 +90,35 @@ def close_rows(a, b):
                                     for x, y in zip(a, b))
 
 
+BEAM = ["--beam", "4", "--n-best", "2", "--length-penalty", "0.3"]
+
+
+def decode(s2s, command, d, extra, text, n, what):
+    """`s2s COMMAND -m D --format jsonl -q EXTRA` on `text`: checks the exit
+    status and the n output lines (labelled `what`), returns the objects."""
+    rc, out, err = run(s2s, [command, "-m", d, "--format", "jsonl", "-q"] + extra, text)
+    check(rc == 0 and len(out) == n, "%s: exit %d %s" % (what, rc, err.strip()))
+    return out
+
+
+def check_greedy(desc, inp, h, want, gr):
+    """The command's greedy hypothesis h against the reference's (tokens `want`)."""
+    check(h["tokens"] == want and abs(h["score"] - gr["score"]) <= 1e-3 and
+          close_rows(h["attention"], gr["attention"]),
+          "%s input %r greedy: s2s %r %.6g, reference %r %.6g"
+          % (desc, inp, h["tokens"], h["score"], want, gr["score"]))
+
+
+def check_beam(desc, inp, got, want, hyps):
+    """The command's beam hypotheses against the reference's (tokens `want`)."""
+    ok = [h["tokens"] for h in got] == want and all(
+        abs(a["score"] - b["score"]) <= 1e-3 and a.get("finished", True) == b["finished"]
+        and close_rows(a["attention"], b["attention"]) for a, b in zip(got, hyps))
+    check(ok, "%s input %r beam: s2s %r, reference %r"
+          % (desc, inp, [(h["tokens"], h["score"]) for h in got],
+             [(w, h["score"]) for w, h in zip(want, hyps)]))
+
+
 V2_KINDS = [
     ("coverage", {"coverage": True}, "bahdanau"),
     ("local-m", {"window": 2, "local": "monotonic"}, None),
@@ -203,8 +232,7 @@ def check_version2(torch, ref, s2s, rng, tmp):
             return [ref.token_string(stored, t, e) for t in toks]
 
         whole = ["--no-split-sentences", "--case", "off"]  # each line decoded as written
-        rc, out, err = run(s2s, ["translate", "-m", d, "--format", "jsonl", "-q"] + whole, text)
-        check(rc == 0 and len(out) == len(inputs), "%s greedy: exit %d %s" % (desc, rc, err.strip()))
+        out = decode(s2s, "translate", d, whole, text, len(inputs), "%s greedy" % desc)
         for i, obj in enumerate(out):
             gr = ref.greedy_full(stored, ids[i], src_pieces=pieces[i])
             if gr["min_margin"] < 1e-4 or near_window_edge(stored):
@@ -213,14 +241,9 @@ def check_version2(torch, ref, s2s, rng, tmp):
             h = obj["hypotheses"][0]
             want = strings(gr["tokens"], gr["extended"])
             copied += sum(t >= len(tv) for t in gr["tokens"])
-            check(h["tokens"] == want and abs(h["score"] - gr["score"]) <= 1e-3 and
-                  close_rows(h["attention"], gr["attention"]),
-                  "%s input %r greedy: s2s %r %.6g, reference %r %.6g"
-                  % (desc, inputs[i], h["tokens"], h["score"], want, gr["score"]))
+            check_greedy(desc, inputs[i], h, want, gr)
 
-        rc, out, err = run(s2s, ["translate", "-m", d, "--format", "jsonl", "-q", "--beam", "4",
-                                 "--n-best", "2", "--length-penalty", "0.3"] + whole, text)
-        check(rc == 0 and len(out) == len(inputs), "%s beam: exit %d %s" % (desc, rc, err.strip()))
+        out = decode(s2s, "translate", d, BEAM + whole, text, len(inputs), "%s beam" % desc)
         for i, obj in enumerate(out):
             notes = []
             hyps = ref.beam_search(stored, ids[i], 4, 2, None, 0.3, tie_eps=1e-4, tie_report=notes,
@@ -230,16 +253,10 @@ def check_version2(torch, ref, s2s, rng, tmp):
                 near += 1
                 continue
             want = [strings(h["tokens"], h["extended"]) for h in hyps]
-            ok = [h["tokens"] for h in got] == want and all(
-                abs(a["score"] - b["score"]) <= 1e-3 and a.get("finished", True) == b["finished"]
-                and close_rows(a["attention"], b["attention"]) for a, b in zip(got, hyps))
-            check(ok, "%s input %r beam: s2s %r, reference %r"
-                  % (desc, inputs[i], [(h["tokens"], h["score"]) for h in got],
-                     [(w, h["score"]) for w, h in zip(want, hyps)]))
+            check_beam(desc, inputs[i], got, want, hyps)
 
         text2 = "".join(" ".join(w) + "\t" + " ".join(t) + "\n" for w, t in zip(inputs, targets))
-        rc, out, err = run(s2s, ["score", "-m", d, "--format", "jsonl", "-q"], text2)
-        check(rc == 0 and len(out) == len(inputs), "%s score: exit %d %s" % (desc, rc, err.strip()))
+        out = decode(s2s, "score", d, [], text2, len(inputs), "%s score" % desc)
         for i, obj in enumerate(out):
             tgt = ref.target_ids(stored, targets[i], ids[i], pieces[i])
             score, lps, rows = ref.force(stored, ids[i], tgt, src_pieces=pieces[i])
@@ -299,8 +316,7 @@ def main():
             ids = [ref.source_ids(w, sv, c) for w in inputs]
             inv = {i: t for t, i in tv.items()}
 
-            rc, out, err = run(s2s, ["translate", "-m", d, "--format", "jsonl", "-q"], text)
-            check(rc == 0 and len(out) == len(inputs), "%s greedy: exit %d %s" % (desc, rc, err.strip()))
+            out = decode(s2s, "translate", d, [], text, len(inputs), "%s greedy" % desc)
             for i, obj in enumerate(out):
                 gr = ref.greedy_full(stored, ids[i])
                 h = obj["hypotheses"][0]
@@ -308,14 +324,9 @@ def main():
                     near += 1
                     continue
                 want = [inv[t] for t in gr["tokens"]]
-                check(h["tokens"] == want and abs(h["score"] - gr["score"]) <= 1e-3 and
-                      close_rows(h["attention"], gr["attention"]),
-                      "%s input %r greedy: s2s %r %.6g, reference %r %.6g"
-                      % (desc, inputs[i], h["tokens"], h["score"], want, gr["score"]))
+                check_greedy(desc, inputs[i], h, want, gr)
 
-            rc, out, err = run(s2s, ["translate", "-m", d, "--format", "jsonl", "-q", "--beam", "4",
-                                     "--n-best", "2", "--length-penalty", "0.3"], text)
-            check(rc == 0 and len(out) == len(inputs), "%s beam: exit %d %s" % (desc, rc, err.strip()))
+            out = decode(s2s, "translate", d, BEAM, text, len(inputs), "%s beam" % desc)
             for i, obj in enumerate(out):
                 notes = []
                 hyps = ref.beam_search(stored, ids[i], 4, 2, None, 0.3, tie_eps=1e-4, tie_report=notes)
@@ -327,16 +338,10 @@ def main():
                           % (desc, inputs[i], got[0]["ranking_score"], hyps[0]["ranking_score"]))
                     continue
                 want = [[inv[t] for t in h["tokens"]] for h in hyps]
-                ok = [h["tokens"] for h in got] == want and all(
-                    abs(a["score"] - b["score"]) <= 1e-3 and a.get("finished", True) == b["finished"]
-                    and close_rows(a["attention"], b["attention"]) for a, b in zip(got, hyps))
-                check(ok, "%s input %r beam: s2s %r, reference %r"
-                      % (desc, inputs[i], [(h["tokens"], h["score"]) for h in got],
-                         [(w, h["score"]) for w, h in zip(want, hyps)]))
+                check_beam(desc, inputs[i], got, want, hyps)
 
             text2 = "".join(" ".join(w) + "\t" + " ".join(t) + "\n" for w, t in zip(inputs, targets))
-            rc, out, err = run(s2s, ["score", "-m", d, "--format", "jsonl", "-q"], text2)
-            check(rc == 0 and len(out) == len(inputs), "%s score: exit %d %s" % (desc, rc, err.strip()))
+            out = decode(s2s, "score", d, [], text2, len(inputs), "%s score" % desc)
             for i, obj in enumerate(out):
                 score, lps, rows = ref.force(stored, ids[i], [tv[t] for t in targets[i]])
                 h = obj["hypotheses"][0]
