@@ -186,10 +186,9 @@ static void add_architecture_json(cJSON *root, const s2s_model_info *in)
 static void add_vocab_json(cJSON *root, const s2s_model_info *in)
 {
     cJSON *sp = cJSON_AddObjectToObject(root, "special_tokens");
-    add_str(sp, "sos", in->sos);
-    add_str(sp, "eos", in->eos);
-    add_str(sp, "unk", in->unk);
-    add_str(sp, "pad", in->pad);
+    const char *names[] = {"sos", "eos", "unk", "pad"}, *tokens[] = {in->sos, in->eos, in->unk, in->pad};
+    for (int i = 0; i < 4; i++)
+        add_str(sp, names[i], tokens[i]);
     cJSON_AddNumberToObject(root, "source_vocab_size", in->source_vocab_size);
     cJSON_AddNumberToObject(root, "target_vocab_size", in->target_vocab_size);
     cJSON *tok = cJSON_AddObjectToObject(root, "tokenizer");
