@@ -225,10 +225,15 @@ static s2s_status run_search(s2s_session *session, const resolved *r, int n, con
 s2s_status s2s_translate_batch(s2s_session *session, const int *const *srcs, const int *n_srcs, int n,
                                const s2s_decode_params *params, s2s_result *results, s2s_error *err)
 {
-    if (!session || !results || n < 0 || (n > 0 && (!srcs || !n_srcs)))
-        return s2s_fail(err, S2S_ERR_INVALID_ARG, "s2s_translate_batch: NULL argument or negative count");
-    if (n > S2S_MAX_BATCH)
-        return s2s_fail(err, S2S_ERR_INVALID_ARG, "batch of %d sentences is larger than %d", n, S2S_MAX_BATCH);
+    /* Every argument that says how much of `results` may be written is
+     * checked before the first write: a caller that got n or an array
+     * wrong keeps its memory. */
+    if (n < 0 || n > S2S_MAX_BATCH)
+        return s2s_fail(err, S2S_ERR_INVALID_ARG, "s2s_translate_batch: batch of %d sentences is outside 0..%d", n,
+                        S2S_MAX_BATCH);
+    if (!session || !results || (n > 0 && (!srcs || !n_srcs)))
+        return s2s_fail(err, S2S_ERR_INVALID_ARG, "s2s_translate_batch: %s is NULL",
+                        !session ? "session" : !results ? "results" : !srcs ? "srcs" : "n_srcs");
     for (int i = 0; i < n; i++) memset(&results[i], 0, sizeof results[i]);
     const s2s_model *m = session->model;
     s2s_decode_params p = params ? *params : s2s_decode_default_params();

@@ -286,3 +286,64 @@ Test(engine, results_are_zeroed_on_failure)
     s2s_session_free(s);
     s2s_model_free(m);
 }
+
+/* Misuse of s2s_translate_batch is refused before anything is written into
+ * `results`: a caller that got n, srcs or n_srcs wrong must not see its
+ * memory overwritten (the array here has room for 4, on the heap so that
+ * AddressSanitizer also sees a write past it). */
+Test(engine, batch_checks_every_argument_before_writing_results)
+{
+    s2s_model *m = load_fixture("gru_bahdanau_before");
+    s2s_session *s = s2s_session_new(m, NULL);
+    s2s_result *res = malloc(4 * sizeof *res);
+    unsigned char pattern[4 * sizeof *res];
+    memset(pattern, 0x5a, sizeof pattern);
+    int src[] = {1, 2}, lens[4] = {2, 2, 2, 2};
+    const int *srcs[4] = {src, src, src, src};
+    struct {
+        const int *const *srcs;
+        const int *lens;
+        int n;
+        const char *what;
+    } bad[] = {
+        {srcs, lens, S2S_MAX_BATCH + 1, "n above S2S_MAX_BATCH"},
+        {srcs, lens, -1, "negative n"},
+        {srcs, lens, INT32_MIN, "INT_MIN"},
+        {NULL, lens, 5, "srcs NULL"},
+        {srcs, NULL, 5, "n_srcs NULL"},
+        {NULL, NULL, 7, "both NULL"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memset(res, 0x5a, 4 * sizeof *res);
+        s2s_error err = {0};
+        cr_expect_eq(s2s_translate_batch(s, bad[i].srcs, bad[i].lens, bad[i].n, NULL, res, &err), S2S_ERR_INVALID_ARG,
+                     "%s: accepted", bad[i].what);
+        cr_expect_neq(err.message[0], '\0', "%s: no message", bad[i].what);
+        cr_expect_eq(memcmp(res, pattern, sizeof pattern), 0, "%s: results were written", bad[i].what);
+    }
+    /* a NULL session is refused without writing too */
+    memset(res, 0x5a, 4 * sizeof *res);
+    cr_expect_eq(s2s_translate_batch(NULL, srcs, lens, 4, NULL, res, NULL), S2S_ERR_INVALID_ARG);
+    cr_expect_eq(memcmp(res, pattern, sizeof pattern), 0, "NULL session: results were written");
+    /* good arguments still decode */
+    cr_assert_eq(s2s_translate_batch(s, srcs, lens, 4, NULL, res, NULL), S2S_OK);
+    for (int i = 0; i < 4; i++) s2s_result_free(&res[i]);
+    free(res);
+    s2s_session_free(s);
+    s2s_model_free(m);
+}
+
+/* s2s_model_get_info accepts a NULL info (nothing to fill) and a NULL model
+ * (info zeroed). */
+Test(engine, model_get_info_accepts_null)
+{
+    s2s_model *m = load_fixture("gru_bahdanau_before");
+    s2s_model_get_info(m, NULL);
+    s2s_model_get_info(NULL, NULL);
+    s2s_model_info info;
+    memset(&info, 0x5a, sizeof info);
+    s2s_model_get_info(NULL, &info);
+    cr_expect_null(info.dir);
+    cr_expect_eq(info.n_tensors, 0);
+    s2s_model_free(m);
+}

@@ -145,7 +145,8 @@ typedef struct s2s_model_info {
     const char *scores_json;      /* config "scores" value as compact JSON text, NULL when absent */
 } s2s_model_info;
 
-/* Fills `info` for `model`. Never fails for a loaded model. */
+/* Fills `info` for `model`. Never fails for a loaded model. A NULL `info`
+ * is a no-op; a NULL `model` gives a zeroed `info`. */
 S2S_API void s2s_model_get_info(const s2s_model *model, s2s_model_info *info);
 
 typedef struct s2s_tensor_info {
@@ -358,7 +359,10 @@ S2S_API s2s_status s2s_score(s2s_session *session, const s2s_token_seq *source, 
  * through the matrix-matrix kernels; results[i] belongs to srcs[i] and is
  * identical to what s2s_translate_ids would give for it alone. `results`
  * must have room for n; on failure of any input the whole call fails and no
- * result is filled. */
+ * result is filled. The arguments session, srcs, n_srcs, n (0..S2S_MAX_BATCH)
+ * and results are checked before anything is written: when one of them is
+ * bad the call fails with S2S_ERR_INVALID_ARG and `results` is untouched;
+ * otherwise results[0..n) are zeroed first. */
 S2S_API s2s_status s2s_translate_batch(s2s_session *session, const int *const *srcs, const int *n_srcs,
                                        int n, const s2s_decode_params *params, s2s_result *results,
                                        s2s_error *err);
