@@ -114,6 +114,72 @@ static int json_uint(const cJSON *v, uint64_t *out)
 }
 
 
+/* ---- integer literals -------------------------------------------------------
+ * cJSON keeps every number as a double, so 512, 512.0, 5.12e2 and -0 look
+ * alike after parsing. The safetensors reference reads offsets and shapes
+ * as unsigned integers and refuses the others; to do the same, the header
+ * text is scanned for its number literals (in document order, the order
+ * cJSON keeps) and every number node whose literal is not a plain
+ * non-negative integer (0 or a digit 1-9 followed by digits) gets the value
+ * NaN, which json_uint refuses with the tensor's name. */
+
+/* 1 when `c` can continue a number literal as cJSON reads one. */
+static int number_char(char c)
+{
+    return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
+}
+
+/* 1 when s[0..len) is 0 or [1-9][0-9]*. */
+static int plain_uint_literal(const char *s, size_t len)
+{
+    if (len == 0 || (s[0] == '0' && len > 1))
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
+/* Walks `node`'s subtree in document order; for each number node takes the
+ * next literal of the header text hdr[*pos..n) and sets the node to NaN
+ * when that literal is not a plain integer. Returns -1 when the text runs
+ * out of literals before the tree does (cannot happen for a header cJSON
+ * parsed; refused all the same). */
+static int mark_literals(cJSON *node, const char *hdr, size_t n, size_t *pos, int *in_string)
+{
+    for (; node; node = node->next) {
+        if (cJSON_IsNumber(node)) {
+            /* find the next literal outside strings */
+            size_t i = *pos;
+            while (i < n) {
+                char c = hdr[i];
+                if (*in_string) {
+                    if (c == '\\')
+                        i++;
+                    else if (c == '"')
+                        *in_string = 0;
+                } else if (c == '"') {
+                    *in_string = 1;
+                } else if (c == '-' || (c >= '0' && c <= '9')) {
+                    break;
+                }
+                i++;
+            }
+            if (i >= n)
+                return -1;
+            size_t j = i;
+            while (j < n && number_char(hdr[j]))
+                j++;
+            if (!plain_uint_literal(hdr + i, j - i))
+                node->valuedouble = NAN;
+            *pos = j;
+        }
+        if (node->child && mark_literals(node->child, hdr, n, pos, in_string) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* Validates the UTF-8 in `s` (`len` bytes); returns the offset of the first
  * bad byte or -1 when valid. */
 static long long first_bad_utf8(const uint8_t *s, size_t len)
@@ -366,6 +432,12 @@ s2s_status safetensors_parse(const uint8_t *buf, size_t size, const char *name, 
                                name, (unsigned long long)(8 + (p - (const char *)hdr)));
         }
     s2s_status st = S2S_OK;
+    size_t lit_pos = 0;
+    int in_string = 0;
+    if (mark_literals(root, (const char *)hdr, (size_t)n, &lit_pos, &in_string) != 0) {
+        st = s2s_fail(err, S2S_ERR_SAFETENSORS, "%s: header numbers do not match its text", name);
+        goto done;
+    }
     if (!cJSON_IsObject(root)) {
         st = s2s_fail(err, S2S_ERR_SAFETENSORS, "%s: header is %s, expected a JSON object",
                          name, json_kind(root));

@@ -352,3 +352,43 @@ Test(safetensors, metadata_is_kept)
     safetensors_free(&f);
     free(b);
 }
+
+/* Offsets and shapes are integers: a JSON float or exponent literal, a
+ * minus zero or a leading zero is refused even when its value is a whole
+ * number (as the reference implementation reads them as unsigned integers). */
+Test(safetensors, float_literals_refused_as_offsets_and_shapes)
+{
+    const char *offs_bad[] = {"[0.0, 8]", "[0, 8.0]", "[0, 0.8e1]", "[0, 8E0]", "[-0, 8]", "[0, 08]", "[0, 8e+0]"};
+    for (size_t i = 0; i < sizeof offs_bad / sizeof offs_bad[0]; i++) {
+        char h[256];
+        snprintf(h, sizeof h, "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":%s}}", offs_bad[i]);
+        parse_expect(h, 8, "tensor \"a\": data_offsets must be two non-negative integers");
+    }
+    /* the finding: [0.0, 5.12e2] and a shape of 1.28E2 */
+    parse_expect("{\"a\":{\"dtype\":\"F32\",\"shape\":[1.28E2],\"data_offsets\":[0.0,5.12e2]}}", 512,
+                 "tensor \"a\": shape[0] is not a non-negative integer");
+    const char *shape_bad[] = {"[2.0]", "[-0.0]", "[-0]", "[0.2e1]", "[2, 1e0]", "[02]"};
+    for (size_t i = 0; i < sizeof shape_bad / sizeof shape_bad[0]; i++) {
+        char h[256];
+        snprintf(h, sizeof h, "{\"a\":{\"dtype\":\"F32\",\"shape\":%s,\"data_offsets\":[0,8]}}", shape_bad[i]);
+        parse_expect(h, 8, "is not a non-negative integer");
+    }
+    /* digits, dots and exponents inside strings (names, metadata, escapes)
+     * are not numbers and do not shift the literals that follow */
+    const char *h = "{\"__metadata__\":{\"v\":\"1.5e3 \\\" 2.0\"},"
+                    "\"x.1e2\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}";
+    size_t len;
+    uint8_t *b = st_raw(h, 8, 0, &len);
+    st_file f;
+    s2s_error err = {0};
+    cr_assert_eq(safetensors_parse(b, len, "w.safetensors", &f, &err), S2S_OK, "%s", err.message);
+    cr_assert_eq(f.n_tensors, 1);
+    safetensors_free(&f);
+    free(b);
+    /* 0 and plain integers with white space stay valid */
+    b = st_raw("{\"a\":{\"dtype\":\"U8\",\"shape\":[ 0 ],\"data_offsets\":[ 0 , 0 ]},"
+               "\"b\":{\"dtype\":\"U8\",\"shape\":[10],\"data_offsets\":[0,10]}}", 10, 0, &len);
+    cr_assert_eq(safetensors_parse(b, len, "w.safetensors", &f, &err), S2S_OK, "%s", err.message);
+    safetensors_free(&f);
+    free(b);
+}
