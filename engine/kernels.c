@@ -732,6 +732,66 @@ void widen_half(const void *src, float *dst, size_t n, int bf16)
     }
 }
 
+/* ---- non-finite values ---------------------------------------------------
+ * A float is NaN or infinite exactly when its exponent bits are all ones:
+ * 0x7f80 in the top half of an F32 and in a BF16, 0x7c00 in an F16. The
+ * scan reads the bits as they are in the file. Blocks of NONFINITE_BLOCK
+ * elements (a fixed trip count with a branch-free OR, which compilers
+ * vectorize at -O2) only find the block; the scalar loop finds the element. */
+
+#define NONFINITE_BLOCK 64
+
+static int little_endian_host(void)
+{
+    const uint16_t one = 1;
+    unsigned char b;
+    memcpy(&b, &one, 1);
+    return b == 1;
+}
+
+/* first_nonfinite for 16-bit values with exponent mask `mask`. */
+static long long first_all_ones_16(const unsigned char *p, size_t n, uint16_t mask)
+{
+    size_t i = 0;
+    for (; little_endian_host() && i + NONFINITE_BLOCK <= n; i += NONFINITE_BLOCK) {
+        uint16_t v[NONFINITE_BLOCK];
+        memcpy(v, p + 2 * i, sizeof v);
+        unsigned bad = 0;
+        for (int k = 0; k < NONFINITE_BLOCK; k++) bad |= (uint16_t)(v[k] & mask) == mask;
+        if (bad) break;
+    }
+    for (; i < n; i++)
+        if (((uint16_t)(p[2 * i] | p[2 * i + 1] << 8) & mask) == mask) return (long long)i;
+    return -1;
+}
+
+/* first_nonfinite for F32. */
+static long long first_all_ones_32(const unsigned char *p, size_t n)
+{
+    const uint32_t mask = 0x7f800000u;
+    size_t i = 0;
+    for (; little_endian_host() && i + NONFINITE_BLOCK <= n; i += NONFINITE_BLOCK) {
+        uint32_t v[NONFINITE_BLOCK];
+        memcpy(v, p + 4 * i, sizeof v);
+        unsigned bad = 0;
+        for (int k = 0; k < NONFINITE_BLOCK; k++) bad |= (v[k] & mask) == mask;
+        if (bad) break;
+    }
+    for (; i < n; i++) {
+        const unsigned char *q = p + 4 * i;
+        uint32_t x = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24;
+        if ((x & mask) == mask) return (long long)i;
+    }
+    return -1;
+}
+
+long long first_nonfinite(const void *src, size_t n, int bytes, int bf16)
+{
+    const unsigned char *p = src;
+    if (bytes == 4) return first_all_ones_32(p, n);
+    return first_all_ones_16(p, n, bf16 ? 0x7f80u : 0x7c00u);
+}
+
 void weights_row(const weights *W, size_t row, int cols, float *dst)
 {
     if (W->f32)

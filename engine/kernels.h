@@ -109,4 +109,9 @@ void matmul_q8(const float *X, size_t ldx, const qmat *W, const float *b, float 
 int kernels_have_avx2(void);
 int kernels_have_avx512(void);
 
+/* Index of the first NaN or infinite element among `n` little-endian values
+ * at `src` (any alignment): F32 when bytes is 4, else BF16 when bf16, else
+ * F16. -1 when every element is finite. */
+long long first_nonfinite(const void *src, size_t n, int bytes, int bf16);
+
 #endif

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ typedef struct loader {
     st_file st;
     const char *wname;   /* weights file name as in config.json */
     size_t cap;          /* capacity of m->tensors */
+    int allow_nonfinite; /* s2s_model_load_params.allow_nonfinite */
     s2s_error *err;
 } loader;
 
@@ -59,6 +61,28 @@ static void widen(st_dtype dt, const uint8_t *src, size_t n, float *dst)
             widen_half(src + 2 * i, &dst[i], 1, dt == ST_BF16); /* reads little-endian bytes */
         }
     }
+}
+
+/* ---- non-finite values -------------------------------------------------- */
+
+/* Refuses tensor `name` (`t`, F32/F16/BF16) when one of its elements is NaN
+ * or infinite, naming the first such element. */
+static s2s_status check_finite(loader *L, const char *name, const st_tensor *t)
+{
+    size_t n = (size_t)t->n_elements;
+    long long bad = first_nonfinite(t->data, n, t->dtype == ST_F32 ? 4 : 2, t->dtype == ST_BF16);
+    if (bad < 0)
+        return S2S_OK;
+    float v;
+    widen(t->dtype, t->data + (size_t)bad * (t->dtype == ST_F32 ? 4 : 2), 1, &v);
+    char where[64] = "";
+    if (t->ndim == 2 && t->shape[1] > 0)
+        snprintf(where, sizeof where, " (row %llu, column %llu)", (unsigned long long)bad / t->shape[1],
+                 (unsigned long long)bad % t->shape[1]);
+    return s2s_fail(L->err, S2S_ERR_TENSOR,
+                    "%s: tensor \"%s\": element %lld%s is %s; non-finite weights are refused "
+                    "(allow_nonfinite loads them anyway)",
+                    L->wname, name, bad, where, isnan(v) ? "NaN" : v > 0 ? "+inf" : "-inf");
 }
 
 /* ---- shapes --------------------------------------------------------------- */
@@ -103,6 +127,11 @@ static s2s_status bind_as(loader *L, const char *name, int64_t d0, int64_t d1, i
                            name, shape_str(got, sizeof got, t->ndim, t->shape),
                            shape_str(exp, sizeof exp, ndim, want), note ? " (" : "",
                            note ? note : "", note ? ")" : "");
+    }
+    if (!L->allow_nonfinite) {
+        s2s_status st = check_finite(L, name, t);
+        if (st)
+            return st;
     }
     if (L->m->n_tensors == L->cap) {
         size_t ncap = L->cap ? 2 * L->cap : 32;
@@ -412,8 +441,24 @@ static s2s_status find_special_tokens(s2s_model *m, s2s_error *err)
 }
 
 /* See s2s.h. */
+s2s_model_load_params s2s_model_load_default_params(void)
+{
+    s2s_model_load_params p;
+    memset(&p, 0, sizeof p);
+    p.allow_nonfinite = 0;
+    return p;
+}
+
+/* See s2s.h. */
 s2s_model *s2s_model_load(const char *dir, s2s_error *err)
 {
+    return s2s_model_load_with(dir, NULL, err);
+}
+
+/* See s2s.h. */
+s2s_model *s2s_model_load_with(const char *dir, const s2s_model_load_params *params, s2s_error *err)
+{
+    s2s_model_load_params p = params ? *params : s2s_model_load_default_params();
     if (!dir || !dir[0]) {
         s2s_fail(err, S2S_ERR_INVALID_ARG, "model directory: empty path");
         return NULL;
@@ -423,7 +468,7 @@ s2s_model *s2s_model_load(const char *dir, s2s_error *err)
     char *dir_real = NULL, *path = NULL, *text = NULL;
     size_t len;
     s2s_status st = S2S_OK;
-    loader L = {.m = m, .err = err};
+    loader L = {.m = m, .err = err, .allow_nonfinite = p.allow_nonfinite != 0};
     if (!m || !(m->dir = strdup(dir))) {
         st = s2s_fail(err, S2S_ERR_NOMEM, "%s: out of memory", dir);
         goto fail;

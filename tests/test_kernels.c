@@ -316,4 +316,43 @@ Test(kernels, half_weight_product_equals_widened_product)
         if (!matmul_nt_half(X, I, Wh, b, Y2, O, R, O, I)) continue; /* no F16C: nothing to compare */
         cr_assert(memcmp(Y1, Y2, sizeof(float) * R * O) == 0, "shape %dx%dx%d: half product differs", R, O, I);
     }
+
+/* first_nonfinite against an independent rule: a half (F16) is non-finite
+ * when its 5 exponent bits are 11111 (IEEE 754 binary16), a bfloat16 when
+ * its 8 exponent bits are all ones, like the top half of a binary32. Every
+ * 16-bit pattern is tried, at every position of a buffer that spans several
+ * vectorized blocks and a tail, and at an odd (unaligned) address. */
+Test(kernels, first_nonfinite_finds_the_first_nan_or_infinity)
+{
+    enum { N = 64 * 3 + 7 };
+    unsigned char *raw = malloc(4 * N + 1), *buf = raw + 1; /* unaligned on purpose */
+    for (int bf16 = 0; bf16 <= 1; bf16++)
+        for (unsigned bits = 0; bits < 65536; bits++) {
+            unsigned e = bf16 ? (bits >> 7) & 0xffu : (bits >> 10) & 0x1fu;
+            int bad = bf16 ? e == 0xffu : e == 0x1fu;
+            size_t pos = (bits * 7u) % N;
+            memset(buf, 0, 2 * N); /* zeros are finite */
+            buf[2 * pos] = (unsigned char)(bits & 0xff);
+            buf[2 * pos + 1] = (unsigned char)(bits >> 8);
+            long long got = first_nonfinite(buf, N, 2, bf16);
+            if (got != (bad ? (long long)pos : -1))
+                cr_assert_fail("%s 0x%04x at %zu: got %lld", bf16 ? "BF16" : "F16", bits, pos, got);
+        }
+    /* F32: NaN, +inf, -inf and the largest finite values, little-endian bytes */
+    uint32_t cases[][2] = {{0x7fc00000u, 1}, {0x7f800000u, 1}, {0xff800000u, 1}, {0x7f800001u, 1},
+                           {0x7f7fffffu, 0}, {0xff7fffffu, 0}, {0x00000001u, 0}, {0x3f800000u, 0}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+        for (size_t pos = 0; pos < N; pos += 13) {
+            memset(buf, 0, 4 * N);
+            for (int k = 0; k < 4; k++) buf[4 * pos + k] = (unsigned char)(cases[c][0] >> (8 * k));
+            long long got = first_nonfinite(buf, N, 4, 0);
+            cr_assert_eq(got, cases[c][1] ? (long long)pos : -1, "F32 0x%08x at %zu: got %lld", cases[c][0], pos, got);
+        }
+    /* two bad values: the first one is reported */
+    memset(buf, 0, 2 * N);
+    buf[2 * 150 + 1] = 0x7c;
+    buf[2 * 100 + 1] = 0xfc;
+    cr_assert_eq(first_nonfinite(buf, N, 2, 0), 100);
+    cr_assert_eq(first_nonfinite(buf, 0, 2, 0), -1);
+    free(raw);
 }

@@ -296,4 +296,68 @@ Test(tensors_v2, copy_gate_wrong_shapes)
     tl_f32(&fx.tl, "decoder.copy_gate.weight", 1, 14);
     tl_f32(&fx.tl, "decoder.copy_gate.bias", 1, -1);
     expect_fail(&fx, S2S_ERR_TENSOR, "tensor \"decoder.copy_gate.weight\": shape (1, 14) but the config implies (1, 16)");
+
+/* ---- non-finite weights -------------------------------------------------- */
+
+/* Writes the little-endian bits `v` (2 or 4 bytes) as element `i` of `t`. */
+static void put_bits(tspec *t, size_t i, uint32_t v, int bytes)
+{
+    for (int k = 0; k < bytes; k++) t->data[(size_t)bytes * i + k] = (uint8_t)(v >> (8 * k));
+}
+
+/* Loads the fixture with allow_nonfinite and expects success. */
+static void expect_loads_when_allowed(fixture *fx)
+{
+    s2s_model_load_params p = s2s_model_load_default_params();
+    cr_assert_eq(p.allow_nonfinite, 0, "non-finite weights must be refused by default");
+    p.allow_nonfinite = 1;
+    fx_write(fx);
+    s2s_error err = {0};
+    s2s_model *m = s2s_model_load_with(fx->dir, &p, &err);
+    cr_assert_not_null(m, "allow_nonfinite: %s", err.message);
+    s2s_model_free(m);
+}
+
+Test(tensors, nan_in_f32_output_projection_is_refused_naming_the_element)
+{
+    fixture fx;
+    fx_init(&fx);
+    /* decoder.out.weight is (6, 4): element 13 is row 3, column 1 */
+    put_bits(tl_find(&fx.tl, "decoder.out.weight"), 13, 0x7fc00000u, 4);
+    expect_loads_when_allowed(&fx);
+    expect_fail(&fx, S2S_ERR_TENSOR, "tensor \"decoder.out.weight\": element 13 (row 3, column 1) is NaN");
+}
+
+Test(tensors, infinity_in_f32_bias_is_refused)
+{
+    fixture fx;
+    fx_init(&fx);
+    put_bits(tl_find(&fx.tl, "decoder.out.bias"), 5, 0xff800000u, 4); /* -inf, last element */
+    expect_fail(&fx, S2S_ERR_TENSOR, "tensor \"decoder.out.bias\": element 5 is -inf");
+}
+
+Test(tensors, infinity_in_f16_embedding_is_refused)
+{
+    fixture fx;
+    fx_init(&fx);
+    /* the embeddings stay half precision in memory: checked on the half bits */
+    tl_remove(&fx.tl, "encoder.embedding.weight");
+    tspec *t = tl_add(&fx.tl, "encoder.embedding.weight", "F16", 2, 5, 4, 2);
+    memset(t->data, 0, t->nbytes);
+    put_bits(t, 7, 0x7c00u, 2); /* +inf at row 1, column 3 */
+    put_bits(t, 9, 0x7bffu, 2); /* 65504, the largest finite half: fine */
+    expect_loads_when_allowed(&fx);
+    expect_fail(&fx, S2S_ERR_TENSOR, "tensor \"encoder.embedding.weight\": element 7 (row 1, column 3) is +inf");
+}
+
+Test(tensors, nan_in_bf16_weight_is_refused)
+{
+    fixture fx;
+    fx_init(&fx);
+    tl_remove(&fx.tl, "decoder.rnn.weight_hh_l0");
+    tspec *t = tl_add(&fx.tl, "decoder.rnn.weight_hh_l0", "BF16", 2, 12, 4, 2);
+    memset(t->data, 0, t->nbytes);
+    put_bits(t, 47, 0xffc1u, 2); /* a negative NaN, the last element */
+    put_bits(t, 3, 0x7f7fu, 2);  /* the largest finite bfloat16: fine */
+    expect_fail(&fx, S2S_ERR_TENSOR, "tensor \"decoder.rnn.weight_hh_l0\": element 47 (row 11, column 3) is NaN");
 }

@@ -83,9 +83,27 @@ typedef struct s2s_model s2s_model;
 /* Loads the model directory `dir` (config.json, weights, vocabularies and
  * tokenizer files). F32 weights are views into a read-only mmap of the
  * safetensors file; F16/BF16 are widened into owned buffers.
- * Every rule of docs/model-format.md is checked. Returns NULL on failure with `err` set.
+ * Every rule of docs/model-format.md is checked, and every weight must be
+ * finite (see s2s_model_load_params). The weights file must not be changed
+ * in place while the model is loaded (replace it by renaming a new file over
+ * it): the mapping would see the new bytes, or fault. Returns NULL on failure with `err` set.
  * The caller frees the model with s2s_model_free(). */
 S2S_API s2s_model *s2s_model_load(const char *dir, s2s_error *err);
+
+/* Options of s2s_model_load_with. */
+typedef struct s2s_model_load_params {
+    int allow_nonfinite; /* 1: accept weights that hold NaN or infinities (for
+                            debugging a broken export; decoding them gives
+                            meaningless output). Default 0: such a tensor is
+                            refused with S2S_ERR_TENSOR naming it and the
+                            index of its first non-finite element. */
+} s2s_model_load_params;
+
+S2S_API s2s_model_load_params s2s_model_load_default_params(void);
+
+/* s2s_model_load with options; `params` NULL means the defaults, which is
+ * what s2s_model_load uses. */
+S2S_API s2s_model *s2s_model_load_with(const char *dir, const s2s_model_load_params *params, s2s_error *err);
 
 /* Frees everything the model owns and unmaps its weights. NULL is a no-op.
  * No session of the model may be used afterwards. */

@@ -53,6 +53,7 @@ typedef struct cli_opts {
     int prefix_column;          /* --prefix-column: lines are source<TAB>prefix */
     int split_sentences;        /* -1: the command's default (translate on, summarize off) */
     int case_mode;              /* enum cli_case_mode; default auto */
+    int allow_nonfinite;        /* load a model with NaN/infinite weights */
     int color;                  /* enum cli_color */
     const char *svg, *html;
     int side;                   /* s2s_side, for tokenize */

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Reliability of the command against hostile surroundings: FIFOs in the model
+# directory, NaN weights, memory limits (ulimit -v), threads that cannot be
+# started, and memory on a very long line.
+NAME=cli-reliability
+source "$(dirname "$0")/lib.bash"
+dates=$S2S_ROOT/models/dates
+fe=$S2S_ROOT/models/fra-eng
+need_fixture "$dates"
+need_fixture "$fe"
+
+# ---- a FIFO in place of any file of the model fails fast, naming the file
+for f in config.json model.safetensors source.vocab.json target.vocab.json merges.txt; do
+  d=$TMP/fifo-$f
+  mkdir -p "$d"
+  cp "$fe"/* "$d"/
+  rm "$d/$f"
+  mkfifo "$d/$f"
+  start=$(date +%s%N)
+  expect_rc 2 "FIFO $f: model refused" timeout 10 "$S2S" info -m "$d"
+  ms=$(( ($(date +%s%N) - start) / 1000000 ))
+  check "FIFO $f: refused within 5 s (${ms} ms)" test "$ms" -lt 5000
+  check "FIFO $f: the message names the file" has "$TMP/err" "$f: not a regular file"
+  rm -rf "$d"
+done
+
+# ---- NaN weights: refused naming the tensor and element, unless allowed
+nan=$TMP/nan
+cp -r "$dates" "$nan"
+"$PYTHON" - "$nan/model.safetensors" <<'PY'
+import json, struct, sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n])
+t = h["decoder.out.weight"]          # F32 (15, 128)
+assert t["dtype"] == "F32" and t["shape"][1] == 128
+off = 8 + n + t["data_offsets"][0] + 4 * (3 * 128 + 5)   # row 3, column 5
+b[off:off + 4] = struct.pack("<f", float("nan"))
+open(p, "wb").write(b)
+PY
+expect_rc 2 "NaN weight: model refused" "$S2S" translate -m "$nan" "12 mars 2021"
+check "NaN weight: message names tensor and element" has "$TMP/err" 'tensor "decoder.out.weight": element 389 (row 3, column 5) is NaN'
+check "NaN weight: no output" test ! -s "$TMP/out"
+"$S2S" translate -m "$nan" --allow-nonfinite "12 mars 2021" >"$TMP/out" 2>"$TMP/err"
+check "NaN weight: --allow-nonfinite loads it" not has "$TMP/err" "cannot load model"
+expect_rc 2 "NaN weight: info refuses it too" "$S2S" info -m "$nan"
+expect_rc 0 "NaN weight: info --allow-nonfinite" "$S2S" info -m "$nan" --allow-nonfinite
+
+finish
