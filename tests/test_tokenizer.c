@@ -369,14 +369,45 @@ Test(bpe, malformed_merges_files)
     cfg.level = LEVEL_BPE;
     cr_expect_null(tokenizer_new(&cfg, NULL, 0, NULL, &err), "bpe without merges text accepted");
     cr_expect_eq(err.status, TOK_ERR_CONFIG);
-    /* CRLF, an empty file and duplicates are fine */
+    /* CRLF line ends are accepted (as subword-nmt strips them); a pair
+     * listed twice keeps its first rank (the second line changes nothing) */
     bpe_merges *m = bpe_parse("a b\r\nc d\r\na b\r\n", 15, "crlf", &err);
     cr_assert(m, "%s", err.message);
     cr_expect_eq(bpe_count(m), 2);
     bpe_free(m);
-    m = bpe_parse("", 0, "empty", &err);
-    cr_assert(m);
-    bpe_free(m);
+    /* a file with no merge at all would silently split every word into
+     * characters: refused, naming the file */
+    expect_merges_error("", TOK_ERR_MERGES, "no merges (the file is empty)");
+    expect_merges_error("\n", TOK_ERR_MERGES, "line 1: expected two symbols");
+    expect_merges_error("#version: 0.2\n", TOK_ERR_MERGES, "no merges (the file is empty apart from its #version line)");
+    /* a NUL byte is refused naming the line (it can never match a symbol of
+     * the text, and the Python twin refuses it too) */
+    m = bpe_parse("a b\nc\0 d\n", 9, "nul", &err);
+    cr_expect_null(m);
+    cr_expect(strstr(err.message, "nul: line 2: NUL byte at column 2"), "%s", err.message);
+    m = bpe_parse("a b\n\0", 5, "nul", &err);
+    cr_expect_null(m);
+    cr_expect(strstr(err.message, "line 2: NUL byte"), "%s", err.message);
+}
+
+/* Duplicated and CRLF merges files give the same pieces as the clean file. */
+Test(bpe, crlf_and_duplicate_lines_do_not_change_the_pieces)
+{
+    tok_error err = {0};
+    const char *clean = "l o\nlo w\ne r\n", *odd = "l o\r\ne r\r\nlo w\r\ne r\r\nl o\r\n";
+    /* odd ranks: (l,o) 0, (e,r) 1, (lo,w) 2: same relative order for these words */
+    bpe_merges *a = bpe_parse(clean, strlen(clean), "clean", &err), *b = bpe_parse(odd, strlen(odd), "odd", &err);
+    cr_assert(a && b, "%s", err.message);
+    cr_expect_eq(bpe_count(b), 3);
+    size_t ba[16], bb[16];
+    const char *words[] = {"lower", "lowlow", "error", "ol"};
+    for (size_t i = 0; i < 4; i++) {
+        size_t ka = bpe_encode(a, words[i], strlen(words[i]), ba), kb = bpe_encode(b, words[i], strlen(words[i]), bb);
+        cr_expect_eq(ka, kb, "%s", words[i]);
+        cr_expect_eq(memcmp(ba, bb, (ka + 1) * sizeof ba[0]), 0, "%s", words[i]);
+    }
+    bpe_free(a);
+    bpe_free(b);
 }
 
 /* ---- join ----------------------------------------------------------------------- */

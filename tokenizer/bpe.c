@@ -109,6 +109,13 @@ bpe_merges *bpe_parse(const char *data, size_t len, const char *name, tok_error 
         if (e > pos && m->text[e - 1] == '\r') e--;
         const char *line = m->text + pos;
         size_t ll = e - pos;
+        const char *nul = memchr(line, '\0', ll);
+        if (nul) {
+            tok_fail(err, TOK_ERR_MERGES, "%s: line %zu: NUL byte at column %zu", name, lineno,
+                     (size_t)(nul - line) + 1);
+            bpe_free(m);
+            return NULL;
+        }
         cp_buf tmp = {0};
         tok_error uerr;
         if (utf8_decode(line, ll, 0, &tmp, &uerr) != TOK_OK) {
@@ -146,6 +153,14 @@ bpe_merges *bpe_parse(const char *data, size_t len, const char *name, tok_error 
         }
         rank++;
         pos = next;
+    }
+    if (m->count == 0) {
+        /* BPE with no merge splits every word into single characters: a
+         * truncated or wrongly copied file, never what a model was trained with */
+        tok_fail(err, TOK_ERR_MERGES, "%s: no merges (the file is empty%s)", name,
+                 len ? " apart from its #version line" : "");
+        bpe_free(m);
+        return NULL;
     }
     return m;
 }

@@ -133,8 +133,11 @@ def text_normalize(s, lowercase=False):
 
 def read_merges(path):
     """Reads a merges file: one merge "a b" per line, in rank order; a first
-    line starting with "#version" is skipped. Raises ValueError naming the
-    line for a malformed one. Returns a list of (a, b)."""
+    line starting with "#version" is skipped; "\r\n" line ends are accepted;
+    a pair listed twice keeps its first rank (Tokenizer ranks it so). Raises
+    ValueError naming the line for a malformed one (a NUL byte included), and
+    naming the file when it holds no merge at all (BPE would then split every
+    word into characters). Returns a list of (a, b)."""
     with open(path, "rb") as f:
         data = f.read()
     text = data.decode("utf-8")
@@ -145,12 +148,17 @@ def read_merges(path):
     for i, line in enumerate(lines, 1):
         if line.endswith("\r"):
             line = line[:-1]
+        if "\0" in line:
+            raise ValueError("%s: line %d: NUL byte at column %d" % (path, i, line.index("\0") + 1))
         if i == 1 and line.startswith("#version"):
             continue
         parts = line.split(" ")
         if len(parts) != 2 or not parts[0] or not parts[1]:
             raise ValueError("%s: line %d: expected two symbols separated by one space" % (path, i))
         merges.append((parts[0], parts[1]))
+    if not merges:
+        raise ValueError("%s: no merges (the file is empty%s)"
+                         % (path, " apart from its #version line" if lines else ""))
     return merges
 
 
