@@ -47,4 +47,29 @@ check "NaN weight: --allow-nonfinite loads it" not has "$TMP/err" "cannot load m
 expect_rc 2 "NaN weight: info refuses it too" "$S2S" info -m "$nan"
 expect_rc 0 "NaN weight: info --allow-nonfinite" "$S2S" info -m "$nan" --allow-nonfinite
 
+# ---- memory pressure: every line comes out, failed ones in place with a message
+for i in $(seq 1 500); do echo "Il fait beau aujourd'hui et je suis content de te voir, mon ami numéro $i."; done >"$TMP/in500.txt"
+for v in 95000 85000; do
+  for fmt in text jsonl; do
+    (ulimit -v $v; "$S2S" translate -m "$fe" --threads 8 -q --format $fmt -i "$TMP/in500.txt" >"$TMP/mem.out" 2>"$TMP/mem.err")
+    rc=$?
+    check "ulimit -v $v, 8 threads, $fmt: exit 0 or 1 (got $rc)" test "$rc" -le 1
+    check "ulimit -v $v, 8 threads, $fmt: 500 lines, each failed one with a message" \
+      "$PYTHON" "$S2S_ROOT/tests/cli/check_stream.py" "$TMP/mem.out" "$TMP/mem.err" 500 $fmt
+  done
+done
+(ulimit -v 90000; "$S2S" score -m "$fe" --threads 8 -q --format jsonl \
+   -i <(paste "$TMP/in500.txt" "$TMP/in500.txt") >"$TMP/mem.out" 2>"$TMP/mem.err")
+check "ulimit -v 90000, score jsonl: 500 lines, each failed one with a message" \
+  "$PYTHON" "$S2S_ROOT/tests/cli/check_stream.py" "$TMP/mem.out" "$TMP/mem.err" 500 jsonl
+
+# ---- threads that cannot all be started: fewer threads, said before any output
+(ulimit -v 100000; "$S2S" translate -m "$fe" --threads 16 -q -i "$TMP/in500.txt" >"$TMP/thr.out" 2>"$TMP/thr.err")
+rc=$?
+check "ulimit -v 100000, 16 threads: exit 0 or 1 (got $rc)" test "$rc" -le 1
+check "ulimit -v 100000, 16 threads: says how many threads it uses" grep -q "threads asked for could be started; using" "$TMP/thr.err"
+check "ulimit -v 100000, 16 threads: the warning comes first" sh -c "head -1 '$TMP/thr.err' | grep -q 'using'"
+check "ulimit -v 100000, 16 threads: 500 lines, each failed one with a message" \
+  "$PYTHON" "$S2S_ROOT/tests/cli/check_stream.py" "$TMP/thr.out" "$TMP/thr.err" 500 text
+
 finish

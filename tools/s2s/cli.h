@@ -187,6 +187,9 @@ typedef struct cli_job {
     int failed;
     long tokens_in;      /* tokens read (source, or source and target), for -v */
     long tokens_out;     /* tokens produced (best hypothesis), for -v */
+    int msg_lost;        /* a message could not be stored (out of memory) */
+    int no_text;         /* the line could not be copied (out of memory) */
+    char fail_text[256]; /* the failure message, kept without allocating */
 } cli_job;
 
 /* Turns one job into output with `session`; thread-safe given distinct
@@ -218,6 +221,11 @@ int cli_run_stream(const cli_opts *o, const s2s_model *m, const cli_handler *h);
 /* Sets job->failed and job->msg = "line N: <message>", and job->out to the
  * error form of the format: an empty line (text) or {"id","error"} (jsonl). */
 void cli_job_fail(cli_job *job, int format, const char *message);
+/* Closes the memory stream `f` that wrote job->out (f may be NULL when
+ * open_memstream failed) and fails the job when any write to it failed,
+ * so that an output line is never silently empty or cut. Returns 0, or -1
+ * when the job was failed. */
+int cli_job_close_output(cli_job *job, FILE *f, int format);
 /* Warns that `what` ("input", "source", "target") was cut at the model's
  * tokenizer max_input_tokens. */
 void cli_job_warn_cut(cli_job *job, const s2s_model *m, const char *what);

@@ -86,7 +86,9 @@ s2s_model *cli_load_model(cli_opts *o)
     if (cli_pick_model(o) < 0) return NULL;
     s2s_error err = {0};
     double t0 = cli_now();
-    s2s_model *m = s2s_model_load(o->model_dir, &err);
+    s2s_model_load_params lp = s2s_model_load_default_params();
+    lp.allow_nonfinite = o->allow_nonfinite;
+    s2s_model *m = s2s_model_load_with(o->model_dir, &lp, &err);
     o->load_seconds = cli_now() - t0;
     if (!m)
         fprintf(stderr, "s2s %s: cannot load model '%s' (%s): %s\n", o->cmd, o->model_dir,

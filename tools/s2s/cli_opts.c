@@ -24,11 +24,7 @@ enum {
     O_BEAM = 256, O_NBEST, O_LP, O_MINLEN, O_MAXLEN, O_THREADS, O_FORMAT, O_ALIGNMENT,
     O_SCORES, O_REPLACE_UNK, O_LENIENT, O_COLOR, O_SVG, O_HTML, O_SIDE, O_SHOW,
     O_NO_REPEAT, O_COVERAGE_PENALTY, O_PREFIX, O_TSV_PREFIX, O_SAMPLE, O_TEMPERATURE, O_TOP_K,
-<<<<<<< HEAD
-    O_TOP_P, O_SEED, O_NUM_SAMPLES, O_SPLIT, O_NO_SPLIT, O_CASE, O_COMPUTE,
-=======
-    O_TOP_P, O_SEED, O_NUM_SAMPLES, O_ALLOW_NONFINITE,
->>>>>>> 6d4e733 (Refuse NaN/infinite weights at load, naming the tensor and first bad element (vectorized scan on the file's bits); s2s_model_load_with + s2s_model_load_params with allow_nonfinite, --allow-nonfinite; FIFO-in-model-directory command test)
+    O_TOP_P, O_SEED, O_NUM_SAMPLES, O_SPLIT, O_NO_SPLIT, O_CASE, O_COMPUTE, O_ALLOW_NONFINITE,
 };
 
 typedef struct opt_def {
@@ -147,17 +143,13 @@ static const command_def COMMANDS[] = {
      "Translates TEXT (the arguments joined by spaces), or else every line of the\n"
      "input, writing one line per input line, in order, as soon as it is done.\n\n"
      "  -m, --model DIR       model directory (config.json, weights, vocabularies)\n"
-<<<<<<< HEAD
+     "  --allow-nonfinite     load weights that hold NaN or infinities (debugging only)\n"
      IO_HELP DECODE_HELP NBEST_HELP GENERATE_HELP
      "  --split-sentences     translate each sentence of a line on its own and join the\n"
      "                        outputs with spaces on one line (the default)\n"
      "  --no-split-sentences  translate each line whole\n"
      CASE_HELP
      TRANSLATE_TAIL},
-=======
-     "  --allow-nonfinite     load weights that hold NaN or infinities (debugging only)\n"
-     IO_HELP DECODE_HELP GENERATE_HELP TRANSLATE_TAIL},
->>>>>>> 6d4e733 (Refuse NaN/infinite weights at load, naming the tensor and first bad element (vectorized scan on the file's bits); s2s_model_load_with + s2s_model_load_params with allow_nonfinite, --allow-nonfinite; FIFO-in-model-directory command test)
     {"summarize",
      G_MODEL | G_IO | G_DECODE | G_NBEST | G_GENERATE | G_THREADS | G_FORMAT | G_ALIGN | G_SCORES | G_UNK | G_QUIET |
          G_LENIENT | G_SPLIT,
@@ -166,17 +158,13 @@ static const command_def COMMANDS[] = {
      "length penalty, min/max length from config.json \"decoding\" (beam_size,\n"
      "length_penalty, min_length, max_length), else beam 4 and length penalty 1.\n\n"
      "  -m, --model DIR       model directory\n"
-<<<<<<< HEAD
+     "  --allow-nonfinite     load weights that hold NaN or infinities (debugging only)\n"
      IO_HELP DECODE_HELP NBEST_HELP GENERATE_HELP
      "  --split-sentences     summarize each sentence on its own (off by default:\n"
      "                        a summary reads the whole text)\n"
      "  --no-split-sentences  summarize each line whole (the default)\n"
      CASE_HELP
      TRANSLATE_TAIL},
-=======
-     "  --allow-nonfinite     load weights that hold NaN or infinities (debugging only)\n"
-     IO_HELP DECODE_HELP GENERATE_HELP TRANSLATE_TAIL},
->>>>>>> 6d4e733 (Refuse NaN/infinite weights at load, naming the tensor and first bad element (vectorized scan on the file's bits); s2s_model_load_with + s2s_model_load_params with allow_nonfinite, --allow-nonfinite; FIFO-in-model-directory command test)
     {"score",
      G_MODEL | G_IO | G_THREADS | G_FORMAT | G_ALIGN | G_QUIET | G_LENIENT,
      "usage: s2s score -m MODEL_DIR [OPTIONS] < pairs.tsv\n"
@@ -526,25 +514,6 @@ int cli_parse(const char *cmd, int argc, char **argv, cli_opts *o)
     return check_combinations(o);
 }
 
-<<<<<<< HEAD
-=======
-s2s_model *cli_load_model(const cli_opts *o)
-{
-    if (!o->model_dir) {
-        cli_usage_error(o->cmd, "no model given: use '-m MODEL_DIR'");
-        return NULL;
-    }
-    s2s_error err = {0};
-    s2s_model_load_params lp = s2s_model_load_default_params();
-    lp.allow_nonfinite = o->allow_nonfinite;
-    s2s_model *m = s2s_model_load_with(o->model_dir, &lp, &err);
-    if (!m)
-        fprintf(stderr, "s2s %s: cannot load model '%s': %s\n", o->cmd, o->model_dir,
-                err.message[0] ? err.message : s2s_strerror(err.status));
-    return m;
-}
-
->>>>>>> 6d4e733 (Refuse NaN/infinite weights at load, naming the tensor and first bad element (vectorized scan on the file's bits); s2s_model_load_with + s2s_model_load_params with allow_nonfinite, --allow-nonfinite; FIFO-in-model-directory command test)
 FILE *cli_open_output(const cli_opts *o)
 {
     if (!o->output || strcmp(o->output, "-") == 0) return stdout;

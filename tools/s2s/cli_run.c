@@ -8,33 +8,36 @@
 #include <errno.h>
 #include <sys/stat.h>
 #include <omp.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
-/* Appends a formatted line to the malloc'd string *dst. */
-static void append_line(char **dst, const char *fmt, va_list ap)
+/* Appends a formatted line to the malloc'd string *dst; 0, or -1 when out
+ * of memory (*dst unchanged). */
+static int append_line(char **dst, const char *fmt, va_list ap)
 {
     char *add = NULL;
-    if (vasprintf(&add, fmt, ap) < 0) return;
+    if (vasprintf(&add, fmt, ap) < 0) return -1;
     size_t old = *dst ? strlen(*dst) : 0, n = strlen(add);
     char *s = realloc(*dst, old + n + 2);
-    if (!s) { free(add); return; }
+    if (!s) { free(add); return -1; }
     memcpy(s + old, add, n);
     s[old + n] = '\n';
     s[old + n + 1] = '\0';
     *dst = s;
     free(add);
+    return 0;
 }
 
-/* Appends "<fmt...>" as one line to job->msg. */
+/* Appends "<fmt...>" as one line to job->msg; notes a lost message. */
 static void job_error_msg(cli_job *job, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    append_line(&job->msg, fmt, ap);
+    if (append_line(&job->msg, fmt, ap) < 0) job->msg_lost = 1;
     va_end(ap);
 }
 
@@ -45,7 +48,7 @@ void cli_job_warn(cli_job *job, const char *fmt, ...)
     va_start(ap, fmt);
     int k = vasprintf(&body, fmt, ap);
     va_end(ap);
-    if (k < 0) return;
+    if (k < 0) { job->msg_lost = 1; return; }
     job_error_msg(job, "line %ld: warning: %s", job->id + 1, body);
     free(body);
 }
@@ -58,22 +61,43 @@ void cli_job_warn_cut(cli_job *job, const s2s_model *m, const char *what)
                  in.max_input_tokens);
 }
 
+/* The error form of a line: an empty line (text) or {"id", "error"} (jsonl). */
+static void write_error_form(FILE *f, const cli_job *job, int format)
+{
+    if (format == CLI_FMT_JSONL) {
+        fprintf(f, "{\"id\": %ld, \"error\": ", job->id);
+        cli_json_cstr(f, job->fail_text);
+        fputc('}', f);
+    }
+    fputc('\n', f);
+}
+
 void cli_job_fail(cli_job *job, int format, const char *message)
 {
     job->failed = 1;
+    /* kept in the job itself: written even when nothing can be allocated */
+    snprintf(job->fail_text, sizeof job->fail_text, "%s", message);
     job_error_msg(job, "line %ld: %s", job->id + 1, message);
     free(job->out);
     job->out = NULL;
     job->out_len = 0;
     FILE *f = open_memstream(&job->out, &job->out_len);
-    if (!f) return;
-    if (format == CLI_FMT_JSONL) {
-        fprintf(f, "{\"id\": %ld, \"error\": ", job->id);
-        cli_json_cstr(f, message);
-        fputc('}', f);
+    if (!f) return; /* write_chunk writes the error form directly */
+    write_error_form(f, job, format);
+    if (ferror(f) | (fclose(f) != 0)) {
+        free(job->out);
+        job->out = NULL;
+        job->out_len = 0;
     }
-    fputc('\n', f);
-    fclose(f);
+}
+
+int cli_job_close_output(cli_job *job, FILE *f, int format)
+{
+    int bad = !f || ferror(f);
+    if (f && fclose(f) != 0) bad = 1;
+    if (!bad && job->out) return 0;
+    cli_job_fail(job, format, "out of memory while writing the output of this line");
+    return -1;
 }
 
 /* Reads up to a chunk of lines into jobs[]; only the first read may wait.
@@ -94,7 +118,11 @@ static int read_chunk(line_reader *r, int max_lines, long *next_id, cli_job *job
         j->too_long = k == LR_TOO_LONG;
         j->len = j->too_long ? 0 : len;
         j->text = malloc(j->len + 1);
-        if (!j->text) return -1;
+        if (!j->text) { /* the line is lost, not the stream: failed in place */
+            j->no_text = 1;
+            j->len = 0;
+            continue;
+        }
         memcpy(j->text, j->too_long ? "" : line, j->len);
         j->text[j->len] = '\0';
         bytes += j->len;
@@ -102,15 +130,28 @@ static int read_chunk(line_reader *r, int max_lines, long *next_id, cli_job *job
     return n;
 }
 
-/* Fails the jobs whose line was too long to be read. */
-static void fail_too_long(cli_job *jobs, int n, int format)
+/* Fails the jobs whose line was too long to be read, or could not be
+ * copied. */
+static void fail_unread(cli_job *jobs, int n, int format)
 {
     for (int i = 0; i < n; i++) {
-        if (!jobs[i].too_long) continue;
-        char msg[128];
-        snprintf(msg, sizeof msg, "line longer than %u bytes, skipped", CLI_MAX_LINE_BYTES);
-        cli_job_fail(&jobs[i], format, msg);
+        if (jobs[i].no_text) {
+            cli_job_fail(&jobs[i], format, "out of memory reading this line");
+        } else if (jobs[i].too_long) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "line longer than %u bytes, skipped", CLI_MAX_LINE_BYTES);
+            cli_job_fail(&jobs[i], format, msg);
+        }
     }
+}
+
+/* Fails the jobs that the handler left without output (it could not
+ * allocate it): no line comes out empty without a message. */
+static void fail_without_output(cli_job *jobs, int n, int format)
+{
+    for (int i = 0; i < n; i++)
+        if (!jobs[i].failed && !jobs[i].out)
+            cli_job_fail(&jobs[i], format, "out of memory: no output for this line");
 }
 
 /* Runs the handler over jobs[0..n) with `nt` threads, session t for thread
@@ -119,7 +160,7 @@ static void fail_too_long(cli_job *jobs, int n, int format)
 static void process_chunk(cli_job *jobs, int n, int nt, s2s_session **sessions, int format,
                           const cli_handler *h)
 {
-    fail_too_long(jobs, n, format);
+    fail_unread(jobs, n, format);
     if (h->block) {
         int n_blocks = (n + CLI_BATCH_LINES - 1) / CLI_BATCH_LINES;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
@@ -127,11 +168,12 @@ static void process_chunk(cli_job *jobs, int n, int nt, s2s_session **sessions, 
             int first = b * CLI_BATCH_LINES, k = n - first < CLI_BATCH_LINES ? n - first : CLI_BATCH_LINES;
             h->block(h->ctx, sessions[omp_get_thread_num()], jobs + first, k);
         }
-        return;
-    }
+    } else {
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-    for (int i = 0; i < n; i++)
-        if (!jobs[i].failed) h->job(h->ctx, sessions[omp_get_thread_num()], &jobs[i]);
+        for (int i = 0; i < n; i++)
+            if (!jobs[i].failed) h->job(h->ctx, sessions[omp_get_thread_num()], &jobs[i]);
+    }
+    fail_without_output(jobs, n, format);
 }
 
 /* What a run did, for -v. */
@@ -141,19 +183,23 @@ typedef struct run_totals {
 
 /* Writes every job's messages (stderr) and output, in order, adds them to
  * `t`, then frees them. */
-static void write_chunk(const char *cmd, cli_job *jobs, int n, FILE *out, cli_progress *p, run_totals *t)
+static void write_chunk(const char *cmd, cli_job *jobs, int n, FILE *out, int format, cli_progress *p,
+                        run_totals *t)
 {
     for (int i = 0; i < n; i++) {
         cli_job *j = &jobs[i];
-        if (j->msg) {
-            cli_progress_end(p);
-            for (char *s = j->msg, *e; *s; s = e + 1) {
-                e = strchr(s, '\n');
-                fprintf(stderr, "s2s %s: %.*s\n", cmd, (int)(e - s), s);
-            }
+        if (j->msg || j->msg_lost) cli_progress_end(p);
+        for (char *s = j->msg, *e; s && *s; s = e + 1) {
+            e = strchr(s, '\n');
+            fprintf(stderr, "s2s %s: %.*s\n", cmd, (int)(e - s), s);
         }
+        /* a message that could not be stored: the failure is kept in the job */
+        if (j->msg_lost && j->failed)
+            fprintf(stderr, "s2s %s: line %ld: %s\n", cmd, j->id + 1, j->fail_text);
+        else if (j->msg_lost)
+            fprintf(stderr, "s2s %s: line %ld: warning: a warning was lost (out of memory)\n", cmd, j->id + 1);
         if (j->out) fwrite(j->out, 1, j->out_len, out);
-        else fputc('\n', out);
+        else write_error_form(out, j, format); /* only failed jobs have no output here */
         t->lines++;
         t->failed += j->failed;
         t->tokens_in += j->tokens_in;
@@ -199,6 +245,64 @@ static void print_summary(const cli_opts *o, const cli_handler *h, const run_tot
     fputc('\n', stderr);
 }
 
+/* ---- starting threads ------------------------------------------------------
+ * The OpenMP runtime ends the process when it cannot start a thread (too
+ * little address space, a thread limit), after input may have been read and
+ * with no line written. So before any input is read, the threads are tried
+ * with plain pthreads, as many as asked, all alive at once; the run uses as
+ * many as could be started, and the OpenMP pool is then started with that
+ * number (later parallel regions reuse its threads). */
+
+typedef struct probe_gate {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int open;
+} probe_gate;
+
+/* A probe thread: waits until every probe thread has been started. */
+static void *probe_wait(void *arg)
+{
+    probe_gate *g = arg;
+    pthread_mutex_lock(&g->mu);
+    while (!g->open) pthread_cond_wait(&g->cv, &g->mu);
+    pthread_mutex_unlock(&g->mu);
+    return NULL;
+}
+
+/* How many threads of `want` (the caller's included) can run at once. */
+static int probe_threads(int want)
+{
+    probe_gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+    pthread_t tid[CLI_MAX_THREADS];
+    int started = 0;
+    while (started < want - 1 && pthread_create(&tid[started], NULL, probe_wait, &g) == 0) started++;
+    pthread_mutex_lock(&g.mu);
+    g.open = 1;
+    pthread_cond_broadcast(&g.cv);
+    pthread_mutex_unlock(&g.mu);
+    for (int i = 0; i < started; i++) pthread_join(tid[i], NULL);
+    return started + 1;
+}
+
+/* Starts the threads of the run: returns how many there are (1..want),
+ * after a warning on stderr when fewer than `want` could be started. */
+static int start_threads(const char *cmd, int want)
+{
+    if (want <= 1) return 1;
+    int nt = probe_threads(want);
+    if (nt < want)
+        fprintf(stderr, "s2s %s: warning: only %d of the %d threads asked for could be started; using %d\n", cmd,
+                nt, want, nt);
+    int seen = 0;
+#pragma omp parallel num_threads(nt)
+    {
+#pragma omp atomic
+        seen++;
+    }
+    (void)seen;
+    return nt;
+}
+
 /* Creates `nt` sessions; 0, or -1 after printing why. */
 static int make_sessions(const char *cmd, const s2s_model *m, int nt, s2s_session **s)
 {
@@ -216,7 +320,7 @@ static int make_sessions(const char *cmd, const s2s_model *m, int nt, s2s_sessio
 
 int cli_run_lines(const cli_opts *o, const s2s_model *m, line_reader *r, FILE *out, const cli_handler *h)
 {
-    int nt = o->threads > 0 ? o->threads : 1;
+    int nt = start_threads(o->cmd, o->threads > 0 ? o->threads : 1);
     s2s_session *sessions[CLI_MAX_THREADS];
     if (make_sessions(o->cmd, m, nt, sessions) < 0) return CLI_EXIT_USAGE;
     cli_job *jobs = calloc(CLI_CHUNK_LINES, sizeof *jobs);
@@ -235,7 +339,7 @@ int cli_run_lines(const cli_opts *o, const s2s_model *m, line_reader *r, FILE *o
         }
         if (n == 0) break;
         process_chunk(jobs, n, nt, sessions, o->format, h);
-        write_chunk(o->cmd, jobs, n, out, &p, &totals);
+        write_chunk(o->cmd, jobs, n, out, o->format, &p, &totals);
         cli_progress_add(&p, n);
         if (ferror(out)) { /* a full disk or a closed pipe: stop now, not after the whole input */
             fprintf(stderr, "s2s %s: cannot write the output: %s\n", o->cmd, strerror(errno));

@@ -34,19 +34,25 @@ static void write_score_text(FILE *f, const cli_opts *o, const s2s_result *res)
 static void format_score(const score_ctx *c, cli_job *job, const s2s_token_seq *src,
                          const s2s_result *res)
 {
-    FILE *f = open_memstream(&job->out, &job->out_len);
-    if (!f) return;
+    char *text = NULL;
     if (c->o->format == CLI_FMT_JSONL) {
-        char *text = s2s_detokenize_result(c->model, res, res->hyps[0].tokens, res->hyps[0].n_tokens);
+        text = s2s_detokenize_result(c->model, res, res->hyps[0].tokens, res->hyps[0].n_tokens);
+        if (!text) {
+            cli_job_fail(job, c->o->format, "out of memory while detokenizing the target of this line");
+            return;
+        }
+    }
+    FILE *f = open_memstream(&job->out, &job->out_len);
+    if (f && c->o->format == CLI_FMT_JSONL) {
         char *texts[1] = {text};
         cli_line_out lo = {.id = job->id, .model = c->model, .source = src, .result = res, .texts = texts,
                            .alignment = c->o->alignment};
         cli_write_json_line(f, &lo);
-        free(text);
-    } else {
+    } else if (f) {
         write_score_text(f, c->o, res);
     }
-    fclose(f);
+    cli_job_close_output(job, f, c->o->format);
+    free(text);
 }
 
 /* Tokenizes one side of the pair; 0, or -1 after failing the job with a

@@ -55,8 +55,8 @@ static void tokenize_job(void *vctx, s2s_session *session, cli_job *job)
             write_token(f, c, &seq, i);
         }
         fputc('\n', f);
-        fclose(f);
     }
+    cli_job_close_output(job, f, CLI_FMT_TEXT);
     s2s_token_seq_free(&seq);
 }
 

@@ -262,13 +262,14 @@ static void write_line(const translate_ctx *c, cli_job *job, const cli_line_out 
     const cli_opts *o = c->o;
     const s2s_result *res = lo->result;
     FILE *f = open_memstream(&job->out, &job->out_len);
-    if (!f) return;
-    int listed = o->n_best_set || o->dp.num_samples > 1; /* one 'ID ||| text ||| ...' line per hypothesis */
-    if (o->format == CLI_FMT_JSONL) cli_write_json_line(f, lo);
-    else if (listed) for (int k = 0; k < res->n_hyps; k++) cli_write_text_hyp(f, lo, k, 1, 1);
-    else if (res->n_hyps > 0) cli_write_text_hyp(f, lo, 0, 0, o->scores);
-    else fputc('\n', f);
-    fclose(f);
+    if (f) {
+        int listed = o->n_best_set || o->dp.num_samples > 1; /* one 'ID ||| text ||| ...' line per hypothesis */
+        if (o->format == CLI_FMT_JSONL) cli_write_json_line(f, lo);
+        else if (listed) for (int k = 0; k < res->n_hyps; k++) cli_write_text_hyp(f, lo, k, 1, 1);
+        else if (res->n_hyps > 0) cli_write_text_hyp(f, lo, 0, 0, o->scores);
+        else fputc('\n', f);
+    }
+    cli_job_close_output(job, f, o->format); /* fails the job when a write failed */
 }
 
 /* The text of sentence choices combo[0..n): the sentences' texts joined
