@@ -631,3 +631,74 @@ Test(api, detokenize)
     free(s);
     fake_free(&f);
 }
+
+/* A long text split with a piece limit (by prefixes, to bound memory) gives
+ * exactly the first pieces of the whole text, and says that it was cut, for
+ * every normalizer and level, on texts made of hostile fragments: marks
+ * after white space, punctuation touching words, digits, CRLF, NUL, full-width
+ * and Greek letters, lenient invalid bytes. */
+Test(big, limited_split_equals_the_start_of_the_whole_split, .timeout = 240)
+{
+    static const char *frag[] = {"word", " ", "  ", "\r\n", "\t", ",", "l'", "a\xcc\x81", " \xcc\x81x",
+                                 "x\xcc\x81 ", "12", "3.5", "\xef\xbc\xa1\xef\xbc\xa2", "\xce\xa3\xce\xb1\xcf\x82",
+                                 "!", "?", "don't", "-", "\xe2\x80\x8b", "\x00", "lower", "newer", "\xff", "\xe2\x82"};
+    const size_t n = 400000;
+    char *s = malloc(n);
+    char *path = write_tmp(MERGES);
+    /* text 0: dense fragments; text 1: a fragment every 997 bytes of white
+     * space, so that the first prefixes hold too few pieces */
+    for (int sparse = 0; sparse <= 1; sparse++) {
+    unsigned seed = 7;
+    size_t len = 0;
+    while (len < n - 1000) {
+        seed = seed * 1103515245u + 12345u;
+        const char *f = frag[(seed >> 8) % (sizeof frag / sizeof frag[0])];
+        size_t fl = f[0] ? strlen(f) : 1; /* the NUL fragment is one byte */
+        memcpy(s + len, f, fl);
+        len += fl;
+        if (sparse) {
+            memset(s + len, ' ', 997);
+            len += 997;
+        }
+    }
+    for (int nk = 0; nk <= NORM_TEXT; nk++)
+        for (int lk = 0; lk <= LEVEL_BPE; lk++) {
+            s2s_tokenizer *t = mk((normalizer_kind)nk, (level_kind)lk, 1, lk == LEVEL_BPE ? path : NULL);
+            piece_list all = {0};
+            tok_error err = {0};
+            cr_assert_eq(tokenizer_split(t, s, len, 1, NULL, &all, &err), TOK_OK, "%s", err.message);
+            for (int limit = 1; limit <= 100001; limit = limit * 10 + 1) {
+                piece_list cut = {0};
+                cut.limit = limit;
+                cr_assert_eq(tokenizer_split(t, s, len, 1, NULL, &cut, &err), TOK_OK, "%s", err.message);
+                int want = all.n < limit ? all.n : limit;
+                cr_assert_eq(cut.n, want, "normalizer %d level %d limit %d: %d pieces, want %d", nk, lk, limit, cut.n,
+                             want);
+                for (int i = 0; i < want; i++)
+                    cr_assert_str_eq(cut.pieces[i], all.pieces[i], "normalizer %d level %d limit %d piece %d", nk, lk,
+                                     limit, i);
+                cr_assert_eq(cut.n == limit || cut.dropped > 0, all.n >= limit, "cut flag, limit %d", limit);
+                piece_list_free(&cut);
+            }
+            piece_list_free(&all);
+            tokenizer_free(t);
+        }
+    }
+    /* strict: invalid UTF-8 far past the pieces kept still fails the text,
+     * with the same offset */
+    s2s_tokenizer *t = mk(NORM_TEXT, LEVEL_WORD, 0, NULL);
+    memset(s, 'a', n);
+    for (size_t i = 5; i < n; i += 6) s[i] = ' ';
+    s[n - 3] = '\xff';
+    piece_list pl = {0};
+    pl.limit = 10;
+    tok_error err = {0};
+    cr_assert_eq(tokenizer_split(t, s, n, 0, NULL, &pl, &err), TOK_ERR_UTF8);
+    char want_msg[64];
+    snprintf(want_msg, sizeof want_msg, "invalid UTF-8 at byte %zu", n - 3);
+    cr_expect_str_eq(err.message, want_msg);
+    piece_list_free(&pl);
+    tokenizer_free(t);
+    free(path);
+    free(s);
+}

@@ -56,6 +56,9 @@ void byte_buf_free(byte_buf *b);
  * Lenient mode: each maximal ill-formed subpart becomes U+FFFD (the same
  * substitution as Python's bytes.decode("utf-8", "replace")). */
 tok_status utf8_decode(const char *s, size_t len, int lenient, cp_buf *out, tok_error *err);
+/* Offset of the first byte of `text` (`len` bytes) where strict decoding
+ * fails, or `len` when it is all valid UTF-8. Allocates nothing. */
+size_t utf8_first_invalid(const char *text, size_t len);
 
 /* Writes the UTF-8 of `cp` (a scalar value) to dst[0..3]; returns 1..4. */
 size_t utf8_encode(int32_t cp, char *dst);

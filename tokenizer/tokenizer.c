@@ -95,13 +95,10 @@ static int emit(piece_list *out, const char *s, size_t n, int pre, int post)
     return r;
 }
 
-/* Decodes, normalizes and splits `text` (see tokenizer.h), appending
- * malloc'd token strings to `out` (the caller frees them with
- * piece_list_free(), also after a failure: tokens appended before it stay). */
-tok_status tokenizer_split(const s2s_tokenizer *tok, const char *text, size_t len, int lenient,
-                           const s2s_vocab *vocab, piece_list *out, tok_error *err)
+/* Decodes, normalizes and splits all of `text` (see tokenizer_split). */
+static tok_status split_all(const s2s_tokenizer *tok, const char *text, size_t len, int lenient,
+                            const s2s_vocab *vocab, piece_list *out, tok_error *err)
 {
-    if (!tok || !out || (!text && len)) return tok_fail(err, TOK_ERR_INVALID_ARG, "tokenizer_split: NULL argument");
     cp_buf cps = {0};
     tok_status st = utf8_decode(text, len, lenient, &cps, err);
     if (st != TOK_OK) {
@@ -163,4 +160,75 @@ tok_status tokenizer_split(const s2s_tokenizer *tok, const char *text, size_t le
     unit_list_free(&units);
     unit_list_free(&ex);
     return st;
+}
+
+/* ---- long texts ---------------------------------------------------------------
+ * Decoding and normalizing cost several times the text's size in memory,
+ * and a caller that keeps only `limit` pieces does not need the pieces of a
+ * long text's tail. So a long text is first split up to a cut after
+ * PREFIX_MIN_BYTES or limit * PREFIX_BYTES_PER_PIECE bytes, doubled while
+ * too few pieces come out. A cut is only made between an ASCII letter or
+ * digit and ASCII white space: no normalizer joins across such a point
+ * (white space ends every unit; the letter or digit neither composes with
+ * white space under NFKC nor belongs to a run of marks), so the pieces of
+ * the prefix are exactly the first pieces of the whole text. */
+
+#define PREFIX_MIN_BYTES 65536
+#define PREFIX_BYTES_PER_PIECE 32
+
+static int ascii_alnum(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int ascii_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* The first cut at or after `from` (see above), or len when there is none. */
+static size_t next_cut(const char *text, size_t len, size_t from)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    for (size_t c = from > 0 ? from : 1; c < len; c++)
+        if (ascii_space(s[c]) && ascii_alnum(s[c - 1])) return c;
+    return len;
+}
+
+/* Drops the pieces of `out` past `n` and restores its count of dropped ones. */
+static void piece_list_truncate(piece_list *out, int n, long dropped)
+{
+    for (int i = n; i < out->n; i++) free(out->pieces[i]);
+    out->n = n;
+    out->dropped = dropped;
+}
+
+/* Decodes, normalizes and splits `text` (see tokenizer.h), appending
+ * malloc'd token strings to `out` (the caller frees them with
+ * piece_list_free(), also after a failure: tokens appended before it stay).
+ * With out->limit set, a long text is split by prefixes (see above); the
+ * stored pieces are the same, and out->dropped counts at least one piece
+ * whenever pieces past the limit exist. */
+tok_status tokenizer_split(const s2s_tokenizer *tok, const char *text, size_t len, int lenient,
+                           const s2s_vocab *vocab, piece_list *out, tok_error *err)
+{
+    if (!tok || !out || (!text && len)) return tok_fail(err, TOK_ERR_INVALID_ARG, "tokenizer_split: NULL argument");
+    if (out->limit <= 0 || len <= PREFIX_MIN_BYTES) return split_all(tok, text, len, lenient, vocab, out, err);
+    if (!lenient) { /* invalid UTF-8 anywhere fails the text, as split_all would */
+        size_t bad = utf8_first_invalid(text, len);
+        if (bad < len) return tok_fail(err, TOK_ERR_UTF8, "invalid UTF-8 at byte %zu", bad);
+    }
+    int n0 = out->n;
+    long dropped0 = out->dropped;
+    size_t want = (size_t)out->limit * PREFIX_BYTES_PER_PIECE;
+    if (want < PREFIX_MIN_BYTES) want = PREFIX_MIN_BYTES;
+    while (want < len / 2) {
+        size_t cut = next_cut(text, len, want);
+        if (cut >= len) break;
+        tok_status st = split_all(tok, text, cut, lenient, vocab, out, err);
+        if (st != TOK_OK || out->n >= out->limit) return st;
+        piece_list_truncate(out, n0, dropped0); /* too few pieces: a longer prefix */
+        want = cut * 2;
+    }
+    return split_all(tok, text, len, lenient, vocab, out, err);
 }

@@ -251,3 +251,23 @@ tok_status utf8_decode(const char *text, size_t len, int lenient, cp_buf *out, t
     }
     return TOK_OK;
 }
+
+/* See tok_internal.h: the offset of the first byte that does not start a
+ * valid UTF-8 sequence (strict rules, as utf8_decode), or len. */
+size_t utf8_first_invalid(const char *text, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t i = 0;
+    while (i < len) {
+        if (s[i] < 0x80) {
+            i++;
+            continue;
+        }
+        int32_t cp = 0;
+        size_t bad = 0;
+        size_t k = decode_one(s, len, i, &cp, &bad);
+        if (k == 0) return i;
+        i += k;
+    }
+    return len;
+}

@@ -72,4 +72,29 @@ check "ulimit -v 100000, 16 threads: the warning comes first" sh -c "head -1 '$T
 check "ulimit -v 100000, 16 threads: 500 lines, each failed one with a message" \
   "$PYTHON" "$S2S_ROOT/tests/cli/check_stream.py" "$TMP/thr.out" "$TMP/thr.err" 500 text
 
+# ---- a 15 MB line: peak memory under 3 x the line + what the model takes alone
+"$PYTHON" - "$TMP/line15.txt" <<'PY'
+import random, sys
+random.seed(1)
+words = "le chat noir est sur la table et il fait beau aujourd hui mais demain il pleuvra".split()
+out, n = [], 0
+while n < 15_000_000:
+    w = random.choice(words)
+    out.append(w)
+    n += len(w) + 1
+open(sys.argv[1], "w").write(" ".join(out) + "\n")
+PY
+echo "bonjour" >"$TMP/one.txt"
+peak() { # peak RSS in KB of the command
+  "$PYTHON" -c 'import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$@"
+}
+line_kb=$(( $(stat -c %s "$TMP/line15.txt") / 1024 ))
+for md in "$dates" "$fe"; do
+  base=$(peak "$S2S" translate -m "$md" -q -i "$TMP/one.txt")
+  big=$(peak "$S2S" translate -m "$md" -q -i "$TMP/line15.txt")
+  check "15 MB line, $(basename "$md"): peak ${big} KB < 3 x ${line_kb} KB + ${base} KB" test "$big" -lt $((3 * line_kb + base))
+done
+
 finish

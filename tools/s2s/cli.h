@@ -177,7 +177,9 @@ double cli_now(void);
 
 /* One input line and what became of it. */
 typedef struct cli_job {
-    char *text;          /* owned copy of the line */
+    char *text;          /* the line: an owned copy, or (borrowed) the
+                            reader's buffer, valid until its next read */
+    int borrowed;
     size_t len;
     long id;             /* 0-based line number */
     int too_long;        /* the line was over CLI_MAX_LINE_BYTES */

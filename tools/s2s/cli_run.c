@@ -117,6 +117,15 @@ static int read_chunk(line_reader *r, int max_lines, long *next_id, cli_job *job
         j->id = (*next_id)++;
         j->too_long = k == LR_TOO_LONG;
         j->len = j->too_long ? 0 : len;
+        bytes += j->len;
+        if (!j->too_long && (n >= max_lines || bytes >= CLI_CHUNK_BYTES)) {
+            /* the chunk ends with this line, so the reader's buffer stays as
+             * it is until the chunk is written: no copy (a long line would
+             * otherwise be held twice) */
+            j->text = line;
+            j->borrowed = 1;
+            break;
+        }
         j->text = malloc(j->len + 1);
         if (!j->text) { /* the line is lost, not the stream: failed in place */
             j->no_text = 1;
@@ -125,7 +134,6 @@ static int read_chunk(line_reader *r, int max_lines, long *next_id, cli_job *job
         }
         memcpy(j->text, j->too_long ? "" : line, j->len);
         j->text[j->len] = '\0';
-        bytes += j->len;
     }
     return n;
 }
@@ -204,7 +212,7 @@ static void write_chunk(const char *cmd, cli_job *jobs, int n, FILE *out, int fo
         t->failed += j->failed;
         t->tokens_in += j->tokens_in;
         t->tokens_out += j->tokens_out;
-        free(j->text);
+        if (!j->borrowed) free(j->text);
         free(j->out);
         free(j->msg);
     }
