@@ -140,12 +140,14 @@ cli-tests: $(BUILD)/s2s
 py-tests:
 	@set -e; for t in $(sort $(wildcard tests/py/test_*.py)); do echo "== $$t"; S2S=$(CURDIR)/$(BUILD)/s2s S2S_ROOT=$(CURDIR) PYTHONPATH=$(CURDIR)/tools/python $(PYTHON) $$t; done
 
-# libFuzzer targets: tests/fuzz/fuzz_*.c, built with clang against the library sources.
+# libFuzzer targets: tests/fuzz/fuzz_*.c, built with clang against the library
+# sources, plus FUZZ_EXTRA_<target> (command sources and build-time limits).
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
-build-fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard engine/*.h engine/include/*.h tokenizer/*.h)
+FUZZ_EXTRA_fuzz_line_reader := -Itools/s2s -DCLI_MAX_LINE_BYTES=64u -DCLI_READ_BYTES=16 -DCLI_READ_MAX=7u tools/s2s/cli_io.c
+build-fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(CLI_SRC) $(wildcard engine/*.h engine/include/*.h tokenizer/*.h tools/s2s/*.h)
 	@mkdir -p build-fuzz
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(ENGINE_INC) -o $@ $< $(LIB_SRC) $(LDLIBS) -fopenmp
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(ENGINE_INC) -o $@ $< $(FUZZ_EXTRA_$*) $(LIB_SRC) $(LDLIBS) -fopenmp
 fuzz: $(FUZZ_BIN)
 fuzz-run: $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); echo "== $$n ($(FUZZ_SECONDS)s)"; \

@@ -17,13 +17,20 @@
 #define CLI_EXIT_LINES 1    /* some lines failed; the others were written */
 #define CLI_EXIT_USAGE 2    /* usage error or a model that cannot be loaded */
 
-/* Limits. */
+/* Limits. The reader's may be set smaller at build time (the line-reader
+ * fuzz target does, to reach its edge cases with small inputs). */
+#ifndef CLI_MAX_LINE_BYTES
 #define CLI_MAX_LINE_BYTES (16u << 20)   /* longer input lines are refused (and skipped) */
+#endif
 #define CLI_CHUNK_LINES 128              /* lines decoded per parallel chunk */
 #define CLI_BATCH_LINES 16               /* lines decoded as one batch by one thread */
 #define CLI_CHUNK_BYTES (8u << 20)       /* a chunk stops growing past this many bytes */
+#ifndef CLI_READ_BYTES
 #define CLI_READ_BYTES 65536             /* free room kept before a read(2) */
+#endif
+#ifndef CLI_READ_MAX
 #define CLI_READ_MAX (1u << 20)          /* most bytes asked of one read(2) */
+#endif
 #define CLI_MAX_THREADS 256
 #define CLI_PROGRESS_MIN_INTERVAL 0.2    /* seconds between progress redraws */
 
