@@ -83,21 +83,21 @@ def hand_examples():
             with open(p, "wb") as f:
                 f.write(content)
             try:
-                st.read_merges(p)
+                tok.read_merges(p)
                 check("merges %r refused" % content, "accepted", "ValueError")
             except ValueError as e:
                 check("merges %r message" % content, needle in str(e) and p in str(e), True)
         # CRLF accepted; a duplicate keeps its first rank
         with open(p, "wb") as f:
             f.write(b"l o\r\ne r\r\nlo w\r\ne r\r\nl o\r\n")
-        odd = st.read_merges(p)
+        odd = tok.read_merges(p)
         check("crlf merges", odd, [("l", "o"), ("e", "r"), ("lo", "w"), ("e", "r"), ("l", "o")])
-        tok_odd = st.Tokenizer({"normalizer": "none", "level": "bpe"}, merges=odd)
-        check("duplicate keeps first rank", tok_odd.ranks[("l", "o")], 0)
-        check("duplicate keeps first rank (e r)", tok_odd.ranks[("e", "r")], 1)
+        odd_tok = tok.Tokenizer({"normalizer": "none", "level": "bpe"}, merges=odd)
+        check("duplicate keeps first rank", odd_tok.ranks[("l", "o")], 0)
+        check("duplicate keeps first rank (e r)", odd_tok.ranks[("e", "r")], 1)
         for w in ["lower", "lowlow", "error", "ol"]:
-            clean = st.Tokenizer({"normalizer": "none", "level": "bpe"}, merges=[("l", "o"), ("lo", "w"), ("e", "r")])
-            check("crlf+duplicates pieces of " + w, tok_odd.split(w), clean.split(w))
+            clean = tok.Tokenizer({"normalizer": "none", "level": "bpe"}, merges=[("l", "o"), ("lo", "w"), ("e", "r")])
+            check("crlf+duplicates pieces of " + w, odd_tok.split(w), clean.split(w))
 
 
 def naive_learn_bpe(texts, cfg, num_merges):
