@@ -2,6 +2,7 @@
 #   make                 library (static + shared) and the s2s command, optimised
 #   make test            installs missing packages, builds, runs every test
 #   make SANITIZE=1 test the same under AddressSanitizer + UBSan (build-san/)
+#   make tsan-test       the threaded command tests under ThreadSanitizer (build-tsan/)
 #   make fuzz-run        builds the libFuzzer targets with clang and runs each briefly
 #   make demo            translates a few sentences with the default model
 #   make bench           speed against PyTorch and ONNX Runtime (not part of test)
@@ -22,6 +23,14 @@ ifeq ($(SANITIZE),1)
   BUILD  ?= build-san
   OPT    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
   LDSAN  := -fsanitize=address,undefined
+else ifeq ($(SANITIZE),thread)
+  # ThreadSanitizer with clang and LLVM's OpenMP runtime, whose Archer tool
+  # (libarcher, loaded through OMP_TOOL_LIBRARIES) tells TSan about OpenMP's
+  # barriers and tasks; see tsan-test.
+  CC     := clang
+  BUILD  ?= build-tsan
+  OPT    := -O1 -g -fno-omit-frame-pointer -fsanitize=thread
+  LDSAN  := -fsanitize=thread
 else
   BUILD  ?= build
   OPT    := -O2 -g
@@ -52,7 +61,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 PAGE_OBJ := $(BUILD)/tools/s2s/explorer_html.o
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test unit-tests cli-tests py-tests layout-check deps deps-test deps-bench fuzz fuzz-run demo bench install clean
+.PHONY: tsan-test all test unit-tests cli-tests py-tests layout-check deps deps-test deps-bench fuzz fuzz-run demo bench install clean
 all: $(BUILD)/libs2s.a $(BUILD)/libs2s.so $(BUILD)/s2s
 
 $(BUILD)/tokenizer/%.o: tokenizer/%.c
@@ -135,10 +144,20 @@ unit-tests: $(TEST_BIN)
 	@set -e; for t in $(TEST_BIN); do echo "== $$t"; S2S_ROOT=$(CURDIR) $$t --jobs 2; done
 
 cli-tests: $(BUILD)/s2s
-	@set -e; for t in $(sort $(wildcard tests/cli/*.sh)); do echo "== $$t"; S2S=$(CURDIR)/$(BUILD)/s2s S2S_ROOT=$(CURDIR) PYTHON=$(PYTHON) bash $$t; done
+	@set -e; for t in $(sort $(wildcard tests/cli/*.sh)); do echo "== $$t"; S2S=$(CURDIR)/$(BUILD)/s2s S2S_SANITIZE=$(SANITIZE) S2S_ROOT=$(CURDIR) PYTHON=$(PYTHON) bash $$t; done
 
 py-tests:
 	@set -e; for t in $(sort $(wildcard tests/py/test_*.py)); do echo "== $$t"; S2S=$(CURDIR)/$(BUILD)/s2s S2S_ROOT=$(CURDIR) PYTHONPATH=$(CURDIR)/tools/python $(PYTHON) $$t; done
+
+# The threaded command tests under ThreadSanitizer (build-tsan/): any report
+# fails the run (exit code 66).
+ARCHER ?= $(firstword $(wildcard /usr/lib/llvm-*/lib/libarcher.so))
+tsan-test: deps-test
+	@test -n "$(ARCHER)" || { echo "tsan-test: libarcher.so not found (Debian package libomp-14-dev)"; exit 1; }
+	@$(MAKE) --no-print-directory SANITIZE=thread all
+	@echo "== tests/cli/test_threads.sh (ThreadSanitizer, $(ARCHER))"
+	@OMP_TOOL_LIBRARIES=$(ARCHER) TSAN_OPTIONS="halt_on_error=1 exitcode=66 ignore_noninstrumented_modules=1" \
+	  S2S=$(CURDIR)/build-tsan/s2s S2S_ROOT=$(CURDIR) PYTHON=$(PYTHON) S2S_TSAN=1 bash tests/cli/test_threads.sh
 
 # libFuzzer targets: tests/fuzz/fuzz_*.c, built with clang against the library
 # sources, plus FUZZ_EXTRA_<target> (command sources and build-time limits).
@@ -178,6 +197,6 @@ install: all
 	@echo "installed the models under $(DESTDIR)$(DATADIR)/models"
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-tsan build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

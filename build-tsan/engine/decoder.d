@@ -1,0 +1,13 @@
+build-tsan/engine/decoder.o: engine/decoder.c engine/compute.h \
+  engine/model.h engine/include/s2s.h engine/kernels.h \
+  tokenizer/tokenizer.h
+
+engine/compute.h:
+
+engine/model.h:
+
+engine/include/s2s.h:
+
+engine/kernels.h:
+
+tokenizer/tokenizer.h:

@@ -1,0 +1,3 @@
+build-tsan/engine/kernels.o: engine/kernels.c engine/kernels.h
+
+engine/kernels.h:

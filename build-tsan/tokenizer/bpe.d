@@ -1,0 +1,6 @@
+build-tsan/tokenizer/bpe.o: tokenizer/bpe.c tokenizer/tok_internal.h \
+  tokenizer/tokenizer.h
+
+tokenizer/tok_internal.h:
+
+tokenizer/tokenizer.h:

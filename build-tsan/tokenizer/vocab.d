@@ -1,0 +1,3 @@
+build-tsan/tokenizer/vocab.o: tokenizer/vocab.c tokenizer/tokenizer.h
+
+tokenizer/tokenizer.h:
