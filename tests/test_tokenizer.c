@@ -637,7 +637,7 @@ Test(api, detokenize)
  * every normalizer and level, on texts made of hostile fragments: marks
  * after white space, punctuation touching words, digits, CRLF, NUL, full-width
  * and Greek letters, lenient invalid bytes. */
-Test(big, limited_split_equals_the_start_of_the_whole_split, .timeout = 240)
+Test(big, limited_split_equals_the_start_of_the_whole_split)
 {
     static const char *frag[] = {"word", " ", "  ", "\r\n", "\t", ",", "l'", "a\xcc\x81", " \xcc\x81x",
                                  "x\xcc\x81 ", "12", "3.5", "\xef\xbc\xa1\xef\xbc\xa2", "\xce\xa3\xce\xb1\xcf\x82",
