@@ -316,6 +316,7 @@ Test(kernels, half_weight_product_equals_widened_product)
         if (!matmul_nt_half(X, I, Wh, b, Y2, O, R, O, I)) continue; /* no F16C: nothing to compare */
         cr_assert(memcmp(Y1, Y2, sizeof(float) * R * O) == 0, "shape %dx%dx%d: half product differs", R, O, I);
     }
+}
 
 /* first_nonfinite against an independent rule: a half (F16) is non-finite
  * when its 5 exponent bits are 11111 (IEEE 754 binary16), a bfloat16 when

@@ -296,6 +296,7 @@ Test(tensors_v2, copy_gate_wrong_shapes)
     tl_f32(&fx.tl, "decoder.copy_gate.weight", 1, 14);
     tl_f32(&fx.tl, "decoder.copy_gate.bias", 1, -1);
     expect_fail(&fx, S2S_ERR_TENSOR, "tensor \"decoder.copy_gate.weight\": shape (1, 14) but the config implies (1, 16)");
+}
 
 /* ---- non-finite weights -------------------------------------------------- */
 
