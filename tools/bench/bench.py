@@ -473,11 +473,11 @@ def pct_peak(r, e, peak):
 
 def report_results(a, env, peak_info, gemm, lsm, loads, cases, targets, notes, int8_cols):
     L = []
-    L.append("Measured %s on %s (%s), %d cores; load average (1, 5, 15 min) %s at the start, %s "
-             "at the end. PyTorch %s with %s; ONNX Runtime for Node.js %s (Node.js %s). FMA peak "
+    L.append("Measured %s on %s (%s), %d cores. PyTorch %s with %s; ONNX Runtime for Node.js %s "
+             "(Node.js %s). FMA peak "
              "measured in this run: **%.1f GFLOP/s** per core (%s; AVX2 alone: %.1f), the bound used "
              "below: the engine's matrix products use AVX-512 where the CPU has it."
-             % (env["date"], env["cpu"], env["kernel"], os.cpu_count(), env["load_start"], load_avg(),
+             % (env["date"], env["cpu"], env["kernel"], os.cpu_count(),
                 env["torch"], env["blas"], env["ort"], env["node"], peak_info["engine"],
                 "AVX-512" if peak_info.get("avx512") else "AVX2", peak_info["engine"]))
     L.append("")
@@ -598,9 +598,9 @@ def readme_table(env, cases, int8_cols):
     """The README's speed table: sentences per second of each engine, from
     the same run as docs/bench.md."""
     L = [README_START, "",
-         "One `make bench` run (%s, %s, load average %s at the start); sentences per second, "
+         "One `make bench` run (%s, %s); sentences per second, "
          "wall clock, with sentences per CPU-second in brackets; one thread each:"
-         % (env["date"], env["cpu"], env["load_start"]), "",
+         % (env["date"], env["cpu"]), "",
          "| case | PyTorch, one at a time | PyTorch, batches of %d | ONNX Runtime, one at a time | "
          "ONNX Runtime, batches of %d | s2s, lines piped | s2s, a file |%s" % (
              BATCH, BATCH, " s2s int8, piped | s2s int8, a file |" if int8_cols else ""),
