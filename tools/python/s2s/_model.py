@@ -1,0 +1,581 @@
+"""s2s.Model: a loaded model directory and everything done with it."""
+import contextlib
+import ctypes
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from ctypes import POINTER, byref, c_int
+
+from . import _lib
+from ._errors import EmptyInputError, Error, InvalidArgumentError, NoMemError, from_status
+from ._results import Hypothesis, Score, Tokens, Translation, decode
+from ._unk import UnkReplacer
+
+# Summarization defaults when config.json has no "decoding" value (as `s2s summarize`).
+SUMMARIZE_BEAM = 4
+SUMMARIZE_LENGTH_PENALTY = 1.0
+# Lines decoded per call into the library (the command's batch is 16 too).
+DEFAULT_BATCH_SIZE = 16
+
+_SIDES = {"source": _lib.S2S_SOURCE, "target": _lib.S2S_TARGET}
+
+
+def _as_bytes(text, what="line"):
+    """UTF-8 bytes of a str (lone surrogates from 'surrogateescape' become
+    the original bytes again) or of bytes as given."""
+    if isinstance(text, str):
+        return text.encode("utf-8", "surrogateescape")
+    if isinstance(text, (bytes, bytearray, memoryview)):
+        return bytes(text)
+    raise TypeError("%s must be str or bytes, not %s" % (what, type(text).__name__))
+
+
+def _as_list(lines, what):
+    if isinstance(lines, (str, bytes)):
+        raise TypeError("%s must be a list of lines, not a single %s (wrap it: [text])"
+                        % (what, type(lines).__name__))
+    return list(lines)
+
+
+def _check_errors_arg(errors):
+    if errors not in ("raise", "return"):
+        raise ValueError("errors must be 'raise' or 'return', not %r" % (errors,))
+
+
+def _chunks(n, k):
+    """k contiguous (start, end) ranges covering range(n), sizes differing by at most one."""
+    k = max(1, min(k, n))
+    q, r = divmod(n, k)
+    out, a = [], 0
+    for i in range(k):
+        b = a + q + (1 if i < r else 0)
+        out.append((a, b))
+        a = b
+    return out
+
+
+class _Stop:
+    """Shared by the chunks of one call with errors='raise': the index of the
+    first failed line found so far; chunks that start after it stop."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.first = None
+
+    def failed(self, index):
+        with self.lock:
+            if self.first is None or index < self.first:
+                self.first = index
+
+    def should_stop(self, start):
+        return self.first is not None and self.first < start
+
+
+class Model:
+    """A model directory loaded by libs2s.
+
+    Model(path, library=None): `path` is the model directory; `library` an
+    explicit path of libs2s.so (else $S2S_LIBRARY, the copy installed next
+    to this package, the build tree, then the system's library path).
+
+    A Model is safe to share between threads: each call takes a decoding
+    session of its own from a pool (one per concurrent call or thread). The
+    GIL is released while the library decodes a batch.
+    """
+
+    def __init__(self, path, library=None):
+        self._lib = _lib.load(library)
+        self.path = os.fspath(path)
+        err = _lib.Error()
+        handle = self._lib.s2s_model_load(os.fsencode(self.path), byref(err))
+        if not handle:
+            raise from_status(err.status, err.message)
+        self._handle = handle
+        self._sessions = []        # idle sessions
+        self._busy = 0             # sessions lent out
+        self._lock = threading.Lock()
+        self._c_info = _lib.ModelInfo()
+        self._lib.s2s_model_get_info(handle, byref(self._c_info))
+        self._info = None
+        self._vocab = [self._read_vocab(_lib.S2S_SOURCE, self._c_info.source_vocab_size),
+                       self._read_vocab(_lib.S2S_TARGET, self._c_info.target_vocab_size)]
+        self._unk = UnkReplacer(self)
+
+    # ---- life cycle ----
+
+    def close(self):
+        """Frees the model and its sessions (also done when the Model is
+        garbage collected). Using the Model afterwards raises an Error."""
+        with self._lock:
+            if self._busy:
+                raise InvalidArgumentError("Model.close: %d calls are still running" % self._busy)
+            handle, self._handle = getattr(self, "_handle", None), None
+            sessions, self._sessions = getattr(self, "_sessions", []), []
+        for s in sessions:
+            self._lib.s2s_session_free(s)
+        if handle:
+            self._lib.s2s_model_free(handle)
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        return "s2s.Model(%r)" % self.path
+
+    def __reduce__(self):
+        raise TypeError("an s2s.Model cannot be pickled; send the model path and load it where it is used "
+                        "(s2s.dask does this once per worker)")
+
+    def _model(self):
+        if not self._handle:
+            raise InvalidArgumentError("the model is closed")
+        return self._handle
+
+    @contextlib.contextmanager
+    def _session(self):
+        """A session of this model for the duration of the block."""
+        with self._lock:
+            self._model()
+            s = self._sessions.pop() if self._sessions else None
+            self._busy += 1
+        try:
+            if s is None:
+                err = _lib.Error()
+                s = self._lib.s2s_session_new(self._handle, byref(err))
+                if not s:
+                    raise from_status(err.status, err.message)
+            yield s
+        finally:
+            with self._lock:
+                self._busy -= 1
+                if s is not None:
+                    self._sessions.append(s)
+
+    # ---- description ----
+
+    def _read_vocab(self, side, n):
+        out = []
+        for i in range(n):
+            t = self._lib.s2s_model_token(self._handle, side, i)
+            out.append(None if t is None else decode(t))
+        return out
+
+    @property
+    def info(self):
+        """A dict describing the model, the same as `s2s info --format json`."""
+        if self._info is None:
+            self._info = self._make_info()
+        return self._info
+
+    def _make_info(self):
+        c = self._c_info
+
+        def s(b):
+            return None if b is None else decode(b)
+
+        def rnn(r, encoder):
+            d = {"cell": s(r.cell), "embedding_size": r.embedding_size, "hidden_size": r.hidden_size,
+                 "num_layers": r.num_layers}
+            if encoder:
+                d["bidirectional"] = bool(r.bidirectional)
+            return d
+
+        enc = rnn(c.encoder, True)
+        enc["append_eos"] = bool(c.append_eos)
+        dec = rnn(c.decoder, False)
+        dec["attention"] = {"type": s(c.attention), "position": s(c.attention_position)}
+        if c.attention_size:
+            dec["attention"]["size"] = c.attention_size
+        dec["input_feeding"] = bool(c.input_feeding)
+        tensors = []
+        for i in range(c.n_tensors):
+            t = _lib.TensorInfo()
+            if self._lib.s2s_model_tensor(self._model(), i, byref(t)) != 0:
+                continue
+            tensors.append({"name": s(t.name), "dtype": s(t.dtype), "shape": list(t.shape[:t.ndim])})
+        return {
+            "dir": s(c.dir), "task": s(c.task), "source_language": s(c.source_language),
+            "target_language": s(c.target_language), "weights": s(c.weights_file),
+            "encoder": enc, "bridge": s(c.bridge), "decoder": dec,
+            "special_tokens": {"sos": s(c.sos), "eos": s(c.eos), "unk": s(c.unk), "pad": s(c.pad)},
+            "source_vocab_size": c.source_vocab_size, "target_vocab_size": c.target_vocab_size,
+            "tokenizer": {"normalizer": s(c.normalizer), "level": s(c.level), "lowercase": bool(c.lowercase),
+                          "merges": s(c.merges_file), "max_input_tokens": c.max_input_tokens},
+            "decoding": {"max_length": c.max_length or None},
+            "n_tensors": c.n_tensors, "n_parameters": c.n_parameters, "tensors": tensors,
+        }
+
+    def vocabulary(self, side="source"):
+        """The tokens of `side`'s vocabulary, indexed by id (a new list)."""
+        return list(self._vocab[self._side(side)])
+
+    @staticmethod
+    def _side(side):
+        try:
+            return _SIDES[side]
+        except KeyError:
+            raise ValueError("side must be 'source' or 'target', not %r" % (side,)) from None
+
+    # ---- tokenization ----
+
+    def _tokenize_c(self, side, data, lenient, max_tokens=0):
+        """A filled _lib.TokenSeq (the caller frees it) or an Error."""
+        tp = self._lib.s2s_tokenize_default_params()
+        tp.lenient = 1 if lenient else 0
+        tp.max_tokens = max_tokens
+        seq = _lib.TokenSeq()
+        err = _lib.Error()
+        st = self._lib.s2s_tokenize(self._model(), side, data, len(data), byref(tp), byref(seq), byref(err))
+        if st != 0:
+            return from_status(st, err.message)
+        return seq
+
+    def tokenize(self, text, side="source", lenient=False, max_tokens=0):
+        """Tokens of `text` (str or UTF-8 bytes) as the model's tokenizer for
+        `side` makes them: a list of vocabulary tokens (on the source side
+        with the appended eos when the model appends one), with .ids,
+        .pieces and .truncated. `lenient` replaces invalid UTF-8 by U+FFFD
+        instead of raising Utf8Error; `max_tokens` > 0 cuts the text after
+        that many tokens (default: the model's max_input_tokens)."""
+        sd = self._side(side)
+        seq = self._tokenize_c(sd, _as_bytes(text, "text"), lenient, max_tokens)
+        if isinstance(seq, Error):
+            raise seq
+        try:
+            ids = seq.ids[:seq.n] if seq.n else []
+            pieces = [decode(seq.pieces[i]) for i in range(seq.n)]
+            vocab = self._vocab[sd]
+            return Tokens([vocab[i] for i in ids], ids, pieces, bool(seq.truncated))
+        finally:
+            self._lib.s2s_token_seq_free(byref(seq))
+
+    def detokenize(self, ids):
+        """Readable text of target ids (or target token strings), as the
+        library joins them (eos ids are skipped)."""
+        ids = list(ids)
+        if ids and isinstance(ids[0], str):
+            ids = [self._token_id(_lib.S2S_TARGET, t) for t in ids]
+        arr = (c_int * len(ids))(*ids)
+        for i in ids:
+            if not 0 <= i < len(self._vocab[1]):
+                raise InvalidArgumentError("target id %d is outside the vocabulary (0..%d)"
+                                           % (i, len(self._vocab[1]) - 1))
+        return self._detok(arr, len(ids))
+
+    def _token_id(self, side, token):
+        b = token.encode("utf-8")
+        i = self._lib.s2s_model_token_id(self._model(), side, b, len(b))
+        if i < 0:
+            raise InvalidArgumentError("token '%s' is not in the %s vocabulary"
+                                       % (token, "source" if side == 0 else "target"))
+        return i
+
+    def _detok(self, ptr, n):
+        out = self._lib.take_string(self._lib.s2s_detokenize(self._model(), ptr, n))
+        if out is None:
+            raise NoMemError("out of memory in s2s_detokenize")
+        return decode(out)
+
+    # ---- decoding parameters ----
+
+    def _decode_params(self, beam, n_best, length_penalty, max_length, min_length, want_attention,
+                       abort, extra):
+        dp = self._lib.s2s_decode_default_params()
+        if beam is None:
+            beam = n_best if n_best > dp.beam_size else dp.beam_size
+        dp.beam_size = beam
+        dp.n_best = n_best
+        dp.length_penalty = length_penalty
+        dp.max_length = max_length
+        dp.min_length = min_length
+        dp.want_attention = 1 if want_attention else 0
+        fields = {f[0] for f in _lib.DecodeParams._fields_}
+        for k, v in extra.items():
+            if k not in fields or k in ("abort_callback", "abort_user_data"):
+                raise TypeError("unknown decoding option %r" % k)
+            setattr(dp, k, v)
+        keep = None
+        if abort is not None:
+            def cb(_user_data):
+                try:
+                    return 1 if abort() else 0
+                except Exception:
+                    return 1
+            keep = _lib.ABORT_CALLBACK(cb)
+            dp.abort_callback = keep
+        return dp, keep
+
+    def _check_params(self, session, dp):
+        """Lets the library check the decoding parameters (a batch of none)."""
+        res = (_lib.Result * 1)()
+        err = _lib.Error()
+        st = self._lib.s2s_translate_batch(session, None, None, 0, byref(dp), res, byref(err))
+        if st != 0:
+            raise from_status(st, err.message)
+
+    # ---- translation ----
+
+    def translate(self, lines, beam=None, n_best=1, length_penalty=0.0, max_length=0, min_length=0,
+                  return_attention=False, replace_unk=False, lenient=False, threads=1,
+                  batch_size=DEFAULT_BATCH_SIZE, errors="raise", abort=None, **params):
+        """Translates each line of `lines` (a list of str or UTF-8 bytes).
+
+        Returns one Translation per line, in order: the list of its
+        hypotheses (best first, n_best of them) with .source_tokens and
+        .truncated. Each Hypothesis has text, tokens, ids, score,
+        ranking_score, finished, token_logprobs and, with
+        return_attention=True, attention (numpy float32, n_steps x n_source).
+
+        beam            beam width (1 = greedy; default 1, or n_best when larger)
+        n_best          hypotheses per line (<= beam)
+        length_penalty  GNMT alpha (0 = none)
+        max_length      most decoding steps, eos included (0 = config
+                        decoding.max_length, else 2 x source tokens + 10)
+        min_length      no eos before this many tokens
+        replace_unk     an emitted unk becomes the source word it attends to most
+        lenient         invalid UTF-8 becomes U+FFFD instead of an error
+        threads         split the lines into this many chunks decoded at once,
+                        each by its own session (output identical for any value)
+        batch_size      lines per call into the library
+        errors          "raise": the first bad line (lowest index) raises its
+                        s2s.Error (with .index); "return": a bad line's entry is
+                        its s2s.Error instance and the other lines are translated
+        abort           a callable checked at every decoding step; when it
+                        returns true, decoding stops with AbortedError
+        **params        any other field of s2s_decode_params, by its C name
+        """
+        return self._run(lines, beam, n_best, length_penalty, max_length, min_length, return_attention,
+                         replace_unk, lenient, threads, batch_size, errors, abort, params)
+
+    def summarize(self, lines, beam=None, n_best=1, length_penalty=None, max_length=0, min_length=None, **kw):
+        """translate() with the defaults of `s2s summarize`: beam, length
+        penalty and min length from config.json "decoding" when given, else
+        beam 4 and length penalty 1 (an explicit argument always wins)."""
+        c = self._c_info
+        if beam is None:
+            beam = max(c.beam_size if c.beam_size > 0 else SUMMARIZE_BEAM, n_best)
+        if length_penalty is None:
+            length_penalty = c.length_penalty if c.length_penalty >= 0 else SUMMARIZE_LENGTH_PENALTY
+        if min_length is None:
+            min_length = c.min_length
+            if max_length and min_length >= max_length:
+                min_length = max_length - 1
+        return self.translate(lines, beam=beam, n_best=n_best, length_penalty=length_penalty,
+                              max_length=max_length, min_length=min_length, **kw)
+
+    def _run(self, lines, beam, n_best, length_penalty, max_length, min_length, return_attention, replace_unk,
+             lenient, threads, batch_size, errors, abort, params):
+        _check_errors_arg(errors)
+        items = _as_list(lines, "lines")
+        data = [_as_bytes(t) for t in items]
+        if not isinstance(threads, int) or threads < 1:
+            raise InvalidArgumentError("threads must be a whole number >= 1, not %r" % (threads,))
+        if not isinstance(batch_size, int) or not 1 <= batch_size <= _lib.S2S_MAX_BATCH:
+            raise InvalidArgumentError("batch_size must be between 1 and %d, not %r" % (_lib.S2S_MAX_BATCH, batch_size))
+        want_att = bool(return_attention or replace_unk)
+        dp, keep = self._decode_params(beam, n_best, length_penalty, max_length, min_length, want_att, abort, params)
+        with self._session() as s:
+            self._check_params(s, dp)
+        job = _Job(self, dp, bool(return_attention), bool(replace_unk), bool(lenient), batch_size,
+                   errors == "raise")
+        out = [None] * len(data)
+        ranges = _chunks(len(data), threads)
+        if len(ranges) <= 1:
+            job.run_chunk(data, 0, len(data), out)
+        else:
+            with ThreadPoolExecutor(max_workers=len(ranges)) as pool:
+                futures = [pool.submit(job.run_chunk, data, a, b, out) for a, b in ranges]
+                for f in futures:
+                    f.result()
+        del keep
+        if errors == "raise" and job.stop.first is not None:
+            raise out[job.stop.first]
+        return out
+
+    # ---- scoring ----
+
+    def score(self, sources, targets, return_attention=False, lenient=False, threads=1, errors="raise"):
+        """Forced decoding: the score of each target given its source (two
+        lists of the same length). Returns one Score per pair: a finished
+        Hypothesis of the target followed by eos (score, token_logprobs with
+        the eos step last, text, tokens, attention when asked) with
+        .source_tokens and .truncated. Errors as in translate(); the
+        message says which side failed ("source: ..." / "target: ...")."""
+        _check_errors_arg(errors)
+        src = [_as_bytes(t, "source") for t in _as_list(sources, "sources")]
+        tgt = [_as_bytes(t, "target") for t in _as_list(targets, "targets")]
+        if len(src) != len(tgt):
+            raise InvalidArgumentError("score: %d sources but %d targets" % (len(src), len(tgt)))
+        if not isinstance(threads, int) or threads < 1:
+            raise InvalidArgumentError("threads must be a whole number >= 1, not %r" % (threads,))
+        stop = _Stop() if errors == "raise" else None
+        out = [None] * len(src)
+
+        def run(a, b):
+            with self._session() as s:
+                for i in range(a, b):
+                    if stop and stop.should_stop(i):
+                        return
+                    out[i] = self._score_one(s, src[i], tgt[i], i, return_attention, lenient)
+                    if stop and isinstance(out[i], Error):
+                        stop.failed(i)
+                        return
+
+        ranges = _chunks(len(src), threads)
+        if len(ranges) <= 1:
+            run(0, len(src))
+        else:
+            with ThreadPoolExecutor(max_workers=len(ranges)) as pool:
+                for f in [pool.submit(run, a, b) for a, b in ranges]:
+                    f.result()
+        if stop and stop.first is not None:
+            raise out[stop.first]
+        return out
+
+    def _score_one(self, session, src_b, tgt_b, index, return_attention, lenient):
+        seqs = []
+        try:
+            for side, data in ((_lib.S2S_SOURCE, src_b), (_lib.S2S_TARGET, tgt_b)):
+                seq = self._tokenize_c(side, data, lenient)
+                if isinstance(seq, Error):
+                    seq.message = ("source: " if side == _lib.S2S_SOURCE else "target: ") + seq.message
+                    seq.index = index
+                    return seq
+                seqs.append(seq)
+            s, t = seqs
+            if s.n == 0:
+                return EmptyInputError("empty source: no tokens", index)
+            res = _lib.Result()
+            err = _lib.Error()
+            try:
+                st = self._lib.s2s_score_ids(session, s.ids, s.n, t.ids, t.n, 1, byref(res), byref(err))
+                if st != 0:
+                    return from_status(st, err.message, index)
+                if res.n_hyps < 1:
+                    return Error("no score returned", index)
+                h = res.hyps[0]
+                hyp = _convert_hyp(self, h, res.n_source, return_attention,
+                                   self._detok(h.tokens, h.n_tokens))
+            finally:
+                self._lib.s2s_result_free(byref(res))
+            source_tokens = [self._vocab[0][i] for i in s.ids[:s.n]]
+            return Score(hyp, source_tokens, bool(s.truncated or t.truncated))
+        finally:
+            for seq in seqs:
+                self._lib.s2s_token_seq_free(byref(seq))
+
+
+def _convert_hyp(model, h, n_source, return_attention, text):
+    """A Hypothesis from the C hypothesis `h` (copied; the caller frees the result)."""
+    n, steps = h.n_tokens, h.n_steps
+    ids = h.tokens[:n] if n > 0 else []
+    vocab = model._vocab[1]
+    logprobs = h.token_logprobs[:steps] if (steps > 0 and h.token_logprobs) else []
+    att = None
+    if return_attention:
+        import numpy as np
+        if h.attention and steps > 0 and n_source > 0:
+            buf = (ctypes.c_float * (steps * n_source)).from_address(ctypes.addressof(h.attention.contents))
+            att = np.frombuffer(buf, dtype=np.float32).reshape(steps, n_source).copy()
+        else:
+            att = np.zeros((steps if h.attention else 0, n_source), dtype=np.float32)
+    return Hypothesis(text, [vocab[i] for i in ids], ids, h.score, h.ranking_score, bool(h.finished),
+                      logprobs, att, n_source)
+
+
+class _Job:
+    """One translate() call: the parameters every chunk shares."""
+
+    def __init__(self, model, dp, return_attention, replace_unk, lenient, batch_size, stop_on_error):
+        self.m = model
+        self.lib = model._lib
+        self.dp = dp
+        self.return_attention = return_attention
+        self.replace_unk = replace_unk
+        self.lenient = lenient
+        self.batch_size = batch_size
+        self.stop = _Stop() if stop_on_error else None
+
+    def run_chunk(self, data, a, b, out):
+        """Translates data[a:b] into out[a:b] with a session of its own, one
+        library call per batch of batch_size lines."""
+        with self.m._session() as session:
+            for start in range(a, b, self.batch_size):
+                if self.stop and self.stop.should_stop(start):
+                    return
+                end = min(b, start + self.batch_size)
+                self._batch(session, data, start, end, out)
+                if self.stop:
+                    for i in range(start, end):
+                        if isinstance(out[i], Error):
+                            self.stop.failed(i)
+                            return
+
+    def _batch(self, session, data, a, b, out):
+        seqs = {}
+        try:
+            for i in range(a, b):
+                seq = self.m._tokenize_c(_lib.S2S_SOURCE, data[i], self.lenient)
+                if isinstance(seq, Error):
+                    seq.index = i
+                    out[i] = seq
+                elif seq.n == 0:
+                    self.lib.s2s_token_seq_free(byref(seq))
+                    out[i] = EmptyInputError("empty input: no source tokens", i)
+                else:
+                    seqs[i] = seq
+            self._decode(session, data, seqs, out)
+        finally:
+            for seq in seqs.values():
+                self.lib.s2s_token_seq_free(byref(seq))
+
+    def _decode(self, session, data, seqs, out):
+        """Decodes the tokenized lines `seqs` ({index: TokenSeq}) as one batch
+        (one foreign call, the GIL released); when the batch call fails,
+        line by line, so that only the bad line gets the error."""
+        idx = list(seqs)
+        nb = len(idx)
+        if nb == 0:
+            return
+        results = (_lib.Result * nb)()
+        err = _lib.Error()
+        ok = False
+        if nb > 1:
+            srcs = (POINTER(c_int) * nb)(*[seqs[i].ids for i in idx])
+            lens = (c_int * nb)(*[seqs[i].n for i in idx])
+            ok = self.lib.s2s_translate_batch(session, srcs, lens, nb, byref(self.dp), results, byref(err)) == 0
+        try:
+            for k, i in enumerate(idx):
+                if not ok:
+                    st = self.lib.s2s_translate_ids(session, seqs[i].ids, seqs[i].n, byref(self.dp),
+                                                    byref(results[k]), byref(err))
+                    if st != 0:
+                        out[i] = from_status(st, err.message, i)
+                        continue
+                out[i] = self._convert(results[k], seqs[i], data[i], i)
+        finally:
+            for k in range(nb):
+                self.lib.s2s_result_free(byref(results[k]))
+
+    def _convert(self, res, seq, line, index):
+        m = self.m
+        hyps = []
+        for k in range(res.n_hyps):
+            h = res.hyps[k]
+            if self.replace_unk:
+                text = m._unk.text(line, seq, h, res.n_source, self.lenient)
+            else:
+                text = m._detok(h.tokens, h.n_tokens)
+            hyps.append(_convert_hyp(m, h, res.n_source, self.return_attention, text))
+        source_tokens = [m._vocab[0][i] for i in seq.ids[:seq.n]]
+        return Translation(hyps, source_tokens, bool(seq.truncated))
