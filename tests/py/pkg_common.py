@@ -1,0 +1,91 @@
+"""Shared by the tests of the Python package s2s (tests/py/test_python_*.py;
+not a test itself): paths, the Tatoeba test lines per model, running the
+command, and a small pass/fail/skip reporter."""
+import json
+import os
+import subprocess
+import sys
+import time
+import traceback
+
+ROOT = os.environ.get("S2S_ROOT") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MODELS = os.path.join(ROOT, "models")
+SHARED = os.path.join(os.path.dirname(ROOT), "shared", "data")
+TATOEBA_TEST = os.path.join(SHARED, "tatoeba-eng-fra", "test.tsv")
+PYTHON_DIR = os.path.join(ROOT, "tools", "python")
+S2S = os.environ.get("S2S") or os.path.join(ROOT, "build", "s2s")
+if PYTHON_DIR not in sys.path:
+    sys.path.insert(0, PYTHON_DIR)
+
+_passed, _failed, _skipped = [0], [], [0]
+
+
+class Skip(Exception):
+    pass
+
+
+def report(name, fn):
+    t0 = time.time()
+    try:
+        fn()
+        _passed[0] += 1
+        print("ok   %s (%.1f s)" % (name, time.time() - t0), flush=True)
+    except Skip as e:
+        _skipped[0] += 1
+        print("SKIP %s: %s" % (name, e), flush=True)
+    except Exception:
+        _failed.append(name)
+        print("FAIL %s\n%s" % (name, traceback.format_exc()), flush=True)
+
+
+def finish():
+    print("%d passed, %d failed, %d skipped" % (_passed[0], len(_failed), _skipped[0]))
+    sys.exit(1 if _failed else 0)
+
+
+def model_dirs():
+    if not os.path.isdir(MODELS):
+        return []
+    return sorted(d for d in os.listdir(MODELS) if os.path.isfile(os.path.join(MODELS, d, "config.json")))
+
+
+def source_column(name):
+    """Column of test.tsv (English, French) a model reads: English for a
+    model whose source_language is "en", French for the others (fra-eng,
+    tutorial-fra-eng, and dates, whose inputs are French dates)."""
+    cfg = json.load(open(os.path.join(MODELS, name, "config.json"), encoding="utf-8"))
+    return 0 if cfg.get("source_language") == "en" else 1
+
+
+def tatoeba_pairs():
+    """(English, French) pairs of the Tatoeba test split; Skip when missing."""
+    if not os.path.exists(TATOEBA_TEST):
+        raise Skip("%s is missing" % TATOEBA_TEST)
+    out = []
+    with open(TATOEBA_TEST, encoding="utf-8") as f:
+        for line in f:
+            cols = line.rstrip("\n").split("\t")
+            if len(cols) >= 2:
+                out.append((cols[0], cols[1]))
+    return out
+
+
+def spread(items, n):
+    """n items spread evenly over `items` (all of them when n is None or larger)."""
+    if n is None or n >= len(items):
+        return list(items)
+    return [items[i * len(items) // n] for i in range(n)]
+
+
+def need_command():
+    if not (os.path.isfile(S2S) and os.access(S2S, os.X_OK)):
+        raise Skip("the command %s is not built" % S2S)
+    return S2S
+
+
+def run_command(args, lines, timeout=900):
+    """stdout of `s2s ARGS` (-q added) fed `lines` one per line, as str."""
+    r = subprocess.run([need_command()] + args + ["-q"], input="".join(x + "\n" for x in lines).encode("utf-8"),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+    assert r.returncode in (0, 1), "s2s %s: exit %d: %s" % (" ".join(args), r.returncode, r.stderr[-800:])
+    return r.stdout.decode("utf-8")
