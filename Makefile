@@ -7,6 +7,7 @@
 #   make demo            translates a few sentences with the default model
 #   make bench           speed against PyTorch and ONNX Runtime (not part of test)
 #   make install PREFIX=/usr/local DESTDIR=   (models under PREFIX/share/s2s/models)
+#   make install-python PREFIX=/usr/local DESTDIR=   the Python package s2s with its libs2s.so
 
 PYTHON   ?= /usr/bin/python3
 PREFIX   ?= /usr/local
@@ -15,6 +16,9 @@ PREFIX   ?= /usr/local
 DATADIR  ?= $(PREFIX)/share/s2s
 DESTDIR  ?=
 CC       ?= gcc
+# Where install-python puts the package: the dist-packages directory of
+# $(PREFIX) that Debian's python3 has on sys.path.
+PYTHON_SITE ?= $(shell $(PYTHON) -c 'import sys; p = "$(PREFIX)".rstrip("/"); print(p + "/lib/python3/dist-packages" if p == "/usr" else "%s/lib/python%d.%d/dist-packages" % ((p,) + sys.version_info[:2]))')
 FUZZ_SECONDS ?= 20
 # The version is written once, in the public header.
 VERSION  := $(shell sed -n 's/^\#define S2S_VERSION "\([^"]*\)".*/\1/p' engine/include/s2s.h)
@@ -61,7 +65,8 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 PAGE_OBJ := $(BUILD)/tools/s2s/explorer_html.o
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: tsan-test all test unit-tests cli-tests py-tests layout-check deps deps-test deps-bench fuzz fuzz-run demo bench install clean
+.PHONY: tsan-test all test unit-tests cli-tests py-tests layout-check deps deps-test deps-bench fuzz fuzz-run demo bench \
+        install install-python uninstall-python print-python-site clean
 all: $(BUILD)/libs2s.a $(BUILD)/libs2s.so $(BUILD)/s2s
 
 $(BUILD)/tokenizer/%.o: tokenizer/%.c
@@ -146,8 +151,12 @@ unit-tests: $(TEST_BIN)
 cli-tests: $(BUILD)/s2s
 	@set -e; for t in $(sort $(wildcard tests/cli/*.sh)); do echo "== $$t"; S2S=$(CURDIR)/$(BUILD)/s2s S2S_SANITIZE=$(SANITIZE) S2S_ROOT=$(CURDIR) PYTHON=$(PYTHON) bash $$t; done
 
-py-tests:
-	@set -e; for t in $(sort $(wildcard tests/py/test_*.py)); do echo "== $$t"; S2S=$(CURDIR)/$(BUILD)/s2s S2S_ROOT=$(CURDIR) PYTHONPATH=$(CURDIR)/tools/python $(PYTHON) $$t; done
+# The Python package is tested from tools/python with the library of $(BUILD)
+# (tests/py/test_python_install.py also installs it into a scratch DESTDIR).
+py-tests: $(BUILD)/s2s $(BUILD)/libs2s.so
+	@set -e; for t in $(sort $(wildcard tests/py/test_*.py)); do echo "== $$t"; \
+	  S2S=$(CURDIR)/$(BUILD)/s2s S2S_ROOT=$(CURDIR) S2S_LIBRARY=$(CURDIR)/$(BUILD)/libs2s.so \
+	  PYTHONPATH=$(CURDIR)/tools/python$${PYTHONPATH:+:$$PYTHONPATH} $(PYTHON) $$t; done
 
 # The threaded command tests under ThreadSanitizer (build-tsan/): any report
 # fails the run (exit code 66).
@@ -195,6 +204,19 @@ install: all
 	  install -d $(DESTDIR)$(DATADIR)/models/$$m; \
 	  install -m 644 $$d* $(DESTDIR)$(DATADIR)/models/$$m/; done
 	@echo "installed the models under $(DESTDIR)$(DATADIR)/models"
+
+# The package tools/python/s2s and the shared library, copied side by side
+# into $(PYTHON_SITE) (Debian's python3 reads /usr/local/lib/python3.X/dist-packages).
+install-python: $(BUILD)/libs2s.so
+	install -d $(DESTDIR)$(PYTHON_SITE)/s2s
+	install -m 644 tools/python/s2s/*.py $(DESTDIR)$(PYTHON_SITE)/s2s/
+	install -m 755 $(BUILD)/libs2s.so $(DESTDIR)$(PYTHON_SITE)/s2s/libs2s.so
+
+print-python-site:
+	@echo $(PYTHON_SITE)
+
+uninstall-python:
+	rm -rf $(DESTDIR)$(PYTHON_SITE)/s2s
 
 clean:
 	rm -rf build build-san build-tsan build-fuzz

@@ -7,11 +7,11 @@ what=${1:-all}
 pkgs="gcc make pkg-config libcjson-dev libutf8proc-dev libmicrohttpd-dev"
 case "$what" in
   build) ;;
-  test) pkgs="$pkgs libcriterion-dev clang libclang-rt-14-dev libomp-14-dev librsvg2-bin libxml2-utils python3-torch python3-numpy libopenblas0-pthread chromium" ;;
+  test) pkgs="$pkgs libcriterion-dev clang libclang-rt-14-dev libomp-14-dev librsvg2-bin libxml2-utils python3-torch python3-numpy libopenblas0-pthread chromium python3-dask python3-distributed python3-pandas" ;;
   python) pkgs="python3-torch python3-numpy libopenblas0-pthread" ;;
   bench) pkgs="$pkgs python3-torch python3-numpy libopenblas0-pthread time nodejs"
          command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm" ;; # some nodejs builds carry npm
-  all) pkgs="$pkgs libcriterion-dev clang libclang-rt-14-dev libomp-14-dev librsvg2-bin libxml2-utils python3-torch python3-numpy libopenblas0-pthread chromium" ;;
+  all) pkgs="$pkgs libcriterion-dev clang libclang-rt-14-dev libomp-14-dev librsvg2-bin libxml2-utils python3-torch python3-numpy libopenblas0-pthread chromium python3-dask python3-distributed python3-pandas" ;;
   *) echo "install-deps.sh: unknown set '$what' (build, test, python, bench, all)" >&2; exit 2 ;;
 esac
 missing=""
