@@ -280,7 +280,7 @@ def test_gil_released():
     m = s2s.Model(need(FRA_ENG))
     lines = [p[1] for p in spread(tatoeba_pairs(), 64)]
     lib = m._lib
-    real = lib.s2s_translate_batch
+    real = lib.s2s_translate_inputs
     window = []
 
     class Timed:
@@ -297,7 +297,7 @@ def test_gil_released():
         while not stop.is_set():
             ticks.append(time.perf_counter())
 
-    lib.s2s_translate_batch = Timed()
+    lib.s2s_translate_inputs = Timed()
     try:
         t = threading.Thread(target=spin)
         t.start()
@@ -305,7 +305,7 @@ def test_gil_released():
         stop.set()
         t.join()
     finally:
-        lib.s2s_translate_batch = real
+        lib.s2s_translate_inputs = real
     a, b = max(window, key=lambda w: w[1] - w[0])
     inside = sum(1 for x in ticks if a < x < b)
     print("     one batch call of %.2f s; the other thread ran %d loop iterations meanwhile" % (b - a, inside))

@@ -9,7 +9,9 @@ model in models/:
     with the command's "%.9g"); a differing line is also compared field by
     field to say what differs;
   - the other options on a smaller part: n-best 3 with a length penalty,
-    min/max length, --replace-unk, and the text layouts (--scores,
+    min/max length, n-gram blocking, coverage penalty, target prefixes
+    (--prefix, --prefix-column), sampling (seed, samples, temperature,
+    top-k, top-p), --replace-unk, and the text layouts (--scores,
     --alignment hard|soft, --n-best), `s2s summarize` against
     Model.summarize, and `s2s score --format jsonl` against Model.score.
 
@@ -18,6 +20,7 @@ the test split; "all" for the whole split of 6,847 lines).
 """
 import json
 import os
+import random
 import shutil
 import struct
 import tempfile
@@ -92,9 +95,14 @@ def test_jsonl(name, beam):
 
 
 def test_options(name):
-    """n-best with a length penalty, min/max length, replace-unk, lenient."""
+    """n-best with a length penalty, min/max length, replace-unk, lenient,
+    n-gram blocking, coverage penalty, target prefixes (one for all lines,
+    and one per line as --prefix-column reads them), sampling."""
     def t():
-        lines = lines_for(name, N_OPTIONS)
+        col = source_column(name)
+        pairs = spread(tatoeba_pairs(), N_OPTIONS)
+        lines = [p[col] for p in pairs]
+        prefixes = [p[1 - col].split(" ")[0] for p in pairs]  # first word of the reference
         mdir = os.path.join(MODELS, name)
         m = s2s.Model(mdir)
         cases = [
@@ -104,11 +112,29 @@ def test_options(name):
             (["--min-length", "3", "--max-length", "7"], dict(min_length=3, max_length=7)),
             (["--replace-unk", "--beam", "3"], dict(replace_unk=True, beam=3)),
             (["--lenient", "--max-length", "4"], dict(lenient=True, max_length=4)),
+            (["--no-repeat-ngram", "1", "--beam", "3"], dict(no_repeat_ngram=1, beam=3)),
+            (["--coverage-penalty", "0.3", "--beam", "4", "--length-penalty", "1"],
+             dict(coverage_penalty=0.3, beam=4, length_penalty=1.0)),
+            (["--prefix", prefixes[0], "--beam", "2"], dict(prefix=prefixes[0], beam=2)),
+            (["--sample", "--seed", "7", "--num-samples", "3", "--temperature", "0.8", "--top-k", "20",
+              "--top-p", "0.9"], dict(sampling=True, seed=7, num_samples=3, temperature=0.8, top_k=20, top_p=0.9)),
         ]
         for args, kw in cases:
             c_out = run_command(["translate", "-m", mdir, "--format", "jsonl"] + args, lines)
             res = m.translate(lines, return_attention=True, errors="return", **kw)
             compare("%s %s" % (name, " ".join(args)), c_out, jsonl_of(res), len(lines))
+        # one prefix per line
+        c_out = run_command(["translate", "-m", mdir, "--format", "jsonl", "--prefix-column"],
+                            [a + "\t" + b for a, b in zip(lines, prefixes)])
+        res = m.translate(lines, prefix=prefixes, return_attention=True, errors="return")
+        compare("%s --prefix-column" % name, c_out, jsonl_of(res), len(lines))
+        # sampling streams follow the line number: a slice with stream_offset draws the same samples
+        k = len(lines) // 2
+        part = m.translate(lines[k:], sampling=True, seed=7, stream_offset=k, return_attention=True, errors="return")
+        full = m.translate(lines, sampling=True, seed=7, return_attention=True, errors="return")
+        def plain(rs):  # errors by kind and message (their index is relative to the call)
+            return [(type(r), r.message) if isinstance(r, s2s.Error) else r for r in rs]
+        assert plain(part) == plain(full[k:]), "%s: sampling depends on more than (seed, line number)" % name
     return t
 
 
@@ -123,6 +149,8 @@ def test_text_layouts(name):
             (["--alignment", "hard", "--scores"], dict(return_attention=True), dict(scores=True, alignment="hard")),
             (["--alignment", "soft"], dict(return_attention=True), dict(alignment="soft")),
             (["--beam", "3", "--n-best", "2"], dict(beam=3, n_best=2), dict(n_best=True)),
+            (["--sample", "--num-samples", "2", "--seed", "3"], dict(sampling=True, num_samples=2, seed=3),
+             dict(n_best=True)),
         ]
         for args, kw, fmt in cases:
             c_out = run_command(["translate", "-m", mdir] + args, lines)
@@ -196,6 +224,76 @@ def test_replace_unk(name, boost):
     return t
 
 
+def copy_variant(name, tmp, bias, scale=0.05, seed=1):
+    """models/NAME made a pointer-generator (format version 2, decoder.copy)
+    with a random copy gate (F32 tensors appended to its safetensors file),
+    so that source pieces the target vocabulary lacks get extended ids."""
+    d = os.path.join(tmp, name + "-copy")
+    shutil.copytree(os.path.join(MODELS, name), d)
+    cfg = json.load(open(os.path.join(d, "config.json"), encoding="utf-8"))
+    if cfg["special_tokens"].get("unk") is None:
+        return None
+    cfg["format_version"] = 2
+    cfg["decoder"]["copy"] = True
+    json.dump(cfg, open(os.path.join(d, "config.json"), "w", encoding="utf-8"), ensure_ascii=False)
+    path = os.path.join(d, cfg.get("weights", "model.safetensors"))
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    head = json.loads(raw[8:8 + n])
+    data = bytearray(raw[8 + n:])
+    enc = cfg["encoder"]
+    size = (enc["hidden_size"] * (2 if enc.get("bidirectional") else 1) + head["decoder.out.weight"]["shape"][1]
+            + head["decoder.embedding.weight"]["shape"][1])
+    rng = random.Random(seed)
+    for tname, vals in (("decoder.copy_gate.weight", [rng.gauss(0, scale) for _ in range(size)]),
+                        ("decoder.copy_gate.bias", [bias])):
+        start = len(data)
+        data += struct.pack("<%df" % len(vals), *vals)
+        head[tname] = {"dtype": "F32", "shape": [1, size] if tname.endswith("weight") else [1],
+                       "data_offsets": [start, len(data)]}
+    h = json.dumps(head, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    open(path, "wb").write(struct.pack("<Q", len(h)) + h + bytes(data))
+    return d
+
+
+def test_copy_model(name, bias):
+    """A copy model: extended ids in tokens and text, prefixes and scored
+    targets holding source words the target vocabulary lacks."""
+    def t():
+        col = source_column(name)
+        pairs = spread(tatoeba_pairs(), N_OPTIONS)
+        lines = [p[col] for p in pairs]
+        with tempfile.TemporaryDirectory() as tmp:
+            mdir = copy_variant(name, tmp, bias)
+            m = s2s.Model(mdir)
+            assert m.info["decoder"]["copy"] is True and m.info["format_version"] == 2
+            V = m.info["target_vocab_size"]
+            for args, kw in (([], {}), (["--beam", "3", "--n-best", "2"], dict(beam=3, n_best=2)),
+                             (["--replace-unk"], dict(replace_unk=True))):
+                c_out = run_command(["translate", "-m", mdir, "--format", "jsonl"] + args, lines)
+                res = m.translate(lines, return_attention=True, errors="return", **kw)
+                compare("%s+copy %s" % (name, " ".join(args)), c_out, jsonl_of(res), len(lines))
+            copied = sum(1 for r in res if not isinstance(r, s2s.Error) for h in r if any(i >= V for i in h.ids))
+            assert copied >= len(lines) // 4, "only %d hypotheses copy a source piece" % copied
+            # a source word the target vocabulary lacks, as a prefix and in a scored target
+            tv = set(m.vocabulary("target"))
+            words = []
+            for line in lines:
+                pieces = [p for p in m.tokenize(line).pieces[:-1] if p not in tv and "\uffed" not in p]
+                words.append(pieces[0] if pieces else line.split(" ")[0])
+            c_out = run_command(["translate", "-m", mdir, "--format", "jsonl", "--prefix-column"],
+                                [a + "\t" + b for a, b in zip(lines, words)])
+            compare("%s+copy --prefix-column" % name, c_out,
+                    jsonl_of(m.translate(lines, prefix=words, return_attention=True, errors="return")), len(lines))
+            tgts = [w + " " + p[1 - col] for w, p in zip(words, pairs)]
+            c_out = run_command(["score", "-m", mdir, "--format", "jsonl"], [a + "\t" + b for a, b in zip(lines, tgts)])
+            compare("%s+copy score" % name, c_out, jsonl_of(m.score(lines, tgts, return_attention=True,
+                                                                      errors="return")), len(lines))
+            print("     models/%s as a copy model: %d hypotheses with copied pieces, alike" % (name, copied))
+    return t
+
+
 def test_summarize():
     def t():
         if "arxiv-title" not in model_dirs():
@@ -236,6 +334,9 @@ def main():
     for name, boost in (("fra-eng", 6.0), ("arxiv-title", 3.0), ("dates", 12.0), ("unk_gru", 6.0)):
         if name in names or name == "unk_gru":
             report("replace-unk parity [%s]" % name, test_replace_unk(name, boost))
+    for name, bias in (("fra-eng", 1.0), ("dates", 0.0)):
+        if name in names:
+            report("copy model parity [%s]" % name, test_copy_model(name, bias))
     report("summarize parity [arxiv-title]", test_summarize())
     total = sum(n for n, _ in counts.values())
     print("     jsonl lines compared: %d (%s per model and mode)" % (total, N or "all"))

@@ -14,7 +14,7 @@ import ctypes.util
 import os
 import threading
 
-from ctypes import POINTER, c_char, c_char_p, c_float, c_int, c_int64, c_size_t, c_void_p
+from ctypes import POINTER, c_char, c_char_p, c_float, c_int, c_int64, c_size_t, c_uint64, c_void_p
 
 # ---- constants (s2s.h) ----------------------------------------------------
 
@@ -82,6 +82,13 @@ class ModelInfo(ctypes.Structure):
         ("attention", c_char_p),
         ("attention_position", c_char_p),
         ("attention_size", c_int),
+        ("format_version", c_int),
+        ("coverage", c_int),
+        ("local", c_char_p),
+        ("window", c_int),
+        ("predictor_size", c_int),
+        ("heads", c_int),
+        ("copy", c_int),
         ("input_feeding", c_int),
         ("source_vocab_size", c_int),
         ("target_vocab_size", c_int),
@@ -140,6 +147,14 @@ class DecodeParams(ctypes.Structure):
         ("max_length", c_int),
         ("min_length", c_int),
         ("want_attention", c_int),
+        ("no_repeat_ngram", c_int),
+        ("coverage_penalty", c_float),
+        ("sampling", c_int),
+        ("num_samples", c_int),
+        ("temperature", c_float),
+        ("top_k", c_int),
+        ("top_p", c_float),
+        ("seed", c_uint64),
         ("abort_callback", ABORT_CALLBACK),
         ("abort_user_data", c_void_p),
     ]
@@ -165,6 +180,17 @@ class Result(ctypes.Structure):
         ("n_source", c_int),
         ("hyps", POINTER(Hypothesis)),
         ("n_hyps", c_int),
+        ("extended", POINTER(c_char_p)),
+        ("n_extended", c_int),
+    ]
+
+
+class Input(ctypes.Structure):
+    """s2s_input"""
+    _fields_ = [
+        ("source", POINTER(TokenSeq)),
+        ("prefix", POINTER(TokenSeq)),
+        ("stream", c_uint64),
     ]
 
 
@@ -179,6 +205,7 @@ STRUCTS = {
     "s2s_decode_params": DecodeParams,
     "s2s_hypothesis": Hypothesis,
     "s2s_result": Result,
+    "s2s_input": Input,
 }
 
 # ---- prototypes -----------------------------------------------------------
@@ -200,6 +227,8 @@ PROTOTYPES = {
     "s2s_token_seq_free": (None, [POINTER(TokenSeq)]),
     "s2s_detokenize": (c_void_p, [_m, POINTER(c_int), c_int]),  # malloc'd char *, freed with free()
     "s2s_decode_default_params": (DecodeParams, []),
+    "s2s_result_token": (c_char_p, [_m, POINTER(Result), c_int]),
+    "s2s_detokenize_result": (c_void_p, [_m, POINTER(Result), POINTER(c_int), c_int]),  # malloc'd, free()
     "s2s_result_free": (None, [POINTER(Result)]),
     "s2s_session_new": (c_void_p, [_m, POINTER(Error)]),
     "s2s_session_free": (None, [_s]),
@@ -207,6 +236,9 @@ PROTOTYPES = {
                                   POINTER(Error)]),
     "s2s_score_ids": (c_int, [_s, POINTER(c_int), c_int, POINTER(c_int), c_int, c_int, POINTER(Result),
                               POINTER(Error)]),
+    "s2s_translate_inputs": (c_int, [_s, POINTER(Input), c_int, POINTER(DecodeParams), POINTER(Result),
+                                     POINTER(Error)]),
+    "s2s_score": (c_int, [_s, POINTER(TokenSeq), POINTER(TokenSeq), c_int, POINTER(Result), POINTER(Error)]),
     "s2s_translate_batch": (c_int, [_s, POINTER(POINTER(c_int)), POINTER(c_int), c_int, POINTER(DecodeParams),
                                     POINTER(Result), POINTER(Error)]),
 }

@@ -194,8 +194,19 @@ class Model:
         enc["append_eos"] = bool(c.append_eos)
         dec = rnn(c.decoder, False)
         dec["attention"] = {"type": s(c.attention), "position": s(c.attention_position)}
+        att = dec["attention"]
         if c.attention_size:
-            dec["attention"]["size"] = c.attention_size
+            att["size"] = c.attention_size
+        if c.format_version >= 2:
+            att["coverage"] = bool(c.coverage)
+            if c.heads:
+                att["heads"] = c.heads
+            if c.local is not None:
+                att["local"] = s(c.local)
+                att["window"] = c.window
+                if c.predictor_size:
+                    att["predictor_size"] = c.predictor_size
+            dec["copy"] = bool(c.copy)
         dec["input_feeding"] = bool(c.input_feeding)
         tensors = []
         for i in range(c.n_tensors):
@@ -204,7 +215,7 @@ class Model:
                 continue
             tensors.append({"name": s(t.name), "dtype": s(t.dtype), "shape": list(t.shape[:t.ndim])})
         return {
-            "dir": s(c.dir), "task": s(c.task), "source_language": s(c.source_language),
+            "dir": s(c.dir), "format_version": c.format_version, "task": s(c.task), "source_language": s(c.source_language),
             "target_language": s(c.target_language), "weights": s(c.weights_file),
             "encoder": enc, "bridge": s(c.bridge), "decoder": dec,
             "special_tokens": {"sos": s(c.sos), "eos": s(c.eos), "unk": s(c.unk), "pad": s(c.pad)},
@@ -288,22 +299,20 @@ class Model:
 
     # ---- decoding parameters ----
 
-    def _decode_params(self, beam, n_best, length_penalty, max_length, min_length, want_attention,
-                       abort, extra):
+    def _decode_params(self, opts, want_attention, abort, extra):
+        """The s2s_decode_params of a call: the library's defaults, then
+        `opts` (C field name -> value), then `extra` (any other field by its
+        C name). Returns it with the ctypes callback to keep alive."""
         dp = self._lib.s2s_decode_default_params()
-        if beam is None:
-            beam = n_best if n_best > dp.beam_size else dp.beam_size
-        dp.beam_size = beam
-        dp.n_best = n_best
-        dp.length_penalty = length_penalty
-        dp.max_length = max_length
-        dp.min_length = min_length
-        dp.want_attention = 1 if want_attention else 0
-        fields = {f[0] for f in _lib.DecodeParams._fields_}
-        for k, v in extra.items():
-            if k not in fields or k in ("abort_callback", "abort_user_data"):
+        fields = {f[0] for f in _lib.DecodeParams._fields_} - {"abort_callback", "abort_user_data"}
+        for k, v in list(opts.items()) + list(extra.items()):
+            if k not in fields:
                 raise TypeError("unknown decoding option %r" % k)
-            setattr(dp, k, v)
+            try:
+                setattr(dp, k, v)
+            except TypeError:
+                raise TypeError("decoding option %s: %r is not a number" % (k, v)) from None
+        dp.want_attention = 1 if want_attention else 0
         keep = None
         if abort is not None:
             def cb(_user_data):
@@ -319,43 +328,96 @@ class Model:
         """Lets the library check the decoding parameters (a batch of none)."""
         res = (_lib.Result * 1)()
         err = _lib.Error()
-        st = self._lib.s2s_translate_batch(session, None, None, 0, byref(dp), res, byref(err))
+        st = self._lib.s2s_translate_inputs(session, None, 0, byref(dp), res, byref(err))
         if st != 0:
             raise from_status(st, err.message)
 
     # ---- translation ----
 
     def translate(self, lines, beam=None, n_best=1, length_penalty=0.0, max_length=0, min_length=0,
-                  return_attention=False, replace_unk=False, lenient=False, threads=1,
-                  batch_size=DEFAULT_BATCH_SIZE, errors="raise", abort=None, **params):
+                  no_repeat_ngram=0, coverage_penalty=0.0, prefix=None, sampling=False, num_samples=1,
+                  temperature=1.0, top_k=0, top_p=1.0, seed=0, stream_offset=0, return_attention=False,
+                  replace_unk=False, lenient=False, threads=1, batch_size=DEFAULT_BATCH_SIZE, errors="raise",
+                  abort=None, **params):
         """Translates each line of `lines` (a list of str or UTF-8 bytes).
 
         Returns one Translation per line, in order: the list of its
-        hypotheses (best first, n_best of them) with .source_tokens and
-        .truncated. Each Hypothesis has text, tokens, ids, score,
-        ranking_score, finished, token_logprobs and, with
-        return_attention=True, attention (numpy float32, n_steps x n_source).
+        hypotheses (best first, n_best of them; sampling: num_samples in
+        sample order) with .source_tokens and .truncated. Each Hypothesis has
+        text, tokens, ids, score, ranking_score, finished, token_logprobs and,
+        with return_attention=True, attention (numpy float32, n_steps x n_source).
 
-        beam            beam width (1 = greedy; default 1, or n_best when larger)
-        n_best          hypotheses per line (<= beam)
-        length_penalty  GNMT alpha (0 = none)
-        max_length      most decoding steps, eos included (0 = config
-                        decoding.max_length, else 2 x source tokens + 10)
-        min_length      no eos before this many tokens
-        replace_unk     an emitted unk becomes the source word it attends to most
-        lenient         invalid UTF-8 becomes U+FFFD instead of an error
-        threads         split the lines into this many chunks decoded at once,
-                        each by its own session (output identical for any value)
-        batch_size      lines per call into the library
-        errors          "raise": the first bad line (lowest index) raises its
-                        s2s.Error (with .index); "return": a bad line's entry is
-                        its s2s.Error instance and the other lines are translated
-        abort           a callable checked at every decoding step; when it
-                        returns true, decoding stops with AbortedError
-        **params        any other field of s2s_decode_params, by its C name
+        beam              beam width (1 = greedy; default 1, or n_best when larger)
+        n_best            hypotheses per line (<= beam)
+        length_penalty    GNMT alpha (0 = none)
+        max_length        most decoding steps, eos included (0 = config
+                          decoding.max_length, else 2 x source tokens + 10)
+        min_length        no eos before this many tokens
+        no_repeat_ngram   N >= 1: never emit a token that repeats an N-gram
+        coverage_penalty  GNMT beta: rank finished hypotheses by score / lp + beta *
+                          sum_j log(min(1, attention on j))
+        prefix            target text forced first (kept and scored): one str
+                          for every line, or a list with one str (or None) per line
+        sampling          draw each token instead of searching (beam 1), with
+                          num_samples, temperature, top_k, top_p and seed; line i
+                          draws from stream stream_offset + i, so a line's samples
+                          do not depend on threads, batches or the other lines
+        replace_unk       an emitted unk becomes the source word it attends to most
+        lenient           invalid UTF-8 becomes U+FFFD instead of an error
+        threads           split the lines into this many chunks decoded at once,
+                          each by its own session (output identical for any value)
+        batch_size        lines per call into the library
+        errors            "raise": the first bad line (lowest index) raises its
+                          s2s.Error (with .index); "return": a bad line's entry is
+                          its s2s.Error instance and the other lines are translated
+        abort             a callable checked at every decoding step; when it
+                          returns true, decoding stops with AbortedError
+        **params          any other field of s2s_decode_params, by its C name
         """
-        return self._run(lines, beam, n_best, length_penalty, max_length, min_length, return_attention,
-                         replace_unk, lenient, threads, batch_size, errors, abort, params)
+        _check_errors_arg(errors)
+        items = _as_list(lines, "lines")
+        data = [_as_bytes(t) for t in items]
+        prefixes = self._prefixes(prefix, len(data))
+        if not isinstance(threads, int) or threads < 1:
+            raise InvalidArgumentError("threads must be a whole number >= 1, not %r" % (threads,))
+        if not isinstance(batch_size, int) or not 1 <= batch_size <= _lib.S2S_MAX_BATCH:
+            raise InvalidArgumentError("batch_size must be between 1 and %d, not %r" % (_lib.S2S_MAX_BATCH, batch_size))
+        if beam is None:
+            beam = n_best if n_best > 1 else 1
+        opts = dict(beam_size=beam, n_best=n_best, length_penalty=length_penalty, max_length=max_length,
+                    min_length=min_length, no_repeat_ngram=no_repeat_ngram, coverage_penalty=coverage_penalty,
+                    sampling=1 if sampling else 0, num_samples=num_samples, temperature=temperature, top_k=top_k,
+                    top_p=top_p, seed=seed)
+        dp, keep = self._decode_params(opts, return_attention or replace_unk, abort, params)
+        with self._session() as s:
+            self._check_params(s, dp)
+        job = _Job(self, dp, bool(return_attention), bool(replace_unk), bool(lenient), batch_size,
+                   errors == "raise", stream_offset)
+        out = [None] * len(data)
+        ranges = _chunks(len(data), threads)
+        if len(ranges) <= 1:
+            job.run_chunk(data, prefixes, 0, len(data), out)
+        else:
+            with ThreadPoolExecutor(max_workers=len(ranges)) as pool:
+                futures = [pool.submit(job.run_chunk, data, prefixes, a, b, out) for a, b in ranges]
+                for f in futures:
+                    f.result()
+        del keep
+        if errors == "raise" and job.stop.first is not None:
+            raise out[job.stop.first]
+        return out
+
+    @staticmethod
+    def _prefixes(prefix, n):
+        """One target prefix (bytes or None) per line."""
+        if prefix is None:
+            return [None] * n
+        if isinstance(prefix, (str, bytes)):
+            return [_as_bytes(prefix, "prefix")] * n
+        out = [None if p is None else _as_bytes(p, "prefix") for p in _as_list(prefix, "prefix")]
+        if len(out) != n:
+            raise InvalidArgumentError("%d prefixes for %d lines" % (len(out), n))
+        return out
 
     def summarize(self, lines, beam=None, n_best=1, length_penalty=None, max_length=0, min_length=None, **kw):
         """translate() with the defaults of `s2s summarize`: beam, length
@@ -372,35 +434,6 @@ class Model:
                 min_length = max_length - 1
         return self.translate(lines, beam=beam, n_best=n_best, length_penalty=length_penalty,
                               max_length=max_length, min_length=min_length, **kw)
-
-    def _run(self, lines, beam, n_best, length_penalty, max_length, min_length, return_attention, replace_unk,
-             lenient, threads, batch_size, errors, abort, params):
-        _check_errors_arg(errors)
-        items = _as_list(lines, "lines")
-        data = [_as_bytes(t) for t in items]
-        if not isinstance(threads, int) or threads < 1:
-            raise InvalidArgumentError("threads must be a whole number >= 1, not %r" % (threads,))
-        if not isinstance(batch_size, int) or not 1 <= batch_size <= _lib.S2S_MAX_BATCH:
-            raise InvalidArgumentError("batch_size must be between 1 and %d, not %r" % (_lib.S2S_MAX_BATCH, batch_size))
-        want_att = bool(return_attention or replace_unk)
-        dp, keep = self._decode_params(beam, n_best, length_penalty, max_length, min_length, want_att, abort, params)
-        with self._session() as s:
-            self._check_params(s, dp)
-        job = _Job(self, dp, bool(return_attention), bool(replace_unk), bool(lenient), batch_size,
-                   errors == "raise")
-        out = [None] * len(data)
-        ranges = _chunks(len(data), threads)
-        if len(ranges) <= 1:
-            job.run_chunk(data, 0, len(data), out)
-        else:
-            with ThreadPoolExecutor(max_workers=len(ranges)) as pool:
-                futures = [pool.submit(job.run_chunk, data, a, b, out) for a, b in ranges]
-                for f in futures:
-                    f.result()
-        del keep
-        if errors == "raise" and job.stop.first is not None:
-            raise out[job.stop.first]
-        return out
 
     # ---- scoring ----
 
@@ -458,14 +491,13 @@ class Model:
             res = _lib.Result()
             err = _lib.Error()
             try:
-                st = self._lib.s2s_score_ids(session, s.ids, s.n, t.ids, t.n, 1, byref(res), byref(err))
+                st = self._lib.s2s_score(session, byref(s), byref(t), 1, byref(res), byref(err))
                 if st != 0:
                     return from_status(st, err.message, index)
                 if res.n_hyps < 1:
                     return Error("no score returned", index)
                 h = res.hyps[0]
-                hyp = _convert_hyp(self, h, res.n_source, return_attention,
-                                   self._detok(h.tokens, h.n_tokens))
+                hyp = _convert_hyp(self, res, h, return_attention, self._detok_result(res, h.tokens, h.n_tokens))
             finally:
                 self._lib.s2s_result_free(byref(res))
             source_tokens = [self._vocab[0][i] for i in s.ids[:s.n]]
@@ -474,12 +506,28 @@ class Model:
             for seq in seqs:
                 self._lib.s2s_token_seq_free(byref(seq))
 
+    def _detok_result(self, res, ptr, n):
+        """Text of ids (a copy model's extended ids spelled from `res`)."""
+        out = self._lib.take_string(self._lib.s2s_detokenize_result(self._model(), byref(res), ptr, n))
+        if out is None:
+            raise NoMemError("out of memory in s2s_detokenize_result")
+        return decode(out)
 
-def _convert_hyp(model, h, n_source, return_attention, text):
-    """A Hypothesis from the C hypothesis `h` (copied; the caller frees the result)."""
-    n, steps = h.n_tokens, h.n_steps
+
+def _convert_hyp(model, res, h, return_attention, text):
+    """A Hypothesis from the C hypothesis `h` of result `res` (copied; the
+    caller frees the result)."""
+    n, steps, n_source = h.n_tokens, h.n_steps, res.n_source
     ids = h.tokens[:n] if n > 0 else []
     vocab = model._vocab[1]
+    V = len(vocab)
+    tokens = []
+    for i in ids:
+        if 0 <= i < V:
+            tokens.append(vocab[i])
+        else:  # a copy model's extended id, or out of range (None)
+            t = model._lib.s2s_result_token(model._handle, byref(res), i)
+            tokens.append(None if t is None else decode(t))
     logprobs = h.token_logprobs[:steps] if (steps > 0 and h.token_logprobs) else []
     att = None
     if return_attention:
@@ -488,15 +536,14 @@ def _convert_hyp(model, h, n_source, return_attention, text):
             buf = (ctypes.c_float * (steps * n_source)).from_address(ctypes.addressof(h.attention.contents))
             att = np.frombuffer(buf, dtype=np.float32).reshape(steps, n_source).copy()
         else:
-            att = np.zeros((steps if h.attention else 0, n_source), dtype=np.float32)
-    return Hypothesis(text, [vocab[i] for i in ids], ids, h.score, h.ranking_score, bool(h.finished),
-                      logprobs, att, n_source)
+            att = np.zeros((0, n_source), dtype=np.float32)
+    return Hypothesis(text, tokens, ids, h.score, h.ranking_score, bool(h.finished), logprobs, att, n_source)
 
 
 class _Job:
     """One translate() call: the parameters every chunk shares."""
 
-    def __init__(self, model, dp, return_attention, replace_unk, lenient, batch_size, stop_on_error):
+    def __init__(self, model, dp, return_attention, replace_unk, lenient, batch_size, stop_on_error, stream_offset):
         self.m = model
         self.lib = model._lib
         self.dp = dp
@@ -504,9 +551,10 @@ class _Job:
         self.replace_unk = replace_unk
         self.lenient = lenient
         self.batch_size = batch_size
+        self.stream_offset = stream_offset
         self.stop = _Stop() if stop_on_error else None
 
-    def run_chunk(self, data, a, b, out):
+    def run_chunk(self, data, prefixes, a, b, out):
         """Translates data[a:b] into out[a:b] with a session of its own, one
         library call per batch of batch_size lines."""
         with self.m._session() as session:
@@ -514,68 +562,88 @@ class _Job:
                 if self.stop and self.stop.should_stop(start):
                     return
                 end = min(b, start + self.batch_size)
-                self._batch(session, data, start, end, out)
+                self._batch(session, data, prefixes, start, end, out)
                 if self.stop:
                     for i in range(start, end):
                         if isinstance(out[i], Error):
                             self.stop.failed(i)
                             return
 
-    def _batch(self, session, data, a, b, out):
+    def _prepare(self, data, prefix, i):
+        """(source TokenSeq, prefix TokenSeq or None) of line i, or an Error;
+        the caller frees the sequences."""
+        src = self.m._tokenize_c(_lib.S2S_SOURCE, data, self.lenient)
+        if isinstance(src, Error):
+            src.index = i
+            return src
+        if src.n == 0:
+            self.lib.s2s_token_seq_free(byref(src))
+            return EmptyInputError("empty input: no source tokens", i)
+        if prefix is None:
+            return src, None
+        pre = self.m._tokenize_c(_lib.S2S_TARGET, prefix, self.lenient)
+        if isinstance(pre, Error):
+            self.lib.s2s_token_seq_free(byref(src))
+            pre.message = "target prefix: " + pre.message
+            pre.index = i
+            return pre
+        return src, pre
+
+    def _batch(self, session, data, prefixes, a, b, out):
         seqs = {}
         try:
             for i in range(a, b):
-                seq = self.m._tokenize_c(_lib.S2S_SOURCE, data[i], self.lenient)
-                if isinstance(seq, Error):
-                    seq.index = i
-                    out[i] = seq
-                elif seq.n == 0:
-                    self.lib.s2s_token_seq_free(byref(seq))
-                    out[i] = EmptyInputError("empty input: no source tokens", i)
+                r = self._prepare(data[i], prefixes[i], i)
+                if isinstance(r, Error):
+                    out[i] = r
                 else:
-                    seqs[i] = seq
+                    seqs[i] = r
             self._decode(session, data, seqs, out)
         finally:
-            for seq in seqs.values():
-                self.lib.s2s_token_seq_free(byref(seq))
+            for src, pre in seqs.values():
+                self.lib.s2s_token_seq_free(byref(src))
+                if pre is not None:
+                    self.lib.s2s_token_seq_free(byref(pre))
 
     def _decode(self, session, data, seqs, out):
-        """Decodes the tokenized lines `seqs` ({index: TokenSeq}) as one batch
-        (one foreign call, the GIL released); when the batch call fails,
-        line by line, so that only the bad line gets the error."""
+        """Decodes the prepared lines `seqs` ({index: (source, prefix)}) as
+        one batch (one foreign call, the GIL released); when the batch call
+        fails, line by line, so that only the bad line gets the error."""
         idx = list(seqs)
         nb = len(idx)
         if nb == 0:
             return
+        inputs = (_lib.Input * nb)()
+        for k, i in enumerate(idx):
+            src, pre = seqs[i]
+            inputs[k].source = ctypes.pointer(src)
+            inputs[k].prefix = ctypes.pointer(pre) if pre is not None else None
+            inputs[k].stream = self.stream_offset + i
         results = (_lib.Result * nb)()
         err = _lib.Error()
-        ok = False
-        if nb > 1:
-            srcs = (POINTER(c_int) * nb)(*[seqs[i].ids for i in idx])
-            lens = (c_int * nb)(*[seqs[i].n for i in idx])
-            ok = self.lib.s2s_translate_batch(session, srcs, lens, nb, byref(self.dp), results, byref(err)) == 0
+        ok = nb > 1 and self.lib.s2s_translate_inputs(session, inputs, nb, byref(self.dp), results, byref(err)) == 0
         try:
             for k, i in enumerate(idx):
                 if not ok:
-                    st = self.lib.s2s_translate_ids(session, seqs[i].ids, seqs[i].n, byref(self.dp),
-                                                    byref(results[k]), byref(err))
+                    st = self.lib.s2s_translate_inputs(session, byref(inputs[k]), 1, byref(self.dp),
+                                                       byref(results[k]), byref(err))
                     if st != 0:
                         out[i] = from_status(st, err.message, i)
                         continue
-                out[i] = self._convert(results[k], seqs[i], data[i], i)
+                out[i] = self._convert(results[k], seqs[i][0], data[i])
         finally:
             for k in range(nb):
                 self.lib.s2s_result_free(byref(results[k]))
 
-    def _convert(self, res, seq, line, index):
+    def _convert(self, res, seq, line):
         m = self.m
         hyps = []
         for k in range(res.n_hyps):
             h = res.hyps[k]
             if self.replace_unk:
-                text = m._unk.text(line, seq, h, res.n_source, self.lenient)
+                text = m._unk.text(line, seq, res, h, self.lenient)
             else:
-                text = m._detok(h.tokens, h.n_tokens)
-            hyps.append(_convert_hyp(m, h, res.n_source, self.return_attention, text))
+                text = m._detok_result(res, h.tokens, h.n_tokens)
+            hyps.append(_convert_hyp(m, res, h, self.return_attention, text))
         source_tokens = [m._vocab[0][i] for i in seq.ids[:seq.n]]
         return Translation(hyps, source_tokens, bool(seq.truncated))

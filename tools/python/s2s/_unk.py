@@ -36,11 +36,12 @@ class UnkReplacer:
             self.unk_id = model._lib.s2s_model_token_id(model._handle, _lib.S2S_TARGET, c.unk, len(c.unk))
         self.separator = b"" if c.level == b"char" else b" "
 
-    def text(self, line, seq, h, n_source, lenient):
-        """Readable text (str) of C hypothesis `h` for the input `line`
-        (bytes) tokenized into `seq` (a _lib.TokenSeq)."""
+    def text(self, line, seq, res, h, lenient):
+        """Readable text (str) of C hypothesis `h` of result `res` for the
+        input `line` (bytes) tokenized into `seq` (a _lib.TokenSeq)."""
+        n_source = res.n_source
         if self.unk_id < 0 or not h.attention:
-            return self.m._detok(h.tokens, h.n_tokens)
+            return self.m._detok_result(res, h.tokens, h.n_tokens)
         ids = h.tokens[:h.n_tokens] if h.n_tokens > 0 else []
         buf = b""
         run = 0
@@ -49,12 +50,12 @@ class UnkReplacer:
                 continue
             col = self._best_column(h, i, n_source)
             word = self._original_spelling(line, seq, col, lenient)
-            buf = self._append_run(buf, ids, run, i)
+            buf = self._append_run(res, buf, ids, run, i)
             if buf:
                 buf += self.separator
             buf += word
             run = i + 1
-        buf = self._append_run(buf, ids, run, len(ids))
+        buf = self._append_run(res, buf, ids, run, len(ids))
         return decode(buf)
 
     def _best_column(self, h, i, n_source):
@@ -66,13 +67,13 @@ class UnkReplacer:
                 best = j
         return best
 
-    def _append_run(self, buf, ids, a, b):
+    def _append_run(self, res, buf, ids, a, b):
         if b <= a:
             return buf
         arr = (ctypes.c_int * (b - a))(*ids[a:b])
-        t = self.m._lib.take_string(self.m._lib.s2s_detokenize(self.m._handle, arr, b - a))
+        t = self.m._lib.take_string(self.m._lib.s2s_detokenize_result(self.m._handle, ctypes.byref(res), arr, b - a))
         if t is None:
-            raise MemoryError("out of memory in s2s_detokenize")
+            raise MemoryError("out of memory in s2s_detokenize_result")
         if buf:
             buf += self.separator
         return buf + t

@@ -23,7 +23,8 @@ dataframes).
     options the "ID ||| text ||| score" lines joined by newlines), "jsonl"
     (the command's --format jsonl object, ids counted from 0 over the whole
     collection), or "translation" (the s2s.Translation, or the s2s.Error of
-    a failed line).
+    a failed line). With sampling, line N of the collection draws from
+    stream N, so the samples equal the command's for the same seed.
 
 The model directory must be readable at the same path on every worker, and
 this package importable there (docs/scale-out.md).
@@ -73,6 +74,7 @@ def translate_lines(lines, model_path, output="text", offset=0, scores=False, al
     m = worker_model(model_path, library)
     if output == "jsonl" or alignment is not None:
         options.setdefault("return_attention", True)
+    options.setdefault("stream_offset", offset)  # sampling: line N draws from stream N, as in the command
     good = [i for i, x in enumerate(lines) if not _not_text(x)]
     res = [InvalidArgumentError("not a text: %r" % (x,), i) for i, x in enumerate(lines)]
     if good:
@@ -85,8 +87,8 @@ def translate_lines(lines, model_path, output="text", offset=0, scores=False, al
         return res
     if output == "jsonl":
         return [format_jsonl(r, offset + i, alignment).rstrip("\n") for i, r in enumerate(res)]
-    n_best = "n_best" in options
-    return [format_text(r, offset + i, n_best, scores, alignment)[:-1] for i, r in enumerate(res)]
+    listed = _listed(options)
+    return [format_text(r, offset + i, listed, scores, alignment)[:-1] for i, r in enumerate(res)]
 
 
 def _partition(lines, model_path, kw, offset=0):
@@ -100,8 +102,16 @@ def _check(output):
         raise ValueError("output must be one of %s, not %r" % (", ".join(OUTPUTS), output))
 
 
+def _listed(options):
+    """Text output lists every hypothesis as "ID ||| text ||| score" lines,
+    as the command does for --n-best or --num-samples above 1."""
+    return "n_best" in options or options.get("num_samples", 1) > 1
+
+
 def _needs_ids(output, options):
-    return output == "jsonl" or (output == "text" and "n_best" in options)
+    """Whether each task must know the number of its first line: for jsonl
+    ids, listed text, and sampling (line N draws from stream N)."""
+    return output == "jsonl" or (output == "text" and _listed(options)) or bool(options.get("sampling"))
 
 
 def _offsets(parts, as_list=True):
