@@ -1,46 +1,25 @@
 """Shared by the tests of the Python package s2s (tests/py/test_python_*.py;
-not a test itself): paths, the Tatoeba test lines per model, running the
-command, and a small pass/fail/skip reporter."""
+not a test itself), on top of harness.py: the Tatoeba test lines per model,
+lines spread over a list, running the command."""
 import json
 import os
 import subprocess
 import sys
-import time
-import traceback
 
-ROOT = os.environ.get("S2S_ROOT") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import harness as H
+
+ROOT = H.ROOT
 MODELS = os.path.join(ROOT, "models")
-SHARED = os.path.join(os.path.dirname(ROOT), "shared", "data")
+SHARED = H.SHARED_DATA
 TATOEBA_TEST = os.path.join(SHARED, "tatoeba-eng-fra", "test.tsv")
 PYTHON_DIR = os.path.join(ROOT, "tools", "python")
-S2S = os.environ.get("S2S") or os.path.join(ROOT, "build", "s2s")
+S2S = H.S2S
 if PYTHON_DIR not in sys.path:
     sys.path.insert(0, PYTHON_DIR)
 
-_passed, _failed, _skipped = [0], [], [0]
-
-
-class Skip(Exception):
-    pass
-
-
-def report(name, fn):
-    t0 = time.time()
-    try:
-        fn()
-        _passed[0] += 1
-        print("ok   %s (%.1f s)" % (name, time.time() - t0), flush=True)
-    except Skip as e:
-        _skipped[0] += 1
-        print("SKIP %s: %s" % (name, e), flush=True)
-    except Exception:
-        _failed.append(name)
-        print("FAIL %s\n%s" % (name, traceback.format_exc()), flush=True)
-
-
-def finish():
-    print("%d passed, %d failed, %d skipped" % (_passed[0], len(_failed), _skipped[0]))
-    sys.exit(1 if _failed else 0)
+Skip = H.Skip
+report = H.run_case
+finish = H.finish
 
 
 def model_dirs():
@@ -78,7 +57,7 @@ def spread(items, n):
 
 
 def need_command():
-    if not (os.path.isfile(S2S) and os.access(S2S, os.X_OK)):
+    if not H.s2s():
         raise Skip("the command %s is not built" % S2S)
     return S2S
 
