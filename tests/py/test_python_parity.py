@@ -32,7 +32,7 @@ import s2s
 
 N = os.environ.get("S2S_PARITY_LINES", "300")
 N = None if N == "all" else int(N)
-N_OPTIONS = 40  # lines for each of the other option sets
+N_OPTIONS = 24  # lines for each of the other option sets
 
 
 def first_difference(c_line, p_line):
