@@ -25,6 +25,8 @@ VERSION  := $(shell sed -n 's/^\#define S2S_VERSION "\([^"]*\)".*/\1/p' engine/i
 
 ifeq ($(SANITIZE),1)
   BUILD  ?= build-san
+  # the Python package's tests on fewer lines: the sanitized library is slower
+  PY_TEST_ENV := S2S_PARITY_LINES=40 S2S_DASK_LINES=4000
   OPT    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
   LDSAN  := -fsanitize=address,undefined
 else ifeq ($(SANITIZE),thread)
@@ -155,7 +157,7 @@ cli-tests: $(BUILD)/s2s
 # (tests/py/test_python_install.py also installs it into a scratch DESTDIR).
 py-tests: $(BUILD)/s2s $(BUILD)/libs2s.so
 	@set -e; for t in $(sort $(wildcard tests/py/test_*.py)); do echo "== $$t"; \
-	  S2S=$(CURDIR)/$(BUILD)/s2s S2S_ROOT=$(CURDIR) S2S_LIBRARY=$(CURDIR)/$(BUILD)/libs2s.so \
+	  S2S=$(CURDIR)/$(BUILD)/s2s S2S_ROOT=$(CURDIR) S2S_LIBRARY=$(CURDIR)/$(BUILD)/libs2s.so $(PY_TEST_ENV) \
 	  PYTHONPATH=$(CURDIR)/tools/python$${PYTHONPATH:+:$$PYTHONPATH} $(PYTHON) $$t; done
 
 # The threaded command tests under ThreadSanitizer (build-tsan/): any report

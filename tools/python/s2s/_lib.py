@@ -282,8 +282,9 @@ class Library:
             fn.restype = restype
             fn.argtypes = argtypes
             setattr(self, name, fn)
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or None)
-        self.free = libc.free
+        # free() as the library's own malloc() binds it: the process-wide
+        # symbol (an interposed allocator, e.g. a sanitizer's, included)
+        self.free = ctypes.CDLL(None).free
         self.free.restype = None
         self.free.argtypes = [c_void_p]
 
