@@ -10,8 +10,9 @@ Tatoeba's eng-fra.txt) with
   - the command, `s2s translate -q --threads 1` and `--threads 2`;
   - the Python package in one process, Model.translate(threads=1) and (threads=2);
   - s2s.dask.translate_bag on a LocalCluster of 1 and of 2 worker processes
-    (one thread each; the cluster is started before the clock starts, the
-    model is loaded by each worker's first task, inside the measured time);
+    (one thread each), and of 1 process with 2 threads (the cluster is
+    started before the clock starts; the model is loaded by each worker's
+    first task, inside the measured time);
 
 checks that every run gives the command's output, and prints a Markdown
 table of wall-clock seconds, lines per second and the overhead against the
@@ -54,11 +55,11 @@ def run_package(model, lines, threads, beam):
     return time.time() - t0, text
 
 
-def run_dask(model, lines, workers, partitions, beam):
+def run_dask(model, lines, workers, partitions, beam, threads=1):
     import dask.bag as db
     import distributed
     import s2s.dask
-    with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+    with distributed.LocalCluster(n_workers=workers, threads_per_worker=threads, processes=True, dashboard_address=None,
                                   silence_logs=logging.CRITICAL) as cluster, distributed.Client(cluster) as client:
         bag = db.from_sequence(lines, npartitions=partitions)
         job = s2s.dask.translate_bag(bag, os.path.abspath(model), beam=beam)
@@ -95,8 +96,11 @@ def main():
     for workers in (1, 2):
         t, out = run_dask(a.model, lines, workers, a.partitions, a.beam)
         assert out == want, "s2s.dask's output differs from the command's"
-        rows.append(("s2s.dask, LocalCluster of %d worker%s" % (workers, "s" if workers > 1 else ""), workers, t,
-                     base[workers]))
+        rows.append(("s2s.dask, LocalCluster of %d worker process%s" % (workers, "es" if workers > 1 else ""), workers,
+                     t, base[workers]))
+    t, out = run_dask(a.model, lines, 1, a.partitions, a.beam, threads=2)
+    assert out == want, "s2s.dask's output differs from the command's"
+    rows.append(("s2s.dask, 1 worker process with 2 threads", 2, t, base[2]))
     print("%d lines, %s, beam %d, %d partitions; every run's output equals the command's\n"
           % (n, os.path.basename(a.model.rstrip("/")), a.beam, a.partitions))
     print("| run | cores | seconds | lines/s | overhead vs the command |")
