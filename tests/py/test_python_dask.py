@@ -48,7 +48,7 @@ def count_loads():
 
 def setup():
     try:
-        import dask.bag  # noqa: F401
+        import dask.bag  # noqa: F401  (Dask itself, not only distributed)
         import distributed
     except ImportError as e:
         raise Skip("Dask is not installed (python3-dask, python3-distributed): %s" % e)

@@ -5,7 +5,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from ctypes import POINTER, byref, c_int
+from ctypes import byref, c_int
 
 from . import _lib
 from ._errors import EmptyInputError, Error, InvalidArgumentError, NoMemError, from_status
