@@ -15,12 +15,14 @@ Tatoeba's eng-fra.txt) with
     first task, inside the measured time);
 
 checks that every run gives the command's output, and prints a Markdown
-table of wall-clock seconds, lines per second and the overhead against the
-command with as many threads as workers.
+table of wall-clock seconds, lines per second, CPU seconds (user + system,
+every process of the run) and the overheads in time and in CPU against the
+command with as many threads as the run has cores.
 """
 import argparse
 import logging
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -38,21 +40,41 @@ def default_lines(n):
     return [fr[i * len(fr) // n] for i in range(n)]
 
 
+def cpu(who):
+    r = resource.getrusage(who)
+    return r.ru_utime + r.ru_stime
+
+
+def tree_cpu():
+    """CPU seconds of this process and all its descendants (a Dask cluster's
+    scheduler runs in this process, its nannies and workers below it)."""
+    import psutil
+    total = 0.0
+    me = psutil.Process()
+    for p in [me] + me.children(recursive=True):
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.Error:
+            pass
+    return total
+
+
 def run_command(s2s, model, lines, threads, beam):
     data = "".join(x + "\n" for x in lines).encode("utf-8")
-    t0 = time.time()
+    t0, c0 = time.time(), cpu(resource.RUSAGE_CHILDREN)
     r = subprocess.run([s2s, "translate", "-m", model, "-q", "--threads", str(threads), "--beam", str(beam)],
                        input=data, stdout=subprocess.PIPE, check=True)
-    return time.time() - t0, r.stdout.decode("utf-8").splitlines()
+    return time.time() - t0, cpu(resource.RUSAGE_CHILDREN) - c0, r.stdout.decode("utf-8").splitlines()
 
 
 def run_package(model, lines, threads, beam):
     import s2s
-    t0 = time.time()
+    t0, c0 = time.time(), cpu(resource.RUSAGE_SELF)
     m = s2s.Model(model)
     out = m.translate(lines, beam=beam, threads=threads, errors="return")
     text = [s2s.format_text(r)[:-1] for r in out]
-    return time.time() - t0, text
+    return time.time() - t0, cpu(resource.RUSAGE_SELF) - c0, text
 
 
 def run_dask(model, lines, workers, partitions, beam, threads=1):
@@ -63,9 +85,9 @@ def run_dask(model, lines, workers, partitions, beam, threads=1):
                                   silence_logs=logging.CRITICAL) as cluster, distributed.Client(cluster) as client:
         bag = db.from_sequence(lines, npartitions=partitions)
         job = s2s.dask.translate_bag(bag, os.path.abspath(model), beam=beam)
-        t0 = time.time()
+        t0, c0 = time.time(), tree_cpu()
         out = client.compute(job).result()
-        return time.time() - t0, out
+        return time.time() - t0, tree_cpu() - c0, out
 
 
 def main():
@@ -83,31 +105,30 @@ def main():
         lines = default_lines(a.lines)
     n = len(lines)
     rows = []
-    t1, want = run_command(a.s2s, a.model, lines, 1, a.beam)
-    rows.append(("command, --threads 1", 1, t1, t1))
-    t2, out = run_command(a.s2s, a.model, lines, 2, a.beam)
+    t1, c1, want = run_command(a.s2s, a.model, lines, 1, a.beam)
+    rows.append(("command, --threads 1", 1, t1, c1, None))
+    t2, c2, out = run_command(a.s2s, a.model, lines, 2, a.beam)
     assert out == want
-    rows.append(("command, --threads 2", 2, t2, t2))
-    base = {1: t1, 2: t2}
+    rows.append(("command, --threads 2", 2, t2, c2, None))
+    base = {1: (t1, c1), 2: (t2, c2)}
     for threads in (1, 2):
-        t, out = run_package(a.model, lines, threads, a.beam)
+        t, c, out = run_package(a.model, lines, threads, a.beam)
         assert out == want, "the package's output differs from the command's"
-        rows.append(("Python package, threads=%d (one process)" % threads, threads, t, base[threads]))
-    for workers in (1, 2):
-        t, out = run_dask(a.model, lines, workers, a.partitions, a.beam)
+        rows.append(("Python package, threads=%d (one process)" % threads, threads, t, c, base[threads]))
+    for workers, threads in ((1, 1), (2, 1), (1, 2)):
+        t, c, out = run_dask(a.model, lines, workers, a.partitions, a.beam, threads)
         assert out == want, "s2s.dask's output differs from the command's"
-        rows.append(("s2s.dask, LocalCluster of %d worker process%s" % (workers, "es" if workers > 1 else ""), workers,
-                     t, base[workers]))
-    t, out = run_dask(a.model, lines, 1, a.partitions, a.beam, threads=2)
-    assert out == want, "s2s.dask's output differs from the command's"
-    rows.append(("s2s.dask, 1 worker process with 2 threads", 2, t, base[2]))
+        name = ("s2s.dask, LocalCluster of %d worker process%s" % (workers, "es" if workers > 1 else "")
+                if threads == 1 else "s2s.dask, 1 worker process with %d threads" % threads)
+        rows.append((name, workers * threads, t, c, base[workers * threads]))
     print("%d lines, %s, beam %d, %d partitions; every run's output equals the command's\n"
           % (n, os.path.basename(a.model.rstrip("/")), a.beam, a.partitions))
-    print("| run | cores | seconds | lines/s | overhead vs the command |")
-    print("|---|---:|---:|---:|---:|")
-    for name, cores, t, ref in rows:
-        over = "" if name.startswith("command") else "%+.0f%%" % (100.0 * (t / ref - 1.0))
-        print("| %s | %d | %.1f | %.0f | %s |" % (name, cores, t, n / t, over))
+    print("| run | cores | seconds | lines/s | overhead (time) | CPU seconds | overhead (CPU) |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, cores, t, c, ref in rows:
+        ot = "" if ref is None else "%+.0f%%" % (100.0 * (t / ref[0] - 1.0))
+        oc = "" if ref is None else "%+.0f%%" % (100.0 * (c / ref[1] - 1.0))
+        print("| %s | %d | %.1f | %.0f | %s | %.1f | %s |" % (name, cores, t, n / t, ot, c, oc))
 
 
 if __name__ == "__main__":
