@@ -85,8 +85,17 @@ def need_command():
     return S2S
 
 
-def run_command(args, lines, timeout=900):
-    """stdout of `s2s ARGS` (-q added) fed `lines` one per line, as str."""
+# The command's translate and summarize decode each line whole, as written,
+# as the package does (by default the command splits a line into sentences
+# and handles ALL-CAPS and Title Case lines).
+AS_WRITTEN = ["--no-split-sentences", "--case", "off"]
+
+
+def run_command(args, lines, timeout=900, as_written=True):
+    """stdout of `s2s ARGS` (-q added; for translate and summarize also
+    AS_WRITTEN unless as_written is False) fed `lines` one per line, as str."""
+    if as_written and args[0] in ("translate", "summarize"):
+        args = args + AS_WRITTEN
     r = subprocess.run([need_command()] + args + ["-q"], input="".join(x + "\n" for x in lines).encode("utf-8"),
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
     assert r.returncode in (0, 1), "s2s %s: exit %d: %s" % (" ".join(args), r.returncode, r.stderr[-800:])

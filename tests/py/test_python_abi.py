@@ -73,7 +73,7 @@ def c_program():
     for name in _lib.STATUS_NAMES:
         lines.append('printf("status %s %%d\\n", (int)%s);' % (name, name))
     lines.append('printf("status_count %d\\n", (int)S2S_STATUS_COUNT);')
-    for const in ("S2S_ERROR_MAX", "S2S_MAX_BATCH", "S2S_SOURCE", "S2S_TARGET"):
+    for const in ("S2S_ERROR_MAX", "S2S_MAX_BATCH", "S2S_SOURCE", "S2S_TARGET", "S2S_COMPUTE_F32", "S2S_COMPUTE_INT8"):
         lines.append('printf("const %s %%d\\n", (int)%s);' % (const, const))
     lines.append('printf("version %s\\n", S2S_VERSION);')
     lines.append("return 0; }")
@@ -113,7 +113,9 @@ def test_layout():
                 "the header has %s statuses, the package knows %d" % (w[1], len(_lib.STATUS_NAMES))
         elif w[0] == "const":
             want = {"S2S_ERROR_MAX": _lib.S2S_ERROR_MAX, "S2S_MAX_BATCH": _lib.S2S_MAX_BATCH,
-                    "S2S_SOURCE": _lib.S2S_SOURCE, "S2S_TARGET": _lib.S2S_TARGET}[w[1]]
+                    "S2S_SOURCE": _lib.S2S_SOURCE, "S2S_TARGET": _lib.S2S_TARGET,
+                    "S2S_COMPUTE_F32": _lib.COMPUTE_NAMES.index("f32"),
+                    "S2S_COMPUTE_INT8": _lib.COMPUTE_NAMES.index("int8")}[w[1]]
             assert want == int(w[2]), "%s: C %s, package %d" % (w[1], w[2], want)
         elif w[0] == "version":
             assert s2s.__version__ == w[1], "package version %s, S2S_VERSION %s" % (s2s.__version__, w[1])

@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """The Python package gives what the command gives, on the Tatoeba test set
 (tatoeba-eng-fra/test.tsv, the source side each model reads), for every
-model in models/:
+model in models/. Both decode each line whole, as written (the command with
+--no-split-sentences --case off; by default it splits a line into sentences
+and handles ALL-CAPS and Title Case lines, which the package does not do:
+how many lines that changes is printed):
 
   - greedy and beam 5: every line of `s2s translate --format jsonl` equals,
     byte for byte, s2s.format_jsonl() of Model.translate(..., return_attention=True)
@@ -90,7 +93,10 @@ def test_jsonl(name, beam):
         n = compare("%s beam %d" % (name, beam), c_out, jsonl_of(res), len(lines))
         errors = sum(isinstance(r, s2s.Error) for r in res)
         counts[(name, beam)] = (n, errors)
-        print("     models/%s beam %d: %d lines identical (%d error lines)" % (name, beam, n, errors))
+        default = run_command(args, lines, as_written=False).splitlines(keepends=True)
+        other = sum(a != b for a, b in zip(default, c_out.splitlines(keepends=True)))
+        print("     models/%s beam %d: %d lines identical (%d error lines); the command's default sentence "
+              "splitting and case handling change %d of them" % (name, beam, n, errors, other))
     return t
 
 
@@ -116,6 +122,7 @@ def test_options(name):
             (["--coverage-penalty", "0.3", "--beam", "4", "--length-penalty", "1"],
              dict(coverage_penalty=0.3, beam=4, length_penalty=1.0)),
             (["--prefix", prefixes[0], "--beam", "2"], dict(prefix=prefixes[0], beam=2)),
+            (["--compute", "int8", "--beam", "2"], dict(compute="int8", beam=2)),
             (["--sample", "--seed", "7", "--num-samples", "3", "--temperature", "0.8", "--top-k", "20",
               "--top-p", "0.9"], dict(sampling=True, seed=7, num_samples=3, temperature=0.8, top_k=20, top_p=0.9)),
         ]
@@ -123,6 +130,13 @@ def test_options(name):
             c_out = run_command(["translate", "-m", mdir, "--format", "jsonl"] + args, lines)
             res = m.translate(lines, return_attention=True, errors="return", **kw)
             compare("%s %s" % (name, " ".join(args)), c_out, jsonl_of(res), len(lines))
+        # blank lines are not decoded: one empty hypothesis (the prefix unused), whatever n-best
+        blanks = ["", "   ", "\u3000\u2028", "\t", "...", lines[0]]
+        for args, kw in (([], {}), (["--beam", "3", "--n-best", "2", "--prefix", prefixes[0]],
+                                    dict(beam=3, n_best=2, prefix=prefixes[0]))):
+            c_out = run_command(["translate", "-m", mdir, "--format", "jsonl"] + args, blanks)
+            res = m.translate(blanks, return_attention=True, errors="return", **kw)
+            compare("%s blank lines %s" % (name, " ".join(args)), c_out, jsonl_of(res), len(blanks))
         # one prefix per line
         c_out = run_command(["translate", "-m", mdir, "--format", "jsonl", "--prefix-column"],
                             [a + "\t" + b for a, b in zip(lines, prefixes)])

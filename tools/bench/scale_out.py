@@ -7,7 +7,9 @@
 Translates the same lines (default: 20,000 French lines spread over
 Tatoeba's eng-fra.txt) with
 
-  - the command, `s2s translate -q --threads 1` and `--threads 2`;
+  - the command, `s2s translate -q --threads 1` and `--threads 2` (each line
+    decoded whole, as written: --no-split-sentences --case off, as the
+    package does);
   - the Python package in one process, Model.translate(threads=1) and (threads=2);
   - s2s.dask.translate_bag on a LocalCluster of 1 and of 2 worker processes
     (one thread each), and of 1 process with 2 threads (the cluster is
@@ -63,7 +65,8 @@ def tree_cpu():
 def run_command(s2s, model, lines, threads, beam):
     data = "".join(x + "\n" for x in lines).encode("utf-8")
     t0, c0 = time.time(), cpu(resource.RUSAGE_CHILDREN)
-    r = subprocess.run([s2s, "translate", "-m", model, "-q", "--threads", str(threads), "--beam", str(beam)],
+    r = subprocess.run([s2s, "translate", "-m", model, "-q", "--threads", str(threads), "--beam", str(beam),
+                        "--no-split-sentences", "--case", "off"],
                        input=data, stdout=subprocess.PIPE, check=True)
     return time.time() - t0, cpu(resource.RUSAGE_CHILDREN) - c0, r.stdout.decode("utf-8").splitlines()
 

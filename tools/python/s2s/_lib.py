@@ -43,6 +43,9 @@ STATUS = {name: code for code, name in enumerate(STATUS_NAMES)}
 S2S_SOURCE = 0
 S2S_TARGET = 1
 
+# s2s_compute, in enum order.
+COMPUTE_NAMES = ["f32", "int8"]
+
 # ---- structs --------------------------------------------------------------
 
 ABORT_CALLBACK = ctypes.CFUNCTYPE(c_int, c_void_p)
@@ -107,6 +110,9 @@ class ModelInfo(ctypes.Structure):
         ("max_input_tokens", c_int),
         ("n_tensors", c_size_t),
         ("n_parameters", c_size_t),
+        ("license", c_char_p),
+        ("attribution", c_char_p),
+        ("scores_json", c_char_p),
     ]
 
 
@@ -157,6 +163,7 @@ class DecodeParams(ctypes.Structure):
         ("seed", c_uint64),
         ("abort_callback", ABORT_CALLBACK),
         ("abort_user_data", c_void_p),
+        ("compute", c_int),
     ]
 
 

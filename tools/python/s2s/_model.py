@@ -1,7 +1,9 @@
 """s2s.Model: a loaded model directory and everything done with it."""
 import contextlib
 import ctypes
+import json
 import os
+import unicodedata
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -223,7 +225,10 @@ class Model:
             "tokenizer": {"normalizer": s(c.normalizer), "level": s(c.level), "lowercase": bool(c.lowercase),
                           "merges": s(c.merges_file), "max_input_tokens": c.max_input_tokens},
             "decoding": {"max_length": c.max_length or None},
-            "n_tensors": c.n_tensors, "n_parameters": c.n_parameters, "tensors": tensors,
+            "n_tensors": c.n_tensors, "n_parameters": c.n_parameters,
+            "license": s(c.license), "attribution": s(c.attribution),
+            "scores": None if c.scores_json is None else json.loads(decode(c.scores_json)),
+            "tensors": tensors,
         }
 
     def vocabulary(self, side="source"):
@@ -336,9 +341,9 @@ class Model:
 
     def translate(self, lines, beam=None, n_best=1, length_penalty=0.0, max_length=0, min_length=0,
                   no_repeat_ngram=0, coverage_penalty=0.0, prefix=None, sampling=False, num_samples=1,
-                  temperature=1.0, top_k=0, top_p=1.0, seed=0, stream_offset=0, return_attention=False,
-                  replace_unk=False, lenient=False, threads=1, batch_size=DEFAULT_BATCH_SIZE, errors="raise",
-                  abort=None, **params):
+                  temperature=1.0, top_k=0, top_p=1.0, seed=0, stream_offset=0, compute="f32",
+                  return_attention=False, replace_unk=False, lenient=False, threads=1,
+                  batch_size=DEFAULT_BATCH_SIZE, errors="raise", abort=None, **params):
         """Translates each line of `lines` (a list of str or UTF-8 bytes).
 
         Returns one Translation per line, in order: the list of its
@@ -346,6 +351,9 @@ class Model:
         sample order) with .source_tokens and .truncated. Each Hypothesis has
         text, tokens, ids, score, ranking_score, finished, token_logprobs and,
         with return_attention=True, attention (numpy float32, n_steps x n_source).
+        Each line is decoded whole, as written (as `s2s translate
+        --no-split-sentences --case off`); a blank line (no source token but
+        the eos) is not decoded: one empty finished hypothesis of score 0.
 
         beam              beam width (1 = greedy; default 1, or n_best when larger)
         n_best            hypotheses per line (<= beam)
@@ -362,6 +370,8 @@ class Model:
                           num_samples, temperature, top_k, top_p and seed; line i
                           draws from stream stream_offset + i, so a line's samples
                           do not depend on threads, batches or the other lines
+        compute           "f32" (exact, the default) or "int8" (the decoder's products
+                          with int8 weights and activations: faster, results close to f32)
         replace_unk       an emitted unk becomes the source word it attends to most
         lenient           invalid UTF-8 becomes U+FFFD instead of an error
         threads           split the lines into this many chunks decoded at once,
@@ -387,7 +397,7 @@ class Model:
         opts = dict(beam_size=beam, n_best=n_best, length_penalty=length_penalty, max_length=max_length,
                     min_length=min_length, no_repeat_ngram=no_repeat_ngram, coverage_penalty=coverage_penalty,
                     sampling=1 if sampling else 0, num_samples=num_samples, temperature=temperature, top_k=top_k,
-                    top_p=top_p, seed=seed)
+                    top_p=top_p, seed=seed, compute=self._compute(compute))
         dp, keep = self._decode_params(opts, return_attention or replace_unk, abort, params)
         with self._session() as s:
             self._check_params(s, dp)
@@ -406,6 +416,14 @@ class Model:
         if errors == "raise" and job.stop.first is not None:
             raise out[job.stop.first]
         return out
+
+    @staticmethod
+    def _compute(name):
+        try:
+            return _lib.COMPUTE_NAMES.index(name)
+        except ValueError:
+            raise InvalidArgumentError("compute must be one of %s, not %r"
+                                       % (", ".join(_lib.COMPUTE_NAMES), name)) from None
 
     @staticmethod
     def _prefixes(prefix, n):
@@ -514,6 +532,18 @@ class Model:
         return decode(out)
 
 
+def _blank(data):
+    """A line of nothing but white space: ASCII, or Unicode Zs, Zl, Zp and
+    NEL (as the command tells a blank line); invalid UTF-8 is not white space."""
+    if not data.strip(b" \t\n\v\f\r"):
+        return True
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return all(ch in " \t\n\v\f\r\x85" or unicodedata.category(ch) in ("Zs", "Zl", "Zp") for ch in text)
+
+
 def _convert_hyp(model, res, h, return_attention, text):
     """A Hypothesis from the C hypothesis `h` of result `res` (copied; the
     caller frees the result)."""
@@ -570,24 +600,25 @@ class _Job:
                             return
 
     def _prepare(self, data, prefix, i):
-        """(source TokenSeq, prefix TokenSeq or None) of line i, or an Error;
-        the caller frees the sequences."""
-        src = self.m._tokenize_c(_lib.S2S_SOURCE, data, self.lenient)
+        """(source TokenSeq, prefix TokenSeq or None, blank) of line i, or an
+        Error; the caller frees the sequences. A blank line (white space
+        only, or no token but the appended eos) is not decoded, and its
+        prefix is not used."""
+        src = self.m._tokenize_c(_lib.S2S_SOURCE, b"" if _blank(data) else data, self.lenient)
         if isinstance(src, Error):
             src.index = i
             return src
-        if src.n == 0:
-            self.lib.s2s_token_seq_free(byref(src))
-            return EmptyInputError("empty input: no source tokens", i)
+        if src.n <= (1 if self.m._c_info.append_eos else 0):
+            return src, None, True
         if prefix is None:
-            return src, None
+            return src, None, False
         pre = self.m._tokenize_c(_lib.S2S_TARGET, prefix, self.lenient)
         if isinstance(pre, Error):
             self.lib.s2s_token_seq_free(byref(src))
             pre.message = "target prefix: " + pre.message
             pre.index = i
             return pre
-        return src, pre
+        return src, pre, False
 
     def _batch(self, session, data, prefixes, a, b, out):
         seqs = {}
@@ -596,11 +627,13 @@ class _Job:
                 r = self._prepare(data[i], prefixes[i], i)
                 if isinstance(r, Error):
                     out[i] = r
-                else:
-                    seqs[i] = r
-            self._decode(session, data, seqs, out)
+                    continue
+                seqs[i] = r
+                if r[2]:
+                    out[i] = self._blank_translation(r[0])
+            self._decode(session, data, {i: r for i, r in seqs.items() if not r[2]}, out)
         finally:
-            for src, pre in seqs.values():
+            for src, pre, _ in seqs.values():
                 self.lib.s2s_token_seq_free(byref(src))
                 if pre is not None:
                     self.lib.s2s_token_seq_free(byref(pre))
@@ -615,7 +648,7 @@ class _Job:
             return
         inputs = (_lib.Input * nb)()
         for k, i in enumerate(idx):
-            src, pre = seqs[i]
+            src, pre, _ = seqs[i]
             inputs[k].source = ctypes.pointer(src)
             inputs[k].prefix = ctypes.pointer(pre) if pre is not None else None
             inputs[k].stream = self.stream_offset + i
@@ -634,6 +667,15 @@ class _Job:
         finally:
             for k in range(nb):
                 self.lib.s2s_result_free(byref(results[k]))
+
+    def _blank_translation(self, seq):
+        """One empty, finished hypothesis of score 0 and no step."""
+        att = None
+        if self.return_attention:
+            import numpy as np
+            att = np.zeros((0, seq.n), dtype=np.float32)
+        hyp = Hypothesis("", [], [], 0.0, 0.0, True, [], att, seq.n)
+        return Translation([hyp], [self.m._vocab[0][i] for i in seq.ids[:seq.n]], bool(seq.truncated))
 
     def _convert(self, res, seq, line):
         m = self.m

@@ -246,9 +246,10 @@ def format_jsonl(result, id, alignment=None):
 
 def format_text(result, id=0, n_best=False, scores=False, alignment=None):
     """The text line(s) (newlines included) the command's translate writes
-    for input line `id`: "text[ ||| alignment][ ||| score]"; with n_best
-    one "ID ||| text[ ||| alignment] ||| score" line per hypothesis (the
-    layout of --n-best); an s2s.Error or no hypothesis gives an empty line.
+    for input line `id`: "text[ ||| alignment][ ||| score= S ||| R]" (S the
+    score, R the ranking score); with n_best one "ID ||| text[ |||
+    alignment] ||| score= S ||| R" line per hypothesis (the layout of
+    --n-best); an s2s.Error or no hypothesis gives an empty line.
     `alignment` is None, "hard" or "soft"."""
     from ._errors import Error
     if isinstance(result, Error):
@@ -265,6 +266,6 @@ def _text_hyp(h, id, alignment, with_score):
     s += h.text
     if alignment in ("hard", "soft"):
         s += " ||| " + (hard_alignment(h) if alignment == "hard" else soft_alignment(h))
-    if with_score:
-        s += " ||| " + text_num(h.score)
+    if with_score:  # a feature field, then the score the list is ranked by (Moses, Marian)
+        s += " ||| score= " + text_num(h.score) + " ||| " + text_num(h.ranking_score)
     return s + "\n"
