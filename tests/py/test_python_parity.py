@@ -19,7 +19,8 @@ how many lines that changes is printed):
     Model.summarize, and `s2s score --format jsonl` against Model.score.
 
 S2S_PARITY_LINES sets the lines per model and mode (default 300, spread over
-the test split; "all" for the whole split of 6,847 lines).
+the test split; "all" for the whole split of 6,847 lines),
+S2S_PARITY_OPTION_LINES those of each other option set (default 24).
 """
 import json
 import os
@@ -35,7 +36,7 @@ import s2s
 
 N = os.environ.get("S2S_PARITY_LINES", "300")
 N = None if N == "all" else int(N)
-N_OPTIONS = 24  # lines for each of the other option sets
+N_OPTIONS = int(os.environ.get("S2S_PARITY_OPTION_LINES", "24"))  # lines for each of the other option sets
 
 
 def first_difference(c_line, p_line):
