@@ -20,7 +20,7 @@ dataframes).
     line never fails the job.
   - `output` chooses what each element is: "text" (default: the command's
     text line for the input, "" for a failed line; with n_best in the
-    options the "ID ||| text ||| score" lines joined by newlines), "jsonl"
+    options the "ID ||| text ||| score= S ||| R" lines joined by newlines), "jsonl"
     (the command's --format jsonl object, ids counted from 0 over the whole
     collection), or "translation" (the s2s.Translation, or the s2s.Error of
     a failed line). With sampling, line N of the collection draws from
@@ -103,7 +103,7 @@ def _check(output):
 
 
 def _listed(options):
-    """Text output lists every hypothesis as "ID ||| text ||| score" lines,
+    """Text output lists every hypothesis as "ID ||| text ||| score= S ||| R" lines,
     as the command does for --n-best or --num-samples above 1."""
     return "n_best" in options or options.get("num_samples", 1) > 1
 
