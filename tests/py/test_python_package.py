@@ -26,6 +26,7 @@ import glob
 import json
 import os
 import pickle
+import struct
 import subprocess
 import threading
 import time
@@ -128,6 +129,23 @@ def test_load_errors():
             raise AssertionError("no error")
         except s2s.ConfigError as e:
             assert e.status == "S2S_ERR_CONFIG" and e.code == 4 and "hidden_size" in e.message, (e.status, e.message)
+        # a NaN weight: refused naming the tensor, unless allow_nonfinite
+        d2 = os.path.join(tmp, "nan")
+        shutil.copytree(os.path.join(FIX, "gru_dot_before"), d2)
+        path = os.path.join(d2, "model.safetensors")
+        raw = bytearray(open(path, "rb").read())
+        n = struct.unpack("<Q", raw[:8])[0]
+        head = json.loads(raw[8:8 + n])
+        name = sorted(k for k in head if k != "__metadata__" and head[k]["dtype"] == "F32")[0]
+        off = 8 + n + head[name]["data_offsets"][0]
+        raw[off:off + 4] = struct.pack("<f", float("nan"))
+        open(path, "wb").write(raw)
+        try:
+            s2s.Model(d2)
+            raise AssertionError("a NaN weight was accepted")
+        except s2s.TensorError as e:
+            assert e.status == "S2S_ERR_TENSOR" and name in e.message, e.message
+        s2s.Model(d2, allow_nonfinite=True).close()
 
 
 def test_line_errors():

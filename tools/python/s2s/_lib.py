@@ -59,6 +59,13 @@ class Error(ctypes.Structure):
     ]
 
 
+class ModelLoadParams(ctypes.Structure):
+    """s2s_model_load_params"""
+    _fields_ = [
+        ("allow_nonfinite", c_int),
+    ]
+
+
 class RnnInfo(ctypes.Structure):
     """s2s_rnn_info"""
     _fields_ = [
@@ -204,6 +211,7 @@ class Input(ctypes.Structure):
 # C struct name -> ctypes class, for the ABI test.
 STRUCTS = {
     "s2s_error": Error,
+    "s2s_model_load_params": ModelLoadParams,
     "s2s_rnn_info": RnnInfo,
     "s2s_model_info": ModelInfo,
     "s2s_tensor_info": TensorInfo,
@@ -223,6 +231,8 @@ _s = c_void_p  # s2s_session *
 PROTOTYPES = {
     "s2s_strerror": (c_char_p, [c_int]),
     "s2s_model_load": (c_void_p, [c_char_p, POINTER(Error)]),
+    "s2s_model_load_default_params": (ModelLoadParams, []),
+    "s2s_model_load_with": (c_void_p, [c_char_p, POINTER(ModelLoadParams), POINTER(Error)]),
     "s2s_model_free": (None, [_m]),
     "s2s_model_get_info": (None, [_m, POINTER(ModelInfo)]),
     "s2s_model_tensor": (c_int, [_m, c_size_t, POINTER(TensorInfo)]),

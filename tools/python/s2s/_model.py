@@ -77,20 +77,25 @@ class _Stop:
 class Model:
     """A model directory loaded by libs2s.
 
-    Model(path, library=None): `path` is the model directory; `library` an
-    explicit path of libs2s.so (else $S2S_LIBRARY, the copy installed next
-    to this package, the build tree, then the system's library path).
+    Model(path, library=None, allow_nonfinite=False): `path` is the model
+    directory; `library` an explicit path of libs2s.so (else $S2S_LIBRARY,
+    the copy installed next to this package, the build tree, then the
+    system's library path); `allow_nonfinite` accepts weights holding NaN or
+    infinities (refused by default with a TensorError naming the tensor), as
+    the command's --allow-nonfinite.
 
     A Model is safe to share between threads: each call takes a decoding
     session of its own from a pool (one per concurrent call or thread). The
     GIL is released while the library decodes a batch.
     """
 
-    def __init__(self, path, library=None):
+    def __init__(self, path, library=None, allow_nonfinite=False):
         self._lib = _lib.load(library)
         self.path = os.fspath(path)
         err = _lib.Error()
-        handle = self._lib.s2s_model_load(os.fsencode(self.path), byref(err))
+        lp = self._lib.s2s_model_load_default_params()
+        lp.allow_nonfinite = 1 if allow_nonfinite else 0
+        handle = self._lib.s2s_model_load_with(os.fsencode(self.path), byref(lp), byref(err))
         if not handle:
             raise from_status(err.status, err.message)
         self._handle = handle
