@@ -347,9 +347,15 @@ def run_torch(a, model, inputs, out, beam, max_len, batch, check):
     cmd = [PY, BENCH_TORCH, "-m", model, "-i", inputs, "--out", out, "--beam", str(beam),
            "--threads", "1", "--max-length", str(max_len or 0), "--batch", str(batch),
            "--check", str(check)]
-    r = run(cmd)
+    return run_peer("bench_torch", cmd)
+
+
+def run_peer(name, cmd, env=None):
+    """Runs a peer's timing script; its last output line is a JSON result,
+    to which the peak RSS and the command are added."""
+    r = run(cmd, env=env)
     if r["rc"] != 0:
-        raise SystemExit("bench: bench_torch failed (%d): %s\n%s" % (r["rc"], " ".join(cmd), r["err"][-3000:]))
+        raise SystemExit("bench: %s failed (%d): %s\n%s" % (name, r["rc"], " ".join(cmd), r["err"][-3000:]))
     res = json.loads(r["out"].strip().splitlines()[-1])
     res["rss_mb"] = r["rss_mb"]
     res["cmd"] = " ".join(cmd)
@@ -379,14 +385,7 @@ def run_ort(a, onnx_dir, model, inputs, out, max_len, batch):
     cmd = ["node", BENCH_ORT, onnx_dir, ids, out, "--batch", str(batch), "--threads", "1"]
     if max_len:
         cmd += ["--max-length", str(max_len)]
-    env = dict(os.environ, NODE_PATH=NODE_MODULES)
-    r = run(cmd, env=env)
-    if r["rc"] != 0:
-        raise SystemExit("bench: bench_ort failed (%d): %s\n%s" % (r["rc"], " ".join(cmd), r["err"][-3000:]))
-    res = json.loads(r["out"].strip().splitlines()[-1])
-    res["rss_mb"] = r["rss_mb"]
-    res["cmd"] = " ".join(cmd)
-    return res
+    return run_peer("bench_ort", cmd, env=dict(os.environ, NODE_PATH=NODE_MODULES))
 
 
 def s2s_has_int8(a):

@@ -1,3 +1,0 @@
-build-tsan/engine/kernels.o: engine/kernels.c engine/kernels.h
-
-engine/kernels.h:
