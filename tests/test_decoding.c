@@ -197,6 +197,19 @@ Test(decoding, prefix_with_eos_is_refused)
     s2s_model_free(m);
 }
 
+/* The sampling parameters of the seed tests: k samples, top-k 50, top-p 0.95. */
+static s2s_decode_params sampling_params(uint64_t seed, int k)
+{
+    s2s_decode_params p = s2s_decode_default_params();
+    p.sampling = 1;
+    p.num_samples = k;
+    p.seed = seed;
+    p.top_k = 50;
+    p.top_p = 0.95f;
+    p.max_length = 20;
+    return p;
+}
+
 /* Decodes inputs 0..n-1 (stream = index) with sampling, in one batch. */
 static void sample_batch(s2s_session *s, const s2s_model *m, int n, uint64_t seed, int k, s2s_result *out)
 {
@@ -208,13 +221,7 @@ static void sample_batch(s2s_session *s, const s2s_model *m, int n, uint64_t see
         seqs[i] = (s2s_token_seq){srcs[i], NULL, len, 0};
         in[i] = (s2s_input){&seqs[i], NULL, (uint64_t)i};
     }
-    s2s_decode_params p = s2s_decode_default_params();
-    p.sampling = 1;
-    p.num_samples = k;
-    p.seed = seed;
-    p.top_k = 50;
-    p.top_p = 0.95f;
-    p.max_length = 20;
+    s2s_decode_params p = sampling_params(seed, k);
     s2s_error err = {0};
     cr_assert_eq(s2s_translate_inputs(s, in, n, &p, out, &err), S2S_OK, "%s", err.message);
 }
@@ -240,13 +247,7 @@ Test(decoding, sampling_depends_on_seed_and_stream_only)
         int len = make_source(m, i, 4 + i % 3, srcs);
         s2s_token_seq seq = {srcs, NULL, len, 0};
         s2s_input in = {&seq, NULL, (uint64_t)i};
-        s2s_decode_params p = s2s_decode_default_params();
-        p.sampling = 1;
-        p.num_samples = 3;
-        p.seed = 42;
-        p.top_k = 50;
-        p.top_p = 0.95f;
-        p.max_length = 20;
+        s2s_decode_params p = sampling_params(42, 3);
         s2s_error err = {0};
         cr_assert_eq(s2s_translate_inputs(s, &in, 1, &p, alone, &err), S2S_OK);
         for (int h = 0; h < 3; h++) cr_assert(same_tokens(&all[i].hyps[h], &alone[0].hyps[h]), "input %d sample %d", i, h);
