@@ -16,7 +16,7 @@ MINUTES=${MINUTES:-20}
 OUT=${OUT:-models/arxiv-title}
 INIT_ARGS=""
 if [ -n "${INIT:-}" ]; then INIT_ARGS="--init-from $INIT"; fi
-train_bpe_bigru_general $INIT_ARGS --attention bahdanau --copy --coverage --coverage-loss 1 \
+train_bpe_bigru_general $INIT_ARGS --attention bahdanau --copy --coverage --coverage-loss 1 --label-smoothing 0 \
   --train "$DATA/train.tsv" --valid "$DATA/valid.tsv" --valid-size 500 \
   --test "$DATA/test.tsv" --test-name "arxiv-titles/test.tsv (1000 abstracts)" \
   --task summarization --source-language en --target-language en --max-length 40 \

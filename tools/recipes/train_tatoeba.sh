@@ -26,7 +26,7 @@ mkdir -p "$WORK"
   --valid-out "$WORK/valid.tsv" --valid-size 2000
 INIT_ARGS=""
 if [ -n "${INIT:-}" ]; then INIT_ARGS="--init-from $INIT"; fi
-train_bpe_bigru_general $INIT_ARGS --copy \
+train_bpe_bigru_general $INIT_ARGS --copy --label-smoothing 0 \
   --train "$WORK/train.tsv" --valid "$WORK/valid.tsv" --src-col $S --tgt-col $T --valid-size 2000 \
   --test "$DATA/test.tsv" --test-src-col $S --test-tgt-col $T \
   --test-name "tatoeba-eng-fra/test.tsv (OPUS-MT Tatoeba test v2021-08-07, pairs unseen in eng-fra.txt)" \

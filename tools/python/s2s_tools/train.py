@@ -247,13 +247,8 @@ class Seq2SeqTrain(nn.Module):
         mem, mask, state = self.encode(src, src_len)
         dec = self.decoder
         keys = dec.attention.keys(mem)
-        if dec.position == "after_rnn" and not dec.input_feeding and not dec.coverage and not dec.copy:
-            # the decoder RNN does not depend on attention: run it in one call
-            emb = self.drop(dec.embedding(tgt_in))
-            q, _ = dec.rnn(emb, state)
-            c, _ = dec.attention(q, mem, keys, mask)
-            o = torch.tanh(dec.attention_out(torch.cat([c, q], dim=-1)))
-            return dec.out(self.drop(o))
+        if dec.position == "after_rnn" and not dec.input_feeding:
+            return self._forward_rnn_first(tgt_in, state, mem, keys, mask)
         B, T = tgt_in.shape
         htilde = mem.new_zeros(B, dec.Hd)
         cov = mem.new_zeros(B, mem.size(1)) if dec.coverage else None
@@ -271,6 +266,36 @@ class Seq2SeqTrain(nn.Module):
         if not (dec.copy or dec.coverage):
             return logits
         return logits, {k: torch.stack(v, dim=1) for k, v in parts.items() if v}
+
+    def _forward_rnn_first(self, tgt_in, state, mem, keys, mask):
+        """forward() when attention comes after the decoder RNN without input
+        feeding: the RNN does not depend on attention, so it runs over the
+        whole target in one call; attention then takes every step at once,
+        or one step at a time for coverage (each step's coverage is the sum
+        of the earlier steps' weights). Same results as the step loop."""
+        dec = self.decoder
+        emb = self.drop(dec.embedding(tgt_in))
+        q, _ = dec.rnn(emb, state)                                     # (B, T, Hd)
+        if dec.coverage:
+            cov = mem.new_zeros(mem.size(0), mem.size(1))
+            covs, cs, alphas = [], [], []
+            for t in range(q.size(1)):
+                c_t, a_t = dec.attention(q[:, t:t + 1], mem, keys, mask, cov, t + 1)
+                covs.append(cov)
+                cs.append(c_t)
+                alphas.append(a_t)
+                cov = cov + a_t[:, 0]
+            c, alpha = torch.cat(cs, dim=1), torch.cat(alphas, dim=1)
+        else:
+            c, alpha = dec.attention(q, mem, keys, mask)               # (B, T, C), (B, T, n)
+        o = self.drop(torch.tanh(dec.attention_out(torch.cat([c, q], dim=-1))))
+        logits = dec.out(o)
+        if not (dec.copy or dec.coverage):
+            return logits
+        parts = {"alpha": alpha, "c": c, "o": o, "emb": emb}
+        if dec.coverage:
+            parts["cov"] = torch.stack(covs, dim=1)
+        return logits, parts
 
     def copy_log_probs(self, logits, parts, src_copy, n_ext):
         """Section 9.4 over a batch: log P (B, T, V + n_ext) with
