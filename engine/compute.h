@@ -21,6 +21,8 @@ typedef struct enc_memory {
     float *init_c;  /* (L, H) LSTM initial cell state, NULL for GRU */
     const int *copy_ids; /* copy models: (n) extended-vocabulary id m_j of each
                             source position (section 9.4); else NULL */
+    const int *copy_same_as; /* copy models: (n) the first position with the
+                            same id as position j; else NULL */
     int n_ext;      /* copy models: extended ids V..V+n_ext-1 in use */
 } enc_memory;
 

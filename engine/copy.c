@@ -22,6 +22,15 @@ int copy_map(const s2s_model *m, const char *const *pieces, int n, int *copy_ids
     return n_ext;
 }
 
+void copy_same_as(const int *copy_ids, int n, int *same_as)
+{
+    for (int j = 0; j < n; j++) {
+        int k = 0;
+        while (copy_ids[k] != copy_ids[j]) k++;
+        same_as[j] = k;
+    }
+}
+
 int copy_find(const s2s_model *m, const char *const *pieces, const int *copy_ids, int n, const char *piece)
 {
     int V = vocab_size(m->vocab[S2S_TARGET]);

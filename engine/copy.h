@@ -14,6 +14,11 @@
  * position of that first occurrence. Returns the number of extended ids. */
 int copy_map(const s2s_model *m, const char *const *pieces, int n, int *copy_ids, int *first_of);
 
+/* same_as[j] = the first position k <= j with copy_ids[k] == copy_ids[j], for
+ * the n positions: the copy distribution adds up the attention of repeated
+ * pieces there. */
+void copy_same_as(const int *copy_ids, int n, int *same_as);
+
 /* The extended id of the source piece equal to `piece`, or -1 when no source
  * piece spells it (same arguments as copy_map's results). */
 int copy_find(const s2s_model *m, const char *const *pieces, const int *copy_ids, int n, const char *piece);

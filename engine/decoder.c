@@ -119,7 +119,8 @@ size_t step_scratch_floats(const s2s_model *m, int rows, int n_max)
            + R * step_width(m)                                /* x: RNN input or [c ; q] */
            + 2 * R * GH                                      /* gi, gh */
            + R * (size_t)m->cfg.dec.hidden                   /* o (after_rnn without feeding) */
-           + (m->cfg.copy ? R * ((size_t)m->cfg.dec.emb + 1) : 0) /* copy: E[y] (R, emb), p_gen (R,) */
+           + (m->cfg.copy ? R * ((size_t)m->cfg.dec.emb + 1) + (size_t)n_max : 0) /* copy: E[y] (R, emb),
+                                                                  p_gen (R,), mass (n,) */
            + attention_scratch_floats(m, rows, n_max);
 }
 
@@ -175,10 +176,13 @@ static void add_coverage(dec_state *st, int R, const enc_memory *const *mem, con
 /* Pointer-generator output (section 9.4) for R rows, in place over logp
  * (R, logp_ld) holding the logits in its first V columns:
  * P(w) = p_gen softmax(logits)(w) + (1 - p_gen) sum_{j: m_j = w} alpha_j,
- * log P, with p_gen = sigmoid(copy_gate([c ; o ; E[y]])). */
+ * log P, with p_gen = sigmoid(copy_gate([c ; o ; E[y]])). A word no source
+ * position maps to has log P = log p_gen + log_softmax(logits)(w), so only
+ * the source's own ids (at most n per row) need a log of a sum.
+ * mass: n_max floats of scratch. */
 static void copy_distribution(const s2s_model *m, int R, const enc_memory *const *mem, const float *ctx,
                               size_t ldc, const float *out, const float *emb, const float *alpha, int alpha_ld,
-                              float *p_gen, float *logp, int logp_ld)
+                              float *p_gen, float *mass, float *logp, int logp_ld)
 {
     int V = vocab_size(m->vocab[S2S_TARGET]), C = m->ctx_dim, H = m->cfg.dec.hidden, E = m->cfg.dec.emb;
     const float *w = m->w.copy_w;
@@ -187,15 +191,20 @@ static void copy_distribution(const s2s_model *m, int R, const enc_memory *const
                    dot(w + C + H, emb + (size_t)r * E, E) + m->w.copy_b[0];
     sigmoid_inplace(p_gen, R);
     for (int r = 0; r < R; r++) {
-        float *row = logp + (size_t)r * logp_ld, g = p_gen[r];
+        float *row = logp + (size_t)r * logp_ld, g = p_gen[r], log_g = logf(g);
         const float *a = alpha + (size_t)r * alpha_ld;
-        softmax(row, V);
-        for (int v = 0; v < V; v++) row[v] *= g;
-        for (int v = V; v < logp_ld; v++) row[v] = 0.0f;
-        for (int j = 0; j < mem[r]->n; j++) row[mem[r]->copy_ids[j]] += (1.0f - g) * a[j];
-        int live = V + mem[r]->n_ext;
-        for (int v = 0; v < live; v++) row[v] = logf(row[v]);
-        for (int v = live; v < logp_ld; v++) row[v] = -INFINITY;
+        const enc_memory *mr = mem[r];
+        log_softmax(row, V);
+        for (int v = 0; v < V; v++) row[v] += log_g;        /* log(p_gen softmax) */
+        for (int v = V; v < logp_ld; v++) row[v] = -INFINITY; /* extended ids: no generation */
+        for (int j = 0; j < mr->n; j++) mass[j] = 0.0f;
+        for (int j = 0; j < mr->n; j++) mass[mr->copy_same_as[j]] += a[j]; /* attention per distinct id */
+        for (int j = 0; j < mr->n; j++) {
+            if (mr->copy_same_as[j] != j) continue;
+            int id = mr->copy_ids[j];
+            float generated = id < V ? expf(row[id]) : 0.0f;
+            row[id] = logf(generated + (1.0f - g) * mass[j]);
+        }
     }
 }
 
@@ -209,7 +218,8 @@ void decoder_step(const s2s_model *m, const model_q8 *q, int R, int t, const int
     scratch += q8_scratch_floats(R, q8_width(m));
     float *x = scratch, *gi = x + (size_t)R * W, *gh = gi + (size_t)R * GH, *o = gh + (size_t)R * GH;
     float *emb = o + (size_t)R * H, *p_gen = emb + (m->cfg.copy ? (size_t)R * E : 0);
-    float *att = p_gen + (m->cfg.copy ? (size_t)R : 0);
+    float *mass = p_gen + (m->cfg.copy ? (size_t)R : 0);
+    float *att = mass + (m->cfg.copy ? (size_t)n_max : 0);
     const float *top = st->h + (size_t)(m->cfg.dec.layers - 1) * st->stride * H; /* (R, H) */
     const float *out, *ctx;
     size_t ldc = W;
@@ -250,7 +260,7 @@ void decoder_step(const s2s_model *m, const model_q8 *q, int R, int t, const int
         linear(q ? &q->out : NULL, out, (size_t)H, m->w.out_w, m->w.out_b, logp, (size_t)logp_ld, R, V, H,
                qs); /* logits (R, V) */
     if (m->cfg.copy)
-        copy_distribution(m, R, mem, ctx, ldc, out, emb, alpha, alpha_ld, p_gen, logp, logp_ld);
+        copy_distribution(m, R, mem, ctx, ldc, out, emb, alpha, alpha_ld, p_gen, mass, logp, logp_ld);
     else
         for (int r = 0; r < R; r++) log_softmax(logp + (size_t)r * logp_ld, V);
 }

@@ -143,6 +143,7 @@ static void carve_beam(arena *a, const void *plan, void *bufs)
         memset(g, 0, sizeof *g);
         memory_bind(m, n, membuf, &g->mem);
         g->mem.copy_ids = in->copy_ids;
+        g->mem.copy_same_as = in->copy_same_as;
         g->mem.n_ext = in->n_ext;
         g->in = in;
         g->n = n; g->max_len = T; g->par = par; g->tok = tok; g->lp = lp;
@@ -752,6 +753,7 @@ s2s_status search_forced(const s2s_model *m, arena *ar, const search_input *in, 
     dec_state st;
     memory_bind(m, n_src, f.membuf, &mem);
     mem.copy_ids = in->copy_ids;
+    mem.copy_same_as = in->copy_same_as;
     mem.n_ext = in->n_ext;
     encode(m, in->ids, n_src, f.enc_scratch, &mem);
     dec_state_bind(m, 1, n_src, f.state, &st);

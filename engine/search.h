@@ -18,6 +18,8 @@ typedef struct search_input {
     int n;
     const int *copy_ids;  /* copy models: (n) extended-vocabulary id of each
                              source position; else NULL */
+    const int *copy_same_as; /* copy models: (n) first position with the same
+                             id (copy_same_as in copy.h); else NULL */
     int n_ext;            /* copy models: extended ids in use */
     const int *prefix;    /* target prefix ids (extended ids allowed), or NULL */
     int n_prefix;

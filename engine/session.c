@@ -133,7 +133,7 @@ static s2s_status check_ids(const s2s_model *m, s2s_side side, const int *ids, i
  * before decoding starts, freed after). */
 typedef struct resolved {
     search_input *in;
-    int *ints;              /* copy ids, first occurrences and prefix ids */
+    int *ints;              /* copy ids, first occurrences, same-as positions and prefix ids */
     const char ***pieces;   /* [n] source pieces of each input */
     const char **piece_buf; /* pieces spelled from source ids (ids-only calls) */
     int **first_of;         /* [n] copy models: first occurrence of each extended id */
@@ -155,7 +155,7 @@ static int resolved_alloc(resolved *r, int n, size_t total_src, size_t total_pre
 {
     memset(r, 0, sizeof *r);
     r->in = calloc((size_t)(n ? n : 1), sizeof *r->in);
-    r->ints = malloc(sizeof(int) * (2 * total_src + total_prefix + 1));
+    r->ints = malloc(sizeof(int) * (3 * total_src + total_prefix + 1));
     r->pieces = calloc((size_t)(n ? n : 1), sizeof *r->pieces);
     r->first_of = calloc((size_t)(n ? n : 1), sizeof *r->first_of);
     r->piece_buf = spell ? malloc(sizeof(char *) * (total_src + 1)) : NULL;
@@ -164,14 +164,17 @@ static int resolved_alloc(resolved *r, int n, size_t total_src, size_t total_pre
     return 0;
 }
 
-/* Fills in->copy_ids (and first_of) for a copy model from the pieces. */
+/* Fills in->copy_ids, in->copy_same_as (and first_of) for a copy model from
+ * the pieces. */
 static void resolve_copy(const s2s_model *m, search_input *in, const char **pieces, int **cursor, int **first_of)
 {
     if (!m->cfg.copy) return;
-    int *copy_ids = *cursor, *first = *cursor + in->n;
-    *cursor += 2 * in->n;
+    int *copy_ids = *cursor, *first = *cursor + in->n, *same_as = *cursor + 2 * in->n;
+    *cursor += 3 * in->n;
     in->n_ext = copy_map(m, pieces, in->n, copy_ids, first);
+    copy_same_as(copy_ids, in->n, same_as);
     in->copy_ids = copy_ids;
+    in->copy_same_as = same_as;
     *first_of = first;
 }
 

@@ -128,6 +128,92 @@ def make_random_model(path, seed, hidden, emb, v_src, v_tgt, out_scale, dtype="F
     ref.save_model_dir(path, model, cfg, src_vocab, tgt_vocab, dtype=dtype)
 
 
+# The version-2 features, each on the same base model (below): a label, the
+# attention type, keys added to decoder.attention, and whether copy is on.
+FEATURES = [("plain attention (Bahdanau)", "bahdanau", {}, False),
+            ("coverage", "bahdanau", {"coverage": True}, False),
+            ("copy", "bahdanau", {}, True),
+            ("copy + coverage", "bahdanau", {"coverage": True}, True),
+            ("local-m, window 8", "bahdanau", {"window": 8, "local": "monotonic"}, False),
+            ("local-p, window 8", "bahdanau", {"window": 8, "local": "predictive"}, False),
+            ("multi-head, 4 heads", "multihead", {"heads": 4}, False)]
+FEATURE_SHAPE = dict(enc_hidden=128, dec_hidden=256, emb=192, v_src=6000, v_tgt=5000)
+FEATURE_STEPS = 20   # every sentence decodes exactly this many steps
+FEATURE_ROUNDS = 3   # runs of each feature model, taken in turn; the fastest is kept
+
+
+def make_feature_model(path, seed, att_type, att_keys, copy):
+    """A model of the fra-eng shape (bidirectional GRU encoder 2 x 128, GRU
+    decoder 256, embeddings 192, vocabularies 6000/5000, attention after the
+    decoder RNN) with one version-2 feature, and seeded random weights."""
+    import torch
+    from s2s_tools import reference as ref
+    f = FEATURE_SHAPE
+    att = {"type": att_type, "position": "after_rnn", "size": f["dec_hidden"]}
+    att.update(att_keys)
+    dec = {"cell": "gru", "embedding_size": f["emb"], "hidden_size": f["dec_hidden"], "attention": att}
+    if copy:
+        dec["copy"] = True
+    cfg = {"format": "s2s-rnn", "format_version": 2, "task": "translation",
+           "special_tokens": {"sos": "SOS", "eos": "EOS", "unk": "UNK"},
+           "encoder": {"cell": "gru", "embedding_size": f["emb"], "hidden_size": f["enc_hidden"],
+                       "bidirectional": True},
+           "decoder": dec, "bridge": "final", "tokenizer": {"normalizer": "none", "level": "word"}}
+    src_vocab = {"SOS": 0, "EOS": 1, "UNK": 2}
+    src_vocab.update({"w%d" % i: i for i in range(3, f["v_src"])})
+    tgt_vocab = {"SOS": 0, "EOS": 1, "UNK": 2}
+    tgt_vocab.update({"t%d" % i: i for i in range(3, f["v_tgt"])})
+    torch.manual_seed(seed)
+    model = ref.Seq2Seq(cfg, f["v_src"], f["v_tgt"])
+    ref.save_model_dir(path, model, cfg, src_vocab, tgt_vocab)
+
+
+def feature_costs(a, work, log, n):
+    """The cost of each version-2 feature per decoding step: s2s translate
+    (greedy, one thread) on the same n random lines with each FEATURES model,
+    every sentence held to FEATURE_STEPS steps (eos counts as one) by
+    --min-length/--max-length.
+    -> list of dicts label, decode_s, decode_cpu_s, us_per_step (CPU)."""
+    inputs = os.path.join(work, "features.txt")
+    random_inputs(inputs, n, FEATURE_SHAPE["v_src"], 17)
+    dirs = []
+    for i, (label, att_type, keys, copy) in enumerate(FEATURES):
+        d = os.path.join(work, "models", "feature-%d" % i)
+        r = run([PY, os.path.abspath(__file__), "--make-feature-model", d, str(i)])
+        if r["rc"] != 0:
+            raise SystemExit("bench: making the %s model failed:\n%s" % (label, r["err"]))
+        dirs.append(d)
+    best = [None] * len(FEATURES)
+    for rnd in range(FEATURE_ROUNDS):   # the models in turn, the fastest round of each kept
+        log("features, round %d of %d" % (rnd + 1, FEATURE_ROUNDS))
+        for i, d in enumerate(dirs):
+            x = run_s2s(a, d, inputs, os.path.join(work, "feature-%d.out" % i), 1, 1, FEATURE_STEPS,
+                        ("--min-length", str(FEATURE_STEPS - 1)))
+            if best[i] is None or x["decode_cpu_s"] < best[i]["decode_cpu_s"]:
+                best[i] = x
+    for (label, _, _, _), x in zip(FEATURES, best):
+        x.update(label=label, us_per_step=1e6 * x["decode_cpu_s"] / (n * FEATURE_STEPS))
+    return best
+
+
+def report_features(feats, n):
+    base = feats[0]["us_per_step"]
+    L = ["Cost of each format-version-2 feature per decoding step: models of the fra-eng "
+         "shape (bidirectional GRU encoder 2 x 128, GRU decoder 256, vocabularies 6000/5000, "
+         "attention after the decoder RNN) with seeded random weights, `s2s translate` greedy on "
+         "one thread, %d random lines of 5-15 words, each held to exactly %d decoding steps "
+         "(`--min-length %d --max-length %d`, eos included). CPU time per step over all lines, "
+         "the fastest of %d runs taken in turn, the encoder included (the same for every row); "
+         "copy inputs are all words the target vocabulary lacks, so every source word has an "
+         "extended id." % (n, FEATURE_STEPS, FEATURE_STEPS - 1, FEATURE_STEPS, FEATURE_ROUNDS),
+         "", "| attention | us per step (CPU) | vs plain |", "|---|---:|---:|"]
+    for f in feats:
+        L.append("| %s | %.1f | %+.1f%% |" % (f["label"], f["us_per_step"],
+                                            100 * (f["us_per_step"] / base - 1)))
+    L.append("")
+    return "\n".join(L)
+
+
 def random_inputs(path, n, v_src, seed, lo=5, hi=15):
     rng = random.Random(seed)
     with open(path, "w") as f:
@@ -795,6 +881,9 @@ def main():
         env["torch"] = t.get("torch_version", "?")
         env["blas"] = ", ".join(t.get("blas", [])) or "no BLAS library mapped"
 
+    log("cost of each version-2 feature ...")
+    feats = feature_costs(a, a.work, log, max(30, N // 2))
+
     log("FMA peak again ...")
     peaks += bench_bin("peak", 1)
     peak_info = {"avx2": max(p["avx2_fma_gflops"] for p in peaks),
@@ -817,12 +906,13 @@ def main():
                              "%d: %s vs %s." % (r["name"], e, cm["mismatches"], i, k, x, y))
     notes.append("This run of tools/bench/bench.py took %.0f s." % (time.time() - t_start))
     md = report_results(a, env, peak_info, gemm, lsm, loads, results, targets, notes, a.int8)
+    md += "\n" + report_features(feats, max(30, N // 2))
     print(md)
     tmpl = open(os.path.join(HERE, "bench.md.in"), encoding="utf-8").read()
     with open(a.md, "w", encoding="utf-8") as f:
         f.write(tmpl.replace("@RESULTS@", md.rstrip("\n")))
     with open(os.path.join(a.work, "results.json"), "w") as f:
-        json.dump({"env": env, "peak": peak_info, "gemm": gemm, "loads": loads, "cases": results,
+        json.dump({"env": env, "peak": peak_info, "gemm": gemm, "loads": loads, "cases": results, "features": feats,
                    "targets": targets, "int8": a.int8}, f, indent=1, default=str)
     if not a.quick:
         write_readme(env, results, a.int8)
@@ -838,6 +928,9 @@ if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--readme-from":   # README table from a results.json
         res = json.load(open(sys.argv[2]))
         write_readme(res["env"], res["cases"], res.get("int8", True))
+    elif len(sys.argv) == 4 and sys.argv[1] == "--make-feature-model":
+        _, att_type, keys, copy = FEATURES[int(sys.argv[3])]
+        make_feature_model(sys.argv[2], 5, att_type, keys, copy)
     elif len(sys.argv) == 4 and sys.argv[1] == "--make-models":
         for path, (h, e, vs, vt, seed) in zip(sys.argv[2:], (SMALL, MID)):
             make_random_model(path, seed, h, e, vs, vt, 4.0)
