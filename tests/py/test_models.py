@@ -11,7 +11,7 @@
     reference's greedy (inputs whose greedy path has a near tie, a log-prob
     margin under 1e-4 at some step, are reported and not compared).
 
-Held-out inputs: models/dates from s2s_tools.dates (its test split);
+Held-out inputs: models/dates from s2s_tools.dates (its test split and hard cases);
 the Tatoeba models from ../shared/data/tatoeba-eng-fra/test.tsv (the
 tutorial model from its 500 held-out filtered pairs); models/arxiv-title from
 ../shared/data/arxiv-titles/test.tsv. Missing data, torch or $S2S give a
@@ -64,8 +64,9 @@ def heldout_inputs(name):
     tat = os.path.join(SHARED, "tatoeba-eng-fra")
     if name == "dates":
         from s2s_tools import dates
-        _, _, test = dates.generate(40000, 1000, 1000, 1234)
-        return [s for s, _ in test[:N_INPUTS]]
+        _, _, test, hard = dates.generate(60000, 1000, 1000, 1234, 1000)  # as train_dates.sh
+        half = N_INPUTS // 2
+        return [s for s, _ in test[:N_INPUTS - half] + hard[:half]]
     if name == "fra-eng":
         p = os.path.join(tat, "test.tsv")
         return read_col(p, 1, N_INPUTS) if os.path.exists(p) else "%s is missing" % p

@@ -1,14 +1,26 @@
 """Generate (human-written date, ISO date) pairs in many English and French styles.
 
-    python3 -m s2s_tools.dates OUT_DIR [--train 40000 --valid 1000 --test 1000 --seed 1234]
+    python3 -m s2s_tools.dates OUT_DIR [--train 40000 --valid 1000 --test 1000 --hard 1000 --seed 1234]
 
-Writes OUT_DIR/{train,valid,test}.tsv, one "human<TAB>YYYY-MM-DD" pair per line.
-The output is a pure function of the seed. The three splits never share a date
-string. Dates are drawn uniformly from 1950-01-01 .. 2049-12-31; two-digit years
-mean 1950..2049. All-numeric styles are day-month-year or year-month-day (no US
-month/day order), so every input has exactly one reading.
+Writes OUT_DIR/{train,valid,test,hard}.tsv, one "human<TAB>YYYY-MM-DD" pair per
+line. The output is a pure function of the seed; no two files share a date
+string.
+
+The range: every real calendar date of the years 1000..2999 (proleptic
+Gregorian) written with a four-digit year; two-digit years mean 1950..2049.
+Half of the dates take their year from 1900..2099 (the common case), the
+other half from the whole range; one date in five is the last day of its
+month (February 29 in leap years). All-numeric styles are day-month-year or
+year-month-day (no US month/day order), so every input has exactly one
+reading.
+
+hard.tsv is a held-out set of the cases a date model gets wrong when it
+guesses instead of reading: years far from today (1066, 1789, 2500),
+month ends and February 29 (including 1600 and 2000, leap, and 1900, whose
+February has 28 days), and New Year's Eve / Day, in every style.
 """
 import argparse
+import calendar
 import datetime
 import os
 import random
@@ -41,9 +53,16 @@ def fr_day(n):
     return "1er" if n == 1 else str(n)
 
 
+class NoTwoDigitYear(Exception):
+    """A two-digit-year style was drawn for a year outside TWO_DIGIT_YEARS."""
+
+
 def styles():
-    """Each style: function(date, rng) -> string."""
+    """Each style: function(date, rng) -> string (raises NoTwoDigitYear
+    when it writes the year with two digits and the date's year has none)."""
     def y2(d):
+        if not TWO_DIGIT_YEARS[0] <= d.year <= TWO_DIGIT_YEARS[1]:
+            raise NoTwoDigitYear()
         return "%02d" % (d.year % 100)
 
     en = [
@@ -83,43 +102,91 @@ def styles():
     return en + fr + iso
 
 
+FIRST_YEAR, LAST_YEAR = 1000, 2999
+COMMON_YEARS = (1900, 2099)
+TWO_DIGIT_YEARS = (1950, 2049)
 STYLES = styles()
-START = datetime.date(1950, 1, 1)
-SPAN = (datetime.date(2049, 12, 31) - START).days + 1
 
 
-def sample(rng):
-    d = START + datetime.timedelta(days=rng.randrange(SPAN))
-    s = rng.choice(STYLES)(d, rng)
-    # a little casing noise on the textual styles
+def draw_date(rng):
+    """A date of the claimed range: the year from COMMON_YEARS half of the
+    time, else from FIRST_YEAR..LAST_YEAR; the month's last day one time in
+    five, else any day of the month."""
+    if rng.random() < 0.5:
+        year = rng.randint(*COMMON_YEARS)
+    else:
+        year = rng.randint(FIRST_YEAR, LAST_YEAR)
+    month = rng.randint(1, 12)
+    last = calendar.monthrange(year, month)[1]
+    day = last if rng.random() < 0.2 else rng.randint(1, last)
+    return datetime.date(year, month, day)
+
+
+def draw_hard_date(rng):
+    """A date of one of the hard kinds (see the module text), uniformly."""
+    kind = rng.randrange(4)
+    if kind == 0:   # far from today, anywhere in the year
+        year = rng.choice([rng.randint(FIRST_YEAR, 1899), rng.randint(2100, LAST_YEAR),
+                           rng.choice([1066, 1492, 1515, 1789, 1815, 1848, 1871, 2222, 2500])])
+        month = rng.randint(1, 12)
+        return datetime.date(year, month, rng.randint(1, calendar.monthrange(year, month)[1]))
+    year = rng.randint(FIRST_YEAR, LAST_YEAR)
+    if kind == 1:   # the last day of a month
+        month = rng.randint(1, 12)
+        return datetime.date(year, month, calendar.monthrange(year, month)[1])
+    if kind == 2:   # February 29, or February 28 of a century year that is not leap
+        year = rng.choice([rng.randrange(FIRST_YEAR, LAST_YEAR + 1, 4), 1600, 2000, 2400, 1996, 2024])
+        if calendar.isleap(year):
+            return datetime.date(year, 2, 29)
+        return datetime.date(year, 2, 28)
+    return rng.choice([datetime.date(year, 12, 31), datetime.date(year, 1, 1),
+                       datetime.date(1900, 2, 28), datetime.date(2100, 3, 1)])
+
+
+def write(d, rng):
+    """d written in a random style (two-digit-year styles only for years
+    that have one), with a little casing noise on the textual styles."""
+    while True:
+        try:
+            s = rng.choice(STYLES)(d, rng)
+            break
+        except NoTwoDigitYear:
+            continue
     x = rng.random()
     if x < 0.1:
         s = s.lower()
     elif x < 0.15:
         s = s.upper()
-    return s, d.isoformat()
+    return s
 
 
-def generate(n_train, n_valid, n_test, seed):
-    """Returns three lists of (human, iso) pairs with disjoint human strings."""
+def sample(rng, draw=draw_date):
+    d = draw(rng)
+    return write(d, rng), d.isoformat()
+
+
+def generate(n_train, n_valid, n_test, seed, n_hard=0):
+    """Returns lists of (human, iso) pairs with disjoint human strings:
+    (train, valid, test), or (train, valid, test, hard) when n_hard > 0."""
     rng = random.Random(seed)
     seen = set()
     out = []
-    for n in (n_test, n_valid, n_train):
+    for n, draw in ((n_test, draw_date), (n_hard, draw_hard_date), (n_valid, draw_date),
+                    (n_train, draw_date)):
         part = []
         tries = 0
         while len(part) < n:
             tries += 1
             if tries > 50 * n + 1000:
                 raise RuntimeError("could not draw enough distinct dates")
-            s, iso = sample(rng)
+            s, iso = sample(rng, draw)
             if s in seen:
                 continue
             seen.add(s)
             part.append((s, iso))
         out.append(part)
-    test, valid, train = out
-    return train, valid, test
+    test, hard, valid, train = out
+    return (train, valid, test, hard) if n_hard else (train, valid, test)
 
 
 def main(argv=None):
@@ -128,15 +195,16 @@ def main(argv=None):
     ap.add_argument("--train", type=int, default=40000)
     ap.add_argument("--valid", type=int, default=1000)
     ap.add_argument("--test", type=int, default=1000)
+    ap.add_argument("--hard", type=int, default=1000, help="size of the held-out set of hard cases")
     ap.add_argument("--seed", type=int, default=1234)
     a = ap.parse_args(argv)
-    train, valid, test = generate(a.train, a.valid, a.test, a.seed)
+    parts = generate(a.train, a.valid, a.test, a.seed, a.hard)
     os.makedirs(a.out_dir, exist_ok=True)
-    for name, part in (("train", train), ("valid", valid), ("test", test)):
+    for name, part in zip(("train", "valid", "test", "hard"), parts):
         with open(os.path.join(a.out_dir, name + ".tsv"), "w", encoding="utf-8") as f:
             for s, iso in part:
                 f.write("%s\t%s\n" % (s, iso))
-    print("wrote %d/%d/%d pairs to %s" % (len(train), len(valid), len(test), a.out_dir),
+    print("wrote %s pairs to %s" % ("/".join(str(len(p)) for p in parts), a.out_dir),
           file=sys.stderr)
 
 
