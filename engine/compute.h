@@ -82,16 +82,27 @@ int logp_width(const s2s_model *m, int n_max);
  * most n_max positions. */
 size_t step_scratch_floats(const s2s_model *m, int rows, int n_max);
 
+/* The output projection restricted to k target ids (the fast mode's lexical
+ * shortlist): every other target id gets log p = -infinity. */
+typedef struct out_subset {
+    int k;
+    const int *ids;     /* (k) target ids, distinct */
+    qmat w;             /* (k, H) their rows of the int8 output projection (views) */
+    const float *bias;  /* (k) their output biases */
+    float *logits;      /* (R, k) scratch */
+} out_subset;
+
 /* One decoder step t (1-based) for rows 0..R-1 of st (q: the int8 weights
- * of the fast mode, or NULL for F32): row r continues a
+ * of the fast mode, or NULL for F32; sub: the shortlist's output rows, or
+ * NULL for the whole vocabulary; only with q): row r continues a
  * hypothesis over memory mem[r] whose last token is prev[r] (sos at the first
  * step; an extended id is fed back as unk). Updates st in place, writes
  * alpha (R, alpha_ld) attention weights (first mem[r]->n entries of each row,
  * alpha_ld >= n_max) and logp (R, logp_ld) log-probabilities (logp_ld =
  * logp_width(m, n_max); extended ids past a row's n_ext get -infinity). */
-void decoder_step(const s2s_model *m, const model_q8 *q, int R, int t, const int *prev, const enc_memory *const *mem,
-                  dec_state *st, float *scratch, int n_max, float *alpha, int alpha_ld, float *logp,
-                  int logp_ld);
+void decoder_step(const s2s_model *m, const model_q8 *q, const out_subset *sub, int R, int t, const int *prev,
+                  const enc_memory *const *mem, dec_state *st, float *scratch, int n_max, float *alpha, int alpha_ld,
+                  float *logp, int logp_ld);
 
 /* Cell update for R rows: gi, gh (R, G*H) hold W_ih x + b_ih and
  * W_hh h + b_hh (both used as scratch and overwritten); h (R, H) and, for

@@ -208,9 +208,26 @@ static void copy_distribution(const s2s_model *m, int R, const enc_memory *const
     }
 }
 
-void decoder_step(const s2s_model *m, const model_q8 *q, int R, int t, const int *prev, const enc_memory *const *mem,
-                  dec_state *st, float *scratch, int n_max, float *alpha, int alpha_ld, float *logp,
-                  int logp_ld)
+/* Logits of the shortlist's k ids only, for R rows of o (R, H): the other
+ * ids of each logp row get -infinity. Without copy the log-softmax runs over
+ * the k logits alone and is scattered; a copy model gets the logits (its
+ * distribution is made over the whole row). */
+static void subset_output(const s2s_model *m, const out_subset *sub, const float *o, int R, float *logp,
+                          int logp_ld, float *qs)
+{
+    int H = m->cfg.dec.hidden, V = vocab_size(m->vocab[S2S_TARGET]), k = sub->k;
+    matmul_q8(o, (size_t)H, &sub->w, sub->bias, sub->logits, (size_t)k, R, qs); /* (R, k) = o W_sub^T + b */
+    for (int r = 0; r < R; r++) {
+        float *row = logp + (size_t)r * logp_ld, *lg = sub->logits + (size_t)r * k;
+        if (!m->cfg.copy) log_softmax(lg, k);
+        for (int v = 0; v < V; v++) row[v] = -INFINITY;
+        for (int i = 0; i < k; i++) row[sub->ids[i]] = lg[i];
+    }
+}
+
+void decoder_step(const s2s_model *m, const model_q8 *q, const out_subset *sub, int R, int t, const int *prev,
+                  const enc_memory *const *mem, dec_state *st, float *scratch, int n_max, float *alpha, int alpha_ld,
+                  float *logp, int logp_ld)
 {
     int H = m->cfg.dec.hidden, C = m->ctx_dim, E = m->cfg.dec.emb, V = vocab_size(m->vocab[S2S_TARGET]);
     size_t W = step_width(m), GH = (size_t)cell_gates(m->cfg.dec.cell) * H;
@@ -255,6 +272,11 @@ void decoder_step(const s2s_model *m, const model_q8 *q, int R, int t, const int
         ctx = x;
     }
     if (st->cov) add_coverage(st, R, mem, alpha, alpha_ld);
+    if (sub) {
+        subset_output(m, sub, out, R, logp, logp_ld, qs);
+        if (m->cfg.copy) copy_distribution(m, R, mem, ctx, ldc, out, emb, alpha, alpha_ld, p_gen, mass, logp, logp_ld);
+        return;
+    }
     if (q || !m->w.out_half ||
         !matmul_nt_half(out, (size_t)H, m->w.out_half, m->w.out_b, logp, (size_t)logp_ld, R, V, H))
         linear(q ? &q->out : NULL, out, (size_t)H, m->w.out_w, m->w.out_b, logp, (size_t)logp_ld, R, V, H,

@@ -21,6 +21,7 @@
 #include "kernels.h"
 #include "model.h"
 #include "safetensors.h"
+#include "shortlist.h"
 #include "tokenizer.h"
 
 /* Loader state while binding tensors. */
@@ -395,6 +396,22 @@ static s2s_status load_tokenizer(s2s_model *m, const char *dir_real, s2s_error *
     return m->tokenizer ? S2S_OK : s2s_fail_from_tokenizer(err, &terr);
 }
 
+/* Reads `shortlist.txt` (the fast mode's lexical shortlist) when the model
+ * directory has one; its absence is not an error. */
+static s2s_status load_shortlist(s2s_model *m, const char *dir_real, s2s_error *err)
+{
+    char *path, *text;
+    size_t len;
+    if (resolve(dir_real, SHORTLIST_FILE, NULL, &path, NULL) != S2S_OK) return S2S_OK;
+    s2s_status st = loader_read_file(path, SHORTLIST_FILE, LOADER_MAX_TEXT_FILE, &text, &len, err);
+    free(path);
+    if (st) return st;
+    st = shortlist_parse(text, len, SHORTLIST_FILE, vocab_size(m->vocab[S2S_SOURCE]), vocab_size(m->vocab[S2S_TARGET]),
+                         &m->shortlist, err);
+    free(text);
+    return st;
+}
+
 /* ---- load ----------------------------------------------------------------- */
 
 static int cmp_model_tensor(const void *a, const void *b)
@@ -502,7 +519,7 @@ s2s_model *s2s_model_load_with(const char *dir, const s2s_model_load_params *par
     if ((st = find_special_tokens(m, err)))
         goto fail;
 
-    if ((st = load_tokenizer(m, dir_real, err)))
+    if ((st = load_tokenizer(m, dir_real, err)) || (st = load_shortlist(m, dir_real, err)))
         goto fail;
 
     if ((st = resolve(dir_real, m->cfg.weights, "weights", &path, err)))
@@ -545,6 +562,7 @@ void s2s_model_free(s2s_model *m)
     vocab_free(m->vocab[1]);
     model_config_free(&m->cfg);
     model_q8_free(m);
+    shortlist_free(m->shortlist);
     pthread_mutex_destroy(&m->q8_lock);
     free(m->dir);
     free(m);
@@ -605,6 +623,13 @@ void s2s_model_get_info(const s2s_model *m, s2s_model_info *info)
     info->license = c->license;
     info->attribution = c->attribution;
     info->scores_json = c->scores_json;
+    info->shortlist_sources = -1;
+    if (m->shortlist) {
+        info->shortlist_sources = 0;
+        for (int s = 0; s < m->shortlist->n_src; s++)
+            info->shortlist_sources += m->shortlist->first[s + 1] > m->shortlist->first[s];
+        info->shortlist_frequent = m->shortlist->n_frequent;
+    }
 }
 
 /* See s2s.h. */

@@ -131,6 +131,7 @@ struct s2s_model {
     struct model_q8 *_Atomic q8;  /* int8 weights of the fast mode, made on first use
                                      (model_q8_get); NULL until then */
     pthread_mutex_t q8_lock;      /* guards making them */
+    struct shortlist *shortlist;  /* the model directory's shortlist.txt, or NULL */
 };
 
 /* The decoder's matrices with int8 weights (S2S_COMPUTE_INT8). */

@@ -24,6 +24,7 @@
 #include "error.h"
 #include "kernels.h"
 #include "result.h"
+#include "shortlist.h"
 
 /* GNMT length penalty ((5 + len) / 6) ^ alpha. */
 static double length_penalty(int len, float alpha)
@@ -82,6 +83,8 @@ typedef struct beam_bufs {
     float *coverage_acc;       /* [n_max] attention sums (coverage penalty) */
     int *order;                /* [Vx] token order (sampling) */
     float *prob;               /* [Vx] probabilities (sampling) */
+    unsigned char *sl_mark;    /* shortlist: [V] 1 = target id selected */
+    out_subset sub;            /* shortlist: the selected output rows (k 0 = none) */
 } beam_bufs;
 
 typedef struct beam_plan {
@@ -89,6 +92,8 @@ typedef struct beam_plan {
     const search_input *in;
     int n, K, R, n_max, Vx, T_max;
     const s2s_decode_params *p;
+    const model_q8 *q;    /* fast mode's int8 weights, or NULL */
+    int use_shortlist;    /* q, the model's shortlist and params->shortlist */
 } beam_plan;
 
 /* Sentences encoded together: one product per time step over all of them,
@@ -168,6 +173,48 @@ static void carve_beam(arena *a, const void *plan, void *bufs)
     b->coverage_acc = pl->p->coverage_penalty > 0.0f ? arena_take(a, sizeof(float) * (size_t)pl->n_max) : NULL;
     b->order = pl->p->sampling ? arena_take(a, sizeof(int) * (size_t)pl->Vx) : NULL;
     b->prob = pl->p->sampling ? arena_take(a, sizeof(float) * (size_t)pl->Vx) : NULL;
+    memset(&b->sub, 0, sizeof b->sub);
+    b->sl_mark = NULL;
+    if (pl->use_shortlist) { /* room for every target id: the selection is made after carving */
+        const qmat *w = &pl->q->out;
+        size_t V = (size_t)w->out;
+        b->sl_mark = arena_take(a, V);
+        b->sub.ids = arena_take(a, sizeof(int) * V);
+        b->sub.w.q = arena_take(a, V * (size_t)w->in_pad);
+        b->sub.w.scale = arena_take(a, sizeof(float) * V);
+        b->sub.w.corr = arena_take(a, sizeof(int32_t) * V);
+        b->sub.bias = arena_take(a, sizeof(float) * V);
+        b->sub.logits = arena_take(a, sizeof(float) * V * (size_t)pl->R);
+    }
+}
+
+/* The fast mode's shortlist for this call: the frequent ids, eos and unk,
+ * the candidates of every input's source ids and every prefix id; their
+ * rows of the int8 output projection are gathered into b->sub. */
+static void select_shortlist(const s2s_model *m, const model_q8 *q, const search_input *in, int n, beam_bufs *b)
+{
+    const shortlist *sl = m->shortlist;
+    const qmat *w = &q->out;
+    int V = w->out, k = 0, *ids = (int *)b->sub.ids, special[2] = {m->eos_id, m->unk_id[S2S_TARGET]};
+    memset(b->sl_mark, 0, (size_t)V);
+    shortlist_add_targets(sl->frequent, sl->n_frequent, V, b->sl_mark, ids, &k);
+    shortlist_add_targets(special, 2, V, b->sl_mark, ids, &k);
+    for (int i = 0; i < n; i++) {
+        shortlist_add_source(sl, in[i].ids, in[i].n, b->sl_mark, ids, &k);
+        shortlist_add_targets(in[i].prefix, in[i].n_prefix, V, b->sl_mark, ids, &k);
+    }
+    int8_t *rows = b->sub.w.q;
+    float *bias = (float *)b->sub.bias;
+    for (int i = 0; i < k; i++) {
+        memcpy(rows + (size_t)i * w->in_pad, w->q + (size_t)ids[i] * w->in_pad, (size_t)w->in_pad);
+        b->sub.w.scale[i] = w->scale[ids[i]];
+        b->sub.w.corr[i] = w->corr[ids[i]];
+        bias[i] = m->w.out_b ? m->w.out_b[ids[i]] : 0.0f;
+    }
+    b->sub.w.out = k;
+    b->sub.w.in = w->in;
+    b->sub.w.in_pad = w->in_pad;
+    b->sub.k = k;
 }
 
 /* ---- candidate ranking ------------------------------------------------- */
@@ -668,12 +715,13 @@ s2s_status search_beam(const s2s_model *m, arena *ar, const search_input *in, in
         T_max = T > T_max ? T : T_max;
     }
     int Vx = logp_width(m, n_max);
-    beam_plan pl = {m, in, n, K, n * K, n_max, Vx, T_max, p};
-    beam_bufs b;
     const model_q8 *q = NULL;
     if (p->compute == S2S_COMPUTE_INT8 && !(q = model_q8_get(m)))
         return s2s_fail(err, S2S_ERR_NOMEM, "out of memory for the int8 weights");
+    beam_plan pl = {m, in, n, K, n * K, n_max, Vx, T_max, p, q, q && m->shortlist && p->shortlist};
+    beam_bufs b;
     if (!arena_carve(ar, carve_beam, &pl, &b)) return s2s_fail(err, S2S_ERR_NOMEM, "out of memory for decoding buffers");
+    if (pl.use_shortlist) select_shortlist(m, q, in, n, &b);
     start_groups(m, p, &b, n, K);
     int cur = 0;
     for (int t = 1;; t++) {
@@ -681,7 +729,7 @@ s2s_status search_beam(const s2s_model *m, arena *ar, const search_input *in, in
             return s2s_fail(err, S2S_ERR_ABORTED, "decoding aborted by the caller");
         int R = gather_rows(&b, n, t, m, K);
         if (R == 0) break;
-        decoder_step(m, q, R, t, b.prev, b.rowmem, &b.st[cur], b.step_scratch, n_max, b.alpha_step, n_max, b.logp, Vx);
+        decoder_step(m, q, b.sub.k ? &b.sub : NULL, R, t, b.prev, b.rowmem, &b.st[cur], b.step_scratch, n_max, b.alpha_step, n_max, b.logp, Vx);
         int out_row = 0;
         for (int i = 0; i < n; i++) {
             group *g = &b.g[i];
@@ -763,7 +811,7 @@ s2s_status search_forced(const s2s_model *m, arena *ar, const search_input *in, 
     double score = 0.0;
     for (int s = 0; s < steps; s++) {
         int y = s < n_tgt ? tgt[s] : m->eos_id;
-        decoder_step(m, NULL, 1, s + 1, &prev, rowmem, &st, f.step_scratch, n_src, f.alpha_step, n_src, f.logp, width);
+        decoder_step(m, NULL, NULL, 1, s + 1, &prev, rowmem, &st, f.step_scratch, n_src, f.alpha_step, n_src, f.logp, width);
         h->token_logprobs[s] = f.logp[y];
         score += f.logp[y];
         if (want_attention) memcpy(h->attention + (size_t)s * n_src, f.alpha_step, sizeof(float) * n_src);

@@ -40,6 +40,7 @@ s2s_decode_params s2s_decode_default_params(void)
     p.top_p = 1.0f;
     p.seed = 0;
     p.compute = S2S_COMPUTE_F32;
+    p.shortlist = 1;
     return p;
 }
 
@@ -101,6 +102,8 @@ static s2s_status check_params(const s2s_model *m, const s2s_decode_params *p, s
                         (double)p->coverage_penalty);
     if (p->compute != S2S_COMPUTE_F32 && p->compute != S2S_COMPUTE_INT8)
         return s2s_fail(err, S2S_ERR_INVALID_ARG, "compute mode %d is neither F32 (0) nor INT8 (1)", (int)p->compute);
+    if (p->shortlist != 0 && p->shortlist != 1)
+        return s2s_fail(err, S2S_ERR_INVALID_ARG, "shortlist %d is neither 0 nor 1", p->shortlist);
     if (p->coverage_penalty > 0.0f && m->cfg.window)
         return s2s_fail(err, S2S_ERR_INVALID_ARG,
                         "a coverage penalty needs global attention: local attention leaves positions at 0");

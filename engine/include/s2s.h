@@ -161,6 +161,9 @@ typedef struct s2s_model_info {
     const char *license;          /* config "license" string, NULL when absent */
     const char *attribution;      /* config "attribution" string, NULL when absent */
     const char *scores_json;      /* config "scores" value as compact JSON text, NULL when absent */
+    int shortlist_sources;        /* source ids with candidates in the model's shortlist.txt
+                                     (the fast mode's lexical shortlist); -1 without one */
+    int shortlist_frequent;       /* target ids the shortlist always keeps; 0 without one */
 } s2s_model_info;
 
 /* Fills `info` for `model`. Never fails for a loaded model. A NULL `info`
@@ -278,6 +281,13 @@ typedef struct s2s_decode_params {
     void *abort_user_data;
     s2s_compute compute;    /* S2S_COMPUTE_F32 or S2S_COMPUTE_INT8. Forced decoding
                                (s2s_score*) always uses F32. Default S2S_COMPUTE_F32. */
+    int shortlist;          /* fast mode only: 1 computes the output projection for
+                               the model's lexical shortlist (its shortlist.txt: the
+                               likely words of the call's source words, the frequent
+                               words, eos, unk and any prefix) when the model has
+                               one, every other word getting log p = -infinity;
+                               0 = the whole vocabulary. Ignored with F32.
+                               Default 1. */
 } s2s_decode_params;
 
 S2S_API s2s_decode_params s2s_decode_default_params(void);

@@ -137,15 +137,16 @@ def test_functions():
 
 
 def test_mutation_is_caught():
-    """The comparison fails for a struct with one field swapped (so that the
-    test can fail)."""
+    """The comparisons fail for a struct with two fields swapped or one left
+    out (so that the test can fail)."""
     import ctypes
     fields = list(_lib.DecodeParams._fields_)
     fields[0], fields[1] = fields[1], fields[0]
     text = header_text()
     assert [f[0] for f in fields] != struct_fields(text, "s2s_decode_params")
-    wrong = type("Wrong", (ctypes.Structure,), {"_fields_": fields[:-1]})
-    assert ctypes.sizeof(wrong) != ctypes.sizeof(_lib.DecodeParams)
+    wrong = type("Wrong", (ctypes.Structure,), {"_fields_": fields[1:]})   # the first field left out
+    assert [getattr(wrong, f[0]).offset for f in fields[1:]] != \
+        [getattr(_lib.DecodeParams, f[0]).offset for f in fields[1:]]
 
 
 def main():

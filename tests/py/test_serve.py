@@ -206,6 +206,11 @@ def v1_translate_compute_int8_equals_command():
     status, _, body = S.request("POST", "/v1/translate", {"model": "fra-eng", "text": FRENCH, "compute": "int8"})
     eq(status, 200, "status")
     eq(body, as_array(command_lines("translate", FRA_ENG, FRENCH, "--compute", "int8")), "body")
+    status, _, body = S.request("POST", "/v1/translate", {"model": "fra-eng", "text": FRENCH, "compute": "int8",
+                                                          "shortlist": False})
+    eq(status, 200, "status, shortlist off")
+    eq(body, as_array(command_lines("translate", FRA_ENG, FRENCH, "--compute", "int8", "--no-shortlist")),
+       "body, shortlist off")
 
 
 @test
@@ -393,6 +398,7 @@ V1_ERRORS = [
     ("/v1/translate", {"model": "fra-eng", "text": "a", "prefix": "I", "prefix_column": True}, 400, "either 'prefix' or 'prefix_column'"),
     ("/v1/translate", {"model": "fra-eng", "text": "a", "no_repeat_ngram": -1}, 400, "'no_repeat_ngram' must be between 0 and 4096"),
     ("/v1/translate", {"model": "fra-eng", "text": "a", "compute": "int9"}, 400, "field 'compute' must be one of f32, int8, not 'int9'"),
+    ("/v1/translate", {"model": "fra-eng", "text": "a", "shortlist": 1}, 400, "field 'shortlist' must be true or false, not a number"),
     ("/v1/translate", {"model": "fra-eng", "text": 5}, 400, "'text' must be a string or an array of strings, not a number"),
     ("/v1/translate", {"model": "fra-eng", "text": ["a", None]}, 400, "item 1 must be a string, not null"),
     ("/v1/translate", {"model": "fra-eng"}, 400, "field 'text' is required"),

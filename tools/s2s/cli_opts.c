@@ -24,7 +24,7 @@ enum {
     O_BEAM = 256, O_NBEST, O_LP, O_MINLEN, O_MAXLEN, O_THREADS, O_FORMAT, O_ALIGNMENT,
     O_SCORES, O_REPLACE_UNK, O_LENIENT, O_COLOR, O_SVG, O_HTML, O_SIDE, O_SHOW,
     O_NO_REPEAT, O_COVERAGE_PENALTY, O_PREFIX, O_TSV_PREFIX, O_SAMPLE, O_TEMPERATURE, O_TOP_K,
-    O_TOP_P, O_SEED, O_NUM_SAMPLES, O_SPLIT, O_NO_SPLIT, O_CASE, O_COMPUTE, O_ALLOW_NONFINITE,
+    O_TOP_P, O_SEED, O_NUM_SAMPLES, O_SPLIT, O_NO_SPLIT, O_CASE, O_COMPUTE, O_NO_SHORTLIST, O_ALLOW_NONFINITE,
 };
 
 typedef struct opt_def {
@@ -45,6 +45,7 @@ static const opt_def OPTIONS[] = {
     {"min-length", required_argument, O_MINLEN, G_DECODE},
     {"max-length", required_argument, O_MAXLEN, G_DECODE},
     {"compute", required_argument, O_COMPUTE, G_DECODE},
+    {"no-shortlist", no_argument, O_NO_SHORTLIST, G_DECODE},
     {"no-repeat-ngram", required_argument, O_NO_REPEAT, G_DECODE},
     {"coverage-penalty", required_argument, O_COVERAGE_PENALTY, G_DECODE},
     {"prefix", required_argument, O_PREFIX, G_DECODE},
@@ -92,7 +93,9 @@ typedef struct command_def {
     "  --max-length N        at most N decoding steps, eos included\n" \
     "                        (default: config decoding.max_length, else 2 x source + 10)\n" \
     "  --compute f32|int8    f32: exact, outputs identical to PyTorch (default); int8:\n" \
-    "                        faster, int8 weights in the decoder, close to f32\n" \
+    "                        faster, int8 weights in the decoder, close to f32, and\n" \
+    "                        the model's lexical shortlist when it has one\n" \
+    "  --no-shortlist        int8: compute every target word, not the shortlist's\n" \
     "  --no-repeat-ngram N   never emit a token that repeats an N-gram of the output\n" \
     "  --coverage-penalty B  GNMT coverage penalty beta: rank finished hypotheses by\n" \
     "                        score / lp + B * sum_j log(min(1, attention on j))\n" \
@@ -378,6 +381,7 @@ static int apply_option(const char *cmd, int val, const char *name, const char *
         o->dp.compute = v == 1 ? S2S_COMPUTE_INT8 : S2S_COMPUTE_F32;
         return 0;
     }
+    case O_NO_SHORTLIST: o->dp.shortlist = 0; return 0;
     case O_FORMAT:
         o->format_set = 1;
         return parse_format(cmd, name, arg, &o->format);

@@ -120,6 +120,8 @@ class ModelInfo(ctypes.Structure):
         ("license", c_char_p),
         ("attribution", c_char_p),
         ("scores_json", c_char_p),
+        ("shortlist_sources", c_int),
+        ("shortlist_frequent", c_int),
     ]
 
 
@@ -171,6 +173,7 @@ class DecodeParams(ctypes.Structure):
         ("abort_callback", ABORT_CALLBACK),
         ("abort_user_data", c_void_p),
         ("compute", c_int),
+        ("shortlist", c_int),
     ]
 
 

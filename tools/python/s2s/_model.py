@@ -347,7 +347,7 @@ class Model:
     def translate(self, lines, beam=None, n_best=1, length_penalty=0.0, max_length=0, min_length=0,
                   no_repeat_ngram=0, coverage_penalty=0.0, prefix=None, sampling=False, num_samples=1,
                   temperature=1.0, top_k=0, top_p=1.0, seed=0, stream_offset=0, compute="f32",
-                  return_attention=False, replace_unk=False, lenient=False, threads=1,
+                  shortlist=True, return_attention=False, replace_unk=False, lenient=False, threads=1,
                   batch_size=DEFAULT_BATCH_SIZE, errors="raise", abort=None, **params):
         """Translates each line of `lines` (a list of str or UTF-8 bytes).
 
@@ -377,6 +377,9 @@ class Model:
                           do not depend on threads, batches or the other lines
         compute           "f32" (exact, the default) or "int8" (the decoder's products
                           with int8 weights and activations: faster, results close to f32)
+        shortlist         with compute="int8": use the model's lexical shortlist
+                          (its shortlist.txt) when it has one; False computes
+                          every target word
         replace_unk       an emitted unk becomes the source word it attends to most
         lenient           invalid UTF-8 becomes U+FFFD instead of an error
         threads           split the lines into this many chunks decoded at once,
@@ -402,7 +405,7 @@ class Model:
         opts = dict(beam_size=beam, n_best=n_best, length_penalty=length_penalty, max_length=max_length,
                     min_length=min_length, no_repeat_ngram=no_repeat_ngram, coverage_penalty=coverage_penalty,
                     sampling=1 if sampling else 0, num_samples=num_samples, temperature=temperature, top_k=top_k,
-                    top_p=top_p, seed=seed, compute=self._compute(compute))
+                    top_p=top_p, seed=seed, compute=self._compute(compute), shortlist=1 if shortlist else 0)
         dp, keep = self._decode_params(opts, return_attention or replace_unk, abort, params)
         with self._session() as s:
             self._check_params(s, dp)
