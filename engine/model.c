@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -397,7 +398,9 @@ static s2s_status load_tokenizer(s2s_model *m, const char *dir_real, s2s_error *
 }
 
 /* Reads `shortlist.txt` (the fast mode's lexical shortlist) when the model
- * directory has one; its absence is not an error. */
+ * directory has one and checks its header; the rest is parsed the first
+ * time the fast mode needs it, so loading stays as fast without it. Its
+ * absence is not an error. */
 static s2s_status load_shortlist(s2s_model *m, const char *dir_real, s2s_error *err)
 {
     char *path, *text;
@@ -406,10 +409,15 @@ static s2s_status load_shortlist(s2s_model *m, const char *dir_real, s2s_error *
     s2s_status st = loader_read_file(path, SHORTLIST_FILE, LOADER_MAX_TEXT_FILE, &text, &len, err);
     free(path);
     if (st) return st;
-    st = shortlist_parse(text, len, SHORTLIST_FILE, vocab_size(m->vocab[S2S_SOURCE]), vocab_size(m->vocab[S2S_TARGET]),
-                         &m->shortlist, err);
-    free(text);
-    return st;
+    st = shortlist_check_header(text, len, SHORTLIST_FILE, vocab_size(m->vocab[S2S_SOURCE]),
+                                vocab_size(m->vocab[S2S_TARGET]), err);
+    if (st) {
+        free(text);
+        return st;
+    }
+    m->shortlist_text = text;
+    m->shortlist_len = len;
+    return S2S_OK;
 }
 
 /* ---- load ----------------------------------------------------------------- */
@@ -562,7 +570,8 @@ void s2s_model_free(s2s_model *m)
     vocab_free(m->vocab[1]);
     model_config_free(&m->cfg);
     model_q8_free(m);
-    shortlist_free(m->shortlist);
+    shortlist_free(atomic_load(&m->shortlist));
+    free(m->shortlist_text);
     pthread_mutex_destroy(&m->q8_lock);
     free(m->dir);
     free(m);
@@ -623,13 +632,7 @@ void s2s_model_get_info(const s2s_model *m, s2s_model_info *info)
     info->license = c->license;
     info->attribution = c->attribution;
     info->scores_json = c->scores_json;
-    info->shortlist_sources = -1;
-    if (m->shortlist) {
-        info->shortlist_sources = 0;
-        for (int s = 0; s < m->shortlist->n_src; s++)
-            info->shortlist_sources += m->shortlist->first[s + 1] > m->shortlist->first[s];
-        info->shortlist_frequent = m->shortlist->n_frequent;
-    }
+    info->shortlist = m->shortlist_text != NULL;
 }
 
 /* See s2s.h. */

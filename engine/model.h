@@ -130,8 +130,12 @@ struct s2s_model {
     int ctx_dim;                  /* C: size of the context vector (D; H_d for multihead) */
     struct model_q8 *_Atomic q8;  /* int8 weights of the fast mode, made on first use
                                      (model_q8_get); NULL until then */
-    pthread_mutex_t q8_lock;      /* guards making them */
-    struct shortlist *shortlist;  /* the model directory's shortlist.txt, or NULL */
+    pthread_mutex_t q8_lock;      /* guards making them and the parsed shortlist */
+    char *shortlist_text;         /* shortlist.txt as read at load (header checked), or NULL;
+                                     parsed on first use (model_shortlist_get) */
+    size_t shortlist_len;
+    struct shortlist *_Atomic shortlist; /* the parsed shortlist, NULL until then */
+    s2s_error shortlist_err;      /* its parse failure, reported again to every later call */
 };
 
 /* The decoder's matrices with int8 weights (S2S_COMPUTE_INT8). */
@@ -146,5 +150,11 @@ typedef struct model_q8 {
 const model_q8 *model_q8_get(const s2s_model *m);
 /* Frees what model_q8_get made (with the model). */
 void model_q8_free(s2s_model *m);
+
+/* The model's lexical shortlist, parsed from shortlist_text the first time
+ * (under the model's lock; any thread may call). NULL with *err set when the
+ * file is malformed (the same error every time) or memory runs out; NULL
+ * with S2S_OK in *err when the model has none. */
+const struct shortlist *model_shortlist_get(const s2s_model *m, s2s_error *err);
 
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "model.h"
+#include "shortlist.h"
 
 static void q8_free_all(model_q8 *q)
 {
@@ -48,6 +49,24 @@ const model_q8 *model_q8_get(const s2s_model *cm)
     if (!q && (q = q8_make(m))) atomic_store(&m->q8, q);
     pthread_mutex_unlock(&m->q8_lock);
     return q;
+}
+
+const struct shortlist *model_shortlist_get(const s2s_model *cm, s2s_error *err)
+{
+    s2s_model *m = (s2s_model *)cm; /* the cache is the only thing that changes */
+    shortlist *sl = atomic_load(&m->shortlist);
+    if (err) memset(err, 0, sizeof *err);
+    if (sl || !m->shortlist_text) return sl;
+    pthread_mutex_lock(&m->q8_lock);
+    sl = atomic_load(&m->shortlist);
+    if (!sl && m->shortlist_err.status == S2S_OK) {
+        if (shortlist_parse(m->shortlist_text, m->shortlist_len, SHORTLIST_FILE, vocab_size(m->vocab[S2S_SOURCE]),
+                            vocab_size(m->vocab[S2S_TARGET]), &sl, &m->shortlist_err) == S2S_OK)
+            atomic_store(&m->shortlist, sl);
+    }
+    if (!sl && err) *err = m->shortlist_err;
+    pthread_mutex_unlock(&m->q8_lock);
+    return sl;
 }
 
 void model_q8_free(s2s_model *m)

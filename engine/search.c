@@ -191,9 +191,9 @@ static void carve_beam(arena *a, const void *plan, void *bufs)
 /* The fast mode's shortlist for this call: the frequent ids, eos and unk,
  * the candidates of every input's source ids and every prefix id; their
  * rows of the int8 output projection are gathered into b->sub. */
-static void select_shortlist(const s2s_model *m, const model_q8 *q, const search_input *in, int n, beam_bufs *b)
+static void select_shortlist(const s2s_model *m, const shortlist *sl, const model_q8 *q, const search_input *in, int n,
+                             beam_bufs *b)
 {
-    const shortlist *sl = m->shortlist;
     const qmat *w = &q->out;
     int V = w->out, k = 0, *ids = (int *)b->sub.ids, special[2] = {m->eos_id, m->unk_id[S2S_TARGET]};
     memset(b->sl_mark, 0, (size_t)V);
@@ -718,10 +718,15 @@ s2s_status search_beam(const s2s_model *m, arena *ar, const search_input *in, in
     const model_q8 *q = NULL;
     if (p->compute == S2S_COMPUTE_INT8 && !(q = model_q8_get(m)))
         return s2s_fail(err, S2S_ERR_NOMEM, "out of memory for the int8 weights");
-    beam_plan pl = {m, in, n, K, n * K, n_max, Vx, T_max, p, q, q && m->shortlist && p->shortlist};
+    const shortlist *sl = NULL;
+    if (q && p->shortlist && m->shortlist_text) {
+        s2s_error e;
+        if (!(sl = model_shortlist_get(m, &e))) return s2s_fail(err, e.status, "%s", e.message);
+    }
+    beam_plan pl = {m, in, n, K, n * K, n_max, Vx, T_max, p, q, sl != NULL};
     beam_bufs b;
     if (!arena_carve(ar, carve_beam, &pl, &b)) return s2s_fail(err, S2S_ERR_NOMEM, "out of memory for decoding buffers");
-    if (pl.use_shortlist) select_shortlist(m, q, in, n, &b);
+    if (sl) select_shortlist(m, sl, q, in, n, &b);
     start_groups(m, p, &b, n, K);
     int cur = 0;
     for (int t = 1;; t++) {

@@ -176,6 +176,22 @@ s2s_status shortlist_parse(const char *text, size_t len, const char *file, int v
     return S2S_OK;
 }
 
+s2s_status shortlist_check_header(const char *text, size_t len, const char *file, int v_src, int v_tgt,
+                                  s2s_error *err)
+{
+    line_reader r = {text, text, file, 0};
+    const char *end = text + len;
+    while (r.p < end) {
+        const char *nl = memchr(r.p, '\n', (size_t)(end - r.p));
+        r.end = nl ? nl : end;
+        r.line_no++;
+        if (!(r.p == r.end || *r.p == '#' || (r.end - r.p == 1 && *r.p == '\r')))
+            return read_header(&r, v_src, v_tgt, err);
+        r.p = nl ? nl + 1 : end;
+    }
+    return s2s_fail(err, S2S_ERR_VOCAB, "%s: empty (expected the header 's2s-shortlist 1 V_SRC V_TGT')", file);
+}
+
 void shortlist_add_targets(const int *ids_in, int n, int n_tgt, unsigned char *mark, int *ids, int *k)
 {
     for (int i = 0; i < n; i++) {

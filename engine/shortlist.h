@@ -37,6 +37,11 @@ s2s_status shortlist_parse(const char *text, size_t len, const char *file, int v
                            shortlist **out, s2s_error *err);
 void shortlist_free(shortlist *sl);
 
+/* Checks only the header line of the text (cheap: done when the model is
+ * loaded; the rest is parsed on first use), with shortlist_parse's errors. */
+s2s_status shortlist_check_header(const char *text, size_t len, const char *file, int v_src, int v_tgt,
+                                  s2s_error *err);
+
 /* Adds to the selection the target ids of source ids src[0..n): marks them
  * in `mark` (n_tgt bytes, 1 = selected) and appends newly marked ones to
  * ids[*k], ++*k. */

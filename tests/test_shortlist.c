@@ -85,20 +85,49 @@ Test(shortlist, malformed_files_name_the_line)
 
 /* ---- with a model ----------------------------------------------------------- */
 
-/* The base loader fixture with `text` as its shortlist.txt. */
-Test(shortlist, a_bad_file_fails_the_model_load)
+/* The base loader fixture: a wrong header refuses the model at load; a bad
+ * line further on fails every fast-mode decoding with the same named error
+ * (the body is parsed on first use), while F32 decodes. */
+Test(shortlist, a_bad_file_is_refused_naming_the_line)
 {
     fixture fx;
     fx_init(&fx);
     fx_write(&fx);
-    const char *bad = "s2s-shortlist 1 5 6\nfrequent 2\n4 9\n";
-    write_file(fx.dir, "shortlist.txt", bad, strlen(bad));
+    const char *other = "# made for another model\ns2s-shortlist 1 5 7\n";
+    write_file(fx.dir, "shortlist.txt", other, strlen(other));
     s2s_error err = {0};
     s2s_model *m = s2s_model_load(fx.dir, &err);
     cr_assert_null(m);
     cr_assert_eq(err.status, S2S_ERR_VOCAB);
-    cr_assert(strstr(err.message, "shortlist.txt line 3: target id 9 outside the target vocabulary (0..5)"), "%s",
-              err.message);
+    cr_assert(strstr(err.message, "shortlist.txt line 2: made for vocabularies of 5 and 7 tokens"), "%s", err.message);
+
+    const char *bad = "s2s-shortlist 1 5 6\nfrequent 2\n4 9\n";
+    write_file(fx.dir, "shortlist.txt", bad, strlen(bad));
+    m = s2s_model_load(fx.dir, &err);
+    cr_assert_not_null(m, "%s", err.message);
+    s2s_model_info info;
+    s2s_model_get_info(m, &info);
+    cr_assert_eq(info.shortlist, 1);
+    s2s_session *s = s2s_session_new(m, NULL);
+    s2s_decode_params p = s2s_decode_default_params();
+    p.max_length = 4;
+    int src[] = {1, 2, 0};
+    s2s_result r;
+    cr_assert_eq(s2s_translate_ids(s, src, 3, &p, &r, &err), S2S_OK, "F32: %s", err.message);
+    s2s_result_free(&r);
+    p.compute = S2S_COMPUTE_INT8;
+    for (int i = 0; i < 2; i++) {
+        memset(&err, 0, sizeof err);
+        cr_assert_eq(s2s_translate_ids(s, src, 3, &p, &r, &err), S2S_ERR_VOCAB, "int8 call %d", i);
+        cr_assert(strstr(err.message, "shortlist.txt line 3: target id 9 outside the target vocabulary (0..5)"),
+                  "call %d: %s", i, err.message);
+    }
+    p.shortlist = 0;
+    cr_assert_eq(s2s_translate_ids(s, src, 3, &p, &r, &err), S2S_OK, "int8 without the shortlist: %s", err.message);
+    s2s_result_free(&r);
+    s2s_session_free(s);
+    s2s_model_free(m);
+
     const char *good = "s2s-shortlist 1 5 6\nfrequent 2\n4 3\n";
     write_file(fx.dir, "shortlist.txt", good, strlen(good));
     m = s2s_model_load(fx.dir, &err);

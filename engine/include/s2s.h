@@ -161,9 +161,8 @@ typedef struct s2s_model_info {
     const char *license;          /* config "license" string, NULL when absent */
     const char *attribution;      /* config "attribution" string, NULL when absent */
     const char *scores_json;      /* config "scores" value as compact JSON text, NULL when absent */
-    int shortlist_sources;        /* source ids with candidates in the model's shortlist.txt
-                                     (the fast mode's lexical shortlist); -1 without one */
-    int shortlist_frequent;       /* target ids the shortlist always keeps; 0 without one */
+    int shortlist;                /* 1 when the model directory has shortlist.txt (the fast
+                                     mode's lexical shortlist, parsed on first use) */
 } s2s_model_info;
 
 /* Fills `info` for `model`. Never fails for a loaded model. A NULL `info`

@@ -23,7 +23,7 @@ check "the shortlist file starts with its header" has "$listed/shortlist.txt" "s
 check "the shortlist keeps 50 frequent ids" test "$(grep '^frequent ' "$listed/shortlist.txt" | wc -w)" = 51
 
 expect_rc 0 "info with a shortlist" "$S2S" info -m "$listed"
-check "info shows the shortlist" has "$TMP/out" "shortlist:    50 frequent target tokens, candidates for"
+check "info shows the shortlist" has "$TMP/out" "shortlist:    shortlist.txt (the lexical shortlist of --compute int8)"
 expect_rc 0 "info without one" "$S2S" info -m "$plain"
 check "info shows no shortlist line without the file" lacks "$TMP/out" "shortlist:"
 
@@ -45,9 +45,11 @@ check "int8 with the shortlist translates every line" test "$(lines "$TMP/int8-s
 "$S2S" translate -m "$listed" --compute int8 --format jsonl -q --no-split-sentences --case off -i "$TMP/in.txt" >"$TMP/sl.jsonl"
 check "int8 with the shortlist: finite scores" not has "$TMP/sl.jsonl" '"score": null'
 
-# ---- a broken shortlist refuses the model, naming the file and the line
+# ---- a broken shortlist: a bad line fails the fast mode, naming the file and
+# the line (the body is read on first use); a wrong header refuses the model
 printf 's2s-shortlist 1 5733 4835\nfrequent 4 5\n12 99999\n' >"$listed/shortlist.txt"
-expect_rc 2 "out-of-range id: model refused" "$S2S" translate -m "$listed" "Bonjour."
+expect_rc 0 "out-of-range id: f32 translates" "$S2S" translate -m "$listed" "Bonjour."
+expect_rc 1 "out-of-range id: int8 fails the line" "$S2S" translate -m "$listed" --compute int8 "Bonjour."
 check "out-of-range id: named" has "$TMP/err" "shortlist.txt line 3: target id 99999 outside the target vocabulary (0..4834)"
 check "out-of-range id: one line" test "$(lines "$TMP/err")" = 1
 printf 's2s-shortlist 1 5000 4835\n' >"$listed/shortlist.txt"

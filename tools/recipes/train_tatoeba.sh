@@ -39,6 +39,12 @@ train_bpe_bigru_general $INIT_ARGS --copy --label-smoothing 0 \
   --source-data "tatoeba-eng-fra/eng-fra.txt (manythings.org Anki release 2017-09-29, 142,787 pairs; 2000 held out for validation; cased copies, number variants and invented names added by tools/recipes/augment.py)" \
   --command "MINUTES=$MINUTES${INIT:+ INIT=$INIT} tools/recipes/train_$DIR.sh $*" "$@"
 
+# The fast mode's lexical shortlist, learned from the same training pairs
+# (needs the C engine's tokenizer: build/s2s).
+if [ -x build/s2s ]; then
+  S2S=build/s2s tools/shortlist -m "$OUT" --train "$WORK/train.tsv" --src-col $S --tgt-col $T
+fi
+
 # Beam-search scores with the C engine (when it is built): beam 5, GNMT length
 # penalty 1, scored by tools/eval; stored in config.json next to the greedy ones.
 if [ -x build/s2s ]; then

@@ -60,9 +60,7 @@ static void print_architecture(FILE *f, const s2s_model_info *in, int from)
     fprintf(f, ", %s, input feeding %s\n", in->attention_position, in->input_feeding ? "yes" : "no");
     fprintf(f, "copy:         %s\n", in->copy ? "yes (pointer-generator: source words the target vocabulary lacks are copied)" : "no");
     fprintf(f, "format:       version %d\n", in->format_version);
-    if (in->shortlist_sources >= 0)
-        fprintf(f, "shortlist:    %d frequent target tokens, candidates for %d source tokens (used with --compute int8)\n",
-                in->shortlist_frequent, in->shortlist_sources);
+    if (in->shortlist) fputs("shortlist:    shortlist.txt (the lexical shortlist of --compute int8)\n", f);
 }
 
 /* Vocabulary, special tokens, tokenizer and decoding lines of the report. */
@@ -183,11 +181,7 @@ static void add_architecture_json(cJSON *root, const s2s_model_info *in)
     }
     cJSON_AddBoolToObject(dec, "input_feeding", in->input_feeding);
     cJSON_AddItemToObject(root, "decoder", dec);
-    if (in->shortlist_sources >= 0) {
-        cJSON *sl = cJSON_AddObjectToObject(root, "shortlist");
-        cJSON_AddNumberToObject(sl, "frequent", in->shortlist_frequent);
-        cJSON_AddNumberToObject(sl, "sources", in->shortlist_sources);
-    }
+    cJSON_AddBoolToObject(root, "shortlist", in->shortlist);
 }
 
 /* Special tokens, vocabulary sizes, tokenizer and decoding keys. */

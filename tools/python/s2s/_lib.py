@@ -120,8 +120,7 @@ class ModelInfo(ctypes.Structure):
         ("license", c_char_p),
         ("attribution", c_char_p),
         ("scores_json", c_char_p),
-        ("shortlist_sources", c_int),
-        ("shortlist_frequent", c_int),
+        ("shortlist", c_int),
     ]
 
 
