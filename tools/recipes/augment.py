@@ -4,12 +4,15 @@
     so a model sees headlines and shouting as well as sentences;
   - for pairs whose two sides share a number, a copy with other numbers
     (years, counts, decimals), so the model learns to carry digits through;
+  - for English-French pairs whose sides hold the same number word (three /
+    trois, twenty / vingt), a copy with digits in its place on both sides
+    (2 to 9999, years), since few pairs have digits at all;
   - for pairs whose two sides share a capitalized word (a name: Tom, Mary,
     Boston), a copy with an invented name, so it learns to copy words it has
     never seen instead of guessing.
 
     tools/recipes/augment.py IN.tsv OUT.tsv [--valid-out V.tsv --valid-size 2000]
-        [--upper 0.08] [--title 0.04] [--numbers 3] [--names 0.3] [--seed 1]
+        [--upper 0.08] [--title 0.04] [--numbers 5] [--number-words 3] [--names 0.3] [--seed 1]
 
 With --valid-out, a seeded random --valid-size pairs are held out first
 (written unchanged to V.tsv), so no cased copy of a validation pair is
@@ -54,6 +57,45 @@ def with_new_numbers(cols, rng):
     return out
 
 
+# English and French number words (column 0 English, column 1 French); "one"
+# and "un"/"une" are left out: the French ones are also articles.
+NUMBER_WORDS = [("two", "deux"), ("three", "trois"), ("four", "quatre"), ("five", "cinq"), ("six", "six"),
+                ("seven", "sept"), ("eight", "huit"), ("nine", "neuf"), ("ten", "dix"), ("eleven", "onze"),
+                ("twelve", "douze"), ("thirteen", "treize"), ("fourteen", "quatorze"), ("fifteen", "quinze"),
+                ("sixteen", "seize"), ("seventeen", "dix-sept"), ("eighteen", "dix-huit"),
+                ("nineteen", "dix-neuf"), ("twenty", "vingt"), ("thirty", "trente"), ("forty", "quarante"),
+                ("fifty", "cinquante"), ("sixty", "soixante"), ("hundred", "cent"), ("thousand", "mille")]
+
+
+def _word(w):
+    return re.compile(r"(?<![\w'’-])%s(?![\w'’-])" % re.escape(w), re.IGNORECASE)
+
+
+NUMBER_WORD_RES = [(_word(en), _word(fr)) for en, fr in NUMBER_WORDS]
+
+
+def digits(rng):
+    """A whole number written in digits: a count, a larger count or a year."""
+    r = rng.random()
+    if r < 0.5:
+        return str(rng.randint(2, 99))
+    if r < 0.8:
+        return str(rng.randint(100, 9999))
+    return str(rng.randint(1500, 2099))
+
+
+def with_digits_for_number_word(cols, rng):
+    """cols (English, French) with the one number word both sides hold (each
+    side exactly once) written as the same random digits, or None."""
+    found = [(en, fr) for en, fr in NUMBER_WORD_RES
+             if len(en.findall(cols[0])) == 1 and len(fr.findall(cols[1])) == 1]
+    if len(found) != 1:
+        return None
+    en, fr = found[0]
+    n = digits(rng)
+    return [en.sub(n, cols[0]), fr.sub(n, cols[1])] + list(cols[2:])
+
+
 def with_new_name(cols, rng):
     """cols with one capitalized word found on both sides (not sentence-initial
     on either side) replaced by an invented name, or None."""
@@ -78,7 +120,9 @@ def main(argv=None):
     ap.add_argument("out")
     ap.add_argument("--upper", type=float, default=0.08, help="share of pairs added in ALL CAPS")
     ap.add_argument("--title", type=float, default=0.04, help="share of pairs added in Title Case")
-    ap.add_argument("--numbers", type=int, default=3, help="variants of each number-sharing pair")
+    ap.add_argument("--numbers", type=int, default=5, help="variants of each number-sharing pair")
+    ap.add_argument("--number-words", type=int, default=3,
+                    help="digit variants of each English-French pair sharing a number word")
     ap.add_argument("--names", type=float, default=0.3, help="share of name-sharing pairs varied")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--valid-out", help="hold out --valid-size pairs into this file first")
@@ -94,7 +138,7 @@ def main(argv=None):
                 f.write("\t".join(pairs[i]) + "\n")
         pairs = [p for i, p in enumerate(pairs) if i not in held]
     added = []
-    counts = {"upper": 0, "title": 0, "numbers": 0, "names": 0}
+    counts = {"upper": 0, "title": 0, "numbers": 0, "number_words": 0, "names": 0}
     for cols in pairs:
         r = rng.random()
         if r < args.upper:
@@ -109,6 +153,12 @@ def main(argv=None):
                 break
             added.append(v)
             counts["numbers"] += 1
+        for _ in range(args.number_words if len(cols) >= 2 else 0):
+            v = with_digits_for_number_word(cols, rng)
+            if not v:
+                break
+            added.append(v)
+            counts["number_words"] += 1
         if len(cols) >= 2 and rng.random() < args.names:
             v = with_new_name(cols, rng)
             if v:

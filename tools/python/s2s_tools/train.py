@@ -576,8 +576,18 @@ def prepare_data(a, cfg, work, log):
     return d
 
 
+def _file_stamp(path):
+    """(size, mtime) of a data file, so that a cache made from an older file
+    of the same name is not reused."""
+    try:
+        st = os.stat(path)
+        return [st.st_size, int(st.st_mtime)]
+    except (OSError, TypeError):
+        return None
+
+
 def data_key(a):
-    return [a.train, a.valid, a.src_col, a.tgt_col, a.limit, a.bpe_merges, a.src_vocab_size,
+    return [a.train, _file_stamp(a.train), a.valid, _file_stamp(a.valid), a.src_col, a.tgt_col, a.limit, a.bpe_merges, a.src_vocab_size,
             a.tgt_vocab_size, a.min_freq, a.max_src_tokens, a.max_tgt_tokens, a.valid_size,
             a.seed, a.copy, a.init_from]
 
