@@ -915,10 +915,15 @@ void axpy(float a, const float *x, float *y, int n)
 }
 
 /* ---- int8 weights (the fast mode) -------------------------------------------
- * Activations are quantized per row to int8 and stored biased by 128 as
- * unsigned bytes, as the VNNI instruction wants one unsigned operand:
- * sum_k (xq_k + 128) q_k = sum_k xq_k q_k + corr, corr = 128 sum_k q_k, so
- * the exact int32 dot product is the biased sum minus corr. */
+ * Weights are int8 (-127..127, a scale per row). Activations are quantized
+ * per row to 7 bits (-63..63) and stored biased by Q8_X_BIAS as unsigned
+ * bytes (1..127), as the VNNI and AVX2 instructions want one unsigned
+ * operand: sum_k (xq_k + 64) q_k = sum_k xq_k q_k + corr, corr = 64 sum_k q_k,
+ * so the exact int32 dot product is the biased sum minus corr. Seven bits
+ * keep AVX2's vpmaddubsw exact: a pair of products is at most
+ * 2 * 127 * 127 = 32258, inside int16, so every path sums the same integers. */
+#define Q8_X_MAX 63
+#define Q8_X_BIAS 64
 
 #include <stdlib.h>
 
@@ -958,7 +963,7 @@ int qmat_init(qmat *q, const float *W, int out, int in)
         }
         memset(r + in, 0, (size_t)(in_pad - in));
         q->scale[o] = sc;
-        q->corr[o] = 128 * sum;
+        q->corr[o] = Q8_X_BIAS * sum;
     }
     return 1;
 }
@@ -989,24 +994,24 @@ AVX_TARGET static float quantize_row_avx2(const float *x, int in, int in_pad, ui
     _mm256_storeu_ps(lane, m);
     for (int j = 0; j < 8; j++) mx = lane[j] > mx ? lane[j] : mx;
     for (; k < in; k++) mx = fabsf(x[k]) > mx ? fabsf(x[k]) : mx;
-    float sc = mx > 0.0f ? mx / 127.0f : 1.0f, inv = 1.0f / sc;
-    __m256 vinv = _mm256_set1_ps(inv), hi = _mm256_set1_ps(127.0f), lo = _mm256_set1_ps(-127.0f);
-    __m256i bias = _mm256_set1_epi32(128);
+    float sc = mx > 0.0f ? mx / (float)Q8_X_MAX : 1.0f, inv = 1.0f / sc;
+    __m256 vinv = _mm256_set1_ps(inv), hi = _mm256_set1_ps((float)Q8_X_MAX), lo = _mm256_set1_ps(-(float)Q8_X_MAX);
+    __m256i bias = _mm256_set1_epi32(Q8_X_BIAS);
     for (k = 0; k + 8 <= in; k += 8) {
         __m256 v = _mm256_min_ps(_mm256_max_ps(_mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(x + k), vinv),
                                                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC),
                                                lo),
                                  hi);
-        __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(v), bias); /* 1..255 */
+        __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(v), bias); /* 1..127 */
         __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
         _mm_storel_epi64((__m128i *)(void *)(xb + k), _mm_packus_epi16(w, w));
     }
     for (; k < in; k++) {
         float v = nearbyintf(x[k] * inv);
-        v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;
-        xb[k] = (uint8_t)((int)v + 128);
+        v = v > Q8_X_MAX ? Q8_X_MAX : v < -Q8_X_MAX ? -Q8_X_MAX : v;
+        xb[k] = (uint8_t)((int)v + Q8_X_BIAS);
     }
-    memset(xb + in, 128, (size_t)(in_pad - in));
+    memset(xb + in, Q8_X_BIAS, (size_t)(in_pad - in));
     return sc;
 }
 #endif
@@ -1019,13 +1024,13 @@ static float quantize_row(const float *x, int in, int in_pad, uint8_t *xb)
 #endif
     float mx = 0.0f;
     for (int k = 0; k < in; k++) mx = fabsf(x[k]) > mx ? fabsf(x[k]) : mx;
-    float sc = mx > 0.0f ? mx / 127.0f : 1.0f, inv = 1.0f / sc;
+    float sc = mx > 0.0f ? mx / (float)Q8_X_MAX : 1.0f, inv = 1.0f / sc;
     for (int k = 0; k < in; k++) {
         float v = nearbyintf(x[k] * inv);
-        v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;
-        xb[k] = (uint8_t)((int)v + 128);
+        v = v > Q8_X_MAX ? Q8_X_MAX : v < -Q8_X_MAX ? -Q8_X_MAX : v;
+        xb[k] = (uint8_t)((int)v + Q8_X_BIAS);
     }
-    memset(xb + in, 128, (size_t)(in_pad - in));
+    memset(xb + in, Q8_X_BIAS, (size_t)(in_pad - in));
     return sc;
 }
 
@@ -1077,19 +1082,47 @@ VNNI_TARGET static void q8_vnni_1x1(const uint8_t *x, size_t ldx, const int8_t *
     q8_block_vnni(x, ldx, 1, w, ldw, 1, n, s);
 }
 
-/* x . w over n bytes (a multiple of 16): widened to 16 bits, pairs summed. */
-AVX_TARGET static int32_t dot_q8_avx2(const uint8_t *x, const int8_t *w, int n)
+/* sums[i][j] = x row i . w row j, RB x OB of them (RB * OB <= 8), n a
+ * multiple of 32: vpmaddubsw multiplies unsigned activation bytes by signed
+ * weight bytes and adds pairs into int16 (exact: see the note above), then
+ * vpmaddwd by ones widens to int32. */
+AVX_TARGET static inline __attribute__((always_inline)) void q8_block_avx2(const uint8_t *x, size_t ldx, int RB,
+                                                                           const int8_t *w, size_t ldw, int OB,
+                                                                           int n, int32_t sums[4][4])
 {
-    __m256i acc = _mm256_setzero_si256();
-    for (int k = 0; k < n; k += 16) {
-        __m256i a = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(x + k)));
-        __m256i b = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(w + k)));
-        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(a, b));
+    __m256i acc[4][4], ones = _mm256_set1_epi16(1);
+    _Pragma("GCC unroll 4") for (int i = 0; i < RB; i++)
+        _Pragma("GCC unroll 4") for (int j = 0; j < OB; j++) acc[i][j] = _mm256_setzero_si256();
+    for (int k = 0; k < n; k += 32) {
+        __m256i xv[4];
+        _Pragma("GCC unroll 4") for (int i = 0; i < RB; i++)
+            xv[i] = _mm256_loadu_si256((const __m256i *)(const void *)(x + (size_t)i * ldx + k));
+        _Pragma("GCC unroll 4") for (int j = 0; j < OB; j++) {
+            __m256i wv = _mm256_loadu_si256((const __m256i *)(const void *)(w + (size_t)j * ldw + k));
+            _Pragma("GCC unroll 4") for (int i = 0; i < RB; i++)
+                acc[i][j] = _mm256_add_epi32(acc[i][j], _mm256_madd_epi16(_mm256_maddubs_epi16(xv[i], wv), ones));
+        }
     }
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-    return _mm_cvtsi128_si32(s);
+    _Pragma("GCC unroll 4") for (int i = 0; i < RB; i++)
+        _Pragma("GCC unroll 4") for (int j = 0; j < OB; j++) {
+            __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(acc[i][j]), _mm256_extracti128_si256(acc[i][j], 1));
+            s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
+            s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1));
+            sums[i][j] = _mm_cvtsi128_si32(s4);
+        }
+}
+
+AVX_TARGET static void q8_avx2_4x2(const uint8_t *x, size_t ldx, const int8_t *w, size_t ldw, int n, int32_t s[4][4])
+{
+    q8_block_avx2(x, ldx, 4, w, ldw, 2, n, s);
+}
+AVX_TARGET static void q8_avx2_1x4(const uint8_t *x, size_t ldx, const int8_t *w, size_t ldw, int n, int32_t s[4][4])
+{
+    q8_block_avx2(x, ldx, 1, w, ldw, 4, n, s);
+}
+AVX_TARGET static void q8_avx2_1x1(const uint8_t *x, size_t ldx, const int8_t *w, size_t ldw, int n, int32_t s[4][4])
+{
+    q8_block_avx2(x, ldx, 1, w, ldw, 1, n, s);
 }
 #endif
 
@@ -1130,10 +1163,33 @@ void matmul_q8(const float *X, size_t ldx, const qmat *W, const float *b, float 
             }
         return;
     }
-    if (kernels_have_avx2()) {
-        for (int o = 0; o < out; o++)
-            for (int r = 0; r < rows; r++)
-                Y[(size_t)r * ldy + o] = q8_out(dot_q8_avx2(xb + (size_t)r * n, W->q + (size_t)o * n, n), W, o, sx[r], b);
+    if (kernels_have_avx2()) { /* 4 rows x 2 outputs at a time, then 1 row x 4, then 1 x 1 */
+        int32_t s[4][4];
+        int r = 0;
+        for (; r + 4 <= rows; r += 4) {
+            int o = 0;
+            for (; o + 2 <= out; o += 2) {
+                q8_avx2_4x2(xb + (size_t)r * n, (size_t)n, W->q + (size_t)o * n, (size_t)n, n, s);
+                for (int i = 0; i < 4; i++)
+                    for (int j = 0; j < 2; j++) Y[(size_t)(r + i) * ldy + o + j] = q8_out(s[i][j], W, o + j, sx[r + i], b);
+            }
+            for (; o < out; o++)
+                for (int i = 0; i < 4; i++) {
+                    q8_avx2_1x1(xb + (size_t)(r + i) * n, (size_t)n, W->q + (size_t)o * n, (size_t)n, n, s);
+                    Y[(size_t)(r + i) * ldy + o] = q8_out(s[0][0], W, o, sx[r + i], b);
+                }
+        }
+        for (; r < rows; r++) {
+            int o = 0;
+            for (; o + 4 <= out; o += 4) {
+                q8_avx2_1x4(xb + (size_t)r * n, (size_t)n, W->q + (size_t)o * n, (size_t)n, n, s);
+                for (int j = 0; j < 4; j++) Y[(size_t)r * ldy + o + j] = q8_out(s[0][j], W, o + j, sx[r], b);
+            }
+            for (; o < out; o++) {
+                q8_avx2_1x1(xb + (size_t)r * n, (size_t)n, W->q + (size_t)o * n, (size_t)n, n, s);
+                Y[(size_t)r * ldy + o] = q8_out(s[0][0], W, o, sx[r], b);
+            }
+        }
         return;
     }
 #endif

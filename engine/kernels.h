@@ -79,7 +79,7 @@ void weights_row(const weights *W, size_t row, int cols, float *dst);
 /* A weight matrix W (out, in) quantized to int8 for the fast mode: row o is
  * q[o][k] = round(W[o][k] / scale[o]) in -127..127 with scale[o] =
  * max_k |W[o][k]| / 127, rows padded with zeros to in_pad (a multiple of
- * 64) bytes; corr[o] = 128 * sum_k q[o][k] (see matmul_q8). Owned arrays. */
+ * 64) bytes; corr[o] = 64 * sum_k q[o][k] (see matmul_q8). Owned arrays. */
 typedef struct qmat {
     int8_t *q;
     float *scale;
@@ -96,7 +96,7 @@ void qmat_free(qmat *q);
 size_t q8_scratch_floats(int rows, int in);
 
 /* Y (rows, out) ~= X (rows, in) @ W^T + b with W quantized: each row of X
- * is quantized to int8 with its own scale (max |x| / 127), the products
+ * is quantized to 7 bits with its own scale s = max |x| / 63 (round(x * (1 / s))), the products
  * summed exactly in int32 (so the result does not depend on the path,
  * the block or the number of rows: batch == single bit for bit), then
  * y = (sum - corr[o]) * scale_x * scale[o] + b[o]. AVX-512 VNNI, AVX2 or portable

@@ -246,15 +246,23 @@ Test(kernels, half_weight_rows_widen_exactly)
 }
 
 /* matmul_q8 against an independent computation: the weights and each row
- * quantized here with the documented rule (scale = max |v| / 127, round to
- * nearest even, clamp), the integer dot product summed here in int64, then
+ * quantized here with the documented rules (weights: scale = max |w| / 127;
+ * activation rows: 7 bits, scale = max |x| / 63; round to nearest even,
+ * clamp), the integer dot product summed here in int64, then
  * dequantized; equal to within one float rounding of the last step. Also
  * within the quantization error of the float product, and every row the
  * same alone as in a batch (integer sums do not depend on blocking). */
-static int8_t q8_of(float v, float sc)
+static int8_t q8_of(float v, float sc, int max)
 {
     float r = nearbyintf(v / sc);
-    return (int8_t)(r > 127 ? 127 : r < -127 ? -127 : r);
+    return (int8_t)(r > max ? max : r < -max ? -max : r);
+}
+
+/* An activation: x times 1 / scale, as matmul_q8 computes it once per row. */
+static int8_t q7_of(float v, float sc)
+{
+    float r = nearbyintf(v * (1.0f / sc));
+    return (int8_t)(r > 63 ? 63 : r < -63 ? -63 : r);
 }
 
 Test(kernels, int8_product_matches_independent_quantization)
@@ -273,7 +281,7 @@ Test(kernels, int8_product_matches_independent_quantization)
             const float *x = X + r * I;
             float mx = 0;
             for (int k = 0; k < I; k++) mx = fmaxf(mx, fabsf(x[k]));
-            float sx = mx > 0 ? mx / 127.0f : 1.0f;
+            float sx = mx > 0 ? mx / 63.0f : 1.0f;
             matmul_q8(x, I, &q, b, y1, O, 1, scratch);
             cr_assert(memcmp(y1, Y + r * O, sizeof(float) * O) == 0, "int8 row %d differs alone", r);
             for (int o = 0; o < O; o++) {
@@ -284,7 +292,7 @@ Test(kernels, int8_product_matches_independent_quantization)
                 long long acc = 0;
                 double exact = b[o], mag = 0;
                 for (int k = 0; k < I; k++) {
-                    acc += (long long)q8_of(x[k], sx) * q8_of(w[k], sw);
+                    acc += (long long)q7_of(x[k], sx) * q8_of(w[k], sw, 127);
                     exact += (double)x[k] * w[k];
                     mag += fabs((double)x[k] * w[k]);
                 }
