@@ -906,6 +906,82 @@ void log_softmax(float *x, int n)
     shift_by(x, m, lse, x, n);
 }
 
+/* Folds x[k] into the two largest (m1 >= m2) seen so far. */
+static inline void keep_two(float v, float *m1, float *m2)
+{
+    if (v > *m1) {
+        *m2 = *m1;
+        *m1 = v;
+    } else if (v > *m2) {
+        *m2 = v;
+    }
+}
+
+#ifdef S2S_X86
+/* Per lane the two largest, then merged: the two largest of x[0..n). */
+AVX_TARGET static void two_largest_avx2(const float *x, int n, float *m1, float *m2)
+{
+    __m256 a = _mm256_set1_ps(-INFINITY), b = a;
+    int k = 0;
+    for (; k + 8 <= n; k += 8) {
+        __m256 v = _mm256_loadu_ps(x + k);
+        b = _mm256_max_ps(b, _mm256_min_ps(a, v));
+        a = _mm256_max_ps(a, v);
+    }
+    float la[8], lb[8];
+    _mm256_storeu_ps(la, a);
+    _mm256_storeu_ps(lb, b);
+    for (int j = 0; j < 8; j++) {
+        keep_two(la[j], m1, m2);
+        keep_two(lb[j], m1, m2);
+    }
+    for (; k < n; k++) keep_two(x[k], m1, m2);
+}
+
+AVX_TARGET static int next_at_least_avx2(const float *x, int from, int n, float lo)
+{
+    __m256 vlo = _mm256_set1_ps(lo);
+    int k = from;
+    for (; k + 8 <= n; k += 8) {
+        int mask = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(x + k), vlo, _CMP_GE_OQ));
+        if (mask) return k + __builtin_ctz((unsigned)mask);
+    }
+    for (; k < n; k++)
+        if (x[k] >= lo) return k;
+    return n;
+}
+#endif
+
+static void two_largest(const float *x, int n, float *m1, float *m2)
+{
+#ifdef S2S_X86
+    if (kernels_have_avx2()) { two_largest_avx2(x, n, m1, m2); return; }
+#endif
+    for (int k = 0; k < n; k++) keep_two(x[k], m1, m2);
+}
+
+float second_largest(const float *x, int n, int skip)
+{
+    float m1 = -INFINITY, m2 = -INFINITY;
+    if (skip < 0 || skip >= n) {
+        two_largest(x, n, &m1, &m2);
+    } else {
+        two_largest(x, skip, &m1, &m2);
+        two_largest(x + skip + 1, n - skip - 1, &m1, &m2);
+    }
+    return m2;
+}
+
+int next_at_least(const float *x, int from, int n, float lo)
+{
+#ifdef S2S_X86
+    if (kernels_have_avx2()) return next_at_least_avx2(x, from, n, lo);
+#endif
+    for (int k = from; k < n; k++)
+        if (x[k] >= lo) return k;
+    return n;
+}
+
 void axpy(float a, const float *x, float *y, int n)
 {
 #ifdef S2S_X86

@@ -46,6 +46,13 @@ void tanh_inplace(float *x, int n);
 /* y (n,) += a * x (n,) */
 void axpy(float a, const float *x, float *y, int n);
 
+/* The second largest of x[0..n) except x[skip] (skip < 0: none), counting
+ * repeats (two entries equal to the maximum give the maximum); -infinity
+ * when fewer than two entries count. No NaN in x. */
+float second_largest(const float *x, int n, int skip);
+/* The first i in from..n-1 with x[i] >= lo, else n. */
+int next_at_least(const float *x, int from, int n, float lo);
+
 /* Widens the first elements of n little-endian IEEE halves (bf16 = 0) or
  * bfloat16s (bf16 = 1) at src (any 2-byte alignment) into dst, exactly, with
  * the CPU's vector conversions; returns how many it did (a multiple of 8,

@@ -269,7 +269,14 @@ static int top_two(const group *g, const float *row, int width, int eos, int mas
 {
     int n = 0;
     double base = g->score[0];
-    for (int v = 0; v < width; v++) {
+    /* Scores base + row[v] rank as row[v] does, so the two best are among
+     * the tokens whose log p reaches the second largest; the margin keeps
+     * any token whose double sum could round level with it (ties go to the
+     * lower id), and the exact ranking below decides among those few. */
+    float m2 = second_largest(row, width, mask_eos ? eos : -1);
+    float lo = m2 - 1e-5f * (1.0f + fabsf(m2)) - 1e-9f * (float)fabs(base);
+    if (!(lo > -INFINITY)) lo = -INFINITY;
+    for (int v = next_at_least(row, 0, width, lo); v < width; v = next_at_least(row, v + 1, width, lo)) {
         if (row[v] == -INFINITY || (mask_eos && v == eos)) continue;
         candidate c = {base + (double)row[v], 0, v};
         if (n < 2) {

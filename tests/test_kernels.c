@@ -365,3 +365,34 @@ Test(kernels, first_nonfinite_finds_the_first_nan_or_infinity)
     cr_assert_eq(first_nonfinite(buf, 0, 2, 0), -1);
     free(raw);
 }
+
+/* second_largest and next_at_least against plain loops, over lengths that
+ * take the vector body and its tail, with repeats, -infinity and a skipped
+ * entry. */
+Test(kernels, second_largest_and_next_at_least_match_plain_loops)
+{
+    static float x[300];
+    for (int n = 1; n <= 300; n += 7) {
+        fill(x, (size_t)n, (unsigned)n);
+        if (n > 5) x[3] = x[n - 1]; /* a repeat */
+        if (n > 9) x[9] = -INFINITY;
+        for (int skip = -1; skip < n; skip += n / 3 + 1) {
+            float m1 = -INFINITY, m2 = -INFINITY;
+            for (int k = 0; k < n; k++) {
+                if (k == skip) continue;
+                if (x[k] > m1) { m2 = m1; m1 = x[k]; } else if (x[k] > m2) m2 = x[k];
+            }
+            cr_assert_eq(second_largest(x, n, skip), m2, "n %d skip %d", n, skip);
+        }
+        float lo = x[n / 2];
+        for (int from = 0; from <= n; from += 5) {
+            int want = from;
+            while (want < n && !(x[want] >= lo)) want++;
+            cr_assert_eq(next_at_least(x, from, n, lo), want, "n %d from %d", n, from);
+        }
+    }
+    float two[2] = {1.0f, 1.0f}, one[1] = {2.0f};
+    cr_assert_eq(second_largest(two, 2, -1), 1.0f, "a repeated maximum is also the second");
+    cr_assert(isinf(second_largest(one, 1, -1)), "one entry: -infinity");
+    cr_assert(isinf(second_largest(two, 2, 0)), "one entry left after the skip: -infinity");
+}
