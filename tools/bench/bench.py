@@ -214,6 +214,82 @@ def report_features(feats, n):
     return "\n".join(L)
 
 
+SHARED = os.path.normpath(os.path.join(ROOT, "..", "shared", "data"))
+
+
+def shipped_inputs(name, n, work):
+    """Held-out input lines of a shipped model (its test data), or None."""
+    tat = os.path.join(SHARED, "tatoeba-eng-fra", "test.tsv")
+    col = {"fra-eng": (tat, 1), "eng-fra": (tat, 0), "arxiv-title": (os.path.join(SHARED, "arxiv-titles",
+                                                                                    "test.tsv"), 0)}
+    if name == "dates":
+        from s2s_tools import dates
+        _, _, test = dates.generate(60000, 1000, 1000, 1234)
+        return [s for s, _ in test[:n]]
+    if name == "tutorial-fra-eng":
+        out = os.path.join(work, "tutorial-inputs.txt")
+        real_inputs(out, n, os.path.join(ROOT, "models", name))
+        return open(out, encoding="utf-8").read().splitlines()
+    if name not in col or not os.path.exists(col[name][0]):
+        return None
+    path, c = col[name]
+    lines = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            cols = line.rstrip("\n").split("\t")
+            if len(cols) > c and cols[c].strip():
+                lines.append(cols[c])
+            if len(lines) >= n:
+                break
+    return lines
+
+
+def shipped_speeds(a, work, log, n):
+    """Sentences per CPU-second of every shipped model: `s2s translate`
+    (`summarize` for a summarization model, with its defaults) on n of its
+    held-out inputs, one thread, the command's own batching, f32 and int8."""
+    out = []
+    mdir = os.path.join(ROOT, "models")
+    for name in sorted(os.listdir(mdir)):
+        d = os.path.join(mdir, name)
+        if not os.path.exists(os.path.join(d, "config.json")):
+            continue
+        lines = shipped_inputs(name, n, work)
+        if not lines:
+            continue
+        inp = os.path.join(work, "shipped-%s.txt" % name)
+        with open(inp, "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+        task = json.load(open(os.path.join(d, "config.json"), encoding="utf-8")).get("task")
+        cmd = [a.s2s, "summarize" if task == "summarization" else "translate", "-m", d, "-q", "--threads", "1"]
+        row = {"name": name, "sentences": len(lines), "command": "summarize" if task == "summarization" else
+               "translate"}
+        log("shipped model %s" % name)
+        for mode in ("f32", "int8"):
+            runs = [run(cmd + ["--compute", mode], stdin=inp, stdout=os.devnull) for _ in range(2)]
+            empty = min(run(cmd + ["--compute", mode])["cpu"] for _ in range(2))
+            best = min(r["cpu"] for r in runs)
+            row[mode] = len(lines) / max(best - empty, 1e-9)
+        out.append(row)
+    return out
+
+
+def report_shipped(rows):
+    L = ["## Shipped models", "",
+         "Sentences per CPU-second of each model in `models/` on its own held-out inputs (Tatoeba test "
+         "sentences, held-out tutorial pairs, generated test dates, arXiv test abstracts), `s2s translate` "
+         "greedy, or `s2s summarize` with the model's defaults for `arxiv-title`, one thread, the "
+         "command's batching of 16 lines, model load excluded. int8 is `--compute int8` (with the "
+         "model's lexical shortlist when it has one), including the quantization of the weights the "
+         "first call makes.", "",
+         "| model | inputs | command | f32 | int8 |", "|---|---:|---|---:|---:|"]
+    for r in rows:
+        L.append("| `%s` | %d | %s | %s | %s |" % (r["name"], r["sentences"], r["command"], fmt(r["f32"]),
+                                                   fmt(r["int8"])))
+    L.append("")
+    return "\n".join(L)
+
+
 def random_inputs(path, n, v_src, seed, lo=5, hi=15):
     rng = random.Random(seed)
     with open(path, "w") as f:
@@ -883,6 +959,8 @@ def main():
 
     log("cost of each version-2 feature ...")
     feats = feature_costs(a, a.work, log, max(30, N // 2))
+    log("shipped models ...")
+    shipped = shipped_speeds(a, a.work, log, N)
 
     log("FMA peak again ...")
     peaks += bench_bin("peak", 1)
@@ -907,12 +985,13 @@ def main():
     notes.append("This run of tools/bench/bench.py took %.0f s." % (time.time() - t_start))
     md = report_results(a, env, peak_info, gemm, lsm, loads, results, targets, notes, a.int8)
     md += "\n" + report_features(feats, max(30, N // 2))
+    md += "\n" + report_shipped(shipped)
     print(md)
     tmpl = open(os.path.join(HERE, "bench.md.in"), encoding="utf-8").read()
     with open(a.md, "w", encoding="utf-8") as f:
         f.write(tmpl.replace("@RESULTS@", md.rstrip("\n")))
     with open(os.path.join(a.work, "results.json"), "w") as f:
-        json.dump({"env": env, "peak": peak_info, "gemm": gemm, "loads": loads, "cases": results, "features": feats,
+        json.dump({"env": env, "peak": peak_info, "gemm": gemm, "loads": loads, "cases": results, "features": feats, "shipped": shipped,
                    "targets": targets, "int8": a.int8}, f, indent=1, default=str)
     if not a.quick:
         write_readme(env, results, a.int8)
