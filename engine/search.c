@@ -304,7 +304,16 @@ static int top_candidates(const group *g, const float *logp, int ld, int width, 
     for (int i = 0; i < g->live; i++) {
         const float *row = logp + (size_t)i * ld;
         double base = g->score[i];
-        for (int v = 0; v < width; v++) {
+        /* Once the heap is full, a token can enter only with base + row[v]
+         * >= the worst kept score: row[v] >= that minus base, less a margin
+         * for the float rounding of the bound. A vector pass skips the rest. */
+        float lo = -INFINITY;
+        for (int v = next_at_least(row, 0, width, lo); v < width; v = next_at_least(row, v + 1, width, lo)) {
+            if (n == cap) {
+                float bound = (float)(h[0].score - base);
+                lo = bound - 1e-5f * (1.0f + fabsf(bound)) - 1e-9f * (float)fabs(base);
+                if (row[v] < lo) continue;
+            }
             if (row[v] == -INFINITY) continue;
             double sc = base + (double)row[v];
             /* a full heap only admits candidates at least as good as its worst */
