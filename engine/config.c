@@ -601,15 +601,24 @@ static s2s_status parse_root(jctx *c, const cJSON *root, model_config *cfg)
         return st;
     if ((st = get_object(c, root, "", "decoding", 0, &decoding)) != S2S_OK)
         return st;
-    double lp;
+    double lp, cp;
     if ((st = get_int(c, decoding, "decoding", "max_length", 0, 0, 1, S2S_MAX_DECODE_STEPS,
                       &cfg->max_length)) ||
         (st = get_int(c, decoding, "decoding", "beam_size", 0, 0, 1, S2S_MAX_BEAM, &cfg->beam_size)) ||
         (st = get_int(c, decoding, "decoding", "min_length", 0, 0, 0, S2S_MAX_DECODE_STEPS,
                       &cfg->min_length)) ||
-        (st = get_number(c, decoding, "decoding", "length_penalty", -1.0, 0.0, S2S_MAX_LENGTH_PENALTY, &lp)))
+        (st = get_number(c, decoding, "decoding", "length_penalty", -1.0, 0.0, S2S_MAX_LENGTH_PENALTY, &lp)) ||
+        (st = get_int(c, decoding, "decoding", "no_repeat_ngram", 0, 0, 0, S2S_MAX_DECODE_STEPS,
+                      &cfg->no_repeat_ngram)) ||
+        (st = get_number(c, decoding, "decoding", "coverage_penalty", -1.0, 0.0, 1000.0, &cp)))
         return st;
     cfg->length_penalty = (float)lp;
+    cfg->coverage_penalty = (float)cp;
+    if (cp > 0.0 && cfg->window)
+        return s2s_fail(c->err, S2S_ERR_CONFIG,
+                        "%s: key \"decoding.coverage_penalty\": a coverage penalty does not apply to local attention "
+                        "(decoder.attention.window)",
+                        c->file);
     cfg->has_attn_out_bias = 0; /* decided by the loader from the weights */
     return parse_descriptive(c, root, cfg);
 }

@@ -199,6 +199,21 @@ Test(config, max_length_not_positive)
                        NULL);
 }
 
+Test(config, decoding_defaults_checked)
+{
+    expect_config_fail(S2S_ERR_CONFIG, "key \"decoding.no_repeat_ngram\": -1 is out of range",
+                       "decoding.no_repeat_ngram", cJSON_CreateNumber(-1), NULL);
+    expect_config_fail(S2S_ERR_CONFIG, "key \"decoding.coverage_penalty\"",
+                       "decoding.coverage_penalty", cJSON_CreateNumber(-0.5), NULL);
+    expect_config_fail(S2S_ERR_CONFIG, "key \"decoding.coverage_penalty\"",
+                       "decoding.coverage_penalty", cJSON_CreateString("high"), NULL);
+    expect_config_fail(S2S_ERR_CONFIG,
+                       "key \"decoding.coverage_penalty\": a coverage penalty does not apply to local attention",
+                       CFG_V2, "decoder.attention.window", cJSON_CreateNumber(2),
+                       "decoder.attention.local", cJSON_CreateString("monotonic"),
+                       "decoding.coverage_penalty", cJSON_CreateNumber(0.2), NULL);
+}
+
 Test(config, bpe_needs_merges)
 {
     expect_config_fail(S2S_ERR_CONFIG,

@@ -154,6 +154,8 @@ typedef struct s2s_model_info {
     int beam_size;                /* config decoding.beam_size, 0 if absent */
     int min_length;               /* config decoding.min_length, 0 if absent */
     float length_penalty;         /* config decoding.length_penalty, -1 if absent */
+    int no_repeat_ngram;          /* config decoding.no_repeat_ngram, 0 if absent */
+    float coverage_penalty;       /* config decoding.coverage_penalty, -1 if absent */
     int max_input_tokens;         /* tokens kept per input: config tokenizer.max_input_tokens
                                      (or its default), at most S2S_MAX_SOURCE_TOKENS */
     size_t n_tensors;             /* tensors the model uses */

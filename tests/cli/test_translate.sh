@@ -316,6 +316,24 @@ expect_rc 0 "summarize accepts every translate option" "$S2S" summarize -m "$TMP
 expect_rc 0 "summarize --n-best 5 (above the config beam)" "$S2S" summarize -m "$TMP/summ" --n-best 5 a b c
 check "summarize --n-best 5: 5 lines" test "$(lines "$TMP/out")" = 5
 expect_rc 0 "summarize --max-length 2 (below the config min_length)" "$S2S" summarize -m "$TMP/summ" --max-length 2 a b c
+# n-gram blocking and the coverage penalty as config defaults too; the
+# command line still wins
+"$PYTHON" -c "
+import json
+c = json.load(open('$TMP/summ/config.json'))
+c['decoding'].update(no_repeat_ngram=1, coverage_penalty=0.3)
+json.dump(c, open('$TMP/summ/config.json', 'w'), indent=1)"
+expect_rc 0 "summarize (n-gram blocking, coverage penalty)" "$S2S" summarize -m "$TMP/summ" -i "$TMP/in.txt" --format jsonl
+cp "$TMP/out" "$TMP/summ2.jsonl"
+expect_rc 0 "translate with the same settings" "$S2S" translate -m "$TMP/summ" -i "$TMP/in.txt" --format jsonl \
+  --beam 3 --length-penalty 0.5 --min-length 2 --no-repeat-ngram 1 --coverage-penalty 0.3
+check "summarize == translate --no-repeat-ngram 1 --coverage-penalty 0.3" cmp -s "$TMP/out" "$TMP/summ2.jsonl"
+check "the config's n-gram blocking changes the output" not cmp -s "$TMP/summ.jsonl" "$TMP/summ2.jsonl"
+expect_rc 0 "summarize --no-repeat-ngram 0 --coverage-penalty 0" "$S2S" summarize -m "$TMP/summ" -i "$TMP/in.txt" \
+  --format jsonl --no-repeat-ngram 0 --coverage-penalty 0
+check "the command line wins over the config" cmp -s "$TMP/out" "$TMP/summ.jsonl"
+expect_rc 0 "info shows the decoding defaults" "$S2S" info -m "$TMP/summ"
+check "info: decoding line" has "$TMP/out" "decoding:     max_length 7 (config), beam_size 3, min_length 2, length_penalty 0.5, no_repeat_ngram 1, coverage_penalty 0.3"
 
 # 16. --replace-unk: a model made to emit only unk; each becomes the source
 #     word it attends to most, in its original spelling

@@ -48,7 +48,7 @@ typedef struct cli_opts {
     char model_buf[4096];       /* model_dir when cli_pick_model made it */
     const char *input, *output; /* NULL: stdin / stdout */
     s2s_decode_params dp;
-    int beam_set, n_best_set, lp_set, max_len_set, min_len_set;
+    int beam_set, n_best_set, lp_set, max_len_set, min_len_set, no_repeat_set, coverage_penalty_set;
     int threads;
     int format;                 /* enum cli_format */
     int format_set;

@@ -158,8 +158,9 @@ static const command_def COMMANDS[] = {
          G_LENIENT | G_SPLIT,
      "usage: s2s summarize -m MODEL_DIR [OPTIONS] [TEXT...]\n"
      "Like translate, with the defaults a summarization model wants: beam size,\n"
-     "length penalty, min/max length from config.json \"decoding\" (beam_size,\n"
-     "length_penalty, min_length, max_length), else beam 4 and length penalty 1.\n\n"
+     "length penalty, min/max length, n-gram blocking and coverage penalty from\n"
+     "config.json \"decoding\" (beam_size, length_penalty, min_length, max_length,\n"
+     "no_repeat_ngram, coverage_penalty), else beam 4 and length penalty 1.\n\n"
      "  -m, --model DIR       model directory\n"
      "  --allow-nonfinite     load weights that hold NaN or infinities (debugging only)\n"
      IO_HELP DECODE_HELP NBEST_HELP GENERATE_HELP
@@ -395,8 +396,12 @@ static int apply_option(const char *cmd, int val, const char *name, const char *
     case O_HTML: o->html = arg; return 0;
     case O_SIDE: return parse_choice(cmd, name, arg, SIDE_NAMES, &o->side);
     case O_SHOW: return parse_choice(cmd, name, arg, SHOW_NAMES, &o->show);
-    case O_NO_REPEAT: return parse_int(cmd, name, arg, 0, S2S_MAX_DECODE_STEPS, &o->dp.no_repeat_ngram);
-    case O_COVERAGE_PENALTY: return parse_float(cmd, name, arg, 0.0, 1000.0, &o->dp.coverage_penalty);
+    case O_NO_REPEAT:
+        o->no_repeat_set = 1;
+        return parse_int(cmd, name, arg, 0, S2S_MAX_DECODE_STEPS, &o->dp.no_repeat_ngram);
+    case O_COVERAGE_PENALTY:
+        o->coverage_penalty_set = 1;
+        return parse_float(cmd, name, arg, 0.0, 1000.0, &o->dp.coverage_penalty);
     case O_PREFIX: o->prefix = arg; return 0;
     case O_TSV_PREFIX: o->prefix_column = 1; return 0;
     case O_SAMPLE: o->dp.sampling = 1; return 0;

@@ -80,8 +80,14 @@ static void print_vocab_and_tokenizer(FILE *f, const s2s_model_info *in)
             in->normalizer, in->level, in->lowercase ? "yes" : "no", in->max_input_tokens);
     if (in->merges_file) fprintf(f, ", merges %s", in->merges_file);
     fputs("\ndecoding:     max_length ", f);
-    if (in->max_length) fprintf(f, "%d (config)\n", in->max_length);
-    else fputs("2 x source tokens + 10 (default)\n", f);
+    if (in->max_length) fprintf(f, "%d (config)", in->max_length);
+    else fputs("2 x source tokens + 10 (default)", f);
+    if (in->beam_size) fprintf(f, ", beam_size %d", in->beam_size);
+    if (in->min_length) fprintf(f, ", min_length %d", in->min_length);
+    if (in->length_penalty >= 0.0f) fprintf(f, ", length_penalty %g", (double)in->length_penalty);
+    if (in->no_repeat_ngram) fprintf(f, ", no_repeat_ngram %d", in->no_repeat_ngram);
+    if (in->coverage_penalty >= 0.0f) fprintf(f, ", coverage_penalty %g", (double)in->coverage_penalty);
+    fputc('\n', f);
 }
 
 /* Writes a JSON value of the "scores" object for people: a string bare,
@@ -202,6 +208,11 @@ static void add_vocab_json(cJSON *root, const s2s_model_info *in)
     cJSON *dec = cJSON_AddObjectToObject(root, "decoding");
     if (in->max_length) cJSON_AddNumberToObject(dec, "max_length", in->max_length);
     else cJSON_AddNullToObject(dec, "max_length");
+    if (in->beam_size) cJSON_AddNumberToObject(dec, "beam_size", in->beam_size);
+    if (in->min_length) cJSON_AddNumberToObject(dec, "min_length", in->min_length);
+    if (in->length_penalty >= 0.0f) cJSON_AddNumberToObject(dec, "length_penalty", in->length_penalty);
+    if (in->no_repeat_ngram) cJSON_AddNumberToObject(dec, "no_repeat_ngram", in->no_repeat_ngram);
+    if (in->coverage_penalty >= 0.0f) cJSON_AddNumberToObject(dec, "coverage_penalty", in->coverage_penalty);
 }
 
 /* "tensors": [{"name", "dtype", "shape"}] in name order. */

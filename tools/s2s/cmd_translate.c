@@ -451,9 +451,9 @@ void cli_translate_block(void *vctx, s2s_session *session, cli_job *jobs, int n)
 }
 
 /* Sets what the command line left open from the model's decoding defaults
- * (config "decoding": beam_size, length_penalty, min_length), or the
- * summarization defaults, without ever contradicting what the command line
- * did set. */
+ * (config "decoding": beam_size, length_penalty, min_length,
+ * no_repeat_ngram, coverage_penalty), or the summarization defaults, without
+ * ever contradicting what the command line did set. */
 static void summarize_defaults(cli_opts *o, const s2s_model *m)
 {
     s2s_model_info info;
@@ -469,6 +469,8 @@ static void summarize_defaults(cli_opts *o, const s2s_model *m)
         if (o->max_len_set && min >= o->dp.max_length) min = o->dp.max_length - 1;
         o->dp.min_length = min;
     }
+    if (!o->no_repeat_set) o->dp.no_repeat_ngram = info.no_repeat_ngram;
+    if (!o->coverage_penalty_set && info.coverage_penalty >= 0.0f) o->dp.coverage_penalty = info.coverage_penalty;
 }
 
 int cmd_translate(int argc, char **argv)

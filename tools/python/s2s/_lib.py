@@ -114,6 +114,8 @@ class ModelInfo(ctypes.Structure):
         ("beam_size", c_int),
         ("min_length", c_int),
         ("length_penalty", c_float),
+        ("no_repeat_ngram", c_int),
+        ("coverage_penalty", c_float),
         ("max_input_tokens", c_int),
         ("n_tensors", c_size_t),
         ("n_parameters", c_size_t),

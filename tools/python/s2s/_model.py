@@ -215,6 +215,14 @@ class Model:
                     att["predictor_size"] = c.predictor_size
             dec["copy"] = bool(c.copy)
         dec["input_feeding"] = bool(c.input_feeding)
+        decoding = {"max_length": c.max_length or None}
+        for key, value, present in (("beam_size", c.beam_size, c.beam_size > 0),
+                                    ("min_length", c.min_length, c.min_length > 0),
+                                    ("length_penalty", c.length_penalty, c.length_penalty >= 0),
+                                    ("no_repeat_ngram", c.no_repeat_ngram, c.no_repeat_ngram > 0),
+                                    ("coverage_penalty", c.coverage_penalty, c.coverage_penalty >= 0)):
+            if present:
+                decoding[key] = value
         tensors = []
         for i in range(c.n_tensors):
             t = _lib.TensorInfo()
@@ -229,7 +237,7 @@ class Model:
             "source_vocab_size": c.source_vocab_size, "target_vocab_size": c.target_vocab_size,
             "tokenizer": {"normalizer": s(c.normalizer), "level": s(c.level), "lowercase": bool(c.lowercase),
                           "merges": s(c.merges_file), "max_input_tokens": c.max_input_tokens},
-            "decoding": {"max_length": c.max_length or None},
+            "decoding": decoding, "shortlist": bool(c.shortlist),
             "n_tensors": c.n_tensors, "n_parameters": c.n_parameters,
             "license": s(c.license), "attribution": s(c.attribution),
             "scores": None if c.scores_json is None else json.loads(decode(c.scores_json)),
@@ -445,10 +453,12 @@ class Model:
             raise InvalidArgumentError("%d prefixes for %d lines" % (len(out), n))
         return out
 
-    def summarize(self, lines, beam=None, n_best=1, length_penalty=None, max_length=0, min_length=None, **kw):
+    def summarize(self, lines, beam=None, n_best=1, length_penalty=None, max_length=0, min_length=None,
+                  no_repeat_ngram=None, coverage_penalty=None, **kw):
         """translate() with the defaults of `s2s summarize`: beam, length
-        penalty and min length from config.json "decoding" when given, else
-        beam 4 and length penalty 1 (an explicit argument always wins)."""
+        penalty, min length, n-gram blocking and coverage penalty from
+        config.json "decoding" when given, else beam 4 and length penalty 1
+        (an explicit argument always wins)."""
         c = self._c_info
         if beam is None:
             beam = max(c.beam_size if c.beam_size > 0 else SUMMARIZE_BEAM, n_best)
@@ -458,8 +468,13 @@ class Model:
             min_length = c.min_length
             if max_length and min_length >= max_length:
                 min_length = max_length - 1
+        if no_repeat_ngram is None:
+            no_repeat_ngram = c.no_repeat_ngram
+        if coverage_penalty is None:
+            coverage_penalty = c.coverage_penalty if c.coverage_penalty >= 0 else 0.0
         return self.translate(lines, beam=beam, n_best=n_best, length_penalty=length_penalty,
-                              max_length=max_length, min_length=min_length, **kw)
+                              max_length=max_length, min_length=min_length, no_repeat_ngram=no_repeat_ngram,
+                              coverage_penalty=coverage_penalty, **kw)
 
     # ---- scoring ----
 
