@@ -30,3 +30,9 @@ train_bpe_bigru_general $INIT_ARGS --attention bahdanau --copy --coverage --cove
 
 # baselines on the same test set, stored next to the model's scores
 "$PYTHON" tools/recipes/arxiv_baselines.py "$DATA" "$OUT"
+
+# summarize defaults picked on the validation set, then the test set scored
+# with them (needs the C engine: build/s2s)
+if [ -x build/s2s ]; then
+  "$PYTHON" tools/recipes/arxiv_defaults.py "$DATA" "$OUT" --s2s build/s2s --work "$WORK"
+fi
