@@ -27,7 +27,7 @@ BEAM = 4
 LENGTH_PENALTIES = [0.6, 1.0, 1.5]
 NO_REPEAT = [0, 2, 3]
 COVERAGE_PENALTIES = [0.0, 0.3]
-MIN_LENGTHS = [0, 5]
+MIN_LENGTHS = [0]
 
 
 def pairs(path, n=None):
