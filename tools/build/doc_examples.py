@@ -11,7 +11,7 @@ from a scratch directory beside the checkout that links the checkout's
 models/, tests/, tools/ and build/, so that relative paths (`models/...`,
 `../shared/data/...`) mean what they mean at the top of the checkout and
 files an example writes stay out of it; `s2s` is build/s2s. Standard output
-and standard error are compared together. An output line ending in `...` was
+and standard error are compared together, trailing white space left out. An output line ending in `...` was
 shortened in the documentation: only its beginning is compared (and kept
 shortened by --update); a line that is only `...` ends the comparison.
 
@@ -93,7 +93,7 @@ def run(cmd, cwd, bindir):
     text = r.stdout.decode("utf-8", "replace").rstrip("\n")
     err = r.stderr.decode("utf-8", "replace").rstrip("\n")
     lines = text.split("\n") if text else []
-    return lines + (err.split("\n") if err else [])
+    return [l.rstrip() for l in lines + (err.split("\n") if err else [])]  # as the files keep them
 
 
 def abbreviated(shown):
