@@ -24,6 +24,10 @@ typedef struct enc_memory {
     const int *copy_same_as; /* copy models: (n) the first position with the
                             same id as position j; else NULL */
     int n_ext;      /* copy models: extended ids V..V+n_ext-1 in use */
+    const int *shortlist_ids; /* fast mode with a shortlist: this input's own target
+                                 ids (the order a call of this input alone would
+                                 list them), else NULL */
+    int shortlist_k;
 } enc_memory;
 
 /* Floats of scratch encode() needs for n source tokens. */
@@ -82,14 +86,19 @@ int logp_width(const s2s_model *m, int n_max);
  * most n_max positions. */
 size_t step_scratch_floats(const s2s_model *m, int rows, int n_max);
 
-/* The output projection restricted to k target ids (the fast mode's lexical
- * shortlist): every other target id gets log p = -infinity. */
+/* The output projection restricted to the k target ids of a call's lexical
+ * shortlists (the fast mode): the union of its inputs' own lists. Each row
+ * then keeps only its own input's ids (mem[r]->shortlist_ids), normalized
+ * over them in that list's order, so a row's result does not depend on the
+ * other inputs of the call; every other target id gets log p = -infinity. */
 typedef struct out_subset {
     int k;
-    const int *ids;     /* (k) target ids, distinct */
+    const int *ids;     /* (k) target ids of the union, distinct */
+    const int *pos;     /* (V) column of each target id in the union, -1 if absent */
     qmat w;             /* (k, H) their rows of the int8 output projection (views) */
     const float *bias;  /* (k) their output biases */
     float *logits;      /* (R, k) scratch */
+    float *vals;        /* (V) scratch: one row's own logits */
 } out_subset;
 
 /* One decoder step t (1-based) for rows 0..R-1 of st (q: the int8 weights

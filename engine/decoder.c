@@ -208,20 +208,24 @@ static void copy_distribution(const s2s_model *m, int R, const enc_memory *const
     }
 }
 
-/* Logits of the shortlist's k ids only, for R rows of o (R, H): the other
- * ids of each logp row get -infinity. Without copy the log-softmax runs over
- * the k logits alone and is scattered; a copy model gets the logits (its
- * distribution is made over the whole row). */
-static void subset_output(const s2s_model *m, const out_subset *sub, const float *o, int R, float *logp,
-                          int logp_ld, float *qs)
+/* Logits of the union's k ids (one product for all rows), then each row
+ * keeps its own input's ids only (int8 sums are exact, so an element does
+ * not depend on the other columns): without copy, the log-softmax over them
+ * in their list's order, scattered; a copy model gets the logits (its
+ * distribution is made over the whole row). Other ids get -infinity. */
+static void subset_output(const s2s_model *m, const out_subset *sub, const float *o, int R,
+                          const enc_memory *const *mem, float *logp, int logp_ld, float *qs)
 {
     int H = m->cfg.dec.hidden, V = vocab_size(m->vocab[S2S_TARGET]), k = sub->k;
     matmul_q8(o, (size_t)H, &sub->w, sub->bias, sub->logits, (size_t)k, R, qs); /* (R, k) = o W_sub^T + b */
     for (int r = 0; r < R; r++) {
         float *row = logp + (size_t)r * logp_ld, *lg = sub->logits + (size_t)r * k;
-        if (!m->cfg.copy) log_softmax(lg, k);
+        const int *ids = mem[r]->shortlist_ids;
+        int K = mem[r]->shortlist_k;
+        for (int i = 0; i < K; i++) sub->vals[i] = lg[sub->pos[ids[i]]];
+        if (!m->cfg.copy) log_softmax(sub->vals, K);
         for (int v = 0; v < V; v++) row[v] = -INFINITY;
-        for (int i = 0; i < k; i++) row[sub->ids[i]] = lg[i];
+        for (int i = 0; i < K; i++) row[ids[i]] = sub->vals[i];
     }
 }
 
@@ -273,7 +277,7 @@ void decoder_step(const s2s_model *m, const model_q8 *q, const out_subset *sub, 
     }
     if (st->cov) add_coverage(st, R, mem, alpha, alpha_ld);
     if (sub) {
-        subset_output(m, sub, out, R, logp, logp_ld, qs);
+        subset_output(m, sub, out, R, mem, logp, logp_ld, qs);
         if (m->cfg.copy) copy_distribution(m, R, mem, ctx, ldc, out, emb, alpha, alpha_ld, p_gen, mass, logp, logp_ld);
         return;
     }

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config.h"
 #include "kernels.h"
@@ -348,10 +349,12 @@ static s2s_status resolve(const char *dir_real, const char *rel, const char *key
     int root = dl == 1 && dir_real[0] == '/';
     if (!root && (strncmp(real, dir_real, dl) != 0 || real[dl] != '/')) {
         free(real);
-        return s2s_fail(err, S2S_ERR_CONFIG,
-                           "config.json: key \"%s\": \"%.200s\" resolves outside the model "
-                           "directory (through a symbolic link)",
-                           key ? key : rel, rel);
+        return key ? s2s_fail(err, S2S_ERR_CONFIG,
+                              "config.json: key \"%s\": \"%.200s\" resolves outside the model "
+                              "directory (through a symbolic link)",
+                              key, rel)
+                   : s2s_fail(err, S2S_ERR_CONFIG,
+                              "%s: resolves outside the model directory (through a symbolic link)", rel);
     }
     *out = real;
     return S2S_OK;
@@ -400,13 +403,23 @@ static s2s_status load_tokenizer(s2s_model *m, const char *dir_real, s2s_error *
 /* Reads `shortlist.txt` (the fast mode's lexical shortlist) when the model
  * directory has one and checks its header; the rest is parsed the first
  * time the fast mode needs it, so loading stays as fast without it. Its
- * absence is not an error. */
+ * absence is not an error; a name that is there but cannot be read (a
+ * dangling symbolic link, one leading outside the directory) is. */
 static s2s_status load_shortlist(s2s_model *m, const char *dir_real, s2s_error *err)
 {
     char *path, *text;
-    size_t len;
-    if (resolve(dir_real, SHORTLIST_FILE, NULL, &path, NULL) != S2S_OK) return S2S_OK;
-    s2s_status st = loader_read_file(path, SHORTLIST_FILE, LOADER_MAX_TEXT_FILE, &text, &len, err);
+    size_t len, dl = strlen(dir_real);
+    char *joined = malloc(dl + sizeof "/" SHORTLIST_FILE);
+    if (!joined) return s2s_fail(err, S2S_ERR_NOMEM, "%s: out of memory", SHORTLIST_FILE);
+    memcpy(joined, dir_real, dl);
+    memcpy(joined + dl, "/" SHORTLIST_FILE, sizeof "/" SHORTLIST_FILE);
+    struct stat sb;
+    int absent = lstat(joined, &sb) != 0 && errno == ENOENT;
+    free(joined);
+    if (absent) return S2S_OK;
+    s2s_status st = resolve(dir_real, SHORTLIST_FILE, NULL, &path, err);
+    if (st) return st;
+    st = loader_read_file(path, SHORTLIST_FILE, LOADER_MAX_TEXT_FILE, &text, &len, err);
     free(path);
     if (st) return st;
     st = shortlist_check_header(text, len, SHORTLIST_FILE, vocab_size(m->vocab[S2S_SOURCE]),

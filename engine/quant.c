@@ -65,6 +65,8 @@ const struct shortlist *model_shortlist_get(const s2s_model *cm, s2s_error *err)
             atomic_store(&m->shortlist, sl);
     }
     if (!sl && err) *err = m->shortlist_err;
+    if (m->shortlist_err.status == S2S_ERR_NOMEM) /* a later call may find the memory: only the file's faults stay */
+        memset(&m->shortlist_err, 0, sizeof m->shortlist_err);
     pthread_mutex_unlock(&m->q8_lock);
     return sl;
 }

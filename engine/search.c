@@ -83,8 +83,9 @@ typedef struct beam_bufs {
     float *coverage_acc;       /* [n_max] attention sums (coverage penalty) */
     int *order;                /* [Vx] token order (sampling) */
     float *prob;               /* [Vx] probabilities (sampling) */
-    unsigned char *sl_mark;    /* shortlist: [V] 1 = target id selected */
-    out_subset sub;            /* shortlist: the selected output rows (k 0 = none) */
+    unsigned char *sl_mark;    /* shortlist: [V] 1 = target id in the list being built */
+    int *sl_lists;             /* shortlist: every input's own ids, one list after another */
+    out_subset sub;            /* shortlist: the union's output rows (k 0 = none) */
 } beam_bufs;
 
 typedef struct beam_plan {
@@ -93,7 +94,7 @@ typedef struct beam_plan {
     int n, K, R, n_max, Vx, T_max;
     const s2s_decode_params *p;
     const model_q8 *q;    /* fast mode's int8 weights, or NULL */
-    int use_shortlist;    /* q, the model's shortlist and params->shortlist */
+    const shortlist *sl;  /* the model's shortlist when the fast mode uses it, else NULL */
 } beam_plan;
 
 /* Sentences encoded together: one product per time step over all of them,
@@ -175,33 +176,53 @@ static void carve_beam(arena *a, const void *plan, void *bufs)
     b->prob = pl->p->sampling ? arena_take(a, sizeof(float) * (size_t)pl->Vx) : NULL;
     memset(&b->sub, 0, sizeof b->sub);
     b->sl_mark = NULL;
-    if (pl->use_shortlist) { /* room for every target id: the selection is made after carving */
+    b->sl_lists = NULL;
+    if (pl->sl) { /* room for every target id: the selection is made after carving */
         const qmat *w = &pl->q->out;
-        size_t V = (size_t)w->out;
+        size_t V = (size_t)w->out, lists = 0;
+        for (int i = 0; i < pl->n; i++) lists += (size_t)shortlist_bound(pl->sl, pl->in[i].ids, pl->in[i].n,
+                                                                         pl->in[i].n_prefix + 2);
         b->sl_mark = arena_take(a, V);
+        b->sl_lists = arena_take(a, sizeof(int) * lists);
         b->sub.ids = arena_take(a, sizeof(int) * V);
+        b->sub.pos = arena_take(a, sizeof(int) * V);
         b->sub.w.q = arena_take(a, V * (size_t)w->in_pad);
         b->sub.w.scale = arena_take(a, sizeof(float) * V);
         b->sub.w.corr = arena_take(a, sizeof(int32_t) * V);
         b->sub.bias = arena_take(a, sizeof(float) * V);
         b->sub.logits = arena_take(a, sizeof(float) * V * (size_t)pl->R);
+        b->sub.vals = arena_take(a, sizeof(float) * V);
     }
 }
 
-/* The fast mode's shortlist for this call: the frequent ids, eos and unk,
- * the candidates of every input's source ids and every prefix id; their
- * rows of the int8 output projection are gathered into b->sub. */
+/* The fast mode's shortlist of each input, in this order: the frequent ids,
+ * eos and unk, the candidates of its source ids and its prefix ids; each
+ * group's memory points at its own list. Their union's rows of the int8
+ * output projection are gathered into b->sub. */
 static void select_shortlist(const s2s_model *m, const shortlist *sl, const model_q8 *q, const search_input *in, int n,
                              beam_bufs *b)
 {
     const qmat *w = &q->out;
-    int V = w->out, k = 0, *ids = (int *)b->sub.ids, special[2] = {m->eos_id, m->unk_id[S2S_TARGET]};
+    int V = w->out, k = 0, *ids = (int *)b->sub.ids, *pos = (int *)b->sub.pos, *list = b->sl_lists;
+    int special[2] = {m->eos_id, m->unk_id[S2S_TARGET]};
     memset(b->sl_mark, 0, (size_t)V);
-    shortlist_add_targets(sl->frequent, sl->n_frequent, V, b->sl_mark, ids, &k);
-    shortlist_add_targets(special, 2, V, b->sl_mark, ids, &k);
+    for (int t = 0; t < V; t++) pos[t] = -1;
     for (int i = 0; i < n; i++) {
-        shortlist_add_source(sl, in[i].ids, in[i].n, b->sl_mark, ids, &k);
-        shortlist_add_targets(in[i].prefix, in[i].n_prefix, V, b->sl_mark, ids, &k);
+        int K = 0;
+        shortlist_add_targets(sl->frequent, sl->n_frequent, V, b->sl_mark, list, &K);
+        shortlist_add_targets(special, 2, V, b->sl_mark, list, &K);
+        shortlist_add_source(sl, in[i].ids, in[i].n, b->sl_mark, list, &K);
+        shortlist_add_targets(in[i].prefix, in[i].n_prefix, V, b->sl_mark, list, &K);
+        for (int j = 0; j < K; j++) { /* clear the marks for the next input; add to the union */
+            b->sl_mark[list[j]] = 0;
+            if (pos[list[j]] < 0) {
+                pos[list[j]] = k;
+                ids[k++] = list[j];
+            }
+        }
+        b->g[i].mem.shortlist_ids = list;
+        b->g[i].mem.shortlist_k = K;
+        list += K;
     }
     int8_t *rows = b->sub.w.q;
     float *bias = (float *)b->sub.bias;
@@ -739,7 +760,7 @@ s2s_status search_beam(const s2s_model *m, arena *ar, const search_input *in, in
         s2s_error e;
         if (!(sl = model_shortlist_get(m, &e))) return s2s_fail(err, e.status, "%s", e.message);
     }
-    beam_plan pl = {m, in, n, K, n * K, n_max, Vx, T_max, p, q, sl != NULL};
+    beam_plan pl = {m, in, n, K, n * K, n_max, Vx, T_max, p, q, sl};
     beam_bufs b;
     if (!arena_carve(ar, carve_beam, &pl, &b)) return s2s_fail(err, S2S_ERR_NOMEM, "out of memory for decoding buffers");
     if (sl) select_shortlist(m, sl, q, in, n, &b);

@@ -8,6 +8,11 @@
 
 #include "error.h"
 
+static int is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r';
+}
+
 /* A cursor over one line of the file. */
 typedef struct line_reader {
     const char *p, *end; /* the line, without its newline */
@@ -19,7 +24,7 @@ typedef struct line_reader {
  * 0 at the end of the line, -1 on anything else. */
 static int next_int(line_reader *r, long *v)
 {
-    while (r->p < r->end && (*r->p == ' ' || *r->p == '\t' || *r->p == '\r')) r->p++;
+    while (r->p < r->end && is_blank(*r->p)) r->p++;
     if (r->p == r->end) return 0;
     if (*r->p < '0' || *r->p > '9') return -1;
     long x = 0;
@@ -27,7 +32,7 @@ static int next_int(line_reader *r, long *v)
         if (x > 100000000) return -1;
         x = x * 10 + (*r->p++ - '0');
     }
-    if (r->p < r->end && *r->p != ' ' && *r->p != '\t' && *r->p != '\r') return -1;
+    if (r->p < r->end && !is_blank(*r->p)) return -1;
     *v = x;
     return 1;
 }
@@ -36,9 +41,17 @@ static int take_word(line_reader *r, const char *word)
 {
     size_t n = strlen(word);
     if ((size_t)(r->end - r->p) < n || memcmp(r->p, word, n) != 0) return 0;
-    if (r->p + n < r->end && r->p[n] != ' ' && r->p[n] != '\t') return 0;
+    if (r->p + n < r->end && !is_blank(r->p[n])) return 0;
     r->p += n;
     return 1;
+}
+
+/* Moves r->p past leading white space; 1 when the line holds nothing else
+ * or is a comment. */
+static int skip_line(line_reader *r)
+{
+    while (r->p < r->end && is_blank(*r->p)) r->p++;
+    return r->p == r->end || *r->p == '#';
 }
 
 /* Reads the target ids of the rest of the line into ids (growing it). */
@@ -150,7 +163,7 @@ s2s_status shortlist_parse(const char *text, size_t len, const char *file, int v
         const char *nl = memchr(r.p, '\n', (size_t)(end - r.p));
         r.end = nl ? nl : end;
         r.line_no++;
-        if (r.p == r.end || *r.p == '#' || (r.end - r.p == 1 && *r.p == '\r')) {
+        if (skip_line(&r)) {
         } else if (!seen_header) {
             st = read_header(&r, v_src, v_tgt, err);
             seen_header = 1;
@@ -185,11 +198,18 @@ s2s_status shortlist_check_header(const char *text, size_t len, const char *file
         const char *nl = memchr(r.p, '\n', (size_t)(end - r.p));
         r.end = nl ? nl : end;
         r.line_no++;
-        if (!(r.p == r.end || *r.p == '#' || (r.end - r.p == 1 && *r.p == '\r')))
-            return read_header(&r, v_src, v_tgt, err);
+        if (!skip_line(&r)) return read_header(&r, v_src, v_tgt, err);
         r.p = nl ? nl + 1 : end;
     }
     return s2s_fail(err, S2S_ERR_VOCAB, "%s: empty (expected the header 's2s-shortlist 1 V_SRC V_TGT')", file);
+}
+
+int shortlist_bound(const shortlist *sl, const int *src, int n, int extra)
+{
+    long total = (long)sl->n_frequent + extra;
+    for (int j = 0; j < n; j++)
+        if (src[j] >= 0 && src[j] < sl->n_src) total += sl->first[src[j] + 1] - sl->first[src[j]];
+    return total < sl->n_tgt ? (int)total : sl->n_tgt;
 }
 
 void shortlist_add_targets(const int *ids_in, int n, int n_tgt, unsigned char *mark, int *ids, int *k)

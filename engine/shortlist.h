@@ -42,6 +42,10 @@ void shortlist_free(shortlist *sl);
 s2s_status shortlist_check_header(const char *text, size_t len, const char *file, int v_src, int v_tgt,
                                   s2s_error *err);
 
+/* At most how many ids one input's list can hold: the frequent ids, the
+ * candidates of its n source ids, and `extra` more (eos, unk, a prefix). */
+int shortlist_bound(const shortlist *sl, const int *src, int n, int extra);
+
 /* Adds to the selection the target ids of source ids src[0..n): marks them
  * in `mark` (n_tgt bytes, 1 = selected) and appends newly marked ones to
  * ids[*k], ++*k. */

@@ -391,6 +391,10 @@ Test(kernels, second_largest_and_next_at_least_match_plain_loops)
             cr_assert_eq(next_at_least(x, from, n, lo), want, "n %d from %d", n, from);
         }
     }
+    float lane[24] = {0};
+    lane[1] = lane[9] = 5.0f; /* the maximum twice in one vector lane */
+    cr_assert_eq(second_largest(lane, 24, -1), 5.0f, "a maximum repeated in one lane is also the second");
+    cr_assert_eq(second_largest(lane, 24, 9), 0.0f, "skipping one of them");
     float two[2] = {1.0f, 1.0f}, one[1] = {2.0f};
     cr_assert_eq(second_largest(two, 2, -1), 1.0f, "a repeated maximum is also the second");
     cr_assert(isinf(second_largest(one, 1, -1)), "one entry: -infinity");

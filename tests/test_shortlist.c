@@ -39,7 +39,7 @@ static void parse_fail(const char *text, s2s_status status, const char *needle)
 
 Test(shortlist, parses_lines_in_any_order)
 {
-    shortlist *sl = parse_ok("s2s-shortlist 1 5 6\n# a comment\n\nfrequent 2 3\n3 4 5\n1 2\r\n", 5, 6);
+    shortlist *sl = parse_ok("s2s-shortlist 1 5 6\n# a comment\n\n  \t\r\nfrequent 2 3\n3 4 5\n  1 2\r\n", 5, 6);
     cr_assert_eq(sl->n_frequent, 2);
     cr_assert(sl->frequent[0] == 2 && sl->frequent[1] == 3);
     /* source 1 -> {2}, source 3 -> {4, 5}, the others nothing */
@@ -47,6 +47,18 @@ Test(shortlist, parses_lines_in_any_order)
     for (int s = 0; s <= 5; s++) cr_assert_eq(sl->first[s], expect_first[s], "first[%d]", s);
     cr_assert(sl->cand[0] == 2 && sl->cand[1] == 4 && sl->cand[2] == 5);
     shortlist_free(sl);
+}
+
+Test(shortlist, crlf_files_and_an_empty_frequent_line)
+{
+    shortlist *sl = parse_ok("s2s-shortlist 1 5 6\r\nfrequent\r\n1 2\r\n", 5, 6);
+    cr_assert_eq(sl->n_frequent, 0);
+    cr_assert(sl->first[1] == 0 && sl->first[2] == 1 && sl->cand[0] == 2);
+    shortlist_free(sl);
+    s2s_error err;
+    cr_assert_eq(shortlist_check_header("# x\r\n\r\n s2s-shortlist 1 5 6\r\n", 27, "shortlist.txt", 5, 6, &err), S2S_OK,
+                 "%s", err.message);
+    cr_assert_eq(shortlist_check_header("s2s-shortlist 1 5 6", 19, "shortlist.txt", 5, 7, &err), S2S_ERR_VOCAB);
 }
 
 Test(shortlist, selection_is_a_union_without_repeats)
@@ -298,6 +310,67 @@ Test(shortlist, int8_emits_only_listed_words)
         remove_dir(dir_short);
     }
     cr_assert(tested > 0, "every fixture chose eos first: the test proved nothing");
+}
+
+/* A shortlist that keeps few words: the frequent id 2, and two candidates
+ * per source id. */
+static void small_shortlist(int v_src, int v_tgt, char *text, size_t size)
+{
+    int n = snprintf(text, size, "s2s-shortlist 1 %d %d\nfrequent %d\n", v_src, v_tgt, 2 % v_tgt);
+    for (int s = 0; s < v_src; s++)
+        n += snprintf(text + n, size - (size_t)n, "%d %d %d\n", s, (s * 7 + 3) % v_tgt, (s * 5 + 1) % v_tgt);
+}
+
+/* With a shortlist each input keeps its own list: a line decoded in a batch
+ * gets exactly what it gets alone (tokens and every log-probability), though
+ * the batch computes the union of the lists, for greedy and beam, with and
+ * without copy. */
+Test(shortlist, batch_equals_single)
+{
+    const char *names[] = {"gru3_general_after_nobias", "gru_bi_bahdanau_before", "v2_copy_gru_bahdanau_before",
+                           "v2_copy_cov_lstm_after_feed"};
+    for (size_t f = 0; f < sizeof names / sizeof names[0]; f++) {
+        char dir[64], text[16384];
+        s2s_model *plain = fixture_with_shortlist(names[f], NULL, dir, sizeof dir);
+        s2s_model_info info;
+        s2s_model_get_info(plain, &info);
+        s2s_model_free(plain);
+        remove_dir(dir);
+        small_shortlist(info.source_vocab_size, info.target_vocab_size, text, sizeof text);
+        s2s_model *m = fixture_with_shortlist(names[f], text, dir, sizeof dir);
+        int eos = s2s_model_token_id(m, S2S_SOURCE, info.eos, strlen(info.eos));
+        int data[3][5] = {{1, 2, 3, 0, 0}, {4, 5, 0, 0, 0}, {6, 7, 8, 9, 0}}, lens[3] = {4, 3, 5};
+        const int *srcs[3];
+        for (int i = 0; i < 3; i++) {
+            for (int j = 0; j < lens[i] - 1; j++) data[i][j] %= info.source_vocab_size;
+            data[i][lens[i] - 1] = eos >= 0 ? eos : 1 % info.source_vocab_size; /* no source eos: any id */
+            srcs[i] = data[i];
+        }
+        s2s_session *s = s2s_session_new(m, NULL);
+        for (int beam = 1; beam <= 3; beam += 2) {
+            s2s_decode_params p = s2s_decode_default_params();
+            p.compute = S2S_COMPUTE_INT8;
+            p.max_length = 8;
+            p.beam_size = beam;
+            p.n_best = beam;
+            s2s_result batch[3], single;
+            s2s_error err = {0};
+            cr_assert_eq(s2s_translate_batch(s, srcs, lens, 3, &p, batch, &err), S2S_OK, "%s: %s", names[f],
+                         err.message);
+            for (int i = 0; i < 3; i++) {
+                cr_assert_eq(s2s_translate_ids(s, srcs[i], lens[i], &p, &single, &err), S2S_OK);
+                cr_assert_eq(single.n_hyps, batch[i].n_hyps);
+                for (int h = 0; h < single.n_hyps; h++)
+                    cr_assert(same_tokens(&single.hyps[h], &batch[i].hyps[h]),
+                              "%s beam %d input %d hyp %d: batch differs from single", names[f], beam, i, h);
+                s2s_result_free(&single);
+                s2s_result_free(&batch[i]);
+            }
+        }
+        s2s_session_free(s);
+        s2s_model_free(m);
+        remove_dir(dir);
+    }
 }
 
 Test(shortlist, parameter_is_checked)

@@ -154,8 +154,6 @@ typedef struct s2s_model_info {
     int beam_size;                /* config decoding.beam_size, 0 if absent */
     int min_length;               /* config decoding.min_length, 0 if absent */
     float length_penalty;         /* config decoding.length_penalty, -1 if absent */
-    int no_repeat_ngram;          /* config decoding.no_repeat_ngram, 0 if absent */
-    float coverage_penalty;       /* config decoding.coverage_penalty, -1 if absent */
     int max_input_tokens;         /* tokens kept per input: config tokenizer.max_input_tokens
                                      (or its default), at most S2S_MAX_SOURCE_TOKENS */
     size_t n_tensors;             /* tensors the model uses */
@@ -165,6 +163,8 @@ typedef struct s2s_model_info {
     const char *scores_json;      /* config "scores" value as compact JSON text, NULL when absent */
     int shortlist;                /* 1 when the model directory has shortlist.txt (the fast
                                      mode's lexical shortlist, parsed on first use) */
+    int no_repeat_ngram;          /* config decoding.no_repeat_ngram, 0 if absent */
+    float coverage_penalty;       /* config decoding.coverage_penalty, -1 if absent */
 } s2s_model_info;
 
 /* Fills `info` for `model`. Never fails for a loaded model. A NULL `info`
@@ -283,12 +283,13 @@ typedef struct s2s_decode_params {
     s2s_compute compute;    /* S2S_COMPUTE_F32 or S2S_COMPUTE_INT8. Forced decoding
                                (s2s_score*) always uses F32. Default S2S_COMPUTE_F32. */
     int shortlist;          /* fast mode only: 1 computes the output projection for
-                               the model's lexical shortlist (its shortlist.txt: the
-                               likely words of the call's source words, the frequent
-                               words, eos, unk and any prefix) when the model has
-                               one, every other word getting log p = -infinity;
-                               0 = the whole vocabulary. Ignored with F32.
-                               Default 1. */
+                               the model's lexical shortlist (its shortlist.txt) when
+                               the model has one: each input's own list (the likely
+                               words of its source words, the frequent words, eos,
+                               unk and its prefix), log p normalized over that list,
+                               every other word -infinity, so an input's result does
+                               not depend on the others of the call; 0 = the whole
+                               vocabulary. Ignored with F32. Default 1. */
 } s2s_decode_params;
 
 S2S_API s2s_decode_params s2s_decode_default_params(void);

@@ -144,7 +144,7 @@ def test_mutation_is_caught():
     fields[0], fields[1] = fields[1], fields[0]
     text = header_text()
     assert [f[0] for f in fields] != struct_fields(text, "s2s_decode_params")
-    wrong = type("Wrong", (ctypes.Structure,), {"_fields_": fields[1:]})   # the first field left out
+    wrong = type("Wrong", (ctypes.Structure,), {"_fields_": fields[1:]})   # one field left out
     assert [getattr(wrong, f[0]).offset for f in fields[1:]] != \
         [getattr(_lib.DecodeParams, f[0]).offset for f in fields[1:]]
 

@@ -190,6 +190,14 @@ static void add_architecture_json(cJSON *root, const s2s_model_info *in)
     cJSON_AddBoolToObject(root, "shortlist", in->shortlist);
 }
 
+/* A float setting as a person wrote it (0.6, not 0.600000023841858). */
+static double as_written(float v)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%g", (double)v);
+    return strtod(buf, NULL);
+}
+
 /* Special tokens, vocabulary sizes, tokenizer and decoding keys. */
 static void add_vocab_json(cJSON *root, const s2s_model_info *in)
 {
@@ -210,9 +218,9 @@ static void add_vocab_json(cJSON *root, const s2s_model_info *in)
     else cJSON_AddNullToObject(dec, "max_length");
     if (in->beam_size) cJSON_AddNumberToObject(dec, "beam_size", in->beam_size);
     if (in->min_length) cJSON_AddNumberToObject(dec, "min_length", in->min_length);
-    if (in->length_penalty >= 0.0f) cJSON_AddNumberToObject(dec, "length_penalty", in->length_penalty);
+    if (in->length_penalty >= 0.0f) cJSON_AddNumberToObject(dec, "length_penalty", as_written(in->length_penalty));
     if (in->no_repeat_ngram) cJSON_AddNumberToObject(dec, "no_repeat_ngram", in->no_repeat_ngram);
-    if (in->coverage_penalty >= 0.0f) cJSON_AddNumberToObject(dec, "coverage_penalty", in->coverage_penalty);
+    if (in->coverage_penalty >= 0.0f) cJSON_AddNumberToObject(dec, "coverage_penalty", as_written(in->coverage_penalty));
 }
 
 /* "tensors": [{"name", "dtype", "shape"}] in name order. */

@@ -114,8 +114,6 @@ class ModelInfo(ctypes.Structure):
         ("beam_size", c_int),
         ("min_length", c_int),
         ("length_penalty", c_float),
-        ("no_repeat_ngram", c_int),
-        ("coverage_penalty", c_float),
         ("max_input_tokens", c_int),
         ("n_tensors", c_size_t),
         ("n_parameters", c_size_t),
@@ -123,6 +121,8 @@ class ModelInfo(ctypes.Structure):
         ("attribution", c_char_p),
         ("scores_json", c_char_p),
         ("shortlist", c_int),
+        ("no_repeat_ngram", c_int),
+        ("coverage_penalty", c_float),
     ]
 
 

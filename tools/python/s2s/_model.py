@@ -215,12 +215,15 @@ class Model:
                     att["predictor_size"] = c.predictor_size
             dec["copy"] = bool(c.copy)
         dec["input_feeding"] = bool(c.input_feeding)
+        def as_written(v):  # as `s2s info` prints a float setting: 0.6, not 0.600000023841858
+            return float("%g" % v)
+
         decoding = {"max_length": c.max_length or None}
         for key, value, present in (("beam_size", c.beam_size, c.beam_size > 0),
                                     ("min_length", c.min_length, c.min_length > 0),
-                                    ("length_penalty", c.length_penalty, c.length_penalty >= 0),
+                                    ("length_penalty", as_written(c.length_penalty), c.length_penalty >= 0),
                                     ("no_repeat_ngram", c.no_repeat_ngram, c.no_repeat_ngram > 0),
-                                    ("coverage_penalty", c.coverage_penalty, c.coverage_penalty >= 0)):
+                                    ("coverage_penalty", as_written(c.coverage_penalty), c.coverage_penalty >= 0)):
             if present:
                 decoding[key] = value
         tensors = []

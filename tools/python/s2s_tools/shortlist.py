@@ -48,7 +48,8 @@ def token_ids(s2s, model, lines, vocab):
     rows = r.stdout.decode("utf-8").split("\n")[:len(lines)]
     if len(rows) != len(lines):
         raise SystemExit("shortlist: s2s tokenize gave %d lines for %d" % (len(rows), len(lines)))
-    return [[vocab[p] for p in row.split(" ") if p in vocab] for row in rows]
+    space = "\u2423"  # how the command shows a space inside a token
+    return [[vocab[p] for p in (q.replace(space, " ") for q in row.split(" ")) if p in vocab] for row in rows]
 
 
 def learn(src_ids, tgt_ids, n_frequent, per_source, skip_src=(), skip_tgt=()):
@@ -88,8 +89,9 @@ def vocabularies(model):
     with open(os.path.join(model, "config.json"), encoding="utf-8") as f:
         cfg = json.load(f)
     vocabs, specials = [], []
+    defaults = {"source_vocab": "source.vocab.json", "target_vocab": "target.vocab.json"}  # model format, section 4
     for key in ("source_vocab", "target_vocab"):
-        with open(os.path.join(model, cfg[key]), encoding="utf-8") as f:
+        with open(os.path.join(model, cfg.get(key) or defaults[key]), encoding="utf-8") as f:
             vocab = json.load(f)
         vocabs.append(vocab)
         specials.append({vocab[t] for t in (cfg.get("special_tokens") or {}).values() if t in vocab})
