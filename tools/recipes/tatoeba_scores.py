@@ -10,8 +10,9 @@ config.json "scores":
     PYTHONPATH=tools/python /usr/bin/python3 tools/recipes/tatoeba_scores.py MODEL_DIR fra-eng|eng-fra
         [--test ../shared/data/tatoeba-eng-fra/test.tsv] [--s2s build/s2s] [--work DIR]
 
-Lines are translated whole (--no-split-sentences --case off), as the
-sentences of the test set are. Prints a table.
+Lines are translated as the command does by default (a line of several
+sentences sentence by sentence, ALL CAPS and Title Case lines in the case
+the model knows). Prints a table.
 """
 import argparse
 import json
@@ -53,8 +54,7 @@ def main(argv=None):
     rows = []
     for name, opts in RUNS:
         out = os.path.join(work, "test.%s.hyp" % name)
-        cmd = [a.s2s, "translate", "-m", a.model, "-q", "--no-split-sentences", "--case", "off", "--threads", "2",
-               "-i", src_path, "-o", out] + opts
+        cmd = [a.s2s, "translate", "-m", a.model, "-q", "--threads", "2", "-i", src_path, "-o", out] + opts
         r = subprocess.run(cmd, stderr=subprocess.PIPE)
         if r.returncode != 0:
             raise SystemExit("tatoeba_scores: %s failed: %s" % (" ".join(cmd), r.stderr.decode()[-500:]))
@@ -72,7 +72,7 @@ def main(argv=None):
         print("%-24s BLEU %6.2f  chrF %6.2f  numbers %5.1f%% of %d  names %5.1f%% of %d" % (
             name, row["bleu"], row["chrf"], row["copy_numbers"], row["copy_numbers_of"], row["copy_names"],
             row["copy_names_of"]), file=sys.stderr)
-    sc["test_runs"] = ("s2s translate --no-split-sentences --case off [options] on %s (%d pairs); "
+    sc["test_runs"] = ("s2s translate [options] on %s (%d pairs), the command's defaults otherwise; "
                        "tools/recipes/tatoeba_scores.py" % (os.path.basename(a.test), len(src)))
     ref.write_config(path, cfg)
     print(json.dumps(dict(rows), indent=1))

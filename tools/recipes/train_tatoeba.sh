@@ -45,12 +45,10 @@ if [ -x build/s2s ]; then
   S2S=build/s2s tools/shortlist -m "$OUT" --train "$WORK/train.tsv" --src-col $S --tgt-col $T
 fi
 
-# Beam-search scores with the C engine (when it is built): beam 5, GNMT length
-# penalty 1, scored by tools/eval; stored in config.json next to the greedy ones.
+# Test scores with the C engine (when it is built), as the command runs by
+# default: greedy and beam 5 (length penalty 1), f32 and the fast mode with
+# its shortlist: BLEU, chrF and the copy rate of numbers and names, stored in
+# config.json.
 if [ -x build/s2s ]; then
-  cut -f$((S + 1)) "$DATA/test.tsv" > "$WORK/test.src"
-  cut -f$((T + 1)) "$DATA/test.tsv" > "$WORK/test.ref"
-  nice -n 5 build/s2s translate -m "$OUT" -q --beam 5 --length-penalty 1 -i "$WORK/test.src" -o "$WORK/test.beam5.hyp"
-  tools/eval --metrics bleu,chrf -r "$WORK/test.ref" -i "$WORK/test.beam5.hyp" --json > "$WORK/test.beam5.json"
-  "$PYTHON" tools/recipes/beam_scores.py "$OUT" "$WORK/test.beam5.json"
+  "$PYTHON" tools/recipes/tatoeba_scores.py "$OUT" "$DIR" --test "$DATA/test.tsv" --s2s build/s2s --work "$WORK"
 fi
