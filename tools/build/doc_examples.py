@@ -2,7 +2,8 @@
 """doc_examples.py - runs the command examples of the documentation again and
 compares (or replaces) the output shown under each.
 
-    tools/build/doc_examples.py [--update] [FILE.md ...]     (default: README.md docs/*.md)
+    tools/build/doc_examples.py [--update] [--serve "SERVE OPTIONS"] [FILE.md ...]
+                                                          (default: README.md docs/*.md)
 
 An example is an indented code line starting with `$ ` (continued by lines
 ending in a backslash); the indented lines after it, up to the next example
@@ -15,8 +16,10 @@ and standard error are compared together, trailing white space left out. An outp
 shortened in the documentation: only its beginning is compared (and kept
 shortened by --update); a line that is only `...` ends the comparison.
 
-Not run: commands that start a server or need one (`serve`, `curl`, a
-trailing `&`). Not compared: examples without output lines (they run, for
+Not run: commands that start a server (`serve`, a trailing `&`), and those
+that need one (`curl`) unless --serve starts `s2s serve SERVE OPTIONS` on
+port 8080 for them (the documentation's own server: docs/server.md's is
+`-m models/fra-eng -m models/eng-fra -m models/dates --threads 2`). Not compared: examples without output lines (they run, for
 the files they write), output shortened by hand inside a line (`...` within
 it), and the measured times of a `-v` report. Prints a unified diff for each
 example that differs; exit status 1 when one does (without --update).
@@ -34,7 +37,8 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 LINKED = ["models", "tests", "tools", "build"]
-SKIP = re.compile(r"(^|\s)(serve|curl)(\s|$)|&\s*$")
+SKIP = re.compile(r"(^|\s)serve(\s|$)|&\s*$")
+NEEDS_SERVER = re.compile(r"(^|\s)curl(\s|$)")
 
 
 def parse(lines):
@@ -133,10 +137,21 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("files", nargs="*")
     ap.add_argument("--update", action="store_true", help="write the actual output into the files")
+    ap.add_argument("--serve", help="options of an s2s serve started on port 8080 for the curl examples")
     a = ap.parse_args(argv)
     files = a.files or [os.path.join(ROOT, "README.md")] + sorted(glob.glob(os.path.join(ROOT, "docs", "*.md")))
     cwd, bindir = scratch_dir()
     differ = ran = 0
+    server = None
+    if a.serve:
+        import shlex
+        import time
+        server = subprocess.Popen([os.path.join(ROOT, "build", "s2s"), "serve", "--port", "8080", "-q"] +
+                                  shlex.split(a.serve), cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            if subprocess.run(["curl", "-s", "-o", "/dev/null", "localhost:8080/health"]).returncode == 0:
+                break
+            time.sleep(0.1)
     try:
         for path in files:
             text = open(path, encoding="utf-8").read()
@@ -145,7 +160,7 @@ def main(argv=None):
             examples = parse(lines)
             results = {}
             for first, cmd, start, end in examples:  # in order: one may write a file the next reads
-                if SKIP.search(cmd):
+                if SKIP.search(cmd) or (NEEDS_SERVER.search(cmd) and not server):
                     continue
                 shown = [l[4:] for l in lines[start:end]]
                 actual = run(cmd, cwd, bindir)
@@ -170,6 +185,9 @@ def main(argv=None):
                 with open(path, "w", encoding="utf-8") as f:
                     f.write("\n".join(lines))
     finally:
+        if server:
+            server.terminate()
+            server.wait()
         shutil.rmtree(cwd, ignore_errors=True)
     print("%d examples run, %d differ%s" % (ran, differ, " (updated)" if a.update and differ else ""),
           file=sys.stderr)
