@@ -255,7 +255,19 @@ def copy_variant(name, tmp, bias, scale=0.05, seed=1):
     raw = open(path, "rb").read()
     n = struct.unpack("<Q", raw[:8])[0]
     head = json.loads(raw[8:8 + n])
-    data = bytearray(raw[8 + n:])
+    # a model that copies already: its own gate is left out (the data laid
+    # out again without it) and replaced by the random one below
+    old_data, data = raw[8 + n:], bytearray()
+    meta = head.pop("__metadata__", None)
+    for tname in sorted(head, key=lambda k: head[k]["data_offsets"][0]):
+        a, b = head[tname]["data_offsets"]
+        if tname.startswith("decoder.copy_gate."):
+            del head[tname]
+            continue
+        head[tname]["data_offsets"] = [len(data), len(data) + (b - a)]
+        data += old_data[a:b]
+    if meta is not None:
+        head["__metadata__"] = meta
     enc = cfg["encoder"]
     size = (enc["hidden_size"] * (2 if enc.get("bidirectional") else 1) + head["decoder.out.weight"]["shape"][1]
             + head["decoder.embedding.weight"]["shape"][1])
@@ -346,7 +358,7 @@ def main():
         report("option parity [%s]" % name, test_options(name))
         report("text layout parity [%s]" % name, test_text_layouts(name))
         report("score parity [%s]" % name, test_score(name))
-    for name, boost in (("fra-eng", 6.0), ("arxiv-title", 3.0), ("dates", 12.0), ("unk_gru", 6.0)):
+    for name, boost in (("fra-eng", 6.0), ("arxiv-title", 6.0), ("dates", 12.0), ("unk_gru", 6.0)):
         if name in names or name == "unk_gru":
             report("replace-unk parity [%s]" % name, test_replace_unk(name, boost))
     for name, bias in (("fra-eng", 1.0), ("dates", 0.0)):
