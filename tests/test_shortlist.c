@@ -338,6 +338,7 @@ Test(shortlist, batch_equals_single)
         remove_dir(dir);
         small_shortlist(info.source_vocab_size, info.target_vocab_size, text, sizeof text);
         s2s_model *m = fixture_with_shortlist(names[f], text, dir, sizeof dir);
+        s2s_model_get_info(m, &info); /* the first model's strings went with it */
         int eos = s2s_model_token_id(m, S2S_SOURCE, info.eos, strlen(info.eos));
         int data[3][5] = {{1, 2, 3, 0, 0}, {4, 5, 0, 0, 0}, {6, 7, 8, 9, 0}}, lens[3] = {4, 3, 5};
         const int *srcs[3];
