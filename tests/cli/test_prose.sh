@@ -71,14 +71,10 @@ src = open(sys.argv[2], encoding="utf-8").read().split("\n")[:-1]
 out = open(sys.argv[3], encoding="utf-8").read().split("\n")[:-1]
 number = re.compile(r"\d+(?:[.,:]\d+)?")
 total = kept = 0
-missing = []
 for s, o in zip(src, out):
     for n in number.findall(s):
         total += 1
-        if n in o:
-            kept += 1
-        else:
-            missing.append(n)
+        kept += n in o
 print("  %s: %d of %d source numbers in the output (copy %s)" % (info["dir"].rstrip("/").split("/")[-1], kept, total,
       "on" if copies else "off"))
 assert total >= 10

@@ -147,18 +147,14 @@ def main(argv=None):
         elif r < args.upper + args.title:
             added.append([title_case(c) for c in cols])
             counts["title"] += 1
-        for _ in range(args.numbers if len(cols) >= 2 else 0):
-            v = with_new_numbers(cols, rng)
-            if not v:
-                break
-            added.append(v)
-            counts["numbers"] += 1
-        for _ in range(args.number_words if len(cols) >= 2 else 0):
-            v = with_digits_for_number_word(cols, rng)
-            if not v:
-                break
-            added.append(v)
-            counts["number_words"] += 1
+        for key, make, times in (("numbers", with_new_numbers, args.numbers),
+                                 ("number_words", with_digits_for_number_word, args.number_words)):
+            for _ in range(times if len(cols) >= 2 else 0):
+                v = make(cols, rng)
+                if not v:
+                    break
+                added.append(v)
+                counts[key] += 1
         if len(cols) >= 2 and rng.random() < args.names:
             v = with_new_name(cols, rng)
             if v:
