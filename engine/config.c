@@ -325,6 +325,12 @@ static s2s_status tokenizer_parse_ctx(jctx *c, const cJSON *obj, tokenizer_confi
     if ((st = get_int(c, obj, pre, "max_input_tokens", 0, S2S_DEFAULT_MAX_INPUT_TOKENS, 1, INT_MAX,
                       &out->max_input_tokens)) != S2S_OK)
         return st;
+    if ((st = get_bool(c, obj, pre, "whole_numbers", 0, &out->whole_numbers)) != S2S_OK)
+        return st;
+    if (out->whole_numbers && out->level != LEVEL_BPE)
+        return s2s_fail(c->err, S2S_ERR_CONFIG,
+                        "%s%skey \"tokenizer.whole_numbers\": only for level \"bpe\" (it is \"%s\")", JPRE(c),
+                        level_names[out->level]);
     if (out->level == LEVEL_BPE) {
         if ((st = get_string(c, obj, pre, "merges", 1, NULL, &out->merges)) != S2S_OK)
             return st;

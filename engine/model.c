@@ -625,6 +625,7 @@ void s2s_model_get_info(const s2s_model *m, s2s_model_info *info)
     info->normalizer = normalizer_name(c->tokenizer.normalizer);
     info->level = level_name(c->tokenizer.level);
     info->lowercase = c->tokenizer.lowercase;
+    info->whole_numbers = c->tokenizer.whole_numbers;
     info->merges_file = c->tokenizer.level == LEVEL_BPE ? c->tokenizer.merges : NULL;
     info->max_length = c->max_length;
     info->format_version = c->format_version;

@@ -321,7 +321,23 @@ Test(config, direct_parse_defaults_and_messages)
     cr_assert_eq(tc.normalizer, NORM_TEXT);
     cr_assert_str_eq(normalizer_name(tc.normalizer), "text");
     cr_assert_str_eq(level_name(tc.level), "bpe");
+    cr_assert_eq(tc.whole_numbers, 0);
     tokenizer_config_free(&tc);
+    cJSON_Delete(t);
+    t = cJSON_Parse("{\"level\": \"bpe\", \"merges\": \"m.txt\", \"whole_numbers\": true}");
+    cr_assert_eq(tokenizer_config_parse(t, &tc, &err), S2S_OK, "%s", err.message);
+    cr_assert_eq(tc.whole_numbers, 1);
+    tokenizer_config_free(&tc);
+    cJSON_Delete(t);
+    t = cJSON_Parse("{\"level\": \"word\", \"whole_numbers\": true}");
+    cr_assert_eq(tokenizer_config_parse(t, &tc, &err), S2S_ERR_CONFIG);
+    cr_assert(strstr(err.message, "key \"tokenizer.whole_numbers\": only for level \"bpe\" (it is \"word\")"), "%s",
+              err.message);
+    cJSON_Delete(t);
+    t = cJSON_Parse("{\"level\": \"bpe\", \"merges\": \"m.txt\", \"whole_numbers\": 1}");
+    cr_assert_eq(tokenizer_config_parse(t, &tc, &err), S2S_ERR_CONFIG);
+    cr_assert(strstr(err.message, "key \"tokenizer.whole_numbers\": expected true or false, got"), "%s",
+              err.message);
     cJSON_Delete(t);
     t = cJSON_Parse("{\"max_input_tokens\": 0}");
     cr_assert_eq(tokenizer_config_parse(t, &tc, &err), S2S_ERR_CONFIG);
@@ -365,6 +381,22 @@ Test(config, bpe_merges_resolved_in_dir)
     s2s_model *m = load_info(&fx, &in);
     cr_assert_str_eq(in.level, "bpe");
     cr_assert_str_eq(in.merges_file, "bpe/merges.txt");
+    cr_assert_eq(in.whole_numbers, 0);
+    s2s_model_free(m);
+    fx_cleanup(&fx);
+}
+
+Test(config, bpe_whole_numbers_in_info)
+{
+    fixture fx;
+    fx_init(&fx);
+    cfg_set(fx.cfg, "tokenizer.level", cJSON_CreateString("bpe"));
+    cfg_set(fx.cfg, "tokenizer.merges", cJSON_CreateString("merges.txt"));
+    cfg_set(fx.cfg, "tokenizer.whole_numbers", cJSON_CreateBool(1));
+    write_file(fx.dir, "merges.txt", "#version: 0.2\n1 2\n", 18);
+    s2s_model_info in;
+    s2s_model *m = load_info(&fx, &in);
+    cr_assert_eq(in.whole_numbers, 1);
     s2s_model_free(m);
     fx_cleanup(&fx);
 }

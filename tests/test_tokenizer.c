@@ -316,6 +316,38 @@ Test(bpe, rank_priority_and_joiners)
     free(path);
 }
 
+Test(bpe, whole_numbers_keep_digit_words_one_piece)
+{
+    char *path = write_tmp("#version: 0.2\n1 9\n19 9\n0 0\nx 1\n");
+    tokenizer_config cfg = {0};
+    cfg.normalizer = NORM_TEXT;
+    cfg.level = LEVEL_BPE;
+    cfg.max_input_tokens = S2S_DEFAULT_MAX_INPUT_TOKENS;
+    size_t len = 0;
+    char *merges = slurp(path, &len);
+    tok_error err = {0};
+    s2s_tokenizer *plain = tokenizer_new(&cfg, merges, len, path, &err);
+    cfg.whole_numbers = 1;
+    s2s_tokenizer *whole = tokenizer_new(&cfg, merges, len, path, &err);
+    cr_assert(plain && whole, "%s", err.message);
+    /* without the option the merges split a number like any word */
+    check(plain, "1991.", "1991.", "199", J "1", J ".");
+    /* with it, a word made only of 0-9 is one piece, joiners as for any word */
+    check(whole, "1991.", "1991.", "1991", J ".");
+    check(whole, "a 12 b, 1 500 000 c", "a 12 b, 1 500 000 c", "a", "12", "b", J ",", "1", "500", "000", "c");
+    check(whole, "3,14 (0042)", "3,14 (0042)", "3", J "," J, "14", "(" J, "0042", J ")");
+    /* letters or other digits in the word: merges as usual */
+    check(whole, "x1 19x", "x1 19x", "x1", "19", J "x");
+    check(whole, "\xd9\xa3\xd9\xa4", "\xd9\xa3\xd9\xa4", "\xd9\xa3", J "\xd9\xa4"); /* Arabic-Indic 34 */
+    /* NFKC first: full-width digits become 0-9 */
+    check(whole, "\xef\xbc\x91\xef\xbc\x99\xef\xbc\x99", "199", "199");
+    tokenizer_free(plain);
+    tokenizer_free(whole);
+    free(merges);
+    remove(path);
+    free(path);
+}
+
 Test(bpe, long_words_go_char_by_char)
 {
     char *path = write_tmp(MERGES);

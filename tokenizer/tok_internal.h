@@ -118,6 +118,7 @@ struct s2s_tokenizer {
     normalizer_kind normalizer;
     level_kind level;
     int lowercase;
+    int whole_numbers;  /* level BPE: digit-only words stay one piece */
     bpe_merges *merges; /* owned; NULL unless level is LEVEL_BPE */
 };
 

@@ -34,6 +34,7 @@ s2s_tokenizer *tokenizer_new(const tokenizer_config *cfg, const char *merges, si
     t->normalizer = cfg->normalizer;
     t->level = cfg->level;
     t->lowercase = cfg->lowercase != 0;
+    t->whole_numbers = cfg->whole_numbers != 0;
     if (cfg->level == LEVEL_BPE) {
         t->merges = bpe_parse(merges, merges_len, merges_name ? merges_name : "merges", err);
         if (!t->merges) {
@@ -95,6 +96,14 @@ static int emit(piece_list *out, const char *s, size_t n, int pre, int post)
     return r;
 }
 
+/* 1 when the `len` bytes at `s` are all ASCII digits 0-9 (len > 0). */
+static int all_digits(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (s[i] < '0' || s[i] > '9') return 0;
+    return len > 0;
+}
+
 /* Decodes, normalizes and splits all of `text` (see tokenizer_split). */
 static tok_status split_all(const s2s_tokenizer *tok, const char *text, size_t len, int lenient,
                             const s2s_vocab *vocab, piece_list *out, tok_error *err)
@@ -128,7 +137,7 @@ static tok_status split_all(const s2s_tokenizer *tok, const char *text, size_t l
         if (!bnd) st = tok_fail(err, TOK_ERR_NOMEM, "out of memory splitting text");
         for (size_t i = 0; st == TOK_OK && i < units.n; i++) {
             tok_unit u = units.u[i];
-            if (u.kind != 'w') {
+            if (u.kind != 'w' || (tok->whole_numbers && all_digits(buf.s + u.off, u.len))) {
                 if (unit_push(&ex, u.off, u.len, u.kind, u.attached))
                     st = tok_fail(err, TOK_ERR_NOMEM, "out of memory splitting text");
                 continue;

@@ -82,6 +82,9 @@ typedef struct tokenizer_config {
     char *merges;               /* "merges": file name relative to the model
                                    dir; required for "bpe", else NULL. Owned. */
     int max_input_tokens;       /* "max_input_tokens"; default S2S_DEFAULT_MAX_INPUT_TOKENS */
+    int whole_numbers;          /* "whole_numbers" (bool) for "bpe": a word made only of
+                                   the digits 0-9 is one piece, never split by the
+                                   merges; default 0 */
 } tokenizer_config;
 
 /* ---- tokenizer (tokenizer.c, normalize.c, bpe.c, detok.c, utf8.c;

@@ -165,6 +165,8 @@ typedef struct s2s_model_info {
                                      mode's lexical shortlist, parsed on first use) */
     int no_repeat_ngram;          /* config decoding.no_repeat_ngram, 0 if absent */
     float coverage_penalty;       /* config decoding.coverage_penalty, -1 if absent */
+    int whole_numbers;            /* config tokenizer.whole_numbers: 1 when a word made only
+                                     of the digits 0-9 is one BPE piece */
 } s2s_model_info;
 
 /* Fills `info` for `model`. Never fails for a loaded model. A NULL `info`

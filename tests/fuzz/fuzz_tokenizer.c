@@ -4,7 +4,8 @@
  * encoding and merges-file parsing, and join.
  *
  * Input layout: byte 0 picks the configuration (normalizer = b % 3,
- * level = b / 3 % 3, lowercase = b / 9 % 2, lenient = b / 18 % 2);
+ * level = b / 3 % 3, lowercase = b / 9 % 2, lenient = b / 18 % 2,
+ * whole_numbers = b / 36 % 2, used by level "bpe");
  * byte 1 is the length L of a merges text that follows (parsed with
  * bpe_parse; a fixed merges table is used when it is refused); the rest is
  * the text to tokenize.
@@ -12,7 +13,8 @@
  * Checked: lenient splitting never fails; strict splitting fails only with
  * TOK_ERR_UTF8 and exactly when utf8proc finds the text invalid; every
  * token is non-empty valid UTF-8; join never fails; with level "bpe", the
- * join of the BPE tokens equals the join of the word tokens.
+ * join of the BPE tokens equals the join of the word tokens (with or
+ * without whole numbers).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -67,6 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     t.normalizer = (normalizer_kind)(sel % 3);
     t.level = (level_kind)(sel / 3 % 3);
     t.lowercase = (int)(sel / 9 % 2);
+    t.whole_numbers = t.level == LEVEL_BPE && sel / 36 % 2;
     t.merges = t.level == LEVEL_BPE ? m : NULL;
     int lenient = (int)(sel / 18 % 2);
 
@@ -88,6 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             struct s2s_tokenizer w = t;
             w.level = LEVEL_WORD;
             w.merges = NULL;
+            w.whole_numbers = 0;
             piece_list wl = {0};
             if (tokenizer_split(&w, text, len, lenient, NULL, &wl, &err) != TOK_OK) abort();
             char *wj = joined(&w, &wl);

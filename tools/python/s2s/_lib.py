@@ -123,6 +123,7 @@ class ModelInfo(ctypes.Structure):
         ("shortlist", c_int),
         ("no_repeat_ngram", c_int),
         ("coverage_penalty", c_float),
+        ("whole_numbers", c_int),
     ]
 
 

@@ -34,6 +34,7 @@ LEVELS = ("word", "char", "bpe")
 
 _ASCII_WS = " \t\r\n\x0b\x0c"
 _ASCII_WS_RUN = re.compile(r"[ \t\r\n\x0b\x0c]+")
+_ASCII_DIGITS = re.compile(r"[0-9]+")  # a word of these alone is one piece with whole_numbers
 
 
 # ---------------------------------------------------------------------------
@@ -217,10 +218,13 @@ class Tokenizer:
         self.normalizer = cfg.get("normalizer", "none")
         self.level = cfg.get("level", "word")
         self.lowercase = bool(cfg.get("lowercase", False))
+        self.whole_numbers = bool(cfg.get("whole_numbers", False))
         if self.normalizer not in NORMALIZERS:
             raise ValueError("tokenizer.normalizer: unknown value %r" % (self.normalizer,))
         if self.level not in LEVELS:
             raise ValueError("tokenizer.level: unknown value %r" % (self.level,))
+        if self.whole_numbers and self.level != "bpe":
+            raise ValueError("tokenizer.whole_numbers: only for level \"bpe\" (it is %r)" % (self.level,))
         self.ranks = None
         if self.level == "bpe":
             if merges is None:
@@ -274,7 +278,7 @@ class Tokenizer:
         if self.level == "bpe":
             expanded = []
             for k, v, att in units:
-                if k == "w":
+                if k == "w" and not (self.whole_numbers and _ASCII_DIGITS.fullmatch(v)):
                     for j, piece in enumerate(bpe_encode(v, self.ranks)):
                         expanded.append((k, piece, att if j == 0 else True))
                 else:
@@ -337,10 +341,11 @@ def _word_counts(texts, cfg):
     norm_cfg = {"normalizer": (cfg or {}).get("normalizer", "none"),
                 "lowercase": (cfg or {}).get("lowercase", False), "level": "word"}
     tok = Tokenizer(norm_cfg)
+    whole_numbers = bool((cfg or {}).get("whole_numbers", False))
     counts = {}
     for t in texts:
         for k, v, _ in tok.units(t):
-            if k == "w":
+            if k == "w" and not (whole_numbers and _ASCII_DIGITS.fullmatch(v)):
                 counts[v] = counts.get(v, 0) + 1
     return counts
 
@@ -348,7 +353,9 @@ def _word_counts(texts, cfg):
 def learn_bpe(texts, cfg, num_merges, min_frequency=2):
     """Learns up to `num_merges` BPE merges from `texts` (an iterable of str)
     normalized by the "tokenizer" object `cfg` (its normalizer and lowercase;
-    only word units are used, punctuation units are never merged). Words
+    only word units are used, punctuation units are never merged; with its
+    "whole_numbers", digit-only words are left out, as encoding keeps them
+    whole). Words
     longer than BPE_MAX_WORD_CHARS code points are left out, as encoding
     never merges them. At each step the most frequent adjacent pair (counted
     over word occurrences) is merged; ties go to the smallest pair in

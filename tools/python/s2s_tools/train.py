@@ -486,6 +486,8 @@ def build_config(a):
         tok_cfg["lowercase"] = True
     if a.level == "bpe":
         tok_cfg["merges"] = "merges.txt"
+        if a.whole_numbers:
+            tok_cfg["whole_numbers"] = True
     version2 = a.copy or a.coverage or a.window or a.attention == "multihead"
     cfg = {"format": "s2s-rnn", "format_version": 2 if version2 else 1, "task": a.task}
     if a.source_language:
@@ -606,6 +608,8 @@ def init_config(model_dir, a):
     c = {k: v for k, v in c.items() if k not in PROVENANCE}
     att = c["decoder"].setdefault("attention", {})
     a.level = c["tokenizer"].get("level", "word")
+    if getattr(a, "whole_numbers", False) and a.level == "bpe":
+        c["tokenizer"]["whole_numbers"] = True
     # --copy / --coverage may add the feature to a model that lacks it (its
     # new parameters start fresh); the rest of the architecture is kept
     a.copy = a.copy or bool(c["decoder"].get("copy"))
@@ -800,6 +804,9 @@ def main(argv=None):
     g.add_argument("--lowercase", action="store_true")
     g.add_argument("--level", default="word", choices=["word", "char", "bpe"])
     g.add_argument("--bpe-merges", type=int, default=8000, help="joint BPE merges")
+    g.add_argument("--whole-numbers", action="store_true",
+                   help="level bpe: a word of the digits 0-9 alone stays one piece (with --copy, a number the "
+                        "target vocabulary lacks is copied in one step); also adds it to an --init-from model")
     g.add_argument("--src-vocab-size", type=int, default=0, help="0: no limit")
     g.add_argument("--tgt-vocab-size", type=int, default=0)
     g.add_argument("--min-freq", type=int, default=1)
