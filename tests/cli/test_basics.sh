@@ -102,6 +102,7 @@ for k in ("cell", "hidden_size", "embedding_size"):
     assert info["encoder"][k] == cfg["encoder"][k] and info["decoder"][k] == cfg["decoder"][k], k
 assert info["tokenizer"]["normalizer"] == cfg.get("tokenizer", {}).get("normalizer", "none")
 assert info["tokenizer"]["level"] == cfg.get("tokenizer", {}).get("level", "word")
+assert info["tokenizer"]["whole_numbers"] == cfg.get("tokenizer", {}).get("whole_numbers", False)
 assert info["dir_from"] == "option"
 # license, attribution and scores as config.json records them (null when not)
 assert info["license"] == cfg.get("license") and info["attribution"] == cfg.get("attribution")
@@ -118,6 +119,34 @@ cfg = json.load(open('$S2S_ROOT/models/fra-eng/config.json'))
 text = open('$TMP/out').read()
 for k, v in cfg['scores'].items():
     assert ('%s %s' % (k, v)) in text, k"
+
+# tokenizer.whole_numbers, on and off, in info and in the pieces
+if [ -d "$S2S_ROOT/models/fra-eng" ]; then
+  for whole in true false; do
+    rm -rf "$TMP/whole"; cp -r "$S2S_ROOT/models/fra-eng" "$TMP/whole"
+    "$PYTHON" - "$TMP/whole/config.json" "$whole" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1])); c["tokenizer"]["whole_numbers"] = sys.argv[2] == "true"
+json.dump(c, open(sys.argv[1], "w"))
+PY
+    expect_rc 0 "info whole_numbers $whole" "$S2S" info -m "$TMP/whole"
+    if [ $whole = true ]; then check "info text: whole numbers" has "$TMP/out" ", whole numbers"
+    else check "info text: no whole numbers" not has "$TMP/out" "whole numbers"; fi
+    expect_rc 0 "info json whole_numbers $whole" "$S2S" info -m "$TMP/whole" --format json
+    check "info json: whole_numbers $whole" "$PYTHON" -c "
+import json, sys; assert json.load(open('$TMP/out'))['tokenizer']['whole_numbers'] is $( [ $whole = true ] && echo True || echo False )"
+    expect_rc 0 "pieces whole_numbers $whole" "$S2S" tokenize -m "$TMP/whole" --show pieces "en 1791."
+    if [ $whole = true ]; then check "1791 is one piece" grep -q "^en 1791 ￭\. " "$TMP/out"
+    else check "1791 is split" not grep -q " 1791 " "$TMP/out"; fi
+  done
+  "$PYTHON" - "$TMP/whole/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1])); c["tokenizer"]["whole_numbers"] = "yes"
+json.dump(c, open(sys.argv[1], "w"))
+PY
+  expect_rc 2 "whole_numbers not a bool" "$S2S" info -m "$TMP/whole"
+  check "whole_numbers not a bool: names the key" has "$TMP/err" 'key "tokenizer.whole_numbers": expected true or false, got a string'
+fi
 
 # the default model: without -m, \$S2S_MODEL, else the installed default,
 # else models/fra-eng of the source tree (tests/cli/install.sh checks the

@@ -64,6 +64,18 @@ def hand_examples():
     learned = tok.learn_bpe(["ab ab ab cd cd cd", "abcd"], {"normalizer": "none"}, 10)
     # ab x3, cd x3, abcd x1: (a,b) 4 and (c,d) 4 tie -> (a,b) first; (ab,cd) 1 < min_frequency 2
     check("learn_bpe", learned, [("a", "b"), ("c", "d")])
+    # whole_numbers: digit-only words stay one piece and teach no merge
+    digits = ["19 19 19 1991 1991", "x19 x19"]
+    check("learn_bpe digits", tok.learn_bpe(digits, {"normalizer": "text"}, 10)[:2], [("1", "9"), ("19", "9")])
+    whole_cfg = {"normalizer": "text", "level": "bpe", "whole_numbers": True}
+    check("learn_bpe whole_numbers", tok.learn_bpe(digits, whole_cfg, 10), [("1", "9"), ("x", "19")])
+    whole = tok.Tokenizer(whole_cfg, merges=[("1", "9"), ("19", "9")])
+    check("whole_numbers split", whole.split("a 1991, 3D x19"), ["a", "1991", J + ",", "3", J + "D", "x", J + "19"])
+    try:
+        tok.Tokenizer({"level": "word", "whole_numbers": True})
+        check("whole_numbers word level", "no error", "ValueError")
+    except ValueError as e:
+        check("whole_numbers word level", str(e), "tokenizer.whole_numbers: only for level \"bpe\" (it is 'word')")
     with H.tempdir("tokenizer") as d:
         p = os.path.join(d, "m.txt")
         tok.write_merges(p, merges)
@@ -143,7 +155,8 @@ def committed_goldens():
     """Recomputes the goldens from the committed inputs and merges."""
     merges = tok.read_merges(os.path.join(FIX, "merges-2000.txt"))
     sets = {"eng-fra": read("inputs-eng-fra.txt").split("\n")[:-1],
-            "test": read("inputs-test.txt").split("\n")[:-1]}
+            "test": read("inputs-test.txt").split("\n")[:-1],
+            "test-numbers": read("inputs-test-numbers.txt").split("\n")[:-1]}
     check("eng-fra inputs >= 2000", len(sets["eng-fra"]) >= 2000, True)
     for setname, name, cfg, step in mg.CONFIGS:
         tk = tok.Tokenizer(cfg, merges=merges if cfg["level"] == "bpe" else None)

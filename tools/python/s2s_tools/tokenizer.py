@@ -7,6 +7,8 @@ of config.json (model-format.md section 5 plus the extensions in docs/tokenizer.
     level       "word" | "char" | "bpe"           (default "word")
     lowercase   bool, "text" normalizer only       (default false)
     merges      BPE merges file, relative to the model directory ("bpe" only)
+    whole_numbers  bool, "bpe" only: a word of the digits 0-9 alone is one
+                piece (default false)
 
 The C tokenizer must give exactly the same tokens for the same text; the
 parity goldens under tests/fixtures/tokenizer/ are made from this module by

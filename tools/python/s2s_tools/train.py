@@ -608,7 +608,9 @@ def init_config(model_dir, a):
     c = {k: v for k, v in c.items() if k not in PROVENANCE}
     att = c["decoder"].setdefault("attention", {})
     a.level = c["tokenizer"].get("level", "word")
-    if getattr(a, "whole_numbers", False) and a.level == "bpe":
+    if getattr(a, "whole_numbers", False):
+        if a.level != "bpe":
+            raise SystemExit("train: --whole-numbers needs level bpe (%s is level %s)" % (model_dir, a.level))
         c["tokenizer"]["whole_numbers"] = True
     # --copy / --coverage may add the feature to a model that lacks it (its
     # new parameters start fresh); the rest of the architecture is kept
@@ -805,8 +807,10 @@ def main(argv=None):
     g.add_argument("--level", default="word", choices=["word", "char", "bpe"])
     g.add_argument("--bpe-merges", type=int, default=8000, help="joint BPE merges")
     g.add_argument("--whole-numbers", action="store_true",
-                   help="level bpe: a word of the digits 0-9 alone stays one piece (with --copy, a number the "
-                        "target vocabulary lacks is copied in one step); also adds it to an --init-from model")
+                   help="level bpe: a word of the digits 0-9 alone stays one piece (for copy models: a number "
+                        "the target vocabulary lacks is copied in one step; without --copy it cannot be produced). "
+                        "Also adds the option to a bpe --init-from model, whose vocabularies are kept: a number "
+                        "they lack becomes unk on the source side and is learned as a copy")
     g.add_argument("--src-vocab-size", type=int, default=0, help="0: no limit")
     g.add_argument("--tgt-vocab-size", type=int, default=0)
     g.add_argument("--min-freq", type=int, default=1)
@@ -881,6 +885,8 @@ def main(argv=None):
         ap.error("--label-smoothing does not combine with --copy")
     if (a.attention == "multihead") != bool(a.heads):
         ap.error("--heads goes with --attention multihead")
+    if a.whole_numbers and not a.init_from and a.level != "bpe":
+        ap.error("--whole-numbers needs --level bpe")
     torch.set_num_threads(a.threads)
     os.makedirs(a.work, exist_ok=True)
 
