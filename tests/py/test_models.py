@@ -62,7 +62,7 @@ def read_col(path, col, n, skip_first=0):
 def heldout_inputs(name):
     """-> list of input lines, or a string saying why there are none."""
     tat = os.path.join(SHARED, "tatoeba-eng-fra")
-    if name == "dates":
+    if name == "dates" or name.startswith("dates-"):  # the dates model and its attention variants
         from s2s_tools import dates
         _, _, test, hard = dates.generate(60000, 1000, 1000, 1234, 1000)  # as train_dates.sh
         half = N_INPUTS // 2
