@@ -118,6 +118,7 @@ import json, sys
 cfg = json.load(open('$S2S_ROOT/models/fra-eng/config.json'))
 text = open('$TMP/out').read()
 for k, v in cfg['scores'].items():
+    v = ('%.15g' % v) if isinstance(v, float) else v  # as the command prints a number
     assert ('%s %s' % (k, v)) in text, k"
 
 # tokenizer.whole_numbers, on and off, in info and in the pieces

@@ -127,7 +127,17 @@ def test_options(name):
             (["--sample", "--seed", "7", "--num-samples", "3", "--temperature", "0.8", "--top-k", "20",
               "--top-p", "0.9"], dict(sampling=True, seed=7, num_samples=3, temperature=0.8, top_k=20, top_p=0.9)),
         ]
+        local = bool(m.info["decoder"]["attention"].get("window"))
         for args, kw in cases:
+            if local and "coverage_penalty" in kw:
+                # section 9.5: a coverage penalty with local attention is an invalid argument
+                try:
+                    m.translate(lines, **kw)
+                except s2s.InvalidArgumentError as e:
+                    assert "local attention" in str(e), str(e)
+                else:
+                    raise AssertionError("%s: a coverage penalty with local attention was accepted" % name)
+                continue
             c_out = run_command(["translate", "-m", mdir, "--format", "jsonl"] + args, lines)
             res = m.translate(lines, return_attention=True, errors="return", **kw)
             compare("%s %s" % (name, " ".join(args)), c_out, jsonl_of(res), len(lines))
