@@ -357,9 +357,8 @@ def learn_bpe(texts, cfg, num_merges, min_frequency=2):
     normalized by the "tokenizer" object `cfg` (its normalizer and lowercase;
     only word units are used, punctuation units are never merged; with its
     "whole_numbers", digit-only words are left out, as encoding keeps them
-    whole). Words
-    longer than BPE_MAX_WORD_CHARS code points are left out, as encoding
-    never merges them. At each step the most frequent adjacent pair (counted
+    whole). Words longer than BPE_MAX_WORD_CHARS code points are left out,
+    as encoding never merges them. At each step the most frequent adjacent pair (counted
     over word occurrences) is merged; ties go to the smallest pair in
     (string, string) order. Stops early when the best pair occurs fewer than
     `min_frequency` times. Returns a list of (a, b) in rank order."""
