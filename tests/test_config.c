@@ -278,6 +278,19 @@ Test(config, symlink_inside_is_fine)
     fx_cleanup(&fx);
 }
 
+/* tokenizer_config_parse of the JSON text `json` fails with S2S_ERR_CONFIG
+ * and a message holding `want`. */
+static void expect_tokenizer_error(const char *json, const char *want)
+{
+    cJSON *t = cJSON_Parse(json);
+    cr_assert_not_null(t, "%s", json);
+    tokenizer_config tc;
+    s2s_error err;
+    cr_assert_eq(tokenizer_config_parse(t, &tc, &err), S2S_ERR_CONFIG, "%s", json);
+    cr_assert(strstr(err.message, want), "%s: %s", json, err.message);
+    cJSON_Delete(t);
+}
+
 Test(config, direct_parse_defaults_and_messages)
 {
     const char *j = "{\"format\":\"s2s-rnn\",\"format_version\":1,"
@@ -329,21 +342,11 @@ Test(config, direct_parse_defaults_and_messages)
     cr_assert_eq(tc.whole_numbers, 1);
     tokenizer_config_free(&tc);
     cJSON_Delete(t);
-    t = cJSON_Parse("{\"level\": \"word\", \"whole_numbers\": true}");
-    cr_assert_eq(tokenizer_config_parse(t, &tc, &err), S2S_ERR_CONFIG);
-    cr_assert(strstr(err.message, "key \"tokenizer.whole_numbers\": only for level \"bpe\" (it is \"word\")"), "%s",
-              err.message);
-    cJSON_Delete(t);
-    t = cJSON_Parse("{\"level\": \"bpe\", \"merges\": \"m.txt\", \"whole_numbers\": 1}");
-    cr_assert_eq(tokenizer_config_parse(t, &tc, &err), S2S_ERR_CONFIG);
-    cr_assert(strstr(err.message, "key \"tokenizer.whole_numbers\": expected true or false, got"), "%s",
-              err.message);
-    cJSON_Delete(t);
-    t = cJSON_Parse("{\"max_input_tokens\": 0}");
-    cr_assert_eq(tokenizer_config_parse(t, &tc, &err), S2S_ERR_CONFIG);
-    cr_assert(strstr(err.message, "key \"tokenizer.max_input_tokens\": 0 is out of range"), "%s",
-              err.message);
-    cJSON_Delete(t);
+    expect_tokenizer_error("{\"level\": \"word\", \"whole_numbers\": true}",
+                           "key \"tokenizer.whole_numbers\": only for level \"bpe\" (it is \"word\")");
+    expect_tokenizer_error("{\"level\": \"bpe\", \"merges\": \"m.txt\", \"whole_numbers\": 1}",
+                           "key \"tokenizer.whole_numbers\": expected true or false, got");
+    expect_tokenizer_error("{\"max_input_tokens\": 0}", "key \"tokenizer.max_input_tokens\": 0 is out of range");
     cr_assert_eq(tokenizer_config_parse(NULL, &tc, &err), S2S_OK);
     cr_assert_eq(tc.level, LEVEL_WORD);
     tokenizer_config_free(&tc);

@@ -16,21 +16,33 @@
 
 #define J "\xef\xbf\xad" /* joiner U+FFED */
 
-/* A tokenizer; `merges_path` names the merges file for level "bpe". */
-static s2s_tokenizer *mk(normalizer_kind nk, level_kind lk, int lower, const char *merges_path)
+/* A tokenizer for `cfg`; `merges_path` names the merges file for level "bpe". */
+static s2s_tokenizer *mk_cfg(const tokenizer_config *cfg, const char *merges_path)
+{
+    tok_error err = {0};
+    size_t len = 0;
+    char *merges = merges_path ? slurp(merges_path, &len) : NULL;
+    s2s_tokenizer *t = tokenizer_new(cfg, merges, len, merges_path, &err);
+    free(merges);
+    cr_assert(t, "tokenizer_new: %s", err.message);
+    return t;
+}
+
+/* The settings of mk(): normalizer, level and lowercase; the rest default. */
+static tokenizer_config cfg_of(normalizer_kind nk, level_kind lk, int lower)
 {
     tokenizer_config cfg = {0};
     cfg.normalizer = nk;
     cfg.level = lk;
     cfg.lowercase = lower;
     cfg.max_input_tokens = S2S_DEFAULT_MAX_INPUT_TOKENS;
-    tok_error err = {0};
-    size_t len = 0;
-    char *merges = merges_path ? slurp(merges_path, &len) : NULL;
-    s2s_tokenizer *t = tokenizer_new(&cfg, merges, len, merges_path, &err);
-    free(merges);
-    cr_assert(t, "tokenizer_new: %s", err.message);
-    return t;
+    return cfg;
+}
+
+static s2s_tokenizer *mk(normalizer_kind nk, level_kind lk, int lower, const char *merges_path)
+{
+    tokenizer_config cfg = cfg_of(nk, lk, lower);
+    return mk_cfg(&cfg, merges_path);
 }
 
 /* Checks split(text) == the NULL-terminated expected tokens, and, when
@@ -319,17 +331,10 @@ Test(bpe, rank_priority_and_joiners)
 Test(bpe, whole_numbers_keep_digit_words_one_piece)
 {
     char *path = write_tmp("#version: 0.2\n1 9\n19 9\n0 0\nx 1\n");
-    tokenizer_config cfg = {0};
-    cfg.normalizer = NORM_TEXT;
-    cfg.level = LEVEL_BPE;
-    cfg.max_input_tokens = S2S_DEFAULT_MAX_INPUT_TOKENS;
-    size_t len = 0;
-    char *merges = slurp(path, &len);
-    tok_error err = {0};
-    s2s_tokenizer *plain = tokenizer_new(&cfg, merges, len, path, &err);
+    s2s_tokenizer *plain = mk(NORM_TEXT, LEVEL_BPE, 0, path);
+    tokenizer_config cfg = cfg_of(NORM_TEXT, LEVEL_BPE, 0);
     cfg.whole_numbers = 1;
-    s2s_tokenizer *whole = tokenizer_new(&cfg, merges, len, path, &err);
-    cr_assert(plain && whole, "%s", err.message);
+    s2s_tokenizer *whole = mk_cfg(&cfg, path);
     /* without the option the merges split a number like any word */
     check(plain, "1991.", "1991.", "199", J "1", J ".");
     /* with it, a word made only of 0-9 is one piece, joiners as for any word */
@@ -344,7 +349,6 @@ Test(bpe, whole_numbers_keep_digit_words_one_piece)
     check(plain, "\xef\xbc\x91\xef\xbc\x99\xef\xbc\x99\xef\xbc\x91", "1991", "199", J "1");
     tokenizer_free(plain);
     tokenizer_free(whole);
-    free(merges);
     remove(path);
     free(path);
 }

@@ -123,8 +123,8 @@ for k, v in cfg['scores'].items():
 
 # tokenizer.whole_numbers, on and off, in info and in the pieces
 if [ -d "$S2S_ROOT/models/fra-eng" ]; then
+  cp -r "$S2S_ROOT/models/fra-eng" "$TMP/whole"
   for whole in true false; do
-    rm -rf "$TMP/whole"; cp -r "$S2S_ROOT/models/fra-eng" "$TMP/whole"
     "$PYTHON" - "$TMP/whole/config.json" "$whole" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1])); c["tokenizer"]["whole_numbers"] = sys.argv[2] == "true"
