@@ -303,6 +303,13 @@ const char *level_name(level_kind k) { return NAME_OF(level_names, k); }
 
 /* ---- tokenizer object ----------------------------------------------------- */
 
+/* The error for a tokenizer option `key` that only level "bpe" has. */
+static s2s_status bpe_only(jctx *c, const char *key, level_kind level)
+{
+    return s2s_fail(c->err, S2S_ERR_CONFIG, "%s%skey \"tokenizer.%s\": only for level \"bpe\" (it is \"%s\")",
+                    JPRE(c), key, level_names[level]);
+}
+
 /* Parses the "tokenizer" object `obj` (NULL = defaults) with messages
  * prefixed by `file` (NULL = no prefix). */
 static s2s_status tokenizer_parse_ctx(jctx *c, const cJSON *obj, tokenizer_config *out)
@@ -327,10 +334,12 @@ static s2s_status tokenizer_parse_ctx(jctx *c, const cJSON *obj, tokenizer_confi
         return st;
     if ((st = get_bool(c, obj, pre, "whole_numbers", 0, &out->whole_numbers)) != S2S_OK)
         return st;
+    if ((st = get_bool(c, obj, pre, "whole_names", 0, &out->whole_names)) != S2S_OK)
+        return st;
     if (out->whole_numbers && out->level != LEVEL_BPE)
-        return s2s_fail(c->err, S2S_ERR_CONFIG,
-                        "%s%skey \"tokenizer.whole_numbers\": only for level \"bpe\" (it is \"%s\")", JPRE(c),
-                        level_names[out->level]);
+        return bpe_only(c, "whole_numbers", out->level);
+    if (out->whole_names && out->level != LEVEL_BPE)
+        return bpe_only(c, "whole_names", out->level);
     if (out->level == LEVEL_BPE) {
         if ((st = get_string(c, obj, pre, "merges", 1, NULL, &out->merges)) != S2S_OK)
             return st;

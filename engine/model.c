@@ -626,6 +626,7 @@ void s2s_model_get_info(const s2s_model *m, s2s_model_info *info)
     info->level = level_name(c->tokenizer.level);
     info->lowercase = c->tokenizer.lowercase;
     info->whole_numbers = c->tokenizer.whole_numbers;
+    info->whole_names = c->tokenizer.whole_names;
     info->merges_file = c->tokenizer.level == LEVEL_BPE ? c->tokenizer.merges : NULL;
     info->max_length = c->max_length;
     info->format_version = c->format_version;

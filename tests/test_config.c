@@ -335,6 +335,7 @@ Test(config, direct_parse_defaults_and_messages)
     cr_assert_str_eq(normalizer_name(tc.normalizer), "text");
     cr_assert_str_eq(level_name(tc.level), "bpe");
     cr_assert_eq(tc.whole_numbers, 0);
+    cr_assert_eq(tc.whole_names, 0);
     tokenizer_config_free(&tc);
     cJSON_Delete(t);
     t = cJSON_Parse("{\"level\": \"bpe\", \"merges\": \"m.txt\", \"whole_numbers\": true}");
@@ -346,6 +347,16 @@ Test(config, direct_parse_defaults_and_messages)
                            "key \"tokenizer.whole_numbers\": only for level \"bpe\" (it is \"word\")");
     expect_tokenizer_error("{\"level\": \"bpe\", \"merges\": \"m.txt\", \"whole_numbers\": 1}",
                            "key \"tokenizer.whole_numbers\": expected true or false, got");
+    t = cJSON_Parse("{\"level\": \"bpe\", \"merges\": \"m.txt\", \"whole_names\": true}");
+    cr_assert_eq(tokenizer_config_parse(t, &tc, &err), S2S_OK, "%s", err.message);
+    cr_assert_eq(tc.whole_names, 1);
+    cr_assert_eq(tc.whole_numbers, 0);
+    tokenizer_config_free(&tc);
+    cJSON_Delete(t);
+    expect_tokenizer_error("{\"level\": \"char\", \"whole_names\": true}",
+                           "key \"tokenizer.whole_names\": only for level \"bpe\" (it is \"char\")");
+    expect_tokenizer_error("{\"level\": \"bpe\", \"merges\": \"m.txt\", \"whole_names\": \"yes\"}",
+                           "key \"tokenizer.whole_names\": expected true or false, got");
     expect_tokenizer_error("{\"max_input_tokens\": 0}", "key \"tokenizer.max_input_tokens\": 0 is out of range");
     cr_assert_eq(tokenizer_config_parse(NULL, &tc, &err), S2S_OK);
     cr_assert_eq(tc.level, LEVEL_WORD);
@@ -385,6 +396,7 @@ Test(config, bpe_merges_resolved_in_dir)
     cr_assert_str_eq(in.level, "bpe");
     cr_assert_str_eq(in.merges_file, "bpe/merges.txt");
     cr_assert_eq(in.whole_numbers, 0);
+    cr_assert_eq(in.whole_names, 0);
     s2s_model_free(m);
     fx_cleanup(&fx);
 }
@@ -400,6 +412,7 @@ Test(config, bpe_whole_numbers_in_info)
     s2s_model_info in;
     s2s_model *m = load_info(&fx, &in);
     cr_assert_eq(in.whole_numbers, 1);
+    cr_assert_eq(in.whole_names, 0);
     s2s_model_free(m);
     fx_cleanup(&fx);
 }

@@ -353,6 +353,37 @@ Test(bpe, whole_numbers_keep_digit_words_one_piece)
     free(path);
 }
 
+Test(bpe, whole_names_keep_capitalized_words_one_piece)
+{
+    char *path = write_tmp("#version: 0.2\no w\nK ow\na l\n");
+    s2s_tokenizer *plain = mk(NORM_TEXT, LEVEL_BPE, 0, path);
+    tokenizer_config cfg = cfg_of(NORM_TEXT, LEVEL_BPE, 0);
+    cfg.whole_names = 1;
+    s2s_tokenizer *whole = mk_cfg(&cfg, path);
+    cfg.normalizer = NORM_NONE;
+    s2s_tokenizer *whole_none = mk_cfg(&cfg, path);
+    /* without the option the merges split a name like any word */
+    check(plain, "Kowal.", "Kowal.", "Kow", J "al", J ".");
+    /* with it, an upper-case letter then lower-case letters is one piece */
+    check(whole, "Kowal.", "Kowal.", "Kowal", J ".");
+    check(whole, "O'Kowal-Kowal", "O'Kowal-Kowal", "O", J "'" J, "Kowal", J "-" J, "Kowal");
+    const char *lodz = "\xc5\x81\xc3\xb3" "d\xc5\xba", *athina = "\xce\x91\xce\xb8\xce\xae\xce\xbd\xce\xb1";
+    check(whole, lodz, lodz, lodz); /* Łódź */
+    check(whole, athina, athina, athina); /* Greek Αθήνα */
+    /* anything else merges as usual: all caps, lower case, one letter,
+     * digits, an upper-case letter later in the word */
+    check(whole, "KOWAL kowal K Kow2 KoWal", "KOWAL kowal K Kow2 KoWal", "K", J "O", J "W", J "A", J "L", "k", J "ow",
+          J "al", "K", "Kow", J "2", "K", J "o", J "W", J "al");
+    /* a title-case letter (U+01C5, kept by "none") starts a name; a
+     * combining mark (U+0300) is not a lower-case letter */
+    check(whole_none, "\xc7\x85owal Kow\xcc\x80", "\xc7\x85owal Kow\xcc\x80", "\xc7\x85owal", "Kow", J "\xcc\x80");
+    tokenizer_free(plain);
+    tokenizer_free(whole);
+    tokenizer_free(whole_none);
+    remove(path);
+    free(path);
+}
+
 Test(bpe, long_words_go_char_by_char)
 {
     char *path = write_tmp(MERGES);

@@ -53,13 +53,14 @@ static size_t lines_of(char *s, size_t len, char ***out)
     return n;
 }
 
-static s2s_tokenizer *make_tok(normalizer_kind nk, level_kind lk, int lower, int whole_numbers)
+static s2s_tokenizer *make_tok(normalizer_kind nk, level_kind lk, int lower, int whole_numbers, int whole_names)
 {
     tokenizer_config cfg = {0};
     cfg.normalizer = nk;
     cfg.level = lk;
     cfg.lowercase = lower;
     cfg.whole_numbers = whole_numbers;
+    cfg.whole_names = whole_names;
     cfg.max_input_tokens = S2S_DEFAULT_MAX_INPUT_TOKENS;
     size_t len = 0;
     char *merges = lk == LEVEL_BPE ? slurp_fixture("merges-2000.txt", &len) : NULL;
@@ -71,14 +72,14 @@ static s2s_tokenizer *make_tok(normalizer_kind nk, level_kind lk, int lower, int
 }
 
 static void check_golden(const char *inputs, const char *golden, normalizer_kind nk, level_kind lk,
-                         int lower, int whole_numbers, size_t step)
+                         int lower, int whole_numbers, int whole_names, size_t step)
 {
     size_t ilen, glen;
     char *itext = slurp_fixture(inputs, &ilen), *gtext = slurp_fixture(golden, &glen);
     char **in, **gl;
     size_t nin = lines_of(itext, ilen, &in), ngl = lines_of(gtext, glen, &gl);
     cr_assert_eq(ngl, (nin + step - 1) / step, "%s: %zu lines for %zu inputs", golden, ngl, nin);
-    s2s_tokenizer *t = make_tok(nk, lk, lower, whole_numbers);
+    s2s_tokenizer *t = make_tok(nk, lk, lower, whole_numbers, whole_names);
     size_t bad = 0, total_tokens = 0;
     for (size_t g = 0; g < ngl; g++) {
         const char *line = in[g * step];
@@ -122,31 +123,44 @@ static void check_golden(const char *inputs, const char *golden, normalizer_kind
 
 Test(parity, eng_fra_tutorial_word)
 {
-    check_golden("inputs-eng-fra.txt", "golden-eng-fra-tutorial-word.tsv", NORM_TUTORIAL, LEVEL_WORD, 0, 0, 1);
+    check_golden("inputs-eng-fra.txt", "golden-eng-fra-tutorial-word.tsv", NORM_TUTORIAL, LEVEL_WORD, 0, 0, 0, 1);
 }
-Test(parity, test_text_word) { check_golden("inputs-test.txt", "golden-test-text-word.tsv", NORM_TEXT, LEVEL_WORD, 0, 0, 1); }
-Test(parity, test_text_bpe) { check_golden("inputs-test.txt", "golden-test-text-bpe.tsv", NORM_TEXT, LEVEL_BPE, 0, 0, 1); }
+Test(parity, test_text_word)
+{
+    check_golden("inputs-test.txt", "golden-test-text-word.tsv", NORM_TEXT, LEVEL_WORD, 0, 0, 0, 1);
+}
+Test(parity, test_text_bpe)
+{
+    check_golden("inputs-test.txt", "golden-test-text-bpe.tsv", NORM_TEXT, LEVEL_BPE, 0, 0, 0, 1);
+}
 Test(parity, test_text_word_lower)
 {
-    check_golden("inputs-test.txt", "golden-test-text-word-lower.tsv", NORM_TEXT, LEVEL_WORD, 1, 0, 5);
+    check_golden("inputs-test.txt", "golden-test-text-word-lower.tsv", NORM_TEXT, LEVEL_WORD, 1, 0, 0, 5);
 }
 Test(parity, test_text_char_lower)
 {
-    check_golden("inputs-test.txt", "golden-test-text-char-lower.tsv", NORM_TEXT, LEVEL_CHAR, 1, 0, 5);
+    check_golden("inputs-test.txt", "golden-test-text-char-lower.tsv", NORM_TEXT, LEVEL_CHAR, 1, 0, 0, 5);
 }
 Test(parity, test_tutorial_word)
 {
-    check_golden("inputs-test.txt", "golden-test-tutorial-word.tsv", NORM_TUTORIAL, LEVEL_WORD, 0, 0, 3);
+    check_golden("inputs-test.txt", "golden-test-tutorial-word.tsv", NORM_TUTORIAL, LEVEL_WORD, 0, 0, 0, 3);
 }
 Test(parity, test_tutorial_bpe)
 {
-    check_golden("inputs-test.txt", "golden-test-tutorial-bpe.tsv", NORM_TUTORIAL, LEVEL_BPE, 0, 0, 3);
+    check_golden("inputs-test.txt", "golden-test-tutorial-bpe.tsv", NORM_TUTORIAL, LEVEL_BPE, 0, 0, 0, 3);
 }
 Test(parity, test_text_bpe_whole_numbers)
 {
-    check_golden("inputs-test-numbers.txt", "golden-test-numbers-text-bpe-whole.tsv", NORM_TEXT, LEVEL_BPE, 0, 1, 1);
+    check_golden("inputs-test-numbers.txt", "golden-test-numbers-text-bpe-whole.tsv", NORM_TEXT, LEVEL_BPE, 0, 1, 0, 1);
 }
-Test(parity, test_none_bpe) { check_golden("inputs-test.txt", "golden-test-none-bpe.tsv", NORM_NONE, LEVEL_BPE, 0, 0, 3); }
+Test(parity, test_text_bpe_whole_names)
+{
+    check_golden("inputs-test.txt", "golden-test-text-bpe-whole-names.tsv", NORM_TEXT, LEVEL_BPE, 0, 1, 1, 2);
+}
+Test(parity, test_none_bpe)
+{
+    check_golden("inputs-test.txt", "golden-test-none-bpe.tsv", NORM_NONE, LEVEL_BPE, 0, 0, 0, 3);
+}
 
 static int kind_of(const char *s, const char *const *names, int n)
 {
@@ -174,7 +188,8 @@ Test(parity, tricky_inputs_every_config)
         int lk = kind_of(cJSON_GetObjectItem(cfg, "level")->valuestring, levels, 3);
         int lower = cJSON_IsTrue(cJSON_GetObjectItem(cfg, "lowercase"));
         int whole = cJSON_IsTrue(cJSON_GetObjectItem(cfg, "whole_numbers"));
-        s2s_tokenizer *t = make_tok((normalizer_kind)nk, (level_kind)lk, lower, whole);
+        int names = cJSON_IsTrue(cJSON_GetObjectItem(cfg, "whole_names"));
+        s2s_tokenizer *t = make_tok((normalizer_kind)nk, (level_kind)lk, lower, whole, names);
         cJSON *toks = cJSON_GetObjectItem(c, "tokens"), *joined = cJSON_GetObjectItem(c, "joined");
         int i = 0;
         cJSON *in;
@@ -192,8 +207,8 @@ Test(parity, tricky_inputs_every_config)
             if (!ok) {
                 bad++;
                 char *e = cJSON_PrintUnformatted(exp);
-                cr_log_error("%s/%s/lower=%d/whole_numbers=%d input %d: C gave %d tokens, join '%s'; Python %s, join '%s'",
-                             norms[nk], levels[lk], lower, whole, i, pl.n, j, e, jexp);
+                cr_log_error("%s/%s/lower=%d/whole_numbers=%d/whole_names=%d input %d: C gave %d tokens, join '%s'; "
+                             "Python %s, join '%s'", norms[nk], levels[lk], lower, whole, names, i, pl.n, j, e, jexp);
                 free(e);
             }
             free(j);
@@ -203,7 +218,7 @@ Test(parity, tricky_inputs_every_config)
         tokenizer_free(t);
         ncfg++;
     }
-    cr_expect_eq(ncfg, 16, "expected 16 configurations, got %d", ncfg);
+    cr_expect_eq(ncfg, 20, "expected 20 configurations, got %d", ncfg);
     cr_expect_eq(bad, 0, "%d tricky cases differ from Python", bad);
     cJSON_Delete(root);
     free(text);
@@ -261,7 +276,7 @@ Test(parity, unicode_tables)
         default: break;
         }
     }
-    s2s_tokenizer *tt = make_tok(NORM_TUTORIAL, LEVEL_WORD, 0, 0);
+    s2s_tokenizer *tt = make_tok(NORM_TUTORIAL, LEVEL_WORD, 0, 0, 0);
     long skipped = 0, bad_t = 0, bad_l = 0, bad_k = 0, bad_c = 0, checked = 0;
     for (int32_t c = 0; c < 0x110000; c++) {
         if (c >= 0xD800 && c <= 0xDFFF) continue;

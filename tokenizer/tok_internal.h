@@ -119,6 +119,7 @@ struct s2s_tokenizer {
     level_kind level;
     int lowercase;
     int whole_numbers;  /* level BPE: digit-only words stay one piece */
+    int whole_names;    /* level BPE: capitalized words stay one piece */
     bpe_merges *merges; /* owned; NULL unless level is LEVEL_BPE */
 };
 

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <utf8proc.h>
+
 #include "tok_internal.h"
 
 
@@ -35,6 +37,7 @@ s2s_tokenizer *tokenizer_new(const tokenizer_config *cfg, const char *merges, si
     t->level = cfg->level;
     t->lowercase = cfg->lowercase != 0;
     t->whole_numbers = cfg->whole_numbers != 0;
+    t->whole_names = cfg->whole_names != 0;
     if (cfg->level == LEVEL_BPE) {
         t->merges = bpe_parse(merges, merges_len, merges_name ? merges_name : "merges", err);
         if (!t->merges) {
@@ -104,6 +107,35 @@ static int all_digits(const char *s, size_t len)
     return len > 0;
 }
 
+/* 1 when the `len` bytes at `s` (valid UTF-8) are a capitalized word: a
+ * code point of category Lu or Lt, then one or more of category Ll, and
+ * nothing else. */
+static int capitalized(const char *s, size_t len)
+{
+    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+    utf8proc_ssize_t left = (utf8proc_ssize_t)len;
+    size_t n = 0;
+    while (left > 0) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t k = utf8proc_iterate(p, left, &cp);
+        if (k <= 0) return 0;
+        utf8proc_category_t cat = utf8proc_category(cp);
+        if (n == 0 ? cat != UTF8PROC_CATEGORY_LU && cat != UTF8PROC_CATEGORY_LT : cat != UTF8PROC_CATEGORY_LL)
+            return 0;
+        n++;
+        p += k;
+        left -= k;
+    }
+    return n >= 2;
+}
+
+/* 1 when level BPE keeps this word unit as one piece (whole_numbers,
+ * whole_names). */
+static int kept_whole(const s2s_tokenizer *tok, const char *s, size_t len)
+{
+    return (tok->whole_numbers && all_digits(s, len)) || (tok->whole_names && capitalized(s, len));
+}
+
 /* Decodes, normalizes and splits all of `text` (see tokenizer_split). */
 static tok_status split_all(const s2s_tokenizer *tok, const char *text, size_t len, int lenient,
                             const s2s_vocab *vocab, piece_list *out, tok_error *err)
@@ -137,7 +169,7 @@ static tok_status split_all(const s2s_tokenizer *tok, const char *text, size_t l
         if (!bnd) st = tok_fail(err, TOK_ERR_NOMEM, "out of memory splitting text");
         for (size_t i = 0; st == TOK_OK && i < units.n; i++) {
             tok_unit u = units.u[i];
-            if (u.kind != 'w' || (tok->whole_numbers && all_digits(buf.s + u.off, u.len))) {
+            if (u.kind != 'w' || kept_whole(tok, buf.s + u.off, u.len)) {
                 if (unit_push(&ex, u.off, u.len, u.kind, u.attached))
                     st = tok_fail(err, TOK_ERR_NOMEM, "out of memory splitting text");
                 continue;

@@ -85,6 +85,8 @@ typedef struct tokenizer_config {
     int whole_numbers;          /* "whole_numbers" (bool) for "bpe": a word made only of
                                    the digits 0-9 is one piece, never split by the
                                    merges; default 0 */
+    int whole_names;            /* "whole_names" (bool) for "bpe": a capitalized word
+                                   (Lu or Lt, then one or more Ll) is one piece; default 0 */
 } tokenizer_config;
 
 /* ---- tokenizer (tokenizer.c, normalize.c, bpe.c, detok.c, utf8.c;

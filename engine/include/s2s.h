@@ -167,6 +167,9 @@ typedef struct s2s_model_info {
     float coverage_penalty;       /* config decoding.coverage_penalty, -1 if absent */
     int whole_numbers;            /* config tokenizer.whole_numbers: 1 when a word made only
                                      of the digits 0-9 is one BPE piece */
+    int whole_names;              /* config tokenizer.whole_names: 1 when a capitalized word
+                                     (an upper- or title-case letter, then lowercase letters
+                                     only) is one BPE piece */
 } s2s_model_info;
 
 /* Fills `info` for `model`. Never fails for a loaded model. A NULL `info`

@@ -103,6 +103,7 @@ for k in ("cell", "hidden_size", "embedding_size"):
 assert info["tokenizer"]["normalizer"] == cfg.get("tokenizer", {}).get("normalizer", "none")
 assert info["tokenizer"]["level"] == cfg.get("tokenizer", {}).get("level", "word")
 assert info["tokenizer"]["whole_numbers"] == cfg.get("tokenizer", {}).get("whole_numbers", False)
+assert info["tokenizer"]["whole_names"] == cfg.get("tokenizer", {}).get("whole_names", False)
 assert info["dir_from"] == "option"
 # license, attribution and scores as config.json records them (null when not)
 assert info["license"] == cfg.get("license") and info["attribution"] == cfg.get("attribution")
@@ -121,32 +122,44 @@ for k, v in cfg['scores'].items():
     v = ('%.15g' % v) if isinstance(v, float) else v  # as the command prints a number
     assert ('%s %s' % (k, v)) in text, k"
 
-# tokenizer.whole_numbers, on and off, in info and in the pieces
+# tokenizer.whole_numbers and whole_names, on and off, in info and in the pieces
 if [ -d "$S2S_ROOT/models/fra-eng" ]; then
   cp -r "$S2S_ROOT/models/fra-eng" "$TMP/whole"
-  for whole in true false; do
-    "$PYTHON" - "$TMP/whole/config.json" "$whole" <<'PY'
+  for key in whole_numbers whole_names; do
+    case $key in
+      whole_numbers) text="en 1791."; whole_piece=1791; split_piece=1 ;;
+      whole_names) text="en Kowalski."; whole_piece=Kowalski; split_piece=K ;;
+    esac
+    for whole in true false; do
+      "$PYTHON" - "$TMP/whole/config.json" "$key" "$whole" <<'PY'
 import json, sys
-c = json.load(open(sys.argv[1])); c["tokenizer"]["whole_numbers"] = sys.argv[2] == "true"
+c = json.load(open(sys.argv[1])); c["tokenizer"][sys.argv[2]] = sys.argv[3] == "true"
 json.dump(c, open(sys.argv[1], "w"))
 PY
-    expect_rc 0 "info whole_numbers $whole" "$S2S" info -m "$TMP/whole"
-    if [ $whole = true ]; then check "info text: whole numbers" has "$TMP/out" ", whole numbers"
-    else check "info text: no whole numbers" not has "$TMP/out" "whole numbers"; fi
-    expect_rc 0 "info json whole_numbers $whole" "$S2S" info -m "$TMP/whole" --format json
-    check "info json: whole_numbers $whole" "$PYTHON" -c "
-import json, sys; assert json.load(open('$TMP/out'))['tokenizer']['whole_numbers'] is $( [ $whole = true ] && echo True || echo False )"
-    expect_rc 0 "pieces whole_numbers $whole" "$S2S" tokenize -m "$TMP/whole" --show pieces "en 1791."
-    if [ $whole = true ]; then check "1791 is one piece" grep -q "^en 1791 ￭\. " "$TMP/out"
-    else check "1791 is split" not grep -q " 1791 " "$TMP/out"; fi
+      label=$(echo $key | tr _ ' ')
+      expect_rc 0 "info $key $whole" "$S2S" info -m "$TMP/whole"
+      if [ $whole = true ]; then check "info text: $label" has "$TMP/out" ", $label"
+      else check "info text: no $label" not has "$TMP/out" "$label"; fi
+      expect_rc 0 "info json $key $whole" "$S2S" info -m "$TMP/whole" --format json
+      check "info json: $key $whole" "$PYTHON" -c "
+import json, sys; assert json.load(open('$TMP/out'))['tokenizer']['$key'] is $( [ $whole = true ] && echo True || echo False )"
+      expect_rc 0 "pieces $key $whole" "$S2S" tokenize -m "$TMP/whole" --show pieces "$text"
+      if [ $whole = true ]; then check "$whole_piece is one piece" grep -q "^en $whole_piece ￭\. " "$TMP/out"
+      else check "$whole_piece is split" grep -q "^en $split_piece ￭" "$TMP/out"; fi
+    done
+    "$PYTHON" - "$TMP/whole/config.json" "$key" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1])); c["tokenizer"][sys.argv[2]] = "yes"
+json.dump(c, open(sys.argv[1], "w"))
+PY
+    expect_rc 2 "$key not a bool" "$S2S" info -m "$TMP/whole"
+    check "$key not a bool: names the key" has "$TMP/err" "key \"tokenizer.$key\": expected true or false, got a string"
+    "$PYTHON" - "$TMP/whole/config.json" "$key" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1])); c["tokenizer"][sys.argv[2]] = False
+json.dump(c, open(sys.argv[1], "w"))
+PY
   done
-  "$PYTHON" - "$TMP/whole/config.json" <<'PY'
-import json, sys
-c = json.load(open(sys.argv[1])); c["tokenizer"]["whole_numbers"] = "yes"
-json.dump(c, open(sys.argv[1], "w"))
-PY
-  expect_rc 2 "whole_numbers not a bool" "$S2S" info -m "$TMP/whole"
-  check "whole_numbers not a bool: names the key" has "$TMP/err" 'key "tokenizer.whole_numbers": expected true or false, got a string'
 fi
 
 # the default model: without -m, \$S2S_MODEL, else the installed default,

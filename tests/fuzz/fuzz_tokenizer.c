@@ -5,7 +5,8 @@
  *
  * Input layout: byte 0 picks the configuration (normalizer = b % 3,
  * level = b / 3 % 3, lowercase = b / 9 % 2, lenient = b / 18 % 2,
- * whole_numbers = b / 36 % 2, used by level "bpe");
+ * whole_numbers = b / 36 % 2 and whole_names = b / 72 % 2, used by level
+ * "bpe");
  * byte 1 is the length L of a merges text that follows (parsed with
  * bpe_parse; a fixed merges table is used when it is refused); the rest is
  * the text to tokenize.
@@ -14,7 +15,7 @@
  * TOK_ERR_UTF8 and exactly when utf8proc finds the text invalid; every
  * token is non-empty valid UTF-8; join never fails; with level "bpe", the
  * join of the BPE tokens equals the join of the word tokens (with or
- * without whole numbers).
+ * without whole numbers and names).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -70,6 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     t.level = (level_kind)(sel / 3 % 3);
     t.lowercase = (int)(sel / 9 % 2);
     t.whole_numbers = t.level == LEVEL_BPE && sel / 36 % 2;
+    t.whole_names = t.level == LEVEL_BPE && sel / 72 % 2;
     t.merges = t.level == LEVEL_BPE ? m : NULL;
     int lenient = (int)(sel / 18 % 2);
 
@@ -92,6 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             w.level = LEVEL_WORD;
             w.merges = NULL;
             w.whole_numbers = 0;
+            w.whole_names = 0;
             piece_list wl = {0};
             if (tokenizer_split(&w, text, len, lenient, NULL, &wl, &err) != TOK_OK) abort();
             char *wj = joined(&w, &wl);

@@ -76,6 +76,22 @@ def hand_examples():
         check("whole_numbers word level", "no error", "ValueError")
     except ValueError as e:
         check("whole_numbers word level", str(e), "tokenizer.whole_numbers: only for level \"bpe\" (it is 'word')")
+    # whole_names: a capitalized word stays one piece and teaches no merge
+    names = ["Kowal Kowal Kowal", "xy xy"]
+    check("learn_bpe names", tok.learn_bpe(names, {"normalizer": "text"}, 10)[:1], [("K", "o")])
+    names_cfg = {"normalizer": "text", "level": "bpe", "whole_names": True}
+    check("learn_bpe whole_names", tok.learn_bpe(names, names_cfg, 10), [("x", "y")])
+    named = tok.Tokenizer(names_cfg, merges=[("o", "w"), ("K", "ow")])
+    check("whole_names split", named.split("Kowal KOWAL O'Kowal Kow2 \u01c5owal \u0141\u00f3d\u017a"),
+          ["Kowal", "K", J + "O", J + "W", J + "A", J + "L", "O", J + "'" + J, "Kowal", "Kow", J + "2",
+           "D\u017eowal", "\u0141\u00f3d\u017a"])
+    words = ("Ab", "A", "AB", "ab", "\u01c5a", "A\u0301b", "\u0391\u03b8")
+    check("is_capitalized", [tok.is_capitalized(w) for w in words], [True, False, False, False, True, False, True])
+    try:
+        tok.Tokenizer({"level": "char", "whole_names": True})
+        check("whole_names char level", "no error", "ValueError")
+    except ValueError as e:
+        check("whole_names char level", str(e), "tokenizer.whole_names: only for level \"bpe\" (it is 'char')")
     with H.tempdir("tokenizer") as d:
         p = os.path.join(d, "m.txt")
         tok.write_merges(p, merges)

@@ -228,6 +228,69 @@ def test_export_version2_decodes_alike():
 
 
 @case
+def test_grow_vocab_and_rows():
+    """--whole-names on an --init-from model: the capitalized words seen often
+    enough are appended (old ids kept), each new row starts from its pieces."""
+    tk = T.tok.Tokenizer({"normalizer": "text", "level": "bpe", "whole_names": True},
+                         merges=[("J", "u"), ("l", "y"), ("n", "e")])
+    vocab = {t: i for i, t in enumerate(T.SPECIALS + ["Ju", "\uffedly", "\uffedne", "May"])}
+    before = dict(vocab)
+    seqs = [tk.split(x) for x in ("July May", "July June", "June July Kowal", "(July)")]
+    assert seqs[3] == ["(" + T.tok.JOINER, "July", T.tok.JOINER + ")"], seqs[3]
+    grown = T.grow_vocab(vocab, seqs, 2, tk)
+    n = len(before)
+    assert {k: vocab[k] for k in before} == before, "old ids changed"
+    assert vocab["July"] == n and vocab["June"] == n + 1 and "Kowal" not in vocab and len(vocab) == n + 2, vocab
+    assert grown == [(n, [before["Ju"], before["\uffedly"]]), (n + 1, [before["Ju"], before["\uffedne"]])], grown
+    emb = torch.arange(n * 2, dtype=torch.float32).reshape(n, 2)
+    out_w, out_b = emb + 100, torch.arange(n, dtype=torch.float32)
+    t = T.init_grown_rows({"encoder.embedding.weight": emb.clone(), "decoder.embedding.weight": emb.clone(),
+                           "decoder.out.weight": out_w.clone(), "decoder.out.bias": out_b.clone()},
+                          {"source": grown, "target": grown[:1]})
+    ju, ly, ne = before["Ju"], before["\uffedly"], before["\uffedne"]
+    assert t["encoder.embedding.weight"].shape == (n + 2, 2) and t["decoder.out.bias"].shape == (n + 1,)
+    assert torch.equal(t["encoder.embedding.weight"][:n], emb), "old rows changed"
+    assert torch.equal(t["encoder.embedding.weight"][n + 1], (emb[ju] + emb[ne]) / 2)
+    assert torch.equal(t["decoder.embedding.weight"][n], (emb[ju] + emb[ly]) / 2)
+    assert torch.equal(t["decoder.out.weight"][n], out_w[ju]) and t["decoder.out.bias"][n] == out_b[ju]
+
+
+@case
+def test_init_from_whole_names():
+    """A bpe copy model continued with --whole-names: its vocabularies grow,
+    the export says whole_names and decodes alike in the reference and s2s,
+    a capitalized word it has never seen included."""
+    bpe = ["--normalizer", "text", "--level", "bpe", "--bpe-merges", "60", "--copy"]
+    base, _ = run_train("names-base", bpe, steps=4)
+    base_model = os.path.join(base, "model")
+    work, log = run_train("names-grow", ["--init-from", base_model, "--whole-names", "--names-min-freq", "2"], steps=6)
+    assert "source and 0 target words added" in log, log[-800:]
+    mdir = os.path.join(work, "model")
+    cfg = json.load(open(os.path.join(mdir, "config.json"), encoding="utf-8"))
+    assert cfg["tokenizer"]["whole_names"] is True, cfg["tokenizer"]
+    exported, c, sv, tv = ref.load_model_dir(mdir)
+    _, _, sv0, tv0 = ref.load_model_dir(base_model)
+    assert {k: sv[k] for k in sv0} == sv0 and tv == tv0
+    assert "October" in sv and "October" not in sv0, sorted(set(sv) - set(sv0))[:20]
+    srcs = [s for s, _ in te[:20]] + ["Tuesday, Kowalski 3, 2034", "3 Zyx 1999"]
+    tk = T.tok.Tokenizer(cfg["tokenizer"], mdir)
+    refs = []
+    for s in srcs:
+        pieces = tk.split(s)
+        g = ref.greedy_full(exported, T.encode_ids(pieces, sv) + [sv[T.EOS]], src_pieces=pieces + [T.EOS])
+        refs.append([ref.token_string(exported, t, g["extended"]) for t in g["tokens"]])
+    s2s = H.s2s()
+    if s2s:
+        r = H.run_s2s(["tokenize", "-m", mdir, "--show", "pieces", "Tuesday, Kowalski 3"], "")
+        assert r.returncode == 0 and r.stdout.startswith("Tuesday ￭, Kowalski 3"), (r.stdout, r.stderr)
+        r = H.run_s2s(["translate", "-m", mdir, "--format", "jsonl", "--no-split-sentences", "--case", "off"],
+                      "".join(s + "\n" for s in srcs))
+        assert r.returncode == 0, r.stderr
+        got = [h["hypotheses"][0]["tokens"] for _, h in H.json_lines(r.stdout, "names-grow")]
+        assert got == refs, "s2s and the reference differ:\n%r\n%r" % (got, refs)
+
+
+@case
 def test_resume_continues():
     work, _ = run_train("resume", [], steps=5, out=False)
     ck = torch.load(os.path.join(work, "last.pt"))

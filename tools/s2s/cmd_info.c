@@ -80,6 +80,7 @@ static void print_vocab_and_tokenizer(FILE *f, const s2s_model_info *in)
             in->normalizer, in->level, in->lowercase ? "yes" : "no", in->max_input_tokens);
     if (in->merges_file) fprintf(f, ", merges %s", in->merges_file);
     if (in->whole_numbers) fputs(", whole numbers", f);
+    if (in->whole_names) fputs(", whole names", f);
     fputs("\ndecoding:     max_length ", f);
     if (in->max_length) fprintf(f, "%d (config)", in->max_length);
     else fputs("2 x source tokens + 10 (default)", f);
@@ -215,6 +216,7 @@ static void add_vocab_json(cJSON *root, const s2s_model_info *in)
     add_str(tok, "merges", in->merges_file);
     cJSON_AddNumberToObject(tok, "max_input_tokens", in->max_input_tokens);
     cJSON_AddBoolToObject(tok, "whole_numbers", in->whole_numbers);
+    cJSON_AddBoolToObject(tok, "whole_names", in->whole_names);
     cJSON *dec = cJSON_AddObjectToObject(root, "decoding");
     if (in->max_length) cJSON_AddNumberToObject(dec, "max_length", in->max_length);
     else cJSON_AddNullToObject(dec, "max_length");

@@ -124,6 +124,7 @@ class ModelInfo(ctypes.Structure):
         ("no_repeat_ngram", c_int),
         ("coverage_penalty", c_float),
         ("whole_numbers", c_int),
+        ("whole_names", c_int),
     ]
 
 

@@ -9,6 +9,9 @@ of config.json (model-format.md section 5 plus the extensions in docs/tokenizer.
     merges      BPE merges file, relative to the model directory ("bpe" only)
     whole_numbers  bool, "bpe" only: a word of the digits 0-9 alone is one
                 piece (default false)
+    whole_names    bool, "bpe" only: a capitalized word (an upper- or
+                title-case letter, then lowercase letters only) is one
+                piece (default false)
 
 The C tokenizer must give exactly the same tokens for the same text; the
 parity goldens under tests/fixtures/tokenizer/ are made from this module by
@@ -37,6 +40,18 @@ LEVELS = ("word", "char", "bpe")
 _ASCII_WS = " \t\r\n\x0b\x0c"
 _ASCII_WS_RUN = re.compile(r"[ \t\r\n\x0b\x0c]+")
 _ASCII_DIGITS = re.compile(r"[0-9]+")  # a word of these alone is one piece with whole_numbers
+
+
+def is_capitalized(word):
+    """True for a capitalized word, kept whole by whole_names: a first code
+    point of category Lu or Lt, then one or more of category Ll, nothing else."""
+    return (len(word) >= 2 and unicodedata.category(word[0]) in ("Lu", "Lt")
+            and all(unicodedata.category(c) == "Ll" for c in word[1:]))
+
+
+def _kept_whole(word, whole_numbers, whole_names):
+    """True when level bpe keeps this word unit as one piece."""
+    return bool((whole_numbers and _ASCII_DIGITS.fullmatch(word)) or (whole_names and is_capitalized(word)))
 
 
 # ---------------------------------------------------------------------------
@@ -221,12 +236,14 @@ class Tokenizer:
         self.level = cfg.get("level", "word")
         self.lowercase = bool(cfg.get("lowercase", False))
         self.whole_numbers = bool(cfg.get("whole_numbers", False))
+        self.whole_names = bool(cfg.get("whole_names", False))
         if self.normalizer not in NORMALIZERS:
             raise ValueError("tokenizer.normalizer: unknown value %r" % (self.normalizer,))
         if self.level not in LEVELS:
             raise ValueError("tokenizer.level: unknown value %r" % (self.level,))
-        if self.whole_numbers and self.level != "bpe":
-            raise ValueError("tokenizer.whole_numbers: only for level \"bpe\" (it is %r)" % (self.level,))
+        for key in ("whole_numbers", "whole_names"):
+            if getattr(self, key) and self.level != "bpe":
+                raise ValueError("tokenizer.%s: only for level \"bpe\" (it is %r)" % (key, self.level))
         self.ranks = None
         if self.level == "bpe":
             if merges is None:
@@ -280,7 +297,7 @@ class Tokenizer:
         if self.level == "bpe":
             expanded = []
             for k, v, att in units:
-                if k == "w" and not (self.whole_numbers and _ASCII_DIGITS.fullmatch(v)):
+                if k == "w" and not _kept_whole(v, self.whole_numbers, self.whole_names):
                     for j, piece in enumerate(bpe_encode(v, self.ranks)):
                         expanded.append((k, piece, att if j == 0 else True))
                 else:
@@ -344,10 +361,11 @@ def _word_counts(texts, cfg):
                 "lowercase": (cfg or {}).get("lowercase", False), "level": "word"}
     tok = Tokenizer(norm_cfg)
     whole_numbers = bool((cfg or {}).get("whole_numbers", False))
+    whole_names = bool((cfg or {}).get("whole_names", False))
     counts = {}
     for t in texts:
         for k, v, _ in tok.units(t):
-            if k == "w" and not (whole_numbers and _ASCII_DIGITS.fullmatch(v)):
+            if k == "w" and not _kept_whole(v, whole_numbers, whole_names):
                 counts[v] = counts.get(v, 0) + 1
     return counts
 
@@ -356,8 +374,8 @@ def learn_bpe(texts, cfg, num_merges, min_frequency=2):
     """Learns up to `num_merges` BPE merges from `texts` (an iterable of str)
     normalized by the "tokenizer" object `cfg` (its normalizer and lowercase;
     only word units are used, punctuation units are never merged; with its
-    "whole_numbers", digit-only words are left out, as encoding keeps them
-    whole). Words longer than BPE_MAX_WORD_CHARS code points are left out,
+    "whole_numbers" and "whole_names", digit-only and capitalized words are
+    left out, as encoding keeps them whole). Words longer than BPE_MAX_WORD_CHARS code points are left out,
     as encoding never merges them. At each step the most frequent adjacent pair (counted
     over word occurrences) is merged; ties go to the smallest pair in
     (string, string) order. Stops early when the best pair occurs fewer than

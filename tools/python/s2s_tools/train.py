@@ -377,12 +377,21 @@ def read_tsv(path, src_col, tgt_col, limit=None):
     return pairs
 
 
-def build_vocab(seqs, max_size, min_freq):
+def is_whole_name(token):
+    """True for a token that whole_names kept whole: a capitalized word, with
+    or without joiner marks."""
+    return tok.is_capitalized(token.strip(tok.JOINER))
+
+
+def build_vocab(seqs, max_size, min_freq, names_min_freq=None):
+    """Specials, then the tokens seen at least `min_freq` times (whole
+    capitalized words: `names_min_freq` times, when given), most frequent first."""
     cnt = collections.Counter(t for s in seqs for t in s)
     for sp in SPECIALS:
         cnt.pop(sp, None)
     items = sorted(cnt.items(), key=lambda kv: (-kv[1], kv[0]))
-    items = [k for k, v in items if v >= min_freq]
+    items = [k for k, v in items
+             if v >= (names_min_freq if names_min_freq is not None and is_whole_name(k) else min_freq)]
     if max_size:
         items = items[:max(0, max_size - len(SPECIALS))]
     vocab = {t: i for i, t in enumerate(SPECIALS)}
@@ -488,6 +497,8 @@ def build_config(a):
         tok_cfg["merges"] = "merges.txt"
         if a.whole_numbers:
             tok_cfg["whole_numbers"] = True
+        if a.whole_names:
+            tok_cfg["whole_names"] = True
     version2 = a.copy or a.coverage or a.window or a.attention == "multihead"
     cfg = {"format": "s2s-rnn", "format_version": 2 if version2 else 1, "task": a.task}
     if a.source_language:
@@ -553,17 +564,24 @@ def prepare_data(a, cfg, work, log):
     va_s = [tk.split(s) for s, _ in valid]
     va_t = [tk.split(t) for _, t in valid]
     log("tokenized in %.0fs" % (time.time() - t0))
+    grown = {}
     if a.init_from:
         src_vocab, tgt_vocab = init_vocabs(a.init_from)
+        if tok_cfg.get("whole_names"):  # capitalized words the continued model split
+            grown = {"source": grow_vocab(src_vocab, tr_s, a.names_min_freq, tk),
+                     "target": grow_vocab(tgt_vocab, tr_t, a.names_min_freq, tk)}
+            log("whole names: %d source and %d target words added to the vocabularies"
+                % (len(grown["source"]), len(grown["target"])))
     else:
-        src_vocab = build_vocab(tr_s, a.src_vocab_size, a.min_freq)
-        tgt_vocab = build_vocab(tr_t, a.tgt_vocab_size, a.min_freq)
+        names_min = a.names_min_freq if tok_cfg.get("whole_names") else None
+        src_vocab = build_vocab(tr_s, a.src_vocab_size, a.min_freq, names_min)
+        tgt_vocab = build_vocab(tr_t, a.tgt_vocab_size, a.min_freq, names_min)
     if a.level == "char" and " " not in src_vocab:
         pass
     keep = [i for i in range(len(tr_s))
             if 0 < len(tr_s[i]) <= a.max_src_tokens and 0 < len(tr_t[i]) <= a.max_tgt_tokens]
     d = {
-        "key": data_key(a), "tokenizer": tok_cfg, "extra_files": extra,
+        "key": data_key(a), "tokenizer": tok_cfg, "extra_files": extra, "grown": grown,
         "source_vocab": src_vocab, "target_vocab": tgt_vocab,
         "train": [(encode_ids(tr_s[i], src_vocab), encode_ids(tr_t[i], tgt_vocab))
                   + (copy_fields(tr_s[i], tr_t[i], tgt_vocab) if a.copy else ()) for i in keep],
@@ -591,7 +609,7 @@ def _file_stamp(path):
 def data_key(a):
     return [a.train, _file_stamp(a.train), a.valid, _file_stamp(a.valid), a.src_col, a.tgt_col, a.limit, a.bpe_merges, a.src_vocab_size,
             a.tgt_vocab_size, a.min_freq, a.max_src_tokens, a.max_tgt_tokens, a.valid_size,
-            a.seed, a.copy, a.init_from]
+            a.seed, a.copy, a.init_from, a.names_min_freq]
 
 
 PROVENANCE = ("license", "attribution", "source_data", "training_command", "scores")
@@ -608,10 +626,12 @@ def init_config(model_dir, a):
     c = {k: v for k, v in c.items() if k not in PROVENANCE}
     att = c["decoder"].setdefault("attention", {})
     a.level = c["tokenizer"].get("level", "word")
-    if getattr(a, "whole_numbers", False):
-        if a.level != "bpe":
-            raise SystemExit("train: --whole-numbers needs level bpe (%s is level %s)" % (model_dir, a.level))
-        c["tokenizer"]["whole_numbers"] = True
+    for key in ("whole_numbers", "whole_names"):
+        if getattr(a, key, False):
+            if a.level != "bpe":
+                raise SystemExit("train: --%s needs level bpe (%s is level %s)"
+                                 % (key.replace("_", "-"), model_dir, a.level))
+            c["tokenizer"][key] = True
     # --copy / --coverage may add the feature to a model that lacks it (its
     # new parameters start fresh); the rest of the architecture is kept
     a.copy = a.copy or bool(c["decoder"].get("copy"))
@@ -624,6 +644,48 @@ def init_config(model_dir, a):
         c["format_version"] = 2
     a.task = c.get("task", a.task)
     return c, minutes
+
+
+def grow_vocab(vocab, seqs, min_freq, tk):
+    """Appends to `vocab` (in place) the whole capitalized words (tokens kept
+    whole by "whole_names", with their joiner marks) that occur at least
+    `min_freq` times in `seqs` and that it lacks, most frequent first.
+    Returns [(id, [ids of the pieces the merges split the word into])], the
+    pieces looked up in the vocabulary as it was, for initialising the new rows."""
+    cnt = collections.Counter(t for sq in seqs for t in sq if t not in vocab and is_whole_name(t))
+    before = dict(vocab)
+    unk = vocab[UNK]
+    out = []
+    for t, n in sorted(cnt.items(), key=lambda kv: (-kv[1], kv[0])):
+        if n < min_freq:
+            break
+        word = t.strip(tok.JOINER)
+        pieces = tok.bpe_encode(word, tk.ranks)
+        marked = [(tok.JOINER if (j > 0 or t.startswith(tok.JOINER)) else "") + pc for j, pc in enumerate(pieces)]
+        if t.endswith(tok.JOINER):
+            marked[-1] += tok.JOINER
+        vocab[t] = len(vocab)
+        out.append((vocab[t], [before.get(pc, unk) for pc in marked]))
+    return out
+
+
+def init_grown_rows(tensors, grown):
+    """Extends the vocabulary-sized tensors of a continued model to the grown
+    vocabularies: a new word's embedding is the mean of its pieces'
+    embeddings, its output row and bias are those of its first piece."""
+    for side, names in (("source", ("encoder.embedding.weight",)),
+                        ("target", ("decoder.embedding.weight", "decoder.out.weight", "decoder.out.bias"))):
+        rows = grown.get(side) or []
+        if not rows:
+            continue
+        for name in names:
+            old = tensors[name]
+            new = [old]
+            for _, pieces in rows:
+                ids = torch.tensor(pieces)
+                new.append((old[ids].mean(0) if name.endswith("embedding.weight") else old[ids[0]]).unsqueeze(0))
+            tensors[name] = torch.cat(new, 0)
+    return tensors
 
 
 def init_vocabs(model_dir):
@@ -811,6 +873,14 @@ def main(argv=None):
                         "the target vocabulary lacks is copied in one step; without --copy it cannot be produced). "
                         "Also adds the option to a bpe --init-from model, whose vocabularies are kept: a number "
                         "they lack becomes unk on the source side and is learned as a copy")
+    g.add_argument("--whole-names", action="store_true",
+                   help="level bpe: a capitalized word (upper- or title-case letter, then lowercase letters) "
+                        "stays one piece, so a name the vocabulary lacks is copied in one step (with --copy). "
+                        "With a bpe --init-from model, the capitalized words seen at least --names-min-freq "
+                        "times are added to its vocabularies (new rows start from their pieces' rows)")
+    g.add_argument("--names-min-freq", type=int, default=5,
+                   help="with --whole-names: a capitalized word is in the vocabulary when seen this often; "
+                        "a rarer one (mostly names) is unk on the source side and learned as a copy")
     g.add_argument("--src-vocab-size", type=int, default=0, help="0: no limit")
     g.add_argument("--tgt-vocab-size", type=int, default=0)
     g.add_argument("--min-freq", type=int, default=1)
@@ -887,6 +957,8 @@ def main(argv=None):
         ap.error("--heads goes with --attention multihead")
     if a.whole_numbers and not a.init_from and a.level != "bpe":
         ap.error("--whole-numbers needs --level bpe")
+    if a.whole_names and not a.init_from and a.level != "bpe":
+        ap.error("--whole-names needs --level bpe")
     torch.set_num_threads(a.threads)
     os.makedirs(a.work, exist_ok=True)
 
@@ -929,6 +1001,7 @@ def main(argv=None):
             % (last_path, state["epoch"], state["batch"], state["step"], state["best"]))
     elif a.init_from:
         tensors, _, _ = ref.read_safetensors(os.path.join(a.init_from, cfg.get("weights", "model.safetensors")))
+        tensors = init_grown_rows(dict(tensors), data.get("grown") or {})
         missing, unexpected = model.load_state_dict(tensors, strict=False)
         fresh = [k for k in missing if k.startswith(("decoder.copy_gate.", "decoder.attention.Wc."))]
         if unexpected or len(fresh) != len(missing):
