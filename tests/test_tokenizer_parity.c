@@ -323,6 +323,8 @@ Test(parity, unicode_tables)
         else if (cat == UTF8PROC_CATEGORY_CC || cat == UTF8PROC_CATEGORY_CF) mine = 'x';
         else if (cat >= UTF8PROC_CATEGORY_PC && cat <= UTF8PROC_CATEGORY_SO) mine = 'p';
         else if (cat >= UTF8PROC_CATEGORY_MN && cat <= UTF8PROC_CATEGORY_ME) mine = 'm';
+        else if (cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LT) mine = 'u'; /* whole_names */
+        else if (cat == UTF8PROC_CATEGORY_LL) mine = 'l';
         else mine = 'w';
         if (mine != cls[c] && bad_c++ < 5) cr_log_error("class U+%04X: C '%c', Python '%c'", c, mine, cls[c]);
     }

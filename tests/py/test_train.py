@@ -228,19 +228,28 @@ def test_export_version2_decodes_alike():
 
 
 @case
-def test_grow_vocab_and_rows():
-    """--whole-names on an --init-from model: the capitalized words seen often
-    enough are appended (old ids kept), each new row starts from its pieces."""
+def test_names_in_vocabularies():
+    """whole_names: the capitalized word units are counted apart from BPE
+    pieces that look alike (Mc of McJuly); build_vocab asks --names-min-freq
+    of the former only; on an --init-from model grow_vocab appends the words
+    it lacks (old ids kept), each new row starting from its pieces' rows."""
     tk = T.tok.Tokenizer({"normalizer": "text", "level": "bpe", "whole_names": True},
-                         merges=[("J", "u"), ("l", "y"), ("n", "e")])
+                         merges=[("J", "u"), ("l", "y"), ("n", "e"), ("M", "c")])
+    texts = ["July May", "July June", "June July Kowal", "(July) McJuly"]
+    names = T.whole_name_counts(texts, tk)
+    assert names == {"July": 4, "May": 1, "June": 2, "Kowal": 1}, names
+    seqs = [tk.split(x) for x in texts]
+    assert seqs[3] == ["(" + T.tok.JOINER, "July", T.tok.JOINER + ")", "Mc", T.tok.JOINER + "Ju",
+                       T.tok.JOINER + "ly"], seqs[3]
+    built = T.build_vocab(seqs, 0, 1, names, 2)
+    assert set(built) - set(T.SPECIALS) == {"July", "June", "Mc", T.tok.JOINER + "Ju", T.tok.JOINER + "ly",
+                                            "(" + T.tok.JOINER, T.tok.JOINER + ")"}, built
     vocab = {t: i for i, t in enumerate(T.SPECIALS + ["Ju", "\uffedly", "\uffedne", "May"])}
     before = dict(vocab)
-    seqs = [tk.split(x) for x in ("July May", "July June", "June July Kowal", "(July)")]
-    assert seqs[3] == ["(" + T.tok.JOINER, "July", T.tok.JOINER + ")"], seqs[3]
-    grown = T.grow_vocab(vocab, seqs, 2, tk)
+    grown = T.grow_vocab(vocab, names, 2, tk)
     n = len(before)
     assert {k: vocab[k] for k in before} == before, "old ids changed"
-    assert vocab["July"] == n and vocab["June"] == n + 1 and "Kowal" not in vocab and len(vocab) == n + 2, vocab
+    assert vocab["July"] == n and vocab["June"] == n + 1 and len(vocab) == n + 2, vocab
     assert grown == [(n, [before["Ju"], before["\uffedly"]]), (n + 1, [before["Ju"], before["\uffedne"]])], grown
     emb = torch.arange(n * 2, dtype=torch.float32).reshape(n, 2)
     out_w, out_b = emb + 100, torch.arange(n, dtype=torch.float32)
@@ -268,6 +277,9 @@ def test_init_from_whole_names():
     mdir = os.path.join(work, "model")
     cfg = json.load(open(os.path.join(mdir, "config.json"), encoding="utf-8"))
     assert cfg["tokenizer"]["whole_names"] is True, cfg["tokenizer"]
+    scratch, _ = run_train("names-scratch", bpe + ["--whole-names", "--names-min-freq", "2"], steps=2, out=False)
+    d = torch.load(os.path.join(scratch, "data.pt"))
+    assert d["tokenizer"]["whole_names"] is True and "October" in d["source_vocab"], sorted(d["source_vocab"])[:40]
     exported, c, sv, tv = ref.load_model_dir(mdir)
     _, _, sv0, tv0 = ref.load_model_dir(base_model)
     assert {k: sv[k] for k in sv0} == sv0 and tv == tv0
@@ -283,6 +295,8 @@ def test_init_from_whole_names():
     if s2s:
         r = H.run_s2s(["tokenize", "-m", mdir, "--show", "pieces", "Tuesday, Kowalski 3"], "")
         assert r.returncode == 0 and r.stdout.startswith("Tuesday ￭, Kowalski 3"), (r.stdout, r.stderr)
+        r = H.run_s2s(["info", "-m", mdir, "--format", "json"], "")
+        assert r.returncode == 0 and json.loads(r.stdout)["tokenizer"]["whole_names"] is True, r.stdout[-500:]
         r = H.run_s2s(["translate", "-m", mdir, "--format", "jsonl", "--no-split-sentences", "--case", "off"],
                       "".join(s + "\n" for s in srcs))
         assert r.returncode == 0, r.stderr

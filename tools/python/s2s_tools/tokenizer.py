@@ -375,11 +375,12 @@ def learn_bpe(texts, cfg, num_merges, min_frequency=2):
     normalized by the "tokenizer" object `cfg` (its normalizer and lowercase;
     only word units are used, punctuation units are never merged; with its
     "whole_numbers" and "whole_names", digit-only and capitalized words are
-    left out, as encoding keeps them whole). Words longer than BPE_MAX_WORD_CHARS code points are left out,
-    as encoding never merges them. At each step the most frequent adjacent pair (counted
-    over word occurrences) is merged; ties go to the smallest pair in
-    (string, string) order. Stops early when the best pair occurs fewer than
-    `min_frequency` times. Returns a list of (a, b) in rank order."""
+    left out, as encoding keeps them whole). Words longer than
+    BPE_MAX_WORD_CHARS code points are left out, as encoding never merges
+    them. At each step the most frequent adjacent pair (counted over word
+    occurrences) is merged; ties go to the smallest pair in (string, string)
+    order. Stops early when the best pair occurs fewer than `min_frequency`
+    times. Returns a list of (a, b) in rank order."""
     counts = _word_counts(texts, cfg)
     words = []
     freqs = []

@@ -377,21 +377,31 @@ def read_tsv(path, src_col, tgt_col, limit=None):
     return pairs
 
 
-def is_whole_name(token):
-    """True for a token that whole_names kept whole: a capitalized word, with
-    or without joiner marks."""
-    return tok.is_capitalized(token.strip(tok.JOINER))
+def whole_name_counts(texts, tk):
+    """How often each capitalized word unit occurs in `texts` under the
+    tokenizer `tk`: the tokens whole_names keeps whole (a word unit kept
+    whole never carries a joiner mark)."""
+    cnt = collections.Counter()
+    for text in texts:
+        for kind, v, _ in tk.units(text):
+            if kind == "w" and tok.is_capitalized(v):
+                cnt[v] += 1
+    return cnt
 
 
-def build_vocab(seqs, max_size, min_freq, names_min_freq=None):
-    """Specials, then the tokens seen at least `min_freq` times (whole
-    capitalized words: `names_min_freq` times, when given), most frequent first."""
+def build_vocab(seqs, max_size, min_freq, names=None, names_min_freq=0):
+    """Specials, then the tokens of `seqs` seen at least `min_freq` times,
+    most frequent first. With `names` (whole_name_counts), a token is also
+    a whole capitalized word that many times: it is kept when its other
+    occurrences (as a BPE piece) reach `min_freq` or when it is seen whole
+    at least `names_min_freq` times."""
     cnt = collections.Counter(t for s in seqs for t in s)
     for sp in SPECIALS:
         cnt.pop(sp, None)
+    names = names or {}
     items = sorted(cnt.items(), key=lambda kv: (-kv[1], kv[0]))
     items = [k for k, v in items
-             if v >= (names_min_freq if names_min_freq is not None and is_whole_name(k) else min_freq)]
+             if v - names.get(k, 0) >= min_freq or names.get(k, 0) >= max(names_min_freq, 1)]
     if max_size:
         items = items[:max(0, max_size - len(SPECIALS))]
     vocab = {t: i for i, t in enumerate(SPECIALS)}
@@ -525,7 +535,7 @@ def prepare_data(a, cfg, work, log):
     cache = os.path.join(work, "data.pt")
     if os.path.exists(cache):
         d = torch.load(cache)
-        if d.get("tokenizer") == cfg["tokenizer"] and d.get("key") == data_key(a):
+        if d.get("tokenizer") == cfg["tokenizer"] and d.get("key") == data_key(a, cfg["tokenizer"]):
             log("using cached tokenized data %s" % cache)
             return d
     train = read_tsv(a.train, a.src_col, a.tgt_col, a.limit)
@@ -567,21 +577,25 @@ def prepare_data(a, cfg, work, log):
     grown = {}
     if a.init_from:
         src_vocab, tgt_vocab = init_vocabs(a.init_from)
-        if tok_cfg.get("whole_names"):  # capitalized words the continued model split
-            grown = {"source": grow_vocab(src_vocab, tr_s, a.names_min_freq, tk),
-                     "target": grow_vocab(tgt_vocab, tr_t, a.names_min_freq, tk)}
+        if tok_cfg.get("whole_names"):  # capitalized words it lacks as one token
+            grown = {"source": grow_vocab(src_vocab, whole_name_counts([s for s, _ in train], tk),
+                                          a.names_min_freq, tk),
+                     "target": grow_vocab(tgt_vocab, whole_name_counts([t for _, t in train], tk),
+                                          a.names_min_freq, tk)}
             log("whole names: %d source and %d target words added to the vocabularies"
                 % (len(grown["source"]), len(grown["target"])))
+    elif tok_cfg.get("whole_names"):
+        src_vocab = build_vocab(tr_s, a.src_vocab_size, a.min_freq,
+                                whole_name_counts([s for s, _ in train], tk), a.names_min_freq)
+        tgt_vocab = build_vocab(tr_t, a.tgt_vocab_size, a.min_freq,
+                                whole_name_counts([t for _, t in train], tk), a.names_min_freq)
     else:
-        names_min = a.names_min_freq if tok_cfg.get("whole_names") else None
-        src_vocab = build_vocab(tr_s, a.src_vocab_size, a.min_freq, names_min)
-        tgt_vocab = build_vocab(tr_t, a.tgt_vocab_size, a.min_freq, names_min)
-    if a.level == "char" and " " not in src_vocab:
-        pass
+        src_vocab = build_vocab(tr_s, a.src_vocab_size, a.min_freq)
+        tgt_vocab = build_vocab(tr_t, a.tgt_vocab_size, a.min_freq)
     keep = [i for i in range(len(tr_s))
             if 0 < len(tr_s[i]) <= a.max_src_tokens and 0 < len(tr_t[i]) <= a.max_tgt_tokens]
     d = {
-        "key": data_key(a), "tokenizer": tok_cfg, "extra_files": extra, "grown": grown,
+        "key": data_key(a, tok_cfg), "tokenizer": tok_cfg, "extra_files": extra, "grown": grown,
         "source_vocab": src_vocab, "target_vocab": tgt_vocab,
         "train": [(encode_ids(tr_s[i], src_vocab), encode_ids(tr_t[i], tgt_vocab))
                   + (copy_fields(tr_s[i], tr_t[i], tgt_vocab) if a.copy else ()) for i in keep],
@@ -606,10 +620,10 @@ def _file_stamp(path):
         return None
 
 
-def data_key(a):
+def data_key(a, tok_cfg):
     return [a.train, _file_stamp(a.train), a.valid, _file_stamp(a.valid), a.src_col, a.tgt_col, a.limit, a.bpe_merges, a.src_vocab_size,
             a.tgt_vocab_size, a.min_freq, a.max_src_tokens, a.max_tgt_tokens, a.valid_size,
-            a.seed, a.copy, a.init_from, a.names_min_freq]
+            a.seed, a.copy, a.init_from, a.names_min_freq if tok_cfg.get("whole_names") else None]
 
 
 PROVENANCE = ("license", "attribution", "source_data", "training_command", "scores")
@@ -646,26 +660,23 @@ def init_config(model_dir, a):
     return c, minutes
 
 
-def grow_vocab(vocab, seqs, min_freq, tk):
-    """Appends to `vocab` (in place) the whole capitalized words (tokens kept
-    whole by "whole_names", with their joiner marks) that occur at least
-    `min_freq` times in `seqs` and that it lacks, most frequent first.
-    Returns [(id, [ids of the pieces the merges split the word into])], the
-    pieces looked up in the vocabulary as it was, for initialising the new rows."""
-    cnt = collections.Counter(t for sq in seqs for t in sq if t not in vocab and is_whole_name(t))
+def grow_vocab(vocab, names, min_freq, tk):
+    """Appends to `vocab` (in place) the capitalized words of `names`
+    (whole_name_counts) seen at least `min_freq` times that it lacks, most
+    frequent first. Returns [(id, [ids of the pieces the merges split the
+    word into])], the pieces looked up in the vocabulary as it was, for
+    initialising the new rows."""
     before = dict(vocab)
     unk = vocab[UNK]
     out = []
-    for t, n in sorted(cnt.items(), key=lambda kv: (-kv[1], kv[0])):
+    for word, n in sorted(names.items(), key=lambda kv: (-kv[1], kv[0])):
         if n < min_freq:
             break
-        word = t.strip(tok.JOINER)
+        if word in vocab:
+            continue
         pieces = tok.bpe_encode(word, tk.ranks)
-        marked = [(tok.JOINER if (j > 0 or t.startswith(tok.JOINER)) else "") + pc for j, pc in enumerate(pieces)]
-        if t.endswith(tok.JOINER):
-            marked[-1] += tok.JOINER
-        vocab[t] = len(vocab)
-        out.append((vocab[t], [before.get(pc, unk) for pc in marked]))
+        vocab[word] = len(vocab)
+        out.append((vocab[word], [before.get(pc if j == 0 else tok.JOINER + pc, unk) for j, pc in enumerate(pieces)]))
     return out
 
 
@@ -876,8 +887,9 @@ def main(argv=None):
     g.add_argument("--whole-names", action="store_true",
                    help="level bpe: a capitalized word (upper- or title-case letter, then lowercase letters) "
                         "stays one piece, so a name the vocabulary lacks is copied in one step (with --copy). "
-                        "With a bpe --init-from model, the capitalized words seen at least --names-min-freq "
-                        "times are added to its vocabularies (new rows start from their pieces' rows)")
+                        "Continuing a bpe --init-from model with whole_names (added by this option or already "
+                        "there), the capitalized words seen at least --names-min-freq times and missing from "
+                        "its vocabularies are added to them (new rows start from their pieces' rows)")
     g.add_argument("--names-min-freq", type=int, default=5,
                    help="with --whole-names: a capitalized word is in the vocabulary when seen this often; "
                         "a rarer one (mostly names) is unk on the source side and learned as a copy")
@@ -993,7 +1005,12 @@ def main(argv=None):
     last_path, best_path = os.path.join(a.work, "last.pt"), os.path.join(a.work, "best.pt")
     if a.resume and os.path.exists(last_path):
         ck = torch.load(last_path)
-        model.load_state_dict(ck["state_dict"])
+        try:
+            model.load_state_dict(ck["state_dict"])
+        except RuntimeError as e:
+            raise SystemExit("train: %s does not fit the model of these options (vocabularies of %d source and "
+                             "%d target tokens): resume with the options the run started with\n%s"
+                             % (last_path, len(src_vocab), len(tgt_vocab), str(e).splitlines()[0]))
         opt.load_state_dict(ck["optimizer"])
         state = ck["train_state"]
         torch.set_rng_state(ck["torch_rng"])
