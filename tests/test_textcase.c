@@ -96,6 +96,27 @@ Test(textcase, ordinary_sentences_are_left_alone)
     EXPECT_DETECT(ORDINARY);
 }
 
+Test(textcase, title_case_needs_an_ordinary_word_capitalized)
+{
+    static const detect_case cases[] = {
+        {"Marie N'a Pas Voulu Répondre Aux Questions.", CLI_CASE_TITLE}, /* "pas" is known */
+        {"Le Chat Dort À Paris", CLI_CASE_TITLE},
+        /* every capital on a word known in no lower-case form: names */
+        {"Marie a vu Kowalski à Varsovie", CLI_CASE_NONE},
+        {"Paris, Kowalski et Varsovie", CLI_CASE_NONE},
+        /* the first word does not count; capitals are left to cli_case_detect */
+        {"Chat Kowalski Varsovie", CLI_CASE_NONE},
+        {"MARIE A VU KOWALSKI", CLI_CASE_UPPER},
+        {"Marie n'a pas voulu répondre.", CLI_CASE_NONE},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *s = cases[i].s;
+        cr_expect_eq(cli_case_detect_known(s, strlen(s), known, NULL), cases[i].want, "detect_known of '%s'", s);
+    }
+    /* the same names sentence is Title Case to the vocabulary-blind test */
+    cr_expect_eq(detect("Marie a vu Kowalski à Varsovie"), CLI_CASE_TITLE);
+}
+
 /* cli_case_fold of `s` compared with `want`. */
 static void expect_fold(const char *s, const char *want)
 {

@@ -156,6 +156,29 @@ static int knows(cli_known_fn known, void *ctx, const char *s, size_t a, size_t 
     return k;
 }
 
+/* 1 when a capitalized word of s[0..n), past the first word, is known in
+ * lower case: an ordinary word written with a capital. */
+static int capitalizes_a_known_word(const char *s, size_t n, cli_known_fn known, void *ctx)
+{
+    int seen_word = 0;
+    for (size_t i = 0; i < n;) {
+        size_t at = i;
+        utf8proc_int32_t c = next_cp(s, n, &i);
+        if (!is_letter(c)) continue;
+        i = at;
+        word_case w = read_word(s, n, &i);
+        if (seen_word && w.first_upper && w.upper == 1 && knows(known, ctx, s, at, i, FORM_LOWER)) return 1;
+        seen_word = 1;
+    }
+    return 0;
+}
+
+int cli_case_detect_known(const char *s, size_t n, cli_known_fn known, void *ctx)
+{
+    int casing = cli_case_detect(s, n);
+    return casing == CLI_CASE_TITLE && !capitalizes_a_known_word(s, n, known, ctx) ? CLI_CASE_NONE : casing;
+}
+
 /* The form word s[a..e) takes in the folded text. */
 static int word_form(const char *s, size_t a, size_t e, int letters, int opens_sentence, cli_known_fn known,
                      void *ctx)

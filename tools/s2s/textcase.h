@@ -20,6 +20,10 @@ enum cli_case { CLI_CASE_NONE = 0, CLI_CASE_UPPER, CLI_CASE_TITLE };
 /* Least words of two letters or more, all capitalized, for Title Case. */
 #define CASE_TITLE_MIN_WORDS 3
 
+/* Tells whether `word` (len bytes, UTF-8) is a whole token of the model's
+ * source vocabulary; ctx is the caller's. */
+typedef int (*cli_known_fn)(void *ctx, const char *word, size_t len);
+
 /* "upper", "title", or NULL for CLI_CASE_NONE (static strings). */
 const char *cli_case_name(int casing);
 
@@ -32,9 +36,12 @@ const char *cli_case_name(int casing);
  *  else CLI_CASE_NONE. */
 int cli_case_detect(const char *text, size_t len);
 
-/* Tells whether `word` (len bytes, UTF-8) is a whole token of the model's
- * source vocabulary; ctx is the caller's. */
-typedef int (*cli_known_fn)(void *ctx, const char *word, size_t len);
+/* cli_case_detect, except that Title Case also needs a capitalized word,
+ * past the first word, whose lower-case form `known` holds: a sentence
+ * whose capitals are all on names the model knows in no lower-case form
+ * ("Tom met Kowalski in Warsaw.") is ordinary text, and its names stay as
+ * they are. */
+int cli_case_detect_known(const char *text, size_t len, cli_known_fn known, void *ctx);
 
 /* The text to decode for a sentence detected as upper or title case:
  * every word (run of letters) in lower case, except the first word when
