@@ -8,18 +8,23 @@ NAME=cli-shortlist
 source "$(dirname "$0")/lib.bash"
 fe=$S2S_ROOT/models/fra-eng
 need_fixture "$fe"
+# the model's vocabulary sizes, which a shortlist header must state
+read -r nsrc ntgt < <("$PYTHON" -c "
+import json, sys
+c = json.load(open(sys.argv[1] + '/config.json'))
+print(*(len(json.load(open(sys.argv[1] + '/' + c[k]))) for k in ('source_vocab', 'target_vocab')))" "$fe")
 # ---- a broken shortlist: a bad line fails the fast mode, naming the file and
 # the line (the body is read on first use); a wrong header refuses the model
 broken=$TMP/broken
 cp -r "$fe" "$broken"
-printf 's2s-shortlist 1 5733 4835\nfrequent 4 5\n12 99999\n' >"$broken/shortlist.txt"
+printf 's2s-shortlist 1 %d %d\nfrequent 4 5\n12 99999\n' "$nsrc" "$ntgt" >"$broken/shortlist.txt"
 expect_rc 0 "out-of-range id: f32 translates" "$S2S" translate -m "$broken" "Bonjour."
 expect_rc 1 "out-of-range id: int8 fails the line" "$S2S" translate -m "$broken" --compute int8 "Bonjour."
-check "out-of-range id: named" has "$TMP/err" "shortlist.txt line 3: target id 99999 outside the target vocabulary (0..4834)"
+check "out-of-range id: named" has "$TMP/err" "shortlist.txt line 3: target id 99999 outside the target vocabulary (0..$((ntgt - 1)))"
 check "out-of-range id: one line" test "$(lines "$TMP/err")" = 1
-printf 's2s-shortlist 1 5000 4835\n' >"$broken/shortlist.txt"
+printf 's2s-shortlist 1 5000 %d\n' "$ntgt" >"$broken/shortlist.txt"
 expect_rc 2 "other vocabulary: model refused" "$S2S" info -m "$broken"
-check "other vocabulary: named" has "$TMP/err" "shortlist.txt line 1: made for vocabularies of 5000 and 4835 tokens, the model has 5733 and 4835"
+check "other vocabulary: named" has "$TMP/err" "shortlist.txt line 1: made for vocabularies of 5000 and $ntgt tokens, the model has $nsrc and $ntgt"
 rm "$broken/shortlist.txt"
 mkfifo "$broken/shortlist.txt"
 expect_rc 2 "FIFO shortlist: model refused" timeout 10 "$S2S" info -m "$broken"
@@ -44,7 +49,7 @@ cp -r "$plain" "$listed"
 head -n 20000 "$pairs" >"$TMP/pairs.tsv"
 expect_rc 0 "tools/shortlist learns a shortlist" env S2S="$S2S" "$S2S_ROOT/tools/shortlist" -m "$listed" \
   --train "$TMP/pairs.tsv" --src-col 1 --tgt-col 0 --frequent 50 --per-source 10
-check "the shortlist file starts with its header" has "$listed/shortlist.txt" "s2s-shortlist 1 5733 4835"
+check "the shortlist file starts with its header" has "$listed/shortlist.txt" "s2s-shortlist 1 $nsrc $ntgt"
 check "the shortlist keeps 50 frequent ids" test "$(grep '^frequent ' "$listed/shortlist.txt" | wc -w)" = 51
 
 expect_rc 0 "info with a shortlist" "$S2S" info -m "$listed"
