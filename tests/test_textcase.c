@@ -20,7 +20,7 @@ static int known(void *ctx, const char *w, size_t n)
     return 0;
 }
 
-static int detect(const char *s) { return cli_case_detect(s, strlen(s)); }
+static int detect(const char *s) { return cli_case_detect(s, strlen(s), NULL, NULL); }
 
 /* A text and the casing cli_case_detect should find in it. */
 typedef struct detect_case {
@@ -104,14 +104,14 @@ Test(textcase, title_case_needs_an_ordinary_word_capitalized)
         /* every capital on a word known in no lower-case form: names */
         {"Marie a vu Kowalski à Varsovie", CLI_CASE_NONE},
         {"Paris, Kowalski et Varsovie", CLI_CASE_NONE},
-        /* the first word does not count; capitals are left to cli_case_detect */
+        /* the first word does not count; capitals are found as without a vocabulary */
         {"Chat Kowalski Varsovie", CLI_CASE_NONE},
         {"MARIE A VU KOWALSKI", CLI_CASE_UPPER},
         {"Marie n'a pas voulu répondre.", CLI_CASE_NONE},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *s = cases[i].s;
-        cr_expect_eq(cli_case_detect_known(s, strlen(s), known, NULL), cases[i].want, "detect_known of '%s'", s);
+        cr_expect_eq(cli_case_detect(s, strlen(s), known, NULL), cases[i].want, "detect with a vocabulary of '%s'", s);
     }
     /* the same names sentence is Title Case to the vocabulary-blind test */
     cr_expect_eq(detect("Marie a vu Kowalski à Varsovie"), CLI_CASE_TITLE);

@@ -45,6 +45,15 @@ static s2s_tokenizer *mk(normalizer_kind nk, level_kind lk, int lower, const cha
     return mk_cfg(&cfg, merges_path);
 }
 
+/* A BPE tokenizer with whole_numbers and whole_names as given. */
+static s2s_tokenizer *mk_whole(normalizer_kind nk, const char *merges_path, int numbers, int names)
+{
+    tokenizer_config cfg = cfg_of(nk, LEVEL_BPE, 0);
+    cfg.whole_numbers = numbers;
+    cfg.whole_names = names;
+    return mk_cfg(&cfg, merges_path);
+}
+
 /* Checks split(text) == the NULL-terminated expected tokens, and, when
  * `joined` is not NULL, join(tokens) == joined. */
 static void check_n(const s2s_tokenizer *t, const char *text, size_t len, const s2s_vocab *v,
@@ -331,10 +340,7 @@ Test(bpe, rank_priority_and_joiners)
 Test(bpe, whole_numbers_keep_digit_words_one_piece)
 {
     char *path = write_tmp("#version: 0.2\n1 9\n19 9\n0 0\nx 1\n");
-    s2s_tokenizer *plain = mk(NORM_TEXT, LEVEL_BPE, 0, path);
-    tokenizer_config cfg = cfg_of(NORM_TEXT, LEVEL_BPE, 0);
-    cfg.whole_numbers = 1;
-    s2s_tokenizer *whole = mk_cfg(&cfg, path);
+    s2s_tokenizer *plain = mk(NORM_TEXT, LEVEL_BPE, 0, path), *whole = mk_whole(NORM_TEXT, path, 1, 0);
     /* without the option the merges split a number like any word */
     check(plain, "1991.", "1991.", "199", J "1", J ".");
     /* with it, a word made only of 0-9 is one piece, joiners as for any word */
@@ -356,12 +362,8 @@ Test(bpe, whole_numbers_keep_digit_words_one_piece)
 Test(bpe, whole_names_keep_capitalized_words_one_piece)
 {
     char *path = write_tmp("#version: 0.2\no w\nK ow\na l\n");
-    s2s_tokenizer *plain = mk(NORM_TEXT, LEVEL_BPE, 0, path);
-    tokenizer_config cfg = cfg_of(NORM_TEXT, LEVEL_BPE, 0);
-    cfg.whole_names = 1;
-    s2s_tokenizer *whole = mk_cfg(&cfg, path);
-    cfg.normalizer = NORM_NONE;
-    s2s_tokenizer *whole_none = mk_cfg(&cfg, path);
+    s2s_tokenizer *plain = mk(NORM_TEXT, LEVEL_BPE, 0, path), *whole = mk_whole(NORM_TEXT, path, 0, 1);
+    s2s_tokenizer *whole_none = mk_whole(NORM_NONE, path, 0, 1);
     /* without the option the merges split a name like any word */
     check(plain, "Kowal.", "Kowal.", "Kow", J "al", J ".");
     /* with it, an upper-case letter then lower-case letters is one piece */

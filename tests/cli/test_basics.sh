@@ -123,6 +123,14 @@ for k, v in cfg['scores'].items():
     assert ('%s %s' % (k, v)) in text, k"
 
 # tokenizer.whole_numbers and whole_names, on and off, in info and in the pieces
+# sets tokenizer key $1 of the copy's config.json to the JSON value $2
+set_tokenizer_key() {
+  "$PYTHON" - "$TMP/whole/config.json" "$1" "$2" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1])); c["tokenizer"][sys.argv[2]] = json.loads(sys.argv[3])
+json.dump(c, open(sys.argv[1], "w"))
+PY
+}
 if [ -d "$S2S_ROOT/models/fra-eng" ]; then
   cp -r "$S2S_ROOT/models/fra-eng" "$TMP/whole"
   for key in whole_numbers whole_names; do
@@ -130,13 +138,9 @@ if [ -d "$S2S_ROOT/models/fra-eng" ]; then
       whole_numbers) text="en 1791."; whole_piece=1791; split_piece=1 ;;
       whole_names) text="en Kowalski."; whole_piece=Kowalski; split_piece=K ;;
     esac
+    label=$(echo $key | tr _ ' ')
     for whole in true false; do
-      "$PYTHON" - "$TMP/whole/config.json" "$key" "$whole" <<'PY'
-import json, sys
-c = json.load(open(sys.argv[1])); c["tokenizer"][sys.argv[2]] = sys.argv[3] == "true"
-json.dump(c, open(sys.argv[1], "w"))
-PY
-      label=$(echo $key | tr _ ' ')
+      set_tokenizer_key "$key" "$whole"
       expect_rc 0 "info $key $whole" "$S2S" info -m "$TMP/whole"
       if [ $whole = true ]; then check "info text: $label" has "$TMP/out" ", $label"
       else check "info text: no $label" not has "$TMP/out" "$label"; fi
@@ -147,18 +151,10 @@ import json, sys; assert json.load(open('$TMP/out'))['tokenizer']['$key'] is $( 
       if [ $whole = true ]; then check "$whole_piece is one piece" grep -q "^en $whole_piece ￭\. " "$TMP/out"
       else check "$whole_piece is split" grep -q "^en $split_piece ￭" "$TMP/out"; fi
     done
-    "$PYTHON" - "$TMP/whole/config.json" "$key" <<'PY'
-import json, sys
-c = json.load(open(sys.argv[1])); c["tokenizer"][sys.argv[2]] = "yes"
-json.dump(c, open(sys.argv[1], "w"))
-PY
+    set_tokenizer_key "$key" '"yes"'
     expect_rc 2 "$key not a bool" "$S2S" info -m "$TMP/whole"
     check "$key not a bool: names the key" has "$TMP/err" "key \"tokenizer.$key\": expected true or false, got a string"
-    "$PYTHON" - "$TMP/whole/config.json" "$key" <<'PY'
-import json, sys
-c = json.load(open(sys.argv[1])); c["tokenizer"][sys.argv[2]] = False
-json.dump(c, open(sys.argv[1], "w"))
-PY
+    set_tokenizer_key "$key" false
   done
 fi
 

@@ -138,7 +138,7 @@ static int source_knows(void *model, const char *word, size_t len)
 static int fold_case(const translate_ctx *c, cli_job *job, unit *u)
 {
     if (!c->fix_case ||
-        (u->casing = cli_case_detect_known(u->text, u->len, source_knows, (void *)c->model)) == CLI_CASE_NONE)
+        (u->casing = cli_case_detect(u->text, u->len, source_knows, (void *)c->model)) == CLI_CASE_NONE)
         return 0;
     if ((u->folded = cli_case_fold(u->text, u->len, source_knows, (void *)c->model))) return 0;
     cli_job_fail(job, c->o->format, "out of memory");

@@ -77,15 +77,28 @@ static word_case read_word(const char *s, size_t n, size_t *i)
     return w;
 }
 
-int cli_case_detect(const char *s, size_t n)
+/* Finds the next word at or after s[*i]: 1 with its start in *start, its
+ * end in *i and its letter counts in *w; 0 when no letter is left. */
+static int next_word(const char *s, size_t n, size_t *i, size_t *start, word_case *w)
+{
+    while (*i < n) {
+        size_t at = *i;
+        if (!is_letter(next_cp(s, n, i))) continue;
+        *i = *start = at;
+        *w = read_word(s, n, i);
+        return 1;
+    }
+    return 0;
+}
+
+static int capitalizes_a_known_word(const char *s, size_t n, cli_known_fn known, void *ctx);
+
+int cli_case_detect(const char *s, size_t n, cli_known_fn known, void *ctx)
 {
     int upper = 0, lower = 0, title_words = 0, other_long = 0;
-    for (size_t i = 0; i < n;) {
-        size_t at = i;
-        utf8proc_int32_t c = next_cp(s, n, &i);
-        if (!is_letter(c)) continue;
-        i = at;
-        word_case w = read_word(s, n, &i);
+    size_t i = 0, at;
+    word_case w;
+    while (next_word(s, n, &i, &at, &w)) {
         upper += w.upper;
         lower += w.lower;
         int title = w.letters >= 2 && w.first_upper && w.upper == 1 && w.lower == w.letters - 1;
@@ -93,8 +106,8 @@ int cli_case_detect(const char *s, size_t n)
         if (w.letters >= 4 && !title && w.upper != w.letters) other_long++;
     }
     if (upper >= CASE_UPPER_MIN_LETTERS && lower * 20 <= upper) return CLI_CASE_UPPER;
-    if (title_words >= CASE_TITLE_MIN_WORDS && other_long == 0) return CLI_CASE_TITLE;
-    return CLI_CASE_NONE;
+    if (title_words < CASE_TITLE_MIN_WORDS || other_long > 0) return CLI_CASE_NONE;
+    return !known || capitalizes_a_known_word(s, n, known, ctx) ? CLI_CASE_TITLE : CLI_CASE_NONE;
 }
 
 /* A growing output string. */
@@ -160,23 +173,11 @@ static int knows(cli_known_fn known, void *ctx, const char *s, size_t a, size_t 
  * lower case: an ordinary word written with a capital. */
 static int capitalizes_a_known_word(const char *s, size_t n, cli_known_fn known, void *ctx)
 {
-    int seen_word = 0;
-    for (size_t i = 0; i < n;) {
-        size_t at = i;
-        utf8proc_int32_t c = next_cp(s, n, &i);
-        if (!is_letter(c)) continue;
-        i = at;
-        word_case w = read_word(s, n, &i);
+    size_t i = 0, at;
+    word_case w;
+    for (int seen_word = 0; next_word(s, n, &i, &at, &w); seen_word = 1)
         if (seen_word && w.first_upper && w.upper == 1 && knows(known, ctx, s, at, i, FORM_LOWER)) return 1;
-        seen_word = 1;
-    }
     return 0;
-}
-
-int cli_case_detect_known(const char *s, size_t n, cli_known_fn known, void *ctx)
-{
-    int casing = cli_case_detect(s, n);
-    return casing == CLI_CASE_TITLE && !capitalizes_a_known_word(s, n, known, ctx) ? CLI_CASE_NONE : casing;
 }
 
 /* The form word s[a..e) takes in the folded text. */

@@ -31,17 +31,14 @@ const char *cli_case_name(int casing);
  *  CLI_CASE_UPPER: at least CASE_UPPER_MIN_LETTERS cased letters and at
  *    most one lower-case letter for every 20 capitals;
  *  CLI_CASE_TITLE: at least CASE_TITLE_MIN_WORDS words (runs of two
- *    letters or more) that are a capital followed by lower case, and every
- *    word of four letters or more is such a word or all capitals;
+ *    letters or more) that are a capital followed by lower case, every
+ *    word of four letters or more is such a word or all capitals, and,
+ *    when `known` is not NULL, a capitalized word past the first word has
+ *    a lower-case form `known` holds: a sentence whose capitals are all on
+ *    names the model knows in no lower-case form ("Tom met Kowalski in
+ *    Warsaw.") is ordinary text, and its names stay as they are;
  *  else CLI_CASE_NONE. */
-int cli_case_detect(const char *text, size_t len);
-
-/* cli_case_detect, except that Title Case also needs a capitalized word,
- * past the first word, whose lower-case form `known` holds: a sentence
- * whose capitals are all on names the model knows in no lower-case form
- * ("Tom met Kowalski in Warsaw.") is ordinary text, and its names stay as
- * they are. */
-int cli_case_detect_known(const char *text, size_t len, cli_known_fn known, void *ctx);
+int cli_case_detect(const char *text, size_t len, cli_known_fn known, void *ctx);
 
 /* The text to decode for a sentence detected as upper or title case:
  * every word (run of letters) in lower case, except the first word when

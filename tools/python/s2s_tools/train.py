@@ -574,24 +574,20 @@ def prepare_data(a, cfg, work, log):
     va_s = [tk.split(s) for s, _ in valid]
     va_t = [tk.split(t) for _, t in valid]
     log("tokenized in %.0fs" % (time.time() - t0))
+    # whole_names: how often each side's capitalized words occur whole
+    src_names, tgt_names = ((whole_name_counts([s for s, _ in train], tk), whole_name_counts([t for _, t in train], tk))
+                            if tok_cfg.get("whole_names") else (None, None))
     grown = {}
     if a.init_from:
         src_vocab, tgt_vocab = init_vocabs(a.init_from)
-        if tok_cfg.get("whole_names"):  # capitalized words it lacks as one token
-            grown = {"source": grow_vocab(src_vocab, whole_name_counts([s for s, _ in train], tk),
-                                          a.names_min_freq, tk),
-                     "target": grow_vocab(tgt_vocab, whole_name_counts([t for _, t in train], tk),
-                                          a.names_min_freq, tk)}
+        if src_names is not None:  # capitalized words it lacks as one token
+            grown = {"source": grow_vocab(src_vocab, src_names, a.names_min_freq, tk),
+                     "target": grow_vocab(tgt_vocab, tgt_names, a.names_min_freq, tk)}
             log("whole names: %d source and %d target words added to the vocabularies"
                 % (len(grown["source"]), len(grown["target"])))
-    elif tok_cfg.get("whole_names"):
-        src_vocab = build_vocab(tr_s, a.src_vocab_size, a.min_freq,
-                                whole_name_counts([s for s, _ in train], tk), a.names_min_freq)
-        tgt_vocab = build_vocab(tr_t, a.tgt_vocab_size, a.min_freq,
-                                whole_name_counts([t for _, t in train], tk), a.names_min_freq)
     else:
-        src_vocab = build_vocab(tr_s, a.src_vocab_size, a.min_freq)
-        tgt_vocab = build_vocab(tr_t, a.tgt_vocab_size, a.min_freq)
+        src_vocab = build_vocab(tr_s, a.src_vocab_size, a.min_freq, src_names, a.names_min_freq)
+        tgt_vocab = build_vocab(tr_t, a.tgt_vocab_size, a.min_freq, tgt_names, a.names_min_freq)
     keep = [i for i in range(len(tr_s))
             if 0 < len(tr_s[i]) <= a.max_src_tokens and 0 < len(tr_t[i]) <= a.max_tgt_tokens]
     d = {
