@@ -305,6 +305,26 @@ def test_init_from_whole_names():
 
 
 @case
+def test_skip_unk_targets():
+    """--skip-unk-targets: collate leaves the target unk (a piece neither in
+    the target vocabulary nor in the source) out of tgt_out, and nothing else;
+    tgt_in still reads unk there; the option reaches the trainer."""
+    tv = {t: i for i, t in enumerate(T.SPECIALS + ["a", "b"])}
+    unk, V = tv[T.UNK], len(tv)
+    src_copy, tgt_ext = T.copy_fields(["a", "Zed", "b"], ["b", "Zed", "Kowal", "a"], tv)
+    assert tgt_ext == [tv["b"], V, unk, tv["a"]], tgt_ext
+    ex = [([4, 1, 5], [tv["b"], unk, unk, tv["a"]], src_copy, tgt_ext)]
+    ids = (2, tv[T.SOS], tv[T.EOS])
+    kept = T.collate(ex, *ids)
+    skipped = T.collate(ex, *ids, unk_out=unk)
+    assert kept[3].tolist() == [[tv["b"], V, unk, tv["a"], tv[T.EOS]]], kept[3].tolist()
+    assert skipped[3].tolist() == [[tv["b"], V, -100, tv["a"], tv[T.EOS]]], skipped[3].tolist()
+    assert torch.equal(kept[2], skipped[2]) and skipped[2].tolist() == [[tv[T.SOS], tv["b"], unk, unk, tv["a"]]]
+    work, _ = run_train("skip-unk", ["--skip-unk-targets", "--copy"], steps=2, out=False)
+    assert torch.load(os.path.join(work, "last.pt"))["train_state"]["step"] == 2
+
+
+@case
 def test_resume_continues():
     work, _ = run_train("resume", [], steps=5, out=False)
     ck = torch.load(os.path.join(work, "last.pt"))

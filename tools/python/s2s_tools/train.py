@@ -429,12 +429,14 @@ def make_batches(lengths, batch_size, rng, max_tokens=None):
     return batches
 
 
-def collate(examples, eos_src, sos_tgt, eos_tgt):
+def collate(examples, eos_src, sos_tgt, eos_tgt, unk_out=None):
     """examples: list of (src_ids, tgt_ids) or, for a copy model, (src_ids,
     tgt_ids, src_copy, tgt_ext) (see copy_fields). Returns tensors (src,
     src_len, tgt_in, tgt_out) with padding id 0 and target padding -100, and
     for a copy model also (src_copy (B, n), n_ext): tgt_out then holds
-    extended ids while tgt_in keeps unk for them."""
+    extended ids while tgt_in keeps unk for them. unk_out: the target unk id
+    to leave out of the loss (tgt_out -100 there; tgt_in unchanged), or None
+    to train unk as a target like any other."""
     B = len(examples)
     srcs = [e[0] + [eos_src] for e in examples]
     n = max(len(s) for s in srcs)
@@ -451,6 +453,8 @@ def collate(examples, eos_src, sos_tgt, eos_tgt):
         tgt_out[b, :len(t) + 1] = torch.tensor((e[3] if copy else t) + [eos_tgt])
         if copy:
             src_copy[b, :len(s)] = torch.tensor(e[2] + [eos_tgt])
+    if unk_out is not None:
+        tgt_out[tgt_out == unk_out] = -100
     src_len = torch.tensor([len(s) for s in srcs])
     if copy:  # room for the largest extended id of the batch
         n_ext = max(max(e[2] + e[3] + [0]) for e in examples)
@@ -927,6 +931,10 @@ def main(argv=None):
     g.add_argument("--lr", type=float, default=1e-3)
     g.add_argument("--lr-decay", type=float, default=0.5, help="factor when valid loss stalls")
     g.add_argument("--label-smoothing", type=float, default=0.0)
+    g.add_argument("--skip-unk-targets", action="store_true",
+                   help="leave target pieces the model cannot write (unk: not in the target vocabulary and, "
+                        "for a copy model, not in the source) out of the loss, so that the model does not "
+                        "learn to write <unk> (it still reads unk as the next input)")
     g.add_argument("--clip", type=float, default=1.0)
     g.add_argument("--epochs", type=int, default=10)
     g.add_argument("--patience", type=int, default=3, help="early stopping: validations without gain")
@@ -990,7 +998,7 @@ def main(argv=None):
     if a.prepare_only:
         return
     src_vocab, tgt_vocab = data["source_vocab"], data["target_vocab"]
-    ids = (src_vocab[EOS], tgt_vocab[SOS], tgt_vocab[EOS])
+    ids = (src_vocab[EOS], tgt_vocab[SOS], tgt_vocab[EOS], tgt_vocab[UNK] if a.skip_unk_targets else None)
     model = Seq2SeqTrain(cfg, len(src_vocab), len(tgt_vocab), a.dropout)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     nparams = sum(p.numel() for p in model.parameters())
