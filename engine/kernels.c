@@ -68,12 +68,18 @@ AVX_TARGET static inline float hsum8(__m256 v)
     return _mm_cvtss_f32(t);
 }
 
+/* Adds the k >= k0 leftovers of a dot product to its lane sum, with FMA. */
+AVX_TARGET static inline float fma_tail(float lanes, const float *a, const float *b, int k0, int n)
+{
+    __m128 s = _mm_set_ss(lanes);
+    for (int k = k0; k < n; k++) s = _mm_fmadd_ss(_mm_load_ss(a + k), _mm_load_ss(b + k), s);
+    return _mm_cvtss_f32(s);
+}
+
 /* Finishes one dot product: lanes, then the k >= k0 leftovers with FMA. */
 AVX_TARGET static inline float dot_tail(__m256 acc, const float *a, const float *b, int k0, int n)
 {
-    __m128 s = _mm_set_ss(hsum8(acc));
-    for (int k = k0; k < n; k++) s = _mm_fmadd_ss(_mm_load_ss(a + k), _mm_load_ss(b + k), s);
-    return _mm_cvtss_f32(s);
+    return fma_tail(hsum8(acc), a, b, k0, n);
 }
 
 AVX_TARGET static float dot_avx2(const float *a, const float *b, int n)
@@ -184,91 +190,173 @@ AVX_TARGET static void block_1x8(const float *x0, const float *w, int in, float 
  * r+1 side by side, times the same eight W values broadcast to both halves.
  * Each half is then finished exactly as the AVX2 path finishes its one
  * register (dot_tail), so every output element gets the same bits whichever
- * path, block or row count computes it. Used for pairs of rows; a last odd
- * row, and W rows past the last block of 6, take the AVX2 path. */
+ * path, block or row count computes it. The X rows are first packed by pairs
+ * (pack_row_pairs), so that a pair is one 512-bit load; a last odd row is
+ * paired with itself and its copy's results are not stored. W rows past the
+ * last block of 6 take the AVX2 path. */
 #define AVX512_TARGET __attribute__((target("avx512f,avx512dq,avx2,fma")))
 #define MM512_OUT 6  /* W rows per block */
 #define MM512_PAIRS 4 /* row pairs per block: 24 accumulators */
+#define MM512_PACK_FLOATS 8192 /* packed X rows on the stack: 32 KB, 32 rows of 256 */
 
 int kernels_have_avx512(void)
 {
     return kernels_have_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
 }
 
-/* Y rows r0 .. r0 + 2P - 1, columns o0 .. o0 + 5. */
-AVX512_TARGET static inline __attribute__((always_inline)) void block512(const float *X, size_t ldx, int P,
-                                                                          const float *w, int in, const float *b,
-                                                                          float *Y, size_t ldy)
+/* hsum8 of 16 dot products at once. a[i] holds products 2i (low 256 bits)
+ * and 2i + 1 (high 256 bits); lane m of the result is product m's lane sum,
+ * added in hsum8's order ((0+4)+(2+6)) + ((1+5)+(3+7)), so it has hsum8's
+ * bits. */
+AVX512_TARGET static inline __attribute__((always_inline)) __m512 hsum8_x16(const __m512 a[8])
+{
+    __m512 s[4]; /* s[i], 128-bit lane c: lanes 0+4, 1+5, 2+6, 3+7 of product 4i + c */
+    _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++)
+        s[i] = _mm512_add_ps(_mm512_shuffle_f32x4(a[2 * i], a[2 * i + 1], _MM_SHUFFLE(2, 0, 2, 0)),
+                             _mm512_shuffle_f32x4(a[2 * i], a[2 * i + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+    /* lane c: (0+4)+(2+6), (1+5)+(3+7) of product c, then of product 4 + c (t01), 8 + c, 12 + c (t23) */
+    __m512 t01 = _mm512_add_ps(_mm512_shuffle_ps(s[0], s[1], _MM_SHUFFLE(1, 0, 1, 0)),
+                               _mm512_shuffle_ps(s[0], s[1], _MM_SHUFFLE(3, 2, 3, 2)));
+    __m512 t23 = _mm512_add_ps(_mm512_shuffle_ps(s[2], s[3], _MM_SHUFFLE(1, 0, 1, 0)),
+                               _mm512_shuffle_ps(s[2], s[3], _MM_SHUFFLE(3, 2, 3, 2)));
+    /* element 4c + e: the sum of product 4e + c */
+    __m512 r = _mm512_add_ps(_mm512_shuffle_ps(t01, t23, _MM_SHUFFLE(2, 0, 2, 0)),
+                             _mm512_shuffle_ps(t01, t23, _MM_SHUFFLE(3, 1, 3, 1)));
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    return _mm512_permutexvar_ps(order, r);
+}
+
+/* The lane sums of the first 6P accumulators of acc (row pair p, W row j at
+ * p * 6 + j): sums[2i] and sums[2i + 1] for the low and high half of acc i. */
+AVX512_TARGET static inline __attribute__((always_inline)) void block512_sums(__m512 acc[MM512_PAIRS][MM512_OUT],
+                                                                               int P, float *sums)
+{
+    int n = P * MM512_OUT;
+    _Pragma("GCC unroll 3") for (int g = 0; g < n; g += 8) {
+        __m512 a[8];
+        _Pragma("GCC unroll 8") for (int i = 0; i < 8; i++)
+            a[i] = g + i < n ? acc[(g + i) / MM512_OUT][(g + i) % MM512_OUT] : _mm512_setzero_ps();
+        _mm512_storeu_ps(sums + 2 * g, hsum8_x16(a));
+    }
+}
+
+/* Packs X rows 0 .. rows - 1 by pairs for the blocks below: for pair p and
+ * k = 0, 8, .. < in8 (in8 a multiple of 8), the floats X[2p][k .. k + 7]
+ * then X[2p + 1][k .. k + 7] at packed + p * 2 * in8 + 2 * k. An odd last
+ * row is paired with itself. packed holds (rows + 1) / 2 * 2 * in8 floats. */
+AVX512_TARGET static void pack_row_pairs(const float *X, size_t ldx, int rows, int in8, float *packed)
+{
+    for (int r = 0; r < rows; r += 2) {
+        const float *x0 = X + (size_t)r * ldx, *x1 = r + 1 < rows ? x0 + ldx : x0;
+        float *dst = packed + (size_t)r * in8;
+        for (int k = 0; k < in8; k += 8) {
+            _mm256_storeu_ps(dst + 2 * k, _mm256_loadu_ps(x0 + k));
+            _mm256_storeu_ps(dst + 2 * k + 8, _mm256_loadu_ps(x1 + k));
+        }
+    }
+}
+
+/* Y rows r0 .. r0 + nrows - 1 (nrows is 2P, or 2P - 1 when the last pair is
+ * an odd row with its copy), columns o0 .. o0 + 5. XP: the block's packed
+ * pairs (pack_row_pairs with in8 = in & ~7); X: its rows, for the k >= in8
+ * leftovers. */
+AVX512_TARGET static inline __attribute__((always_inline)) void block512(const float *XP, const float *X, size_t ldx,
+                                                                          int P, int nrows, const float *w, int in,
+                                                                          const float *b, float *Y, size_t ldy)
 {
     __m512 acc[MM512_PAIRS][MM512_OUT];
     _Pragma("GCC unroll 4") for (int p = 0; p < P; p++)
         _Pragma("GCC unroll 6") for (int j = 0; j < MM512_OUT; j++) acc[p][j] = _mm512_setzero_ps();
+    const int in8 = in & ~7;
     int k = 0;
-    for (; k + 8 <= in; k += 8) {
+    for (; k < in8; k += 8) {
         __m512 x[MM512_PAIRS];
-        _Pragma("GCC unroll 4") for (int p = 0; p < P; p++)
-            x[p] = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps(X + (size_t)(2 * p) * ldx + k)),
-                                      _mm256_loadu_ps(X + (size_t)(2 * p + 1) * ldx + k), 1);
+        _Pragma("GCC unroll 4") for (int p = 0; p < P; p++) x[p] = _mm512_loadu_ps(XP + (size_t)p * 2 * in8 + 2 * k);
         _Pragma("GCC unroll 6") for (int j = 0; j < MM512_OUT; j++) {
             __m512 c = _mm512_broadcast_f32x8(_mm256_loadu_ps(w + (size_t)j * in + k));
             _Pragma("GCC unroll 4") for (int p = 0; p < P; p++) acc[p][j] = _mm512_fmadd_ps(x[p], c, acc[p][j]);
         }
     }
+    float sums[2 * MM512_PAIRS * MM512_OUT + 16];
+    block512_sums(acc, P, sums);
     _Pragma("GCC unroll 4") for (int p = 0; p < P; p++)
         _Pragma("GCC unroll 6") for (int j = 0; j < MM512_OUT; j++) {
             const float *x0 = X + (size_t)(2 * p) * ldx, *wj = w + (size_t)j * in;
+            const float *lanes = sums + 2 * (p * MM512_OUT + j);
             float bj = b ? b[j] : 0.0f;
-            Y[(size_t)(2 * p) * ldy + j] = dot_tail(_mm512_castps512_ps256(acc[p][j]), x0, wj, k, in) + bj;
-            Y[(size_t)(2 * p + 1) * ldy + j] =
-                dot_tail(_mm512_extractf32x8_ps(acc[p][j], 1), x0 + ldx, wj, k, in) + bj;
+            Y[(size_t)(2 * p) * ldy + j] = fma_tail(lanes[0], x0, wj, k, in) + bj;
+            if (2 * p + 1 < nrows) Y[(size_t)(2 * p + 1) * ldy + j] = fma_tail(lanes[1], x0 + ldx, wj, k, in) + bj;
         }
 }
 
-AVX512_TARGET static void block512_4(const float *X, size_t ldx, const float *w, int in, const float *b, float *Y,
-                                     size_t ldy)
+AVX512_TARGET static void block512_4(const float *XP, const float *X, size_t ldx, int nrows, const float *w, int in,
+                                     const float *b, float *Y, size_t ldy)
 {
-    block512(X, ldx, 4, w, in, b, Y, ldy);
+    block512(XP, X, ldx, 4, nrows, w, in, b, Y, ldy);
 }
-AVX512_TARGET static void block512_3(const float *X, size_t ldx, const float *w, int in, const float *b, float *Y,
-                                     size_t ldy)
+AVX512_TARGET static void block512_3(const float *XP, const float *X, size_t ldx, int nrows, const float *w, int in,
+                                     const float *b, float *Y, size_t ldy)
 {
-    block512(X, ldx, 3, w, in, b, Y, ldy);
+    block512(XP, X, ldx, 3, nrows, w, in, b, Y, ldy);
 }
-AVX512_TARGET static void block512_2(const float *X, size_t ldx, const float *w, int in, const float *b, float *Y,
-                                     size_t ldy)
+AVX512_TARGET static void block512_2(const float *XP, const float *X, size_t ldx, int nrows, const float *w, int in,
+                                     const float *b, float *Y, size_t ldy)
 {
-    block512(X, ldx, 2, w, in, b, Y, ldy);
+    block512(XP, X, ldx, 2, nrows, w, in, b, Y, ldy);
 }
-AVX512_TARGET static void block512_1(const float *X, size_t ldx, const float *w, int in, const float *b, float *Y,
-                                     size_t ldy)
+AVX512_TARGET static void block512_1(const float *XP, const float *X, size_t ldx, int nrows, const float *w, int in,
+                                     const float *b, float *Y, size_t ldy)
 {
-    block512(X, ldx, 1, w, in, b, Y, ldy);
+    block512(XP, X, ldx, 1, nrows, w, in, b, Y, ldy);
 }
 
 static void matmul_nt_avx2(const float *X, size_t ldx, const float *W, const float *b, float *Y, size_t ldy,
                            int rows, int out, int in);
 
-/* rows >= 2: the even rows by pairs with AVX-512 over blocks of 6 W rows
- * (a block stays in L1 while every row pair passes); the rest with AVX2. */
+/* The rows of the AVX-512 blocks, packed once per call: as many as
+ * MM512_PACK_FLOATS holds (an even count), or 0 when not even two fit or
+ * in < 8 (the AVX2 path then does it all). */
+static int rows_per_pack(int in)
+{
+    int in8 = in & ~7;
+    return in8 ? MM512_PACK_FLOATS / in8 / 2 * 2 : 0;
+}
+
+/* rows >= 2: chunks of rows_per_pack(in) rows, packed by pairs, through
+ * blocks of 6 W rows with AVX-512 (a block stays in L1 while every row pair
+ * of the chunk passes); the last out % 6 W rows with AVX2. */
 AVX512_TARGET static void matmul_nt_avx512(const float *X, size_t ldx, const float *W, const float *b, float *Y,
                                            size_t ldy, int rows, int out, int in)
 {
-    int even = rows & ~1, o = 0;
-    for (; o + MM512_OUT <= out; o += MM512_OUT) {
-        const float *w = W + (size_t)o * in, *bo = b ? b + o : NULL;
-        int r = 0;
-        for (; r + 8 <= even; r += 8) block512_4(X + (size_t)r * ldx, ldx, w, in, bo, Y + (size_t)r * ldy + o, ldy);
-        switch ((even - r) / 2) {
-        case 3: block512_3(X + (size_t)r * ldx, ldx, w, in, bo, Y + (size_t)r * ldy + o, ldy); break;
-        case 2: block512_2(X + (size_t)r * ldx, ldx, w, in, bo, Y + (size_t)r * ldy + o, ldy); break;
-        case 1: block512_1(X + (size_t)r * ldx, ldx, w, in, bo, Y + (size_t)r * ldy + o, ldy); break;
-        default: break;
-        }
+    int chunk = rows_per_pack(in), in8 = in & ~7;
+    if (chunk == 0) {
+        matmul_nt_avx2(X, ldx, W, b, Y, ldy, rows, out, in);
+        return;
     }
-    if (o < out) /* the last W rows, every row */
-        matmul_nt_avx2(X, ldx, W + (size_t)o * in, b ? b + o : NULL, Y + o, ldy, rows, out - o, in);
-    if (rows & 1) /* the odd row, W rows of the blocks */
-        matmul_nt_avx2(X + (size_t)even * ldx, ldx, W, b, Y + (size_t)even * ldy, ldy, 1, o, in);
+    float packed[MM512_PACK_FLOATS];
+    for (int r0 = 0; r0 < rows; r0 += chunk) {
+        int n = rows - r0 < chunk ? rows - r0 : chunk, o = 0;
+        const float *Xc = X + (size_t)r0 * ldx;
+        float *Yc = Y + (size_t)r0 * ldy;
+        pack_row_pairs(Xc, ldx, n, in8, packed);
+        for (; o + MM512_OUT <= out; o += MM512_OUT) {
+            const float *w = W + (size_t)o * in, *bo = b ? b + o : NULL;
+            int r = 0;
+            for (; n - r > 6; r += 8) /* 7 or 8 rows */
+                block512_4(packed + (size_t)r * in8, Xc + (size_t)r * ldx, ldx, n - r < 8 ? n - r : 8, w, in, bo,
+                           Yc + (size_t)r * ldy + o, ldy);
+            const float *xp = packed + (size_t)r * in8, *x = Xc + (size_t)r * ldx;
+            float *y = Yc + (size_t)r * ldy + o;
+            switch ((n - r + 1) / 2) {
+            case 3: block512_3(xp, x, ldx, n - r, w, in, bo, y, ldy); break;
+            case 2: block512_2(xp, x, ldx, n - r, w, in, bo, y, ldy); break;
+            case 1: block512_1(xp, x, ldx, n - r, w, in, bo, y, ldy); break;
+            default: break;
+            }
+        }
+        if (o < out) /* the last W rows */
+            matmul_nt_avx2(Xc, ldx, W + (size_t)o * in, b ? b + o : NULL, Yc + o, ldy, n, out - o, in);
+    }
 }
 
 /* Outer loop over blocks of W rows (a block stays in L1 while every X row
@@ -322,12 +410,17 @@ F16_TARGET static inline __m256 load_h8(const uint16_t *w)
     return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)w));
 }
 
-/* dot_tail with half weights */
-F16_TARGET static inline float dot_tail_h(__m256 acc, const float *a, const uint16_t *w, int k0, int n)
+/* fma_tail and dot_tail with half weights */
+F16_TARGET static inline float fma_tail_h(float lanes, const float *a, const uint16_t *w, int k0, int n)
 {
-    __m128 s = _mm_set_ss(hsum8(acc));
+    __m128 s = _mm_set_ss(lanes);
     for (int k = k0; k < n; k++) s = _mm_fmadd_ss(_mm_load_ss(a + k), _mm_set_ss(_cvtsh_ss(w[k])), s);
     return _mm_cvtss_f32(s);
+}
+
+F16_TARGET static inline float dot_tail_h(__m256 acc, const float *a, const uint16_t *w, int k0, int n)
+{
+    return fma_tail_h(hsum8(acc), a, w, k0, n);
 }
 
 F16_TARGET static float dot_h(const float *a, const uint16_t *w, int n)
@@ -354,44 +447,47 @@ F16_TARGET static void block_1x8_h(const float *x0, const uint16_t *w, int in, f
 }
 
 /* block512 with half weights: 8 halves broadcast to both 256-bit halves, widened */
-F16_512_TARGET static inline __attribute__((always_inline)) void block512h(const float *X, size_t ldx, int P,
+F16_512_TARGET static inline __attribute__((always_inline)) void block512h(const float *XP, const float *X,
+                                                                            size_t ldx, int P, int nrows,
                                                                             const uint16_t *w, int in,
                                                                             const float *b, float *Y, size_t ldy)
 {
     __m512 acc[MM512_PAIRS][MM512_OUT];
     _Pragma("GCC unroll 4") for (int p = 0; p < P; p++)
         _Pragma("GCC unroll 6") for (int j = 0; j < MM512_OUT; j++) acc[p][j] = _mm512_setzero_ps();
+    const int in8 = in & ~7;
     int k = 0;
-    for (; k + 8 <= in; k += 8) {
+    for (; k < in8; k += 8) {
         __m512 x[MM512_PAIRS];
-        _Pragma("GCC unroll 4") for (int p = 0; p < P; p++)
-            x[p] = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps(X + (size_t)(2 * p) * ldx + k)),
-                                      _mm256_loadu_ps(X + (size_t)(2 * p + 1) * ldx + k), 1);
+        _Pragma("GCC unroll 4") for (int p = 0; p < P; p++) x[p] = _mm512_loadu_ps(XP + (size_t)p * 2 * in8 + 2 * k);
         _Pragma("GCC unroll 6") for (int j = 0; j < MM512_OUT; j++) {
             __m512 c = _mm512_cvtph_ps(
                 _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(w + (size_t)j * in + k))));
             _Pragma("GCC unroll 4") for (int p = 0; p < P; p++) acc[p][j] = _mm512_fmadd_ps(x[p], c, acc[p][j]);
         }
     }
+    float sums[2 * MM512_PAIRS * MM512_OUT + 16];
+    block512_sums(acc, P, sums);
     _Pragma("GCC unroll 4") for (int p = 0; p < P; p++)
         _Pragma("GCC unroll 6") for (int j = 0; j < MM512_OUT; j++) {
             const float *x0 = X + (size_t)(2 * p) * ldx;
             const uint16_t *wj = w + (size_t)j * in;
+            const float *lanes = sums + 2 * (p * MM512_OUT + j);
             float bj = b ? b[j] : 0.0f;
-            Y[(size_t)(2 * p) * ldy + j] = dot_tail_h(_mm512_castps512_ps256(acc[p][j]), x0, wj, k, in) + bj;
-            Y[(size_t)(2 * p + 1) * ldy + j] = dot_tail_h(_mm512_extractf32x8_ps(acc[p][j], 1), x0 + ldx, wj, k, in) + bj;
+            Y[(size_t)(2 * p) * ldy + j] = fma_tail_h(lanes[0], x0, wj, k, in) + bj;
+            if (2 * p + 1 < nrows) Y[(size_t)(2 * p + 1) * ldy + j] = fma_tail_h(lanes[1], x0 + ldx, wj, k, in) + bj;
         }
 }
 
-F16_512_TARGET static void block512h_4(const float *X, size_t ldx, const uint16_t *w, int in, const float *b,
-                                       float *Y, size_t ldy)
+F16_512_TARGET static void block512h_4(const float *XP, const float *X, size_t ldx, int nrows, const uint16_t *w,
+                                       int in, const float *b, float *Y, size_t ldy)
 {
-    block512h(X, ldx, 4, w, in, b, Y, ldy);
+    block512h(XP, X, ldx, 4, nrows, w, in, b, Y, ldy);
 }
-F16_512_TARGET static void block512h_1(const float *X, size_t ldx, const uint16_t *w, int in, const float *b,
-                                       float *Y, size_t ldy)
+F16_512_TARGET static void block512h_1(const float *XP, const float *X, size_t ldx, int nrows, const uint16_t *w,
+                                       int in, const float *b, float *Y, size_t ldy)
 {
-    block512h(X, ldx, 1, w, in, b, Y, ldy);
+    block512h(XP, X, ldx, 1, nrows, w, in, b, Y, ldy);
 }
 
 /* Rows one at a time (blocks of 8 W rows, then single dots) */
@@ -411,19 +507,34 @@ F16_TARGET static void matmul_h_rows(const float *X, size_t ldx, const uint16_t 
     }
 }
 
+/* matmul_nt_avx512 with half weights */
 F16_512_TARGET static void matmul_h_avx512(const float *X, size_t ldx, const uint16_t *W, const float *b, float *Y,
                                            size_t ldy, int rows, int out, int in)
 {
-    int even = rows & ~1, o = 0;
-    for (; o + MM512_OUT <= out; o += MM512_OUT) {
-        const uint16_t *w = W + (size_t)o * in;
-        const float *bo = b ? b + o : NULL;
-        int r = 0;
-        for (; r + 8 <= even; r += 8) block512h_4(X + (size_t)r * ldx, ldx, w, in, bo, Y + (size_t)r * ldy + o, ldy);
-        for (; r < even; r += 2) block512h_1(X + (size_t)r * ldx, ldx, w, in, bo, Y + (size_t)r * ldy + o, ldy);
+    int chunk = rows_per_pack(in), in8 = in & ~7;
+    if (chunk == 0) {
+        matmul_h_rows(X, ldx, W, b, Y, ldy, rows, out, in);
+        return;
     }
-    if (o < out) matmul_h_rows(X, ldx, W + (size_t)o * in, b ? b + o : NULL, Y + o, ldy, rows, out - o, in);
-    if (rows & 1) matmul_h_rows(X + (size_t)even * ldx, ldx, W, b, Y + (size_t)even * ldy, ldy, 1, o, in);
+    float packed[MM512_PACK_FLOATS];
+    for (int r0 = 0; r0 < rows; r0 += chunk) {
+        int n = rows - r0 < chunk ? rows - r0 : chunk, o = 0;
+        const float *Xc = X + (size_t)r0 * ldx;
+        float *Yc = Y + (size_t)r0 * ldy;
+        pack_row_pairs(Xc, ldx, n, in8, packed);
+        for (; o + MM512_OUT <= out; o += MM512_OUT) {
+            const uint16_t *w = W + (size_t)o * in;
+            const float *bo = b ? b + o : NULL;
+            int r = 0;
+            for (; n - r > 6; r += 8) /* 7 or 8 rows */
+                block512h_4(packed + (size_t)r * in8, Xc + (size_t)r * ldx, ldx, n - r < 8 ? n - r : 8, w, in, bo,
+                            Yc + (size_t)r * ldy + o, ldy);
+            for (; r < n; r += 2)
+                block512h_1(packed + (size_t)r * in8, Xc + (size_t)r * ldx, ldx, n - r < 2 ? 1 : 2, w, in, bo,
+                            Yc + (size_t)r * ldy + o, ldy);
+        }
+        if (o < out) matmul_h_rows(Xc, ldx, W + (size_t)o * in, b ? b + o : NULL, Yc + o, ldy, n, out - o, in);
+    }
 }
 #endif /* S2S_X86 */
 

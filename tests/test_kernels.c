@@ -44,13 +44,15 @@ Test(kernels, matmul_matches_double_reference)
 
 /* Each row of a many-row product equals the same row computed alone (the
  * one-row path) and dot(), bit for bit: pairs of rows with a last odd one,
- * blocks of W rows with a remainder, k with and without a tail, so every
- * kernel path (AVX-512 row pairs, AVX2 blocks, single rows) meets the others. */
+ * blocks of W rows with a remainder, k with and without a tail, more rows
+ * than the AVX-512 path packs at once (32 of 256), so every kernel path
+ * (AVX-512 row pairs, AVX2 blocks, single rows) meets the others. */
 Test(kernels, rows_are_bit_identical_alone_or_batched)
 {
-    enum { MAXR = 16, MAXO = 37, MAXI = 256 };
+    enum { MAXR = 35, MAXO = 37, MAXI = 256 };
     static float X[MAXR * MAXI], W[MAXO * MAXI], b[MAXO], Yb[MAXR * MAXO], y1[MAXO];
-    int shapes[][3] = {{9, 37, 83}, {16, 13, 256}, {6, 12, 8}, {2, 7, 5}, {11, 36, 40}};
+    int shapes[][3] = {{9, 37, 83}, {16, 13, 256}, {6, 12, 8}, {2, 7, 5}, {11, 36, 40}, {35, 13, 256},
+                       {15, 12, 64}, {34, 6, 256}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         int ROWS = shapes[s][0], OUT = shapes[s][1], IN = shapes[s][2];
         fill(X, (size_t)ROWS * IN, 4); fill(W, (size_t)OUT * IN, 5); fill(b, OUT, 6);
@@ -311,10 +313,10 @@ Test(kernels, int8_product_matches_independent_quantization)
  * of W rows with remainders, k tails). */
 Test(kernels, half_weight_product_equals_widened_product)
 {
-    enum { MAXR = 11, MAXO = 37, MAXI = 90 };
+    enum { MAXR = 35, MAXO = 37, MAXI = 256 };
     static float X[MAXR * MAXI], W[MAXO * MAXI], b[MAXO], Y1[MAXR * MAXO], Y2[MAXR * MAXO];
     static uint16_t Wh[MAXO * MAXI];
-    int shapes[][3] = {{11, 37, 90}, {1, 16, 64}, {2, 6, 8}, {5, 13, 3}, {8, 12, 40}};
+    int shapes[][3] = {{11, 37, 90}, {1, 16, 64}, {2, 6, 8}, {5, 13, 3}, {8, 12, 40}, {35, 13, 256}, {15, 12, 64}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         int R = shapes[s][0], O = shapes[s][1], I = shapes[s][2];
         fill(X, (size_t)R * I, 11); fill(b, O, 12);
