@@ -272,6 +272,9 @@ AVX512_TARGET static inline __attribute__((always_inline)) void block512(const f
     for (; k < in8; k += 8) {
         __m512 x[MM512_PAIRS];
         _Pragma("GCC unroll 4") for (int p = 0; p < P; p++) x[p] = _mm512_loadu_ps(XP + (size_t)p * 2 * in8 + 2 * k);
+        if (!(k & 15)) /* the next block's W rows, a cache line each */
+            _Pragma("GCC unroll 6") for (int j = MM512_OUT; j < 2 * MM512_OUT; j++)
+                _mm_prefetch((const char *)(w + (size_t)j * in + k), _MM_HINT_T0);
         _Pragma("GCC unroll 6") for (int j = 0; j < MM512_OUT; j++) {
             __m512 c = _mm512_broadcast_f32x8(_mm256_loadu_ps(w + (size_t)j * in + k));
             _Pragma("GCC unroll 4") for (int p = 0; p < P; p++) acc[p][j] = _mm512_fmadd_ps(x[p], c, acc[p][j]);
@@ -460,6 +463,9 @@ F16_512_TARGET static inline __attribute__((always_inline)) void block512h(const
     for (; k < in8; k += 8) {
         __m512 x[MM512_PAIRS];
         _Pragma("GCC unroll 4") for (int p = 0; p < P; p++) x[p] = _mm512_loadu_ps(XP + (size_t)p * 2 * in8 + 2 * k);
+        if (!(k & 31)) /* the next block's W rows, a cache line each */
+            _Pragma("GCC unroll 6") for (int j = MM512_OUT; j < 2 * MM512_OUT; j++)
+                _mm_prefetch((const char *)(w + (size_t)j * in + k), _MM_HINT_T0);
         _Pragma("GCC unroll 6") for (int j = 0; j < MM512_OUT; j++) {
             __m512 c = _mm512_cvtph_ps(
                 _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(w + (size_t)j * in + k))));

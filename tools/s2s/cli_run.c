@@ -162,18 +162,31 @@ static void fail_without_output(cli_job *jobs, int n, int format)
             cli_job_fail(&jobs[i], format, "out of memory: no output for this line");
 }
 
+/* The lines per block when n lines go to nt threads: at most
+ * CLI_BATCH_LINES, and as many blocks as a multiple of nt where n allows it,
+ * so that no thread waits at the end of the chunk while another decodes one
+ * more block (72 lines on 2 threads: 6 blocks of 12, not 16+16+16+16+8). */
+static int block_lines(int n, int nt)
+{
+    int n_blocks = (n + CLI_BATCH_LINES - 1) / CLI_BATCH_LINES;
+    n_blocks = (n_blocks + nt - 1) / nt * nt;
+    if (n_blocks > n) n_blocks = n;
+    return n_blocks > 0 ? (n + n_blocks - 1) / n_blocks : 1;
+}
+
 /* Runs the handler over jobs[0..n) with `nt` threads, session t for thread
- * t: `block` on runs of up to CLI_BATCH_LINES jobs when given, else `fn` on
- * each job. Jobs already failed are left alone (the block handler skips them). */
+ * t: `block` on runs of up to CLI_BATCH_LINES jobs (block_lines) when given,
+ * else `fn` on each job. Jobs already failed are left alone (the block
+ * handler skips them). */
 static void process_chunk(cli_job *jobs, int n, int nt, s2s_session **sessions, int format,
                           const cli_handler *h)
 {
     fail_unread(jobs, n, format);
     if (h->block) {
-        int n_blocks = (n + CLI_BATCH_LINES - 1) / CLI_BATCH_LINES;
+        int size = block_lines(n, nt), n_blocks = (n + size - 1) / size;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
         for (int b = 0; b < n_blocks; b++) {
-            int first = b * CLI_BATCH_LINES, k = n - first < CLI_BATCH_LINES ? n - first : CLI_BATCH_LINES;
+            int first = b * size, k = n - first < size ? n - first : size;
             h->block(h->ctx, sessions[omp_get_thread_num()], jobs + first, k);
         }
     } else {
