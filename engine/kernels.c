@@ -348,6 +348,7 @@ AVX512_TARGET static void matmul_nt_avx512(const float *X, size_t ldx, const flo
             for (; n - r > 6; r += 8) /* 7 or 8 rows */
                 block512_4(packed + (size_t)r * in8, Xc + (size_t)r * ldx, ldx, n - r < 8 ? n - r : 8, w, in, bo,
                            Yc + (size_t)r * ldy + o, ldy);
+            if (r >= n) continue;
             const float *xp = packed + (size_t)r * in8, *x = Xc + (size_t)r * ldx;
             float *y = Yc + (size_t)r * ldy + o;
             switch ((n - r + 1) / 2) {

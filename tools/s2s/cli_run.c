@@ -163,9 +163,10 @@ static void fail_without_output(cli_job *jobs, int n, int format)
 }
 
 /* The lines per block when n lines go to nt threads: at most
- * CLI_BATCH_LINES, and as many blocks as a multiple of nt where n allows it,
- * so that no thread waits at the end of the chunk while another decodes one
- * more block (72 lines on 2 threads: 6 blocks of 12, not 16+16+16+16+8). */
+ * CLI_BATCH_LINES, in blocks of nearly equal size whose count is rounded up to
+ * a multiple of nt, so that threads seldom wait at the end of the chunk
+ * while another decodes one more block (72 lines on 2 threads: 6 blocks of
+ * 12, not 16+16+16+16+8). */
 static int block_lines(int n, int nt)
 {
     int n_blocks = (n + CLI_BATCH_LINES - 1) / CLI_BATCH_LINES;
