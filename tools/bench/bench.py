@@ -19,6 +19,7 @@ exist (skipped with a note otherwise).
 """
 
 import argparse
+import io
 import json
 import os
 import random
@@ -462,8 +463,11 @@ def compare(out, ref_out):
     return {"n": len(want), "mismatches": mism, "errors": errors, "ids": ids, "first": first}
 
 
-def s2s_cmd(a, model, beam, threads, max_len, extra):
-    cmd = [a.s2s, "translate", "-m", model, "--format", "jsonl", "--beam", str(beam),
+def s2s_cmd(a, model, beam, threads, max_len, extra, fmt="text"):
+    """The command as timed: text output, as a user translates a file (jsonl,
+    with its per-token scores and attention matrices, is written by an
+    untimed run of the same command for the token comparison)."""
+    cmd = [a.s2s, "translate", "-m", model, "--format", fmt, "--beam", str(beam),
            "--threads", str(threads), "-q", "--no-split-sentences", "--case", "off"] + list(extra)  # as PyTorch: whole lines
     if max_len:
         cmd += ["--max-length", str(max_len)]
@@ -471,17 +475,22 @@ def s2s_cmd(a, model, beam, threads, max_len, extra):
 
 
 def run_s2s(a, model, inputs, out, beam, threads, max_len, extra=()):
-    """s2s translate reading the whole input file (it batches 16 lines)."""
+    """s2s translate reading the whole input file (it batches 16 lines),
+    timed with text output; then, untimed, the jsonl of the same run to out."""
     cmd = s2s_cmd(a, model, beam, threads, max_len, extra)
     empty = [run(cmd) for _ in range(3)]   # start-up + model load, best of 3
     e_wall, e_cpu = min(x["wall"] for x in empty), min(x["cpu"] for x in empty)
     best = None
     for _ in range(a.repeat):
-        r = run(cmd, stdin=inputs, stdout=out)
+        r = run(cmd, stdin=inputs, stdout=out + ".txt")
         if r["rc"] != 0:
             raise SystemExit("bench: s2s failed (%d): %s\n%s" % (r["rc"], " ".join(cmd), r["err"][-2000:]))
         if best is None or r["wall"] < best["wall"]:
             best = r
+    jsonl = s2s_cmd(a, model, beam, threads, max_len, extra, "jsonl")
+    r = run(jsonl, stdin=inputs, stdout=out)
+    if r["rc"] != 0:
+        raise SystemExit("bench: s2s failed (%d): %s\n%s" % (r["rc"], " ".join(jsonl), r["err"][-2000:]))
     return {"decode_s": max(best["wall"] - e_wall, 1e-9), "decode_cpu_s": max(best["cpu"] - e_cpu, 1e-9),
             "rss_mb": best["rss_mb"], "cmd": " ".join(cmd) + " < FILE"}
 
@@ -489,40 +498,53 @@ def run_s2s(a, model, inputs, out, beam, threads, max_len, extra=()):
 def run_s2s_pipe(a, model, inputs, out, beam, max_len, extra=()):
     """One line written to s2s translate's standard input, its result read
     back, then the next line: every sentence is decoded alone. A first line
-    is answered before the clock starts."""
-    import tempfile
+    is answered before the clock starts. Timed with text output; the jsonl
+    of a second, untimed pass of the same kind goes to out."""
     cmd = s2s_cmd(a, model, beam, 1, max_len, extra)
     empty = [run(cmd) for _ in range(3)]
     e_cpu = min(x["cpu"] for x in empty)
     lines = open(inputs, "rb").read().splitlines(keepends=True)
-    with tempfile.NamedTemporaryFile(suffix=".rss") as frss, tempfile.TemporaryFile() as ferr:
-        full = _timed(cmd, frss.name)
-        p = subprocess.Popen(full, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=ferr, bufsize=0)
-        outs, lat = [], []
-        p.stdin.write(lines[0])
-        p.stdout.readline()
-        t0 = time.perf_counter()
-        for line in lines:
-            t = time.perf_counter()
-            p.stdin.write(line)
-            outs.append(p.stdout.readline())
-            lat.append((time.perf_counter() - t) * 1e3)
-        wall = time.perf_counter() - t0
-        p.stdin.close()
-        rest = p.stdout.read()
-        ru, rss_kb = _wait(p, full, frss.name)
-        ferr.seek(0)
-        err = ferr.read().decode("utf-8", "replace")
-    if p.returncode != 0 or rest.strip():
-        raise SystemExit("bench: s2s (pipe) failed (%d): %s\n%s" % (p.returncode, " ".join(cmd), err[-2000:]))
+    outs, _, _, _ = pipe_lines(s2s_cmd(a, model, beam, 1, max_len, extra, "jsonl"), lines)
     with open(out, "wb") as f:
         for i, o in enumerate(outs):   # renumber: the warm-up line took id 0
             d = json.loads(o)
             d["id"] = i
             f.write((json.dumps(d) + "\n").encode("utf-8"))
+    _, lat, wall, (ru, rss_kb) = pipe_lines(cmd, lines)
     return {"decode_s": wall, "decode_cpu_s": max(ru.ru_utime + ru.ru_stime - e_cpu, 1e-9),
             "rss_mb": rss_kb / 1024.0, "latencies_ms": lat,
             "cmd": " ".join(cmd) + " (one line at a time)"}
+
+
+def pipe_lines(cmd, lines):
+    """Runs cmd, writes lines[0] and reads its answer, then, on the clock,
+    each line and its answer in turn -> (answers, latencies ms, wall
+    seconds, (rusage, peak RSS kB))."""
+    import tempfile
+    with tempfile.NamedTemporaryFile(suffix=".rss") as frss, tempfile.TemporaryFile() as ferr:
+        full = _timed(cmd, frss.name)
+        p = subprocess.Popen(full, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=ferr, bufsize=0)
+        # unbuffered writes (each line goes out at once), buffered reads: a
+        # raw pipe's readline() would read the answer one byte per system call
+        reader = io.BufferedReader(p.stdout)
+        outs, lat = [], []
+        p.stdin.write(lines[0])
+        reader.readline()
+        t0 = time.perf_counter()
+        for line in lines:
+            t = time.perf_counter()
+            p.stdin.write(line)
+            outs.append(reader.readline())
+            lat.append((time.perf_counter() - t) * 1e3)
+        wall = time.perf_counter() - t0
+        p.stdin.close()
+        rest = reader.read()
+        ru, rss_kb = _wait(p, full, frss.name)
+        ferr.seek(0)
+        err = ferr.read().decode("utf-8", "replace")
+    if p.returncode != 0 or rest.strip():
+        raise SystemExit("bench: s2s (pipe) failed (%d): %s\n%s" % (p.returncode, " ".join(cmd), err[-2000:]))
+    return outs, lat, wall, (ru, rss_kb)
 
 
 def run_torch(a, model, inputs, out, beam, max_len, batch, check):
