@@ -292,22 +292,22 @@ AVX512_TARGET static inline __attribute__((always_inline)) void block512(const f
         }
 }
 
-AVX512_TARGET static void block512_4(const float *XP, const float *X, size_t ldx, int nrows, const float *w, int in,
+AVX512_TARGET static void block512_4(const float *XP, const float *X, size_t ldx, int nrows, const void *w, int in,
                                      const float *b, float *Y, size_t ldy)
 {
     block512(XP, X, ldx, 4, nrows, w, in, b, Y, ldy);
 }
-AVX512_TARGET static void block512_3(const float *XP, const float *X, size_t ldx, int nrows, const float *w, int in,
+AVX512_TARGET static void block512_3(const float *XP, const float *X, size_t ldx, int nrows, const void *w, int in,
                                      const float *b, float *Y, size_t ldy)
 {
     block512(XP, X, ldx, 3, nrows, w, in, b, Y, ldy);
 }
-AVX512_TARGET static void block512_2(const float *XP, const float *X, size_t ldx, int nrows, const float *w, int in,
+AVX512_TARGET static void block512_2(const float *XP, const float *X, size_t ldx, int nrows, const void *w, int in,
                                      const float *b, float *Y, size_t ldy)
 {
     block512(XP, X, ldx, 2, nrows, w, in, b, Y, ldy);
 }
-AVX512_TARGET static void block512_1(const float *XP, const float *X, size_t ldx, int nrows, const float *w, int in,
+AVX512_TARGET static void block512_1(const float *XP, const float *X, size_t ldx, int nrows, const void *w, int in,
                                      const float *b, float *Y, size_t ldy)
 {
     block512(XP, X, ldx, 1, nrows, w, in, b, Y, ldy);
@@ -325,15 +325,29 @@ static int rows_per_pack(int in)
     return in8 ? MM512_PACK_FLOATS / in8 / 2 * 2 : 0;
 }
 
+/* The AVX-512 blocks of one weight type: block[P - 1] computes P row pairs
+ * against 6 W rows (w: W row o0, as stored); rest computes every W row
+ * past the last block of 6 with the AVX2 path (W: its first row). */
+typedef struct block512_set {
+    void (*block[MM512_PAIRS])(const float *XP, const float *X, size_t ldx, int nrows, const void *w, int in,
+                               const float *b, float *Y, size_t ldy);
+    void (*rest)(const float *X, size_t ldx, const void *W, const float *b, float *Y, size_t ldy, int rows, int out,
+                 int in);
+    size_t w_bytes; /* bytes per weight */
+} block512_set;
+
 /* rows >= 2: chunks of rows_per_pack(in) rows, packed by pairs, through
- * blocks of 6 W rows with AVX-512 (a block stays in L1 while every row pair
- * of the chunk passes); the last out % 6 W rows with AVX2. */
-AVX512_TARGET static void matmul_nt_avx512(const float *X, size_t ldx, const float *W, const float *b, float *Y,
-                                           size_t ldy, int rows, int out, int in)
+ * set's blocks of 6 W rows (a block stays in L1 while every row pair of the
+ * chunk passes); the last out % 6 W rows, or everything when in < 8, by
+ * set->rest. */
+AVX512_TARGET static void matmul_packed(const float *X, size_t ldx, const void *W, const float *b, float *Y,
+                                        size_t ldy, int rows, int out, int in, const block512_set *set)
 {
     int chunk = rows_per_pack(in), in8 = in & ~7;
+    const char *Wb = W;
+    size_t w_row = set->w_bytes * (size_t)in;
     if (chunk == 0) {
-        matmul_nt_avx2(X, ldx, W, b, Y, ldy, rows, out, in);
+        set->rest(X, ldx, W, b, Y, ldy, rows, out, in);
         return;
     }
     float packed[MM512_PACK_FLOATS];
@@ -343,25 +357,25 @@ AVX512_TARGET static void matmul_nt_avx512(const float *X, size_t ldx, const flo
         float *Yc = Y + (size_t)r0 * ldy;
         pack_row_pairs(Xc, ldx, n, in8, packed);
         for (; o + MM512_OUT <= out; o += MM512_OUT) {
-            const float *w = W + (size_t)o * in, *bo = b ? b + o : NULL;
-            int r = 0;
-            for (; n - r > 6; r += 8) /* 7 or 8 rows */
-                block512_4(packed + (size_t)r * in8, Xc + (size_t)r * ldx, ldx, n - r < 8 ? n - r : 8, w, in, bo,
-                           Yc + (size_t)r * ldy + o, ldy);
-            if (r >= n) continue;
-            const float *xp = packed + (size_t)r * in8, *x = Xc + (size_t)r * ldx;
-            float *y = Yc + (size_t)r * ldy + o;
-            switch ((n - r + 1) / 2) {
-            case 3: block512_3(xp, x, ldx, n - r, w, in, bo, y, ldy); break;
-            case 2: block512_2(xp, x, ldx, n - r, w, in, bo, y, ldy); break;
-            case 1: block512_1(xp, x, ldx, n - r, w, in, bo, y, ldy); break;
-            default: break;
+            const void *w = Wb + (size_t)o * w_row;
+            const float *bo = b ? b + o : NULL;
+            for (int r = 0; r < n; r += 2 * MM512_PAIRS) {
+                int left = n - r < 2 * MM512_PAIRS ? n - r : 2 * MM512_PAIRS; /* rows of this block */
+                set->block[(left + 1) / 2 - 1](packed + (size_t)r * in8, Xc + (size_t)r * ldx, ldx, left, w, in, bo,
+                                               Yc + (size_t)r * ldy + o, ldy);
             }
         }
-        if (o < out) /* the last W rows */
-            matmul_nt_avx2(Xc, ldx, W + (size_t)o * in, b ? b + o : NULL, Yc + o, ldy, n, out - o, in);
+        if (o < out) set->rest(Xc, ldx, Wb + (size_t)o * w_row, b ? b + o : NULL, Yc + o, ldy, n, out - o, in);
     }
 }
+
+static void rest_f32(const float *X, size_t ldx, const void *W, const float *b, float *Y, size_t ldy, int rows,
+                     int out, int in)
+{
+    matmul_nt_avx2(X, ldx, W, b, Y, ldy, rows, out, in);
+}
+
+static const block512_set blocks_f32 = {{block512_1, block512_2, block512_3, block512_4}, rest_f32, sizeof(float)};
 
 /* Outer loop over blocks of W rows (a block stays in L1 while every X row
  * passes), inner loop over X rows in pairs: W is streamed from memory once. */
@@ -486,12 +500,22 @@ F16_512_TARGET static inline __attribute__((always_inline)) void block512h(const
         }
 }
 
-F16_512_TARGET static void block512h_4(const float *XP, const float *X, size_t ldx, int nrows, const uint16_t *w,
+F16_512_TARGET static void block512h_4(const float *XP, const float *X, size_t ldx, int nrows, const void *w,
                                        int in, const float *b, float *Y, size_t ldy)
 {
     block512h(XP, X, ldx, 4, nrows, w, in, b, Y, ldy);
 }
-F16_512_TARGET static void block512h_1(const float *XP, const float *X, size_t ldx, int nrows, const uint16_t *w,
+F16_512_TARGET static void block512h_3(const float *XP, const float *X, size_t ldx, int nrows, const void *w,
+                                       int in, const float *b, float *Y, size_t ldy)
+{
+    block512h(XP, X, ldx, 3, nrows, w, in, b, Y, ldy);
+}
+F16_512_TARGET static void block512h_2(const float *XP, const float *X, size_t ldx, int nrows, const void *w,
+                                       int in, const float *b, float *Y, size_t ldy)
+{
+    block512h(XP, X, ldx, 2, nrows, w, in, b, Y, ldy);
+}
+F16_512_TARGET static void block512h_1(const float *XP, const float *X, size_t ldx, int nrows, const void *w,
                                        int in, const float *b, float *Y, size_t ldy)
 {
     block512h(XP, X, ldx, 1, nrows, w, in, b, Y, ldy);
@@ -514,35 +538,14 @@ F16_TARGET static void matmul_h_rows(const float *X, size_t ldx, const uint16_t 
     }
 }
 
-/* matmul_nt_avx512 with half weights */
-F16_512_TARGET static void matmul_h_avx512(const float *X, size_t ldx, const uint16_t *W, const float *b, float *Y,
-                                           size_t ldy, int rows, int out, int in)
+static void rest_half(const float *X, size_t ldx, const void *W, const float *b, float *Y, size_t ldy, int rows,
+                      int out, int in)
 {
-    int chunk = rows_per_pack(in), in8 = in & ~7;
-    if (chunk == 0) {
-        matmul_h_rows(X, ldx, W, b, Y, ldy, rows, out, in);
-        return;
-    }
-    float packed[MM512_PACK_FLOATS];
-    for (int r0 = 0; r0 < rows; r0 += chunk) {
-        int n = rows - r0 < chunk ? rows - r0 : chunk, o = 0;
-        const float *Xc = X + (size_t)r0 * ldx;
-        float *Yc = Y + (size_t)r0 * ldy;
-        pack_row_pairs(Xc, ldx, n, in8, packed);
-        for (; o + MM512_OUT <= out; o += MM512_OUT) {
-            const uint16_t *w = W + (size_t)o * in;
-            const float *bo = b ? b + o : NULL;
-            int r = 0;
-            for (; n - r > 6; r += 8) /* 7 or 8 rows */
-                block512h_4(packed + (size_t)r * in8, Xc + (size_t)r * ldx, ldx, n - r < 8 ? n - r : 8, w, in, bo,
-                            Yc + (size_t)r * ldy + o, ldy);
-            for (; r < n; r += 2)
-                block512h_1(packed + (size_t)r * in8, Xc + (size_t)r * ldx, ldx, n - r < 2 ? 1 : 2, w, in, bo,
-                            Yc + (size_t)r * ldy + o, ldy);
-        }
-        if (o < out) matmul_h_rows(Xc, ldx, W + (size_t)o * in, b ? b + o : NULL, Yc + o, ldy, n, out - o, in);
-    }
+    matmul_h_rows(X, ldx, W, b, Y, ldy, rows, out, in);
 }
+
+static const block512_set blocks_half = {{block512h_1, block512h_2, block512h_3, block512h_4}, rest_half,
+                                         sizeof(uint16_t)};
 #endif /* S2S_X86 */
 
 int matmul_nt_half(const float *X, size_t ldx, const void *Wh, const float *b, float *Y, size_t ldy, int rows,
@@ -551,7 +554,7 @@ int matmul_nt_half(const float *X, size_t ldx, const void *Wh, const float *b, f
 #ifdef S2S_X86
     if (!kernels_have_avx2() || !cpu_has_f16c() || ((uintptr_t)Wh & 1)) return 0;
     if (rows >= 2 && kernels_have_avx512())
-        matmul_h_avx512(X, ldx, Wh, b, Y, ldy, rows, out, in);
+        matmul_packed(X, ldx, Wh, b, Y, ldy, rows, out, in, &blocks_half);
     else
         matmul_h_rows(X, ldx, Wh, b, Y, ldy, rows, out, in);
     return 1;
@@ -570,7 +573,7 @@ void matmul_nt(const float *X, size_t ldx, const float *W, const float *b, float
 {
 #ifdef S2S_X86
     if (rows >= 2 && kernels_have_avx512()) {
-        matmul_nt_avx512(X, ldx, W, b, Y, ldy, rows, out, in);
+        matmul_packed(X, ldx, W, b, Y, ldy, rows, out, in, &blocks_f32);
         return;
     }
     if (kernels_have_avx2()) {
