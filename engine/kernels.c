@@ -23,10 +23,18 @@
 #define MM_BLOCK_OUT 4
 #define MM_BLOCK_ROWS 2 /* after the blocks of 3 */
 
+/* The widest kernels allowed (kernels_limit); the CPU decides below it. */
+static kernels_isa isa_cap = KERNELS_ANY;
+
+void kernels_limit(kernels_isa widest)
+{
+    isa_cap = widest;
+}
+
 int kernels_have_avx2(void)
 {
 #ifdef S2S_X86
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return isa_cap >= KERNELS_AVX2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #else
     return 0;
 #endif
@@ -201,7 +209,8 @@ AVX_TARGET static void block_1x8(const float *x0, const float *w, int in, float 
 
 int kernels_have_avx512(void)
 {
-    return kernels_have_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
+    return isa_cap >= KERNELS_AVX512 && kernels_have_avx2() && __builtin_cpu_supports("avx512f") &&
+           __builtin_cpu_supports("avx512dq");
 }
 
 /* hsum8 of 16 dot products at once. a[i] holds products 2i (low 256 bits)
@@ -698,12 +707,71 @@ AVX_TARGET static void vfun_avx2(float *x, int n, enum vfun f)
         memcpy(x + i, buf, sizeof(float) * (size_t)(n - i));
     }
 }
+
+/* exp8, vfun8 and vfun_avx2 on 16 lanes: the same operations in the same
+ * order lane by lane, so every element gets the bits the AVX2 path gives it
+ * (the AVX-512 loop leaves the last n % 16 elements to vfun_avx2). */
+AVX512_TARGET static inline __m512 exp16(__m512 x)
+{
+    __mmask16 in_range = _mm512_cmp_ps_mask(x, _mm512_set1_ps(EXP_LO), _CMP_GE_OQ);
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(EXP_LO)), _mm512_set1_ps(EXP_HI));
+    __m512 k = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(LOG2E)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(LN2_HI), x);
+    r = _mm512_fnmadd_ps(k, _mm512_set1_ps(LN2_LO), r);
+    __m512 p = _mm512_set1_ps(EXP_P0);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(EXP_P1));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(EXP_P2));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(EXP_P3));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(EXP_P4));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(EXP_P5));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(k), _mm512_set1_epi32(127)), 23);
+    return _mm512_maskz_mov_ps(in_range, _mm512_mul_ps(p, _mm512_castsi512_ps(e)));
+}
+
+AVX512_TARGET static inline __m512 vfun16(__m512 x, enum vfun f)
+{
+    __m512 one = _mm512_set1_ps(1.0f);
+    switch (f) {
+    case VF_EXP: return exp16(x);
+    case VF_SIGMOID: return _mm512_div_ps(one, _mm512_add_ps(one, exp16(_mm512_sub_ps(_mm512_setzero_ps(), x))));
+    case VF_TANH: {
+        __m512 sign = _mm512_and_ps(x, _mm512_set1_ps(-0.0f));
+        __m512 ax = _mm512_andnot_ps(_mm512_set1_ps(-0.0f), x);
+        __m512 e = exp16(_mm512_add_ps(ax, ax));
+        __m512 big = _mm512_or_ps(_mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e, one))), sign);
+        __m512 z = _mm512_mul_ps(x, x), p = _mm512_set1_ps(TANH_P0);
+        p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(TANH_P1));
+        p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(TANH_P2));
+        p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(TANH_P3));
+        p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(TANH_P4));
+        __m512 small = _mm512_fmadd_ps(_mm512_mul_ps(p, z), x, x);
+        return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(ax, _mm512_set1_ps(TANH_SMALL), _CMP_LT_OQ), big, small);
+    }
+    }
+    return x;
+}
+
+AVX512_TARGET static void vfun_avx512(float *x, int n, enum vfun f)
+{
+    int i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(x + i, vfun16(_mm512_loadu_ps(x + i), f));
+    if (i < n) vfun_avx2(x + i, n - i, f);
+}
+
+/* The widest elementwise path this CPU has. */
+static void vfun_best(float *x, int n, enum vfun f)
+{
+    if (kernels_have_avx512()) vfun_avx512(x, n, f);
+    else vfun_avx2(x, n, f);
+}
 #endif
 
 void exp_inplace(float *x, int n)
 {
 #ifdef S2S_X86
-    if (kernels_have_avx2()) { vfun_avx2(x, n, VF_EXP); return; }
+    if (kernels_have_avx2()) { vfun_best(x, n, VF_EXP); return; }
 #endif
     for (int i = 0; i < n; i++) x[i] = exp_portable(x[i]);
 }
@@ -711,7 +779,7 @@ void exp_inplace(float *x, int n)
 void sigmoid_inplace(float *x, int n)
 {
 #ifdef S2S_X86
-    if (kernels_have_avx2()) { vfun_avx2(x, n, VF_SIGMOID); return; }
+    if (kernels_have_avx2()) { vfun_best(x, n, VF_SIGMOID); return; }
 #endif
     for (int i = 0; i < n; i++) x[i] = 1.0f / (1.0f + exp_portable(-x[i]));
 }
@@ -719,7 +787,7 @@ void sigmoid_inplace(float *x, int n)
 void tanh_inplace(float *x, int n)
 {
 #ifdef S2S_X86
-    if (kernels_have_avx2()) { vfun_avx2(x, n, VF_TANH); return; }
+    if (kernels_have_avx2()) { vfun_best(x, n, VF_TANH); return; }
 #endif
     for (int i = 0; i < n; i++) {
         float a = fabsf(x[i]);
@@ -1131,13 +1199,25 @@ static int q8_pad(int in)
     return (in + Q8_ALIGN - 1) / Q8_ALIGN * Q8_ALIGN;
 }
 
+int q8_rows_padded(int out)
+{
+    return (out + Q8_PANEL - 1) / Q8_PANEL * Q8_PANEL;
+}
+
+/* The byte of weight (o, k) in a qmat's panels. */
+static size_t q8_at(int in_pad, int o, int k)
+{
+    return ((size_t)(o / Q8_PANEL) * (size_t)(in_pad / 4) + (size_t)(k / 4)) * (4 * Q8_PANEL) +
+           (size_t)(o % Q8_PANEL) * 4 + (size_t)(k % 4);
+}
+
 int qmat_init(qmat *q, const float *W, int out, int in)
 {
     memset(q, 0, sizeof *q);
-    int in_pad = q8_pad(in);
-    q->q = aligned_alloc(Q8_ALIGN, (size_t)out * in_pad);
-    q->scale = malloc(sizeof(float) * (size_t)out);
-    q->corr = malloc(sizeof(int32_t) * (size_t)out);
+    int in_pad = q8_pad(in), out_pad = q8_rows_padded(out);
+    q->q = aligned_alloc(Q8_ALIGN, (size_t)out_pad * in_pad);
+    q->scale = malloc(sizeof(float) * (size_t)out_pad);
+    q->corr = malloc(sizeof(int32_t) * (size_t)out_pad);
     if (!q->q || !q->scale || !q->corr) {
         qmat_free(q);
         return 0;
@@ -1145,9 +1225,13 @@ int qmat_init(qmat *q, const float *W, int out, int in)
     q->out = out;
     q->in = in;
     q->in_pad = in_pad;
+    memset(q->q, 0, (size_t)out_pad * in_pad);
+    for (int o = 0; o < out_pad; o++) {
+        q->scale[o] = 1.0f;
+        q->corr[o] = 0;
+    }
     for (int o = 0; o < out; o++) {
         const float *w = W + (size_t)o * in;
-        int8_t *r = q->q + (size_t)o * in_pad;
         float mx = 0.0f;
         for (int k = 0; k < in; k++) mx = fabsf(w[k]) > mx ? fabsf(w[k]) : mx;
         float sc = mx > 0.0f ? mx / 127.0f : 1.0f;
@@ -1155,14 +1239,34 @@ int qmat_init(qmat *q, const float *W, int out, int in)
         for (int k = 0; k < in; k++) {
             float v = nearbyintf(w[k] / sc);
             v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;
-            r[k] = (int8_t)v;
-            sum += r[k];
+            q->q[q8_at(in_pad, o, k)] = (int8_t)v;
+            sum += (int8_t)v;
         }
-        memset(r + in, 0, (size_t)(in_pad - in));
         q->scale[o] = sc;
         q->corr[o] = Q8_X_BIAS * sum;
     }
     return 1;
+}
+
+void qmat_gather(qmat *dst, const qmat *src, const int *ids, int k)
+{
+    int in_pad = src->in_pad, k_pad = q8_rows_padded(k);
+    dst->out = k;
+    dst->in = src->in;
+    dst->in_pad = in_pad;
+    for (int i = 0; i < k_pad; i++) {
+        int8_t *to = dst->q + q8_at(in_pad, i, 0);
+        if (i < k) {
+            const int8_t *from = src->q + q8_at(in_pad, ids[i], 0);
+            for (int g = 0; g < in_pad; g += 4) memcpy(to + (size_t)g * Q8_PANEL, from + (size_t)g * Q8_PANEL, 4);
+            dst->scale[i] = src->scale[ids[i]];
+            dst->corr[i] = src->corr[ids[i]];
+        } else { /* padding rows: zeros, as qmat_init leaves them */
+            for (int g = 0; g < in_pad; g += 4) memset(to + (size_t)g * Q8_PANEL, 0, 4);
+            dst->scale[i] = 1.0f;
+            dst->corr[i] = 0;
+        }
+    }
 }
 
 void qmat_free(qmat *q)
@@ -1231,11 +1335,19 @@ static float quantize_row(const float *x, int in, int in_pad, uint8_t *xb)
     return sc;
 }
 
-static int32_t dot_q8_portable(const uint8_t *x, const int8_t *w, int n)
+/* The exact int32 dot product of biased activation bytes x (n) with weight
+ * row o of W. */
+static int32_t dot_q8_portable(const uint8_t *x, const qmat *W, int o, int n)
 {
     int32_t s = 0;
-    for (int k = 0; k < n; k++) s += (int32_t)x[k] * w[k];
+    for (int k = 0; k < n; k++) s += (int32_t)x[k] * W->q[q8_at(W->in_pad, o, k)];
     return s;
+}
+
+/* y = (biased sum - corr) * scale_x * scale_w + b */
+static inline float q8_out(int32_t sum, const qmat *W, int o, float sx, const float *b)
+{
+    return (float)(sum - W->corr[o]) * (sx * W->scale[o]) + (b ? b[o] : 0.0f);
 }
 
 #ifdef S2S_X86
@@ -1246,88 +1358,136 @@ static int have_vnni(void)
     return kernels_have_avx512() && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni");
 }
 
-/* sums[i][j] = x row i . w row j, RB x OB of them, n a multiple of 64 */
+/* Y rows r .. r + RB - 1, outputs o .. o + 16 PB - 1 (those below W->out
+ * stored): RB x PB accumulators, lane j of acc[i][p] the dot product of X
+ * row i with W row o + 16 p + j. Each step of 4 k's broadcasts 4
+ * activation bytes of every row and loads one 64-byte group of every panel,
+ * so no lane sum is left to do at the end. q8_out's arithmetic, 16 lanes at
+ * a time (the same roundings, so the same bits as the other paths). */
 VNNI_TARGET static inline __attribute__((always_inline)) void q8_block_vnni(const uint8_t *x, size_t ldx, int RB,
-                                                                             const int8_t *w, size_t ldw, int OB,
-                                                                             int n, int32_t sums[4][4])
+                                                                             const qmat *W, int o, int PB,
+                                                                             const float *sx, const float *b,
+                                                                             float *Y, size_t ldy)
 {
+    int n = W->in_pad;
+    const int8_t *wp = W->q + q8_at(n, o, 0);
+    size_t panel = (size_t)Q8_PANEL * (size_t)n;
     __m512i acc[4][4];
     _Pragma("GCC unroll 4") for (int i = 0; i < RB; i++)
-        _Pragma("GCC unroll 4") for (int j = 0; j < OB; j++) acc[i][j] = _mm512_setzero_si512();
-    for (int k = 0; k < n; k += 64) {
+        _Pragma("GCC unroll 4") for (int p = 0; p < PB; p++) acc[i][p] = _mm512_setzero_si512();
+    for (int k = 0; k < n; k += 4) {
         __m512i xv[4];
-        _Pragma("GCC unroll 4") for (int i = 0; i < RB; i++) xv[i] = _mm512_loadu_si512(x + (size_t)i * ldx + k);
-        _Pragma("GCC unroll 4") for (int j = 0; j < OB; j++) {
-            __m512i wv = _mm512_loadu_si512(w + (size_t)j * ldw + k);
-            _Pragma("GCC unroll 4") for (int i = 0; i < RB; i++) acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], xv[i], wv);
+        _Pragma("GCC unroll 4") for (int i = 0; i < RB; i++) {
+            int32_t four;
+            memcpy(&four, x + (size_t)i * ldx + k, 4);
+            xv[i] = _mm512_set1_epi32(four);
+        }
+        _Pragma("GCC unroll 4") for (int p = 0; p < PB; p++) {
+            __m512i wv = _mm512_loadu_si512(wp + (size_t)p * panel + (size_t)k * Q8_PANEL);
+            _Pragma("GCC unroll 4") for (int i = 0; i < RB; i++) acc[i][p] = _mm512_dpbusd_epi32(acc[i][p], xv[i], wv);
         }
     }
-    _Pragma("GCC unroll 4") for (int i = 0; i < RB; i++)
-        _Pragma("GCC unroll 4") for (int j = 0; j < OB; j++) sums[i][j] = _mm512_reduce_add_epi32(acc[i][j]);
+    _Pragma("GCC unroll 4") for (int p = 0; p < PB; p++) {
+        int op = o + p * Q8_PANEL, left = W->out - op;
+        __mmask16 keep = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1u);
+        __m512 scale = _mm512_loadu_ps(W->scale + op);
+        __m512i corr = _mm512_loadu_si512(W->corr + op);
+        __m512 bias = b ? _mm512_maskz_loadu_ps(keep, b + op) : _mm512_setzero_ps();
+        _Pragma("GCC unroll 4") for (int i = 0; i < RB; i++) {
+            __m512 v = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[i][p], corr));
+            v = _mm512_add_ps(_mm512_mul_ps(v, _mm512_mul_ps(_mm512_set1_ps(sx[i]), scale)), bias);
+            _mm512_mask_storeu_ps(Y + (size_t)i * ldy + op, keep, v);
+        }
+    }
 }
 
-VNNI_TARGET static void q8_vnni_4x4(const uint8_t *x, size_t ldx, const int8_t *w, size_t ldw, int n, int32_t s[4][4])
+#define Q8_VNNI(RB, PB)                                                                                             \
+    VNNI_TARGET static void q8_vnni_##RB##x##PB(const uint8_t *x, size_t ldx, const qmat *W, int o,                \
+                                                const float *sx, const float *b, float *Y, size_t ldy)             \
+    {                                                                                                               \
+        q8_block_vnni(x, ldx, RB, W, o, PB, sx, b, Y, ldy);                                                         \
+    }
+Q8_VNNI(1, 1) Q8_VNNI(2, 1) Q8_VNNI(3, 1) Q8_VNNI(4, 1) Q8_VNNI(1, 4) Q8_VNNI(2, 4) Q8_VNNI(3, 4) Q8_VNNI(4, 4)
+
+typedef void (*q8_block_fn)(const uint8_t *x, size_t ldx, const qmat *W, int o, const float *sx, const float *b,
+                            float *Y, size_t ldy);
+
+/* Blocks of 4 panels (64 outputs), then single panels; each over blocks of
+ * 4 rows, then the 1-3 rows left. */
+static void matmul_q8_vnni(const uint8_t *xb, size_t n, const float *sx, const qmat *W, const float *b, float *Y,
+                           size_t ldy, int rows)
 {
-    q8_block_vnni(x, ldx, 4, w, ldw, 4, n, s);
-}
-VNNI_TARGET static void q8_vnni_1x4(const uint8_t *x, size_t ldx, const int8_t *w, size_t ldw, int n, int32_t s[4][4])
-{
-    q8_block_vnni(x, ldx, 1, w, ldw, 4, n, s);
-}
-VNNI_TARGET static void q8_vnni_1x1(const uint8_t *x, size_t ldx, const int8_t *w, size_t ldw, int n, int32_t s[4][4])
-{
-    q8_block_vnni(x, ldx, 1, w, ldw, 1, n, s);
+    static const q8_block_fn by_rows[2][4] = {{q8_vnni_1x1, q8_vnni_2x1, q8_vnni_3x1, q8_vnni_4x1},
+                                              {q8_vnni_1x4, q8_vnni_2x4, q8_vnni_3x4, q8_vnni_4x4}};
+    int panels = q8_rows_padded(W->out) / Q8_PANEL;
+    for (int p = 0; p < panels;) {
+        int wide = panels - p >= 4, o = p * Q8_PANEL;
+        for (int r = 0; r < rows; r += 4) {
+            int rb = rows - r < 4 ? rows - r : 4;
+            by_rows[wide][rb - 1](xb + (size_t)r * n, n, W, o, sx + r, b, Y + (size_t)r * ldy, ldy);
+        }
+        p += wide ? 4 : 1;
+    }
 }
 
-/* sums[i][j] = x row i . w row j, RB x OB of them (RB * OB <= 8), n a
- * multiple of 32: vpmaddubsw multiplies unsigned activation bytes by signed
- * weight bytes and adds pairs into int16 (exact: see the note above), then
- * vpmaddwd by ones widens to int32. */
+/* q8_block_vnni with AVX2: a panel's 64-byte group is two 256-bit halves
+ * (rows 0-7, 8-15); vpmaddubsw multiplies the unsigned activation bytes by
+ * the signed weight bytes and adds pairs into int16 (exact: see the note
+ * above), vpmaddwd by ones adds the two pairs of each row into int32. One
+ * panel, up to 4 rows: 8 accumulators. */
 AVX_TARGET static inline __attribute__((always_inline)) void q8_block_avx2(const uint8_t *x, size_t ldx, int RB,
-                                                                           const int8_t *w, size_t ldw, int OB,
-                                                                           int n, int32_t sums[4][4])
+                                                                           const qmat *W, int o, const float *sx,
+                                                                           const float *b, float *Y, size_t ldy)
 {
-    __m256i acc[4][4], ones = _mm256_set1_epi16(1);
-    _Pragma("GCC unroll 4") for (int i = 0; i < RB; i++)
-        _Pragma("GCC unroll 4") for (int j = 0; j < OB; j++) acc[i][j] = _mm256_setzero_si256();
-    for (int k = 0; k < n; k += 32) {
-        __m256i xv[4];
-        _Pragma("GCC unroll 4") for (int i = 0; i < RB; i++)
-            xv[i] = _mm256_loadu_si256((const __m256i *)(const void *)(x + (size_t)i * ldx + k));
-        _Pragma("GCC unroll 4") for (int j = 0; j < OB; j++) {
-            __m256i wv = _mm256_loadu_si256((const __m256i *)(const void *)(w + (size_t)j * ldw + k));
-            _Pragma("GCC unroll 4") for (int i = 0; i < RB; i++)
-                acc[i][j] = _mm256_add_epi32(acc[i][j], _mm256_madd_epi16(_mm256_maddubs_epi16(xv[i], wv), ones));
+    int n = W->in_pad;
+    const int8_t *wp = W->q + q8_at(n, o, 0);
+    __m256i acc[4][2], ones = _mm256_set1_epi16(1);
+    _Pragma("GCC unroll 4") for (int i = 0; i < RB; i++) acc[i][0] = acc[i][1] = _mm256_setzero_si256();
+    for (int k = 0; k < n; k += 4) {
+        __m256i w0 = _mm256_loadu_si256((const __m256i *)(const void *)(wp + (size_t)k * Q8_PANEL));
+        __m256i w1 = _mm256_loadu_si256((const __m256i *)(const void *)(wp + (size_t)k * Q8_PANEL + 32));
+        _Pragma("GCC unroll 4") for (int i = 0; i < RB; i++) {
+            int32_t four;
+            memcpy(&four, x + (size_t)i * ldx + k, 4);
+            __m256i xv = _mm256_set1_epi32(four);
+            acc[i][0] = _mm256_add_epi32(acc[i][0], _mm256_madd_epi16(_mm256_maddubs_epi16(xv, w0), ones));
+            acc[i][1] = _mm256_add_epi32(acc[i][1], _mm256_madd_epi16(_mm256_maddubs_epi16(xv, w1), ones));
         }
     }
-    _Pragma("GCC unroll 4") for (int i = 0; i < RB; i++)
-        _Pragma("GCC unroll 4") for (int j = 0; j < OB; j++) {
-            __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(acc[i][j]), _mm256_extracti128_si256(acc[i][j], 1));
-            s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
-            s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1));
-            sums[i][j] = _mm_cvtsi128_si32(s4);
+    int left = W->out - o;
+    _Pragma("GCC unroll 4") for (int i = 0; i < RB; i++) {
+        float y[Q8_PANEL];
+        _Pragma("GCC unroll 2") for (int h = 0; h < 2; h++) {
+            __m256 v = _mm256_cvtepi32_ps(
+                _mm256_sub_epi32(acc[i][h], _mm256_loadu_si256((const __m256i *)(const void *)(W->corr + o + 8 * h))));
+            v = _mm256_mul_ps(v, _mm256_mul_ps(_mm256_set1_ps(sx[i]), _mm256_loadu_ps(W->scale + o + 8 * h)));
+            _mm256_storeu_ps(y + 8 * h, v);
         }
+        float *yr = Y + (size_t)i * ldy + o;
+        for (int j = 0; j < Q8_PANEL && j < left; j++) yr[j] = y[j] + (b ? b[o + j] : 0.0f);
+    }
 }
 
-AVX_TARGET static void q8_avx2_4x2(const uint8_t *x, size_t ldx, const int8_t *w, size_t ldw, int n, int32_t s[4][4])
+#define Q8_AVX2(RB)                                                                                                 \
+    AVX_TARGET static void q8_avx2_##RB(const uint8_t *x, size_t ldx, const qmat *W, int o, const float *sx,       \
+                                        const float *b, float *Y, size_t ldy)                                      \
+    {                                                                                                               \
+        q8_block_avx2(x, ldx, RB, W, o, sx, b, Y, ldy);                                                             \
+    }
+Q8_AVX2(1) Q8_AVX2(2) Q8_AVX2(3) Q8_AVX2(4)
+
+static void matmul_q8_avx2(const uint8_t *xb, size_t n, const float *sx, const qmat *W, const float *b, float *Y,
+                           size_t ldy, int rows)
 {
-    q8_block_avx2(x, ldx, 4, w, ldw, 2, n, s);
-}
-AVX_TARGET static void q8_avx2_1x4(const uint8_t *x, size_t ldx, const int8_t *w, size_t ldw, int n, int32_t s[4][4])
-{
-    q8_block_avx2(x, ldx, 1, w, ldw, 4, n, s);
-}
-AVX_TARGET static void q8_avx2_1x1(const uint8_t *x, size_t ldx, const int8_t *w, size_t ldw, int n, int32_t s[4][4])
-{
-    q8_block_avx2(x, ldx, 1, w, ldw, 1, n, s);
+    static const q8_block_fn by_rows[4] = {q8_avx2_1, q8_avx2_2, q8_avx2_3, q8_avx2_4};
+    int panels = q8_rows_padded(W->out) / Q8_PANEL;
+    for (int p = 0; p < panels; p++)
+        for (int r = 0; r < rows; r += 4) {
+            int rb = rows - r < 4 ? rows - r : 4;
+            by_rows[rb - 1](xb + (size_t)r * n, n, W, p * Q8_PANEL, sx + r, b, Y + (size_t)r * ldy, ldy);
+        }
 }
 #endif
-
-/* y = (biased sum - corr) * scale_x * scale_w + b */
-static inline float q8_out(int32_t sum, const qmat *W, int o, float sx, const float *b)
-{
-    return (float)(sum - W->corr[o]) * (sx * W->scale[o]) + (b ? b[o] : 0.0f);
-}
 
 void matmul_q8(const float *X, size_t ldx, const qmat *W, const float *b, float *Y, size_t ldy, int rows,
                float *scratch)
@@ -1338,59 +1498,15 @@ void matmul_q8(const float *X, size_t ldx, const qmat *W, const float *b, float 
     for (int r = 0; r < rows; r++) sx[r] = quantize_row(X + (size_t)r * ldx, in, n, xb + (size_t)r * n);
 #ifdef S2S_X86
     if (have_vnni()) {
-        int32_t s[4][4];
-        int o = 0;
-        for (; o + 4 <= out; o += 4) {
-            const int8_t *w = W->q + (size_t)o * n;
-            int r = 0;
-            for (; r + 4 <= rows; r += 4) {
-                q8_vnni_4x4(xb + (size_t)r * n, (size_t)n, w, (size_t)n, n, s);
-                for (int i = 0; i < 4; i++)
-                    for (int j = 0; j < 4; j++) Y[(size_t)(r + i) * ldy + o + j] = q8_out(s[i][j], W, o + j, sx[r + i], b);
-            }
-            for (; r < rows; r++) {
-                q8_vnni_1x4(xb + (size_t)r * n, (size_t)n, w, (size_t)n, n, s);
-                for (int j = 0; j < 4; j++) Y[(size_t)r * ldy + o + j] = q8_out(s[0][j], W, o + j, sx[r], b);
-            }
-        }
-        for (; o < out; o++)
-            for (int r = 0; r < rows; r++) {
-                q8_vnni_1x1(xb + (size_t)r * n, (size_t)n, W->q + (size_t)o * n, (size_t)n, n, s);
-                Y[(size_t)r * ldy + o] = q8_out(s[0][0], W, o, sx[r], b);
-            }
+        matmul_q8_vnni(xb, (size_t)n, sx, W, b, Y, ldy, rows);
         return;
     }
-    if (kernels_have_avx2()) { /* 4 rows x 2 outputs at a time, then 1 row x 4, then 1 x 1 */
-        int32_t s[4][4];
-        int r = 0;
-        for (; r + 4 <= rows; r += 4) {
-            int o = 0;
-            for (; o + 2 <= out; o += 2) {
-                q8_avx2_4x2(xb + (size_t)r * n, (size_t)n, W->q + (size_t)o * n, (size_t)n, n, s);
-                for (int i = 0; i < 4; i++)
-                    for (int j = 0; j < 2; j++) Y[(size_t)(r + i) * ldy + o + j] = q8_out(s[i][j], W, o + j, sx[r + i], b);
-            }
-            for (; o < out; o++)
-                for (int i = 0; i < 4; i++) {
-                    q8_avx2_1x1(xb + (size_t)(r + i) * n, (size_t)n, W->q + (size_t)o * n, (size_t)n, n, s);
-                    Y[(size_t)(r + i) * ldy + o] = q8_out(s[0][0], W, o, sx[r + i], b);
-                }
-        }
-        for (; r < rows; r++) {
-            int o = 0;
-            for (; o + 4 <= out; o += 4) {
-                q8_avx2_1x4(xb + (size_t)r * n, (size_t)n, W->q + (size_t)o * n, (size_t)n, n, s);
-                for (int j = 0; j < 4; j++) Y[(size_t)r * ldy + o + j] = q8_out(s[0][j], W, o + j, sx[r], b);
-            }
-            for (; o < out; o++) {
-                q8_avx2_1x1(xb + (size_t)r * n, (size_t)n, W->q + (size_t)o * n, (size_t)n, n, s);
-                Y[(size_t)r * ldy + o] = q8_out(s[0][0], W, o, sx[r], b);
-            }
-        }
+    if (kernels_have_avx2()) {
+        matmul_q8_avx2(xb, (size_t)n, sx, W, b, Y, ldy, rows);
         return;
     }
 #endif
     for (int o = 0; o < out; o++)
         for (int r = 0; r < rows; r++)
-            Y[(size_t)r * ldy + o] = q8_out(dot_q8_portable(xb + (size_t)r * n, W->q + (size_t)o * n, n), W, o, sx[r], b);
+            Y[(size_t)r * ldy + o] = q8_out(dot_q8_portable(xb + (size_t)r * n, W, o, n), W, o, sx[r], b);
 }

@@ -83,21 +83,35 @@ typedef struct weights {
 /* dst (cols,) := row `row` of W (rows of `cols` values), as float32. */
 void weights_row(const weights *W, size_t row, int cols, float *dst);
 
-/* A weight matrix W (out, in) quantized to int8 for the fast mode: row o is
- * q[o][k] = round(W[o][k] / scale[o]) in -127..127 with scale[o] =
- * max_k |W[o][k]| / 127, rows padded with zeros to in_pad (a multiple of
- * 64) bytes; corr[o] = 64 * sum_k q[o][k] (see matmul_q8). Owned arrays. */
+/* A weight matrix W (out, in) quantized to int8 for the fast mode: weight
+ * (o, k) is round(W[o][k] / scale[o]) in -127..127 with scale[o] =
+ * max_k |W[o][k]| / 127. The weights are stored in panels of Q8_PANEL rows:
+ * panel p holds rows 16p .. 16p + 15 as groups of 64 bytes, group g the
+ * bytes k = 4g .. 4g + 3 of each of its 16 rows in turn, so that one vector
+ * load gives 16 outputs 4 k's each. Rows are padded with zero bytes to
+ * in_pad (a multiple of 64) and with zero rows to q8_rows_padded(out)
+ * (scale 1, corr 0); corr[o] = 64 * sum_k q[o][k] (see matmul_q8). Owned
+ * arrays (views, for a qmat_gather destination). */
+#define Q8_PANEL 16
 typedef struct qmat {
-    int8_t *q;
-    float *scale;
-    int32_t *corr;
+    int8_t *q;     /* q8_rows_padded(out) * in_pad bytes, in panels */
+    float *scale;  /* q8_rows_padded(out) */
+    int32_t *corr; /* q8_rows_padded(out) */
     int out, in, in_pad;
 } qmat;
+
+/* out rounded up to whole panels: the rows a qmat of out rows stores. */
+int q8_rows_padded(int out);
 
 /* Quantizes W (out, in) into q (arrays allocated). 0 when out of memory
  * (q left empty). */
 int qmat_init(qmat *q, const float *W, int out, int in);
 void qmat_free(qmat *q);
+
+/* dst := rows ids[0 .. k) of src, in that order (the fast mode's shortlist).
+ * dst's arrays are the caller's, with room for q8_rows_padded(k) rows of
+ * src->in_pad bytes; the rest of dst is set here. */
+void qmat_gather(qmat *dst, const qmat *src, const int *ids, int k);
 
 /* Floats of scratch matmul_q8 needs for `rows` rows of a qmat with `in` columns. */
 size_t q8_scratch_floats(int rows, int in);
@@ -115,6 +129,12 @@ void matmul_q8(const float *X, size_t ldx, const qmat *W, const float *b, float 
  * matrix kernel (same accumulation order, so the same bits) is too. */
 int kernels_have_avx2(void);
 int kernels_have_avx512(void);
+
+/* For tests: the kernels used from now on are at most `widest` (the CPU
+ * still decides below it), so that every path can be checked against the
+ * others on one machine. Not for use while products run on other threads. */
+typedef enum { KERNELS_PORTABLE, KERNELS_AVX2, KERNELS_AVX512, KERNELS_ANY = KERNELS_AVX512 } kernels_isa;
+void kernels_limit(kernels_isa widest);
 
 /* Index of the first NaN or infinite element among `n` little-endian values
  * at `src` (any alignment): F32 when bytes is 4, else BF16 when bf16, else

@@ -179,16 +179,16 @@ static void carve_beam(arena *a, const void *plan, void *bufs)
     b->sl_lists = NULL;
     if (pl->sl) { /* room for every target id: the selection is made after carving */
         const qmat *w = &pl->q->out;
-        size_t V = (size_t)w->out, lists = 0;
+        size_t V = (size_t)w->out, V_pad = (size_t)q8_rows_padded(w->out), lists = 0;
         for (int i = 0; i < pl->n; i++) lists += (size_t)shortlist_bound(pl->sl, pl->in[i].ids, pl->in[i].n,
                                                                          pl->in[i].n_prefix + 2);
         b->sl_mark = arena_take(a, V);
         b->sl_lists = arena_take(a, sizeof(int) * lists);
         b->sub.ids = arena_take(a, sizeof(int) * V);
         b->sub.pos = arena_take(a, sizeof(int) * V);
-        b->sub.w.q = arena_take(a, V * (size_t)w->in_pad);
-        b->sub.w.scale = arena_take(a, sizeof(float) * V);
-        b->sub.w.corr = arena_take(a, sizeof(int32_t) * V);
+        b->sub.w.q = arena_take(a, V_pad * (size_t)w->in_pad);
+        b->sub.w.scale = arena_take(a, sizeof(float) * V_pad);
+        b->sub.w.corr = arena_take(a, sizeof(int32_t) * V_pad);
         b->sub.bias = arena_take(a, sizeof(float) * V);
         b->sub.logits = arena_take(a, sizeof(float) * V * (size_t)pl->R);
         b->sub.vals = arena_take(a, sizeof(float) * V);
@@ -224,17 +224,9 @@ static void select_shortlist(const s2s_model *m, const shortlist *sl, const mode
         b->g[i].mem.shortlist_k = K;
         list += K;
     }
-    int8_t *rows = b->sub.w.q;
     float *bias = (float *)b->sub.bias;
-    for (int i = 0; i < k; i++) {
-        memcpy(rows + (size_t)i * w->in_pad, w->q + (size_t)ids[i] * w->in_pad, (size_t)w->in_pad);
-        b->sub.w.scale[i] = w->scale[ids[i]];
-        b->sub.w.corr[i] = w->corr[ids[i]];
-        bias[i] = m->w.out_b ? m->w.out_b[ids[i]] : 0.0f;
-    }
-    b->sub.w.out = k;
-    b->sub.w.in = w->in;
-    b->sub.w.in_pad = w->in_pad;
+    qmat_gather(&b->sub.w, w, ids, k);
+    for (int i = 0; i < k; i++) bias[i] = m->w.out_b ? m->w.out_b[ids[i]] : 0.0f;
     b->sub.k = k;
 }
 

@@ -157,6 +157,29 @@ Test(kernels, elementwise_results_do_not_depend_on_position)
     cr_assert(fabsf(tb[3] - 1e-6f) < 1e-7f);
 }
 
+/* A long row goes through the widest vector path (16 lanes where the CPU
+ * has AVX-512), then 8 lanes, then the padded tail: each element must get
+ * the bits it gets computed alone, whichever path it took. */
+Test(kernels, elementwise_bits_are_the_same_on_every_vector_path)
+{
+    enum { N = 45 };
+    void (*fns[3])(float *, int) = {exp_inplace, sigmoid_inplace, tanh_inplace};
+    const char *names[3] = {"exp", "sigmoid", "tanh"};
+    float x[N], row[N];
+    fill(x, N, 11);
+    for (int i = 0; i < N; i++) x[i] *= (i % 3 == 0) ? 0.5f : (i % 3 == 1) ? 6.0f : 100.0f;
+    for (int f = 0; f < 3; f++) {
+        memcpy(row, x, sizeof row);
+        fns[f](row, N);
+        for (int i = 0; i < N; i++) {
+            float one = x[i];
+            fns[f](&one, 1);
+            cr_assert(memcmp(&one, &row[i], sizeof one) == 0, "%s(%.9g): %.9g in a row of %d at %d, %.9g alone",
+                      names[f], (double)x[i], (double)row[i], N, i, (double)one);
+        }
+    }
+}
+
 Test(kernels, tanh_keeps_relative_precision_near_zero)
 {
     float x[6] = {1e-8f, -1e-6f, 1e-3f, 0.1f, -0.6f, 0.624f}, y[6];
@@ -269,9 +292,9 @@ static int8_t q7_of(float v, float sc)
 
 Test(kernels, int8_product_matches_independent_quantization)
 {
-    enum { MAXR = 9, MAXO = 37, MAXI = 200 };
+    enum { MAXR = 9, MAXO = 70, MAXI = 200 };
     static float X[MAXR * MAXI], W[MAXO * MAXI], b[MAXO], Y[MAXR * MAXO], y1[MAXO], scratch[8192];
-    int shapes[][3] = {{9, 37, 200}, {4, 8, 64}, {5, 5, 3}, {1, 13, 130}};
+    int shapes[][3] = {{9, 37, 200}, {4, 8, 64}, {5, 5, 3}, {1, 13, 130}, {6, 70, 64}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         int R = shapes[s][0], O = shapes[s][1], I = shapes[s][2];
         fill(X, (size_t)R * I, 7); fill(W, (size_t)O * I, 8); fill(b, O, 9);
@@ -285,7 +308,7 @@ Test(kernels, int8_product_matches_independent_quantization)
             for (int k = 0; k < I; k++) mx = fmaxf(mx, fabsf(x[k]));
             float sx = mx > 0 ? mx / 63.0f : 1.0f;
             matmul_q8(x, I, &q, b, y1, O, 1, scratch);
-            cr_assert(memcmp(y1, Y + r * O, sizeof(float) * O) == 0, "int8 row %d differs alone", r);
+            cr_assert(memcmp(y1, Y + r * O, sizeof(float) * O) == 0, "shape %d: int8 row %d differs alone", (int)s, r);
             for (int o = 0; o < O; o++) {
                 const float *w = W + o * I;
                 float mw = 0;
@@ -298,13 +321,88 @@ Test(kernels, int8_product_matches_independent_quantization)
                     exact += (double)x[k] * w[k];
                     mag += fabs((double)x[k] * w[k]);
                 }
-                double want = (double)acc * sx * sw + b[o], got = Y[r * O + o];
-                cr_assert(fabs(got - want) <= 1e-5 * (fabs(want) + 1), "shape %d row %d col %d: %g vs %g", (int)s, r,
-                          o, got, want);
+                /* the documented dequantization, in float: the same bits */
+                float want = (float)acc * (sx * sw) + b[o], got = Y[r * O + o];
+                cr_assert(memcmp(&got, &want, sizeof got) == 0, "shape %d row %d col %d: %.9g vs %.9g", (int)s, r, o,
+                          (double)got, (double)want);
                 cr_assert(fabs(got - exact) <= 0.02 * mag + 1e-4, "row %d col %d: %g vs float %g", r, o, got, exact);
             }
         }
         qmat_free(&q);
+    }
+}
+
+/* The shortlist's rows of an int8 matrix, gathered in any order (a
+ * repeat, the last row, fewer than a panel and more): each output equals
+ * the full product's output of that row, bit for bit. */
+Test(kernels, int8_gathered_rows_equal_the_full_product)
+{
+    enum { R = 5, O = 53, I = 130, K = 21 };
+    static float X[R * I], W[O * I], b[O], Y[R * O], Yk[R * K], bk[K], scratch[8192];
+    int ids[K] = {52, 0, 17, 16, 15, 3, 3, 40, 41, 1, 2, 50, 33, 34, 35, 36, 5, 6, 7, 8, 9};
+    fill(X, R * I, 21); fill(W, O * I, 22); fill(b, O, 23);
+    qmat q, sub;
+    cr_assert(qmat_init(&q, W, O, I));
+    size_t rows_pad = (size_t)q8_rows_padded(K);
+    sub.q = aligned_alloc(64, rows_pad * (size_t)q.in_pad);
+    sub.scale = malloc(sizeof(float) * rows_pad);
+    sub.corr = malloc(sizeof(int32_t) * rows_pad);
+    memset(sub.q, 0x55, rows_pad * (size_t)q.in_pad); /* garbage: gather must write every byte it reads */
+    qmat_gather(&sub, &q, ids, K);
+    for (int i = 0; i < K; i++) bk[i] = b[ids[i]];
+    matmul_q8(X, I, &q, b, Y, O, R, scratch);
+    matmul_q8(X, I, &sub, bk, Yk, K, R, scratch);
+    for (int r = 0; r < R; r++)
+        for (int i = 0; i < K; i++)
+            cr_assert(memcmp(&Yk[r * K + i], &Y[r * O + ids[i]], sizeof(float)) == 0, "row %d, shortlist %d (id %d)",
+                      r, i, ids[i]);
+    free(sub.q); free(sub.scale); free(sub.corr);
+    qmat_free(&q);
+}
+
+/* Every kernel path this CPU has (portable, AVX2, AVX-512 and VNNI) gives
+ * the bits the widest one gives: int8 products always; float products and
+ * exp, sigmoid, tanh on every vector path (the portable float code rounds
+ * without FMA, so it is held to accuracy tests instead). */
+Test(kernels, every_instruction_set_gives_the_same_bits)
+{
+    enum { MAXR = 17, MAXO = 70, MAXI = 256, N = 45 };
+    static float X[MAXR * MAXI], W[MAXO * MAXI], b[MAXO], want[MAXR * MAXO], got[MAXR * MAXO], scratch[16384];
+    int shapes[][3] = {{9, 37, 200}, {1, 40, 64}, {5, 16, 256}, {17, 70, 130}, {2, 3, 5}};
+    kernels_isa narrower[] = {KERNELS_PORTABLE, KERNELS_AVX2};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int R = shapes[s][0], O = shapes[s][1], I = shapes[s][2];
+        fill(X, (size_t)R * I, 31); fill(W, (size_t)O * I, 32); fill(b, O, 33);
+        qmat q;
+        cr_assert(qmat_init(&q, W, O, I));
+        for (int f32 = 0; f32 < 2; f32++) {
+            kernels_limit(KERNELS_ANY);
+            if (f32) matmul_nt(X, I, W, b, want, O, R, O, I);
+            else matmul_q8(X, I, &q, b, want, O, R, scratch);
+            for (size_t n = f32; n < 2; n++) {
+                kernels_limit(narrower[n]);
+                if (f32) matmul_nt(X, I, W, b, got, O, R, O, I);
+                else matmul_q8(X, I, &q, b, got, O, R, scratch);
+                cr_assert(memcmp(got, want, sizeof(float) * R * O) == 0, "%s product %dx%dx%d differs at level %d",
+                          f32 ? "float" : "int8", R, O, I, (int)narrower[n]);
+            }
+        }
+        kernels_limit(KERNELS_ANY);
+        qmat_free(&q);
+    }
+    void (*fns[3])(float *, int) = {exp_inplace, sigmoid_inplace, tanh_inplace};
+    float x[N], wide[N], avx2[N];
+    fill(x, N, 34);
+    for (int i = 0; i < N; i++) x[i] *= (i % 3 == 0) ? 0.5f : (i % 3 == 1) ? 6.0f : 100.0f;
+    for (int f = 0; f < 3; f++) {
+        memcpy(wide, x, sizeof x);
+        memcpy(avx2, x, sizeof x);
+        kernels_limit(KERNELS_ANY);
+        fns[f](wide, N);
+        kernels_limit(KERNELS_AVX2);
+        fns[f](avx2, N);
+        kernels_limit(KERNELS_ANY);
+        cr_assert(memcmp(wide, avx2, sizeof x) == 0, "function %d differs between AVX-512 and AVX2", f);
     }
 }
 

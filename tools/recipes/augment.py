@@ -9,10 +9,14 @@
     (2 to 9999, years), since few pairs have digits at all;
   - for pairs whose two sides share a capitalized word (a name: Tom, Mary,
     Boston), a copy with an invented name, so it learns to copy words it has
-    never seen instead of guessing.
+    never seen instead of guessing;
+  - with --concat, pairs made of two or three pairs (of all the above) joined
+    side by side, so a model trained on short sentences meets paragraphs
+    and keeps carrying names and numbers through them.
 
     tools/recipes/augment.py IN.tsv OUT.tsv [--valid-out V.tsv --valid-size 2000]
-        [--upper 0.08] [--title 0.04] [--numbers 5] [--number-words 3] [--names 0.3] [--seed 1]
+        [--upper 0.08] [--title 0.04] [--numbers 5] [--number-words 3] [--names 0.3]
+        [--concat 0] [--seed 1]
 
 With --valid-out, a seeded random --valid-size pairs are held out first
 (written unchanged to V.tsv), so no cased copy of a validation pair is
@@ -114,6 +118,13 @@ def title_case(text):
     return " ".join(w[:1].upper() + w[1:] for w in text.split(" "))
 
 
+def concatenated(pool, rng):
+    """Two pairs (three, one time in four) from pool, each side joined with
+    a space: a short paragraph and its translation."""
+    parts = [rng.choice(pool) for _ in range(3 if rng.random() < 0.25 else 2)]
+    return [" ".join(p[i] for p in parts) for i in range(2)]
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("inp")
@@ -124,6 +135,8 @@ def main(argv=None):
     ap.add_argument("--number-words", type=int, default=3,
                     help="digit variants of each English-French pair sharing a number word")
     ap.add_argument("--names", type=float, default=0.3, help="share of name-sharing pairs varied")
+    ap.add_argument("--concat", type=float, default=0.0,
+                    help="pairs added, as a share of the input pairs, that join two or three pairs")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--valid-out", help="hold out --valid-size pairs into this file first")
     ap.add_argument("--valid-size", type=int, default=2000)
@@ -160,6 +173,12 @@ def main(argv=None):
             if v:
                 added.append(v)
                 counts["names"] += 1
+    # Its own generator, so that --concat 0 leaves the output as it was.
+    concat_rng = random.Random(args.seed + 1)
+    pool = [cols for cols in pairs + added if len(cols) >= 2]
+    joined = [concatenated(pool, concat_rng) for _ in range(int(args.concat * len(pairs)))]
+    counts["concat"] = len(joined)
+    added += joined
     with open(args.out, "w", encoding="utf-8") as f:
         for cols in pairs + added:
             f.write("\t".join(cols) + "\n")

@@ -9,7 +9,9 @@
 #   tools/recipes/train_tatoeba.sh fra-eng|eng-fra [extra tools/train options]
 # env: DATA (folder of eng-fra.txt and test.tsv), WORK, MINUTES, OUT,
 #      INIT: a model directory to continue from (its architecture, tokenizer
-#      and weights; copy is added when it lacks it), e.g. INIT=models/fra-eng
+#      and weights; copy is added when it lacks it), e.g. INIT=models/fra-eng,
+#      CONCAT: share of joined two- and three-pair paragraphs added (augment.py
+#      --concat; default 0)
 . "$(dirname "$0")/env.sh"
 DIR=$1; shift
 DATA=${DATA:-../shared/data/tatoeba-eng-fra}
@@ -23,7 +25,7 @@ case $DIR in
 esac
 mkdir -p "$WORK"
 "$PYTHON" tools/recipes/augment.py "$DATA/eng-fra.txt" "$WORK/train.tsv" \
-  --valid-out "$WORK/valid.tsv" --valid-size 2000
+  --valid-out "$WORK/valid.tsv" --valid-size 2000 --concat ${CONCAT:-0}
 INIT_ARGS=""
 if [ -n "${INIT:-}" ]; then INIT_ARGS="--init-from $INIT"; fi
 train_bpe_bigru_general $INIT_ARGS --copy --label-smoothing 0 \
@@ -37,7 +39,7 @@ train_bpe_bigru_general $INIT_ARGS --copy --label-smoothing 0 \
   --license "CC-BY 2.0 FR (training data: Tatoeba); model weights under the same terms" \
   --attribution "Tatoeba sentence pairs via www.manythings.org/anki and tatoeba.org" \
   --source-data "tatoeba-eng-fra/eng-fra.txt (manythings.org Anki release 2017-09-29, 142,787 pairs; 2000 held out for validation; cased copies, number variants and invented names added by tools/recipes/augment.py)" \
-  --command "MINUTES=$MINUTES${INIT:+ INIT=$INIT} tools/recipes/train_$DIR.sh $*" "$@"
+  --command "MINUTES=$MINUTES${INIT:+ INIT=$INIT}${CONCAT:+ CONCAT=$CONCAT} tools/recipes/train_$DIR.sh $*" "$@"
 
 # The fast mode's lexical shortlist, learned from the same training pairs
 # (needs the C engine's tokenizer: build/s2s).
