@@ -42,19 +42,21 @@ void memory_bind(const s2s_model *m, int n, float *buf, enc_memory *mem);
  * scratch: encode_scratch_floats(m, n) floats. Same as encode_batch of one. */
 void encode(const s2s_model *m, const int *src, int n, float *scratch, enc_memory *mem);
 
-/* Floats of scratch encode_batch() needs for S sources of n[i] tokens; it
- * also needs 3 * S ints. */
+/* Floats of scratch encode_batch() needs for S sources of n[i] tokens, in
+ * either mode; it also needs 3 * S ints. */
 size_t encode_batch_scratch_floats(const s2s_model *m, const int *n, int S);
 
 /* Runs the encoder over S sources at once (src[i]: n[i] > 0 valid ids) and
  * fills mem[i] (bound with memory_bind for n[i]) with what encode() gives
- * for source i alone, bit for bit. The sentences are sorted by length
+ * for source i alone, bit for bit; with q (the fast mode's int8 weights,
+ * NULL for F32) the RNN products use them, again the same for a source
+ * whatever the batch. The sentences are sorted by length
  * (longest first) so that those still running at each time step are a
  * prefix: every step is one product over them, the input projections and
  * the attention keys one product over all tokens. scratch:
  * encode_batch_scratch_floats(m, n, S) floats; iscratch: 3 * S ints. */
-void encode_batch(const s2s_model *m, const int *const *src, const int *n, int S, float *scratch, int *iscratch,
-                  enc_memory *const *mem);
+void encode_batch(const s2s_model *m, const model_q8 *q, const int *const *src, const int *n, int S,
+                  float *scratch, int *iscratch, enc_memory *const *mem);
 
 /* Decoder state of R rows. Layer l, row r lives at h + (l * stride + r) * H
  * (likewise c), so rows can be gathered without moving layers. */

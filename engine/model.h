@@ -140,8 +140,10 @@ struct s2s_model {
     s2s_error shortlist_err;      /* its parse failure, reported again to every later call */
 };
 
-/* The decoder's matrices with int8 weights (S2S_COMPUTE_INT8). */
+/* The RNN matrices, attention_out and the output projection with int8
+ * weights (S2S_COMPUTE_INT8). */
 typedef struct model_q8 {
+    qmat enc_ih[S2S_MAX_LAYERS][2], enc_hh[S2S_MAX_LAYERS][2]; /* encoder RNN [layer][direction] */
     qmat dec_ih[S2S_MAX_LAYERS], dec_hh[S2S_MAX_LAYERS]; /* decoder RNN W_ih, W_hh */
     qmat attn_out;                                       /* after_rnn: W_out_att, else empty */
     qmat out;                                            /* output projection */

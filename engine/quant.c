@@ -1,7 +1,8 @@
 /*
  * quant.c - the int8 weights of the fast mode (S2S_COMPUTE_INT8): the
- * decoder's RNN matrices, attention_out and the output projection, quantized
- * row by row (kernels.h, qmat) the first time a decoding asks for them.
+ * encoder's and the decoder's RNN matrices, attention_out and the output
+ * projection, quantized row by row (kernels.h, qmat) the first time a
+ * decoding asks for them.
  */
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -13,6 +14,10 @@
 static void q8_free_all(model_q8 *q)
 {
     for (int l = 0; l < S2S_MAX_LAYERS; l++) {
+        for (int d = 0; d < 2; d++) {
+            qmat_free(&q->enc_ih[l][d]);
+            qmat_free(&q->enc_hh[l][d]);
+        }
         qmat_free(&q->dec_ih[l]);
         qmat_free(&q->dec_hh[l]);
     }
@@ -26,6 +31,12 @@ static model_q8 *q8_make(const s2s_model *m)
     model_q8 *q = calloc(1, sizeof *q);
     if (!q) return NULL;
     int H = m->cfg.dec.hidden, GH = cell_gates(m->cfg.dec.cell) * H, ok = 1;
+    int He = m->cfg.enc.hidden, GHe = cell_gates(m->cfg.enc.cell) * He;
+    for (int l = 0; l < m->cfg.enc.layers && ok; l++)
+        for (int d = 0; d < m->enc_dirs && ok; d++) {
+            const rnn_layer *w = &m->w.enc_rnn[l][d];
+            ok = qmat_init(&q->enc_ih[l][d], w->w_ih, GHe, w->in) && qmat_init(&q->enc_hh[l][d], w->w_hh, GHe, He);
+        }
     for (int l = 0; l < m->cfg.dec.layers && ok; l++) {
         const rnn_layer *w = &m->w.dec_rnn[l];
         ok = qmat_init(&q->dec_ih[l], w->w_ih, GH, w->in) && qmat_init(&q->dec_hh[l], w->w_hh, GH, H);

@@ -69,7 +69,8 @@ size_t encode_batch_scratch_floats(const s2s_model *m, const int *n, int S)
            + 2 * s * H                    /* running h and c per sentence */
            + 2 * s * L * dirs * H         /* final h and c per sentence, layer and direction */
            + T * attention_key_floats(m)  /* projected keys, all rows */
-           + (size_t)m->mem_dim;          /* mean for mean_tanh */
+           + (size_t)m->mem_dim           /* mean for mean_tanh */
+           + q8_scratch_floats((int)T, enc_width(m)); /* int8 rows (fast mode) */
 }
 
 size_t encode_scratch_floats(const s2s_model *m, int n)
@@ -84,25 +85,36 @@ typedef struct enc_rows {
     int S;
 } enc_rows;
 
+/* Y (rows, out) = X W^T + b: with the int8 weights qw when given (qs: their
+ * scratch), else the float weights W. */
+static void enc_linear(const qmat *qw, const float *X, size_t ldx, const float *W, const float *b, float *Y,
+                       size_t ldy, int rows, int out, int in, float *qs)
+{
+    if (qw) matmul_q8(X, ldx, qw, b, Y, ldy, rows, qs);
+    else matmul_nt(X, ldx, W, b, Y, ldy, rows, out, in);
+}
+
 /* One direction of one layer for every sentence of the batch. X (T, ldx)
  * layer input; writes h_t into Y (T, ldy) at column offset `col`. At step
  * s the sentences still running are a prefix of the sorted order, so their
  * recurrent projections are one product of `b` rows; the backward direction
  * starts at each sentence's own end. hs, cs (S, H) running state; fin_h,
  * fin_c receive each sentence's final state at column `fcol` of rows of
- * `fld` floats. */
-static void run_direction(const s2s_model *m, const rnn_layer *w, int reverse, const enc_rows *rows, int T,
-                          const float *X, size_t ldx, float *Y, size_t ldy, int col, float *gi, float *gh,
-                          float *hs, float *cs, float *fin_h, float *fin_c, size_t fld, size_t fcol)
+ * `fld` floats. q_ih, q_hh: the layer's int8 weights (fast mode) or NULL;
+ * qs their scratch. */
+static void run_direction(const s2s_model *m, const rnn_layer *w, const qmat *q_ih, const qmat *q_hh, float *qs,
+                          int reverse, const enc_rows *rows, int T, const float *X, size_t ldx, float *Y, size_t ldy,
+                          int col, float *gi, float *gh, float *hs, float *cs, float *fin_h, float *fin_c, size_t fld,
+                          size_t fcol)
 {
     cell_kind cell = m->cfg.enc.cell;
     int H = w->hidden, GH = cell_gates(cell) * H, S = rows->S, b = S;
-    matmul_nt(X, ldx, w->w_ih, w->b_ih, gi, (size_t)GH, T, GH, w->in); /* gi (T, GH) = X W_ih^T + b_ih */
+    enc_linear(q_ih, X, ldx, w->w_ih, w->b_ih, gi, (size_t)GH, T, GH, w->in, qs); /* gi (T, GH) = X W_ih^T + b_ih */
     memset(hs, 0, sizeof(float) * (size_t)S * H);
     memset(cs, 0, sizeof(float) * (size_t)S * H);
     for (int s = 0; s < rows->len[0]; s++) {
         while (b > 0 && rows->len[b - 1] <= s) b--;
-        matmul_nt(hs, (size_t)H, w->w_hh, w->b_hh, gh, (size_t)GH, b, GH, H); /* gh (b, GH) = h W_hh^T + b_hh */
+        enc_linear(q_hh, hs, (size_t)H, w->w_hh, w->b_hh, gh, (size_t)GH, b, GH, H, qs); /* gh (b, GH) = h W_hh^T + b_hh */
         for (int r = 0; r < b; r++) {
             size_t row = (size_t)rows->base[r] + (size_t)(reverse ? rows->len[r] - 1 - s : s);
             float *h = hs + (size_t)r * H;
@@ -155,8 +167,8 @@ static void sort_by_length(const int *n, int S, int *order)
     }
 }
 
-void encode_batch(const s2s_model *m, const int *const *src, const int *n, int S, float *scratch, int *iscratch,
-                  enc_memory *const *mem)
+void encode_batch(const s2s_model *m, const model_q8 *q, const int *const *src, const int *n, int S,
+                  float *scratch, int *iscratch, enc_memory *const *mem)
 {
     const rnn_config *ec = &m->cfg.enc;
     int W = enc_width(m), He = ec->hidden, dirs = m->enc_dirs, D = m->mem_dim;
@@ -172,15 +184,16 @@ void encode_batch(const s2s_model *m, const int *const *src, const int *n, int S
     enc_rows rows = {order, len, base, S};
     float *X = scratch, *Y = X + T * W, *gi = Y + T * W, *gh = gi + T * GH, *hs = gh + (size_t)S * GH;
     float *cs = hs + (size_t)S * He, *fin_h = cs + (size_t)S * He, *fin_c = fin_h + (size_t)S * fld;
-    float *keys = fin_c + (size_t)S * fld, *mean = keys + T * K;
+    float *keys = fin_c + (size_t)S * fld, *mean = keys + T * K, *qs = mean + D;
 
     for (int r = 0; r < S; r++) /* X (T, emb) = E_src[x] */
         for (int t = 0; t < len[r]; t++)
             weights_row(&m->w.enc_embedding, (size_t)src[order[r]][t], ec->emb, X + ((size_t)base[r] + t) * W);
     for (int l = 0; l < ec->layers; l++) {
         for (int d = 0; d < dirs; d++)
-            run_direction(m, &m->w.enc_rnn[l][d], d == 1, &rows, (int)T, X, (size_t)W, Y, (size_t)W, d * He, gi,
-                          gh, hs, cs, fin_h, fin_c, fld, ((size_t)l * dirs + d) * He);
+            run_direction(m, &m->w.enc_rnn[l][d], q ? &q->enc_ih[l][d] : NULL, q ? &q->enc_hh[l][d] : NULL, qs,
+                          d == 1, &rows, (int)T, X, (size_t)W, Y, (size_t)W, d * He, gi, gh, hs, cs, fin_h, fin_c, fld,
+                          ((size_t)l * dirs + d) * He);
         float *tmp = X; X = Y; Y = tmp; /* this layer's output is the next one's input */
     }
     if (K) attention_keys_rows(m, X, (size_t)W, (int)T, keys);
@@ -202,5 +215,5 @@ void encode(const s2s_model *m, const int *src, int n, float *scratch, enc_memor
 {
     int iscratch[3];
     enc_memory *mems[1] = {mem};
-    encode_batch(m, &src, &n, 1, scratch, iscratch, mems);
+    encode_batch(m, NULL, &src, &n, 1, scratch, iscratch, mems);
 }

@@ -678,7 +678,8 @@ static int gather_rows(beam_bufs *b, int n, int t, const s2s_model *m, int K)
 /* Encodes every input, ENC_CHUNK sentences at a time, and opens its search:
  * one live hypothesis, or (sampling without a prefix) K samples, each with
  * its own generator. */
-static void start_groups(const s2s_model *m, const s2s_decode_params *p, beam_bufs *b, int n, int K)
+static void start_groups(const s2s_model *m, const model_q8 *q, const s2s_decode_params *p, beam_bufs *b, int n,
+                         int K)
 {
     int row = 0;
     for (int c = 0; c < n; c += ENC_CHUNK) {
@@ -689,7 +690,7 @@ static void start_groups(const s2s_model *m, const s2s_decode_params *p, beam_bu
             b->enc_n[i] = g->n;
             b->enc_mem[i] = &g->mem;
         }
-        encode_batch(m, b->enc_src, b->enc_n, S, b->enc_scratch, b->enc_ints, b->enc_mem);
+        encode_batch(m, q, b->enc_src, b->enc_n, S, b->enc_scratch, b->enc_ints, b->enc_mem);
     }
     for (int i = 0; i < n; i++) {
         group *g = &b->g[i];
@@ -756,7 +757,7 @@ s2s_status search_beam(const s2s_model *m, arena *ar, const search_input *in, in
     beam_bufs b;
     if (!arena_carve(ar, carve_beam, &pl, &b)) return s2s_fail(err, S2S_ERR_NOMEM, "out of memory for decoding buffers");
     if (sl) select_shortlist(m, sl, q, in, n, &b);
-    start_groups(m, p, &b, n, K);
+    start_groups(m, q, p, &b, n, K);
     int cur = 0;
     for (int t = 1;; t++) {
         if (p->abort_callback && p->abort_callback(p->abort_user_data))

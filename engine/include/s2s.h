@@ -243,11 +243,11 @@ S2S_API char *s2s_detokenize(const s2s_model *model, const int *ids, int n);
 /* Decoding                                                                 */
 /* ------------------------------------------------------------------------ */
 
-/* Arithmetic of the decoder's matrix products. */
+/* Arithmetic of the model's matrix products. */
 typedef enum s2s_compute {
     S2S_COMPUTE_F32 = 0,  /* float32 as stored: outputs identical to PyTorch's */
-    S2S_COMPUTE_INT8 = 1  /* fast mode: the decoder's RNN, attention_out and output
-                             projection with int8 weights (per-row scales, made once
+    S2S_COMPUTE_INT8 = 1  /* fast mode: the encoder's and decoder's RNNs, attention_out
+                             and the output projection with int8 weights (per-row scales, made once
                              per model on first use) and int8 activations (per-row
                              scales); results close to, not equal to, F32 */
 } s2s_compute;

@@ -93,8 +93,9 @@ typedef struct command_def {
     "  --max-length N        at most N decoding steps, eos included\n" \
     "                        (default: config decoding.max_length, else 2 x source + 10)\n" \
     "  --compute f32|int8    f32: exact, outputs identical to PyTorch (default); int8:\n" \
-    "                        faster, int8 weights in the decoder, close to f32, and\n" \
-    "                        the model's lexical shortlist when it has one\n" \
+    "                        faster, int8 weights in the RNNs and the output layer,\n" \
+    "                        close to f32, and the model's lexical shortlist when\n" \
+    "                        it has one\n" \
     "  --no-shortlist        int8: compute every target word, not the shortlist's\n" \
     "  --no-repeat-ngram N   never emit a token that repeats an N-gram of the output\n" \
     "  --coverage-penalty B  GNMT coverage penalty beta: rank finished hypotheses by\n" \

@@ -388,8 +388,9 @@ class Model:
                           num_samples, temperature, top_k, top_p and seed; line i
                           draws from stream stream_offset + i, so a line's samples
                           do not depend on threads, batches or the other lines
-        compute           "f32" (exact, the default) or "int8" (the decoder's products
-                          with int8 weights and activations: faster, results close to f32)
+        compute           "f32" (exact, the default) or "int8" (the RNN and output-layer
+                          products with int8 weights and activations: faster, results
+                          close to f32)
         shortlist         with compute="int8": use the model's lexical shortlist
                           (its shortlist.txt) when it has one; False computes
                           every target word
