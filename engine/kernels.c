@@ -166,9 +166,26 @@ AVX_TARGET static void block_1x4(const float *x0, const float *w, int in, float 
     out[2] = dot_tail(a2, x0, w2, k, in); out[3] = dot_tail(a3, x0, w3, k, in);
 }
 
-/* Y[r][o0..o0+7] from one X row and W rows o0..o0+7: eight independent
- * chains keep both FMA units occupied when there is a single row. */
-AVX_TARGET static void block_1x8(const float *x0, const float *w, int in, float out[8])
+/* hsum8 of eight vectors at once: lane j of the result is hsum8(a[j]),
+ * with the same additions in the same order. */
+AVX_TARGET static inline __m256 hsum8_x8(const __m256 a[8])
+{
+    __m256 s[4]; /* s[i] = [lo + hi of a[i] | lo + hi of a[i + 4]]: 0+4, 1+5, 2+6, 3+7 */
+    for (int i = 0; i < 4; i++)
+        s[i] = _mm256_add_ps(_mm256_permute2f128_ps(a[i], a[i + 4], 0x20), _mm256_permute2f128_ps(a[i], a[i + 4], 0x31));
+    /* (0+4)+(2+6) and (1+5)+(3+7) of a[0], a[1] (a[4], a[5] above), then of a[2], a[3] */
+    __m256 v01 = _mm256_add_ps(_mm256_shuffle_ps(s[0], s[1], _MM_SHUFFLE(1, 0, 1, 0)),
+                               _mm256_shuffle_ps(s[0], s[1], _MM_SHUFFLE(3, 2, 3, 2)));
+    __m256 v23 = _mm256_add_ps(_mm256_shuffle_ps(s[2], s[3], _MM_SHUFFLE(1, 0, 1, 0)),
+                               _mm256_shuffle_ps(s[2], s[3], _MM_SHUFFLE(3, 2, 3, 2)));
+    return _mm256_add_ps(_mm256_shuffle_ps(v01, v23, _MM_SHUFFLE(2, 0, 2, 0)),
+                         _mm256_shuffle_ps(v01, v23, _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
+/* y[0..7] = one X row times W rows o0..o0+7, plus b[0..7] (b may be NULL):
+ * eight independent chains keep both FMA units occupied when there is a
+ * single row. */
+AVX_TARGET static void block_1x8(const float *x0, const float *w, int in, const float *b, float *y)
 {
     const float *w0 = w, *w1 = w + in, *w2 = w1 + in, *w3 = w2 + in;
     const float *w4 = w3 + in, *w5 = w4 + in, *w6 = w5 + in, *w7 = w6 + in;
@@ -187,10 +204,17 @@ AVX_TARGET static void block_1x8(const float *x0, const float *w, int in, float 
         a6 = _mm256_fmadd_ps(v, _mm256_loadu_ps(w6 + k), a6);
         a7 = _mm256_fmadd_ps(v, _mm256_loadu_ps(w7 + k), a7);
     }
+    if (k == in) { /* no leftovers: the eight lane sums at once */
+        const __m256 acc[8] = {a0, a1, a2, a3, a4, a5, a6, a7};
+        _mm256_storeu_ps(y, _mm256_add_ps(hsum8_x8(acc), b ? _mm256_loadu_ps(b) : _mm256_setzero_ps()));
+        return;
+    }
+    float out[8];
     out[0] = dot_tail(a0, x0, w0, k, in); out[1] = dot_tail(a1, x0, w1, k, in);
     out[2] = dot_tail(a2, x0, w2, k, in); out[3] = dot_tail(a3, x0, w3, k, in);
     out[4] = dot_tail(a4, x0, w4, k, in); out[5] = dot_tail(a5, x0, w5, k, in);
     out[6] = dot_tail(a6, x0, w6, k, in); out[7] = dot_tail(a7, x0, w7, k, in);
+    for (int j = 0; j < 8; j++) y[j] = out[j] + (b ? b[j] : 0.0f);
 }
 
 /* ---- AVX-512 path, same accumulation order ----------------------------------
@@ -249,6 +273,26 @@ AVX512_TARGET static inline __attribute__((always_inline)) void block512_sums(__
     }
 }
 
+/* Y = lane sums + b for a block without leftover k's (in a multiple of 8,
+ * so fma_tail would add nothing): the 6 outputs of a row with one masked
+ * store. sums as block512_sums leaves them: pair p's rows alternate from
+ * sums + 12p. */
+AVX512_TARGET static inline __attribute__((always_inline)) void block512_store(const float *sums, int P, int nrows,
+                                                                                const float *b, float *Y, size_t ldy)
+{
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __mmask16 six = (1u << MM512_OUT) - 1u;
+    __m512 bias = b ? _mm512_maskz_loadu_ps(six, b) : _mm512_setzero_ps();
+    _Pragma("GCC unroll 4") for (int p = 0; p < P; p++) {
+        __m512 pair = _mm512_loadu_ps(sums + 2 * p * MM512_OUT);
+        _mm512_mask_storeu_ps(Y + (size_t)(2 * p) * ldy, six, _mm512_add_ps(_mm512_permutexvar_ps(even, pair), bias));
+        if (2 * p + 1 < nrows)
+            _mm512_mask_storeu_ps(Y + (size_t)(2 * p + 1) * ldy, six,
+                                  _mm512_add_ps(_mm512_permutexvar_ps(odd, pair), bias));
+    }
+}
+
 /* Packs X rows 0 .. rows - 1 by pairs for the blocks below: for pair p and
  * k = 0, 8, .. < in8 (in8 a multiple of 8), the floats X[2p][k .. k + 7]
  * then X[2p + 1][k .. k + 7] at packed + p * 2 * in8 + 2 * k. An odd last
@@ -291,6 +335,10 @@ AVX512_TARGET static inline __attribute__((always_inline)) void block512(const f
     }
     float sums[2 * MM512_PAIRS * MM512_OUT + 16];
     block512_sums(acc, P, sums);
+    if (k == in) { /* no leftovers */
+        block512_store(sums, P, nrows, b, Y, ldy);
+        return;
+    }
     _Pragma("GCC unroll 4") for (int p = 0; p < P; p++)
         _Pragma("GCC unroll 6") for (int j = 0; j < MM512_OUT; j++) {
             const float *x0 = X + (size_t)(2 * p) * ldx, *wj = w + (size_t)j * in;
@@ -394,11 +442,7 @@ AVX_TARGET static void matmul_nt_avx2(const float *X, size_t ldx, const float *W
     if (out <= 0 || rows <= 0) return;
     int o = 0;
     if (rows == 1)
-        for (; o + 8 <= out; o += 8) {
-            float blk[8];
-            block_1x8(X, W + (size_t)o * in, in, blk);
-            for (int j = 0; j < 8; j++) Y[o + j] = blk[j] + (b ? b[o + j] : 0.0f);
-        }
+        for (; o + 8 <= out; o += 8) block_1x8(X, W + (size_t)o * in, in, b ? b + o : NULL, Y + o);
     for (; o + MM_BLOCK_OUT <= out; o += MM_BLOCK_OUT) {
         const float *w = W + (size_t)o * in;
         int r = 0;
@@ -458,8 +502,8 @@ F16_TARGET static float dot_h(const float *a, const uint16_t *w, int n)
     return dot_tail_h(acc, a, w, k, n);
 }
 
-/* one X row against W rows o .. o+7 */
-F16_TARGET static void block_1x8_h(const float *x0, const uint16_t *w, int in, float out[8])
+/* y[0..7] = one X row against W rows o .. o+7, plus b[0..7] (b may be NULL) */
+F16_TARGET static void block_1x8_h(const float *x0, const uint16_t *w, int in, const float *b, float *y)
 {
     __m256 a[8];
     _Pragma("GCC unroll 8") for (int j = 0; j < 8; j++) a[j] = _mm256_setzero_ps();
@@ -470,7 +514,12 @@ F16_TARGET static void block_1x8_h(const float *x0, const uint16_t *w, int in, f
             for (int j = 8; j < 16; j++) _mm_prefetch((const char *)(w + (size_t)j * in + k), _MM_HINT_T0);
         _Pragma("GCC unroll 8") for (int j = 0; j < 8; j++) a[j] = _mm256_fmadd_ps(v, load_h8(w + (size_t)j * in + k), a[j]);
     }
-    _Pragma("GCC unroll 8") for (int j = 0; j < 8; j++) out[j] = dot_tail_h(a[j], x0, w + (size_t)j * in, k, in);
+    if (k == in) { /* no leftovers: the eight lane sums at once */
+        _mm256_storeu_ps(y, _mm256_add_ps(hsum8_x8(a), b ? _mm256_loadu_ps(b) : _mm256_setzero_ps()));
+        return;
+    }
+    _Pragma("GCC unroll 8") for (int j = 0; j < 8; j++)
+        y[j] = dot_tail_h(a[j], x0, w + (size_t)j * in, k, in) + (b ? b[j] : 0.0f);
 }
 
 /* block512 with half weights: 8 halves broadcast to both 256-bit halves, widened */
@@ -498,6 +547,10 @@ F16_512_TARGET static inline __attribute__((always_inline)) void block512h(const
     }
     float sums[2 * MM512_PAIRS * MM512_OUT + 16];
     block512_sums(acc, P, sums);
+    if (k == in) { /* no leftovers */
+        block512_store(sums, P, nrows, b, Y, ldy);
+        return;
+    }
     _Pragma("GCC unroll 4") for (int p = 0; p < P; p++)
         _Pragma("GCC unroll 6") for (int j = 0; j < MM512_OUT; j++) {
             const float *x0 = X + (size_t)(2 * p) * ldx;
@@ -538,11 +591,7 @@ F16_TARGET static void matmul_h_rows(const float *X, size_t ldx, const uint16_t 
         const float *x = X + (size_t)r * ldx;
         float *y = Y + (size_t)r * ldy;
         int o = 0;
-        for (; o + 8 <= out; o += 8) {
-            float blk[8];
-            block_1x8_h(x, W + (size_t)o * in, in, blk);
-            for (int j = 0; j < 8; j++) y[o + j] = blk[j] + (b ? b[o + j] : 0.0f);
-        }
+        for (; o + 8 <= out; o += 8) block_1x8_h(x, W + (size_t)o * in, in, b ? b + o : NULL, y + o);
         for (; o < out; o++) y[o] = dot_h(x, W + (size_t)o * in, in) + (b ? b[o] : 0.0f);
     }
 }
