@@ -22,7 +22,7 @@
 #ifndef CLI_MAX_LINE_BYTES
 #define CLI_MAX_LINE_BYTES (16u << 20)   /* longer input lines are refused (and skipped) */
 #endif
-#define CLI_CHUNK_LINES 128              /* lines decoded per parallel chunk */
+#define CLI_CHUNK_LINES 512              /* lines decoded per parallel chunk */
 #define CLI_BATCH_LINES 16               /* lines decoded as one batch by one thread */
 #define CLI_CHUNK_BYTES (8u << 20)       /* a chunk stops growing past this many bytes */
 #ifndef CLI_READ_BYTES

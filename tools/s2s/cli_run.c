@@ -175,19 +175,37 @@ static int block_lines(int n, int nt)
     return n_blocks > 0 ? (n + n_blocks - 1) / n_blocks : 1;
 }
 
+/* order[0 .. n_blocks) := the blocks of `size` jobs, longest text first
+ * (ties in input order), so that threads handing out blocks in this order
+ * finish the chunk with short ones and wait little for each other. */
+static void blocks_longest_first(const cli_job *jobs, int n, int size, int n_blocks, int *order, size_t *bytes)
+{
+    for (int b = 0; b < n_blocks; b++) {
+        bytes[b] = 0;
+        for (int i = b * size; i < n && i < (b + 1) * size; i++) bytes[b] += jobs[i].len;
+        int j = b;
+        for (; j > 0 && bytes[order[j - 1]] < bytes[b]; j--) order[j] = order[j - 1];
+        order[j] = b;
+    }
+}
+
 /* Runs the handler over jobs[0..n) with `nt` threads, session t for thread
  * t: `block` on runs of up to CLI_BATCH_LINES jobs (block_lines) when given,
- * else `fn` on each job. Jobs already failed are left alone (the block
- * handler skips them). */
+ * longest first, else `fn` on each job. Jobs already failed are left alone
+ * (the block handler skips them). Output order is the caller's business:
+ * each job keeps its own. */
 static void process_chunk(cli_job *jobs, int n, int nt, s2s_session **sessions, int format,
                           const cli_handler *h)
 {
     fail_unread(jobs, n, format);
     if (h->block) {
         int size = block_lines(n, nt), n_blocks = (n + size - 1) / size;
+        int order[CLI_CHUNK_LINES];
+        size_t bytes[CLI_CHUNK_LINES];
+        blocks_longest_first(jobs, n, size, n_blocks, order, bytes);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-        for (int b = 0; b < n_blocks; b++) {
-            int first = b * size, k = n - first < size ? n - first : size;
+        for (int i = 0; i < n_blocks; i++) {
+            int first = order[i] * size, k = n - first < size ? n - first : size;
             h->block(h->ctx, sessions[omp_get_thread_num()], jobs + first, k);
         }
     } else {
