@@ -1071,6 +1071,16 @@ AVX_TARGET static void shift_avx2(const float *x, float m, float lse, float *y, 
         _mm256_storeu_ps(y + i, _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm), vl));
     for (; i < n; i++) y[i] = (x[i] - m) - lse;
 }
+
+/* shift_avx2 16 at a time (the same operations per element) */
+AVX512_TARGET static void shift_avx512(const float *x, float m, float lse, float *y, int n)
+{
+    __m512 vm = _mm512_set1_ps(m), vl = _mm512_set1_ps(lse);
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(y + i, _mm512_sub_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i), vm), vl));
+    shift_avx2(x + i, m, lse, y + i, n - i);
+}
 #endif
 
 /* Sum of x (n); a fixed order for a given n. */
@@ -1088,6 +1098,7 @@ static float sum_of(const float *x, int n)
 static void shift_by(const float *x, float m, float lse, float *y, int n)
 {
 #ifdef S2S_X86
+    if (kernels_have_avx512()) { shift_avx512(x, m, lse, y, n); return; }
     if (kernels_have_avx2()) { shift_avx2(x, m, lse, y, n); return; }
 #endif
     for (int i = 0; i < n; i++) y[i] = (x[i] - m) - lse;
@@ -1105,12 +1116,25 @@ AVX_TARGET static float max_avx2(const float *x, int n)
     for (; i < n; i++) r = x[i] > r ? x[i] : r;
     return r;
 }
+
+/* max_avx2 16 lanes wide; order does not matter for a maximum */
+AVX512_TARGET static float max_avx512(const float *x, int n)
+{
+    if (n < 16) return max_avx2(x, n);
+    __m512 m = _mm512_loadu_ps(x);
+    int i = 16;
+    for (; i + 16 <= n; i += 16) m = _mm512_max_ps(m, _mm512_loadu_ps(x + i));
+    float r = _mm512_reduce_max_ps(m);
+    for (; i < n; i++) r = x[i] > r ? x[i] : r;
+    return r;
+}
 #endif
 
 /* The largest of x (n >= 1); order does not matter for a maximum. */
 static float max_of(const float *x, int n)
 {
 #ifdef S2S_X86
+    if (kernels_have_avx512()) return max_avx512(x, n);
     if (kernels_have_avx2()) return max_avx2(x, n);
 #endif
     float m = x[0];
@@ -1188,11 +1212,45 @@ AVX_TARGET static int next_at_least_avx2(const float *x, int from, int n, float 
         if (x[k] >= lo) return k;
     return n;
 }
+
+/* two_largest_avx2 with 16 lanes: the two largest values are the same
+ * whatever the lanes */
+AVX512_TARGET static void two_largest_avx512(const float *x, int n, float *m1, float *m2)
+{
+    __m512 a = _mm512_set1_ps(-INFINITY), b = a;
+    int k = 0;
+    for (; k + 16 <= n; k += 16) {
+        __m512 v = _mm512_loadu_ps(x + k);
+        b = _mm512_max_ps(b, _mm512_min_ps(a, v));
+        a = _mm512_max_ps(a, v);
+    }
+    float la[16], lb[16];
+    _mm512_storeu_ps(la, a);
+    _mm512_storeu_ps(lb, b);
+    for (int j = 0; j < 16; j++) {
+        keep_two(la[j], m1, m2);
+        keep_two(lb[j], m1, m2);
+    }
+    two_largest_avx2(x + k, n - k, m1, m2);
+}
+
+/* next_at_least_avx2 16 at a time */
+AVX512_TARGET static int next_at_least_avx512(const float *x, int from, int n, float lo)
+{
+    __m512 vlo = _mm512_set1_ps(lo);
+    int k = from;
+    for (; k + 16 <= n; k += 16) {
+        __mmask16 mask = _mm512_cmp_ps_mask(_mm512_loadu_ps(x + k), vlo, _CMP_GE_OQ);
+        if (mask) return k + __builtin_ctz((unsigned)mask);
+    }
+    return next_at_least_avx2(x, k, n, lo);
+}
 #endif
 
 static void two_largest(const float *x, int n, float *m1, float *m2)
 {
 #ifdef S2S_X86
+    if (kernels_have_avx512()) { two_largest_avx512(x, n, m1, m2); return; }
     if (kernels_have_avx2()) { two_largest_avx2(x, n, m1, m2); return; }
 #endif
     for (int k = 0; k < n; k++) keep_two(x[k], m1, m2);
@@ -1213,6 +1271,7 @@ float second_largest(const float *x, int n, int skip)
 int next_at_least(const float *x, int from, int n, float lo)
 {
 #ifdef S2S_X86
+    if (kernels_have_avx512()) return next_at_least_avx512(x, from, n, lo);
     if (kernels_have_avx2()) return next_at_least_avx2(x, from, n, lo);
 #endif
     for (int k = from; k < n; k++)

@@ -404,6 +404,31 @@ Test(kernels, every_instruction_set_gives_the_same_bits)
         kernels_limit(KERNELS_ANY);
         cr_assert(memcmp(wide, avx2, sizeof x) == 0, "function %d differs between AVX-512 and AVX2", f);
     }
+    /* a row of logits: log-softmax, the second largest, the scan for values
+     * at least a bound, on rows whose length is not a multiple of 16 */
+    enum { V = 1003 };
+    static float logits[V], lw[V], la[V];
+    fill(logits, V, 35);
+    for (int i = 0; i < V; i++) logits[i] *= 12.0f;
+    memcpy(lw, logits, sizeof logits);
+    memcpy(la, logits, sizeof logits);
+    kernels_limit(KERNELS_ANY);
+    log_softmax(lw, V);
+    float s2w = second_largest(lw, V, -1), s2skip_w = second_largest(lw, V, 700);
+    int hits_w[4] = {next_at_least(lw, 0, V, s2w), next_at_least(lw, 17, V, -3.0f), next_at_least(lw, 990, V, -1.0f),
+                     next_at_least(lw, 0, V, 1.0f)};
+    kernels_limit(KERNELS_AVX2);
+    log_softmax(la, V);
+    float s2a = second_largest(la, V, -1), s2skip_a = second_largest(la, V, 700);
+    int hits_a[4] = {next_at_least(la, 0, V, s2a), next_at_least(la, 17, V, -3.0f), next_at_least(la, 990, V, -1.0f),
+                     next_at_least(la, 0, V, 1.0f)};
+    kernels_limit(KERNELS_ANY);
+    cr_assert(memcmp(lw, la, sizeof lw) == 0, "log_softmax differs between AVX-512 and AVX2");
+    cr_assert(s2w == s2a && s2skip_w == s2skip_a, "second_largest: %g %g vs %g %g", (double)s2w, (double)s2skip_w,
+              (double)s2a, (double)s2skip_a);
+    cr_assert(memcmp(hits_w, hits_a, sizeof hits_w) == 0, "next_at_least: %d %d %d %d vs %d %d %d %d", hits_w[0],
+              hits_w[1], hits_w[2], hits_w[3], hits_a[0], hits_a[1], hits_a[2], hits_a[3]);
+    cr_assert(hits_w[3] == V, "no log-probability reaches 1");
 }
 
 /* matmul_nt_half: the same bits as matmul_nt on the widened weights, for
