@@ -495,6 +495,38 @@ def run_s2s(a, model, inputs, out, beam, threads, max_len, extra=()):
             "rss_mb": best["rss_mb"], "cmd": " ".join(cmd) + " < FILE"}
 
 
+THREADS_REPEAT = 3  # the thread cases' input, this many times over
+THREADS_RUNS = 3    # runs of each thread count, taken in turn; the fastest kept
+
+
+def run_threads(a, model, inputs, out, beam, max_len):
+    """--threads 1 and --threads 2 on the case's input THREADS_REPEAT times
+    over (a case of a few tenths of a second is mostly noise), the two
+    commands run in turn THREADS_RUNS times each and the fastest run of each
+    kept, start-up and model load subtracted as in run_s2s; the two outputs
+    must be the same bytes."""
+    lines = open(inputs, "rb").read()
+    big = out + ".input"
+    with open(big, "wb") as f:
+        f.write(lines * THREADS_REPEAT)
+    res = {}
+    cmds = {t: s2s_cmd(a, model, beam, t, max_len, ()) for t in (1, 2)}
+    empty = {t: min(run(cmds[t])["wall"] for _ in range(3)) for t in (1, 2)}
+    empty_cpu = {t: min(run(cmds[t])["cpu"] for _ in range(3)) for t in (1, 2)}
+    for _ in range(THREADS_RUNS):
+        for t in (1, 2):
+            r = run(cmds[t], stdin=big, stdout="%s.t%d.txt" % (out, t))
+            if r["rc"] != 0:
+                raise SystemExit("bench: s2s failed (%d): %s\n%s" % (r["rc"], " ".join(cmds[t]), r["err"][-2000:]))
+            if t not in res or r["wall"] < res[t]["wall"]:
+                res[t] = r
+    if open(out + ".t1.txt", "rb").read() != open(out + ".t2.txt", "rb").read():
+        raise SystemExit("bench: --threads 2 gave other output than --threads 1 (%s)" % out)
+    return {"sentences": lines.count(b"\n") * THREADS_REPEAT,
+            "t1": {"decode_s": max(res[1]["wall"] - empty[1], 1e-9), "decode_cpu_s": max(res[1]["cpu"] - empty_cpu[1], 1e-9)},
+            "t2": {"decode_s": max(res[2]["wall"] - empty[2], 1e-9), "decode_cpu_s": max(res[2]["cpu"] - empty_cpu[2], 1e-9)}}
+
+
 def run_s2s_pipe(a, model, inputs, out, beam, max_len, extra=()):
     """One line written to s2s translate's standard input, its result read
     back, then the next line: every sentence is decoded alone. A first line
@@ -550,7 +582,7 @@ def pipe_lines(cmd, lines):
 def run_torch(a, model, inputs, out, beam, max_len, batch, check):
     cmd = [PY, BENCH_TORCH, "-m", model, "-i", inputs, "--out", out, "--beam", str(beam),
            "--threads", "1", "--max-length", str(max_len or 0), "--batch", str(batch),
-           "--check", str(check)]
+           "--check", str(check), "--repeat", str(a.repeat if batch > 1 else 1)]
     return run_peer("bench_torch", cmd)
 
 
@@ -586,7 +618,8 @@ def run_ort(a, onnx_dir, model, inputs, out, max_len, batch):
     r = run([PY, ONNX_EXPORT, "-m", model, "-i", inputs, "--ids", ids])
     if r["rc"] != 0:
         raise SystemExit("bench: onnx_export (ids) failed:\n" + r["err"][-3000:])
-    cmd = ["node", BENCH_ORT, onnx_dir, ids, out, "--batch", str(batch), "--threads", "1"]
+    cmd = ["node", BENCH_ORT, onnx_dir, ids, out, "--batch", str(batch), "--threads", "1",
+           "--repeat", str(a.repeat if batch > 1 else 1)]
     if max_len:
         cmd += ["--max-length", str(max_len)]
     return run_peer("bench_ort", cmd, env=dict(os.environ, NODE_PATH=NODE_MODULES))
@@ -632,15 +665,17 @@ def run_case(a, c, log):
                                              c["max_len"], ["--compute", "int8"])
         runs["s2s_file_int8"] = run_s2s(a, c["model"], c["inputs"], w("s2s_file_int8"), c["beam"], 1,
                                         c["max_len"], ["--compute", "int8"])
+    threads = None
     if c.get("threads2"):
         runs["s2s_file_t2"] = run_s2s(a, c["model"], c["inputs"], w("s2s_file_t2"), c["beam"], 2,
                                       c["max_len"])
+        threads = run_threads(a, c["model"], c["inputs"], w("threads"), c["beam"], c["max_len"])
     ref_out = w("torch_batch")
     cmp_ = {e: compare(w(e), ref_out) for e in runs if e != "torch_batch"}
     t = runs["torch_batch"]
     fm = flop_model(c["model"])
     res = dict(c)
-    res.update({"runs": runs, "compare": cmp_, "flops": case_flops(fm, t), "fm": fm,
+    res.update({"runs": runs, "compare": cmp_, "flops": case_flops(fm, t), "fm": fm, "threads": threads,
                 "sentences": t["sentences"], "live_row_steps": t["live_row_steps"]})
     return res
 
@@ -748,13 +783,15 @@ def report_results(a, env, peak_info, gemm, lsm, loads, cases, targets, notes, i
             ("%s%% | " % fmt(pct_peak(r, "s2s_file_int8", peak_info["engine"]))) if int8_cols else "",
             fmt(wmb, 2), fmt(gbs, 1) if gbs else "-"))
     L.append("")
-    th = [r for r in cases if "s2s_file_t2" in r["runs"]]
+    th = [r for r in cases if r.get("threads")]
     for r in th:
-        x1, x2 = r["runs"]["s2s_file"], r["runs"]["s2s_file_t2"]
-        L.append("Threads, %s: 1 thread %.2f s wall / %.2f CPU s; --threads 2 %.2f s wall / %.2f CPU s: "
+        x1, x2 = r["threads"]["t1"], r["threads"]["t2"]
+        L.append("Threads, %s, the case's input %d times over (%d sentences), each thread count the fastest of "
+                 "%d runs taken in turn: 1 thread %.2f s wall / %.2f CPU s; --threads 2 %.2f s wall / %.2f CPU s: "
                  "**%.2fx** wall speed-up with %.2f cores in use on average; work efficiency "
-                 "(1-thread CPU / 2-thread CPU) %.0f%%." % (
-                     r["name"], x1["decode_s"], x1["decode_cpu_s"], x2["decode_s"], x2["decode_cpu_s"],
+                 "(1-thread CPU / 2-thread CPU) %.0f%%; the same output." % (
+                     r["name"], THREADS_REPEAT, r["threads"]["sentences"], THREADS_RUNS,
+                     x1["decode_s"], x1["decode_cpu_s"], x2["decode_s"], x2["decode_cpu_s"],
                      x1["decode_s"] / x2["decode_s"], x2["decode_cpu_s"] / x2["decode_s"],
                      100 * x1["decode_cpu_s"] / x2["decode_cpu_s"]))
         L.append("")
@@ -861,8 +898,8 @@ def targets_of(cases, peak_info, int8_cols):
     T.append(("exact, batched (a file): useful FLOP rate >= 60% of the FMA peak",
               "%.0f%% (%s) to %.0f%% (%s)" % (worst[0], worst[1], best[0], best[1]), worst[0] >= 60))
     for r in cases:
-        if "s2s_file_t2" in r["runs"]:
-            x1, x2 = r["runs"]["s2s_file"], r["runs"]["s2s_file_t2"]
+        if r.get("threads"):
+            x1, x2 = r["threads"]["t1"], r["threads"]["t2"]
             T.append(("--threads 2 >= 1.8x one thread, %s" % r["name"],
                       "%.2fx wall (%.2f cores in use); work efficiency %.0f%%" % (
                           x1["decode_s"] / x2["decode_s"], x2["decode_cpu_s"] / x2["decode_s"],
@@ -889,7 +926,9 @@ def main():
     ap.add_argument("--md", default=os.path.join(ROOT, "docs", "bench.md"),
                     help="the report: tools/bench/bench.md.in with this run's results")
     ap.add_argument("--quick", action="store_true", help="fewer sentences (a smoke run)")
-    ap.add_argument("--repeat", type=int, default=1, help="runs of s2s on a file, the fastest kept")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="timed runs of every batched run (s2s from a file, PyTorch and ONNX Runtime in "
+                         "batches of 16), the fastest kept")
     ap.add_argument("--sentences", type=int, default=500, help="sentences of the greedy cases")
     ap.add_argument("--beam-sentences", type=int, default=200, help="sentences of the beam 5 cases")
     ap.add_argument("--no-ort", action="store_true", help="leave ONNX Runtime out")

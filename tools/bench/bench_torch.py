@@ -62,6 +62,8 @@ def parse_args(argv=None):
     ap.add_argument("--max-length", type=int, default=0)
     ap.add_argument("--length-penalty", type=float, default=0.0)
     ap.add_argument("--batch", type=int, default=64, help="sentences per batch (1 = one at a time)")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="timed decodings of the whole input, the fastest reported")
     ap.add_argument("--check", type=int, default=0,
                     help="compare the first N lines with the reference's own decoding")
     ap.add_argument("--explain", default="",
@@ -378,23 +380,26 @@ def main():
     with torch.inference_mode():
         # warm-up (first-call allocations, OpenBLAS thread start), not timed
         decode([ref.source_ids(tk.split(lines[0], src_vocab), src_vocab, cfg)])
-        t0, c0 = time.perf_counter(), time.process_time()
-        srcs = [ref.source_ids(tk.split(line, src_vocab), src_vocab, cfg) for line in lines]
-        order = sorted(range(len(srcs)), key=lambda i: len(srcs[i])) if a.batch > 1 \
-            else list(range(len(srcs)))
-        results = [None] * len(srcs)
-        row_steps = [0, 0, 0]
-        latencies = []
-        for s in range(0, len(order), a.batch):
-            chunk = order[s:s + a.batch]
-            t1 = time.perf_counter()
-            res, rows = decode([srcs[i] for i in chunk])
-            latencies.append((time.perf_counter() - t1) * 1e3)
-            row_steps = [x + y for x, y in zip(row_steps, rows)]
-            for i, r in zip(chunk, res):
-                results[i] = r
-        decode_s = time.perf_counter() - t0
-        decode_cpu_s = time.process_time() - c0
+        decode_s = None
+        for _ in range(max(a.repeat, 1)):  # the same work each time; the fastest is kept
+            t0, c0 = time.perf_counter(), time.process_time()
+            srcs = [ref.source_ids(tk.split(line, src_vocab), src_vocab, cfg) for line in lines]
+            order = sorted(range(len(srcs)), key=lambda i: len(srcs[i])) if a.batch > 1 \
+                else list(range(len(srcs)))
+            results = [None] * len(srcs)
+            row_steps = [0, 0, 0]
+            run_latencies = []
+            for s in range(0, len(order), a.batch):
+                chunk = order[s:s + a.batch]
+                t1 = time.perf_counter()
+                res, rows = decode([srcs[i] for i in chunk])
+                run_latencies.append((time.perf_counter() - t1) * 1e3)
+                row_steps = [x + y for x, y in zip(row_steps, rows)]
+                for i, r in zip(chunk, res):
+                    results[i] = r
+            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+            if decode_s is None or wall < decode_s:
+                decode_s, decode_cpu_s, latencies = wall, cpu, run_latencies
 
     target_tokens = sum(len(r[0]) + (1 if r[2] else 0) for r in results)
     inv_src = {i: w for w, i in src_vocab.items()}

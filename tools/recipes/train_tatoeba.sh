@@ -38,7 +38,7 @@ train_bpe_bigru_general $INIT_ARGS --copy --label-smoothing 0 \
   --epochs 20 --valid-every ${VALID_EVERY:-400} --bleu-sample 300 \
   --license "CC-BY 2.0 FR (training data: Tatoeba); model weights under the same terms" \
   --attribution "Tatoeba sentence pairs via www.manythings.org/anki and tatoeba.org" \
-  --source-data "tatoeba-eng-fra/eng-fra.txt (manythings.org Anki release 2017-09-29, 142,787 pairs; 2000 held out for validation; cased copies, number variants and invented names added by tools/recipes/augment.py)" \
+  --source-data "tatoeba-eng-fra/eng-fra.txt (manythings.org Anki release 2017-09-29, 142,787 pairs; 2000 held out for validation; cased copies, number variants and invented names${CONCAT:+ and joined two- and three-pair paragraphs (--concat $CONCAT)} added by tools/recipes/augment.py)" \
   --command "MINUTES=$MINUTES${INIT:+ INIT=$INIT}${CONCAT:+ CONCAT=$CONCAT} tools/recipes/train_$DIR.sh $*" "$@"
 
 # The fast mode's lexical shortlist, learned from the same training pairs
