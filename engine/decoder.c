@@ -135,17 +135,6 @@ static void embed_rows(const s2s_model *m, int R, const int *prev, float *x, siz
     }
 }
 
-/* Y (R, out) = X (R, in) W^T + b: F32, or with the int8 copy qw of W when
- * the fast mode gives one. qs: q8 scratch. */
-static void linear(const qmat *qw, const float *X, size_t ldx, const float *W, const float *b, float *Y,
-                   size_t ldy, int R, int out, int in, float *qs)
-{
-    if (qw)
-        matmul_q8(X, ldx, qw, b, Y, ldy, R, qs);
-    else
-        matmul_nt(X, ldx, W, b, Y, ldy, R, out, in);
-}
-
 /* Runs the decoder RNN stack one step for R rows on input x (R, ldx). */
 static void rnn_stack(const s2s_model *m, const model_q8 *q, int R, const float *x, size_t ldx, dec_state *st,
                       float *gi, float *gh, float *qs)
@@ -157,8 +146,9 @@ static void rnn_stack(const s2s_model *m, const model_q8 *q, int R, const float 
         float *c = st->c ? st->c + (size_t)l * st->stride * H : NULL;
         const float *in = l == 0 ? x : st->h + (size_t)(l - 1) * st->stride * H;
         size_t ld = l == 0 ? ldx : (size_t)H;
-        linear(q ? &q->dec_ih[l] : NULL, in, ld, w->w_ih, w->b_ih, gi, (size_t)GH, R, GH, w->in, qs); /* gi = in W_ih^T + b */
-        linear(q ? &q->dec_hh[l] : NULL, h, (size_t)H, w->w_hh, w->b_hh, gh, (size_t)GH, R, GH, H, qs); /* gh = h W_hh^T + b */
+        /* gi (R, GH) = in W_ih^T + b_ih; gh (R, GH) = h W_hh^T + b_hh */
+        matmul_nt_or_q8(q ? &q->dec_ih[l] : NULL, in, ld, w->w_ih, w->b_ih, gi, (size_t)GH, R, GH, w->in, qs);
+        matmul_nt_or_q8(q ? &q->dec_hh[l] : NULL, h, (size_t)H, w->w_hh, w->b_hh, gh, (size_t)GH, R, GH, H, qs);
         rnn_update_rows(m->cfg.dec.cell, R, H, gi, gh, h, c);
     }
 }
@@ -269,8 +259,8 @@ void decoder_step(const s2s_model *m, const model_q8 *q, const out_subset *sub, 
                        n_max);
         for (int r = 0; r < R; r++) memcpy(x + (size_t)r * W + C, top + (size_t)r * H, sizeof(float) * H);
         float *ht = st->htilde ? st->htilde : o;
-        linear(q ? &q->attn_out : NULL, x, W, m->w.attn_out_w, m->w.attn_out_b, ht, (size_t)H, R, H, C + H,
-               qs); /* (R, H) = [c;q] W^T + b */
+        matmul_nt_or_q8(q ? &q->attn_out : NULL, x, W, m->w.attn_out_w, m->w.attn_out_b, ht, (size_t)H, R, H,
+                        C + H, qs); /* (R, H) = [c;q] W^T + b */
         for (int r = 0; r < R; r++) tanh_inplace(ht + (size_t)r * H, H);
         out = ht;
         ctx = x;
@@ -283,8 +273,8 @@ void decoder_step(const s2s_model *m, const model_q8 *q, const out_subset *sub, 
     }
     if (q || !m->w.out_half ||
         !matmul_nt_half(out, (size_t)H, m->w.out_half, m->w.out_b, logp, (size_t)logp_ld, R, V, H))
-        linear(q ? &q->out : NULL, out, (size_t)H, m->w.out_w, m->w.out_b, logp, (size_t)logp_ld, R, V, H,
-               qs); /* logits (R, V) */
+        matmul_nt_or_q8(q ? &q->out : NULL, out, (size_t)H, m->w.out_w, m->w.out_b, logp, (size_t)logp_ld, R, V,
+                        H, qs); /* logits (R, V) */
     if (m->cfg.copy)
         copy_distribution(m, R, mem, ctx, ldc, out, emb, alpha, alpha_ld, p_gen, mass, logp, logp_ld);
     else

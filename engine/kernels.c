@@ -1179,6 +1179,12 @@ static inline void keep_two(float v, float *m1, float *m2)
     }
 }
 
+/* keep_two over x[0..n). */
+static void keep_two_of(const float *x, int n, float *m1, float *m2)
+{
+    for (int k = 0; k < n; k++) keep_two(x[k], m1, m2);
+}
+
 #ifdef S2S_X86
 /* Per lane the two largest, then merged: the two largest of x[0..n). */
 AVX_TARGET static void two_largest_avx2(const float *x, int n, float *m1, float *m2)
@@ -1190,14 +1196,11 @@ AVX_TARGET static void two_largest_avx2(const float *x, int n, float *m1, float 
         b = _mm256_max_ps(b, _mm256_min_ps(a, v));
         a = _mm256_max_ps(a, v);
     }
-    float la[8], lb[8];
-    _mm256_storeu_ps(la, a);
-    _mm256_storeu_ps(lb, b);
-    for (int j = 0; j < 8; j++) {
-        keep_two(la[j], m1, m2);
-        keep_two(lb[j], m1, m2);
-    }
-    for (; k < n; k++) keep_two(x[k], m1, m2);
+    float lanes[16]; /* each lane's largest, then each lane's second */
+    _mm256_storeu_ps(lanes, a);
+    _mm256_storeu_ps(lanes + 8, b);
+    keep_two_of(lanes, 16, m1, m2);
+    keep_two_of(x + k, n - k, m1, m2);
 }
 
 AVX_TARGET static int next_at_least_avx2(const float *x, int from, int n, float lo)
@@ -1224,13 +1227,10 @@ AVX512_TARGET static void two_largest_avx512(const float *x, int n, float *m1, f
         b = _mm512_max_ps(b, _mm512_min_ps(a, v));
         a = _mm512_max_ps(a, v);
     }
-    float la[16], lb[16];
-    _mm512_storeu_ps(la, a);
-    _mm512_storeu_ps(lb, b);
-    for (int j = 0; j < 16; j++) {
-        keep_two(la[j], m1, m2);
-        keep_two(lb[j], m1, m2);
-    }
+    float lanes[32];
+    _mm512_storeu_ps(lanes, a);
+    _mm512_storeu_ps(lanes + 16, b);
+    keep_two_of(lanes, 32, m1, m2);
     two_largest_avx2(x + k, n - k, m1, m2);
 }
 
@@ -1253,7 +1253,7 @@ static void two_largest(const float *x, int n, float *m1, float *m2)
     if (kernels_have_avx512()) { two_largest_avx512(x, n, m1, m2); return; }
     if (kernels_have_avx2()) { two_largest_avx2(x, n, m1, m2); return; }
 #endif
-    for (int k = 0; k < n; k++) keep_two(x[k], m1, m2);
+    keep_two_of(x, n, m1, m2);
 }
 
 float second_largest(const float *x, int n, int skip)
@@ -1319,6 +1319,20 @@ static size_t q8_at(int in_pad, int o, int k)
            (size_t)(o % Q8_PANEL) * 4 + (size_t)(k % 4);
 }
 
+/* bytes[k] = round(w[k] / sc) clamped to -127..127 for k = from .. in - 1;
+ * returns their sum. */
+static int32_t quantize_weights(const float *w, int from, int in, float sc, int8_t *bytes)
+{
+    int32_t sum = 0;
+    for (int k = from; k < in; k++) {
+        float v = nearbyintf(w[k] / sc);
+        v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;
+        bytes[k] = (int8_t)v;
+        sum += bytes[k];
+    }
+    return sum;
+}
+
 /* Row w (in) quantized: bytes[k] = round(w[k] / scale) clamped to
  * -127..127, scale = max |w| / 127 (1 for a zero row); returns the sum of
  * the bytes. */
@@ -1326,16 +1340,8 @@ static int32_t quantize_weight_row_portable(const float *w, int in, int8_t *byte
 {
     float mx = 0.0f;
     for (int k = 0; k < in; k++) mx = fabsf(w[k]) > mx ? fabsf(w[k]) : mx;
-    float sc = mx > 0.0f ? mx / 127.0f : 1.0f;
-    int32_t sum = 0;
-    for (int k = 0; k < in; k++) {
-        float v = nearbyintf(w[k] / sc);
-        v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;
-        bytes[k] = (int8_t)v;
-        sum += bytes[k];
-    }
-    *scale = sc;
-    return sum;
+    *scale = mx > 0.0f ? mx / 127.0f : 1.0f;
+    return quantize_weights(w, 0, in, *scale, bytes);
 }
 
 #ifdef S2S_X86
@@ -1360,15 +1366,9 @@ AVX_TARGET static int32_t quantize_weight_row_avx2(const float *w, int in, int8_
         __m128i w16 = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
         _mm_storel_epi64((__m128i *)(void *)(bytes + k), _mm_packs_epi16(w16, w16));
     }
-    int32_t part[8], sum = 0;
+    int32_t part[8], sum = quantize_weights(w, k, in, sc, bytes);
     _mm256_storeu_si256((__m256i *)(void *)part, vsum);
     for (int j = 0; j < 8; j++) sum += part[j];
-    for (; k < in; k++) {
-        float v = nearbyintf(w[k] / sc);
-        v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;
-        bytes[k] = (int8_t)v;
-        sum += bytes[k];
-    }
     *scale = sc;
     return sum;
 }
@@ -1572,22 +1572,27 @@ VNNI_TARGET static inline __attribute__((always_inline)) void q8_block_vnni(cons
     }
 Q8_VNNI(1, 1) Q8_VNNI(2, 1) Q8_VNNI(3, 1) Q8_VNNI(4, 1) Q8_VNNI(1, 4) Q8_VNNI(2, 4) Q8_VNNI(3, 4) Q8_VNNI(4, 4)
 
+/* A block of 1-4 rows (blocks[0][rows - 1]) against one panel, or
+ * (blocks[1][rows - 1], when given) against 4 panels. */
 typedef void (*q8_block_fn)(const uint8_t *x, size_t ldx, const qmat *W, int o, const float *sx, const float *b,
                             float *Y, size_t ldy);
+typedef q8_block_fn q8_block_set[2][4];
 
-/* Blocks of 4 panels (64 outputs), then single panels; each over blocks of
- * 4 rows, then the 1-3 rows left. */
-static void matmul_q8_vnni(const uint8_t *xb, size_t n, const float *sx, const qmat *W, const float *b, float *Y,
-                           size_t ldy, int rows)
+static const q8_block_set q8_blocks_vnni = {{q8_vnni_1x1, q8_vnni_2x1, q8_vnni_3x1, q8_vnni_4x1},
+                                            {q8_vnni_1x4, q8_vnni_2x4, q8_vnni_3x4, q8_vnni_4x4}};
+
+/* Y from the quantized rows xb (n bytes each, scales sx): blocks of 4
+ * panels (64 outputs) while the set has them, then single panels; each over
+ * blocks of 4 rows, then the 1-3 rows left. */
+static void matmul_q8_panels(const uint8_t *xb, size_t n, const float *sx, const qmat *W, const float *b, float *Y,
+                             size_t ldy, int rows, const q8_block_set *set)
 {
-    static const q8_block_fn by_rows[2][4] = {{q8_vnni_1x1, q8_vnni_2x1, q8_vnni_3x1, q8_vnni_4x1},
-                                              {q8_vnni_1x4, q8_vnni_2x4, q8_vnni_3x4, q8_vnni_4x4}};
     int panels = q8_rows_padded(W->out) / Q8_PANEL;
     for (int p = 0; p < panels;) {
-        int wide = panels - p >= 4, o = p * Q8_PANEL;
+        int wide = (*set)[1][0] && panels - p >= 4, o = p * Q8_PANEL;
         for (int r = 0; r < rows; r += 4) {
             int rb = rows - r < 4 ? rows - r : 4;
-            by_rows[wide][rb - 1](xb + (size_t)r * n, n, W, o, sx + r, b, Y + (size_t)r * ldy, ldy);
+            (*set)[wide][rb - 1](xb + (size_t)r * n, n, W, o, sx + r, b, Y + (size_t)r * ldy, ldy);
         }
         p += wide ? 4 : 1;
     }
@@ -1639,17 +1644,7 @@ AVX_TARGET static inline __attribute__((always_inline)) void q8_block_avx2(const
     }
 Q8_AVX2(1) Q8_AVX2(2) Q8_AVX2(3) Q8_AVX2(4)
 
-static void matmul_q8_avx2(const uint8_t *xb, size_t n, const float *sx, const qmat *W, const float *b, float *Y,
-                           size_t ldy, int rows)
-{
-    static const q8_block_fn by_rows[4] = {q8_avx2_1, q8_avx2_2, q8_avx2_3, q8_avx2_4};
-    int panels = q8_rows_padded(W->out) / Q8_PANEL;
-    for (int p = 0; p < panels; p++)
-        for (int r = 0; r < rows; r += 4) {
-            int rb = rows - r < 4 ? rows - r : 4;
-            by_rows[rb - 1](xb + (size_t)r * n, n, W, p * Q8_PANEL, sx + r, b, Y + (size_t)r * ldy, ldy);
-        }
-}
+static const q8_block_set q8_blocks_avx2 = {{q8_avx2_1, q8_avx2_2, q8_avx2_3, q8_avx2_4}, {NULL}};
 #endif
 
 void matmul_q8(const float *X, size_t ldx, const qmat *W, const float *b, float *Y, size_t ldy, int rows,
@@ -1661,15 +1656,22 @@ void matmul_q8(const float *X, size_t ldx, const qmat *W, const float *b, float 
     for (int r = 0; r < rows; r++) sx[r] = quantize_row(X + (size_t)r * ldx, in, n, xb + (size_t)r * n);
 #ifdef S2S_X86
     if (have_vnni()) {
-        matmul_q8_vnni(xb, (size_t)n, sx, W, b, Y, ldy, rows);
+        matmul_q8_panels(xb, (size_t)n, sx, W, b, Y, ldy, rows, &q8_blocks_vnni);
         return;
     }
     if (kernels_have_avx2()) {
-        matmul_q8_avx2(xb, (size_t)n, sx, W, b, Y, ldy, rows);
+        matmul_q8_panels(xb, (size_t)n, sx, W, b, Y, ldy, rows, &q8_blocks_avx2);
         return;
     }
 #endif
     for (int o = 0; o < out; o++)
         for (int r = 0; r < rows; r++)
             Y[(size_t)r * ldy + o] = q8_out(dot_q8_portable(xb + (size_t)r * n, W, o, n), W, o, sx[r], b);
+}
+
+void matmul_nt_or_q8(const qmat *qw, const float *X, size_t ldx, const float *W, const float *b, float *Y,
+                     size_t ldy, int rows, int out, int in, float *scratch)
+{
+    if (qw) matmul_q8(X, ldx, qw, b, Y, ldy, rows, scratch);
+    else matmul_nt(X, ldx, W, b, Y, ldy, rows, out, in);
 }

@@ -125,6 +125,12 @@ size_t q8_scratch_floats(int rows, int in);
 void matmul_q8(const float *X, size_t ldx, const qmat *W, const float *b, float *Y, size_t ldy, int rows,
                float *scratch);
 
+/* Y (rows, out) = X (rows, in) W^T + b: with qw, the int8 copy of W, when
+ * the fast mode gives one (matmul_q8, scratch as it needs), else F32
+ * (matmul_nt). */
+void matmul_nt_or_q8(const qmat *qw, const float *X, size_t ldx, const float *W, const float *b, float *Y,
+                     size_t ldy, int rows, int out, int in, float *scratch);
+
 /* 1 when the AVX2+FMA kernels are in use on this CPU; 1 when the AVX-512
  * matrix kernel (same accumulation order, so the same bits) is too. */
 int kernels_have_avx2(void);

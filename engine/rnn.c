@@ -85,15 +85,6 @@ typedef struct enc_rows {
     int S;
 } enc_rows;
 
-/* Y (rows, out) = X W^T + b: with the int8 weights qw when given (qs: their
- * scratch), else the float weights W. */
-static void enc_linear(const qmat *qw, const float *X, size_t ldx, const float *W, const float *b, float *Y,
-                       size_t ldy, int rows, int out, int in, float *qs)
-{
-    if (qw) matmul_q8(X, ldx, qw, b, Y, ldy, rows, qs);
-    else matmul_nt(X, ldx, W, b, Y, ldy, rows, out, in);
-}
-
 /* One direction of one layer for every sentence of the batch. X (T, ldx)
  * layer input; writes h_t into Y (T, ldy) at column offset `col`. At step
  * s the sentences still running are a prefix of the sorted order, so their
@@ -109,12 +100,13 @@ static void run_direction(const s2s_model *m, const rnn_layer *w, const qmat *q_
 {
     cell_kind cell = m->cfg.enc.cell;
     int H = w->hidden, GH = cell_gates(cell) * H, S = rows->S, b = S;
-    enc_linear(q_ih, X, ldx, w->w_ih, w->b_ih, gi, (size_t)GH, T, GH, w->in, qs); /* gi (T, GH) = X W_ih^T + b_ih */
+    matmul_nt_or_q8(q_ih, X, ldx, w->w_ih, w->b_ih, gi, (size_t)GH, T, GH, w->in, qs); /* gi (T, GH) = X W_ih^T + b */
     memset(hs, 0, sizeof(float) * (size_t)S * H);
     memset(cs, 0, sizeof(float) * (size_t)S * H);
     for (int s = 0; s < rows->len[0]; s++) {
         while (b > 0 && rows->len[b - 1] <= s) b--;
-        enc_linear(q_hh, hs, (size_t)H, w->w_hh, w->b_hh, gh, (size_t)GH, b, GH, H, qs); /* gh (b, GH) = h W_hh^T + b_hh */
+        /* gh (b, GH) = h W_hh^T + b_hh */
+        matmul_nt_or_q8(q_hh, hs, (size_t)H, w->w_hh, w->b_hh, gh, (size_t)GH, b, GH, H, qs);
         for (int r = 0; r < b; r++) {
             size_t row = (size_t)rows->base[r] + (size_t)(reverse ? rows->len[r] - 1 - s : s);
             float *h = hs + (size_t)r * H;

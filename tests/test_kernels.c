@@ -157,6 +157,14 @@ Test(kernels, elementwise_results_do_not_depend_on_position)
     cr_assert(fabsf(tb[3] - 1e-6f) < 1e-7f);
 }
 
+/* Inputs for exp, sigmoid and tanh: small, moderate and saturating values
+ * in turn (both tanh branches, exp's clamps). */
+static void mixed_range(float *x, int n, unsigned seed)
+{
+    fill(x, (size_t)n, seed);
+    for (int i = 0; i < n; i++) x[i] *= (i % 3 == 0) ? 0.5f : (i % 3 == 1) ? 6.0f : 100.0f;
+}
+
 /* A long row goes through the widest vector path (16 lanes where the CPU
  * has AVX-512), then 8 lanes, then the padded tail: each element must get
  * the bits it gets computed alone, whichever path it took. */
@@ -166,8 +174,7 @@ Test(kernels, elementwise_bits_are_the_same_on_every_vector_path)
     void (*fns[3])(float *, int) = {exp_inplace, sigmoid_inplace, tanh_inplace};
     const char *names[3] = {"exp", "sigmoid", "tanh"};
     float x[N], row[N];
-    fill(x, N, 11);
-    for (int i = 0; i < N; i++) x[i] *= (i % 3 == 0) ? 0.5f : (i % 3 == 1) ? 6.0f : 100.0f;
+    mixed_range(x, N, 11);
     for (int f = 0; f < 3; f++) {
         memcpy(row, x, sizeof row);
         fns[f](row, N);
@@ -392,8 +399,7 @@ Test(kernels, every_instruction_set_gives_the_same_bits)
     }
     void (*fns[3])(float *, int) = {exp_inplace, sigmoid_inplace, tanh_inplace};
     float x[N], wide[N], avx2[N];
-    fill(x, N, 34);
-    for (int i = 0; i < N; i++) x[i] *= (i % 3 == 0) ? 0.5f : (i % 3 == 1) ? 6.0f : 100.0f;
+    mixed_range(x, N, 34);
     for (int f = 0; f < 3; f++) {
         memcpy(wide, x, sizeof x);
         memcpy(avx2, x, sizeof x);
