@@ -25,18 +25,18 @@ size_t attention_key_floats(const s2s_model *m)
 
 void attention_keys_rows(const s2s_model *m, const float *h, size_t ldh, int n, float *keys)
 {
-    int D = m->mem_dim, H = m->cfg.dec.hidden, A = m->cfg.attention_size;
+    int H = m->cfg.dec.hidden, A = m->cfg.attention_size;
     const model_weights *w = &m->w;
     switch (m->cfg.attention) {
     case ATTN_BAHDANAU: /* keys (n, A) = h (n, D) @ Ua^T + b */
-        matmul_nt(h, ldh, w->attn_ua_w, w->attn_ua_b, keys, (size_t)A, n, A, D);
+        matmul_wp(h, ldh, &w->attn_ua, w->attn_ua_b, keys, (size_t)A, n);
         break;
     case ATTN_GENERAL: /* keys (n, H) = h (n, D) @ Wa^T */
-        matmul_nt(h, ldh, w->attn_wa_w, NULL, keys, (size_t)H, n, H, D);
+        matmul_wp(h, ldh, &w->attn_wa, NULL, keys, (size_t)H, n);
         break;
     case ATTN_MULTIHEAD: /* row j = [K_j ; V_j]: K (n, H) = h @ Wk^T + b_k, V (n, H) = h @ Wv^T + b_v */
-        matmul_nt(h, ldh, w->mha_k_w, w->mha_in_b + H, keys, 2 * (size_t)H, n, H, D);
-        matmul_nt(h, ldh, w->mha_v_w, w->mha_in_b + 2 * H, keys + H, 2 * (size_t)H, n, H, D);
+        matmul_wp(h, ldh, &w->mha_k, w->mha_in_b + H, keys, 2 * (size_t)H, n);
+        matmul_wp(h, ldh, &w->mha_v, w->mha_in_b + 2 * H, keys + H, 2 * (size_t)H, n);
         break;
     default:
         break;
@@ -138,7 +138,7 @@ static void multihead_rows(const s2s_model *m, int R, const float *q, size_t ldq
     size_t ld = 2 * (size_t)H; /* keys row: [K ; V] */
     float *Q = scratch, *heads = Q + (size_t)R * H, *e = heads + (size_t)R * H;
     float scale = 1.0f / sqrtf((float)d);
-    matmul_nt(q, ldq, m->w.mha_q_w, m->w.mha_in_b, Q, (size_t)H, R, H, H); /* Q (R, H) = q @ Wq^T + b_q */
+    matmul_wp(q, ldq, &m->w.mha_q, m->w.mha_in_b, Q, (size_t)H, R); /* Q (R, H) = q @ Wq^T + b_q */
     for (int r = 0; r < R; r++) {
         const enc_memory *mr = mem[r];
         float *a = alpha + (size_t)r * alpha_ld, *out = heads + (size_t)r * H;
@@ -156,7 +156,7 @@ static void multihead_rows(const s2s_model *m, int R, const float *q, size_t ldq
         for (int j = 0; j < mr->n; j++) a[j] /= (float)k;
     }
     (void)n_max;
-    matmul_nt(heads, (size_t)H, m->w.mha_out_w, m->w.mha_out_b, ctx, ldc, R, H, H); /* ctx (R, H) = heads @ Wo^T + b */
+    matmul_wp(heads, (size_t)H, &m->w.mha_out, m->w.mha_out_b, ctx, ldc, R); /* ctx (R, H) = heads @ Wo^T + b */
 }
 
 void attention_rows(const s2s_model *m, int R, int t, const float *q, size_t ldq, const enc_memory *const *mem,
@@ -170,9 +170,9 @@ void attention_rows(const s2s_model *m, int R, int t, const float *q, size_t ldq
     }
     float *wq = scratch, *tmp = scratch + (size_t)R * A, *pq = scratch;
     if (m->cfg.attention == ATTN_BAHDANAU) /* wq (R, A) = q (R, H) @ Wa^T + b */
-        matmul_nt(q, ldq, m->w.attn_wa_w, m->w.attn_wa_b, wq, (size_t)A, R, A, H);
+        matmul_wp(q, ldq, &m->w.attn_wa, m->w.attn_wa_b, wq, (size_t)A, R);
     else if (m->cfg.local == LOCAL_PREDICTIVE) /* pq (R, P) = q (R, H) @ Wp^T */
-        matmul_nt(q, ldq, m->w.attn_wp_w, NULL, pq, (size_t)P, R, P, H);
+        matmul_wp(q, ldq, &m->w.attn_wp, NULL, pq, (size_t)P, R);
 
     for (int r = 0; r < R; r++) {
         const enc_memory *mr = mem[r];
@@ -193,7 +193,7 @@ void attention_rows(const s2s_model *m, int R, int t, const float *q, size_t ldq
             float *pr = m->cfg.attention == ATTN_BAHDANAU ? NULL : pq + (size_t)r * P;
             if (m->cfg.local == LOCAL_PREDICTIVE && !pr) { /* bahdanau: project one row here */
                 pr = tmp + A;
-                matvec(m->w.attn_wp_w, qr, NULL, pr, P, H);
+                matmul_wp(qr, (size_t)H, &m->w.attn_wp, NULL, pr, (size_t)P, 1);
             }
             local_weights(m, window_centre(m, t, mr->n, pr), e, mr->n);
         }

@@ -147,8 +147,8 @@ static void rnn_stack(const s2s_model *m, const model_q8 *q, int R, const float 
         const float *in = l == 0 ? x : st->h + (size_t)(l - 1) * st->stride * H;
         size_t ld = l == 0 ? ldx : (size_t)H;
         /* gi (R, GH) = in W_ih^T + b_ih; gh (R, GH) = h W_hh^T + b_hh */
-        matmul_nt_or_q8(q ? &q->dec_ih[l] : NULL, in, ld, w->w_ih, w->b_ih, gi, (size_t)GH, R, GH, w->in, qs);
-        matmul_nt_or_q8(q ? &q->dec_hh[l] : NULL, h, (size_t)H, w->w_hh, w->b_hh, gh, (size_t)GH, R, GH, H, qs);
+        matmul_wp_or_q8(q ? &q->dec_ih[l] : NULL, in, ld, &w->p_ih, w->b_ih, gi, (size_t)GH, R, qs);
+        matmul_wp_or_q8(q ? &q->dec_hh[l] : NULL, h, (size_t)H, &w->p_hh, w->b_hh, gh, (size_t)GH, R, qs);
         rnn_update_rows(m->cfg.dec.cell, R, H, gi, gh, h, c);
     }
 }
@@ -259,8 +259,8 @@ void decoder_step(const s2s_model *m, const model_q8 *q, const out_subset *sub, 
                        n_max);
         for (int r = 0; r < R; r++) memcpy(x + (size_t)r * W + C, top + (size_t)r * H, sizeof(float) * H);
         float *ht = st->htilde ? st->htilde : o;
-        matmul_nt_or_q8(q ? &q->attn_out : NULL, x, W, m->w.attn_out_w, m->w.attn_out_b, ht, (size_t)H, R, H,
-                        C + H, qs); /* (R, H) = [c;q] W^T + b */
+        matmul_wp_or_q8(q ? &q->attn_out : NULL, x, W, &m->w.attn_out, m->w.attn_out_b, ht, (size_t)H, R,
+                        qs); /* (R, H) = [c;q] W^T + b */
         for (int r = 0; r < R; r++) tanh_inplace(ht + (size_t)r * H, H);
         out = ht;
         ctx = x;
@@ -271,10 +271,8 @@ void decoder_step(const s2s_model *m, const model_q8 *q, const out_subset *sub, 
         if (m->cfg.copy) copy_distribution(m, R, mem, ctx, ldc, out, emb, alpha, alpha_ld, p_gen, mass, logp, logp_ld);
         return;
     }
-    if (q || !m->w.out_half ||
-        !matmul_nt_half(out, (size_t)H, m->w.out_half, m->w.out_b, logp, (size_t)logp_ld, R, V, H))
-        matmul_nt_or_q8(q ? &q->out : NULL, out, (size_t)H, m->w.out_w, m->w.out_b, logp, (size_t)logp_ld, R, V,
-                        H, qs); /* logits (R, V) */
+    matmul_wp_or_q8(q ? &q->out : NULL, out, (size_t)H, &m->w.out, m->w.out_b, logp, (size_t)logp_ld, R,
+                    qs); /* logits (R, V) */
     if (m->cfg.copy)
         copy_distribution(m, R, mem, ctx, ldc, out, emb, alpha, alpha_ld, p_gen, mass, logp, logp_ld);
     else

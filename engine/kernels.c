@@ -1,5 +1,7 @@
 /*
- * kernels.c - matrix products and nonlinearities (see kernels.h).
+ * kernels.c - dot products, nonlinearities, softmax, half widening and the
+ * int8 products (see kernels.h; the float32 products with weights are in
+ * matmul.c).
  *
  * Every dot product, whichever path computes it, is: eight running lanes
  * over k = 0, 8, 16, ... (lane l takes k = 8i + l), a fixed pairwise sum of
@@ -18,10 +20,6 @@
 #include <immintrin.h>
 #define S2S_X86 1
 #endif
-
-/* Output rows of W and input rows of X handled together by the AVX2 kernel. */
-#define MM_BLOCK_OUT 4
-#define MM_BLOCK_ROWS 2 /* after the blocks of 3 */
 
 /* The widest kernels allowed (kernels_limit); the CPU decides below it. */
 static kernels_isa isa_cap = KERNELS_ANY;
@@ -51,14 +49,6 @@ static float dot_portable(const float *a, const float *b, int n)
     float s = ((lane[0] + lane[4]) + (lane[2] + lane[6])) + ((lane[1] + lane[5]) + (lane[3] + lane[7]));
     for (; k < n; k++) s += a[k] * b[k];
     return s;
-}
-
-static void matmul_nt_portable(const float *X, size_t ldx, const float *W, const float *b, float *Y,
-                               size_t ldy, int rows, int out, int in)
-{
-    for (int o = 0; o < out; o++)
-        for (int r = 0; r < rows; r++)
-            Y[(size_t)r * ldy + o] = dot_portable(X + (size_t)r * ldx, W + (size_t)o * in, in) + (b ? b[o] : 0.0f);
 }
 
 /* ---- AVX2 + FMA path ------------------------------------------------------- */
@@ -98,554 +88,15 @@ AVX_TARGET static float dot_avx2(const float *a, const float *b, int n)
     return dot_tail(acc, a, b, k, n);
 }
 
-/* Y[r0..r0+1][o0..o0+3] from X rows r0, r0+1 and W rows o0..o0+3. */
-AVX_TARGET static void block_2x4(const float *x0, const float *x1, const float *w, int in, float out[2][4])
-{
-    const float *w0 = w, *w1 = w + in, *w2 = w + 2 * (size_t)in, *w3 = w + 3 * (size_t)in;
-    __m256 a00 = _mm256_setzero_ps(), a01 = a00, a02 = a00, a03 = a00;
-    __m256 a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-    int k = 0;
-    for (; k + 8 <= in; k += 8) {
-        __m256 v0 = _mm256_loadu_ps(x0 + k), v1 = _mm256_loadu_ps(x1 + k);
-        __m256 c0 = _mm256_loadu_ps(w0 + k), c1 = _mm256_loadu_ps(w1 + k);
-        __m256 c2 = _mm256_loadu_ps(w2 + k), c3 = _mm256_loadu_ps(w3 + k);
-        a00 = _mm256_fmadd_ps(v0, c0, a00); a01 = _mm256_fmadd_ps(v0, c1, a01);
-        a02 = _mm256_fmadd_ps(v0, c2, a02); a03 = _mm256_fmadd_ps(v0, c3, a03);
-        a10 = _mm256_fmadd_ps(v1, c0, a10); a11 = _mm256_fmadd_ps(v1, c1, a11);
-        a12 = _mm256_fmadd_ps(v1, c2, a12); a13 = _mm256_fmadd_ps(v1, c3, a13);
-    }
-    out[0][0] = dot_tail(a00, x0, w0, k, in); out[0][1] = dot_tail(a01, x0, w1, k, in);
-    out[0][2] = dot_tail(a02, x0, w2, k, in); out[0][3] = dot_tail(a03, x0, w3, k, in);
-    out[1][0] = dot_tail(a10, x1, w0, k, in); out[1][1] = dot_tail(a11, x1, w1, k, in);
-    out[1][2] = dot_tail(a12, x1, w2, k, in); out[1][3] = dot_tail(a13, x1, w3, k, in);
-}
-
-/* Y[r0..r0+2][o0..o0+3]: twelve accumulators, three X vectors and one W
- * vector fill the sixteen AVX registers; 7 loads feed 12 FMAs. */
-AVX_TARGET static void block_3x4(const float *x0, const float *x1, const float *x2, const float *w, int in,
-                                 float out[3][4])
-{
-    const float *w0 = w, *w1 = w + in, *w2 = w + 2 * (size_t)in, *w3 = w + 3 * (size_t)in;
-    __m256 a00 = _mm256_setzero_ps(), a01 = a00, a02 = a00, a03 = a00;
-    __m256 a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-    __m256 a20 = a00, a21 = a00, a22 = a00, a23 = a00;
-    int k = 0;
-    for (; k + 8 <= in; k += 8) {
-        __m256 v0 = _mm256_loadu_ps(x0 + k), v1 = _mm256_loadu_ps(x1 + k), v2 = _mm256_loadu_ps(x2 + k);
-        __m256 c = _mm256_loadu_ps(w0 + k);
-        a00 = _mm256_fmadd_ps(v0, c, a00); a10 = _mm256_fmadd_ps(v1, c, a10); a20 = _mm256_fmadd_ps(v2, c, a20);
-        c = _mm256_loadu_ps(w1 + k);
-        a01 = _mm256_fmadd_ps(v0, c, a01); a11 = _mm256_fmadd_ps(v1, c, a11); a21 = _mm256_fmadd_ps(v2, c, a21);
-        c = _mm256_loadu_ps(w2 + k);
-        a02 = _mm256_fmadd_ps(v0, c, a02); a12 = _mm256_fmadd_ps(v1, c, a12); a22 = _mm256_fmadd_ps(v2, c, a22);
-        c = _mm256_loadu_ps(w3 + k);
-        a03 = _mm256_fmadd_ps(v0, c, a03); a13 = _mm256_fmadd_ps(v1, c, a13); a23 = _mm256_fmadd_ps(v2, c, a23);
-    }
-    out[0][0] = dot_tail(a00, x0, w0, k, in); out[0][1] = dot_tail(a01, x0, w1, k, in);
-    out[0][2] = dot_tail(a02, x0, w2, k, in); out[0][3] = dot_tail(a03, x0, w3, k, in);
-    out[1][0] = dot_tail(a10, x1, w0, k, in); out[1][1] = dot_tail(a11, x1, w1, k, in);
-    out[1][2] = dot_tail(a12, x1, w2, k, in); out[1][3] = dot_tail(a13, x1, w3, k, in);
-    out[2][0] = dot_tail(a20, x2, w0, k, in); out[2][1] = dot_tail(a21, x2, w1, k, in);
-    out[2][2] = dot_tail(a22, x2, w2, k, in); out[2][3] = dot_tail(a23, x2, w3, k, in);
-}
-
-/* Y[r][o0..o0+3] from one X row and W rows o0..o0+3. */
-AVX_TARGET static void block_1x4(const float *x0, const float *w, int in, float out[4])
-{
-    const float *w0 = w, *w1 = w + in, *w2 = w + 2 * (size_t)in, *w3 = w + 3 * (size_t)in;
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    int k = 0;
-    for (; k + 8 <= in; k += 8) {
-        __m256 v0 = _mm256_loadu_ps(x0 + k);
-        a0 = _mm256_fmadd_ps(v0, _mm256_loadu_ps(w0 + k), a0);
-        a1 = _mm256_fmadd_ps(v0, _mm256_loadu_ps(w1 + k), a1);
-        a2 = _mm256_fmadd_ps(v0, _mm256_loadu_ps(w2 + k), a2);
-        a3 = _mm256_fmadd_ps(v0, _mm256_loadu_ps(w3 + k), a3);
-    }
-    out[0] = dot_tail(a0, x0, w0, k, in); out[1] = dot_tail(a1, x0, w1, k, in);
-    out[2] = dot_tail(a2, x0, w2, k, in); out[3] = dot_tail(a3, x0, w3, k, in);
-}
-
-/* hsum8 of eight vectors at once: lane j of the result is hsum8(a[j]),
- * with the same additions in the same order. */
-AVX_TARGET static inline __m256 hsum8_x8(const __m256 a[8])
-{
-    __m256 s[4]; /* s[i] = [lo + hi of a[i] | lo + hi of a[i + 4]]: 0+4, 1+5, 2+6, 3+7 */
-    for (int i = 0; i < 4; i++)
-        s[i] = _mm256_add_ps(_mm256_permute2f128_ps(a[i], a[i + 4], 0x20), _mm256_permute2f128_ps(a[i], a[i + 4], 0x31));
-    /* (0+4)+(2+6) and (1+5)+(3+7) of a[0], a[1] (a[4], a[5] above), then of a[2], a[3] */
-    __m256 v01 = _mm256_add_ps(_mm256_shuffle_ps(s[0], s[1], _MM_SHUFFLE(1, 0, 1, 0)),
-                               _mm256_shuffle_ps(s[0], s[1], _MM_SHUFFLE(3, 2, 3, 2)));
-    __m256 v23 = _mm256_add_ps(_mm256_shuffle_ps(s[2], s[3], _MM_SHUFFLE(1, 0, 1, 0)),
-                               _mm256_shuffle_ps(s[2], s[3], _MM_SHUFFLE(3, 2, 3, 2)));
-    return _mm256_add_ps(_mm256_shuffle_ps(v01, v23, _MM_SHUFFLE(2, 0, 2, 0)),
-                         _mm256_shuffle_ps(v01, v23, _MM_SHUFFLE(3, 1, 3, 1)));
-}
-
-/* y[0..7] = one X row times W rows o0..o0+7, plus b[0..7] (b may be NULL):
- * eight independent chains keep both FMA units occupied when there is a
- * single row. */
-AVX_TARGET static void block_1x8(const float *x0, const float *w, int in, const float *b, float *y)
-{
-    const float *w0 = w, *w1 = w + in, *w2 = w1 + in, *w3 = w2 + in;
-    const float *w4 = w3 + in, *w5 = w4 + in, *w6 = w5 + in, *w7 = w6 + in;
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-    int k = 0;
-    for (; k + 8 <= in; k += 8) {
-        __m256 v = _mm256_loadu_ps(x0 + k);
-        if (!(k & 15)) /* the next eight W rows, a cache line each time: their streams start warm */
-            for (int j = 8; j < 16; j++) _mm_prefetch((const char *)(w + (size_t)j * in + k), _MM_HINT_T0);
-        a0 = _mm256_fmadd_ps(v, _mm256_loadu_ps(w0 + k), a0);
-        a1 = _mm256_fmadd_ps(v, _mm256_loadu_ps(w1 + k), a1);
-        a2 = _mm256_fmadd_ps(v, _mm256_loadu_ps(w2 + k), a2);
-        a3 = _mm256_fmadd_ps(v, _mm256_loadu_ps(w3 + k), a3);
-        a4 = _mm256_fmadd_ps(v, _mm256_loadu_ps(w4 + k), a4);
-        a5 = _mm256_fmadd_ps(v, _mm256_loadu_ps(w5 + k), a5);
-        a6 = _mm256_fmadd_ps(v, _mm256_loadu_ps(w6 + k), a6);
-        a7 = _mm256_fmadd_ps(v, _mm256_loadu_ps(w7 + k), a7);
-    }
-    if (k == in) { /* no leftovers: the eight lane sums at once */
-        const __m256 acc[8] = {a0, a1, a2, a3, a4, a5, a6, a7};
-        _mm256_storeu_ps(y, _mm256_add_ps(hsum8_x8(acc), b ? _mm256_loadu_ps(b) : _mm256_setzero_ps()));
-        return;
-    }
-    float out[8];
-    out[0] = dot_tail(a0, x0, w0, k, in); out[1] = dot_tail(a1, x0, w1, k, in);
-    out[2] = dot_tail(a2, x0, w2, k, in); out[3] = dot_tail(a3, x0, w3, k, in);
-    out[4] = dot_tail(a4, x0, w4, k, in); out[5] = dot_tail(a5, x0, w5, k, in);
-    out[6] = dot_tail(a6, x0, w6, k, in); out[7] = dot_tail(a7, x0, w7, k, in);
-    for (int j = 0; j < 8; j++) y[j] = out[j] + (b ? b[j] : 0.0f);
-}
-
-/* ---- AVX-512 path, same accumulation order ----------------------------------
- * A 512-bit register holds the eight lanes of two dot products: X rows r and
- * r+1 side by side, times the same eight W values broadcast to both halves.
- * Each half is then finished exactly as the AVX2 path finishes its one
- * register (dot_tail), so every output element gets the same bits whichever
- * path, block or row count computes it. The X rows are first packed by pairs
- * (pack_row_pairs), so that a pair is one 512-bit load; a last odd row is
- * paired with itself and its copy's results are not stored. W rows past the
- * last block of 6 take the AVX2 path. */
+/* ---- AVX-512: the elementwise and row kernels, 16 lanes wide ---------------- */
 #define AVX512_TARGET __attribute__((target("avx512f,avx512dq,avx2,fma")))
-#define MM512_OUT 6  /* W rows per block */
-#define MM512_PAIRS 4 /* row pairs per block: 24 accumulators */
-#define MM512_PACK_FLOATS 8192 /* packed X rows on the stack: 32 KB, 32 rows of 256 */
 
 int kernels_have_avx512(void)
 {
     return isa_cap >= KERNELS_AVX512 && kernels_have_avx2() && __builtin_cpu_supports("avx512f") &&
            __builtin_cpu_supports("avx512dq");
 }
-
-/* hsum8 of 16 dot products at once. a[i] holds products 2i (low 256 bits)
- * and 2i + 1 (high 256 bits); lane m of the result is product m's lane sum,
- * added in hsum8's order ((0+4)+(2+6)) + ((1+5)+(3+7)), so it has hsum8's
- * bits. */
-AVX512_TARGET static inline __attribute__((always_inline)) __m512 hsum8_x16(const __m512 a[8])
-{
-    __m512 s[4]; /* s[i], 128-bit lane c: lanes 0+4, 1+5, 2+6, 3+7 of product 4i + c */
-    _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++)
-        s[i] = _mm512_add_ps(_mm512_shuffle_f32x4(a[2 * i], a[2 * i + 1], _MM_SHUFFLE(2, 0, 2, 0)),
-                             _mm512_shuffle_f32x4(a[2 * i], a[2 * i + 1], _MM_SHUFFLE(3, 1, 3, 1)));
-    /* lane c: (0+4)+(2+6), (1+5)+(3+7) of product c, then of product 4 + c (t01), 8 + c, 12 + c (t23) */
-    __m512 t01 = _mm512_add_ps(_mm512_shuffle_ps(s[0], s[1], _MM_SHUFFLE(1, 0, 1, 0)),
-                               _mm512_shuffle_ps(s[0], s[1], _MM_SHUFFLE(3, 2, 3, 2)));
-    __m512 t23 = _mm512_add_ps(_mm512_shuffle_ps(s[2], s[3], _MM_SHUFFLE(1, 0, 1, 0)),
-                               _mm512_shuffle_ps(s[2], s[3], _MM_SHUFFLE(3, 2, 3, 2)));
-    /* element 4c + e: the sum of product 4e + c */
-    __m512 r = _mm512_add_ps(_mm512_shuffle_ps(t01, t23, _MM_SHUFFLE(2, 0, 2, 0)),
-                             _mm512_shuffle_ps(t01, t23, _MM_SHUFFLE(3, 1, 3, 1)));
-    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-    return _mm512_permutexvar_ps(order, r);
-}
-
-/* The lane sums of the first 6P accumulators of acc (row pair p, W row j at
- * p * 6 + j): sums[2i] and sums[2i + 1] for the low and high half of acc i. */
-AVX512_TARGET static inline __attribute__((always_inline)) void block512_sums(__m512 acc[MM512_PAIRS][MM512_OUT],
-                                                                               int P, float *sums)
-{
-    int n = P * MM512_OUT;
-    _Pragma("GCC unroll 3") for (int g = 0; g < n; g += 8) {
-        __m512 a[8];
-        _Pragma("GCC unroll 8") for (int i = 0; i < 8; i++)
-            a[i] = g + i < n ? acc[(g + i) / MM512_OUT][(g + i) % MM512_OUT] : _mm512_setzero_ps();
-        _mm512_storeu_ps(sums + 2 * g, hsum8_x16(a));
-    }
-}
-
-/* Y = lane sums + b for a block without leftover k's (in a multiple of 8,
- * so fma_tail would add nothing): the 6 outputs of a row with one masked
- * store. sums as block512_sums leaves them: pair p's rows alternate from
- * sums + 12p. */
-AVX512_TARGET static inline __attribute__((always_inline)) void block512_store(const float *sums, int P, int nrows,
-                                                                                const float *b, float *Y, size_t ldy)
-{
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
-    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
-    const __mmask16 six = (1u << MM512_OUT) - 1u;
-    __m512 bias = b ? _mm512_maskz_loadu_ps(six, b) : _mm512_setzero_ps();
-    _Pragma("GCC unroll 4") for (int p = 0; p < P; p++) {
-        __m512 pair = _mm512_loadu_ps(sums + 2 * p * MM512_OUT);
-        _mm512_mask_storeu_ps(Y + (size_t)(2 * p) * ldy, six, _mm512_add_ps(_mm512_permutexvar_ps(even, pair), bias));
-        if (2 * p + 1 < nrows)
-            _mm512_mask_storeu_ps(Y + (size_t)(2 * p + 1) * ldy, six,
-                                  _mm512_add_ps(_mm512_permutexvar_ps(odd, pair), bias));
-    }
-}
-
-/* Packs X rows 0 .. rows - 1 by pairs for the blocks below: for pair p and
- * k = 0, 8, .. < in8 (in8 a multiple of 8), the floats X[2p][k .. k + 7]
- * then X[2p + 1][k .. k + 7] at packed + p * 2 * in8 + 2 * k. An odd last
- * row is paired with itself. packed holds (rows + 1) / 2 * 2 * in8 floats. */
-AVX512_TARGET static void pack_row_pairs(const float *X, size_t ldx, int rows, int in8, float *packed)
-{
-    for (int r = 0; r < rows; r += 2) {
-        const float *x0 = X + (size_t)r * ldx, *x1 = r + 1 < rows ? x0 + ldx : x0;
-        float *dst = packed + (size_t)r * in8;
-        for (int k = 0; k < in8; k += 8) {
-            _mm256_storeu_ps(dst + 2 * k, _mm256_loadu_ps(x0 + k));
-            _mm256_storeu_ps(dst + 2 * k + 8, _mm256_loadu_ps(x1 + k));
-        }
-    }
-}
-
-/* Y rows r0 .. r0 + nrows - 1 (nrows is 2P, or 2P - 1 when the last pair is
- * an odd row with its copy), columns o0 .. o0 + 5. XP: the block's packed
- * pairs (pack_row_pairs with in8 = in & ~7); X: its rows, for the k >= in8
- * leftovers. */
-AVX512_TARGET static inline __attribute__((always_inline)) void block512(const float *XP, const float *X, size_t ldx,
-                                                                          int P, int nrows, const float *w, int in,
-                                                                          const float *b, float *Y, size_t ldy)
-{
-    __m512 acc[MM512_PAIRS][MM512_OUT];
-    _Pragma("GCC unroll 4") for (int p = 0; p < P; p++)
-        _Pragma("GCC unroll 6") for (int j = 0; j < MM512_OUT; j++) acc[p][j] = _mm512_setzero_ps();
-    const int in8 = in & ~7;
-    int k = 0;
-    for (; k < in8; k += 8) {
-        __m512 x[MM512_PAIRS];
-        _Pragma("GCC unroll 4") for (int p = 0; p < P; p++) x[p] = _mm512_loadu_ps(XP + (size_t)p * 2 * in8 + 2 * k);
-        if (!(k & 15)) /* the next block's W rows, a cache line each */
-            _Pragma("GCC unroll 6") for (int j = MM512_OUT; j < 2 * MM512_OUT; j++)
-                _mm_prefetch((const char *)(w + (size_t)j * in + k), _MM_HINT_T0);
-        _Pragma("GCC unroll 6") for (int j = 0; j < MM512_OUT; j++) {
-            __m512 c = _mm512_broadcast_f32x8(_mm256_loadu_ps(w + (size_t)j * in + k));
-            _Pragma("GCC unroll 4") for (int p = 0; p < P; p++) acc[p][j] = _mm512_fmadd_ps(x[p], c, acc[p][j]);
-        }
-    }
-    float sums[2 * MM512_PAIRS * MM512_OUT + 16];
-    block512_sums(acc, P, sums);
-    if (k == in) { /* no leftovers */
-        block512_store(sums, P, nrows, b, Y, ldy);
-        return;
-    }
-    _Pragma("GCC unroll 4") for (int p = 0; p < P; p++)
-        _Pragma("GCC unroll 6") for (int j = 0; j < MM512_OUT; j++) {
-            const float *x0 = X + (size_t)(2 * p) * ldx, *wj = w + (size_t)j * in;
-            const float *lanes = sums + 2 * (p * MM512_OUT + j);
-            float bj = b ? b[j] : 0.0f;
-            Y[(size_t)(2 * p) * ldy + j] = fma_tail(lanes[0], x0, wj, k, in) + bj;
-            if (2 * p + 1 < nrows) Y[(size_t)(2 * p + 1) * ldy + j] = fma_tail(lanes[1], x0 + ldx, wj, k, in) + bj;
-        }
-}
-
-AVX512_TARGET static void block512_4(const float *XP, const float *X, size_t ldx, int nrows, const void *w, int in,
-                                     const float *b, float *Y, size_t ldy)
-{
-    block512(XP, X, ldx, 4, nrows, w, in, b, Y, ldy);
-}
-AVX512_TARGET static void block512_3(const float *XP, const float *X, size_t ldx, int nrows, const void *w, int in,
-                                     const float *b, float *Y, size_t ldy)
-{
-    block512(XP, X, ldx, 3, nrows, w, in, b, Y, ldy);
-}
-AVX512_TARGET static void block512_2(const float *XP, const float *X, size_t ldx, int nrows, const void *w, int in,
-                                     const float *b, float *Y, size_t ldy)
-{
-    block512(XP, X, ldx, 2, nrows, w, in, b, Y, ldy);
-}
-AVX512_TARGET static void block512_1(const float *XP, const float *X, size_t ldx, int nrows, const void *w, int in,
-                                     const float *b, float *Y, size_t ldy)
-{
-    block512(XP, X, ldx, 1, nrows, w, in, b, Y, ldy);
-}
-
-static void matmul_nt_avx2(const float *X, size_t ldx, const float *W, const float *b, float *Y, size_t ldy,
-                           int rows, int out, int in);
-
-/* The rows of the AVX-512 blocks, packed once per call: as many as
- * MM512_PACK_FLOATS holds (an even count), or 0 when not even two fit or
- * in < 8 (the AVX2 path then does it all). */
-static int rows_per_pack(int in)
-{
-    int in8 = in & ~7;
-    return in8 ? MM512_PACK_FLOATS / in8 / 2 * 2 : 0;
-}
-
-/* The AVX-512 blocks of one weight type: block[P - 1] computes P row pairs
- * against 6 W rows (w: W row o0, as stored); rest computes every W row
- * past the last block of 6 with the AVX2 path (W: its first row). */
-typedef struct block512_set {
-    void (*block[MM512_PAIRS])(const float *XP, const float *X, size_t ldx, int nrows, const void *w, int in,
-                               const float *b, float *Y, size_t ldy);
-    void (*rest)(const float *X, size_t ldx, const void *W, const float *b, float *Y, size_t ldy, int rows, int out,
-                 int in);
-    size_t w_bytes; /* bytes per weight */
-} block512_set;
-
-/* rows >= 2: chunks of rows_per_pack(in) rows, packed by pairs, through
- * set's blocks of 6 W rows (a block stays in L1 while every row pair of the
- * chunk passes); the last out % 6 W rows, or everything when in < 8, by
- * set->rest. */
-AVX512_TARGET static void matmul_packed(const float *X, size_t ldx, const void *W, const float *b, float *Y,
-                                        size_t ldy, int rows, int out, int in, const block512_set *set)
-{
-    int chunk = rows_per_pack(in), in8 = in & ~7;
-    const char *Wb = W;
-    size_t w_row = set->w_bytes * (size_t)in;
-    if (chunk == 0) {
-        set->rest(X, ldx, W, b, Y, ldy, rows, out, in);
-        return;
-    }
-    float packed[MM512_PACK_FLOATS];
-    for (int r0 = 0; r0 < rows; r0 += chunk) {
-        int n = rows - r0 < chunk ? rows - r0 : chunk, o = 0;
-        const float *Xc = X + (size_t)r0 * ldx;
-        float *Yc = Y + (size_t)r0 * ldy;
-        pack_row_pairs(Xc, ldx, n, in8, packed);
-        for (; o + MM512_OUT <= out; o += MM512_OUT) {
-            const void *w = Wb + (size_t)o * w_row;
-            const float *bo = b ? b + o : NULL;
-            for (int r = 0; r < n; r += 2 * MM512_PAIRS) {
-                int left = n - r < 2 * MM512_PAIRS ? n - r : 2 * MM512_PAIRS; /* rows of this block */
-                set->block[(left + 1) / 2 - 1](packed + (size_t)r * in8, Xc + (size_t)r * ldx, ldx, left, w, in, bo,
-                                               Yc + (size_t)r * ldy + o, ldy);
-            }
-        }
-        if (o < out) set->rest(Xc, ldx, Wb + (size_t)o * w_row, b ? b + o : NULL, Yc + o, ldy, n, out - o, in);
-    }
-}
-
-static void rest_f32(const float *X, size_t ldx, const void *W, const float *b, float *Y, size_t ldy, int rows,
-                     int out, int in)
-{
-    matmul_nt_avx2(X, ldx, W, b, Y, ldy, rows, out, in);
-}
-
-static const block512_set blocks_f32 = {{block512_1, block512_2, block512_3, block512_4}, rest_f32, sizeof(float)};
-
-/* Outer loop over blocks of W rows (a block stays in L1 while every X row
- * passes), inner loop over X rows in pairs: W is streamed from memory once. */
-AVX_TARGET static void matmul_nt_avx2(const float *X, size_t ldx, const float *W, const float *b, float *Y,
-                                      size_t ldy, int rows, int out, int in)
-{
-    if (out <= 0 || rows <= 0) return;
-    int o = 0;
-    if (rows == 1)
-        for (; o + 8 <= out; o += 8) block_1x8(X, W + (size_t)o * in, in, b ? b + o : NULL, Y + o);
-    for (; o + MM_BLOCK_OUT <= out; o += MM_BLOCK_OUT) {
-        const float *w = W + (size_t)o * in;
-        int r = 0;
-        for (; r + 3 <= rows; r += 3) {
-            float blk[3][4];
-            block_3x4(X + (size_t)r * ldx, X + (size_t)(r + 1) * ldx, X + (size_t)(r + 2) * ldx, w, in, blk);
-            for (int i = 0; i < 3; i++)
-                for (int j = 0; j < 4; j++) Y[(size_t)(r + i) * ldy + o + j] = blk[i][j] + (b ? b[o + j] : 0.0f);
-        }
-        for (; r + MM_BLOCK_ROWS <= rows; r += MM_BLOCK_ROWS) {
-            float blk[2][4];
-            block_2x4(X + (size_t)r * ldx, X + (size_t)(r + 1) * ldx, w, in, blk);
-            for (int i = 0; i < 2; i++)
-                for (int j = 0; j < 4; j++) Y[(size_t)(r + i) * ldy + o + j] = blk[i][j] + (b ? b[o + j] : 0.0f);
-        }
-        for (; r < rows; r++) {
-            float blk[4];
-            block_1x4(X + (size_t)r * ldx, w, in, blk);
-            for (int j = 0; j < 4; j++) Y[(size_t)r * ldy + o + j] = blk[j] + (b ? b[o + j] : 0.0f);
-        }
-    }
-    for (; o < out; o++)
-        for (int r = 0; r < rows; r++)
-            Y[(size_t)r * ldy + o] = dot_avx2(X + (size_t)r * ldx, W + (size_t)o * in, in) + (b ? b[o] : 0.0f);
-}
-/* ---- float32 products with IEEE-half weights --------------------------------
- * The same lanes, sums and tails as above, the W values widened (exactly)
- * as they are loaded. */
-#define F16_TARGET __attribute__((target("avx2,fma,f16c")))
-#define F16_512_TARGET __attribute__((target("avx512f,avx512dq,avx2,fma,f16c")))
-
-static int cpu_has_f16c(void);
-
-F16_TARGET static inline __m256 load_h8(const uint16_t *w)
-{
-    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)w));
-}
-
-/* fma_tail and dot_tail with half weights */
-F16_TARGET static inline float fma_tail_h(float lanes, const float *a, const uint16_t *w, int k0, int n)
-{
-    __m128 s = _mm_set_ss(lanes);
-    for (int k = k0; k < n; k++) s = _mm_fmadd_ss(_mm_load_ss(a + k), _mm_set_ss(_cvtsh_ss(w[k])), s);
-    return _mm_cvtss_f32(s);
-}
-
-F16_TARGET static inline float dot_tail_h(__m256 acc, const float *a, const uint16_t *w, int k0, int n)
-{
-    return fma_tail_h(hsum8(acc), a, w, k0, n);
-}
-
-F16_TARGET static float dot_h(const float *a, const uint16_t *w, int n)
-{
-    __m256 acc = _mm256_setzero_ps();
-    int k = 0;
-    for (; k + 8 <= n; k += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + k), load_h8(w + k), acc);
-    return dot_tail_h(acc, a, w, k, n);
-}
-
-/* y[0..7] = one X row against W rows o .. o+7, plus b[0..7] (b may be NULL) */
-F16_TARGET static void block_1x8_h(const float *x0, const uint16_t *w, int in, const float *b, float *y)
-{
-    __m256 a[8];
-    _Pragma("GCC unroll 8") for (int j = 0; j < 8; j++) a[j] = _mm256_setzero_ps();
-    int k = 0;
-    for (; k + 8 <= in; k += 8) {
-        __m256 v = _mm256_loadu_ps(x0 + k);
-        if (!(k & 31)) /* the next eight W rows, a cache line each time */
-            for (int j = 8; j < 16; j++) _mm_prefetch((const char *)(w + (size_t)j * in + k), _MM_HINT_T0);
-        _Pragma("GCC unroll 8") for (int j = 0; j < 8; j++) a[j] = _mm256_fmadd_ps(v, load_h8(w + (size_t)j * in + k), a[j]);
-    }
-    if (k == in) { /* no leftovers: the eight lane sums at once */
-        _mm256_storeu_ps(y, _mm256_add_ps(hsum8_x8(a), b ? _mm256_loadu_ps(b) : _mm256_setzero_ps()));
-        return;
-    }
-    _Pragma("GCC unroll 8") for (int j = 0; j < 8; j++)
-        y[j] = dot_tail_h(a[j], x0, w + (size_t)j * in, k, in) + (b ? b[j] : 0.0f);
-}
-
-/* block512 with half weights: 8 halves broadcast to both 256-bit halves, widened */
-F16_512_TARGET static inline __attribute__((always_inline)) void block512h(const float *XP, const float *X,
-                                                                            size_t ldx, int P, int nrows,
-                                                                            const uint16_t *w, int in,
-                                                                            const float *b, float *Y, size_t ldy)
-{
-    __m512 acc[MM512_PAIRS][MM512_OUT];
-    _Pragma("GCC unroll 4") for (int p = 0; p < P; p++)
-        _Pragma("GCC unroll 6") for (int j = 0; j < MM512_OUT; j++) acc[p][j] = _mm512_setzero_ps();
-    const int in8 = in & ~7;
-    int k = 0;
-    for (; k < in8; k += 8) {
-        __m512 x[MM512_PAIRS];
-        _Pragma("GCC unroll 4") for (int p = 0; p < P; p++) x[p] = _mm512_loadu_ps(XP + (size_t)p * 2 * in8 + 2 * k);
-        if (!(k & 31)) /* the next block's W rows, a cache line each */
-            _Pragma("GCC unroll 6") for (int j = MM512_OUT; j < 2 * MM512_OUT; j++)
-                _mm_prefetch((const char *)(w + (size_t)j * in + k), _MM_HINT_T0);
-        _Pragma("GCC unroll 6") for (int j = 0; j < MM512_OUT; j++) {
-            __m512 c = _mm512_cvtph_ps(
-                _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(w + (size_t)j * in + k))));
-            _Pragma("GCC unroll 4") for (int p = 0; p < P; p++) acc[p][j] = _mm512_fmadd_ps(x[p], c, acc[p][j]);
-        }
-    }
-    float sums[2 * MM512_PAIRS * MM512_OUT + 16];
-    block512_sums(acc, P, sums);
-    if (k == in) { /* no leftovers */
-        block512_store(sums, P, nrows, b, Y, ldy);
-        return;
-    }
-    _Pragma("GCC unroll 4") for (int p = 0; p < P; p++)
-        _Pragma("GCC unroll 6") for (int j = 0; j < MM512_OUT; j++) {
-            const float *x0 = X + (size_t)(2 * p) * ldx;
-            const uint16_t *wj = w + (size_t)j * in;
-            const float *lanes = sums + 2 * (p * MM512_OUT + j);
-            float bj = b ? b[j] : 0.0f;
-            Y[(size_t)(2 * p) * ldy + j] = fma_tail_h(lanes[0], x0, wj, k, in) + bj;
-            if (2 * p + 1 < nrows) Y[(size_t)(2 * p + 1) * ldy + j] = fma_tail_h(lanes[1], x0 + ldx, wj, k, in) + bj;
-        }
-}
-
-F16_512_TARGET static void block512h_4(const float *XP, const float *X, size_t ldx, int nrows, const void *w,
-                                       int in, const float *b, float *Y, size_t ldy)
-{
-    block512h(XP, X, ldx, 4, nrows, w, in, b, Y, ldy);
-}
-F16_512_TARGET static void block512h_3(const float *XP, const float *X, size_t ldx, int nrows, const void *w,
-                                       int in, const float *b, float *Y, size_t ldy)
-{
-    block512h(XP, X, ldx, 3, nrows, w, in, b, Y, ldy);
-}
-F16_512_TARGET static void block512h_2(const float *XP, const float *X, size_t ldx, int nrows, const void *w,
-                                       int in, const float *b, float *Y, size_t ldy)
-{
-    block512h(XP, X, ldx, 2, nrows, w, in, b, Y, ldy);
-}
-F16_512_TARGET static void block512h_1(const float *XP, const float *X, size_t ldx, int nrows, const void *w,
-                                       int in, const float *b, float *Y, size_t ldy)
-{
-    block512h(XP, X, ldx, 1, nrows, w, in, b, Y, ldy);
-}
-
-/* Rows one at a time (blocks of 8 W rows, then single dots) */
-F16_TARGET static void matmul_h_rows(const float *X, size_t ldx, const uint16_t *W, const float *b, float *Y,
-                                     size_t ldy, int rows, int out, int in)
-{
-    for (int r = 0; r < rows; r++) {
-        const float *x = X + (size_t)r * ldx;
-        float *y = Y + (size_t)r * ldy;
-        int o = 0;
-        for (; o + 8 <= out; o += 8) block_1x8_h(x, W + (size_t)o * in, in, b ? b + o : NULL, y + o);
-        for (; o < out; o++) y[o] = dot_h(x, W + (size_t)o * in, in) + (b ? b[o] : 0.0f);
-    }
-}
-
-static void rest_half(const float *X, size_t ldx, const void *W, const float *b, float *Y, size_t ldy, int rows,
-                      int out, int in)
-{
-    matmul_h_rows(X, ldx, W, b, Y, ldy, rows, out, in);
-}
-
-static const block512_set blocks_half = {{block512h_1, block512h_2, block512h_3, block512h_4}, rest_half,
-                                         sizeof(uint16_t)};
 #endif /* S2S_X86 */
-
-int matmul_nt_half(const float *X, size_t ldx, const void *Wh, const float *b, float *Y, size_t ldy, int rows,
-                   int out, int in)
-{
-#ifdef S2S_X86
-    if (!kernels_have_avx2() || !cpu_has_f16c() || ((uintptr_t)Wh & 1)) return 0;
-    if (rows >= 2 && kernels_have_avx512())
-        matmul_packed(X, ldx, Wh, b, Y, ldy, rows, out, in, &blocks_half);
-    else
-        matmul_h_rows(X, ldx, Wh, b, Y, ldy, rows, out, in);
-    return 1;
-#else
-    (void)X; (void)ldx; (void)Wh; (void)b; (void)Y; (void)ldy; (void)rows; (void)out; (void)in;
-    return 0;
-#endif
-}
-
-
-
-/* ---- dispatch -------------------------------------------------------------- */
-
-void matmul_nt(const float *X, size_t ldx, const float *W, const float *b, float *Y, size_t ldy,
-               int rows, int out, int in)
-{
-#ifdef S2S_X86
-    if (rows >= 2 && kernels_have_avx512()) {
-        matmul_packed(X, ldx, W, b, Y, ldy, rows, out, in, &blocks_f32);
-        return;
-    }
-    if (kernels_have_avx2()) {
-        matmul_nt_avx2(X, ldx, W, b, Y, ldy, rows, out, in);
-        return;
-    }
-#endif
-    matmul_nt_portable(X, ldx, W, b, Y, ldy, rows, out, in);
-}
-
-void matvec(const float *W, const float *x, const float *b, float *y, int out, int in)
-{
-    matmul_nt(x, (size_t)in, W, b, y, (size_t)out, 1, out, in);
-}
 
 float dot(const float *a, const float *b, int n)
 {
@@ -878,7 +329,7 @@ void fp_flush_subnormals_end(unsigned saved)
 /* CPUID leaf 1, ECX bit 29 (clang's __builtin_cpu_supports has no "f16c"),
  * asked once: under a hypervisor every CPUID instruction traps, and the
  * embedding rows of an F16 model are widened at every decoder step. */
-static int cpu_has_f16c(void)
+int kernels_have_f16c(void)
 {
     static atomic_int known = -1; /* racing first calls store the same value */
     int k = atomic_load_explicit(&known, memory_order_relaxed);
@@ -889,7 +340,14 @@ static int cpu_has_f16c(void)
     }
     return k;
 }
+#else
+int kernels_have_f16c(void)
+{
+    return 0;
+}
+#endif
 
+#ifdef S2S_X86
 __attribute__((target("avx2,f16c"))) static size_t f16_block_f16c(const unsigned char *src, float *dst, size_t n)
 {
     size_t i = 0;
@@ -913,7 +371,7 @@ size_t widen_half_block(const void *src, float *dst, size_t n, int bf16)
 {
 #ifdef S2S_X86
     if (bf16 && kernels_have_avx2()) return bf16_block_avx2(src, dst, n);
-    if (!bf16 && kernels_have_avx2() && cpu_has_f16c()) return f16_block_f16c(src, dst, n);
+    if (!bf16 && kernels_have_avx2() && kernels_have_f16c()) return f16_block_f16c(src, dst, n);
 #endif
     (void)src; (void)dst; (void)n; (void)bf16;
     return 0;
@@ -1667,11 +1125,4 @@ void matmul_q8(const float *X, size_t ldx, const qmat *W, const float *b, float 
     for (int o = 0; o < out; o++)
         for (int r = 0; r < rows; r++)
             Y[(size_t)r * ldy + o] = q8_out(dot_q8_portable(xb + (size_t)r * n, W, o, n), W, o, sx[r], b);
-}
-
-void matmul_nt_or_q8(const qmat *qw, const float *X, size_t ldx, const float *W, const float *b, float *Y,
-                     size_t ldy, int rows, int out, int in, float *scratch)
-{
-    if (qw) matmul_q8(X, ldx, qw, b, Y, ldy, rows, scratch);
-    else matmul_nt(X, ldx, W, b, Y, ldy, rows, out, in);
 }

@@ -2,11 +2,12 @@
  * kernels.h - the numeric building blocks: matrix products, softmax, cells'
  * nonlinearities. Row-major float32 throughout.
  *
- * Determinism: every output element of matmul_nt is computed with the same
- * accumulation order whatever the number of rows, the blocking or the thread,
- * so one sentence decoded alone or inside a batch gives bit-identical numbers.
- * AVX2+FMA code is chosen at run time when the CPU has it; the portable path
- * follows the same 8-lane accumulation order.
+ * Determinism: every output element of matmul_wp is computed with the same
+ * accumulation order whatever the number of rows, the blocking, the thread or
+ * the instruction set, so one sentence decoded alone or inside a batch gives
+ * bit-identical numbers. AVX-512 or AVX2+FMA code is chosen at run time when
+ * the CPU has it; the portable path follows the same orders (with fmaf where
+ * the vector paths fuse).
  */
 #ifndef S2S_KERNELS_H
 #define S2S_KERNELS_H
@@ -14,23 +15,40 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Y (rows, out) = X (rows, in) @ W^T + b, with W (out, in) as torch.nn.Linear
- * stores it, b (out,) or NULL. ldx/ldy are the row strides of X and Y in
- * floats (>= in, >= out). Y must not alias X or W. */
-void matmul_nt(const float *X, size_t ldx, const float *W, const float *b, float *Y, size_t ldy,
-               int rows, int out, int in);
+/* A weight matrix W (out, in), as torch.nn.Linear stores it, laid out for
+ * the matrix products: transposed, in panels of WP_WIDTH output columns,
+ * each panel k after k (the WP_WIDTH weights W[64p .. 64p + 63][k] side by
+ * side, zero past `out`). Float32, or IEEE halves kept half (the same
+ * products: a half widens exactly). Exactly one of f32, f16 is set; both
+ * owned (wpack_free). */
+#define WP_WIDTH 64
+typedef struct wpack {
+    float *f32;
+    uint16_t *f16;
+    int out, in;
+} wpack;
 
-/* y (out,) = W (out, in) @ x (in,) + b: matmul_nt with one row. */
-void matvec(const float *W, const float *x, const float *b, float *y, int out, int in);
+/* Packs W (out, in) float32 into p. Returns 0 when out of memory (p empty). */
+int wpack_init(wpack *p, const float *W, int out, int in);
 
-/* matmul_nt with W given as IEEE halves (little-endian, 2-byte aligned):
- * the same bits as matmul_nt on W widened to float32, reading half the
- * bytes. Returns 0 (and does nothing) when the CPU lacks AVX2, FMA or F16C:
- * the caller then uses a float32 copy. */
-int matmul_nt_half(const float *X, size_t ldx, const void *Wh, const float *b, float *Y, size_t ldy, int rows,
-                   int out, int in);
+/* Packs W (out, in) given as little-endian IEEE halves (any alignment),
+ * kept half. Returns 0 when out of memory or when the CPU cannot widen
+ * halves in vectors (no F16C; p empty): the caller then packs the widened
+ * float32 copy. */
+int wpack_init_half(wpack *p, const void *Wh, int out, int in);
 
-/* a (n,) . b (n,), same accumulation order as matmul_nt. */
+void wpack_free(wpack *p);
+
+/* Y (rows, out) = X (rows, in) @ W^T + b, b (out,) or NULL; ldx/ldy are the
+ * row strides of X and Y in floats (>= in, >= out). Y must not alias X.
+ * Each element: the products x[k] * W[o][k] for k = 0, 1, .. in - 1 added
+ * one fused multiply-add at a time from 0, then b[o]: the same bits whatever
+ * the number of rows, the blocking, the thread or the instruction set. */
+void matmul_wp(const float *X, size_t ldx, const wpack *W, const float *b, float *Y, size_t ldy, int rows);
+
+/* a (n,) . b (n,): eight running lanes (lane l takes k = 8i + l), summed
+ * ((0+4)+(2+6)) + ((1+5)+(3+7)), then the leftover k one by one; the same
+ * bits on every path. */
 float dot(const float *a, const float *b, int n);
 
 /* In place over x (n,): softmax; log_softmax. n >= 1. */
@@ -126,15 +144,17 @@ void matmul_q8(const float *X, size_t ldx, const qmat *W, const float *b, float 
                float *scratch);
 
 /* Y (rows, out) = X (rows, in) W^T + b: with qw, the int8 copy of W, when
- * the fast mode gives one (matmul_q8, scratch as it needs), else F32
- * (matmul_nt). */
-void matmul_nt_or_q8(const qmat *qw, const float *X, size_t ldx, const float *W, const float *b, float *Y,
-                     size_t ldy, int rows, int out, int in, float *scratch);
+ * the fast mode gives one (matmul_q8, scratch as it needs), else float32
+ * (matmul_wp on W). */
+void matmul_wp_or_q8(const qmat *qw, const float *X, size_t ldx, const wpack *W, const float *b, float *Y,
+                     size_t ldy, int rows, float *scratch);
 
 /* 1 when the AVX2+FMA kernels are in use on this CPU; 1 when the AVX-512
- * matrix kernel (same accumulation order, so the same bits) is too. */
+ * kernels (the same accumulation orders, so the same bits) are too; 1 when
+ * the CPU widens halves in vectors (F16C). */
 int kernels_have_avx2(void);
 int kernels_have_avx512(void);
+int kernels_have_f16c(void);
 
 /* For tests: the kernels used from now on are at most `widest` (the CPU
  * still decides below it), so that every path can be checked against the

@@ -318,9 +318,71 @@ static s2s_status bind_all(loader *L)
     if ((st = bind(L, "decoder.out.weight", V_tgt, m->cfg.dec.hidden, 1, note_tgt, &w->out_w)) ||
         (st = bind(L, "decoder.out.bias", V_tgt, -1, 1, note_tgt, &w->out_b)))
         return st;
-    const st_tensor *ow = safetensors_find(&L->st, "decoder.out.weight");
-    if (ow->dtype == ST_F16 && host_is_little_endian() && (uintptr_t)ow->data % 2 == 0) w->out_half = ow->data;
     return S2S_OK;
+}
+
+/* Packs one bound matrix (out, in) for matmul_wp; a matrix the model does
+ * not have (W NULL) stays empty. */
+static s2s_status pack(loader *L, const char *name, const float *W, int out, int in, wpack *p)
+{
+    if (!W || wpack_init(p, W, out, in)) return S2S_OK;
+    return s2s_fail(L->err, S2S_ERR_NOMEM, "%s: out of memory for tensor \"%s\"", L->wname, name);
+}
+
+/* Packs every weight matrix of the products (after bind_all). */
+static s2s_status pack_all(loader *L)
+{
+    s2s_model *m = L->m;
+    const model_config *c = &m->cfg;
+    model_weights *w = &m->w;
+    int Hd = c->dec.hidden, D = m->mem_dim, A = c->attention_size, V = vocab_size(m->vocab[S2S_TARGET]);
+    s2s_status st;
+    for (int k = 0; k < c->enc.layers; k++)
+        for (int d = 0; d < m->enc_dirs; d++) {
+            rnn_layer *l = &w->enc_rnn[k][d];
+            int GH = cell_gates(c->enc.cell) * l->hidden;
+            if ((st = pack(L, "encoder.rnn.weight_ih", l->w_ih, GH, l->in, &l->p_ih)) ||
+                (st = pack(L, "encoder.rnn.weight_hh", l->w_hh, GH, l->hidden, &l->p_hh)))
+                return st;
+        }
+    for (int k = 0; k < c->dec.layers; k++) {
+        rnn_layer *l = &w->dec_rnn[k];
+        int GH = cell_gates(c->dec.cell) * l->hidden;
+        if ((st = pack(L, "decoder.rnn.weight_ih", l->w_ih, GH, l->in, &l->p_ih)) ||
+            (st = pack(L, "decoder.rnn.weight_hh", l->w_hh, GH, l->hidden, &l->p_hh)))
+            return st;
+    }
+    int wa_out = c->attention == ATTN_BAHDANAU ? A : Hd, wa_in = c->attention == ATTN_BAHDANAU ? Hd : D;
+    if ((st = pack(L, "bridge.weight", w->bridge_w, Hd, D, &w->bridge)) ||
+        (st = pack(L, "decoder.attention.Wa.weight", w->attn_wa_w, wa_out, wa_in, &w->attn_wa)) ||
+        (st = pack(L, "decoder.attention.Ua.weight", w->attn_ua_w, A, D, &w->attn_ua)) ||
+        (st = pack(L, "decoder.attention.Wp.weight", w->attn_wp_w, c->predictor_size, Hd, &w->attn_wp)) ||
+        (st = pack(L, "decoder.attention.mha.q_proj", w->mha_q_w, Hd, Hd, &w->mha_q)) ||
+        (st = pack(L, "decoder.attention.mha.k_proj", w->mha_k_w, Hd, D, &w->mha_k)) ||
+        (st = pack(L, "decoder.attention.mha.v_proj", w->mha_v_w, Hd, D, &w->mha_v)) ||
+        (st = pack(L, "decoder.attention.mha.out_proj.weight", w->mha_out_w, Hd, Hd, &w->mha_out)) ||
+        (st = pack(L, "decoder.attention_out.weight", w->attn_out_w, Hd, m->ctx_dim + Hd, &w->attn_out)))
+        return st;
+    const st_tensor *ow = safetensors_find(&L->st, "decoder.out.weight");
+    if (ow->dtype == ST_F16 && host_is_little_endian() && wpack_init_half(&w->out, ow->data, V, Hd))
+        return S2S_OK;
+    return pack(L, "decoder.out.weight", w->out_w, V, Hd, &w->out);
+}
+
+static void wpack_free_all(s2s_model *m)
+{
+    model_weights *w = &m->w;
+    for (int k = 0; k < S2S_MAX_LAYERS; k++) {
+        for (int d = 0; d < 2; d++) {
+            wpack_free(&w->enc_rnn[k][d].p_ih);
+            wpack_free(&w->enc_rnn[k][d].p_hh);
+        }
+        wpack_free(&w->dec_rnn[k].p_ih);
+        wpack_free(&w->dec_rnn[k].p_hh);
+    }
+    wpack *all[] = {&w->bridge, &w->attn_wa, &w->attn_ua, &w->attn_wp, &w->mha_q,
+                    &w->mha_k,  &w->mha_v,   &w->mha_out, &w->attn_out, &w->out};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) wpack_free(all[i]);
 }
 
 /* ---- paths ---------------------------------------------------------------- */
@@ -550,7 +612,7 @@ s2s_model *s2s_model_load_with(const char *dir, const s2s_model_load_params *par
     if ((st = safetensors_parse(m->map, m->map_size, m->cfg.weights, &L.st, err)))
         goto fail;
     L.wname = m->cfg.weights;
-    if ((st = bind_all(&L)))
+    if ((st = bind_all(&L)) || (st = pack_all(&L)))
         goto fail;
     qsort(m->tensors, m->n_tensors, sizeof *m->tensors, cmp_model_tensor);
     safetensors_free(&L.st);
@@ -577,6 +639,7 @@ void s2s_model_free(s2s_model *m)
         free(m->tensors[i].owned);
     }
     free(m->tensors);
+    wpack_free_all(m);
     safetensors_unmap(m->map, m->map_size);
     tokenizer_free(m->tokenizer);
     vocab_free(m->vocab[0]);

@@ -69,6 +69,7 @@ typedef struct model_config {
  * w_ih (G*H, in), w_hh (G*H, H), b_ih (G*H,), b_hh (G*H,). */
 typedef struct rnn_layer {
     const float *w_ih, *w_hh, *b_ih, *b_hh;
+    wpack p_ih, p_hh;  /* w_ih, w_hh packed for matmul_wp */
     int in;      /* input size of this layer */
     int hidden;  /* H */
 } rnn_layer;
@@ -76,9 +77,9 @@ typedef struct rnn_layer {
 typedef struct model_weights {
     /* The embeddings stay half/bfloat16 when stored so (see kernels.h
      * "weights"): only the rows in use are widened, so loading skips most of
-     * the copy. Everything else is float32 (decoder.out.weight is read whole
-     * at every step; a widened copy measured about 13% faster than widening
-     * blocks of it on the fly). */
+     * the copy. The other tensors are float32 views (widened copies for
+     * F16/BF16 files); the matrices of the products are also packed (the
+     * wpack fields below). */
     weights enc_embedding;                      /* (V_src, enc.emb) */
     rnn_layer enc_rnn[S2S_MAX_LAYERS][2];       /* [layer][direction] */
     const float *bridge_w, *bridge_b;           /* mean_tanh: (H_d, D), (H_d,) */
@@ -96,10 +97,12 @@ typedef struct model_weights {
     const float *attn_out_w, *attn_out_b;       /* after_rnn: (H_d, C+H_d), bias or NULL */
     const float *copy_w, *copy_b;               /* copy gate: (1, C+H_d+emb_d), (1,) */
     const float *out_w, *out_b;                 /* (V_tgt, O), (V_tgt,) */
-    const void *out_half;                       /* decoder.out.weight as stored when the file
-                                                   has it as F16 (a view into the mapping):
-                                                   the output projection reads half the bytes,
-                                                   same results; else NULL */
+    /* The matrices above packed for matmul_wp (the float32 views stay for
+     * the int8 copies and `s2s info`); empty when the model has none.
+     * decoder.out.weight stays half when the file has it as F16 and the CPU
+     * widens halves in vectors: the output projection, read whole at every
+     * step, then reads half the bytes for the same results. */
+    wpack bridge, attn_wa, attn_ua, attn_wp, mha_q, mha_k, mha_v, mha_out, attn_out, out;
 } model_weights;
 
 /* A tensor the model uses, for `s2s info`. */

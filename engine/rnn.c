@@ -100,13 +100,13 @@ static void run_direction(const s2s_model *m, const rnn_layer *w, const qmat *q_
 {
     cell_kind cell = m->cfg.enc.cell;
     int H = w->hidden, GH = cell_gates(cell) * H, S = rows->S, b = S;
-    matmul_nt_or_q8(q_ih, X, ldx, w->w_ih, w->b_ih, gi, (size_t)GH, T, GH, w->in, qs); /* gi (T, GH) = X W_ih^T + b */
+    matmul_wp_or_q8(q_ih, X, ldx, &w->p_ih, w->b_ih, gi, (size_t)GH, T, qs); /* gi (T, GH) = X W_ih^T + b */
     memset(hs, 0, sizeof(float) * (size_t)S * H);
     memset(cs, 0, sizeof(float) * (size_t)S * H);
     for (int s = 0; s < rows->len[0]; s++) {
         while (b > 0 && rows->len[b - 1] <= s) b--;
         /* gh (b, GH) = h W_hh^T + b_hh */
-        matmul_nt_or_q8(q_hh, hs, (size_t)H, w->w_hh, w->b_hh, gh, (size_t)GH, b, GH, H, qs);
+        matmul_wp_or_q8(q_hh, hs, (size_t)H, &w->p_hh, w->b_hh, gh, (size_t)GH, b, qs);
         for (int r = 0; r < b; r++) {
             size_t row = (size_t)rows->base[r] + (size_t)(reverse ? rows->len[r] - 1 - s : s);
             float *h = hs + (size_t)r * H;
@@ -140,7 +140,7 @@ static void bridge(const s2s_model *m, const float *fin_h, const float *fin_c, c
         if (mem->init_c) memset(mem->init_c, 0, sz);
         break;
     case BRIDGE_MEAN_TANH: /* s0 = tanh(W mean_j(h_j) + b), W (H_d, D) */
-        matvec(m->w.bridge_w, mean, m->w.bridge_b, mem->init_h, Hd, m->mem_dim);
+        matmul_wp(mean, (size_t)m->mem_dim, &m->w.bridge, m->w.bridge_b, mem->init_h, (size_t)Hd, 1);
         tanh_inplace(mem->init_h, Hd);
         for (int l = 1; l < Ld; l++) memcpy(mem->init_h + (size_t)l * Hd, mem->init_h, sizeof(float) * Hd);
         if (mem->init_c) memset(mem->init_c, 0, sz);

@@ -16,14 +16,35 @@ static void fill(float *x, size_t n, unsigned seed)
     }
 }
 
+/* Y = X W^T + b through a packed copy of W (matmul_wp). */
+static void product(const float *X, size_t ldx, const float *W, const float *b, float *Y, size_t ldy, int rows,
+                    int out, int in)
+{
+    wpack p;
+    cr_assert(wpack_init(&p, W, out, in));
+    matmul_wp(X, ldx, &p, b, Y, ldy, rows);
+    wpack_free(&p);
+}
+
+/* The documented order, written out independently: from 0, x[k] * w[k]
+ * for k = 0, 1, ... with one rounding each (fmaf), then the bias. */
+static float ordered_dot(const float *x, const float *w, int in, float bias)
+{
+    float acc = 0.0f;
+    for (int k = 0; k < in; k++) acc = fmaf(x[k], w[k], acc);
+    return acc + bias;
+}
+
 static void check_matmul(int rows, int out, int in)
 {
     float *X = malloc(sizeof(float) * rows * in), *W = malloc(sizeof(float) * out * in);
     float *b = malloc(sizeof(float) * out), *Y = malloc(sizeof(float) * rows * out);
     fill(X, (size_t)rows * in, 1); fill(W, (size_t)out * in, 2); fill(b, out, 3);
-    matmul_nt(X, in, W, b, Y, out, rows, out, in);
+    product(X, in, W, b, Y, out, rows, out, in);
     for (int r = 0; r < rows; r++)
         for (int o = 0; o < out; o++) {
+            cr_assert(Y[r * out + o] == ordered_dot(X + r * in, W + o * in, in, b[o]),
+                      "rows %d out %d in %d: Y[%d][%d] is not the sum in the documented order", rows, out, in, r, o);
             double ref = b[o], mag = fabs(b[o]);
             for (int k = 0; k < in; k++) {
                 ref += (double)X[r * in + k] * W[o * in + k];
@@ -38,32 +59,32 @@ static void check_matmul(int rows, int out, int in)
 
 Test(kernels, matmul_matches_double_reference)
 {
-    int shapes[][3] = {{1, 1, 1}, {1, 7, 5}, {2, 4, 8}, {3, 5, 9}, {5, 13, 17}, {16, 64, 128}, {7, 33, 250}, {1, 1000, 3}};
+    int shapes[][3] = {{1, 1, 1}, {1, 7, 5}, {2, 4, 8}, {3, 5, 9}, {5, 13, 17}, {16, 64, 128}, {7, 33, 250}, {1, 1000, 3},
+                       {13, 130, 20}, {6, 65, 7}};
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) check_matmul(shapes[i][0], shapes[i][1], shapes[i][2]);
 }
 
-/* Each row of a many-row product equals the same row computed alone (the
- * one-row path) and dot(), bit for bit: pairs of rows with a last odd one,
- * blocks of W rows with a remainder, k with and without a tail, more rows
- * than the AVX-512 path packs at once (32 of 256), so every kernel path
- * (AVX-512 row pairs, AVX2 blocks, single rows) meets the others. */
+/* Each row of a many-row product equals the same row computed alone, bit
+ * for bit: blocks of 6 rows with every remainder, panels of 64 columns with
+ * a partial last one, k of every length. */
 Test(kernels, rows_are_bit_identical_alone_or_batched)
 {
-    enum { MAXR = 35, MAXO = 37, MAXI = 256 };
+    enum { MAXR = 35, MAXO = 140, MAXI = 256 };
     static float X[MAXR * MAXI], W[MAXO * MAXI], b[MAXO], Yb[MAXR * MAXO], y1[MAXO];
     int shapes[][3] = {{9, 37, 83}, {16, 13, 256}, {6, 12, 8}, {2, 7, 5}, {11, 36, 40}, {35, 13, 256},
-                       {15, 12, 64}, {34, 6, 256}};
+                       {15, 12, 64}, {34, 6, 256}, {7, 140, 33}, {13, 64, 16}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         int ROWS = shapes[s][0], OUT = shapes[s][1], IN = shapes[s][2];
         fill(X, (size_t)ROWS * IN, 4); fill(W, (size_t)OUT * IN, 5); fill(b, OUT, 6);
-        matmul_nt(X, IN, W, b, Yb, OUT, ROWS, OUT, IN);
+        wpack p;
+        cr_assert(wpack_init(&p, W, OUT, IN));
+        matmul_wp(X, IN, &p, b, Yb, OUT, ROWS);
         for (int r = 0; r < ROWS; r++) {
-            matvec(W, X + r * IN, b, y1, OUT, IN);
+            matmul_wp(X + r * IN, IN, &p, b, y1, OUT, 1);
             cr_assert(memcmp(y1, Yb + r * OUT, sizeof(float) * OUT) == 0,
                       "shape %dx%dx%d: row %d differs between batch and single", ROWS, OUT, IN, r);
-            for (int o = 0; o < OUT; o++)
-                cr_assert(dot(X + r * IN, W + o * IN, IN) + b[o] == y1[o], "dot differs at row %d col %d", r, o);
         }
+        wpack_free(&p);
     }
 }
 
@@ -73,7 +94,7 @@ Test(kernels, strided_rows)
     float X[3 * 10], W[4 * 7], Y[3 * 6];
     fill(X, 30, 7); fill(W, 28, 8);
     for (int i = 0; i < 18; i++) Y[i] = 99.0f;
-    matmul_nt(X, 10, W, NULL, Y, 6, 3, 4, 7);
+    product(X, 10, W, NULL, Y, 6, 3, 4, 7);
     for (int r = 0; r < 3; r++) {
         cr_assert_eq(Y[r * 6 + 4], 99.0f);
         cr_assert_eq(Y[r * 6 + 5], 99.0f);
@@ -368,9 +389,9 @@ Test(kernels, int8_gathered_rows_equal_the_full_product)
 }
 
 /* Every kernel path this CPU has (portable, AVX2, AVX-512 and VNNI) gives
- * the bits the widest one gives: int8 products always; float products and
- * exp, sigmoid, tanh on every vector path (the portable float code rounds
- * without FMA, so it is held to accuracy tests instead). */
+ * the bits the widest one gives: int8 and float32 products always; exp,
+ * sigmoid, tanh on every vector path (the portable code rounds without FMA,
+ * so it is held to accuracy tests instead). */
 Test(kernels, every_instruction_set_gives_the_same_bits)
 {
     enum { MAXR = 17, MAXO = 70, MAXI = 256, N = 45 };
@@ -381,14 +402,15 @@ Test(kernels, every_instruction_set_gives_the_same_bits)
         int R = shapes[s][0], O = shapes[s][1], I = shapes[s][2];
         fill(X, (size_t)R * I, 31); fill(W, (size_t)O * I, 32); fill(b, O, 33);
         qmat q;
-        cr_assert(qmat_init(&q, W, O, I));
+        wpack p;
+        cr_assert(qmat_init(&q, W, O, I) && wpack_init(&p, W, O, I));
         for (int f32 = 0; f32 < 2; f32++) {
             kernels_limit(KERNELS_ANY);
-            if (f32) matmul_nt(X, I, W, b, want, O, R, O, I);
+            if (f32) matmul_wp(X, I, &p, b, want, O, R);
             else matmul_q8(X, I, &q, b, want, O, R, scratch);
-            for (size_t n = f32; n < 2; n++) {
+            for (size_t n = 0; n < 2; n++) {
                 kernels_limit(narrower[n]);
-                if (f32) matmul_nt(X, I, W, b, got, O, R, O, I);
+                if (f32) matmul_wp(X, I, &p, b, got, O, R);
                 else matmul_q8(X, I, &q, b, got, O, R, scratch);
                 cr_assert(memcmp(got, want, sizeof(float) * R * O) == 0, "%s product %dx%dx%d differs at level %d",
                           f32 ? "float" : "int8", R, O, I, (int)narrower[n]);
@@ -396,6 +418,7 @@ Test(kernels, every_instruction_set_gives_the_same_bits)
         }
         kernels_limit(KERNELS_ANY);
         qmat_free(&q);
+        wpack_free(&p);
     }
     void (*fns[3])(float *, int) = {exp_inplace, sigmoid_inplace, tanh_inplace};
     float x[N], wide[N], avx2[N];
@@ -437,23 +460,39 @@ Test(kernels, every_instruction_set_gives_the_same_bits)
     cr_assert(hits_w[3] == V, "no log-probability reaches 1");
 }
 
-/* matmul_nt_half: the same bits as matmul_nt on the widened weights, for
- * row counts and shapes that take every path (row pairs, odd rows, blocks
- * of W rows with remainders, k tails). */
+/* Weights kept half: the same bits as the float32 product of the widened
+ * weights, on every path (AVX-512, AVX2, portable) and for row counts and
+ * shapes that take every block and a partial last panel. */
 Test(kernels, half_weight_product_equals_widened_product)
 {
-    enum { MAXR = 35, MAXO = 37, MAXI = 256 };
+    enum { MAXR = 35, MAXO = 137, MAXI = 256 };
     static float X[MAXR * MAXI], W[MAXO * MAXI], b[MAXO], Y1[MAXR * MAXO], Y2[MAXR * MAXO];
     static uint16_t Wh[MAXO * MAXI];
-    int shapes[][3] = {{11, 37, 90}, {1, 16, 64}, {2, 6, 8}, {5, 13, 3}, {8, 12, 40}, {35, 13, 256}, {15, 12, 64}};
+    int shapes[][3] = {{11, 37, 90}, {1, 16, 64}, {2, 6, 8}, {5, 13, 3}, {8, 12, 40}, {35, 13, 256}, {15, 137, 64}};
+    kernels_isa levels[] = {KERNELS_ANY, KERNELS_AVX2, KERNELS_PORTABLE};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         int R = shapes[s][0], O = shapes[s][1], I = shapes[s][2];
         fill(X, (size_t)R * I, 11); fill(b, O, 12);
         for (int i = 0; i < O * I; i++) Wh[i] = (uint16_t)(0x3000 + (i * 7919) % 0x1800) ^ (uint16_t)((i & 1) << 15);
         widen_half(Wh, W, (size_t)O * I, 0);
-        matmul_nt(X, I, W, b, Y1, O, R, O, I);
-        if (!matmul_nt_half(X, I, Wh, b, Y2, O, R, O, I)) continue; /* no F16C: nothing to compare */
-        cr_assert(memcmp(Y1, Y2, sizeof(float) * R * O) == 0, "shape %dx%dx%d: half product differs", R, O, I);
+        wpack pf, ph;
+        cr_assert(wpack_init(&pf, W, O, I));
+        if (!wpack_init_half(&ph, Wh, O, I)) { /* no F16C: the model packs its float32 copy */
+            cr_assert(!kernels_have_f16c());
+            wpack_free(&pf);
+            continue;
+        }
+        matmul_wp(X, I, &pf, b, Y1, O, R);
+        for (size_t l = 0; l < sizeof levels / sizeof *levels; l++) {
+            kernels_limit(levels[l]);
+            memset(Y2, 0, sizeof Y2);
+            matmul_wp(X, I, &ph, b, Y2, O, R);
+            kernels_limit(KERNELS_ANY);
+            cr_assert(memcmp(Y1, Y2, sizeof(float) * R * O) == 0, "shape %dx%dx%d: half product differs at level %d",
+                      R, O, I, (int)levels[l]);
+        }
+        wpack_free(&pf);
+        wpack_free(&ph);
     }
 }
 

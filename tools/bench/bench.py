@@ -11,7 +11,7 @@ at a time and in batches; skipped with a note when not installed) and s2s
 and writes docs/bench.md (tools/bench/bench.md.in with this run's tables):
 sentences/s (wall clock and per CPU-second), the s2s/peer ratios, latency,
 the share of the FMA peak measured by tools/bench/peak.c in the same run,
-matmul_nt alone (gemm.c), model load (load.c) and the targets.
+matmul_wp alone (gemm.c), model load (load.c) and the targets.
 
 Models: random-weight models made here with s2s_tools.reference (seeded) in
 work-tmp/bench/, plus models/tutorial-fra-eng and models/fra-eng when they
@@ -797,7 +797,7 @@ def report_results(a, env, peak_info, gemm, lsm, loads, cases, targets, notes, i
                      100 * x1["decode_cpu_s"] / x2["decode_cpu_s"]))
         L.append("")
     if gemm:
-        L.append("The engine's matmul_nt alone (tools/bench/gemm.c, 1 thread, CPU time), "
+        L.append("The engine's matmul_wp alone (tools/bench/gemm.c, 1 thread, CPU time, W packed once), "
                  "Y (rows x out) = X W^T + b:")
         L.append("")
         L.append("| rows | out x in | GFLOP/s | % of peak | us per call |")
@@ -968,7 +968,7 @@ def main():
             raise SystemExit("bench: %s failed: %s" % (" ".join(map(str, args)), r["err"]))
         return [json.loads(x) for x in r["out"].split("\n") if x.strip()]
 
-    log("FMA peak, matmul_nt ...")
+    log("FMA peak, matmul_wp ...")
     peaks = bench_bin("peak", 1)
     kern = bench_bin("gemm", 0.5, 8192, 256, 1, 16, 64) + bench_bin("gemm", 0.3, 768, 256, 1, 16)
     gemm = [k for k in kern if "rows" in k]

@@ -1,6 +1,7 @@
 /*
- * gemm.c - speed of the engine's own matmul_nt (engine/kernels.h), the
- * product every decoder step is made of: Y (rows, out) = X (rows, in) W^T + b.
+ * gemm.c - speed of the engine's own matmul_wp (engine/kernels.h), the
+ * product every decoder step is made of: Y (rows, out) = X (rows, in) W^T + b,
+ * W packed once (wpack_init, as the model loader does).
  *
  *   gemm [SECONDS] [OUT IN [ROWS...]]
  *
@@ -51,20 +52,22 @@ int main(int argc, char **argv)
     }
     float *W = rand_buf((size_t)out * in, &seed), *b = rand_buf((size_t)out, &seed);
     float *X = rand_buf((size_t)max_rows * in, &seed), *Y = rand_buf((size_t)max_rows * out, &seed);
+    wpack P;
+    if (!wpack_init(&P, W, out, in)) { perror("gemm"); exit(1); }
     double sink = 0;
     for (int i = 0; i < n_rows; i++) {
         int rows = argc > 4 ? atoi(argv[4 + i]) : def_rows[i];
         double flop = 2.0 * rows * out * in;
         /* calls per timed run: about seconds / 20 */
-        matmul_nt(X, (size_t)in, W, b, Y, (size_t)out, rows, out, in);
+        matmul_wp(X, (size_t)in, &P, b, Y, (size_t)out, rows);
         double t0 = now();
-        matmul_nt(X, (size_t)in, W, b, Y, (size_t)out, rows, out, in);
+        matmul_wp(X, (size_t)in, &P, b, Y, (size_t)out, rows);
         double one = now() - t0;
         long calls = (long)(seconds / 20 / (one > 1e-7 ? one : 1e-7)) + 1;
         double best = 1e30;
         for (int run = 0; run < 20; run++) {
             t0 = now();
-            for (long c = 0; c < calls; c++) matmul_nt(X, (size_t)in, W, b, Y, (size_t)out, rows, out, in);
+            for (long c = 0; c < calls; c++) matmul_wp(X, (size_t)in, &P, b, Y, (size_t)out, rows);
             double dt = (now() - t0) / calls;
             if (dt < best) best = dt;
             sink += Y[0];
@@ -102,6 +105,7 @@ int main(int argc, char **argv)
         free(row);
     }
     fprintf(stderr, "%s", sink == 12345.678 ? "." : "");
+    wpack_free(&P);
     free(W); free(b); free(X); free(Y);
     return 0;
 }
