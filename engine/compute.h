@@ -110,10 +110,12 @@ typedef struct out_subset {
  * step; an extended id is fed back as unk). Updates st in place, writes
  * alpha (R, alpha_ld) attention weights (first mem[r]->n entries of each row,
  * alpha_ld >= n_max) and logp (R, logp_ld) log-probabilities (logp_ld =
- * logp_width(m, n_max); extended ids past a row's n_ext get -infinity). */
+ * logp_width(m, n_max); extended ids past a row's n_ext get -infinity).
+ * want_logp 0: a model without copy and without sub leaves the logits in
+ * logp, without the log-softmax (greedy decoding that reports no scores). */
 void decoder_step(const s2s_model *m, const model_q8 *q, const out_subset *sub, int R, int t, const int *prev,
                   const enc_memory *const *mem, dec_state *st, float *scratch, int n_max, float *alpha, int alpha_ld,
-                  float *logp, int logp_ld);
+                  float *logp, int logp_ld, int want_logp);
 
 /* Cell update for R rows: gi, gh (R, G*H) hold W_ih x + b_ih and
  * W_hh h + b_hh (both used as scratch and overwritten); h (R, H) and, for

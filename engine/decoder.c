@@ -221,7 +221,7 @@ static void subset_output(const s2s_model *m, const out_subset *sub, const float
 
 void decoder_step(const s2s_model *m, const model_q8 *q, const out_subset *sub, int R, int t, const int *prev,
                   const enc_memory *const *mem, dec_state *st, float *scratch, int n_max, float *alpha, int alpha_ld,
-                  float *logp, int logp_ld)
+                  float *logp, int logp_ld, int want_logp)
 {
     int H = m->cfg.dec.hidden, C = m->ctx_dim, E = m->cfg.dec.emb, V = vocab_size(m->vocab[S2S_TARGET]);
     size_t W = step_width(m), GH = (size_t)cell_gates(m->cfg.dec.cell) * H;
@@ -275,6 +275,6 @@ void decoder_step(const s2s_model *m, const model_q8 *q, const out_subset *sub, 
                     qs); /* logits (R, V) */
     if (m->cfg.copy)
         copy_distribution(m, R, mem, ctx, ldc, out, emb, alpha, alpha_ld, p_gen, mass, logp, logp_ld);
-    else
+    else if (want_logp)
         for (int r = 0; r < R; r++) log_softmax(logp + (size_t)r * logp_ld, V);
 }

@@ -714,6 +714,12 @@ static void two_largest(const float *x, int n, float *m1, float *m2)
     keep_two_of(x, n, m1, m2);
 }
 
+void largest_two(const float *x, int n, float *m1, float *m2)
+{
+    *m1 = *m2 = -INFINITY;
+    two_largest(x, n, m1, m2);
+}
+
 float second_largest(const float *x, int n, int skip)
 {
     float m1 = -INFINITY, m2 = -INFINITY;
@@ -735,6 +741,24 @@ int next_at_least(const float *x, int from, int n, float lo)
     for (int k = from; k < n; k++)
         if (x[k] >= lo) return k;
     return n;
+}
+
+int top_two_of_logits(const float *z, int n, int ids[2])
+{
+    float m1, m2;
+    largest_two(z, n, &m1, &m2);
+    if (!(m2 > -INFINITY) || !(m1 - m2 > 0x1p-14f)) return 0;
+    float lo = m2 - 0x1p-18f * ((m1 - m2) + 64.0f);
+    int found[2], k = 0;
+    for (int v = next_at_least(z, 0, n, lo); v < n; v = next_at_least(z, v + 1, n, lo)) {
+        if (k == 2) return 0; /* a third logit close to the second */
+        found[k++] = v;
+    }
+    if (k != 2) return 0;
+    int best = z[found[0]] > z[found[1]] ? 0 : 1;
+    ids[0] = found[best];
+    ids[1] = found[1 - best];
+    return 1;
 }
 
 void axpy(float a, const float *x, float *y, int n)

@@ -68,8 +68,21 @@ void axpy(float a, const float *x, float *y, int n);
  * repeats (two entries equal to the maximum give the maximum); -infinity
  * when fewer than two entries count. No NaN in x. */
 float second_largest(const float *x, int n, int skip);
+/* The two largest of x[0..n) (m1 >= m2), counting repeats; -infinity for
+ * what is missing. No NaN in x. */
+void largest_two(const float *x, int n, float *m1, float *m2);
 /* The first i in from..n-1 with x[i] >= lo, else n. */
 int next_at_least(const float *x, int from, int n, float lo);
+
+/* The two best tokens of a row of logits z (n,) as log_softmax(z) ranks
+ * them (higher first, equal values by lower index), found without the
+ * log-softmax: ids[0], ids[1]. log_softmax keeps the order of z, but its
+ * rounding could make two close logits equal; the logits alone decide only
+ * when the largest is more than 2^-14 above the second and every other
+ * logit lies more than 2^-18 (d + 64) below the second (d = their
+ * difference): lse < 32 (n < 2^46), so the roundings are at most 2^-19
+ * apart. Returns 1 then, else 0 (ids untouched). No NaN in z. */
+int top_two_of_logits(const float *z, int n, int ids[2]);
 
 /* Widens the first elements of n little-endian IEEE halves (bf16 = 0) or
  * bfloat16s (bf16 = 1) at src (any 2-byte alignment) into dst, exactly, with

@@ -65,6 +65,7 @@ typedef struct group {
     int n_fin;          /* how many of them are filled */
     int *sample_of;     /* sampling: [K] the sample each live slot belongs to */
     uint64_t *rng;      /* sampling: [K] generator state per sample */
+    int scores_unknown; /* a step was chosen from the logits (top_two_from_logits) */
 } group;
 
 /* Everything a search call needs, carved once. */
@@ -309,6 +310,20 @@ static int top_two(const group *g, const float *row, int width, int eos, int mas
     return n;
 }
 
+/* Greedy decoding that reports no scores (want_scores 0): the two
+ * candidates top_two would return, from a row of logits z when the logits
+ * alone decide them (kernels.h, top_two_of_logits); their scores are base
+ * (what this step adds is not known). 0 when the log-softmax is needed. */
+static int top_two_from_logits(const group *g, const float *z, int width, candidate *h)
+{
+    int ids[2];
+    if (!top_two_of_logits(z, width, ids)) return 0;
+    candidate c0 = {g->score[0], 0, ids[0]}, c1 = {g->score[0], 0, ids[1]};
+    h[0] = c0;
+    h[1] = c1;
+    return 2;
+}
+
 static int top_candidates(const group *g, const float *logp, int ld, int width, int eos, int mask_eos,
                           candidate *h, int cap)
 {
@@ -450,17 +465,23 @@ static void advance_prefix(const s2s_model *m, int K, group *g, int t, const flo
  * hypotheses and the new live set, and moves the chosen state rows from
  * `from` to `to` starting at row *out_row. */
 static void advance_beam(const s2s_model *m, const s2s_decode_params *p, int K, group *g, int t, float *logp,
-                         int ld, beam_bufs *b, const dec_state *from, dec_state *to, int *out_row)
+                         int ld, int logits, beam_bufs *b, const dec_state *from, dec_state *to, int *out_row)
 {
     int eos = m->eos_id, cap = 2 * K, width = vocab_size(m->vocab[S2S_TARGET]) + g->mem.n_ext;
+    int mask_eos = t - 1 < p->min_length, nc = 0, from_logits = 0;
     if (p->no_repeat_ngram > 0) block_repeated_ngrams(g, K, t, p->no_repeat_ngram, logp, ld, b->history);
     candidate *cand = b->cand;
-    int nc = top_candidates(g, logp, ld, width, eos, t - 1 < p->min_length, cand, cap);
+    if (logits) { /* one live row of logits (see run_search) */
+        if (!mask_eos) nc = from_logits = top_two_from_logits(g, logp, width, cand);
+        if (from_logits) g->scores_unknown = 1;
+        else log_softmax(logp, width);
+    }
+    if (!nc) nc = top_candidates(g, logp, ld, width, eos, mask_eos, cand, cap);
     double new_score[S2S_MAX_BEAM];
     int live = 0;
     for (int r = 0; r < nc && live < K; r++) {
         const candidate *c = &cand[r];
-        float clp = logp[(size_t)c->slot * ld + c->token];
+        float clp = from_logits ? NAN : logp[(size_t)c->slot * ld + c->token];
         if (c->token == eos) {
             if (r < K) {
                 double rank = c->score / length_penalty(t, p->length_penalty);
@@ -653,6 +674,8 @@ static int collect_results(const group *g, int K, const s2s_decode_params *p, s2
             key[i] = p->sampling ? g->sample_of[slot] : i;
         }
     }
+    if (g->scores_unknown)
+        for (int i = 0; i < total; i++) res->hyps[i].score = res->hyps[i].ranking_score = NAN;
     if (p->sampling) order_by_sample(res, key);
     return 1;
 }
@@ -695,6 +718,7 @@ static void start_groups(const s2s_model *m, const model_q8 *q, const s2s_decode
     for (int i = 0; i < n; i++) {
         group *g = &b->g[i];
         g->live = p->sampling && g->in->n_prefix == 0 ? K : 1;
+        g->scores_unknown = 0;
         g->row0 = row;
         for (int j = 0; j < g->live; j++) {
             g->score[j] = 0.0;
@@ -758,13 +782,18 @@ s2s_status search_beam(const s2s_model *m, arena *ar, const search_input *in, in
     if (!arena_carve(ar, carve_beam, &pl, &b)) return s2s_fail(err, S2S_ERR_NOMEM, "out of memory for decoding buffers");
     if (sl) select_shortlist(m, sl, q, in, n, &b);
     start_groups(m, q, p, &b, n, K);
+    /* Greedy decoding whose scores nobody reads: the decoder leaves logits and
+     * advance_beam picks from them when it can (top_two_of_logits). */
+    int logits = !p->want_scores && K == 1 && p->n_best == 1 && !p->sampling && p->length_penalty == 0.0f &&
+                 p->coverage_penalty == 0.0f && p->no_repeat_ngram == 0 && !m->cfg.copy && !b.sub.k;
     int cur = 0;
     for (int t = 1;; t++) {
         if (p->abort_callback && p->abort_callback(p->abort_user_data))
             return s2s_fail(err, S2S_ERR_ABORTED, "decoding aborted by the caller");
         int R = gather_rows(&b, n, t, m, K);
         if (R == 0) break;
-        decoder_step(m, q, b.sub.k ? &b.sub : NULL, R, t, b.prev, b.rowmem, &b.st[cur], b.step_scratch, n_max, b.alpha_step, n_max, b.logp, Vx);
+        decoder_step(m, q, b.sub.k ? &b.sub : NULL, R, t, b.prev, b.rowmem, &b.st[cur], b.step_scratch, n_max,
+                     b.alpha_step, n_max, b.logp, Vx, !logits);
         int out_row = 0;
         for (int i = 0; i < n; i++) {
             group *g = &b.g[i];
@@ -772,13 +801,14 @@ s2s_status search_beam(const s2s_model *m, arena *ar, const search_input *in, in
             keep_alpha_rows(g, K, t, b.alpha_step, n_max);
             float *logp = b.logp + (size_t)g->row0 * Vx;
             if (t <= g->in->n_prefix) {
+                if (logits) log_softmax(logp, vocab_size(m->vocab[S2S_TARGET]));
                 advance_prefix(m, K, g, t, logp, &b.st[cur], &b.st[1 - cur], &out_row);
                 if (p->sampling && t == g->in->n_prefix) fan_out_samples(m, g, K, t, &b.st[1 - cur], &out_row, &b);
                 check_done(g, p, t);
             } else if (p->sampling) {
                 advance_sampling(m, p, K, g, t, logp, Vx, &b, &b.st[cur], &b.st[1 - cur], &out_row);
             } else {
-                advance_beam(m, p, K, g, t, logp, Vx, &b, &b.st[cur], &b.st[1 - cur], &out_row);
+                advance_beam(m, p, K, g, t, logp, Vx, logits, &b, &b.st[cur], &b.st[1 - cur], &out_row);
             }
             if (g->done) out_row -= g->live; /* its rows are not carried on */
         }
@@ -846,7 +876,8 @@ s2s_status search_forced(const s2s_model *m, arena *ar, const search_input *in, 
     double score = 0.0;
     for (int s = 0; s < steps; s++) {
         int y = s < n_tgt ? tgt[s] : m->eos_id;
-        decoder_step(m, NULL, NULL, 1, s + 1, &prev, rowmem, &st, f.step_scratch, n_src, f.alpha_step, n_src, f.logp, width);
+        decoder_step(m, NULL, NULL, 1, s + 1, &prev, rowmem, &st, f.step_scratch, n_src, f.alpha_step, n_src, f.logp, width,
+                     1);
         h->token_logprobs[s] = f.logp[y];
         score += f.logp[y];
         if (want_attention) memcpy(h->attention + (size_t)s * n_src, f.alpha_step, sizeof(float) * n_src);

@@ -41,6 +41,7 @@ s2s_decode_params s2s_decode_default_params(void)
     p.seed = 0;
     p.compute = S2S_COMPUTE_F32;
     p.shortlist = 1;
+    p.want_scores = 1;
     return p;
 }
 

@@ -94,6 +94,60 @@ Test(engine, batch_equals_single_bit_for_bit)
     }
 }
 
+/* want_scores 0 (greedy picking from the logits where they decide): the
+ * same tokens, steps and attention as with scores on every fixture model,
+ * greedy, with and without a minimum length, alone and in a batch; a score
+ * is either NaN (a step was taken from the logits) or the exact one, and
+ * the NaN case happens. */
+Test(engine, greedy_without_scores_picks_the_same_tokens)
+{
+    static char names[256][128];
+    int n_fix = all_fixtures(names, 256), nan_seen = 0;
+    for (int f = 0; f < n_fix; f++) {
+        int srcs_data[3][8] = {{1, 2, 3, 0}, {5, 6, 7, 8, 9, 2, 1, 0}, {4, 0}};
+        int lens[3] = {4, 8, 2};
+        s2s_model *m = load_fixture(names[f]);
+        s2s_model_info info;
+        s2s_model_get_info(m, &info);
+        const int *srcs[3];
+        for (int i = 0; i < 3; i++) {
+            for (int j = 0; j < lens[i]; j++) srcs_data[i][j] %= info.source_vocab_size;
+            srcs[i] = srcs_data[i];
+        }
+        s2s_session *s = s2s_session_new(m, NULL);
+        for (int min_len = 0; min_len <= 3; min_len += 3) {
+            s2s_decode_params p = s2s_decode_default_params();
+            p.max_length = 12;
+            p.min_length = min_len;
+            s2s_result want[3], got[3];
+            s2s_error err = {0};
+            cr_assert_eq(s2s_translate_batch(s, srcs, lens, 3, &p, want, &err), S2S_OK, "%s", err.message);
+            p.want_scores = 0;
+            cr_assert_eq(s2s_translate_batch(s, srcs, lens, 3, &p, got, &err), S2S_OK, "%s", err.message);
+            for (int i = 0; i < 3; i++) {
+                const s2s_hypothesis *a = &want[i].hyps[0], *b = &got[i].hyps[0];
+                cr_assert(a->n_tokens == b->n_tokens && a->n_steps == b->n_steps && a->finished == b->finished &&
+                              !memcmp(a->tokens, b->tokens, sizeof(int) * (size_t)a->n_tokens) &&
+                              !memcmp(a->attention, b->attention, sizeof(float) * (size_t)a->n_steps * (size_t)lens[i]),
+                          "%s min_length %d sentence %d: other tokens without scores", names[f], min_len, i);
+                cr_assert(isnan(b->score) || b->score == a->score, "%s: score %g, not NaN nor %g", names[f],
+                          (double)b->score, (double)a->score);
+                nan_seen += isnan(b->score) && isnan(b->ranking_score);
+                s2s_result single;
+                cr_assert_eq(s2s_translate_ids(s, srcs[i], lens[i], &p, &single, &err), S2S_OK);
+                cr_assert(!memcmp(single.hyps[0].tokens, b->tokens, sizeof(int) * (size_t)b->n_tokens),
+                          "%s: batch differs from single without scores", names[f]);
+                s2s_result_free(&single);
+                s2s_result_free(&want[i]);
+                s2s_result_free(&got[i]);
+            }
+        }
+        s2s_session_free(s);
+        s2s_model_free(m);
+    }
+    cr_assert(nan_seen > 0, "no hypothesis was decoded from the logits");
+}
+
 /* The fast mode: batch == single bit for bit as in F32 (integer sums),
  * greedy close to F32 (the best hypothesis' score within 0.05 per step of
  * F32's own for the tokens int8 chose, scored exactly), and forced scoring exact
@@ -256,6 +310,7 @@ Test(engine, greedy_takes_the_strict_argmax_however_long_the_score)
     p.max_length = 30;
     for (int beam = 1; beam <= 3; beam += 2) {
         p.beam_size = beam;
+        p.want_scores = beam == 3; /* greedy from the logits: a margin of 1e-6 is left to the log-softmax */
         s2s_result r;
         cr_assert_eq(s2s_translate_ids(s, src, 2, &p, &r, &err), S2S_OK, "%s", err.message);
         cr_assert_eq(r.hyps[0].n_tokens, 30);

@@ -570,3 +570,65 @@ Test(kernels, second_largest_and_next_at_least_match_plain_loops)
     cr_assert(isinf(second_largest(one, 1, -1)), "one entry: -infinity");
     cr_assert(isinf(second_largest(two, 2, 0)), "one entry left after the skip: -infinity");
 }
+
+/* top_two_of_logits against log_softmax itself: whenever it decides, its two
+ * tokens are the two best of the log-softmax row (higher first, equal
+ * values by lower index). Rows: random at several scales, and crafted
+ * near-ties, among them one where the log-softmax rounds two different
+ * logits to the same value (the lower index then wins, which the logits
+ * alone would get wrong: the function must decline). */
+static void best_two_of_row(const float *y, int n, int ids[2])
+{
+    ids[0] = ids[1] = -1;
+    for (int v = 0; v < n; v++) {
+        if (ids[0] < 0 || y[v] > y[ids[0]]) { ids[1] = ids[0]; ids[0] = v; }
+        else if (ids[1] < 0 || y[v] > y[ids[1]]) ids[1] = v;
+    }
+}
+
+Test(kernels, top_two_of_logits_agrees_with_log_softmax)
+{
+    enum { N = 3001 };
+    static float z[N], y[N];
+    int decided = 0, declined = 0;
+    for (int row = 0; row < 400; row++) {
+        fill(z, N, 100 + row);
+        float scale = row % 4 == 0 ? 0.01f : row % 4 == 1 ? 1.0f : row % 4 == 2 ? 30.0f : 1000.0f;
+        for (int i = 0; i < N; i++) z[i] *= scale;
+        int a = (row * 7919) % N, b = (row * 104729 + 13) % N;
+        if (a == b) b = (b + 1) % N;
+        float top = 3.0f * scale + 1.0f;
+        switch (row % 5) { /* the best two at a and b, this far apart */
+        case 0: z[a] = top; z[b] = top - 1.0f; break;
+        case 1: z[a] = top; z[b] = nextafterf(top, 0.0f); break;           /* one ulp */
+        case 2: z[a] = top; z[b] = top - 0x1p-15f * (1.0f + fabsf(top)); break;
+        case 3: z[a] = top; z[b] = top; break;                              /* equal */
+        case 4: z[a] = top; z[b] = top - 0.5f; z[(b + 1) % N] = nextafterf(z[b], -INFINITY); break; /* close third */
+        }
+        memcpy(y, z, sizeof z);
+        log_softmax(y, N);
+        int want[2], got[2] = {-1, -1};
+        best_two_of_row(y, N, want);
+        if (top_two_of_logits(z, N, got)) {
+            decided++;
+            cr_assert(got[0] == want[0] && got[1] == want[1], "row %d: logits give %d %d, log_softmax %d %d", row,
+                      got[0], got[1], want[0], want[1]);
+        } else {
+            declined++;
+        }
+    }
+    cr_assert(decided > 100 && declined > 100, "decided %d, declined %d", decided, declined);
+
+    /* a rounding tie: logits 0 and -2^-24 (lower index), the rest near -3,
+     * so lse is about 5 and both log-probabilities round to -lse */
+    for (int i = 0; i < N; i++) z[i] = -3.0f - 0x1p-10f * (float)(i % 17);
+    z[5] = -0x1p-24f;
+    z[9] = 0.0f;
+    memcpy(y, z, sizeof z);
+    log_softmax(y, N);
+    cr_assert(y[5] == y[9], "the crafted row must tie after log_softmax (%a %a)", (double)y[5], (double)y[9]);
+    int want[2], got[2];
+    best_two_of_row(y, N, want);
+    cr_assert(want[0] == 5, "log_softmax ranks the lower index first on a tie");
+    cr_assert(!top_two_of_logits(z, N, got), "the logits alone cannot decide this row");
+}

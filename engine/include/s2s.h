@@ -295,6 +295,16 @@ typedef struct s2s_decode_params {
                                every other word -infinity, so an input's result does
                                not depend on the others of the call; 0 = the whole
                                vocabulary. Ignored with F32. Default 1. */
+    int want_scores;        /* 1: every hypothesis carries score, ranking_score and
+                               token_logprobs. 0: the caller will not read them, and
+                               greedy decoding (beam 1, n_best 1, no sampling, no
+                               length or coverage penalty, no n-gram blocking, a
+                               model without copy, F32 or int8 without a shortlist)
+                               may pick each token from the logits without the
+                               log-softmax over the vocabulary, choosing the same
+                               tokens; score and ranking_score are then NaN, and
+                               so is token_logprobs at each step decoded that way.
+                               Default 1. */
 } s2s_decode_params;
 
 S2S_API s2s_decode_params s2s_decode_default_params(void);

@@ -34,6 +34,31 @@ check "jsonl ids are 0..39 in order" "$PYTHON" -c "
 import json, sys
 sys.exit([json.loads(l)['id'] for l in open('$TMP/ref.jsonl')] != list(range(40)))"
 
+# 2b. the same on a shipped model without copy, real sentences: text output
+# picks greedy tokens from the logits (no scores to print), jsonl from the
+# log-probabilities
+T=$S2S_ROOT/models/tutorial-fra-eng
+cat >"$TMP/fr.txt" <<'FR'
+je suis content de te voir .
+il est plus grand que moi .
+nous sommes en retard .
+elle a peur des chiens .
+tu es tres gentil .
+je ne suis pas fatigue .
+ils sont tous partis .
+vous etes en securite ici .
+il est en train de lire un livre .
+je suis desole pour hier soir .
+FR
+expect_rc 0 "tutorial-fra-eng jsonl" "$S2S" translate -m "$T" --format jsonl -i "$TMP/fr.txt"
+cp "$TMP/out" "$TMP/fr.jsonl"
+expect_rc 0 "tutorial-fra-eng text" "$S2S" translate -m "$T" -i "$TMP/fr.txt"
+check "tutorial-fra-eng: text == jsonl text" "$PYTHON" -c "
+import json, sys
+ref = [json.loads(l)['hypotheses'][0]['text'] for l in open('$TMP/fr.jsonl')]
+got = open('$TMP/out').read().split('\n')[:-1]
+sys.exit(ref != got or len(got) != 10)"
+
 # 3. -o FILE and TEXT arguments
 expect_rc 0 "-o FILE" "$S2S" translate -m "$M" -i "$TMP/in.txt" -o "$TMP/o.txt"
 check "-o writes the same as stdout" cmp -s "$TMP/o.txt" <("$S2S" translate -m "$M" <"$TMP/in.txt")

@@ -197,6 +197,7 @@ static s2s_decode_params decode_params(const cli_opts *o)
 {
     s2s_decode_params dp = o->dp;
     dp.want_attention = o->format == CLI_FMT_JSONL || o->alignment || o->replace_unk;
+    dp.want_scores = o->format != CLI_FMT_TEXT || o->scores; /* text without ||| score: not printed */
     return dp;
 }
 

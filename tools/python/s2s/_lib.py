@@ -177,6 +177,7 @@ class DecodeParams(ctypes.Structure):
         ("abort_user_data", c_void_p),
         ("compute", c_int),
         ("shortlist", c_int),
+        ("want_scores", c_int),
     ]
 
 
