@@ -61,17 +61,20 @@ size_t attention_scratch_floats(const s2s_model *m, int R, int n_max)
 
 /* Bahdanau scores of one query: e_j = Va . tanh(wq + k_j [+ Wc cov_j]) + b_Va,
  * with wq (A,) = Wa q + b_Wa, keys (n, A) and cov (n,) or NULL. tmp (A,). */
-static void additive_scores(const s2s_model *m, const float *wq, const enc_memory *mem, const float *cov,
+static void bahdanau_scores(const s2s_model *m, const float *wq, const enc_memory *mem, const float *cov,
                             float *e, float *tmp)
 {
     int A = m->cfg.attention_size;
     float vb = m->w.attn_va_b ? m->w.attn_va_b[0] : 0.0f;
     const float *wc = m->w.attn_wc_w;
+    if (!cov) {
+        additive_scores(wq, mem->keys, mem->n, A, m->w.attn_va_w, vb, e, tmp);
+        return;
+    }
     for (int j = 0; j < mem->n; j++) {
         const float *k = mem->keys + (size_t)j * A;
         for (int a = 0; a < A; a++) tmp[a] = wq[a] + k[a];
-        if (cov)
-            for (int a = 0; a < A; a++) tmp[a] += wc[a] * cov[j];
+        for (int a = 0; a < A; a++) tmp[a] += wc[a] * cov[j];
         tanh_inplace(tmp, A);
         e[j] = dot(m->w.attn_va_w, tmp, A) + vb;
     }
@@ -180,7 +183,7 @@ void attention_rows(const s2s_model *m, int R, int t, const float *q, size_t ldq
         float *e = alpha + (size_t)r * alpha_ld;
         switch (m->cfg.attention) {
         case ATTN_BAHDANAU:
-            additive_scores(m, wq + (size_t)r * A, mr, cov ? cov + (size_t)r * cov_ld : NULL, e, tmp);
+            bahdanau_scores(m, wq + (size_t)r * A, mr, cov ? cov + (size_t)r * cov_ld : NULL, e, tmp);
             break;
         case ATTN_GENERAL: dot_scores(qr, mr->keys, (size_t)H, mr->n, H, 1.0f, e); break;
         case ATTN_DOT: dot_scores(qr, mr->h, (size_t)D, mr->n, D, 1.0f, e); break;

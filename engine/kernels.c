@@ -268,6 +268,54 @@ static void vfun_best(float *x, int n, enum vfun f)
 }
 #endif
 
+#ifdef S2S_X86
+/* additive_scores for AVX2 / AVX-512: the add, tanh (vfun8 / vfun16, with
+ * vfun_avx2's padded tail) and dot_avx2 of each row, without a call per
+ * row; the same operations, so the same bits. */
+AVX_TARGET static void additive_scores_avx2(const float *wq, const float *keys, int n, int A, const float *va,
+                                            float vb, float *e, float *tmp)
+{
+    for (int j = 0; j < n; j++) {
+        const float *k = keys + (size_t)j * A;
+        int a = 0;
+        for (; a + 8 <= A; a += 8)
+            _mm256_storeu_ps(tmp + a, vfun8(_mm256_add_ps(_mm256_loadu_ps(wq + a), _mm256_loadu_ps(k + a)), VF_TANH));
+        for (int i = a; i < A; i++) tmp[i] = wq[i] + k[i];
+        if (a < A) vfun_avx2(tmp + a, A - a, VF_TANH);
+        e[j] = dot_avx2(va, tmp, A) + vb;
+    }
+}
+
+AVX512_TARGET static void additive_scores_avx512(const float *wq, const float *keys, int n, int A,
+                                                 const float *va, float vb, float *e, float *tmp)
+{
+    for (int j = 0; j < n; j++) {
+        const float *k = keys + (size_t)j * A;
+        int a = 0;
+        for (; a + 16 <= A; a += 16)
+            _mm512_storeu_ps(tmp + a, vfun16(_mm512_add_ps(_mm512_loadu_ps(wq + a), _mm512_loadu_ps(k + a)), VF_TANH));
+        for (int i = a; i < A; i++) tmp[i] = wq[i] + k[i];
+        if (a < A) vfun_avx2(tmp + a, A - a, VF_TANH);
+        e[j] = dot_avx2(va, tmp, A) + vb;
+    }
+}
+#endif
+
+void additive_scores(const float *wq, const float *keys, int n, int A, const float *va, float vb, float *e,
+                     float *tmp)
+{
+#ifdef S2S_X86
+    if (kernels_have_avx512()) { additive_scores_avx512(wq, keys, n, A, va, vb, e, tmp); return; }
+    if (kernels_have_avx2()) { additive_scores_avx2(wq, keys, n, A, va, vb, e, tmp); return; }
+#endif
+    for (int j = 0; j < n; j++) {
+        const float *k = keys + (size_t)j * A;
+        for (int a = 0; a < A; a++) tmp[a] = wq[a] + k[a];
+        tanh_inplace(tmp, A);
+        e[j] = dot(va, tmp, A) + vb;
+    }
+}
+
 void exp_inplace(float *x, int n)
 {
 #ifdef S2S_X86

@@ -61,6 +61,12 @@ void exp_inplace(float *x, int n);
 void sigmoid_inplace(float *x, int n);
 void tanh_inplace(float *x, int n);
 
+/* Bahdanau scores without coverage: e[j] = va . tanh(wq + keys[j]) + vb for
+ * j < n, keys (n, A) row-major; tmp (A,) scratch. The same bits as the add,
+ * tanh_inplace and dot row by row. */
+void additive_scores(const float *wq, const float *keys, int n, int A, const float *va, float vb, float *e,
+                     float *tmp);
+
 /* y (n,) += a * x (n,) */
 void axpy(float a, const float *x, float *y, int n);
 

@@ -632,3 +632,30 @@ Test(kernels, top_two_of_logits_agrees_with_log_softmax)
     cr_assert(want[0] == 5, "log_softmax ranks the lower index first on a tie");
     cr_assert(!top_two_of_logits(z, N, got), "the logits alone cannot decide this row");
 }
+
+/* additive_scores: row by row the add, tanh_inplace and dot it stands for,
+ * bit for bit, on every instruction set, for sizes with and without a tail. */
+Test(kernels, additive_scores_equal_add_tanh_dot)
+{
+    enum { N = 9, MAXA = 150 };
+    static float wq[MAXA], keys[N * MAXA], va[MAXA], tmp[MAXA], row[MAXA], e[N];
+    int sizes[] = {128, 130, 7, 16, 150};
+    kernels_isa levels[] = {KERNELS_ANY, KERNELS_AVX2, KERNELS_PORTABLE};
+    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
+        int A = sizes[s];
+        fill(wq, A, 41); fill(keys, (size_t)N * A, 42); fill(va, A, 43);
+        for (int i = 0; i < N * A; i++) keys[i] *= 3.0f; /* both tanh branches */
+        for (size_t l = 0; l < sizeof levels / sizeof *levels; l++) {
+            kernels_limit(levels[l]);
+            additive_scores(wq, keys, N, A, va, 0.25f, e, tmp);
+            for (int j = 0; j < N; j++) {
+                for (int a = 0; a < A; a++) row[a] = wq[a] + keys[j * A + a];
+                tanh_inplace(row, A);
+                float want = dot(va, row, A) + 0.25f;
+                cr_assert(e[j] == want, "A %d level %d row %d: %a vs %a", A, (int)levels[l], j, (double)e[j],
+                          (double)want);
+            }
+            kernels_limit(KERNELS_ANY);
+        }
+    }
+}
