@@ -272,6 +272,17 @@ static void vfun_best(float *x, int n, enum vfun f)
 /* additive_scores for AVX2 / AVX-512: the add, tanh (vfun8 / vfun16, with
  * vfun_avx2's padded tail) and dot_avx2 of each row, without a call per
  * row; the same operations, so the same bits. */
+
+/* Finishes one score: tmp[0..a) holds tanh(wq + k) already; the rest, then
+ * va . tmp + vb. */
+AVX_TARGET static inline float additive_tail(const float *wq, const float *k, int a, int A, const float *va,
+                                             float vb, float *tmp)
+{
+    for (int i = a; i < A; i++) tmp[i] = wq[i] + k[i];
+    if (a < A) vfun_avx2(tmp + a, A - a, VF_TANH);
+    return dot_avx2(va, tmp, A) + vb;
+}
+
 AVX_TARGET static void additive_scores_avx2(const float *wq, const float *keys, int n, int A, const float *va,
                                             float vb, float *e, float *tmp)
 {
@@ -280,9 +291,7 @@ AVX_TARGET static void additive_scores_avx2(const float *wq, const float *keys, 
         int a = 0;
         for (; a + 8 <= A; a += 8)
             _mm256_storeu_ps(tmp + a, vfun8(_mm256_add_ps(_mm256_loadu_ps(wq + a), _mm256_loadu_ps(k + a)), VF_TANH));
-        for (int i = a; i < A; i++) tmp[i] = wq[i] + k[i];
-        if (a < A) vfun_avx2(tmp + a, A - a, VF_TANH);
-        e[j] = dot_avx2(va, tmp, A) + vb;
+        e[j] = additive_tail(wq, k, a, A, va, vb, tmp);
     }
 }
 
@@ -294,9 +303,7 @@ AVX512_TARGET static void additive_scores_avx512(const float *wq, const float *k
         int a = 0;
         for (; a + 16 <= A; a += 16)
             _mm512_storeu_ps(tmp + a, vfun16(_mm512_add_ps(_mm512_loadu_ps(wq + a), _mm512_loadu_ps(k + a)), VF_TANH));
-        for (int i = a; i < A; i++) tmp[i] = wq[i] + k[i];
-        if (a < A) vfun_avx2(tmp + a, A - a, VF_TANH);
-        e[j] = dot_avx2(va, tmp, A) + vb;
+        e[j] = additive_tail(wq, k, a, A, va, vb, tmp);
     }
 }
 #endif

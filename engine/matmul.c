@@ -137,6 +137,19 @@ static void matmul_wp_portable(const float *X, size_t ldx, const wpack *W, const
 }
 
 #ifdef S2S_X86
+/* Y rows 0..R-1 (R fixed per function), columns 0..width-1 of one column
+ * group of a panel: pf (float32) or ph (halves) at the group's first
+ * column of k = 0, rows WP_WIDTH apart. */
+typedef void (*block_fn)(const float *X, size_t ldx, const float *pf, const uint16_t *ph, int in, const float *b,
+                         float *Y, size_t ldy, int width);
+
+/* The blocks of one instruction set: block[R] for R = 1..rows, each over
+ * `cols` columns (WP_WIDTH, or half of it). */
+typedef struct block_set {
+    block_fn block[WP_ROWS + 1];
+    int rows, cols;
+} block_set;
+
 /* ---- AVX-512 path ------------------------------------------------------------ */
 #define AVX512_TARGET __attribute__((target("avx512f,avx512dq,avx2,fma,f16c")))
 
@@ -179,8 +192,6 @@ AVX512_TARGET static inline __attribute__((always_inline)) void block512(const f
     }
 }
 
-typedef void (*block512_fn)(const float *X, size_t ldx, const float *pf, const uint16_t *ph, int in,
-                            const float *b, float *Y, size_t ldy, int width);
 #define BLOCK512(R)                                                                                              \
     AVX512_TARGET static void block512_##R(const float *X, size_t ldx, const float *pf, const uint16_t *ph,     \
                                            int in, const float *b, float *Y, size_t ldy, int width)           \
@@ -189,25 +200,8 @@ typedef void (*block512_fn)(const float *X, size_t ldx, const float *pf, const u
         else block512(X, ldx, R, NULL, ph, in, b, Y, ldy, width);                                               \
     }
 BLOCK512(1) BLOCK512(2) BLOCK512(3) BLOCK512(4) BLOCK512(5) BLOCK512(6)
-static const block512_fn blocks512[WP_ROWS + 1] = {NULL, block512_1, block512_2, block512_3,
-                                                   block512_4, block512_5, block512_6};
-
-/* Panel by panel (a panel stays in cache while every block of rows passes). */
-static void matmul_wp_avx512(const float *X, size_t ldx, const wpack *W, const float *b, float *Y, size_t ldy,
-                             int rows)
-{
-    for (size_t q = 0; q < wp_panels(W->out); q++) {
-        int o0 = (int)q * WP_WIDTH, width = W->out - o0 < WP_WIDTH ? W->out - o0 : WP_WIDTH;
-        size_t at = q * (size_t)W->in * WP_WIDTH;
-        const float *pf = W->f32 ? W->f32 + at : NULL;
-        const uint16_t *ph = W->f16 ? W->f16 + at : NULL;
-        for (int r = 0; r < rows; r += WP_ROWS) {
-            int R = rows - r < WP_ROWS ? rows - r : WP_ROWS;
-            blocks512[R](X + (size_t)r * ldx, ldx, pf, ph, W->in, b ? b + o0 : NULL, Y + (size_t)r * ldy + o0, ldy,
-                         width);
-        }
-    }
-}
+static const block_set blocks512 = {{NULL, block512_1, block512_2, block512_3, block512_4, block512_5, block512_6},
+                                    WP_ROWS, WP_WIDTH};
 
 /* ---- AVX2 path: half a panel (32 columns, 4 vectors) per block ------------- */
 #define AVX2_TARGET __attribute__((target("avx2,fma,f16c")))
@@ -239,8 +233,6 @@ AVX2_TARGET static inline __attribute__((always_inline)) void block_avx2(const f
     }
 }
 
-typedef void (*block_avx2_fn)(const float *X, size_t ldx, const float *pf, const uint16_t *ph, int in,
-                              const float *b, float *Y, size_t ldy, int width);
 #define BLOCK_AVX2(R)                                                                                            \
     AVX2_TARGET static void block_avx2_##R(const float *X, size_t ldx, const float *pf, const uint16_t *ph,     \
                                            int in, const float *b, float *Y, size_t ldy, int width)           \
@@ -249,38 +241,37 @@ typedef void (*block_avx2_fn)(const float *X, size_t ldx, const float *pf, const
         else block_avx2(X, ldx, R, NULL, ph, in, b, Y, ldy, width);                                             \
     }
 BLOCK_AVX2(1) BLOCK_AVX2(2)
-static const block_avx2_fn blocks_avx2[WP_ROWS_AVX2 + 1] = {NULL, block_avx2_1, block_avx2_2};
+static const block_set blocks_avx2 = {{NULL, block_avx2_1, block_avx2_2}, WP_ROWS_AVX2, 32};
 
-static void matmul_wp_avx2(const float *X, size_t ldx, const wpack *W, const float *b, float *Y, size_t ldy,
-                           int rows)
+/* Column group by column group (a group of a panel stays in cache while
+ * every block of rows passes), each through set's blocks of rows. */
+static void matmul_wp_blocks(const float *X, size_t ldx, const wpack *W, const float *b, float *Y, size_t ldy,
+                             int rows, const block_set *set)
 {
-    for (size_t q = 0; q < wp_panels(W->out); q++)
-        for (int half = 0; half < 2; half++) {
-            int o0 = (int)q * WP_WIDTH + 32 * half, width = W->out - o0 < 32 ? W->out - o0 : 32;
-            if (width <= 0) break;
-            size_t at = q * (size_t)W->in * WP_WIDTH + 32 * (size_t)half;
-            const float *pf = W->f32 ? W->f32 + at : NULL;
-            const uint16_t *ph = W->f16 ? W->f16 + at : NULL;
-            for (int r = 0; r < rows; r += WP_ROWS_AVX2) {
-                int R = rows - r < WP_ROWS_AVX2 ? rows - r : WP_ROWS_AVX2;
-                blocks_avx2[R](X + (size_t)r * ldx, ldx, pf, ph, W->in, b ? b + o0 : NULL,
-                               Y + (size_t)r * ldy + o0, ldy, width);
-            }
+    for (int o0 = 0; o0 < W->out; o0 += set->cols) {
+        int width = W->out - o0 < set->cols ? W->out - o0 : set->cols;
+        size_t at = (size_t)(o0 / WP_WIDTH) * (size_t)W->in * WP_WIDTH + (size_t)(o0 % WP_WIDTH);
+        const float *pf = W->f32 ? W->f32 + at : NULL;
+        const uint16_t *ph = W->f16 ? W->f16 + at : NULL;
+        for (int r = 0; r < rows; r += set->rows) {
+            int R = rows - r < set->rows ? rows - r : set->rows;
+            set->block[R](X + (size_t)r * ldx, ldx, pf, ph, W->in, b ? b + o0 : NULL, Y + (size_t)r * ldy + o0,
+                          ldy, width);
         }
+    }
 }
 #endif /* S2S_X86 */
 
 void matmul_wp(const float *X, size_t ldx, const wpack *W, const float *b, float *Y, size_t ldy, int rows)
 {
     if (rows <= 0 || W->out <= 0) return;
-#ifdef S2S_X86
-    int f16_ok = W->f32 || kernels_have_f16c();
-    if (f16_ok && kernels_have_avx512()) {
-        matmul_wp_avx512(X, ldx, W, b, Y, ldy, rows);
+#ifdef S2S_X86 /* half panels exist only on CPUs with F16C (wpack_init_half) */
+    if (kernels_have_avx512()) {
+        matmul_wp_blocks(X, ldx, W, b, Y, ldy, rows, &blocks512);
         return;
     }
-    if (f16_ok && kernels_have_avx2()) {
-        matmul_wp_avx2(X, ldx, W, b, Y, ldy, rows);
+    if (kernels_have_avx2()) {
+        matmul_wp_blocks(X, ldx, W, b, Y, ldy, rows, &blocks_avx2);
         return;
     }
 #endif
