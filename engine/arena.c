@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define ARENA_ALIGN 64
 
@@ -15,15 +16,29 @@ void *arena_take(arena *a, size_t bytes)
     return a->measuring ? NULL : a->base + at;
 }
 
-/* Grows the arena to at least `need` bytes (contents are not kept). */
+/* Arenas of a megabyte or more are aligned to 2 MB and asked for as huge
+ * pages (a hint the kernel may refuse): the decoder's logits rows alone are
+ * megabytes, and touching them 4 KB page by 4 KB page costs a fault each
+ * the first time. */
+#define ARENA_HUGE ((size_t)2 << 20)
+
+/* Grows the arena to at least `need` bytes (contents are not kept). It grows
+ * by half again at least, so a run of calls that each need a little more
+ * (longer sentences) does not reallocate, and fault in, every time. */
 static int arena_reserve(arena *a, size_t need)
 {
     if (need <= a->cap) return 1;
+    size_t want = a->cap + a->cap / 2 > need ? a->cap + a->cap / 2 : need;
+    size_t align = want >= ARENA_HUGE / 2 ? ARENA_HUGE : ARENA_ALIGN;
+    want = (want + align - 1) / align * align;
     void *p = NULL;
-    if (posix_memalign(&p, ARENA_ALIGN, need) != 0) return 0;
+    if (posix_memalign(&p, align, want) != 0) return 0;
+#ifdef MADV_HUGEPAGE
+    if (align == ARENA_HUGE) (void)madvise(p, want, MADV_HUGEPAGE);
+#endif
     free(a->base);
     a->base = p;
-    a->cap = need;
+    a->cap = want;
     return 1;
 }
 

@@ -243,6 +243,17 @@ AVX2_TARGET static inline __attribute__((always_inline)) void block_avx2(const f
 BLOCK_AVX2(1) BLOCK_AVX2(2)
 static const block_set blocks_avx2 = {{NULL, block_avx2_1, block_avx2_2}, WP_ROWS_AVX2, 32};
 
+/* Rows for the next block when `left` rows remain, blocks of at most `most`:
+ * full blocks, but the last two blocks are split evenly (a 6-row block and a
+ * 2-row block become two of 4), since a block of few rows reads the same
+ * weights for less work. */
+static int block_rows(int left, int most)
+{
+    if (left <= most) return left;
+    if (left < 2 * most) return left / 2;
+    return most;
+}
+
 /* Column group by column group (a group of a panel stays in cache while
  * every block of rows passes), each through set's blocks of rows. */
 static void matmul_wp_blocks(const float *X, size_t ldx, const wpack *W, const float *b, float *Y, size_t ldy,
@@ -253,8 +264,8 @@ static void matmul_wp_blocks(const float *X, size_t ldx, const wpack *W, const f
         size_t at = (size_t)(o0 / WP_WIDTH) * (size_t)W->in * WP_WIDTH + (size_t)(o0 % WP_WIDTH);
         const float *pf = W->f32 ? W->f32 + at : NULL;
         const uint16_t *ph = W->f16 ? W->f16 + at : NULL;
-        for (int r = 0; r < rows; r += set->rows) {
-            int R = rows - r < set->rows ? rows - r : set->rows;
+        for (int r = 0, R; r < rows; r += R) {
+            R = block_rows(rows - r, set->rows);
             set->block[R](X + (size_t)r * ldx, ldx, pf, ph, W->in, b ? b + o0 : NULL, Y + (size_t)r * ldy + o0,
                           ldy, width);
         }
