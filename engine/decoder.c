@@ -271,6 +271,13 @@ void decoder_step(const s2s_model *m, const model_q8 *q, const out_subset *sub, 
         if (m->cfg.copy) copy_distribution(m, R, mem, ctx, ldc, out, emb, alpha, alpha_ld, p_gen, mass, logp, logp_ld);
         return;
     }
+    if (!q && !m->cfg.copy && want_logp) {
+        float *row_max = gi, *lanes = gi + R; /* (R,) and (R, 16): gi (R, >= 3H) is free once the RNN has run */
+        matmul_wp_max(out, (size_t)H, &m->w.out, m->w.out_b, logp, (size_t)logp_ld, R, row_max,
+                      lanes); /* logits (R, V) */
+        for (int r = 0; r < R; r++) log_softmax_from_max(logp + (size_t)r * logp_ld, V, row_max[r]);
+        return;
+    }
     matmul_wp_or_q8(q ? &q->out : NULL, out, (size_t)H, &m->w.out, m->w.out_b, logp, (size_t)logp_ld, R,
                     qs); /* logits (R, V) */
     if (m->cfg.copy)

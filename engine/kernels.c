@@ -669,7 +669,17 @@ void softmax(float *x, int n)
 #define LSM_BLOCK 256
 void log_softmax(float *x, int n)
 {
-    float m = max_of(x, n), buf[LSM_BLOCK];
+    log_softmax_from_max(x, n, max_of(x, n));
+}
+
+float largest_of(const float *x, int n)
+{
+    return max_of(x, n);
+}
+
+void log_softmax_from_max(float *x, int n, float m)
+{
+    float buf[LSM_BLOCK];
     double s = 0.0;
     for (int i = 0; i < n; i += LSM_BLOCK) {
         int c = n - i < LSM_BLOCK ? n - i : LSM_BLOCK;

@@ -46,6 +46,14 @@ void wpack_free(wpack *p);
  * the number of rows, the blocking, the thread or the instruction set. */
 void matmul_wp(const float *X, size_t ldx, const wpack *W, const float *b, float *Y, size_t ldy, int rows);
 
+/* matmul_wp, and row_max (rows,) := the largest value of each row of Y,
+ * gathered block by block while each block is still in the L1 cache (the
+ * output projection's rows are then ready for log_softmax_from_max without a
+ * pass to find it). lanes: scratch of rows x 16 floats. With row_max NULL
+ * (lanes unused) it is matmul_wp. */
+void matmul_wp_max(const float *X, size_t ldx, const wpack *W, const float *b, float *Y, size_t ldy, int rows,
+                   float *row_max, float *lanes);
+
 /* a (n,) . b (n,): eight running lanes (lane l takes k = 8i + l), summed
  * ((0+4)+(2+6)) + ((1+5)+(3+7)), then the leftover k one by one; the same
  * bits on every path. */
@@ -54,6 +62,10 @@ float dot(const float *a, const float *b, int n);
 /* In place over x (n,): softmax; log_softmax. n >= 1. */
 void softmax(float *x, int n);
 void log_softmax(float *x, int n);
+
+/* log_softmax of x (n,) whose largest value is already known: m must be it
+ * (as matmul_wp_max gives); the same bits as log_softmax. */
+void log_softmax_from_max(float *x, int n, float m);
 
 /* exp, logistic sigmoid and tanh as PyTorch computes them in float32 (to within
  * an ulp or two), on n elements in place. */
@@ -77,6 +89,9 @@ float second_largest(const float *x, int n, int skip);
 /* The two largest of x[0..n) (m1 >= m2), counting repeats; -infinity for
  * what is missing. No NaN in x. */
 void largest_two(const float *x, int n, float *m1, float *m2);
+
+/* The largest value of x (n >= 1). */
+float largest_of(const float *x, int n);
 /* The first i in from..n-1 with x[i] >= lo, else n. */
 int next_at_least(const float *x, int from, int n, float lo);
 

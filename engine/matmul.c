@@ -139,9 +139,12 @@ static void matmul_wp_portable(const float *X, size_t ldx, const wpack *W, const
 #ifdef S2S_X86
 /* Y rows 0..R-1 (R fixed per function), columns 0..width-1 of one column
  * group of a panel: pf (float32) or ph (halves) at the group's first
- * column of k = 0, rows WP_WIDTH apart. */
+ * column of k = 0, rows WP_WIDTH apart. With lanes (R x 16 floats), the
+ * values stored are also folded into each row's 16 running maxima (lane l
+ * takes the columns equal to l mod 16), from the registers they are stored
+ * from. */
 typedef void (*block_fn)(const float *X, size_t ldx, const float *pf, const uint16_t *ph, int in, const float *b,
-                         float *Y, size_t ldy, int width);
+                         float *Y, size_t ldy, int width, float *lanes);
 
 /* The blocks of one instruction set: block[R] for R = 1..rows, each over
  * `cols` columns (WP_WIDTH, or half of it). */
@@ -169,7 +172,7 @@ AVX512_TARGET static inline __attribute__((always_inline)) void load_panel_row51
 AVX512_TARGET static inline __attribute__((always_inline)) void block512(const float *X, size_t ldx, int R,
                                                                           const float *pf, const uint16_t *ph,
                                                                           int in, const float *b, float *Y,
-                                                                          size_t ldy, int width)
+                                                                          size_t ldy, int width, float *lanes)
 {
     __m512 acc[WP_ROWS][4];
     _Pragma("GCC unroll 6") for (int r = 0; r < R; r++)
@@ -187,17 +190,31 @@ AVX512_TARGET static inline __attribute__((always_inline)) void block512(const f
         if (n <= 0) break;
         __mmask16 m = n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
         __m512 bias = b ? _mm512_maskz_loadu_ps(m, b + 16 * v) : _mm512_setzero_ps();
-        _Pragma("GCC unroll 6") for (int r = 0; r < R; r++)
-            _mm512_mask_storeu_ps(Y + (size_t)r * ldy + 16 * v, m, _mm512_add_ps(acc[r][v], bias));
+        _Pragma("GCC unroll 6") for (int r = 0; r < R; r++) {
+            acc[r][v] = _mm512_add_ps(acc[r][v], bias);
+            _mm512_mask_storeu_ps(Y + (size_t)r * ldy + 16 * v, m, acc[r][v]);
+        }
+    }
+    if (!lanes) return;
+    _Pragma("GCC unroll 6") for (int r = 0; r < R; r++) {
+        __m512 most = _mm512_loadu_ps(lanes + 16 * r);
+        _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) {
+            int n = width - 16 * v;
+            if (n <= 0) break;
+            __mmask16 m = n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
+            most = _mm512_mask_max_ps(most, m, most, acc[r][v]);
+        }
+        _mm512_storeu_ps(lanes + 16 * r, most);
     }
 }
 
 #define BLOCK512(R)                                                                                              \
     AVX512_TARGET static void block512_##R(const float *X, size_t ldx, const float *pf, const uint16_t *ph,     \
-                                           int in, const float *b, float *Y, size_t ldy, int width)           \
+                                           int in, const float *b, float *Y, size_t ldy, int width,           \
+                                           float *lanes)                                                        \
     {                                                                                                            \
-        if (pf) block512(X, ldx, R, pf, NULL, in, b, Y, ldy, width);                                            \
-        else block512(X, ldx, R, NULL, ph, in, b, Y, ldy, width);                                               \
+        if (pf) block512(X, ldx, R, pf, NULL, in, b, Y, ldy, width, lanes);                                     \
+        else block512(X, ldx, R, NULL, ph, in, b, Y, ldy, width, lanes);                                        \
     }
 BLOCK512(1) BLOCK512(2) BLOCK512(3) BLOCK512(4) BLOCK512(5) BLOCK512(6)
 static const block_set blocks512 = {{NULL, block512_1, block512_2, block512_3, block512_4, block512_5, block512_6},
@@ -209,7 +226,7 @@ static const block_set blocks512 = {{NULL, block512_1, block512_2, block512_3, b
 AVX2_TARGET static inline __attribute__((always_inline)) void block_avx2(const float *X, size_t ldx, int R,
                                                                           const float *pf, const uint16_t *ph,
                                                                           int in, const float *b, float *Y,
-                                                                          size_t ldy, int width)
+                                                                          size_t ldy, int width, float *lanes)
 {
     __m256 acc[WP_ROWS_AVX2][4];
     _Pragma("GCC unroll 2") for (int r = 0; r < R; r++)
@@ -230,15 +247,21 @@ AVX2_TARGET static inline __attribute__((always_inline)) void block_avx2(const f
         _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) _mm256_storeu_ps(sums + 8 * v, acc[r][v]);
         float *y = Y + (size_t)r * ldy;
         for (int j = 0; j < width; j++) y[j] = sums[j] + (b ? b[j] : 0.0f);
+        if (lanes)
+            for (int j = 0; j < width; j++) {
+                float *most = lanes + 16 * r + j % 16;
+                *most = y[j] > *most ? y[j] : *most;
+            }
     }
 }
 
 #define BLOCK_AVX2(R)                                                                                            \
     AVX2_TARGET static void block_avx2_##R(const float *X, size_t ldx, const float *pf, const uint16_t *ph,     \
-                                           int in, const float *b, float *Y, size_t ldy, int width)           \
+                                           int in, const float *b, float *Y, size_t ldy, int width,           \
+                                           float *lanes)                                                        \
     {                                                                                                            \
-        if (pf) block_avx2(X, ldx, R, pf, NULL, in, b, Y, ldy, width);                                          \
-        else block_avx2(X, ldx, R, NULL, ph, in, b, Y, ldy, width);                                             \
+        if (pf) block_avx2(X, ldx, R, pf, NULL, in, b, Y, ldy, width, lanes);                                   \
+        else block_avx2(X, ldx, R, NULL, ph, in, b, Y, ldy, width, lanes);                                      \
     }
 BLOCK_AVX2(1) BLOCK_AVX2(2)
 static const block_set blocks_avx2 = {{NULL, block_avx2_1, block_avx2_2}, WP_ROWS_AVX2, 32};
@@ -255,9 +278,11 @@ static int block_rows(int left, int most)
 }
 
 /* Column group by column group (a group of a panel stays in cache while
- * every block of rows passes), each through set's blocks of rows. */
+ * every block of rows passes), each through set's blocks of rows; with
+ * lanes (rows x 16, -infinity to start), each block's values are folded
+ * into its rows' running maxima as it is stored. */
 static void matmul_wp_blocks(const float *X, size_t ldx, const wpack *W, const float *b, float *Y, size_t ldy,
-                             int rows, const block_set *set)
+                             int rows, const block_set *set, float *lanes)
 {
     for (int o0 = 0; o0 < W->out; o0 += set->cols) {
         int width = W->out - o0 < set->cols ? W->out - o0 : set->cols;
@@ -267,26 +292,36 @@ static void matmul_wp_blocks(const float *X, size_t ldx, const wpack *W, const f
         for (int r = 0, R; r < rows; r += R) {
             R = block_rows(rows - r, set->rows);
             set->block[R](X + (size_t)r * ldx, ldx, pf, ph, W->in, b ? b + o0 : NULL, Y + (size_t)r * ldy + o0,
-                          ldy, width);
+                          ldy, width, lanes ? lanes + 16 * (size_t)r : NULL);
         }
     }
 }
 #endif /* S2S_X86 */
 
-void matmul_wp(const float *X, size_t ldx, const wpack *W, const float *b, float *Y, size_t ldy, int rows)
+void matmul_wp_max(const float *X, size_t ldx, const wpack *W, const float *b, float *Y, size_t ldy, int rows,
+                   float *row_max, float *lanes)
 {
     if (rows <= 0 || W->out <= 0) return;
 #ifdef S2S_X86 /* half panels exist only on CPUs with F16C (wpack_init_half) */
-    if (kernels_have_avx512()) {
-        matmul_wp_blocks(X, ldx, W, b, Y, ldy, rows, &blocks512);
-        return;
-    }
     if (kernels_have_avx2()) {
-        matmul_wp_blocks(X, ldx, W, b, Y, ldy, rows, &blocks_avx2);
+        if (row_max)
+            for (size_t i = 0; i < 16 * (size_t)rows; i++) lanes[i] = -INFINITY;
+        matmul_wp_blocks(X, ldx, W, b, Y, ldy, rows, kernels_have_avx512() ? &blocks512 : &blocks_avx2,
+                         row_max ? lanes : NULL);
+        if (row_max)
+            for (int r = 0; r < rows; r++) row_max[r] = largest_of(lanes + 16 * (size_t)r, 16);
         return;
     }
 #endif
+    (void)lanes;
     matmul_wp_portable(X, ldx, W, b, Y, ldy, rows);
+    if (row_max)
+        for (int r = 0; r < rows; r++) row_max[r] = largest_of(Y + (size_t)r * ldy, W->out);
+}
+
+void matmul_wp(const float *X, size_t ldx, const wpack *W, const float *b, float *Y, size_t ldy, int rows)
+{
+    matmul_wp_max(X, ldx, W, b, Y, ldy, rows, NULL, NULL);
 }
 
 void matmul_wp_or_q8(const qmat *qw, const float *X, size_t ldx, const wpack *W, const float *b, float *Y,

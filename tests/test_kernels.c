@@ -496,6 +496,55 @@ Test(kernels, half_weight_product_equals_widened_product)
     }
 }
 
+/* matmul_wp_max: the same Y as matmul_wp and, for each row, its largest
+ * value as a plain loop finds it, on every instruction set, with half and
+ * float32 panels, partial panels and every row remainder; then
+ * log_softmax_from_max with that maximum gives log_softmax's bits. */
+Test(kernels, product_row_maxima_and_log_softmax_from_max)
+{
+    enum { MAXR = 35, MAXO = 300, MAXI = 64 };
+    static float X[MAXR * MAXI], W[MAXO * MAXI], b[MAXO], Y1[MAXR * MAXO], Y2[MAXR * MAXO], row_max[MAXR],
+        lanes[MAXR * 16], z[MAXO];
+    static uint16_t Wh[MAXO * MAXI];
+    int shapes[][3] = {{1, 1, 3}, {7, 33, 20}, {13, 64, 64}, {35, 300, 17}, {8, 129, 40}, {6, 97, 5}};
+    kernels_isa levels[] = {KERNELS_ANY, KERNELS_AVX2, KERNELS_PORTABLE};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int R = shapes[s][0], O = shapes[s][1], I = shapes[s][2];
+        fill(X, (size_t)R * I, 41); fill(W, (size_t)O * I, 42); fill(b, O, 43);
+        /* the largest value in a different column per row, some in the last partial panel */
+        for (int r = 0; r < R && r < I; r++) X[r * I + r % I] = 4.0f + r;
+        for (int i = 0; i < O * I; i++) Wh[i] = (uint16_t)(0x3000 + (i * 7919) % 0x1800) ^ (uint16_t)((i & 1) << 15);
+        for (int half = 0; half < 2; half++) {
+            wpack p;
+            if (half ? !wpack_init_half(&p, Wh, O, I) : !wpack_init(&p, W, O, I)) {
+                cr_assert(half && !kernels_have_f16c());
+                continue;
+            }
+            matmul_wp(X, I, &p, b, Y1, O, R);
+            for (size_t l = 0; l < sizeof levels / sizeof *levels; l++) {
+                kernels_limit(levels[l]);
+                memset(Y2, 0, sizeof Y2);
+                matmul_wp_max(X, I, &p, b, Y2, O, R, row_max, lanes);
+                kernels_limit(KERNELS_ANY);
+                cr_assert(memcmp(Y1, Y2, sizeof(float) * R * O) == 0, "shape %dx%dx%d: Y differs at level %d", R,
+                          O, I, (int)levels[l]);
+                for (int r = 0; r < R; r++) {
+                    float want = Y1[r * O];
+                    for (int o = 1; o < O; o++) want = Y1[r * O + o] > want ? Y1[r * O + o] : want;
+                    cr_assert(row_max[r] == want, "shape %dx%dx%d level %d half %d: row %d max %g, want %g", R, O,
+                              I, (int)levels[l], half, r, (double)row_max[r], (double)want);
+                    memcpy(z, Y1 + r * O, sizeof(float) * O);
+                    log_softmax_from_max(z, O, row_max[r]);
+                    memcpy(Y2 + r * O, Y1 + r * O, sizeof(float) * O);
+                    log_softmax(Y2 + r * O, O);
+                    cr_assert(memcmp(z, Y2 + r * O, sizeof(float) * O) == 0, "row %d: log_softmax_from_max differs", r);
+                }
+            }
+            wpack_free(&p);
+        }
+    }
+}
+
 /* first_nonfinite against an independent rule: a half (F16) is non-finite
  * when its 5 exponent bits are 11111 (IEEE 754 binary16), a bfloat16 when
  * its 8 exponent bits are all ones, like the top half of a binary32. Every
