@@ -112,10 +112,13 @@ typedef struct out_subset {
  * alpha_ld >= n_max) and logp (R, logp_ld) log-probabilities (logp_ld =
  * logp_width(m, n_max); extended ids past a row's n_ext get -infinity).
  * want_logp 0: a model without copy and without sub leaves the logits in
- * logp, without the log-softmax (greedy decoding that reports no scores). */
+ * logp, without the log-softmax (greedy decoding that reports no scores);
+ * then, with row_max (R,) and without q, each row's largest logit is stored
+ * there, so the caller can take a row's log-softmax when it reads the row
+ * (log_softmax_from_max), while the row is still in cache. */
 void decoder_step(const s2s_model *m, const model_q8 *q, const out_subset *sub, int R, int t, const int *prev,
                   const enc_memory *const *mem, dec_state *st, float *scratch, int n_max, float *alpha, int alpha_ld,
-                  float *logp, int logp_ld, int want_logp);
+                  float *logp, int logp_ld, int want_logp, float *row_max);
 
 /* Cell update for R rows: gi, gh (R, G*H) hold W_ih x + b_ih and
  * W_hh h + b_hh (both used as scratch and overwritten); h (R, H) and, for

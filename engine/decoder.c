@@ -221,7 +221,7 @@ static void subset_output(const s2s_model *m, const out_subset *sub, const float
 
 void decoder_step(const s2s_model *m, const model_q8 *q, const out_subset *sub, int R, int t, const int *prev,
                   const enc_memory *const *mem, dec_state *st, float *scratch, int n_max, float *alpha, int alpha_ld,
-                  float *logp, int logp_ld, int want_logp)
+                  float *logp, int logp_ld, int want_logp, float *row_max)
 {
     int H = m->cfg.dec.hidden, C = m->ctx_dim, E = m->cfg.dec.emb, V = vocab_size(m->vocab[S2S_TARGET]);
     size_t W = step_width(m), GH = (size_t)cell_gates(m->cfg.dec.cell) * H;
@@ -271,11 +271,13 @@ void decoder_step(const s2s_model *m, const model_q8 *q, const out_subset *sub, 
         if (m->cfg.copy) copy_distribution(m, R, mem, ctx, ldc, out, emb, alpha, alpha_ld, p_gen, mass, logp, logp_ld);
         return;
     }
-    if (!q && !m->cfg.copy && want_logp) {
-        float *row_max = gi, *lanes = gi + R; /* (R,) and (R, 16): gi (R, >= 3H) is free once the RNN has run */
-        matmul_wp_max(out, (size_t)H, &m->w.out, m->w.out_b, logp, (size_t)logp_ld, R, row_max,
+    if (!q && !m->cfg.copy && (want_logp || row_max)) {
+        /* the maxima (R,) and their lanes (R, 16) in gi (R, >= 3H), free once the RNN has run */
+        float *maxima = row_max ? row_max : gi, *lanes = row_max ? gi : gi + R;
+        matmul_wp_max(out, (size_t)H, &m->w.out, m->w.out_b, logp, (size_t)logp_ld, R, maxima,
                       lanes); /* logits (R, V) */
-        for (int r = 0; r < R; r++) log_softmax_from_max(logp + (size_t)r * logp_ld, V, row_max[r]);
+        if (want_logp)
+            for (int r = 0; r < R; r++) log_softmax_from_max(logp + (size_t)r * logp_ld, V, maxima[r]);
         return;
     }
     matmul_wp_or_q8(q ? &q->out : NULL, out, (size_t)H, &m->w.out, m->w.out_b, logp, (size_t)logp_ld, R,

@@ -74,6 +74,7 @@ typedef struct beam_bufs {
     int *prev;                 /* [R] last token per row */
     const enc_memory **rowmem; /* [R] */
     float *enc_scratch, *step_scratch, *alpha_step, *logp;
+    float *row_max;            /* [R] each row's largest logit (log-softmax taken as rows are read) */
     int *enc_ints;             /* [3 * ENC_CHUNK] encode_batch's ints */
     int *enc_n;                /* [ENC_CHUNK] source lengths of a chunk */
     const int **enc_src;       /* [ENC_CHUNK] sources of a chunk */
@@ -166,6 +167,7 @@ static void carve_beam(arena *a, const void *plan, void *bufs)
     b->step_scratch = arena_take(a, sizeof(float) * step_scratch_floats(m, pl->R, pl->n_max));
     b->alpha_step = arena_take(a, sizeof(float) * (size_t)pl->R * pl->n_max);
     b->logp = arena_take(a, sizeof(float) * (size_t)pl->R * pl->Vx);
+    b->row_max = arena_take(a, sizeof(float) * (size_t)pl->R);
     for (int k = 0; k < 2; k++) {
         float *s = arena_take(a, sizeof(float) * dec_state_floats(m, pl->R, pl->n_max));
         if (!a->measuring) dec_state_bind(m, pl->R, pl->n_max, s, &b->st[k]);
@@ -276,12 +278,15 @@ static void heap_sort_best_first(candidate *h, int n)
 
 /* The best `cap` candidates over all live slots, best first; returns count.
  * logp (live, ld) rows over the first `width` tokens; eos masked while
- * `mask_eos`. A token of log-probability -infinity is never a candidate. */
+ * `mask_eos`. A token of log-probability -infinity is never a candidate.
+ * With row_max (live,), the rows hold logits and each gets its log-softmax
+ * (in place) just before it is scanned. */
 /* top_candidates for one live hypothesis and cap 2 (greedy): one pass
  * keeping the best two, ranked as the heap ranks them. */
-static int top_two(const group *g, const float *row, int width, int eos, int mask_eos, candidate *h)
+static int top_two(const group *g, float *row, int width, int eos, int mask_eos, const float *row_max, candidate *h)
 {
     int n = 0;
+    if (row_max) log_softmax_from_max(row, width, row_max[0]);
     double base = g->score[0];
     /* Scores base + row[v] rank as row[v] does, so the two best are among
      * the tokens whose log p reaches the second largest; the margin keeps
@@ -324,13 +329,14 @@ static int top_two_from_logits(const group *g, const float *z, int width, candid
     return 2;
 }
 
-static int top_candidates(const group *g, const float *logp, int ld, int width, int eos, int mask_eos,
-                          candidate *h, int cap)
+static int top_candidates(const group *g, float *logp, int ld, int width, int eos, int mask_eos,
+                          const float *row_max, candidate *h, int cap)
 {
-    if (cap == 2 && g->live == 1) return top_two(g, logp, width, eos, mask_eos, h);
+    if (cap == 2 && g->live == 1) return top_two(g, logp, width, eos, mask_eos, row_max, h);
     int n = 0;
     for (int i = 0; i < g->live; i++) {
-        const float *row = logp + (size_t)i * ld;
+        float *row = logp + (size_t)i * ld;
+        if (row_max) log_softmax_from_max(row, width, row_max[i]);
         double base = g->score[i];
         /* Once the heap is full, a token can enter only with base + row[v]
          * >= the worst kept score: row[v] >= that minus base, less a margin
@@ -465,7 +471,8 @@ static void advance_prefix(const s2s_model *m, int K, group *g, int t, const flo
  * hypotheses and the new live set, and moves the chosen state rows from
  * `from` to `to` starting at row *out_row. */
 static void advance_beam(const s2s_model *m, const s2s_decode_params *p, int K, group *g, int t, float *logp,
-                         int ld, int logits, beam_bufs *b, const dec_state *from, dec_state *to, int *out_row)
+                         int ld, int logits, const float *row_max, beam_bufs *b, const dec_state *from,
+                         dec_state *to, int *out_row)
 {
     int eos = m->eos_id, cap = 2 * K, width = vocab_size(m->vocab[S2S_TARGET]) + g->mem.n_ext;
     int mask_eos = t - 1 < p->min_length, nc = 0, from_logits = 0;
@@ -476,7 +483,7 @@ static void advance_beam(const s2s_model *m, const s2s_decode_params *p, int K, 
         if (from_logits) g->scores_unknown = 1;
         else log_softmax(logp, width);
     }
-    if (!nc) nc = top_candidates(g, logp, ld, width, eos, mask_eos, cand, cap);
+    if (!nc) nc = top_candidates(g, logp, ld, width, eos, mask_eos, row_max, cand, cap);
     double new_score[S2S_MAX_BEAM];
     int live = 0;
     for (int r = 0; r < nc && live < K; r++) {
@@ -786,6 +793,11 @@ s2s_status search_beam(const s2s_model *m, arena *ar, const search_input *in, in
      * advance_beam picks from them when it can (top_two_of_logits). */
     int logits = !p->want_scores && K == 1 && p->n_best == 1 && !p->sampling && p->length_penalty == 0.0f &&
                  p->coverage_penalty == 0.0f && p->no_repeat_ngram == 0 && !m->cfg.copy && !b.sub.k;
+    /* Otherwise, where nothing rewrites the rows first (n-gram blocking) and
+     * sampling is not drawing from them, each row gets its log-softmax when
+     * it is read, while it is in cache, from the maximum the output
+     * projection kept (decoder_step's row_max). */
+    int lazy = !logits && !q && !p->sampling && p->no_repeat_ngram == 0 && !m->cfg.copy && !b.sub.k;
     int cur = 0;
     for (int t = 1;; t++) {
         if (p->abort_callback && p->abort_callback(p->abort_user_data))
@@ -793,7 +805,7 @@ s2s_status search_beam(const s2s_model *m, arena *ar, const search_input *in, in
         int R = gather_rows(&b, n, t, m, K);
         if (R == 0) break;
         decoder_step(m, q, b.sub.k ? &b.sub : NULL, R, t, b.prev, b.rowmem, &b.st[cur], b.step_scratch, n_max,
-                     b.alpha_step, n_max, b.logp, Vx, !logits);
+                     b.alpha_step, n_max, b.logp, Vx, !logits && !lazy, lazy ? b.row_max : NULL);
         int out_row = 0;
         for (int i = 0; i < n; i++) {
             group *g = &b.g[i];
@@ -802,13 +814,15 @@ s2s_status search_beam(const s2s_model *m, arena *ar, const search_input *in, in
             float *logp = b.logp + (size_t)g->row0 * Vx;
             if (t <= g->in->n_prefix) {
                 if (logits) log_softmax(logp, vocab_size(m->vocab[S2S_TARGET]));
+                if (lazy) log_softmax_from_max(logp, vocab_size(m->vocab[S2S_TARGET]), b.row_max[g->row0]);
                 advance_prefix(m, K, g, t, logp, &b.st[cur], &b.st[1 - cur], &out_row);
                 if (p->sampling && t == g->in->n_prefix) fan_out_samples(m, g, K, t, &b.st[1 - cur], &out_row, &b);
                 check_done(g, p, t);
             } else if (p->sampling) {
                 advance_sampling(m, p, K, g, t, logp, Vx, &b, &b.st[cur], &b.st[1 - cur], &out_row);
             } else {
-                advance_beam(m, p, K, g, t, logp, Vx, logits, &b, &b.st[cur], &b.st[1 - cur], &out_row);
+                advance_beam(m, p, K, g, t, logp, Vx, logits, lazy ? b.row_max + g->row0 : NULL, &b, &b.st[cur],
+                             &b.st[1 - cur], &out_row);
             }
             if (g->done) out_row -= g->live; /* its rows are not carried on */
         }
@@ -877,7 +891,7 @@ s2s_status search_forced(const s2s_model *m, arena *ar, const search_input *in, 
     for (int s = 0; s < steps; s++) {
         int y = s < n_tgt ? tgt[s] : m->eos_id;
         decoder_step(m, NULL, NULL, 1, s + 1, &prev, rowmem, &st, f.step_scratch, n_src, f.alpha_step, n_src, f.logp, width,
-                     1);
+                     1, NULL);
         h->token_logprobs[s] = f.logp[y];
         score += f.logp[y];
         if (want_attention) memcpy(h->attention + (size_t)s * n_src, f.alpha_step, sizeof(float) * n_src);
