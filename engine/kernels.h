@@ -92,6 +92,7 @@ void largest_two(const float *x, int n, float *m1, float *m2);
 
 /* The largest value of x (n >= 1). */
 float largest_of(const float *x, int n);
+
 /* The first i in from..n-1 with x[i] >= lo, else n. */
 int next_at_least(const float *x, int from, int n, float lo);
 

@@ -276,11 +276,6 @@ static void heap_sort_best_first(candidate *h, int n)
     }
 }
 
-/* The best `cap` candidates over all live slots, best first; returns count.
- * logp (live, ld) rows over the first `width` tokens; eos masked while
- * `mask_eos`. A token of log-probability -infinity is never a candidate.
- * With row_max (live,), the rows hold logits and each gets its log-softmax
- * (in place) just before it is scanned. */
 /* top_candidates for one live hypothesis and cap 2 (greedy): one pass
  * keeping the best two, ranked as the heap ranks them. */
 static int top_two(const group *g, float *row, int width, int eos, int mask_eos, const float *row_max, candidate *h)
@@ -329,6 +324,11 @@ static int top_two_from_logits(const group *g, const float *z, int width, candid
     return 2;
 }
 
+/* The best `cap` candidates over all live slots, best first; returns count.
+ * logp (live, ld) rows over the first `width` tokens; eos masked while
+ * `mask_eos`. A token of log-probability -infinity is never a candidate.
+ * With row_max (live,), the rows hold logits and each gets its log-softmax
+ * (in place) just before it is scanned. */
 static int top_candidates(const group *g, float *logp, int ld, int width, int eos, int mask_eos,
                           const float *row_max, candidate *h, int cap)
 {
