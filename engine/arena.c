@@ -3,6 +3,7 @@
  */
 #include "arena.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -28,8 +29,10 @@ void *arena_take(arena *a, size_t bytes)
 static int arena_reserve(arena *a, size_t need)
 {
     if (need <= a->cap) return 1;
-    size_t want = a->cap + a->cap / 2 > need ? a->cap + a->cap / 2 : need;
+    size_t grown = a->cap <= SIZE_MAX / 3 * 2 ? a->cap + a->cap / 2 : SIZE_MAX;
+    size_t want = grown > need ? grown : need;
     size_t align = want >= ARENA_HUGE / 2 ? ARENA_HUGE : ARENA_ALIGN;
+    if (want > SIZE_MAX - align) return 0;
     want = (want + align - 1) / align * align;
     void *p = NULL;
     if (posix_memalign(&p, align, want) != 0) return 0;

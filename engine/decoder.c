@@ -121,6 +121,7 @@ size_t step_scratch_floats(const s2s_model *m, int rows, int n_max)
            + R * (size_t)m->cfg.dec.hidden                   /* o (after_rnn without feeding) */
            + (m->cfg.copy ? R * ((size_t)m->cfg.dec.emb + 1) + (size_t)n_max : 0) /* copy: E[y] (R, emb),
                                                                   p_gen (R,), mass (n,) */
+           + 17 * R                                          /* output row maxima (R,), their lanes (R, 16) */
            + attention_scratch_floats(m, rows, n_max);
 }
 
@@ -230,7 +231,8 @@ void decoder_step(const s2s_model *m, const model_q8 *q, const out_subset *sub, 
     float *x = scratch, *gi = x + (size_t)R * W, *gh = gi + (size_t)R * GH, *o = gh + (size_t)R * GH;
     float *emb = o + (size_t)R * H, *p_gen = emb + (m->cfg.copy ? (size_t)R * E : 0);
     float *mass = p_gen + (m->cfg.copy ? (size_t)R : 0);
-    float *att = mass + (m->cfg.copy ? (size_t)n_max : 0);
+    float *maxima = mass + (m->cfg.copy ? (size_t)n_max : 0), *lanes = maxima + R;
+    float *att = lanes + (size_t)R * 16;
     const float *top = st->h + (size_t)(m->cfg.dec.layers - 1) * st->stride * H; /* (R, H) */
     const float *out, *ctx;
     size_t ldc = W;
@@ -272,8 +274,7 @@ void decoder_step(const s2s_model *m, const model_q8 *q, const out_subset *sub, 
         return;
     }
     if (!q && !m->cfg.copy && (want_logp || row_max)) {
-        /* the maxima (R,) and their lanes (R, 16) in gi (R, >= 3H), free once the RNN has run */
-        float *maxima = row_max ? row_max : gi, *lanes = row_max ? gi : gi + R;
+        if (row_max) maxima = row_max;
         matmul_wp_max(out, (size_t)H, &m->w.out, m->w.out_b, logp, (size_t)logp_ld, R, maxima,
                       lanes); /* logits (R, V) */
         if (want_logp)

@@ -47,10 +47,11 @@ void wpack_free(wpack *p);
 void matmul_wp(const float *X, size_t ldx, const wpack *W, const float *b, float *Y, size_t ldy, int rows);
 
 /* matmul_wp, and row_max (rows,) := the largest value of each row of Y,
- * gathered block by block while each block is still in the L1 cache (the
- * output projection's rows are then ready for log_softmax_from_max without a
- * pass to find it). lanes: scratch of rows x 16 floats. With row_max NULL
- * (lanes unused) it is matmul_wp. */
+ * folded from the registers as each block is stored (the output
+ * projection's rows are then ready for log_softmax_from_max without a pass
+ * to find it). lanes: scratch of rows x 16 floats. Y must be free of NaN for
+ * the maximum to be the one log_softmax would find. With row_max NULL (lanes
+ * unused) it is matmul_wp. */
 void matmul_wp_max(const float *X, size_t ldx, const wpack *W, const float *b, float *Y, size_t ldy, int rows,
                    float *row_max, float *lanes);
 

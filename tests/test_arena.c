@@ -55,15 +55,16 @@ Test(arena, grows_by_half_at_least)
     arena_release(&a);
 }
 
-/* A large arena is still 64-byte aligned and fully writable (it is aligned
- * to 2 MB for huge pages). */
+/* A large arena is aligned to 2 MB and a whole number of 2 MB pages (for
+ * huge pages), and fully writable. */
 Test(arena, large_arena_is_usable)
 {
     arena a = {0};
     size_t sizes[] = {3u << 20, 5, 0};
     void *bufs[2];
     cr_assert(arena_carve(&a, carve_list, sizes, bufs));
-    cr_assert_eq((uintptr_t)bufs[0] % 64, 0);
+    cr_assert_eq((uintptr_t)bufs[0] % ((size_t)2 << 20), 0, "a large arena is not aligned for huge pages");
+    cr_assert_eq(a.cap % ((size_t)2 << 20), 0, "a large arena is not a whole number of huge pages");
     memset(bufs[0], 7, sizes[0]);
     memset(bufs[1], 8, sizes[1]);
     cr_assert(((unsigned char *)bufs[0])[sizes[0] - 1] == 7);

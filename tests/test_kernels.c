@@ -511,8 +511,17 @@ Test(kernels, product_row_maxima_and_log_softmax_from_max)
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         int R = shapes[s][0], O = shapes[s][1], I = shapes[s][2];
         fill(X, (size_t)R * I, 41); fill(W, (size_t)O * I, 42); fill(b, O, 43);
-        /* the largest value in a different column per row, some in the last partial panel */
-        for (int r = 0; r < R && r < I; r++) X[r * I + r % I] = 4.0f + r;
+        /* each row's largest value in a column of its own near the end (in
+         * the last, partial, column group): row r has a large x at k = r % I,
+         * which only column O - 1 - (r % I) % O weighs by more than 0.01 */
+        for (int i = 0; i < O * I; i++) W[i] *= 0.01f;
+        for (int r = 0; r < R; r++) {
+            int k = r % I, c = O - 1 - k % O;
+            X[r * I + k] = 50.0f + (float)r;
+            W[c * I + k] = 1.0f;
+        }
+        if (s % 2) /* every value negative: the padding columns past O (0 before the bias) must not count */
+            for (int o = 0; o < O; o++) b[o] = -1000.0f;
         for (int i = 0; i < O * I; i++) Wh[i] = (uint16_t)(0x3000 + (i * 7919) % 0x1800) ^ (uint16_t)((i & 1) << 15);
         for (int half = 0; half < 2; half++) {
             wpack p;
