@@ -715,10 +715,14 @@ def report_results(a, env, peak_info, gemm, lsm, loads, cases, targets, notes, i
     L.append("Measured %s on %s (%s), %d cores. PyTorch %s with %s; ONNX Runtime for Node.js %s "
              "(Node.js %s). FMA peak "
              "measured in this run: **%.1f GFLOP/s** per core (%s; AVX2 alone: %.1f), the bound used "
-             "below: the engine's matrix products use AVX-512 where the CPU has it."
+             "below: the engine's matrix products use AVX-512 where the CPU has it. One core reads a "
+             "buffer of %.0f MB (about the default model's decoder weights), again and again, at "
+             "**%.1f GB/s** (tools/bench/peak.c): the bound of one sentence decoded alone, which reads "
+             "the decoder's weights once per step."
              % (env["date"], env["cpu"], env["kernel"], os.cpu_count(),
                 env["torch"], env["blas"], env["ort"], env["node"], peak_info["engine"],
-                "AVX-512" if peak_info.get("avx512") else "AVX2", peak_info["engine"]))
+                "AVX-512" if peak_info.get("avx512") else "AVX2", peak_info["avx2"],
+                peak_info["read_mb"], peak_info["read_gbs"]))
     L.append("")
     L.append("Sentences per second, wall clock (per CPU-second in brackets); every run on one "
              "thread. The ratios are s2s's lines piped one at a time against ONNX Runtime "
@@ -766,23 +770,35 @@ def report_results(a, env, peak_info, gemm, lsm, loads, cases, targets, notes, i
     L.append("Roofline: the matrix products the model needs (multiply-add = 2, counted once, from "
              "the live hypotheses of the PyTorch run) per CPU-second, as a share of the FMA peak "
              "above; weights MB per step = the decoder's weights one step reads (F32), and GB/s = "
-             "that many bytes per decoder step of the one-at-a-time run.")
+             "that many bytes per decoder step of the one-at-a-time run (greedy), with its share of "
+             "the read rate above in brackets (an 8 MB buffer: smaller weights stay in a faster "
+             "cache); int8 counts one byte per weight of the whole vocabulary (the shortlist, "
+             "where a model has one, reads fewer).")
     L.append("")
+
+    def weight_rate(r, run, mb):
+        x = r["runs"].get(run)
+        if r["beam"] != 1 or not x or not peak_info.get("read_gbs"):
+            return "-"
+        gbs = mb * r["live_row_steps"] / 1e3 / x["decode_cpu_s"]
+        return "%s (%.0f%%)" % (fmt(gbs, 1), 100 * gbs / peak_info["read_gbs"])
+
     L.append("| case | MFLOP/token | s2s file | s2s piped | ONNX Runtime batched | PyTorch batched "
-             + ("| s2s int8 file " if int8_cols else "") + "| weights MB/step | s2s piped GB/s |")
-    L.append("|---|---:|---:|---:|---:|---:|" + ("---:|" if int8_cols else "") + "---:|---:|")
+             + ("| s2s int8 file " if int8_cols else "") + "| weights MB/step | s2s piped GB/s "
+             + ("| s2s int8 piped GB/s " if int8_cols else "") + "|")
+    L.append("|---|---:|---:|---:|---:|---:|" + ("---:|" if int8_cols else "") + "---:|---:|"
+             + ("---:|" if int8_cols else ""))
     for r in cases:
         wmb = 2 * r["fm"]["per_row"] / 1e6
-        x = r["runs"]["s2s_pipe"]
-        gbs = wmb * r["live_row_steps"] / 1e3 / x["decode_cpu_s"] if r["beam"] == 1 else None
-        L.append("| %s | %.2f | %s | %s | %s | %s | %s%s | %s |" % (
+        L.append("| %s | %.2f | %s | %s | %s | %s | %s%s | %s |%s" % (
             r["name"], r["flops"] / max(r["live_row_steps"], 1) / 1e6,
             fmt(pct_peak(r, "s2s_file", peak_info["engine"])) + "%",
             fmt(pct_peak(r, "s2s_pipe", peak_info["engine"])) + "%",
             (fmt(pct_peak(r, "ort_batch", peak_info["engine"])) + "%") if "ort_batch" in r["runs"] else "-",
             fmt(pct_peak(r, "torch_batch", peak_info["engine"])) + "%",
             ("%s%% | " % fmt(pct_peak(r, "s2s_file_int8", peak_info["engine"]))) if int8_cols else "",
-            fmt(wmb, 2), fmt(gbs, 1) if gbs else "-"))
+            fmt(wmb, 2), weight_rate(r, "s2s_pipe", wmb),
+            (" %s |" % weight_rate(r, "s2s_pipe_int8", wmb / 4)) if int8_cols else ""))
     L.append("")
     th = [r for r in cases if r.get("threads")]
     for r in th:
@@ -985,7 +1001,8 @@ def main():
         raise SystemExit("bench: making the models failed:\n" + r["err"])
     N, NB, ML = a.sentences, a.beam_sentences, 20
     inp = {}
-    for key, n, vs, seed in (("small", N, SMALL[2], 11), ("mid", N, MID[2], 13), ("mid_b", NB, MID[2], 14)):
+    for key, n, vs, seed in (("small", N, SMALL[2], 11), ("small_b", NB, SMALL[2], 12), ("mid", N, MID[2], 13),
+                             ("mid_b", NB, MID[2], 14)):
         inp[key] = os.path.join(a.work, "%s.txt" % key)
         random_inputs(inp[key], n, vs, seed)
     models = [("tutorial-sized random: GRU h128, V 4.5k/2.8k", small),
@@ -995,6 +1012,8 @@ def main():
     cases = [
         dict(name="tutorial-sized, greedy", model=small, model_tag="small", inputs=inp["small"], beam=1,
              max_len=ML, check=20, target=True),
+        dict(name="tutorial-sized, beam 5", model=small, model_tag="small", inputs=inp["small_b"], beam=5,
+             max_len=ML, check=2, target=True),
         dict(name="mid-size, greedy", model=mid, model_tag="mid", inputs=inp["mid"], beam=1, max_len=ML,
              check=0, target=True),
         dict(name="mid-size, beam 5", model=mid, model_tag="mid", inputs=inp["mid_b"], beam=5, max_len=ML,
@@ -1062,6 +1081,8 @@ def main():
                  "avx512": max((p["avx512_fma_gflops"] or 0) for p in peaks) or None}
     # the engine's matrix products use AVX-512 where the CPU has it: its peak is the bound
     peak_info["engine"] = peak_info["avx512"] or peak_info["avx2"]
+    peak_info["read_gbs"] = max((p.get("read_gbs") or 0.0) for p in peaks)
+    peak_info["read_mb"] = peaks[0].get("read_mb") or 0.0
     targets = targets_of(results, peak_info, a.int8)
     chk = sum(r["runs"]["torch_one"]["check_mismatches"] for r in results)
     chk_n = sum(r["runs"]["torch_one"]["check_n"] for r in results)

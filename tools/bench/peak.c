@@ -1,9 +1,12 @@
 /*
  * peak.c - measured single-core floating-point peak: independent chains of
- * fused multiply-adds on registers (no memory traffic), float32.
+ * fused multiply-adds on registers (no memory traffic), float32; and the
+ * rate one core reads a buffer of the size of a model's decoder weights
+ * again and again (what one sentence decoded alone must do every step).
  *
  *   peak [SECONDS]      prints one JSON object:
- *   {"avx2_fma_gflops": G, "avx512_fma_gflops": G or null, "seconds": S}
+ *   {"avx2_fma_gflops": G, "avx512_fma_gflops": G or null,
+ *    "read_gbs": B, "read_mb": M, "seconds": S}
  *
  * 12 accumulators per loop hide the FMA latency (4 cycles) on two FMA ports.
  * Time is this thread's CPU time (CLOCK_THREAD_CPUTIME_ID), so the figure
@@ -74,6 +77,44 @@ static double measure(float (*fn)(long), int lanes, double seconds, volatile flo
     return best;
 }
 
+/* Sum of a buffer (n floats) read 32 floats at a time with four running
+ * sums: the loads, not the adds, set the pace. */
+__attribute__((target("avx2"), noinline)) static float read_all(const float *x, size_t n)
+{
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    for (size_t i = 0; i + 32 <= n; i += 32) {
+        s0 = _mm256_add_ps(s0, _mm256_load_ps(x + i));
+        s1 = _mm256_add_ps(s1, _mm256_load_ps(x + i + 8));
+        s2 = _mm256_add_ps(s2, _mm256_load_ps(x + i + 16));
+        s3 = _mm256_add_ps(s3, _mm256_load_ps(x + i + 24));
+    }
+    float out[8];
+    _mm256_storeu_ps(out, _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+    return out[0];
+}
+
+/* Best GB/s of 20 passes over a buffer of `mb` megabytes, after one pass
+ * that brings it into whatever cache holds it. */
+static double read_rate(double mb, volatile float *sink)
+{
+    size_t n = (size_t)(mb * 1e6 / sizeof(float)) / 32 * 32;
+    float *x = aligned_alloc(64, n * sizeof(float));
+    if (!x) return 0;
+    for (size_t i = 0; i < n; i++) x[i] = (float)(i % 7);
+    *sink += read_all(x, n);
+    double best = 0;
+    for (int r = 0; r < 20; r++) {
+        double t0 = now();
+        *sink += read_all(x, n);
+        double dt = now() - t0;
+        if (dt > 0 && n * sizeof(float) / dt / 1e9 > best) best = n * sizeof(float) / dt / 1e9;
+    }
+    free(x);
+    return best;
+}
+
+#define READ_MB 8.0 /* about the default model's decoder weights at F32 */
+
 int main(int argc, char **argv)
 {
     double seconds = argc > 1 ? atof(argv[1]) : 1.0;
@@ -84,6 +125,7 @@ int main(int argc, char **argv)
         printf("\"avx512_fma_gflops\": %.2f, ", measure(run_avx512, 16, seconds, &sink));
     else
         printf("\"avx512_fma_gflops\": null, ");
+    printf("\"read_gbs\": %.1f, \"read_mb\": %.0f, ", read_rate(READ_MB, &sink), READ_MB);
     printf("\"seconds\": %.2f, \"sink\": %g}\n", seconds, (double)sink);
     return 0;
 }
