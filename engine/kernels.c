@@ -269,10 +269,6 @@ static void vfun_best(float *x, int n, enum vfun f)
 #endif
 
 #ifdef S2S_X86
-/* additive_scores for AVX2 / AVX-512: the add, tanh (vfun8 / vfun16, with
- * vfun_avx2's padded tail) and dot_avx2 of each row, without a call per
- * row; the same operations, so the same bits. */
-
 /* Finishes one score: tmp[0..a) holds tanh(wq + k) already; the rest, then
  * va . tmp + vb. */
 AVX_TARGET static inline float additive_tail(const float *wq, const float *k, int a, int A, const float *va,
@@ -283,6 +279,9 @@ AVX_TARGET static inline float additive_tail(const float *wq, const float *k, in
     return dot_avx2(va, tmp, A) + vb;
 }
 
+/* additive_scores for AVX2 / AVX-512: the add, tanh (vfun8 / vfun16, with
+ * vfun_avx2's padded tail) and dot_avx2 of each row, without a call per
+ * row; the same operations, so the same bits. */
 AVX_TARGET static void additive_scores_avx2(const float *wq, const float *keys, int n, int A, const float *va,
                                             float vb, float *e, float *tmp)
 {
@@ -644,7 +643,7 @@ AVX512_TARGET static float max_avx512(const float *x, int n)
 #endif
 
 /* The largest of x (n >= 1); order does not matter for a maximum. */
-static float max_of(const float *x, int n)
+float largest_of(const float *x, int n)
 {
 #ifdef S2S_X86
     if (kernels_have_avx512()) return max_avx512(x, n);
@@ -657,7 +656,7 @@ static float max_of(const float *x, int n)
 
 void softmax(float *x, int n)
 {
-    float m = max_of(x, n);
+    float m = largest_of(x, n);
     shift_by(x, m, 0.0f, x, n);
     exp_inplace(x, n);
     float inv = 1.0f / sum_of(x, n);
@@ -669,12 +668,7 @@ void softmax(float *x, int n)
 #define LSM_BLOCK 256
 void log_softmax(float *x, int n)
 {
-    log_softmax_from_max(x, n, max_of(x, n));
-}
-
-float largest_of(const float *x, int n)
-{
-    return max_of(x, n);
+    log_softmax_from_max(x, n, largest_of(x, n));
 }
 
 void log_softmax_from_max(float *x, int n, float m)

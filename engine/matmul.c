@@ -246,12 +246,10 @@ AVX2_TARGET static inline __attribute__((always_inline)) void block_avx2(const f
         float sums[32];
         _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) _mm256_storeu_ps(sums + 8 * v, acc[r][v]);
         float *y = Y + (size_t)r * ldy;
-        for (int j = 0; j < width; j++) y[j] = sums[j] + (b ? b[j] : 0.0f);
-        if (lanes)
-            for (int j = 0; j < width; j++) {
-                float *most = lanes + 16 * r + j % 16;
-                *most = y[j] > *most ? y[j] : *most;
-            }
+        for (int j = 0; j < width; j++) {
+            y[j] = sums[j] + (b ? b[j] : 0.0f);
+            if (lanes && y[j] > lanes[16 * r + j % 16]) lanes[16 * r + j % 16] = y[j];
+        }
     }
 }
 

@@ -813,8 +813,7 @@ s2s_status search_beam(const s2s_model *m, arena *ar, const search_input *in, in
             keep_alpha_rows(g, K, t, b.alpha_step, n_max);
             float *logp = b.logp + (size_t)g->row0 * Vx;
             if (t <= g->in->n_prefix) {
-                if (logits) log_softmax(logp, vocab_size(m->vocab[S2S_TARGET]));
-                if (lazy) log_softmax_from_max(logp, vocab_size(m->vocab[S2S_TARGET]), b.row_max[g->row0]);
+                if (logits || lazy) log_softmax(logp, vocab_size(m->vocab[S2S_TARGET])); /* the decoder left logits */
                 advance_prefix(m, K, g, t, logp, &b.st[cur], &b.st[1 - cur], &out_row);
                 if (p->sampling && t == g->in->n_prefix) fan_out_samples(m, g, K, t, &b.st[1 - cur], &out_row, &b);
                 check_done(g, p, t);
