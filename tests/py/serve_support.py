@@ -27,11 +27,11 @@ class Server:
     """`s2s serve ARGS --port 0`, started and stopped by the test; the port
     is read from the "listening on" line on standard error."""
 
-    def __init__(self, *args, timeout=20):
+    def __init__(self, *args, timeout=20, env=None):
         self.err_path = tempfile.mktemp(prefix="s2s-serve-", suffix=".log")
         self.err = open(self.err_path, "w+")
         self.proc = subprocess.Popen([S2S, "serve", "--port", "0", *args], stdout=subprocess.DEVNULL,
-                                     stderr=self.err)
+                                     stderr=self.err, env=env)
         self.port = None
         until = time.time() + timeout
         while time.time() < until and self.proc.poll() is None:

@@ -284,7 +284,7 @@ static int run_server(const serve_config *cfg, const serve_args *a)
     int sig = 0;
     sigwait(&stop, &sig);
     fprintf(stderr, "s2s serve: %s: stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    serve_http_quiesce(http);
+    serve_http_refuse_connections(http);
     serve_pool_stop(pool);
     serve_http_stop(http, SERVE_DRAIN_SECONDS);
     serve_pool_free(pool);

@@ -182,11 +182,13 @@ typedef struct serve_http serve_http;
  * `err` set on failure. */
 serve_http *serve_http_start(const serve_config *cfg, serve_pool *pool, int fd, char *err, size_t err_size);
 
-/* Stops accepting connections (the listening socket is closed). */
-void serve_http_quiesce(serve_http *h);
+/* From now on every new connection is closed as soon as it is accepted;
+ * the listening socket itself is closed by serve_http_stop. Connections
+ * already open go on being served. */
+void serve_http_refuse_connections(serve_http *h);
 
 /* Waits up to `seconds` for the answers of decoded requests to be sent,
- * then closes every connection and frees `h`. */
+ * then closes every connection and the listening socket, and frees `h`. */
 void serve_http_stop(serve_http *h, double seconds);
 
 #endif

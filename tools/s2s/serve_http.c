@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "serve.h"
 
@@ -41,6 +40,7 @@ struct serve_http {
     serve_pool *pool;
     struct MHD_Daemon *daemon;
     atomic_int in_flight;               /* queued POSTs not yet completed */
+    atomic_int refusing;                /* stopping: new connections are closed at once */
     struct MHD_Response *page, *models, *languages; /* made once, sent many times */
 };
 
@@ -344,6 +344,16 @@ static void free_static_responses(serve_http *h)
     if (h->languages) MHD_destroy_response(h->languages);
 }
 
+/* The accept policy: every connection until the server starts stopping.
+ * (MHD_quiesce_daemon would close the door more politely, but with epoll
+ * and a thread pool it races with the polling threads, and libmicrohttpd
+ * 0.9.75 aborts the process when it loses that race.) */
+static enum MHD_Result accept_unless_stopping(void *user, const struct sockaddr *addr, socklen_t addr_len)
+{
+    serve_http *h = user;
+    return atomic_load(&h->refusing) ? MHD_NO : MHD_YES;
+}
+
 serve_http *serve_http_start(const serve_config *cfg, serve_pool *pool, int fd, char *err, size_t err_size)
 {
     serve_http *h = calloc(1, sizeof *h);
@@ -354,7 +364,7 @@ serve_http *serve_http_start(const serve_config *cfg, serve_pool *pool, int fd, 
         return NULL;
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-    h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
+    h->daemon = MHD_start_daemon(flags, 0, accept_unless_stopping, h, on_request, h,
                                  MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
                                  MHD_OPTION_LISTEN_SOCKET, fd,
                                  MHD_OPTION_THREAD_POOL_SIZE, (unsigned)SERVE_HTTP_THREADS,
@@ -371,10 +381,9 @@ serve_http *serve_http_start(const serve_config *cfg, serve_pool *pool, int fd, 
     return h;
 }
 
-void serve_http_quiesce(serve_http *h)
+void serve_http_refuse_connections(serve_http *h)
 {
-    MHD_socket fd = MHD_quiesce_daemon(h->daemon);
-    if (fd != MHD_INVALID_SOCKET) close(fd);
+    atomic_store(&h->refusing, 1);
 }
 
 void serve_http_stop(serve_http *h, double seconds)
