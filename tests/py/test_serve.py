@@ -538,11 +538,12 @@ def slow_clients_do_not_block_others():
     assert max(latencies) < 2.0, "a fast request took %.2f s" % max(latencies)
 
 
-def slow_body(n_lines=8):
+def slow_body(n_lines=8, min_length=90):
     """A request that keeps one worker busy for a while: beam 8 over long
-    sentences."""
+    sentences, each hypothesis held to `min_length` tokens at least (so
+    that how soon the model ends its sentences does not matter)."""
     long = "Il pleut depuis trois jours et nous ne savons pas quand le soleil reviendra sur la ville."
-    return {"model": "fra-eng", "text": [long] * n_lines, "beam": 8, "max_length": 100}
+    return {"model": "fra-eng", "text": [long] * n_lines, "beam": 8, "min_length": min_length, "max_length": 100}
 
 
 def wait_health(server, key, value, timeout=20):
@@ -563,7 +564,7 @@ def full_queue_gives_503():
         def send(name, body):
             results[name] = srv.request("POST", "/v1/translate", body)
 
-        a = threading.Thread(target=send, args=("a", slow_body(24)))
+        a = threading.Thread(target=send, args=("a", slow_body(48)))
         a.start()
         wait_health(srv, "decoding", 1)
         b = threading.Thread(target=send, args=("b", {"model": "fra-eng", "text": "Bonjour."}))
