@@ -557,14 +557,16 @@ def wait_health(server, key, value, timeout=20):
 
 @test
 def full_queue_gives_503():
-    srv = Server("-m", FRA_ENG, "-q", "--threads", "1", "--queue", "1", "--max-beam", "8")
+    # a time limit that the running request stays within even under the
+    # sanitizers (a tenth of their speed or less)
+    srv = Server("-m", FRA_ENG, "-q", "--threads", "1", "--queue", "1", "--max-beam", "8", "--timeout", "300")
     try:
         results = {}
 
         def send(name, body):
             results[name] = srv.request("POST", "/v1/translate", body)
 
-        a = threading.Thread(target=send, args=("a", slow_body(48)))
+        a = threading.Thread(target=send, args=("a", slow_body(24)))
         a.start()
         wait_health(srv, "decoding", 1)
         b = threading.Thread(target=send, args=("b", {"model": "fra-eng", "text": "Bonjour."}))
