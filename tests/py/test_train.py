@@ -8,7 +8,8 @@ version 2 (model-format.md section 9): coverage (with its loss), local-m/local-p
 multihead and copy models (targets with extended ids) train, their batched
 forward equals the reference's, refused combinations stop at once, and an
 exported copy+coverage model decodes alike in the trainer, the reference
-and the s2s command.
+and the s2s command. tools/recipes/widen.py gives a wider model that computes
+what the narrow one did, and training continues from it.
 
 Needs torch (skips visibly without it). Needs no data outside the repo: the
 training pairs come from s2s_tools.dates.
@@ -333,6 +334,55 @@ def test_resume_continues():
     assert "resumed from" in log, log[-500:]
     ck = torch.load(os.path.join(work, "last.pt"))
     assert ck["train_state"]["step"] == 9, ck["train_state"]["step"]
+
+
+WIDEN = os.path.join(H.TOOLS, "recipes", "widen.py")
+RECIPE_ARCH = ["--normalizer", "text", "--level", "bpe", "--bpe-merges", "60", "--bidirectional",
+               "--bridge", "final", "--attention", "general", "--attention-position", "after_rnn", "--copy"]
+
+
+@case
+def test_widen_keeps_what_the_model_computes():
+    """tools/recipes/widen.py: the widened model (encoder 12 -> 20 per
+    direction, decoder 24 -> 40) gives the narrow model's log-probabilities
+    and attention rows on every step, copy included; its new units are live
+    (fresh weights in); training continues from it with --init-from."""
+    import subprocess
+    import sys
+    work, _ = run_train("widen-base", RECIPE_ARCH, steps=6)
+    narrow_dir, wide_dir = os.path.join(work, "model"), os.path.join(TMP, "widen-wide")
+    r = subprocess.run([sys.executable, WIDEN, narrow_dir, wide_dir, "--encoder-hidden", "20"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    narrow, _, sv, tv = ref.load_model_dir(narrow_dir)
+    wide, c, sv2, tv2 = ref.load_model_dir(wide_dir)
+    assert (sv2, tv2) == (sv, tv)
+    assert c["encoder"]["hidden_size"] == 20 and c["decoder"]["hidden_size"] == 40, c
+    tensors, _, _ = ref.read_safetensors(os.path.join(wide_dir, "model.safetensors"))
+    assert tensors["decoder.rnn.weight_hh_l0"].shape == (120, 40)
+    new_rows = torch.cat([tensors["encoder.rnn.weight_ih_l0"][12:20], tensors["decoder.rnn.weight_ih_l0"][12:20]])
+    assert float(new_rows.abs().min()) > 0.0, "a new unit has a zero incoming weight"
+    tk = T.tok.Tokenizer(c["tokenizer"], wide_dir)
+    worst = 0.0
+    for s, t in list(va[:8]) + [("le 3 Zyx 1999", "1999-03-03")]:
+        pieces, tpieces = tk.split(s), tk.split(t)
+        src = T.encode_ids(pieces, sv) + [sv[T.EOS]]
+        tgt = T.copy_fields(pieces, tpieces, tv)[-1]
+        rows = [ref.teacher_forced(m, src, tgt, src_pieces=pieces + [T.EOS]) for m in (narrow, wide)]
+        for (lp_a, at_a), (lp_b, at_b) in zip(zip(*rows[0]), zip(*rows[1])):
+            fin = torch.isfinite(lp_a)
+            assert torch.equal(fin, torch.isfinite(lp_b))
+            worst = max(worst, float((lp_a[fin] - lp_b[fin]).abs().max()), float((at_a - at_b).abs().max()))
+    assert worst < 1e-5, "the widened model's log-probabilities differ by %g" % worst
+    _, log = run_train("widen-more", ["--init-from", wide_dir], steps=3)
+    assert "weights from " + wide_dir in log, log[-800:]
+    cont = json.load(open(os.path.join(TMP, "widen-more", "model", "config.json"), encoding="utf-8"))
+    assert cont["decoder"]["hidden_size"] == 40, cont["decoder"]
+    # a model of another architecture is refused with a message
+    plain, _ = run_train("widen-plain", [], steps=2)
+    r = subprocess.run([sys.executable, WIDEN, os.path.join(plain, "model"), os.path.join(TMP, "widen-no"),
+                        "--encoder-hidden", "20"], capture_output=True, text=True)
+    assert r.returncode != 0 and "widen: only" in r.stderr, (r.returncode, r.stderr)
 
 
 TMPDIR.cleanup()
