@@ -3,7 +3,7 @@
 
   - every model directory has the provenance fields (license, attribution,
     source_data, training_command, scores) and fits the size limits
-    (each <= 16 MB, all <= 40 MB);
+    (each <= 16 MB, all <= 50 MB);
   - every model loads in the PyTorch reference (s2s_tools.reference);
   - when $S2S is an executable, `$S2S translate -m models/X --format jsonl`
     gives, on 50 held-out inputs per model, the same source tokens as
@@ -98,7 +98,7 @@ def test_sizes():
         s = dir_size(os.path.join(MODELS, n))
         total += s
         assert s <= 16 * MB, "models/%s is %.1f MB (> 16 MB)" % (n, s / MB)
-    assert total <= 40 * MB, "models/ holds %.1f MB (> 40 MB)" % (total / MB)
+    assert total <= 50 * MB, "models/ holds %.1f MB (> 50 MB)" % (total / MB)
 
 
 def test_provenance(name):
