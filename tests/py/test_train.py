@@ -336,7 +336,6 @@ def test_resume_continues():
     assert ck["train_state"]["step"] == 9, ck["train_state"]["step"]
 
 
-WIDEN = os.path.join(H.TOOLS, "recipes", "widen.py")
 RECIPE_ARCH = ["--normalizer", "text", "--level", "bpe", "--bpe-merges", "60", "--bidirectional",
                "--bridge", "final", "--attention", "general", "--attention-position", "after_rnn", "--copy"]
 
@@ -347,12 +346,9 @@ def test_widen_keeps_what_the_model_computes():
     direction, decoder 24 -> 40) gives the narrow model's log-probabilities
     and attention rows on every step, copy included; its new units are live
     (fresh weights in); training continues from it with --init-from."""
-    import subprocess
-    import sys
     work, _ = run_train("widen-base", RECIPE_ARCH, steps=6)
     narrow_dir, wide_dir = os.path.join(work, "model"), os.path.join(TMP, "widen-wide")
-    r = subprocess.run([sys.executable, WIDEN, narrow_dir, wide_dir, "--encoder-hidden", "20"],
-                       capture_output=True, text=True)
+    r = H.run_tool("recipes/widen.py", [narrow_dir, wide_dir, "--encoder-hidden", "20"])
     assert r.returncode == 0, r.stderr
     narrow, _, sv, tv = ref.load_model_dir(narrow_dir)
     wide, c, sv2, tv2 = ref.load_model_dir(wide_dir)
@@ -380,8 +376,8 @@ def test_widen_keeps_what_the_model_computes():
     assert cont["decoder"]["hidden_size"] == 40, cont["decoder"]
     # a model of another architecture is refused with a message
     plain, _ = run_train("widen-plain", [], steps=2)
-    r = subprocess.run([sys.executable, WIDEN, os.path.join(plain, "model"), os.path.join(TMP, "widen-no"),
-                        "--encoder-hidden", "20"], capture_output=True, text=True)
+    r = H.run_tool("recipes/widen.py", [os.path.join(plain, "model"), os.path.join(TMP, "widen-no"),
+                                        "--encoder-hidden", "20"])
     assert r.returncode != 0 and "widen: only" in r.stderr, (r.returncode, r.stderr)
 
 

@@ -54,7 +54,6 @@ def widen_gru(t, prefix, suffix, unit_pos, H_new, in_pos, in_new, gen):
     units are zero."""
     w_ih, w_hh = t[prefix + "weight_ih_l0" + suffix], t[prefix + "weight_hh_l0" + suffix]
     b_ih, b_hh = t[prefix + "bias_ih_l0" + suffix], t[prefix + "bias_hh_l0" + suffix]
-    H_old = w_hh.shape[1]
     rows = gate_rows(unit_pos, H_new)
     old_rows = torch.zeros(3 * H_new, dtype=torch.bool)
     old_rows[rows] = True
@@ -67,15 +66,12 @@ def widen_gru(t, prefix, suffix, unit_pos, H_new, in_pos, in_new, gen):
         new = fresh((3 * H_new,), H_new, gen)
         new[rows] = old
         t[prefix + name + suffix] = new
-    assert len(unit_pos) == H_old
 
 
 def widen_linear_in(w, col_pos, width):
     """A weight read by the model's outputs only through old inputs: old
     columns to `col_pos`, new columns zero."""
-    new = torch.zeros((w.shape[0], width))
-    new[:, torch.as_tensor(col_pos)] = w
-    return new
+    return place(torch.zeros((w.shape[0], width)), w, range(w.shape[0]), col_pos)
 
 
 def widen(t, cfg, E_new, seed):
@@ -90,21 +86,22 @@ def widen(t, cfg, E_new, seed):
     if E_new <= E:
         raise SystemExit("widen: --encoder-hidden %d is not above the model's %d" % (E_new, E))
     gen = torch.Generator().manual_seed(seed)
-    D, D_new = 2 * E, 2 * E_new
+    D_new = 2 * E_new
     emb_e, emb_d = enc["embedding_size"], dec["embedding_size"]
     # where the old [forward ; backward] halves sit in a vector of size D_new
     pos_D = list(range(E)) + [E_new + i for i in range(E)]
+    pos_q = [D_new + p for p in pos_D]  # the same, after a context vector of size D_new
     for suffix in ("", "_reverse"):
         widen_gru(t, "encoder.rnn.", suffix, list(range(E)), E_new, list(range(emb_e)), emb_e, gen)
     widen_gru(t, "decoder.rnn.", "", pos_D, D_new, list(range(emb_d)), emb_d, gen)
     # keys = Wa mem (Hd, D): a new key dimension or memory dimension adds 0 to the score
-    Wa = torch.zeros((D_new, D_new))
-    t["decoder.attention.Wa.weight"] = place(Wa, t["decoder.attention.Wa.weight"], pos_D, pos_D)
+    t["decoder.attention.Wa.weight"] = place(torch.zeros((D_new, D_new)), t["decoder.attention.Wa.weight"],
+                                             pos_D, pos_D)
     # o = tanh(attention_out [c ; q]) (Hd, D + Hd): new o units fresh, old ones blind to new inputs
     W, b = t["decoder.attention_out.weight"], t["decoder.attention_out.bias"]
     new_W = fresh((D_new, 2 * D_new), 2 * D_new, gen)
     new_W[torch.as_tensor(pos_D)] = 0.0
-    t["decoder.attention_out.weight"] = place(new_W, W, pos_D, pos_D + [D_new + p for p in pos_D])
+    t["decoder.attention_out.weight"] = place(new_W, W, pos_D, pos_D + pos_q)
     new_b = fresh((D_new,), 2 * D_new, gen)
     new_b[torch.as_tensor(pos_D)] = b
     t["decoder.attention_out.bias"] = new_b
@@ -112,7 +109,7 @@ def widen(t, cfg, E_new, seed):
     t["decoder.out.weight"] = widen_linear_in(t["decoder.out.weight"], pos_D, D_new)
     t["decoder.copy_gate.weight"] = widen_linear_in(
         t["decoder.copy_gate.weight"],
-        pos_D + [D_new + p for p in pos_D] + [2 * D_new + i for i in range(emb_d)], 2 * D_new + emb_d)
+        pos_D + pos_q + [2 * D_new + i for i in range(emb_d)], 2 * D_new + emb_d)
     enc["hidden_size"] = E_new
     dec["hidden_size"] = D_new
     att["size"] = D_new
@@ -129,13 +126,14 @@ def main():
     a = ap.parse_args()
     with open(os.path.join(a.model_dir, "config.json"), encoding="utf-8") as f:
         cfg = json.load(f)
-    tensors, _, _ = ref.read_safetensors(os.path.join(a.model_dir, cfg.get("weights", "model.safetensors")))
+    weights = cfg.get("weights", "model.safetensors")
+    tensors, _, _ = ref.read_safetensors(os.path.join(a.model_dir, weights))
     tensors = widen(dict(tensors), cfg, a.encoder_hidden, a.seed)
     os.makedirs(a.out_dir, exist_ok=True)
     for name in os.listdir(a.model_dir):
-        if name not in ("config.json", cfg.get("weights", "model.safetensors")):
+        if name not in ("config.json", weights):
             shutil.copy(os.path.join(a.model_dir, name), os.path.join(a.out_dir, name))
-    ref.write_safetensors(os.path.join(a.out_dir, cfg.get("weights", "model.safetensors")), tensors, "F32")
+    ref.write_safetensors(os.path.join(a.out_dir, weights), tensors, "F32")
     with open(os.path.join(a.out_dir, "config.json"), "w", encoding="utf-8") as f:
         json.dump(cfg, f, indent=2, ensure_ascii=False)
         f.write("\n")
