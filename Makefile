@@ -26,7 +26,7 @@ VERSION  := $(shell sed -n 's/^\#define S2S_VERSION "\([^"]*\)".*/\1/p' engine/i
 ifeq ($(SANITIZE),1)
   BUILD  ?= build-san
   # the Python package's tests on fewer lines: the sanitized library is slower
-  PY_TEST_ENV := S2S_PARITY_LINES=20 S2S_PARITY_OPTION_LINES=10 S2S_DASK_LINES=1000
+  PY_TEST_ENV := S2S_PARITY_LINES=20 S2S_PARITY_OPTION_LINES=10 S2S_DASK_LINES=1000 S2S_MODEL_INPUTS=20
   OPT    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
   LDSAN  := -fsanitize=address,undefined
 else ifeq ($(SANITIZE),thread)
@@ -69,6 +69,14 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 # _binary_explorer_html_start/_end).
 PAGE_OBJ := $(BUILD)/tools/s2s/explorer_html.o
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+PY_TESTS := $(sort $(wildcard tests/py/test_*.py))
+# Python tests that run neither the command nor the library: under a
+# sanitizer they would repeat exactly what `make test` ran.
+PY_TESTS_WITHOUT_C := tests/py/test_augment.py tests/py/test_dates.py tests/py/test_eval.py \
+                      tests/py/test_export_cli.py tests/py/test_export_reference.py tests/py/test_tokenizer_parity.py
+ifneq ($(SANITIZE),)
+  PY_TESTS := $(filter-out $(PY_TESTS_WITHOUT_C),$(PY_TESTS))
+endif
 
 .PHONY: tsan-test all test unit-tests cli-tests py-tests layout-check deps deps-test deps-bench fuzz fuzz-run demo bench \
         install install-python uninstall-python print-python-site clean
@@ -152,22 +160,26 @@ deps-bench:
 	  echo "s2s: npm could not install onnxruntime-node; the bench runs without ONNX Runtime" >&2
 
 # Criterion binaries, then the command-line tests, then the Python-side tests.
+# Each file's wall time is printed after it ($(TOOK), with t0 set before it),
+# so that a CI log shows where the time goes.
+TOOK = echo "   $$t took $$(($$(date +%s) - t0)) s"
 test: deps-test
 	@$(MAKE) --no-print-directory all $(TEST_BIN)
 	@$(MAKE) --no-print-directory layout-check unit-tests cli-tests py-tests
 
 unit-tests: $(TEST_BIN)
-	@set -e; for t in $(TEST_BIN); do echo "== $$t"; S2S_ROOT=$(CURDIR) $$t --jobs 2; done
+	@set -e; for t in $(TEST_BIN); do echo "== $$t"; t0=$$(date +%s); S2S_ROOT=$(CURDIR) $$t --jobs 2; $(TOOK); done
 
 cli-tests: $(BUILD)/s2s
-	@set -e; for t in $(sort $(wildcard tests/cli/*.sh)); do echo "== $$t"; S2S=$(CURDIR)/$(BUILD)/s2s S2S_SANITIZE=$(SANITIZE) S2S_ROOT=$(CURDIR) PYTHON=$(PYTHON) bash $$t; done
+	@set -e; for t in $(sort $(wildcard tests/cli/*.sh)); do echo "== $$t"; t0=$$(date +%s); S2S=$(CURDIR)/$(BUILD)/s2s S2S_SANITIZE=$(SANITIZE) S2S_ROOT=$(CURDIR) PYTHON=$(PYTHON) bash $$t; $(TOOK); done
 
 # The Python package is tested from tools/python with the library of $(BUILD)
 # (tests/py/test_python_install.py also installs it into a scratch DESTDIR).
 py-tests: $(BUILD)/s2s $(BUILD)/libs2s.so
-	@set -e; for t in $(sort $(wildcard tests/py/test_*.py)); do echo "== $$t"; \
+	@$(if $(SANITIZE),echo "py-tests: not rerun under SANITIZE=$(SANITIZE) (they run no C): $(notdir $(PY_TESTS_WITHOUT_C))")
+	@set -e; for t in $(PY_TESTS); do echo "== $$t"; t0=$$(date +%s); \
 	  S2S=$(CURDIR)/$(BUILD)/s2s S2S_ROOT=$(CURDIR) S2S_LIBRARY=$(CURDIR)/$(BUILD)/libs2s.so $(PY_TEST_ENV) \
-	  PYTHONPATH=$(CURDIR)/tools/python$${PYTHONPATH:+:$$PYTHONPATH} $(PYTHON) $$t; done
+	  PYTHONPATH=$(CURDIR)/tools/python$${PYTHONPATH:+:$$PYTHONPATH} $(PYTHON) $$t; $(TOOK); done
 
 # The threaded command tests under ThreadSanitizer (build-tsan/): any report
 # fails the run (exit code 66).

@@ -9,7 +9,8 @@
     gives, on 50 held-out inputs per model, the same source tokens as
     s2s_tools.tokenizer and exactly the same greedy output tokens as the
     reference's greedy (inputs whose greedy path has a near tie, a log-prob
-    margin under 1e-4 at some step, are reported and not compared).
+    margin under 1e-4 at some step, are reported and not compared);
+    $S2S_MODEL_INPUTS sets another number of inputs.
 
 Held-out inputs: models/dates from s2s_tools.dates (its test split and hard cases);
 the Tatoeba models from ../shared/data/tatoeba-eng-fra/test.tsv (the
@@ -27,7 +28,7 @@ import harness as H
 
 MODELS = os.path.join(H.ROOT, "models")
 SHARED = H.SHARED_DATA
-N_INPUTS = 50
+N_INPUTS = int(os.environ.get("S2S_MODEL_INPUTS", "50"))  # inputs per model (fewer under a sanitizer)
 MB = 1024 * 1024
 
 
