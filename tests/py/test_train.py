@@ -8,7 +8,8 @@ version 2 (model-format.md section 9): coverage (with its loss), local-m/local-p
 multihead and copy models (targets with extended ids) train, their batched
 forward equals the reference's, refused combinations stop at once, and an
 exported copy+coverage model decodes alike in the trainer, the reference
-and the s2s command. tools/recipes/widen.py gives a wider model that computes
+and the s2s command. --ema keeps, validates and resumes a moving average of
+the weights. tools/recipes/widen.py gives a wider model that computes
 what the narrow one did, and training continues from it.
 
 Needs torch (skips visibly without it). Needs no data outside the repo: the
@@ -334,6 +335,31 @@ def test_resume_continues():
     assert "resumed from" in log, log[-500:]
     ck = torch.load(os.path.join(work, "last.pt"))
     assert ck["train_state"]["step"] == 9, ck["train_state"]["step"]
+
+
+@case
+def test_moving_average_of_weights():
+    # decay 0.75: after each step, average = 0.75 * average + 0.25 * weights
+    opts = ["--ema", "0.75", "--valid-every", "1", "--patience", "9"]
+    work, log = run_train("ema", opts, steps=1, out=False)
+    assert "moving average of the weights, decay 0.75" in log, log[-500:]
+    assert '"valid_loss_without_ema": ' in log, "the weights' own loss is not logged"
+    first = torch.load(os.path.join(work, "last.pt"))
+    best = torch.load(os.path.join(work, "best.pt"))["state_dict"]
+    ema1, live1 = first["ema"], first["state_dict"]
+    assert sorted(ema1) == sorted(live1)
+    # the first validation always keeps its weights: the average's
+    assert all(torch.equal(best[k], ema1[k]) for k in ema1), "best.pt does not hold the average"
+    assert any(not torch.equal(ema1[k], live1[k]) for k in ema1), "the average equals the weights"
+    _, log = run_train("ema", opts, steps=2, out=False, resume=True)
+    assert "decay 0.75, resumed" in log, log[-500:]
+    second = torch.load(os.path.join(work, "last.pt"))
+    for k, v in second["ema"].items():
+        want = 0.75 * ema1[k] + 0.25 * second["state_dict"][k]
+        assert torch.allclose(v, want, atol=1e-6), "%s: average off by %g" % (k, float((v - want).abs().max()))
+    r = H.run_tool("train", ["--train", os.path.join(DATA, "train.tsv"), "--work", os.path.join(TMP, "ema1"),
+                             "--ema", "1"], cwd=H.ROOT)
+    assert r.returncode == 2 and "--ema takes a decay in [0, 1)" in r.stderr, r.stderr[-500:]
 
 
 RECIPE_ARCH = ["--normalizer", "text", "--level", "bpe", "--bpe-merges", "60", "--bidirectional",

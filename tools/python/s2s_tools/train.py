@@ -10,12 +10,15 @@ unpadded sentence, with dropout off, the log-probabilities are exactly those of
 model-format.md section 4 (and section 9 for the format-version-2 options:
 --copy, --coverage with its loss, --window/--local for local attention,
 --attention multihead --heads). Checkpoints (WORK/last.pt, WORK/best.pt) use the project's
-training checkpoint format and can be resumed with --resume; at the end the
+training checkpoint format and can be resumed with --resume. With --ema, an
+exponential moving average of the weights is what is validated, kept as best
+and exported (training goes on with the weights themselves). At the end the
 best checkpoint is exported to --out with "license", "attribution",
 "source_data", "training_command" and "scores" in config.json.
 """
 import argparse
 import collections
+import contextlib
 import json
 import math
 import os
@@ -824,6 +827,26 @@ def exact_match(hyps, refs):
     return sum(h == r for h, r in zip(hyps, refs)) / max(1, len(refs))
 
 
+@contextlib.contextmanager
+def averaged_weights(params, average):
+    """Inside the block the parameters `params` hold `average` (a list of
+    tensors of the same shapes; None: nothing changes); after it, their own
+    values again."""
+    if average is None:
+        yield
+        return
+    live = [p.detach().clone() for p in params]
+    with torch.no_grad():
+        for p, v in zip(params, average):
+            p.copy_(v)
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for p, v in zip(params, live):
+                p.copy_(v)
+
+
 def save_ckpt(path, cfg, model, data, extra):
     d = {"format": "s2s-train-checkpoint", "config": cfg,
          "state_dict": {k: v.detach().clone() for k, v in model.state_dict().items()},
@@ -936,6 +959,10 @@ def main(argv=None):
                         "for a copy model, not in the source) out of the loss, so that the model does not "
                         "learn to write <unk> (it still reads unk as the next input)")
     g.add_argument("--clip", type=float, default=1.0)
+    g.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
+                   help="validate, keep and export an exponential moving average of the weights, updated "
+                        "after every step: average = DECAY * average + (1 - DECAY) * weights (0: the weights "
+                        "as trained; 0.999 averages over about the last 1000 steps)")
     g.add_argument("--epochs", type=int, default=10)
     g.add_argument("--patience", type=int, default=3, help="early stopping: validations without gain")
     g.add_argument("--valid-every", type=int, default=0, help="steps between validations (0: each epoch)")
@@ -969,6 +996,8 @@ def main(argv=None):
 
     if a.copy and a.label_smoothing:
         ap.error("--label-smoothing does not combine with --copy")
+    if not 0 <= a.ema < 1:
+        ap.error("--ema takes a decay in [0, 1)")
     if (a.attention == "multihead") != bool(a.heads):
         ap.error("--heads goes with --attention multihead")
     if a.whole_numbers and not a.init_from and a.level != "bpe":
@@ -1007,6 +1036,7 @@ def main(argv=None):
     state = {"epoch": 0, "batch": 0, "step": 0, "best": float("inf"), "bad": 0,
              "elapsed": 0.0, "history": [], "lr": a.lr}
     last_path, best_path = os.path.join(a.work, "last.pt"), os.path.join(a.work, "best.pt")
+    resumed_average = None
     if a.resume and os.path.exists(last_path):
         ck = torch.load(last_path)
         try:
@@ -1018,6 +1048,7 @@ def main(argv=None):
         opt.load_state_dict(ck["optimizer"])
         state = ck["train_state"]
         torch.set_rng_state(ck["torch_rng"])
+        resumed_average = ck.get("ema")
         log("resumed from %s at epoch %d batch %d (step %d, best valid %.4f)"
             % (last_path, state["epoch"], state["batch"], state["step"], state["best"]))
     elif a.init_from:
@@ -1034,6 +1065,12 @@ def main(argv=None):
         log("weights from %s%s" % (a.init_from, " (new: %s)" % ", ".join(fresh) if fresh else ""))
     for gparam in opt.param_groups:
         gparam["lr"] = state["lr"]
+    names, params = zip(*model.named_parameters())
+    average = None  # the moving average of params (--ema), else None
+    if a.ema:
+        source = [resumed_average[n] for n in names] if resumed_average else params
+        average = [v.detach().clone() for v in source]
+        log("moving average of the weights, decay %g%s" % (a.ema, ", resumed" if resumed_average else ""))
 
     tk = None
     sample = data["valid_text"][:a.bleu_sample] if a.bleu_sample else []
@@ -1042,12 +1079,20 @@ def main(argv=None):
     stop = False
 
     def validate():
+        # with --ema, the loss of the weights themselves too, for comparison
+        weights_loss = evaluate_loss(model, data["valid"], 64, ids) if average is not None else None
+        with averaged_weights(params, average):
+            return validate_weights(weights_loss)
+
+    def validate_weights(weights_loss):
         nonlocal tk
         vl = evaluate_loss(model, data["valid"], 64, ids)
         minutes = (time.time() - t_start) / 60
         rec = {"epoch": state["epoch"], "step": state["step"], "valid_loss": round(vl, 4),
                "valid_ppl": round(math.exp(min(vl, 50)), 3),
                "minutes": round(minutes, 2), "minutes_total": round(prior_minutes + minutes, 2)}
+        if weights_loss is not None:
+            rec["valid_loss_without_ema"] = round(weights_loss, 4)
         if sample:
             if tk is None:
                 tk = make_tokenizer(cfg["tokenizer"], cfg, a.work)
@@ -1076,7 +1121,8 @@ def main(argv=None):
     def save_last():
         state["elapsed"] = time.time() - t_start
         save_ckpt(last_path, cfg, model, data, {"optimizer": opt.state_dict(), "train_state": state,
-                                                "torch_rng": torch.get_rng_state()})
+                                                "torch_rng": torch.get_rng_state(),
+                                                "ema": dict(zip(names, average)) if average else None})
 
     model.train()
     train = data["train"]
@@ -1096,6 +1142,10 @@ def main(argv=None):
             if a.clip:
                 nn.utils.clip_grad_norm_(model.parameters(), a.clip)
             opt.step()
+            if average is not None:
+                with torch.no_grad():
+                    for v, p in zip(average, params):
+                        v.lerp_(p, 1 - a.ema)
             tot_loss += float(loss)
             tot_tok += ntok
             state["batch"] += 1
@@ -1126,7 +1176,8 @@ def main(argv=None):
             validate()
         save_last()
     if not os.path.exists(best_path):
-        save_ckpt(best_path, cfg, model, data, {})
+        with averaged_weights(params, average):
+            save_ckpt(best_path, cfg, model, data, {})
     if a.test:
         ck = torch.load(best_path)
         model.load_state_dict(ck["state_dict"])
