@@ -1082,9 +1082,9 @@ def main(argv=None):
         # with --ema, the loss of the weights themselves too, for comparison
         weights_loss = evaluate_loss(model, data["valid"], 64, ids) if average is not None else None
         with averaged_weights(params, average):
-            return validate_weights(weights_loss)
+            return validate_model(weights_loss)
 
-    def validate_weights(weights_loss):
+    def validate_model(weights_loss):
         nonlocal tk
         vl = evaluate_loss(model, data["valid"], 64, ids)
         minutes = (time.time() - t_start) / 60
@@ -1122,7 +1122,7 @@ def main(argv=None):
         state["elapsed"] = time.time() - t_start
         save_ckpt(last_path, cfg, model, data, {"optimizer": opt.state_dict(), "train_state": state,
                                                 "torch_rng": torch.get_rng_state(),
-                                                "ema": dict(zip(names, average)) if average else None})
+                                                "ema": dict(zip(names, average)) if average is not None else None})
 
     model.train()
     train = data["train"]
