@@ -160,24 +160,25 @@ deps-bench:
 	  echo "s2s: npm could not install onnxruntime-node; the bench runs without ONNX Runtime" >&2
 
 # Criterion binaries, then the command-line tests, then the Python-side tests.
-# Each file's wall time is printed after it ($(TOOK), with t0 set before it),
-# so that a CI log shows where the time goes.
-TOOK = echo "   $$t took $$(($$(date +%s) - t0)) s"
+# Each loop names its file t, opens it with $(BEGIN) and closes it with
+# $(TOOK), the file's wall time, so that a CI log shows where the time goes.
+BEGIN = echo "== $$t"; t0=$$(date +%s)
+TOOK  = echo "   $$t took $$(($$(date +%s) - t0)) s"
 test: deps-test
 	@$(MAKE) --no-print-directory all $(TEST_BIN)
 	@$(MAKE) --no-print-directory layout-check unit-tests cli-tests py-tests
 
 unit-tests: $(TEST_BIN)
-	@set -e; for t in $(TEST_BIN); do echo "== $$t"; t0=$$(date +%s); S2S_ROOT=$(CURDIR) $$t --jobs 2; $(TOOK); done
+	@set -e; for t in $(TEST_BIN); do $(BEGIN); S2S_ROOT=$(CURDIR) $$t --jobs 2; $(TOOK); done
 
 cli-tests: $(BUILD)/s2s
-	@set -e; for t in $(sort $(wildcard tests/cli/*.sh)); do echo "== $$t"; t0=$$(date +%s); S2S=$(CURDIR)/$(BUILD)/s2s S2S_SANITIZE=$(SANITIZE) S2S_ROOT=$(CURDIR) PYTHON=$(PYTHON) bash $$t; $(TOOK); done
+	@set -e; for t in $(sort $(wildcard tests/cli/*.sh)); do $(BEGIN); S2S=$(CURDIR)/$(BUILD)/s2s S2S_SANITIZE=$(SANITIZE) S2S_ROOT=$(CURDIR) PYTHON=$(PYTHON) bash $$t; $(TOOK); done
 
 # The Python package is tested from tools/python with the library of $(BUILD)
 # (tests/py/test_python_install.py also installs it into a scratch DESTDIR).
 py-tests: $(BUILD)/s2s $(BUILD)/libs2s.so
 	@$(if $(SANITIZE),echo "py-tests: not rerun under SANITIZE=$(SANITIZE) (they run no C): $(notdir $(PY_TESTS_WITHOUT_C))")
-	@set -e; for t in $(PY_TESTS); do echo "== $$t"; t0=$$(date +%s); \
+	@set -e; for t in $(PY_TESTS); do $(BEGIN); \
 	  S2S=$(CURDIR)/$(BUILD)/s2s S2S_ROOT=$(CURDIR) S2S_LIBRARY=$(CURDIR)/$(BUILD)/libs2s.so $(PY_TEST_ENV) \
 	  PYTHONPATH=$(CURDIR)/tools/python$${PYTHONPATH:+:$$PYTHONPATH} $(PYTHON) $$t; $(TOOK); done
 
