@@ -222,6 +222,11 @@ UNK_LINES = ["Émile Zola a écrit « Germinal » en 1885.", "ÉCOLE, Überall! 
 FIXTURE_UNK_LINES = ["Zürich, Été! (Noël)", "¿Qué? «Ça» ÉTÉ!", "x-y z... 'k'", "Müller: a b", "Zürich, B C"]
 
 
+def hypotheses_with(token, results):
+    """How many hypotheses of `results` (s2s.Model.translate with errors="return") hold `token`."""
+    return sum(1 for r in results if not isinstance(r, s2s.Error) for h in r if token in h.tokens)
+
+
 def test_replace_unk(name, boost):
     def t():
         if name == "unk_gru":  # the tiny word-level fixture, tutorial normalizer
@@ -243,14 +248,14 @@ def test_replace_unk(name, boost):
                 m = s2s.Model(mdir)
                 unk = m.info["special_tokens"]["unk"]
                 res = m.translate(lines, replace_unk=True, errors="return")
-                if sum(1 for r in res if not isinstance(r, s2s.Error) for h in r if unk in h.tokens) >= len(lines) // 4:
+                if hypotheses_with(unk, res) >= len(lines) // 4:
                     break
             for args, kw in ((["--replace-unk"], dict(replace_unk=True)),
                              (["--replace-unk", "--beam", "3", "--n-best", "2"], dict(replace_unk=True, beam=3, n_best=2))):
                 c_out = run_command(["translate", "-m", mdir, "--format", "jsonl"] + args, lines)
                 res = m.translate(lines, return_attention=True, errors="return", **kw)
                 compare("%s+unk %s" % (name, " ".join(args)), c_out, jsonl_of(res), len(lines))
-                replaced = sum(1 for r in res if not isinstance(r, s2s.Error) for h in r if unk in h.tokens)
+                replaced = hypotheses_with(unk, res)
                 assert replaced >= len(lines) // 4, "only %d hypotheses have an unk to replace" % replaced
             print("     models/%s with unk favoured (bias +%g): %d hypotheses with unks replaced alike" % (name, boost + extra, replaced))
     return t
