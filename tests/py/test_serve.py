@@ -614,6 +614,9 @@ def sigterm_with_requests_in_flight():
                    for _ in range(3)]
         for t in threads:
             t.start()
+        # one decoding and two waiting: the worker may take the first task
+        # only after the others are queued, so both counts are awaited
+        wait_health(srv, "decoding", 1)
         wait_health(srv, "waiting", 2)
         t0 = time.time()
         eq(srv.stop(signal.SIGTERM), 0, "exit status")

@@ -158,10 +158,18 @@ typedef struct serve_pool serve_pool;
  * `err` set when a session or thread cannot be made. */
 serve_pool *serve_pool_start(const serve_config *cfg, char *err, size_t err_size);
 
+/* What serve_pool_submit answers. */
+enum serve_submit {
+    SERVE_QUEUED = 0,      /* queued; on_queued was called */
+    SERVE_QUEUE_FULL = -1, /* `queue` tasks are already waiting */
+    SERVE_STOPPING = -2,   /* serve_pool_stop has begun */
+};
+
 /* Queues `t` and calls t->on_queued(t), both under the pool's lock; when a
- * worker is done it calls t->on_done(t) under the same lock. Returns 0, or
- * -1 (nothing called) when the queue is full or the pool is stopping. */
-int serve_pool_submit(serve_pool *p, serve_task *t);
+ * worker is done it calls t->on_done(t) under the same lock. Returns
+ * SERVE_QUEUED, or (nothing called, `t` still the caller's)
+ * SERVE_QUEUE_FULL or SERVE_STOPPING. */
+enum serve_submit serve_pool_submit(serve_pool *p, serve_task *t);
 
 /* Counts for /health. */
 void serve_pool_stats(serve_pool *p, int *waiting, int *busy, int *capacity);

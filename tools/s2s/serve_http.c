@@ -231,12 +231,13 @@ static enum MHD_Result submit_body(request *r, struct MHD_Connection *c)
     r->task->on_queued = on_task_queued;
     r->task->on_done = on_task_done;
     atomic_fetch_add(&h->in_flight, 1);
-    if (serve_pool_submit(h->pool, r->task) == 0) return MHD_YES;
+    enum serve_submit queued = serve_pool_submit(h->pool, r->task);
+    if (queued == SERVE_QUEUED) return MHD_YES;
     atomic_fetch_sub(&h->in_flight, 1);
     serve_task_free(r->task);
     r->task = NULL;
-    return send_error(r, c, 503, "the server is busy (%d requests waiting) or stopping; retry later",
-                      h->cfg->limits.queue);
+    if (queued == SERVE_STOPPING) return send_error(r, c, 503, "the server is shutting down");
+    return send_error(r, c, 503, "the server is busy (%d requests waiting); retry later", h->cfg->limits.queue);
 }
 
 /* The worker is done (the connection was resumed): send its answer. */

@@ -175,11 +175,13 @@ serve_pool *serve_pool_start(const serve_config *cfg, char *err, size_t err_size
     return NULL;
 }
 
-int serve_pool_submit(serve_pool *p, serve_task *t)
+enum serve_submit serve_pool_submit(serve_pool *p, serve_task *t)
 {
-    int rc = -1;
+    enum serve_submit rc = SERVE_QUEUE_FULL;
     pthread_mutex_lock(&p->lock);
-    if (!p->stopping && p->waiting < p->cfg->limits.queue) {
+    if (p->stopping) {
+        rc = SERVE_STOPPING;
+    } else if (p->waiting < p->cfg->limits.queue) {
         t->next = NULL;
         if (p->tail) p->tail->next = t;
         else p->head = t;
@@ -187,7 +189,7 @@ int serve_pool_submit(serve_pool *p, serve_task *t)
         p->waiting++;
         t->on_queued(t);
         pthread_cond_signal(&p->wake);
-        rc = 0;
+        rc = SERVE_QUEUED;
     }
     pthread_mutex_unlock(&p->lock);
     return rc;
