@@ -28,7 +28,29 @@ import subprocess
 import sys
 import time
 
-import torch
+
+def _blas_threads_from_argv(argv):
+    """Run as a program, OpenBLAS gets the thread count of --threads
+    (default 1) unless OPENBLAS_NUM_THREADS is set: it starts its own pool
+    of one thread per core when torch loads it, whatever
+    torch.set_num_threads says, and its idle threads spin on sched_yield.
+    Two one-thread trainings on two cores then ran four busy threads and
+    spent a third of their time in the kernel. Must run before torch is
+    imported."""
+    threads = "1"
+    for i, arg in enumerate(argv):
+        if arg == "--threads" and i + 1 < len(argv):
+            threads = argv[i + 1]
+        elif arg.startswith("--threads="):
+            threads = arg.split("=", 1)[1]
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        os.environ.setdefault(var, threads)
+
+
+if __name__ == "__main__":
+    _blas_threads_from_argv(sys.argv[1:])
+
+import torch  # noqa: E402  (after the thread variables)
 import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
