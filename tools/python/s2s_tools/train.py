@@ -989,7 +989,8 @@ def main(argv=None):
     g.add_argument("--patience", type=int, default=3, help="early stopping: validations without gain")
     g.add_argument("--valid-every", type=int, default=0, help="steps between validations (0: each epoch)")
     g.add_argument("--seed", type=int, default=1)
-    g.add_argument("--threads", type=int, default=1)
+    g.add_argument("--threads", type=int, default=1,
+                   help="CPU threads of torch and of OpenBLAS (unless OPENBLAS_NUM_THREADS is set)")
     g.add_argument("--time-budget-minutes", type=float, default=0,
                    help="stop after this much training time and export the best checkpoint")
     g.add_argument("--bleu-sample", type=int, default=200,
