@@ -33,10 +33,9 @@ def _blas_threads_from_argv(argv):
     """Run as a program, OpenBLAS gets the thread count of --threads
     (default 1) unless OPENBLAS_NUM_THREADS is set: it starts its own pool
     of one thread per core when torch loads it, whatever
-    torch.set_num_threads says, and its idle threads spin on sched_yield.
-    Two one-thread trainings on two cores then ran four busy threads and
-    spent a third of their time in the kernel. Must run before torch is
-    imported."""
+    torch.set_num_threads says, and its idle threads spin on sched_yield:
+    two one-thread trainings side by side then kept four threads busy on
+    two cores. Must run before torch is imported."""
     threads = "1"
     for i, arg in enumerate(argv):
         if arg == "--threads" and i + 1 < len(argv):
