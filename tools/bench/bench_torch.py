@@ -74,8 +74,8 @@ def parse_args(argv=None):
 
 ARGS = parse_args() if __name__ == "__main__" else None
 if ARGS is not None:
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(ARGS.threads)
+    from s2s_tools.threads import limit_native_threads
+    limit_native_threads(ARGS.threads, override=True)
     # Idle OpenMP workers sleep instead of spinning: on a shared machine the
     # spinning made 2-thread runs several times slower than 1-thread ones.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")

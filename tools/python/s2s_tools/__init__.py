@@ -10,6 +10,7 @@ Modules (import them by name; this file imports nothing heavy):
     train       tools/train: trains a model of the family from a TSV of pairs
     export      tools/export: checkpoint -> model directory, verified
     evaluate    tools/eval: BLEU / chrF / ROUGE of s2s outputs
+    threads     thread counts of OpenBLAS and OpenMP, set before torch loads
 
 Conventional aliases: `from s2s_tools import reference as ref`,
 `from s2s_tools import tokenizer as tok`, `from s2s_tools import metrics`.

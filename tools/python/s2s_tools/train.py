@@ -29,25 +29,12 @@ import sys
 import time
 
 
-def _blas_threads_from_argv(argv):
-    """Run as a program, OpenBLAS gets the thread count of --threads
-    (default 1) unless OPENBLAS_NUM_THREADS is set: it starts its own pool
-    of one thread per core when torch loads it, whatever
-    torch.set_num_threads says, and its idle threads spin on sched_yield:
-    two one-thread trainings side by side then kept four threads busy on
-    two cores. Must run before torch is imported."""
-    threads = "1"
-    for i, arg in enumerate(argv):
-        if arg == "--threads" and i + 1 < len(argv):
-            threads = argv[i + 1]
-        elif arg.startswith("--threads="):
-            threads = arg.split("=", 1)[1]
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
-        os.environ.setdefault(var, threads)
-
-
 if __name__ == "__main__":
-    _blas_threads_from_argv(sys.argv[1:])
+    # Run as a program (tools/train), OpenBLAS and OpenMP get --threads'
+    # count (default 1) unless the environment sets theirs; see
+    # s2s_tools.threads. Must run before torch is imported.
+    from s2s_tools.threads import limit_native_threads, threads_from_argv
+    limit_native_threads(threads_from_argv(sys.argv[1:]), override=False)
 
 import torch  # noqa: E402  (after the thread variables)
 import torch.nn as nn
