@@ -73,8 +73,8 @@ PY_TESTS := $(sort $(wildcard tests/py/test_*.py))
 # Python tests that run neither the command nor the library: under a
 # sanitizer they would repeat exactly what `make test` ran.
 PY_TESTS_WITHOUT_C := tests/py/test_augment.py tests/py/test_dates.py tests/py/test_eval.py \
-                      tests/py/test_export_cli.py tests/py/test_export_reference.py tests/py/test_threads.py \
-                      tests/py/test_tokenizer_parity.py
+                      tests/py/test_distill.py tests/py/test_export_cli.py tests/py/test_export_reference.py \
+                      tests/py/test_threads.py tests/py/test_tokenizer_parity.py
 ifneq ($(SANITIZE),)
   PY_TESTS := $(filter-out $(PY_TESTS_WITHOUT_C),$(PY_TESTS))
 endif

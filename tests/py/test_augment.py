@@ -1,12 +1,14 @@
 #!/usr/bin/python3
 """Tests for tools/recipes/augment.py, the training-data augmentation of the
 Tatoeba recipes: the variants it promises (cased copies, new numbers, new
-names, joined paragraphs) on a small hand-written TSV, and --concat 0 leaving
-the output exactly as it was without the option. Prints "N passed, M failed"
+names, joined paragraphs) on a small hand-written TSV, --concat 0 leaving
+the output exactly as it was without the option, and the validation set of
+numbers made from held-out pairs only. Prints "N passed, M failed"
 and exits 1 on any failure.
 """
 
 import os
+import re
 import subprocess
 import sys
 
@@ -98,6 +100,42 @@ def test_numbers_and_names_are_varied_on_both_sides():
     for en, fr in named:
         name = en[len("Mary lives in "):-1]
         assert name.istitle() and fr == "Mary vit à %s." % name, (en, fr)
+
+
+@test
+def test_numbers_validation_comes_from_held_out_pairs_only():
+    src = os.path.join(WORK.name, "numbers-in.tsv")
+    with open(src, "w", encoding="utf-8") as f:
+        for i in range(15):
+            f.write("We won in %d.\tNous avons gagné en %d.\n" % (1990 + i, 1990 + i))
+            f.write("I have three cats.\tJ'ai trois chats.\n")
+    outs = {}
+    for name, extra in (("plain", []), ("nv", ["--numbers-valid-out", os.path.join(WORK.name, "nv.tsv")])):
+        out = os.path.join(WORK.name, "numbers-%s.tsv" % name)
+        valid = os.path.join(WORK.name, "numbers-%s-valid.tsv" % name)
+        r = subprocess.run([sys.executable, AUGMENT, src, out, "--valid-out", valid] + extra,
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        with open(out, encoding="utf-8") as f, open(valid, encoding="utf-8") as g:
+            outs[name] = (f.read(), g.read())
+    # the training pairs and the held-out ones are the same with the option
+    assert outs["plain"] == outs["nv"]
+    held = [tuple(line.split("\t")) for line in outs["nv"][1].splitlines()]
+    assert len(held) == 3, held
+    with open(os.path.join(WORK.name, "nv.tsv"), encoding="utf-8") as f:
+        lines = [line.rstrip("\n").split("\t") for line in f]
+    assert len(lines) == 4 * len(held), lines  # four variants of each held-out pair
+    variant = re.compile(r"(We won in (\d+)\.\tNous avons gagné en (\d+)\.|I have (\d+) cats\.\tJ'ai (\d+) chats\.)$")
+    places = set()
+    for en, fr in lines:
+        ens, frs = re.split(r"(?<=\.) ", en), re.split(r"(?<=\.) ", fr)
+        assert len(ens) == len(frs) <= 3, (en, fr)
+        new = [i for i, pair in enumerate(zip(ens, frs)) if pair not in held]
+        assert len(new) == 1, (en, fr)  # one variant, the rest held-out pairs
+        m = variant.match("\t".join((ens[new[0]], frs[new[0]])))
+        assert m and len({g for g in m.groups()[1:] if g}) == 1, (en, fr)  # the same number on both sides
+        places.add((new[0], len(ens)))
+    assert len(places) > 1, places  # not always in the same place
 
 
 def main():

@@ -9,7 +9,8 @@ multihead and copy models (targets with extended ids) train, their batched
 forward equals the reference's, refused combinations stop at once, and an
 exported copy+coverage model decodes alike in the trainer, the reference
 and the s2s command. --ema keeps, validates and resumes a moving average of
-the weights. tools/recipes/widen.py gives a wider model that computes
+the weights; --select bleu keeps the checkpoint with the best validation
+BLEU. tools/recipes/widen.py gives a wider model that computes
 what the narrow one did, and training continues from it.
 
 Needs torch (skips visibly without it). Needs no data outside the repo: the
@@ -360,6 +361,26 @@ def test_moving_average_of_weights():
     r = H.run_tool("train", ["--train", os.path.join(DATA, "train.tsv"), "--work", os.path.join(TMP, "ema1"),
                              "--ema", "1"], cwd=H.ROOT)
     assert r.returncode == 2 and "--ema takes a decay in [0, 1)" in r.stderr, r.stderr[-500:]
+
+
+@case
+def test_select_bleu_keeps_the_best_translations():
+    """--select bleu: the best checkpoint is the validation with the highest
+    greedy BLEU (the first of equals), not the lowest loss."""
+    opts = ["--select", "bleu", "--bleu-sample", "30", "--valid-every", "2", "--patience", "99", "--lr", "1e-2"]
+    work, log = run_train("select-bleu", opts, steps=12, out=False)
+    history = torch.load(os.path.join(work, "last.pt"))["train_state"]["history"]
+    bleus = [h["valid_sample_bleu"] for h in history]
+    losses = [h["valid_loss"] for h in history]
+    by_bleu = history[bleus.index(max(bleus))]["step"]
+    by_loss = history[losses.index(min(losses))]["step"]
+    assert by_bleu != by_loss, "this run cannot tell the two apart: %r %r" % (bleus, losses)
+    best = torch.load(os.path.join(work, "best.pt"))["scores"]
+    assert best["step"] == by_bleu, (best["step"], bleus, losses)
+    assert "best valid bleu %.4f" % max(bleus) in log, log[-300:]
+    r = H.run_tool("train", ["--train", os.path.join(DATA, "train.tsv"), "--work", os.path.join(TMP, "sel0"),
+                             "--select", "bleu", "--bleu-sample", "0"], cwd=H.ROOT)
+    assert r.returncode == 2 and "--select bleu needs --bleu-sample" in r.stderr, r.stderr[-500:]
 
 
 RECIPE_ARCH = ["--normalizer", "text", "--level", "bpe", "--bpe-merges", "60", "--bidirectional",

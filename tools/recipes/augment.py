@@ -15,12 +15,16 @@
     and keeps carrying names and numbers through them.
 
     tools/recipes/augment.py IN.tsv OUT.tsv [--valid-out V.tsv --valid-size 2000]
-        [--upper 0.08] [--title 0.04] [--numbers 5] [--number-words 3] [--names 0.3]
-        [--concat 0] [--seed 1]
+        [--numbers-valid-out N.tsv] [--upper 0.08] [--title 0.04] [--numbers 5]
+        [--number-words 3] [--names 0.3] [--concat 0] [--seed 1]
 
 With --valid-out, a seeded random --valid-size pairs are held out first
 (written unchanged to V.tsv), so no cased copy of a validation pair is
-trained on. The choice of pairs is deterministic (seeded); every training
+trained on. --numbers-valid-out writes a validation set for the copy rate of
+numbers, made from the held-out pairs only: four number variants (as above)
+of each of them that shares a number or a number word, each joined with
+zero, one or two other held-out pairs in a random order, so a number sits
+at the start, the middle or the end of a line. The choice of pairs is deterministic (seeded); every training
 pair is kept in its order, the added pairs follow them.
 """
 import argparse
@@ -125,6 +129,21 @@ def concatenated(pool, rng):
     return [" ".join(p[i] for p in parts) for i in range(2)]
 
 
+def numbers_validation(held, rng):
+    """Number variants of the held-out pairs `held`, each joined with 0-2
+    other held-out pairs (see the module's comment)."""
+    out = []
+    for cols in held:
+        for _ in range(4):
+            for make in (with_digits_for_number_word, with_new_numbers):
+                v = make(cols, rng) if len(cols) >= 2 else None
+                if v:
+                    parts = [rng.choice(held) for _ in range(rng.randint(0, 2))] + [v]
+                    rng.shuffle(parts)
+                    out.append([" ".join(p[i] for p in parts) for i in range(2)])
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("inp")
@@ -140,6 +159,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--valid-out", help="hold out --valid-size pairs into this file first")
     ap.add_argument("--valid-size", type=int, default=2000)
+    ap.add_argument("--numbers-valid-out", help="write number variants of the held-out pairs here")
     args = ap.parse_args(argv)
     rng = random.Random(args.seed)
     with open(args.inp, encoding="utf-8") as f:
@@ -149,6 +169,12 @@ def main(argv=None):
         with open(args.valid_out, "w", encoding="utf-8") as f:
             for i in sorted(held):
                 f.write("\t".join(pairs[i]) + "\n")
+        if args.numbers_valid_out:
+            # its own generator, so that the training pairs are the same without the option
+            varied = numbers_validation([pairs[i] for i in sorted(held)], random.Random(args.seed + 2))
+            with open(args.numbers_valid_out, "w", encoding="utf-8") as f:
+                for cols in varied:
+                    f.write("\t".join(cols) + "\n")
         pairs = [p for i, p in enumerate(pairs) if i not in held]
     added = []
     counts = {"upper": 0, "title": 0, "numbers": 0, "number_words": 0, "names": 0}

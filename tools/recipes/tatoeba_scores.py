@@ -5,10 +5,14 @@ config.json "scores":
   - greedy and beam 5 (GNMT length penalty 1), exact (F32): BLEU, chrF2 and
     the copy rate of numbers and of names (tools/eval -m copy);
   - the same with --compute int8 and the model's lexical shortlist, and
-    greedy int8 without the shortlist: the fast mode's cost.
+    greedy int8 without the shortlist: the fast mode's cost;
+  - with --numbers-valid (augment.py --numbers-valid-out: number variants
+    of validation pairs), the copy rate of numbers there, greedy and beam 5:
+    how well numbers come through in sentences like the training data.
 
     PYTHONPATH=tools/python /usr/bin/python3 tools/recipes/tatoeba_scores.py MODEL_DIR fra-eng|eng-fra
-        [--test ../shared/data/tatoeba-eng-fra/test.tsv] [--s2s build/s2s] [--work DIR]
+        [--test ../shared/data/tatoeba-eng-fra/test.tsv] [--numbers-valid FILE] [--s2s build/s2s]
+        [--work DIR]
 
 Lines are translated as the command does by default (a line of several
 sentences sentence by sentence, ALL CAPS and Title Case lines in the case
@@ -29,37 +33,47 @@ RUNS = [("greedy", []), ("beam5_lp1", ["--beam", "5", "--length-penalty", "1"]),
         ("int8_noshortlist_greedy", ["--compute", "int8", "--no-shortlist"])]
 
 
+def read_pairs(path, s, t, src_path):
+    """(sources, references, src_path) of a TSV of pairs; the sources are
+    also written to src_path, one per line."""
+    with open(path, encoding="utf-8") as f:
+        pairs = [line.rstrip("\n").split("\t") for line in f if "\t" in line]
+    src = [p[s] for p in pairs]
+    with open(src_path, "w", encoding="utf-8") as f:
+        f.write("\n".join(src) + "\n")
+    return src, [p[t] for p in pairs], src_path
+
+
+def translate(a, src_path, out, opts, count):
+    """The `count` lines s2s translate writes for src_path (into out)."""
+    cmd = [a.s2s, "translate", "-m", a.model, "-q", "--threads", "2", "-i", src_path, "-o", out] + opts
+    r = subprocess.run(cmd, stderr=subprocess.PIPE)
+    if r.returncode != 0:
+        raise SystemExit("tatoeba_scores: %s failed: %s" % (" ".join(cmd), r.stderr.decode()[-500:]))
+    with open(out, encoding="utf-8") as f:
+        return f.read().split("\n")[:count]
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model")
     ap.add_argument("direction", choices=["fra-eng", "eng-fra"])
     ap.add_argument("--test", default="../shared/data/tatoeba-eng-fra/test.tsv")
+    ap.add_argument("--numbers-valid", help="TSV of validation pairs with numbers (augment.py --numbers-valid-out)")
     ap.add_argument("--s2s", default="build/s2s")
     ap.add_argument("--work", default=None, help="where outputs go (default work-tmp/<direction>)")
     a = ap.parse_args(argv)
     work = a.work or os.path.join("work-tmp", a.direction)
     os.makedirs(work, exist_ok=True)
     s, t = (1, 0) if a.direction == "fra-eng" else (0, 1)
-    with open(a.test, encoding="utf-8") as f:
-        pairs = [line.rstrip("\n").split("\t") for line in f if "\t" in line]
-    src = [p[s] for p in pairs]
-    refs = [p[t] for p in pairs]
-    src_path = os.path.join(work, "test.src")
-    with open(src_path, "w", encoding="utf-8") as f:
-        f.write("\n".join(src) + "\n")
+    src, refs, src_path = read_pairs(a.test, s, t, os.path.join(work, "test.src"))
     path = os.path.join(a.model, "config.json")
     with open(path, encoding="utf-8") as f:
         cfg = json.load(f)
     sc = cfg.setdefault("scores", {})
     rows = []
     for name, opts in RUNS:
-        out = os.path.join(work, "test.%s.hyp" % name)
-        cmd = [a.s2s, "translate", "-m", a.model, "-q", "--threads", "2", "-i", src_path, "-o", out] + opts
-        r = subprocess.run(cmd, stderr=subprocess.PIPE)
-        if r.returncode != 0:
-            raise SystemExit("tatoeba_scores: %s failed: %s" % (" ".join(cmd), r.stderr.decode()[-500:]))
-        with open(out, encoding="utf-8") as f:
-            hyps = f.read().split("\n")[:len(src)]
+        hyps = translate(a, src_path, os.path.join(work, "test.%s.hyp" % name), opts, len(src))
         bleu = metrics.corpus_bleu(hyps, [refs]).score
         chrf = metrics.corpus_chrf(hyps, [refs]).score
         copy = metrics.CopyRate([refs], src).corpus_score(hyps).as_dict()
@@ -74,6 +88,15 @@ def main(argv=None):
             row["copy_names_of"]), file=sys.stderr)
     sc["test_runs"] = ("s2s translate [options] on %s (%d pairs), the command's defaults otherwise; "
                        "tools/recipes/tatoeba_scores.py" % (os.path.basename(a.test), len(src)))
+    if a.numbers_valid:
+        nsrc, nrefs, npath = read_pairs(a.numbers_valid, s, t, os.path.join(work, "valid-numbers.src"))
+        for name, opts in RUNS[:2]:
+            hyps = translate(a, npath, os.path.join(work, "valid-numbers.%s.hyp" % name), opts, len(nsrc))
+            copy = metrics.CopyRate([nrefs], nsrc).corpus_score(hyps).as_dict()
+            sc["valid_numbers_%s_copy_numbers" % name] = round(copy["numbers"], 1)
+            sc["valid_numbers_%s_copy_numbers_of" % name] = copy["numbers_in_reference"]
+            print("%-24s numbers %5.1f%% of %d (validation pairs with numbers)" % (
+                name, copy["numbers"], copy["numbers_in_reference"]), file=sys.stderr)
     ref.write_config(path, cfg)
     print(json.dumps(dict(rows), indent=1))
 

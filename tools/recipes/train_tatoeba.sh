@@ -11,7 +11,10 @@
 #      INIT: a model directory to continue from (its architecture, tokenizer
 #      and weights; copy is added when it lacks it), e.g. INIT=models/fra-eng,
 #      CONCAT: share of joined two- and three-pair paragraphs added (augment.py
-#      --concat; default 0)
+#      --concat; default 0),
+#      DISTILL=1: INIT's own beam-5 translations of the training sources added
+#      (tools/recipes/distill.py; needs INIT and build/s2s); train with
+#      --select bleu then, since the validation loss measures the references
 . "$(dirname "$0")/env.sh"
 DIR=$1; shift
 DATA=${DATA:-../shared/data/tatoeba-eng-fra}
@@ -25,7 +28,16 @@ case $DIR in
 esac
 mkdir -p "$WORK"
 "$PYTHON" tools/recipes/augment.py "$DATA/eng-fra.txt" "$WORK/train.tsv" \
-  --valid-out "$WORK/valid.tsv" --valid-size 2000 --concat ${CONCAT:-0}
+  --valid-out "$WORK/valid.tsv" --valid-size 2000 --numbers-valid-out "$WORK/valid-numbers.tsv" \
+  --concat ${CONCAT:-0}
+if [ -n "${DISTILL:-}" ]; then
+  if [ -z "${INIT:-}" ] || [ ! -x build/s2s ]; then
+    echo "$0: DISTILL needs INIT (the model that translates) and build/s2s" >&2; exit 2
+  fi
+  "$PYTHON" tools/recipes/distill.py "$INIT" "$DATA/eng-fra.txt" "$WORK/distill.tsv" \
+    --src-col $S --tgt-col $T --exclude "$WORK/valid.tsv" --s2s build/s2s
+  cat "$WORK/distill.tsv" >> "$WORK/train.tsv"
+fi
 INIT_ARGS=""
 if [ -n "${INIT:-}" ]; then INIT_ARGS="--init-from $INIT"; fi
 train_bpe_bigru_general $INIT_ARGS --copy --label-smoothing 0 \
@@ -38,8 +50,8 @@ train_bpe_bigru_general $INIT_ARGS --copy --label-smoothing 0 \
   --epochs 20 --valid-every ${VALID_EVERY:-400} --bleu-sample 300 \
   --license "CC-BY 2.0 FR (training data: Tatoeba); model weights under the same terms" \
   --attribution "Tatoeba sentence pairs via www.manythings.org/anki and tatoeba.org" \
-  --source-data "tatoeba-eng-fra/eng-fra.txt (manythings.org Anki release 2017-09-29, 142,787 pairs; 2000 held out for validation; cased copies, number variants and invented names${CONCAT:+ and joined two- and three-pair paragraphs (--concat $CONCAT)} added by tools/recipes/augment.py)" \
-  --command "MINUTES=$MINUTES${INIT:+ INIT=$INIT}${CONCAT:+ CONCAT=$CONCAT} tools/recipes/train_$DIR.sh $*" "$@"
+  --source-data "tatoeba-eng-fra/eng-fra.txt (manythings.org Anki release 2017-09-29, 142,787 pairs; 2000 held out for validation; cased copies, number variants and invented names${CONCAT:+ and joined two- and three-pair paragraphs (--concat $CONCAT)} added by tools/recipes/augment.py${DISTILL:+; the initial model's beam-5 translations of the training sources added by tools/recipes/distill.py})" \
+  --command "MINUTES=$MINUTES${INIT:+ INIT=$INIT}${CONCAT:+ CONCAT=$CONCAT}${DISTILL:+ DISTILL=$DISTILL} tools/recipes/train_$DIR.sh $*" "$@"
 
 # The fast mode's lexical shortlist, learned from the same training pairs
 # (needs the C engine's tokenizer: build/s2s).
@@ -49,8 +61,10 @@ fi
 
 # Test scores with the C engine (when it is built), as the command runs by
 # default: greedy and beam 5 (length penalty 1), f32 and the fast mode with
-# its shortlist: BLEU, chrF and the copy rate of numbers and names, stored in
+# its shortlist: BLEU, chrF and the copy rate of numbers and names, and the
+# copy rate of numbers on the validation pairs given numbers, stored in
 # config.json.
 if [ -x build/s2s ]; then
-  "$PYTHON" tools/recipes/tatoeba_scores.py "$OUT" "$DIR" --test "$DATA/test.tsv" --s2s build/s2s --work "$WORK"
+  "$PYTHON" tools/recipes/tatoeba_scores.py "$OUT" "$DIR" --test "$DATA/test.tsv" \
+    --numbers-valid "$WORK/valid-numbers.tsv" --s2s build/s2s --work "$WORK"
 fi

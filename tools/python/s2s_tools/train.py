@@ -973,6 +973,11 @@ def main(argv=None):
                         "as trained; 0.999 averages over about the last 1000 steps)")
     g.add_argument("--epochs", type=int, default=10)
     g.add_argument("--patience", type=int, default=3, help="early stopping: validations without gain")
+    g.add_argument("--select", default="loss", choices=["loss", "bleu"],
+                   help="what makes the best checkpoint (and a validation without gain): the validation "
+                        "loss, or the greedy BLEU of the --bleu-sample validation sentences (for "
+                        "training data that is not drawn like the validation references, such as "
+                        "a model's own translations)")
     g.add_argument("--valid-every", type=int, default=0, help="steps between validations (0: each epoch)")
     g.add_argument("--seed", type=int, default=1)
     g.add_argument("--threads", type=int, default=1,
@@ -1000,6 +1005,8 @@ def main(argv=None):
     g.add_argument("--source-data", default="")
     g.add_argument("--command", default="", help="training command recorded in config.json")
     a = ap.parse_args(argv)
+    if a.select == "bleu" and (a.bleu_sample <= 0 or a.task != "translation"):
+        ap.error("--select bleu needs --bleu-sample N > 0 and --task translation")
     if not a.command:
         a.command = " ".join(shlex.quote(x) for x in ["tools/train"] + list(argv if argv is not None else sys.argv[1:]))
 
@@ -1113,10 +1120,18 @@ def main(argv=None):
                 rec["valid_sample_" + k] = round(v, 2) if isinstance(v, float) else v
             rec["example"] = [sample[0][0], hyps[0]]
         state["history"].append(rec)
-        improved = vl < state["best"] - 1e-4
+        # state["best"] is the lowest loss, or the highest BLEU negated
+        if a.select == "bleu":
+            improved = -rec["valid_sample_bleu"] < state["best"] - 1e-4
+            if improved:
+                state["best"] = -rec["valid_sample_bleu"]
+        else:
+            improved = vl < state["best"] - 1e-4
+            if improved:
+                state["best"] = vl
         log("validation: %s%s" % (json.dumps(rec, ensure_ascii=False), " (best)" if improved else ""))
         if improved:
-            state["best"], state["bad"] = vl, 0
+            state["bad"] = 0
             save_ckpt(best_path, cfg, model, data, {"scores": {k: v for k, v in rec.items() if k != "example"}})
         else:
             state["bad"] += 1
@@ -1210,8 +1225,9 @@ def main(argv=None):
         log("test (%d pairs, greedy, %.0fs): %s" % (len(test), time.time() - t0, json.dumps(sc)))
     if a.out:
         export(a, cfg, best_path, log)
-    log("done: %d steps, %.1f minutes, best valid loss %.4f"
-        % (state["step"], (time.time() - t_start) / 60, state["best"]))
+    log("done: %d steps, %.1f minutes, best valid %s %.4f"
+        % (state["step"], (time.time() - t_start) / 60, a.select,
+           -state["best"] if a.select == "bleu" else state["best"]))
 
 
 if __name__ == "__main__":
