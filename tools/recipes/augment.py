@@ -24,8 +24,9 @@ trained on. --numbers-valid-out writes a validation set for the copy rate of
 numbers, made from the held-out pairs only: four number variants (as above)
 of each of them that shares a number or a number word, each joined with
 zero, one or two other held-out pairs in a random order, so a number sits
-at the start, the middle or the end of a line. The choice of pairs is deterministic (seeded); every training
-pair is kept in its order, the added pairs follow them.
+at the start, the middle or the end of a line. The choice of pairs is
+deterministic (seeded); every training pair is kept in its order, the added
+pairs follow them.
 """
 import argparse
 import random
