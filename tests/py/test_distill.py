@@ -14,6 +14,7 @@ import subprocess
 import sys
 
 import harness as H
+from harness import case
 
 DISTILL = os.path.join(H.TOOLS, "recipes", "distill.py")
 WORK = H.tempdir("distill")
@@ -31,14 +32,6 @@ PAIRS = [
     (("We won in 1998.", "Nous avons gagné en 1998.", "a7"), "We have won in 1998."),  # kept
 ]
 HELD_OUT = ("It is late.", "Il est tard.", "a8")
-
-TESTS = []
-
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
-
 
 def write_stand_in(name, drop_last=False):
     """An executable that answers `s2s translate ... --case off` from the
@@ -83,7 +76,7 @@ def distill(name, *options, drop_last=False):
     return r, rows, seen
 
 
-@test
+@case
 def test_keeps_only_close_translations_that_copy():
     r, rows, _ = distill("rules")
     assert r.returncode == 0, r.stderr
@@ -94,7 +87,7 @@ def test_keeps_only_close_translations_that_copy():
     assert "left out: same 1, copy 2, length 1, far 1" in r.stdout, r.stdout
 
 
-@test
+@case
 def test_min_chrf_zero_keeps_the_far_one():
     r, rows, _ = distill("nofar", "--min-chrf", "0")
     assert r.returncode == 0, r.stderr
@@ -102,7 +95,7 @@ def test_min_chrf_zero_keeps_the_far_one():
     assert len(rows) == 3 and "far 0" in r.stdout, (rows, r.stdout)
 
 
-@test
+@case
 def test_validation_pairs_are_not_translated():
     _, _, seen = distill("held")
     with open(seen, encoding="utf-8") as f:
@@ -112,19 +105,12 @@ def test_validation_pairs_are_not_translated():
         assert argv[argv.index(flag) + 1] == value, argv
 
 
-@test
+@case
 def test_missing_lines_stop_it():
     r, _, _ = distill("short", drop_last=True)
     assert r.returncode != 0, r.stdout
     assert "gave 6 lines for 7 sources" in r.stderr, r.stderr
 
 
-def main():
-    for fn in TESTS:
-        H.run_case(fn.__name__, fn)
-    WORK.cleanup()
-    H.finish()
-
-
-if __name__ == "__main__":
-    main()
+WORK.cleanup()
+H.finish()

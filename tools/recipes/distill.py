@@ -13,8 +13,8 @@ to OUT.tsv, with its target column replaced by the translation, when the
 translation
   - differs from the reference (an equal one would only repeat the pair),
   - keeps every source number and capitalized word that the reference keeps
-    (the copy rate of s2s_tools.metrics), so no name or number is taught to
-    be dropped,
+    (s2s_tools.metrics.CopyRate), so no name or number is taught to be
+    dropped,
   - has between half and twice the reference's word count,
   - is close to the reference: sentence chrF2 at least --min-chrf (50 keeps
     rewordings such as "I would like to know how to make more money" for "I
@@ -30,7 +30,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
-from s2s_tools.metrics import corpus_chrf, source_names, source_numbers, _kept  # noqa: E402
+from s2s_tools.metrics import CopyRate, corpus_chrf  # noqa: E402
 
 
 def read_pairs(path):
@@ -55,8 +55,8 @@ def rejection(source, reference, hyp, min_chrf):
     """Why (src, hyp) is not a useful distilled pair, or None when it is."""
     if hyp == reference:
         return "same"
-    want = _kept(source_numbers(source), reference) + _kept(source_names(source), reference)
-    if len(_kept(want, hyp)) < len(want):
+    copy = CopyRate([[reference]], [source]).corpus_score([hyp])
+    if copy.numbers[0] < copy.numbers[1] or copy.names[0] < copy.names[1]:
         return "copy"
     n_hyp, n_ref = len(hyp.split()), len(reference.split())
     if not (n_ref <= 2 * n_hyp and n_hyp <= 2 * n_ref):
@@ -89,12 +89,13 @@ def main(argv=None):
     written = 0
     with open(a.out, "w", encoding="utf-8") as f:
         for p, hyp in zip(pairs, hyps):
-            why = rejection(p[a.src_col], p[a.tgt_col], hyp.strip(), a.min_chrf)
+            hyp = hyp.strip()
+            why = rejection(p[a.src_col], p[a.tgt_col], hyp, a.min_chrf)
             if why:
                 left_out[why] += 1
                 continue
             cols = list(p)
-            cols[a.tgt_col] = hyp.strip()
+            cols[a.tgt_col] = hyp
             f.write("\t".join(cols) + "\n")
             written += 1
     print("%d pairs translated (beam %d, length penalty %g), %d written to %s; left out: %s"

@@ -72,11 +72,12 @@ def main(argv=None):
         cfg = json.load(f)
     sc = cfg.setdefault("scores", {})
     rows = []
+    copy_rate = metrics.CopyRate([refs], src)
     for name, opts in RUNS:
         hyps = translate(a, src_path, os.path.join(work, "test.%s.hyp" % name), opts, len(src))
         bleu = metrics.corpus_bleu(hyps, [refs]).score
         chrf = metrics.corpus_chrf(hyps, [refs]).score
-        copy = metrics.CopyRate([refs], src).corpus_score(hyps).as_dict()
+        copy = copy_rate.corpus_score(hyps).as_dict()
         row = {"bleu": round(bleu, 2), "chrf": round(chrf, 2), "copy_numbers": round(copy["numbers"], 1),
                "copy_numbers_of": copy["numbers_in_reference"], "copy_names": round(copy["names"], 1),
                "copy_names_of": copy["names_in_reference"]}
@@ -90,9 +91,10 @@ def main(argv=None):
                        "tools/recipes/tatoeba_scores.py" % (os.path.basename(a.test), len(src)))
     if a.numbers_valid:
         nsrc, nrefs, npath = read_pairs(a.numbers_valid, s, t, os.path.join(work, "valid-numbers.src"))
+        numbers_rate = metrics.CopyRate([nrefs], nsrc)
         for name, opts in RUNS[:2]:
             hyps = translate(a, npath, os.path.join(work, "valid-numbers.%s.hyp" % name), opts, len(nsrc))
-            copy = metrics.CopyRate([nrefs], nsrc).corpus_score(hyps).as_dict()
+            copy = numbers_rate.corpus_score(hyps).as_dict()
             sc["valid_numbers_%s_copy_numbers" % name] = round(copy["numbers"], 1)
             sc["valid_numbers_%s_copy_numbers_of" % name] = copy["numbers_in_reference"]
             print("%-24s numbers %5.1f%% of %d (validation pairs with numbers)" % (

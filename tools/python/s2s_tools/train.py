@@ -1121,17 +1121,11 @@ def main(argv=None):
             rec["example"] = [sample[0][0], hyps[0]]
         state["history"].append(rec)
         # state["best"] is the lowest loss, or the highest BLEU negated
-        if a.select == "bleu":
-            improved = -rec["valid_sample_bleu"] < state["best"] - 1e-4
-            if improved:
-                state["best"] = -rec["valid_sample_bleu"]
-        else:
-            improved = vl < state["best"] - 1e-4
-            if improved:
-                state["best"] = vl
+        metric = -rec["valid_sample_bleu"] if a.select == "bleu" else vl
+        improved = metric < state["best"] - 1e-4
         log("validation: %s%s" % (json.dumps(rec, ensure_ascii=False), " (best)" if improved else ""))
         if improved:
-            state["bad"] = 0
+            state["best"], state["bad"] = metric, 0
             save_ckpt(best_path, cfg, model, data, {"scores": {k: v for k, v in rec.items() if k != "example"}})
         else:
             state["bad"] += 1
