@@ -8,8 +8,8 @@ version 2 (model-format.md section 9): coverage (with its loss), local-m/local-p
 multihead and copy models (targets with extended ids) train, their batched
 forward equals the reference's, refused combinations stop at once, and an
 exported copy+coverage model decodes alike in the trainer, the reference
-and the s2s command. --ema keeps, validates and resumes a moving average of
-the weights; --select bleu keeps the checkpoint with the best validation
+and the s2s command. --label-smoothing smooths a copy model's mixture; --ema keeps,
+validates and resumes a moving average of the weights; --select bleu keeps the checkpoint with the best validation
 BLEU. tools/recipes/widen.py gives a wider model that computes
 what the narrow one did, and training continues from it.
 
@@ -159,8 +159,7 @@ def test_version2_options_refused():
                           (["--coverage", "--window", "2"], "coverage"),
                           (["--window", "1025"], "window"),
                           (["--attention", "multihead", "--heads", "5"], "heads"),
-                          (["--heads", "2"], "--heads"),
-                          (["--copy", "--label-smoothing", "0.1"], "copy")):
+                          (["--heads", "2"], "--heads")):
         r = H.run_tool("train", ["--train", os.path.join(DATA, "train.tsv"), "--work", os.path.join(TMP, "refused"),
                                  "--hidden", "12"] + extra, cwd=H.ROOT)
         assert r.returncode == 2 and needle in r.stderr, (extra, r.returncode, r.stderr[-500:])
@@ -325,6 +324,42 @@ def test_skip_unk_targets():
     assert torch.equal(kept[2], skipped[2]) and skipped[2].tolist() == [[tv[T.SOS], tv["b"], unk, unk, tv["a"]]]
     work, _ = run_train("skip-unk", ["--skip-unk-targets", "--copy"], steps=2, out=False)
     assert torch.load(os.path.join(work, "last.pt"))["train_state"]["step"] == 2
+
+
+@case
+def test_label_smoothing_of_a_copy_model():
+    """--label-smoothing with --copy smooths the mixture of section 9.4: with
+    the copy gate held at 1 (generation only) the loss is exactly PyTorch's
+    cross_entropy with the same label_smoothing on the logits; with the
+    trained gate it is (1 - eps) x the unsmoothed loss plus eps x the mean
+    negative log-probability over the fixed vocabulary."""
+    work, _ = run_train("smooth-copy", ["--copy", "--bidirectional", "--label-smoothing", "0.1"],
+                        steps=4, out=False)
+    ck = torch.load(os.path.join(work, "last.pt"))
+    sv, tv = ck["source_vocab"], ck["target_vocab"]
+    model = T.Seq2SeqTrain(ck["config"], len(sv), len(tv), dropout=0.2)
+    model.load_state_dict(ck["state_dict"])
+    model.eval()
+    tk = T.make_tokenizer(ck["config"]["tokenizer"], ck["config"], work)
+    toks = [(tk.split(s), tk.split(t)) for s, t in va[:6]]
+    ex = [(T.encode_ids(ss, sv), T.encode_ids(tt, tv)) + tuple(T.copy_fields(ss, tt, tv)) for ss, tt in toks]
+    batch = T.collate(ex, sv[T.EOS], tv[T.SOS], tv[T.EOS])
+    eps = 0.1
+    with torch.no_grad():
+        plain = float(T.batch_loss(model, batch, 0.0))
+        smooth = float(T.batch_loss(model, batch, eps))
+        logp = model.batch_log_probs(batch)[..., :len(tv)]
+        valid = batch[3] != -100
+        uniform = float((-logp.mean(-1) * valid).sum())
+        assert abs(smooth - ((1 - eps) * plain + eps * uniform)) < 1e-3 * abs(smooth), (smooth, plain, uniform)
+        assert smooth > plain * 1.001, "smoothing left the copy loss unchanged"
+        model.decoder.copy_gate.weight.zero_()
+        model.decoder.copy_gate.bias.fill_(60.0)  # sigmoid = 1: the vocabulary distribution alone
+        logits, _ = model(*batch[:3])
+        want = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), batch[3].reshape(-1),
+                                                 ignore_index=-100, reduction="sum", label_smoothing=eps)
+        got = T.batch_loss(model, batch, eps)
+    assert abs(float(got) - float(want)) < 1e-4 * float(want), (float(got), float(want))
 
 
 @case

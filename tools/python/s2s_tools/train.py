@@ -757,7 +757,11 @@ def batch_loss(model, batch, smoothing=0.0, coverage_weight=0.0):
     """Summed loss of one collated batch: cross-entropy (over the extended
     vocabulary for a copy model, as the negative log of section 9.4's
     mixture), plus coverage_weight x the coverage loss of See et al. 2017,
-    sum_t sum_j min(alpha_tj, cov_tj), for coverage models."""
+    sum_t sum_j min(alpha_tj, cov_tj), for coverage models. Label smoothing
+    eps gives (1 - eps) x that negative log plus eps x the mean negative log
+    over the fixed target vocabulary, as PyTorch's cross_entropy does over its
+    classes; for a copy model it applies to the mixture (extended ids, which
+    exist only in one line, are not among the smoothed classes)."""
     src, src_len, tgt_in, tgt_out = batch[:4]
     out = model(src, src_len, tgt_in)
     if not isinstance(out, tuple):
@@ -765,8 +769,11 @@ def batch_loss(model, batch, smoothing=0.0, coverage_weight=0.0):
     logits, parts = out
     valid = tgt_out != -100
     if model.decoder.copy:
-        logp = model.copy_log_probs(logits, parts, batch[4], max(0, batch[5] + 1 - logits.size(-1)))
+        V = logits.size(-1)
+        logp = model.copy_log_probs(logits, parts, batch[4], max(0, batch[5] + 1 - V))
         nll = -logp.gather(2, tgt_out.clamp_min(0).unsqueeze(-1)).squeeze(-1)
+        if smoothing:
+            nll = (1.0 - smoothing) * nll - smoothing * logp[..., :V].mean(-1)
         loss = (nll * valid).sum()
     else:
         loss = loss_fn(logits, tgt_out, smoothing)
@@ -961,7 +968,9 @@ def main(argv=None):
     g.add_argument("--batch-size", type=int, default=64)
     g.add_argument("--lr", type=float, default=1e-3)
     g.add_argument("--lr-decay", type=float, default=0.5, help="factor when valid loss stalls")
-    g.add_argument("--label-smoothing", type=float, default=0.0)
+    g.add_argument("--label-smoothing", type=float, default=0.0, metavar="EPS",
+                   help="label smoothing over the target vocabulary (with --copy: of the copy "
+                        "mixture, extended ids not smoothed)")
     g.add_argument("--skip-unk-targets", action="store_true",
                    help="leave target pieces the model cannot write (unk: not in the target vocabulary and, "
                         "for a copy model, not in the source) out of the loss, so that the model does not "
@@ -1010,8 +1019,6 @@ def main(argv=None):
     if not a.command:
         a.command = " ".join(shlex.quote(x) for x in ["tools/train"] + list(argv if argv is not None else sys.argv[1:]))
 
-    if a.copy and a.label_smoothing:
-        ap.error("--label-smoothing does not combine with --copy")
     if not 0 <= a.ema < 1:
         ap.error("--ema takes a decay in [0, 1)")
     if (a.attention == "multihead") != bool(a.heads):
