@@ -2,9 +2,9 @@
 """Tests for tools/recipes/augment.py, the training-data augmentation of the
 Tatoeba recipes: the variants it promises (cased copies, new numbers, new
 names, joined paragraphs) on a small hand-written TSV, --concat 0 leaving
-the output exactly as it was without the option, and the validation set of
-numbers made from held-out pairs only. Prints "N passed, M failed"
-and exits 1 on any failure.
+the output exactly as it was without the option, and the validation sets
+of numbers and of paragraphs made from held-out pairs only. Prints
+"N passed, M failed" and exits 1 on any failure.
 """
 
 import os
@@ -136,6 +136,36 @@ def test_numbers_validation_comes_from_held_out_pairs_only():
         assert m and len({g for g in m.groups()[1:] if g}) == 1, (en, fr)  # the same number on both sides
         places.add((new[0], len(ens)))
     assert len(places) > 1, places  # not always in the same place
+
+
+@test
+def test_long_validation_joins_distinct_held_out_pairs():
+    src = os.path.join(WORK.name, "long-in.tsv")
+    with open(src, "w", encoding="utf-8") as f:
+        for i in range(60):
+            f.write("I saw %d birds.\tJ'ai vu %d oiseaux.\n" % (i, i))
+    outs = {}
+    for name, extra in (("plain", []), ("lv", ["--long-valid-out", os.path.join(WORK.name, "lv.tsv")])):
+        out = os.path.join(WORK.name, "long-%s.tsv" % name)
+        valid = os.path.join(WORK.name, "long-%s-valid.tsv" % name)
+        r = subprocess.run([sys.executable, AUGMENT, src, out, "--valid-out", valid] + extra,
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        with open(out, encoding="utf-8") as f, open(valid, encoding="utf-8") as g:
+            outs[name] = (f.read(), g.read())
+    assert outs["plain"] == outs["lv"]  # the option changes neither the training nor the held-out pairs
+    held = [tuple(line.split("\t")) for line in outs["lv"][1].splitlines()]
+    assert len(held) == 6, held
+    with open(os.path.join(WORK.name, "lv.tsv"), encoding="utf-8") as f:
+        lines = [line.rstrip("\n").split("\t") for line in f]
+    assert len(lines) == 500, len(lines)
+    sizes = set()
+    for en, fr in lines:
+        ens, frs = re.split(r"(?<=\.) ", en), re.split(r"(?<=\.) ", fr)
+        parts = list(zip(ens, frs))
+        assert all(p in held for p in parts) and len(set(parts)) == len(parts), (en, fr)
+        sizes.add(len(parts))
+    assert sizes == {3, 4}, sizes
 
 
 def main():

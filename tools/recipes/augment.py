@@ -15,7 +15,7 @@
     and keeps carrying names and numbers through them.
 
     tools/recipes/augment.py IN.tsv OUT.tsv [--valid-out V.tsv --valid-size 2000]
-        [--numbers-valid-out N.tsv] [--upper 0.08] [--title 0.04] [--numbers 5]
+        [--numbers-valid-out N.tsv] [--long-valid-out L.tsv] [--upper 0.08] [--title 0.04] [--numbers 5]
         [--number-words 3] [--names 0.3] [--concat 0] [--seed 1]
 
 With --valid-out, a seeded random --valid-size pairs are held out first
@@ -24,9 +24,12 @@ trained on. --numbers-valid-out writes a validation set for the copy rate of
 numbers, made from the held-out pairs only: four number variants (as above)
 of each of them that shares a number or a number word, each joined with
 zero, one or two other held-out pairs in a random order, so a number sits
-at the start, the middle or the end of a line. The choice of pairs is
-deterministic (seeded); every training pair is kept in its order, the added
-pairs follow them.
+at the start, the middle or the end of a line. --long-valid-out writes a
+validation set of paragraphs, 500 lines of three or four distinct held-out
+pairs joined side by side (20 to 30 words, where most training pairs have
+under 10), to see on held-out data how a model copes with long input. The
+choice of pairs is deterministic (seeded); every training pair is kept in
+its order, the added pairs follow them.
 """
 import argparse
 import random
@@ -145,6 +148,23 @@ def numbers_validation(held, rng):
     return out
 
 
+def long_validation(held, rng, count=500):
+    """`count` paragraphs of three or four distinct held-out pairs `held`
+    joined side by side."""
+    pool = [cols for cols in held if len(cols) >= 2]
+    out = []
+    for _ in range(count if len(pool) >= 4 else 0):
+        parts = rng.sample(pool, rng.choice((3, 4)))
+        out.append([" ".join(p[i] for p in parts) for i in range(2)])
+    return out
+
+
+def write_pairs(path, pairs):
+    with open(path, "w", encoding="utf-8") as f:
+        for cols in pairs:
+            f.write("\t".join(cols) + "\n")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("inp")
@@ -161,6 +181,7 @@ def main(argv=None):
     ap.add_argument("--valid-out", help="hold out --valid-size pairs into this file first")
     ap.add_argument("--valid-size", type=int, default=2000)
     ap.add_argument("--numbers-valid-out", help="write number variants of the held-out pairs here")
+    ap.add_argument("--long-valid-out", help="write paragraphs of three or four held-out pairs here")
     args = ap.parse_args(argv)
     rng = random.Random(args.seed)
     with open(args.inp, encoding="utf-8") as f:
@@ -170,12 +191,13 @@ def main(argv=None):
         with open(args.valid_out, "w", encoding="utf-8") as f:
             for i in sorted(held):
                 f.write("\t".join(pairs[i]) + "\n")
+        # each its own generator, so that the training pairs are the same without the options
         if args.numbers_valid_out:
-            # its own generator, so that the training pairs are the same without the option
-            varied = numbers_validation([pairs[i] for i in sorted(held)], random.Random(args.seed + 2))
-            with open(args.numbers_valid_out, "w", encoding="utf-8") as f:
-                for cols in varied:
-                    f.write("\t".join(cols) + "\n")
+            write_pairs(args.numbers_valid_out,
+                        numbers_validation([pairs[i] for i in sorted(held)], random.Random(args.seed + 2)))
+        if args.long_valid_out:
+            write_pairs(args.long_valid_out,
+                        long_validation([pairs[i] for i in sorted(held)], random.Random(args.seed + 3)))
         pairs = [p for i, p in enumerate(pairs) if i not in held]
     added = []
     counts = {"upper": 0, "title": 0, "numbers": 0, "number_words": 0, "names": 0}
@@ -206,9 +228,7 @@ def main(argv=None):
     joined = [concatenated(pool, concat_rng) for _ in range(int(args.concat * len(pairs)))]
     counts["concat"] = len(joined)
     added += joined
-    with open(args.out, "w", encoding="utf-8") as f:
-        for cols in pairs + added:
-            f.write("\t".join(cols) + "\n")
+    write_pairs(args.out, pairs + added)
     print(f"{len(pairs)} pairs, {len(added)} added ({args.out}): " +
           ", ".join(f"{k} {v}" for k, v in counts.items()))
 

@@ -8,11 +8,15 @@ config.json "scores":
     greedy int8 without the shortlist: the fast mode's cost;
   - with --numbers-valid (augment.py --numbers-valid-out: number variants
     of validation pairs), the copy rate of numbers there, greedy and beam 5:
-    how well numbers come through in sentences like the training data.
+    how well numbers come through in sentences like the training data;
+  - with --long-valid (augment.py --long-valid-out: paragraphs of three or
+    four validation pairs), BLEU and chrF2 there, greedy and beam 5, each
+    line translated whole (--no-split-sentences): how the model copes with
+    long input, on held-out data.
 
     PYTHONPATH=tools/python /usr/bin/python3 tools/recipes/tatoeba_scores.py MODEL_DIR fra-eng|eng-fra
-        [--test ../shared/data/tatoeba-eng-fra/test.tsv] [--numbers-valid FILE] [--s2s build/s2s]
-        [--work DIR]
+        [--test ../shared/data/tatoeba-eng-fra/test.tsv] [--numbers-valid FILE] [--long-valid FILE]
+        [--s2s build/s2s] [--work DIR] [--valid-only]
 
 Lines are translated as the command does by default (a line of several
 sentences sentence by sentence, ALL CAPS and Title Case lines in the case
@@ -60,6 +64,8 @@ def main(argv=None):
     ap.add_argument("direction", choices=["fra-eng", "eng-fra"])
     ap.add_argument("--test", default="../shared/data/tatoeba-eng-fra/test.tsv")
     ap.add_argument("--numbers-valid", help="TSV of validation pairs with numbers (augment.py --numbers-valid-out)")
+    ap.add_argument("--long-valid", help="TSV of paragraphs of validation pairs (augment.py --long-valid-out)")
+    ap.add_argument("--valid-only", action="store_true", help="score the validation sets only, not the test")
     ap.add_argument("--s2s", default="build/s2s")
     ap.add_argument("--work", default=None, help="where outputs go (default work-tmp/<direction>)")
     a = ap.parse_args(argv)
@@ -73,7 +79,7 @@ def main(argv=None):
     sc = cfg.setdefault("scores", {})
     rows = []
     copy_rate = metrics.CopyRate([refs], src)
-    for name, opts in RUNS:
+    for name, opts in ([] if a.valid_only else RUNS):
         hyps = translate(a, src_path, os.path.join(work, "test.%s.hyp" % name), opts, len(src))
         bleu = metrics.corpus_bleu(hyps, [refs]).score
         chrf = metrics.corpus_chrf(hyps, [refs]).score
@@ -87,8 +93,9 @@ def main(argv=None):
         print("%-24s BLEU %6.2f  chrF %6.2f  numbers %5.1f%% of %d  names %5.1f%% of %d" % (
             name, row["bleu"], row["chrf"], row["copy_numbers"], row["copy_numbers_of"], row["copy_names"],
             row["copy_names_of"]), file=sys.stderr)
-    sc["test_runs"] = ("s2s translate [options] on %s (%d pairs), the command's defaults otherwise; "
-                       "tools/recipes/tatoeba_scores.py" % (os.path.basename(a.test), len(src)))
+    if not a.valid_only:
+        sc["test_runs"] = ("s2s translate [options] on %s (%d pairs), the command's defaults otherwise; "
+                           "tools/recipes/tatoeba_scores.py" % (os.path.basename(a.test), len(src)))
     if a.numbers_valid:
         nsrc, nrefs, npath = read_pairs(a.numbers_valid, s, t, os.path.join(work, "valid-numbers.src"))
         numbers_rate = metrics.CopyRate([nrefs], nsrc)
@@ -99,6 +106,17 @@ def main(argv=None):
             sc["valid_numbers_%s_copy_numbers_of" % name] = copy["numbers_in_reference"]
             print("%-24s numbers %5.1f%% of %d (validation pairs with numbers)" % (
                 name, copy["numbers"], copy["numbers_in_reference"]), file=sys.stderr)
+    if a.long_valid:
+        lsrc, lrefs, lpath = read_pairs(a.long_valid, s, t, os.path.join(work, "valid-long.src"))
+        for name, opts in RUNS[:2]:
+            hyps = translate(a, lpath, os.path.join(work, "valid-long.%s.hyp" % name),
+                             opts + ["--no-split-sentences"], len(lsrc))
+            bleu = metrics.corpus_bleu(hyps, [lrefs]).score
+            chrf = metrics.corpus_chrf(hyps, [lrefs]).score
+            sc["valid_long_%s_bleu" % name] = round(bleu, 2)
+            sc["valid_long_%s_chrf" % name] = round(chrf, 2)
+            print("%-24s BLEU %6.2f  chrF %6.2f (paragraphs of validation pairs, %d lines)" % (
+                name, bleu, chrf, len(lsrc)), file=sys.stderr)
     ref.write_config(path, cfg)
     print(json.dumps(dict(rows), indent=1))
 

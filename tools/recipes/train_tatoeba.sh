@@ -29,7 +29,7 @@ esac
 mkdir -p "$WORK"
 "$PYTHON" tools/recipes/augment.py "$DATA/eng-fra.txt" "$WORK/train.tsv" \
   --valid-out "$WORK/valid.tsv" --valid-size 2000 --numbers-valid-out "$WORK/valid-numbers.tsv" \
-  --concat ${CONCAT:-0}
+  --long-valid-out "$WORK/valid-long.tsv" --concat ${CONCAT:-0}
 if [ -n "${DISTILL:-}" ]; then
   if [ -z "${INIT:-}" ] || [ ! -x build/s2s ]; then
     echo "$0: DISTILL needs INIT (the model that translates) and build/s2s" >&2; exit 2
@@ -62,9 +62,10 @@ fi
 # Test scores with the C engine (when it is built), as the command runs by
 # default: greedy and beam 5 (length penalty 1), f32 and the fast mode with
 # its shortlist: BLEU, chrF and the copy rate of numbers and names, and the
-# copy rate of numbers on the validation pairs given numbers, stored in
-# config.json.
+# copy rate of numbers on the validation pairs given numbers, and BLEU and
+# chrF on paragraphs of validation pairs, stored in config.json.
 if [ -x build/s2s ]; then
   "$PYTHON" tools/recipes/tatoeba_scores.py "$OUT" "$DIR" --test "$DATA/test.tsv" \
-    --numbers-valid "$WORK/valid-numbers.tsv" --s2s build/s2s --work "$WORK"
+    --numbers-valid "$WORK/valid-numbers.tsv" --long-valid "$WORK/valid-long.tsv" \
+    --s2s build/s2s --work "$WORK"
 fi
