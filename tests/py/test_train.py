@@ -3,7 +3,8 @@
 reference's single-sentence forced decoding (model-format.md section 4) for padded
 batches, on several architectures, after a few real training steps; training
 lowers the loss; the exported directory loads in the reference and decodes like
-the trainer's batched greedy search; --resume continues a run. Format
+the trainer's batched greedy search; --resume continues a run, counting
+the minutes before it once. Format
 version 2 (model-format.md section 9): coverage (with its loss), local-m/local-p,
 multihead and copy models (targets with extended ids) train, their batched
 forward equals the reference's, refused combinations stop at once, and an
@@ -371,6 +372,33 @@ def test_resume_continues():
     assert "resumed from" in log, log[-500:]
     ck = torch.load(os.path.join(work, "last.pt"))
     assert ck["train_state"]["step"] == 9, ck["train_state"]["step"]
+
+
+@case
+def test_resume_from_its_own_export_counts_minutes_once():
+    """A run continued from a model (--init-from) and resumed in a later
+    session with --init-from naming that run's own export (as the recipes do
+    once the model is shipped) keeps counting the minutes from the model it
+    started from: the earlier run's minutes are not added twice."""
+    base, _ = run_train("minutes-base", [], steps=2)
+    base_model = os.path.join(base, "model")
+    path = os.path.join(base_model, "config.json")
+    cfg = json.load(open(path, encoding="utf-8"))
+    cfg["scores"]["minutes_total"] = 100.0
+    ref.write_config(path, cfg)
+    opts = ["--valid-every", "2", "--patience", "9"]
+    work, _ = run_train("minutes-run", ["--init-from", base_model] + opts, steps=4)
+    exported = json.load(open(os.path.join(work, "model", "config.json"), encoding="utf-8"))["scores"]
+    assert 100.0 <= exported["minutes_total"] < 101.0, exported
+    shipped = os.path.join(TMP, "minutes-shipped")  # the export, where the run's --init-from now points
+    os.rename(os.path.join(work, "model"), shipped)
+    cfg = json.load(open(os.path.join(shipped, "config.json"), encoding="utf-8"))
+    cfg["scores"]["minutes_total"] = 150.0  # as if the run had trained 50 minutes
+    ref.write_config(os.path.join(shipped, "config.json"), cfg)
+    _, log = run_train("minutes-run", ["--init-from", shipped] + opts, steps=8, resume=True)
+    assert "resumed from" in log, log[-500:]
+    history = torch.load(os.path.join(work, "last.pt"))["train_state"]["history"]
+    assert len(history) == 4 and all(100.0 <= h["minutes_total"] < 101.0 for h in history), history
 
 
 @case

@@ -12,6 +12,9 @@
 #      and weights; copy is added when it lacks it), e.g. INIT=models/fra-eng,
 #      CONCAT: share of joined two- and three-pair paragraphs added (augment.py
 #      --concat; default 0),
+#      RESUME=1: go on with the run in WORK (WORK/last.pt: weights, optimizer,
+#      moving average, data order) for MINUTES more, rather than restart from
+#      INIT's weights; INIT may then name the run's own export,
 #      DISTILL=1: INIT's own beam-5 translations of the training sources added
 #      (tools/recipes/distill.py; needs INIT and build/s2s); train with
 #      --select bleu then, since the validation loss measures the references
@@ -40,6 +43,7 @@ if [ -n "${DISTILL:-}" ]; then
 fi
 INIT_ARGS=""
 if [ -n "${INIT:-}" ]; then INIT_ARGS="--init-from $INIT"; fi
+if [ -n "${RESUME:-}" ]; then INIT_ARGS="$INIT_ARGS --resume"; fi
 train_bpe_bigru_general $INIT_ARGS --copy --label-smoothing 0 \
   --train "$WORK/train.tsv" --valid "$WORK/valid.tsv" --src-col $S --tgt-col $T --valid-size 2000 \
   --test "$DATA/test.tsv" --test-src-col $S --test-tgt-col $T \
@@ -51,7 +55,7 @@ train_bpe_bigru_general $INIT_ARGS --copy --label-smoothing 0 \
   --license "CC-BY 2.0 FR (training data: Tatoeba); model weights under the same terms" \
   --attribution "Tatoeba sentence pairs via www.manythings.org/anki and tatoeba.org" \
   --source-data "tatoeba-eng-fra/eng-fra.txt (manythings.org Anki release 2017-09-29, 142,787 pairs; 2000 held out for validation; cased copies, number variants and invented names${CONCAT:+ and joined two- and three-pair paragraphs (--concat $CONCAT)} added by tools/recipes/augment.py${DISTILL:+; the initial model's beam-5 translations of the training sources added by tools/recipes/distill.py})" \
-  --command "MINUTES=$MINUTES${INIT:+ INIT=$INIT}${CONCAT:+ CONCAT=$CONCAT}${DISTILL:+ DISTILL=$DISTILL} tools/recipes/train_$DIR.sh $*" "$@"
+  --command "MINUTES=$MINUTES${INIT:+ INIT=$INIT}${RESUME:+ RESUME=$RESUME}${CONCAT:+ CONCAT=$CONCAT}${DISTILL:+ DISTILL=$DISTILL} tools/recipes/train_$DIR.sh $*" "$@"
 
 # The fast mode's lexical shortlist, learned from the same training pairs
 # (needs the C engine's tokenizer: build/s2s).

@@ -992,7 +992,8 @@ def main(argv=None):
     g.add_argument("--threads", type=int, default=1,
                    help="CPU threads of torch and of OpenBLAS (unless OPENBLAS_NUM_THREADS is set)")
     g.add_argument("--time-budget-minutes", type=float, default=0,
-                   help="stop after this much training time and export the best checkpoint")
+                   help="stop after this much training time (with --resume: this much more) and "
+                        "export the best checkpoint")
     g.add_argument("--bleu-sample", type=int, default=200,
                    help="validation sentences decoded greedily per validation (0: none)")
     g.add_argument("--prepare-only", action="store_true", help="tokenize and build vocabularies, then stop")
@@ -1057,7 +1058,7 @@ def main(argv=None):
     log("model: %d parameters; config %s" % (nparams, json.dumps({k: cfg[k] for k in ("encoder", "bridge", "decoder", "tokenizer")})))
 
     state = {"epoch": 0, "batch": 0, "step": 0, "best": float("inf"), "bad": 0,
-             "elapsed": 0.0, "history": [], "lr": a.lr}
+             "elapsed": 0.0, "history": [], "lr": a.lr, "prior_minutes": prior_minutes}
     last_path, best_path = os.path.join(a.work, "last.pt"), os.path.join(a.work, "best.pt")
     resumed_average = None
     if a.resume and os.path.exists(last_path):
@@ -1072,8 +1073,11 @@ def main(argv=None):
         state = ck["train_state"]
         torch.set_rng_state(ck["torch_rng"])
         resumed_average = ck.get("ema")
-        log("resumed from %s at epoch %d batch %d (step %d, best valid %.4f)"
-            % (last_path, state["epoch"], state["batch"], state["step"], state["best"]))
+        # the training before this run is what it had when it started, even
+        # when --init-from now names a model exported from this very run
+        prior_minutes = state.setdefault("prior_minutes", prior_minutes)
+        log("resumed from %s at epoch %d batch %d (step %d, best valid %.4f, %.1f minutes in)"
+            % (last_path, state["epoch"], state["batch"], state["step"], state["best"], state["elapsed"] / 60))
     elif a.init_from:
         tensors, _, _ = ref.read_safetensors(os.path.join(a.init_from, cfg.get("weights", "model.safetensors")))
         tensors = init_grown_rows(dict(tensors), data.get("grown") or {})
@@ -1098,7 +1102,8 @@ def main(argv=None):
     tk = None
     sample = data["valid_text"][:a.bleu_sample] if a.bleu_sample else []
     budget = a.time_budget_minutes * 60 if a.time_budget_minutes else float("inf")
-    t_start = time.time() - state["elapsed"]
+    t_start = time.time() - state["elapsed"]  # the run's start: a resumed run's minutes go on
+    t_invoked = time.time()  # the budget counts from here: a resumed run gets it again
     stop = False
 
     def validate():
@@ -1183,7 +1188,7 @@ def main(argv=None):
                 save_last()
             elif state["step"] % 200 == 0:
                 save_last()
-            if time.time() - t_start > budget:
+            if time.time() - t_invoked > budget:
                 log("time budget of %.1f minutes reached" % a.time_budget_minutes)
                 stop = True
             if a.max_steps and state["step"] >= a.max_steps:
