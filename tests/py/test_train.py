@@ -9,10 +9,11 @@ version 2 (model-format.md section 9): coverage (with its loss), local-m/local-p
 multihead and copy models (targets with extended ids) train, their batched
 forward equals the reference's, refused combinations stop at once, and an
 exported copy+coverage model decodes alike in the trainer, the reference
-and the s2s command. --label-smoothing smooths a copy model's mixture; --ema keeps,
-validates and resumes a moving average of the weights; --select bleu keeps the checkpoint with the best validation
-BLEU. tools/recipes/widen.py gives a wider model that computes
-what the narrow one did, and training continues from it.
+and the s2s command. --label-smoothing smooths a copy model's mixture;
+--ema keeps, validates and resumes a moving average of the weights;
+--select bleu keeps the checkpoint with the best validation BLEU.
+tools/recipes/widen.py gives a wider model that computes what the narrow
+one did, and training continues from it.
 
 Needs torch (skips visibly without it). Needs no data outside the repo: the
 training pairs come from s2s_tools.dates.

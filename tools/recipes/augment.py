@@ -15,8 +15,9 @@
     and keeps carrying names and numbers through them.
 
     tools/recipes/augment.py IN.tsv OUT.tsv [--valid-out V.tsv --valid-size 2000]
-        [--numbers-valid-out N.tsv] [--long-valid-out L.tsv] [--upper 0.08] [--title 0.04] [--numbers 5]
-        [--number-words 3] [--names 0.3] [--concat 0] [--seed 1]
+        [--numbers-valid-out N.tsv] [--long-valid-out L.tsv] [--upper 0.08]
+        [--title 0.04] [--numbers 5] [--number-words 3] [--names 0.3] [--concat 0]
+        [--seed 1]
 
 With --valid-out, a seeded random --valid-size pairs are held out first
 (written unchanged to V.tsv), so no cased copy of a validation pair is
