@@ -102,6 +102,23 @@ def test_numbers_and_names_are_varied_on_both_sides():
         assert name.istitle() and fr == "Mary vit à %s." % name, (en, fr)
 
 
+def held_out_unchanged_by(src, option, path):
+    """Runs augment.py on src with --valid-out, without and with `option
+    path`; asserts that the option changes neither the training pairs nor
+    the held-out ones, and returns the held-out pairs."""
+    outs = []
+    for extra in ([], [option, path]):
+        out = os.path.join(WORK.name, "held-%d.tsv" % len(outs))
+        valid = os.path.join(WORK.name, "held-%d-valid.tsv" % len(outs))
+        r = subprocess.run([sys.executable, AUGMENT, src, out, "--valid-out", valid] + extra,
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        with open(out, encoding="utf-8") as f, open(valid, encoding="utf-8") as g:
+            outs.append((f.read(), g.read()))
+    assert outs[0] == outs[1], "%s changes the training or the held-out pairs" % option
+    return [tuple(line.split("\t")) for line in outs[1][1].splitlines()]
+
+
 @test
 def test_numbers_validation_comes_from_held_out_pairs_only():
     src = os.path.join(WORK.name, "numbers-in.tsv")
@@ -109,18 +126,7 @@ def test_numbers_validation_comes_from_held_out_pairs_only():
         for i in range(15):
             f.write("We won in %d.\tNous avons gagné en %d.\n" % (1990 + i, 1990 + i))
             f.write("I have three cats.\tJ'ai trois chats.\n")
-    outs = {}
-    for name, extra in (("plain", []), ("nv", ["--numbers-valid-out", os.path.join(WORK.name, "nv.tsv")])):
-        out = os.path.join(WORK.name, "numbers-%s.tsv" % name)
-        valid = os.path.join(WORK.name, "numbers-%s-valid.tsv" % name)
-        r = subprocess.run([sys.executable, AUGMENT, src, out, "--valid-out", valid] + extra,
-                           capture_output=True, text=True)
-        assert r.returncode == 0, r.stderr
-        with open(out, encoding="utf-8") as f, open(valid, encoding="utf-8") as g:
-            outs[name] = (f.read(), g.read())
-    # the training pairs and the held-out ones are the same with the option
-    assert outs["plain"] == outs["nv"]
-    held = [tuple(line.split("\t")) for line in outs["nv"][1].splitlines()]
+    held = held_out_unchanged_by(src, "--numbers-valid-out", os.path.join(WORK.name, "nv.tsv"))
     assert len(held) == 3, held
     with open(os.path.join(WORK.name, "nv.tsv"), encoding="utf-8") as f:
         lines = [line.rstrip("\n").split("\t") for line in f]
@@ -144,17 +150,7 @@ def test_long_validation_joins_distinct_held_out_pairs():
     with open(src, "w", encoding="utf-8") as f:
         for i in range(60):
             f.write("I saw %d birds.\tJ'ai vu %d oiseaux.\n" % (i, i))
-    outs = {}
-    for name, extra in (("plain", []), ("lv", ["--long-valid-out", os.path.join(WORK.name, "lv.tsv")])):
-        out = os.path.join(WORK.name, "long-%s.tsv" % name)
-        valid = os.path.join(WORK.name, "long-%s-valid.tsv" % name)
-        r = subprocess.run([sys.executable, AUGMENT, src, out, "--valid-out", valid] + extra,
-                           capture_output=True, text=True)
-        assert r.returncode == 0, r.stderr
-        with open(out, encoding="utf-8") as f, open(valid, encoding="utf-8") as g:
-            outs[name] = (f.read(), g.read())
-    assert outs["plain"] == outs["lv"]  # the option changes neither the training nor the held-out pairs
-    held = [tuple(line.split("\t")) for line in outs["lv"][1].splitlines()]
+    held = held_out_unchanged_by(src, "--long-valid-out", os.path.join(WORK.name, "lv.tsv"))
     assert len(held) == 6, held
     with open(os.path.join(WORK.name, "lv.tsv"), encoding="utf-8") as f:
         lines = [line.rstrip("\n").split("\t") for line in f]

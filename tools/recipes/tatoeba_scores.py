@@ -58,6 +58,58 @@ def translate(a, src_path, out, opts, count):
         return f.read().split("\n")[:count]
 
 
+def score_test(a, work, s, t, sc):
+    """Every run of RUNS on the test set, into sc; returns [(run, row)]."""
+    src, refs, src_path = read_pairs(a.test, s, t, os.path.join(work, "test.src"))
+    copy_rate = metrics.CopyRate([refs], src)
+    rows = []
+    for name, opts in RUNS:
+        hyps = translate(a, src_path, os.path.join(work, "test.%s.hyp" % name), opts, len(src))
+        bleu = metrics.corpus_bleu(hyps, [refs]).score
+        chrf = metrics.corpus_chrf(hyps, [refs]).score
+        copy = copy_rate.corpus_score(hyps).as_dict()
+        row = {"bleu": round(bleu, 2), "chrf": round(chrf, 2), "copy_numbers": round(copy["numbers"], 1),
+               "copy_numbers_of": copy["numbers_in_reference"], "copy_names": round(copy["names"], 1),
+               "copy_names_of": copy["names_in_reference"]}
+        for k, v in row.items():
+            sc["test_%s_%s" % (name, k)] = v
+        rows.append((name, row))
+        print("%-24s BLEU %6.2f  chrF %6.2f  numbers %5.1f%% of %d  names %5.1f%% of %d" % (
+            name, row["bleu"], row["chrf"], row["copy_numbers"], row["copy_numbers_of"], row["copy_names"],
+            row["copy_names_of"]), file=sys.stderr)
+    sc["test_runs"] = ("s2s translate [options] on %s (%d pairs), the command's defaults otherwise; "
+                       "tools/recipes/tatoeba_scores.py" % (os.path.basename(a.test), len(src)))
+    return rows
+
+
+def score_numbers_valid(a, work, s, t, sc):
+    """The copy rate of numbers on the validation pairs given numbers, greedy and beam 5, into sc."""
+    src, refs, src_path = read_pairs(a.numbers_valid, s, t, os.path.join(work, "valid-numbers.src"))
+    copy_rate = metrics.CopyRate([refs], src)
+    for name, opts in RUNS[:2]:
+        hyps = translate(a, src_path, os.path.join(work, "valid-numbers.%s.hyp" % name), opts, len(src))
+        copy = copy_rate.corpus_score(hyps).as_dict()
+        sc["valid_numbers_%s_copy_numbers" % name] = round(copy["numbers"], 1)
+        sc["valid_numbers_%s_copy_numbers_of" % name] = copy["numbers_in_reference"]
+        print("%-24s numbers %5.1f%% of %d (validation pairs with numbers)" % (
+            name, copy["numbers"], copy["numbers_in_reference"]), file=sys.stderr)
+
+
+def score_long_valid(a, work, s, t, sc):
+    """BLEU and chrF2 on the paragraphs of validation pairs, each line read
+    whole, greedy and beam 5, into sc."""
+    src, refs, src_path = read_pairs(a.long_valid, s, t, os.path.join(work, "valid-long.src"))
+    for name, opts in RUNS[:2]:
+        hyps = translate(a, src_path, os.path.join(work, "valid-long.%s.hyp" % name),
+                         opts + ["--no-split-sentences"], len(src))
+        bleu = metrics.corpus_bleu(hyps, [refs]).score
+        chrf = metrics.corpus_chrf(hyps, [refs]).score
+        sc["valid_long_%s_bleu" % name] = round(bleu, 2)
+        sc["valid_long_%s_chrf" % name] = round(chrf, 2)
+        print("%-24s BLEU %6.2f  chrF %6.2f (paragraphs of validation pairs, %d lines)" % (
+            name, bleu, chrf, len(src)), file=sys.stderr)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model")
@@ -72,51 +124,15 @@ def main(argv=None):
     work = a.work or os.path.join("work-tmp", a.direction)
     os.makedirs(work, exist_ok=True)
     s, t = (1, 0) if a.direction == "fra-eng" else (0, 1)
-    src, refs, src_path = read_pairs(a.test, s, t, os.path.join(work, "test.src"))
     path = os.path.join(a.model, "config.json")
     with open(path, encoding="utf-8") as f:
         cfg = json.load(f)
     sc = cfg.setdefault("scores", {})
-    rows = []
-    copy_rate = metrics.CopyRate([refs], src)
-    for name, opts in ([] if a.valid_only else RUNS):
-        hyps = translate(a, src_path, os.path.join(work, "test.%s.hyp" % name), opts, len(src))
-        bleu = metrics.corpus_bleu(hyps, [refs]).score
-        chrf = metrics.corpus_chrf(hyps, [refs]).score
-        copy = copy_rate.corpus_score(hyps).as_dict()
-        row = {"bleu": round(bleu, 2), "chrf": round(chrf, 2), "copy_numbers": round(copy["numbers"], 1),
-               "copy_numbers_of": copy["numbers_in_reference"], "copy_names": round(copy["names"], 1),
-               "copy_names_of": copy["names_in_reference"]}
-        for k, v in row.items():
-            sc["test_%s_%s" % (name, k)] = v
-        rows.append((name, row))
-        print("%-24s BLEU %6.2f  chrF %6.2f  numbers %5.1f%% of %d  names %5.1f%% of %d" % (
-            name, row["bleu"], row["chrf"], row["copy_numbers"], row["copy_numbers_of"], row["copy_names"],
-            row["copy_names_of"]), file=sys.stderr)
-    if not a.valid_only:
-        sc["test_runs"] = ("s2s translate [options] on %s (%d pairs), the command's defaults otherwise; "
-                           "tools/recipes/tatoeba_scores.py" % (os.path.basename(a.test), len(src)))
+    rows = [] if a.valid_only else score_test(a, work, s, t, sc)
     if a.numbers_valid:
-        nsrc, nrefs, npath = read_pairs(a.numbers_valid, s, t, os.path.join(work, "valid-numbers.src"))
-        numbers_rate = metrics.CopyRate([nrefs], nsrc)
-        for name, opts in RUNS[:2]:
-            hyps = translate(a, npath, os.path.join(work, "valid-numbers.%s.hyp" % name), opts, len(nsrc))
-            copy = numbers_rate.corpus_score(hyps).as_dict()
-            sc["valid_numbers_%s_copy_numbers" % name] = round(copy["numbers"], 1)
-            sc["valid_numbers_%s_copy_numbers_of" % name] = copy["numbers_in_reference"]
-            print("%-24s numbers %5.1f%% of %d (validation pairs with numbers)" % (
-                name, copy["numbers"], copy["numbers_in_reference"]), file=sys.stderr)
+        score_numbers_valid(a, work, s, t, sc)
     if a.long_valid:
-        lsrc, lrefs, lpath = read_pairs(a.long_valid, s, t, os.path.join(work, "valid-long.src"))
-        for name, opts in RUNS[:2]:
-            hyps = translate(a, lpath, os.path.join(work, "valid-long.%s.hyp" % name),
-                             opts + ["--no-split-sentences"], len(lsrc))
-            bleu = metrics.corpus_bleu(hyps, [lrefs]).score
-            chrf = metrics.corpus_chrf(hyps, [lrefs]).score
-            sc["valid_long_%s_bleu" % name] = round(bleu, 2)
-            sc["valid_long_%s_chrf" % name] = round(chrf, 2)
-            print("%-24s BLEU %6.2f  chrF %6.2f (paragraphs of validation pairs, %d lines)" % (
-                name, bleu, chrf, len(lsrc)), file=sys.stderr)
+        score_long_valid(a, work, s, t, sc)
     ref.write_config(path, cfg)
     print(json.dumps(dict(rows), indent=1))
 
