@@ -325,17 +325,19 @@ static int top_two_from_logits(const group *g, const float *z, int width, candid
 }
 
 /* The best `cap` candidates over all live slots, best first; returns count.
- * logp (live, ld) rows over the first `width` tokens; eos masked while
- * `mask_eos`. A token of log-probability -infinity is never a candidate.
+ * logp (live, ld) rows over the first `width` tokens; eos masked in the
+ * rows i with eos_masked[i]. A token of log-probability -infinity is never
+ * a candidate.
  * With row_max (live,), the rows hold logits and each gets its log-softmax
  * (in place) just before it is scanned. */
-static int top_candidates(const group *g, float *logp, int ld, int width, int eos, int mask_eos,
+static int top_candidates(const group *g, float *logp, int ld, int width, int eos, const unsigned char *eos_masked,
                           const float *row_max, candidate *h, int cap)
 {
-    if (cap == 2 && g->live == 1) return top_two(g, logp, width, eos, mask_eos, row_max, h);
+    if (cap == 2 && g->live == 1) return top_two(g, logp, width, eos, eos_masked[0], row_max, h);
     int n = 0;
     for (int i = 0; i < g->live; i++) {
         float *row = logp + (size_t)i * ld;
+        int mask_eos = eos_masked[i];
         if (row_max) log_softmax_from_max(row, width, row_max[i]);
         double base = g->score[i];
         /* Once the heap is full, a token can enter only with base + row[v]
@@ -377,6 +379,34 @@ static void tokens_of(const group *g, int K, int s, int slot, int *out)
         out[s - 1] = g->tok[at];
         slot = g->par[at];
     }
+}
+
+/* keep_numbers: 1 when the hypothesis in slot `slot` of L_s lacks one of
+ * the input's number ids (hist: room for s tokens). */
+static int lacks_a_number(const group *g, int K, int s, int slot, int *hist)
+{
+    if (g->in->n_numbers == 0) return 0;
+    tokens_of(g, K, s, slot, hist);
+    for (int k = 0; k < g->in->n_numbers; k++) {
+        int found = 0;
+        for (int i = 0; i < s && !found; i++) found = hist[i] == g->in->numbers[k];
+        if (!found) return 1;
+    }
+    return 0;
+}
+
+/* Which live slots of L_{t-1} may not end at step t: all of them before
+ * min_length tokens, and (keep_numbers) each that lacks a number of its
+ * source. Returns 1 when any may not. */
+static int mask_eos_rows(const group *g, const s2s_decode_params *p, int K, int t, int *hist,
+                         unsigned char *eos_masked)
+{
+    int any = 0;
+    for (int i = 0; i < g->live; i++) {
+        eos_masked[i] = t - 1 < p->min_length || (p->keep_numbers && lacks_a_number(g, K, t - 1, i, hist));
+        any |= eos_masked[i];
+    }
+    return any;
 }
 
 /* No n-gram repeats (section 9.5): for each live slot of L_{t-1}, sets to
@@ -475,7 +505,9 @@ static void advance_beam(const s2s_model *m, const s2s_decode_params *p, int K, 
                          dec_state *to, int *out_row)
 {
     int eos = m->eos_id, cap = 2 * K, width = vocab_size(m->vocab[S2S_TARGET]) + g->mem.n_ext;
-    int mask_eos = t - 1 < p->min_length, nc = 0, from_logits = 0;
+    int nc = 0, from_logits = 0;
+    unsigned char eos_masked[S2S_MAX_BEAM];
+    int mask_eos = mask_eos_rows(g, p, K, t, b->history, eos_masked);
     if (p->no_repeat_ngram > 0) block_repeated_ngrams(g, K, t, p->no_repeat_ngram, logp, ld, b->history);
     candidate *cand = b->cand;
     if (logits) { /* one live row of logits (see run_search) */
@@ -483,7 +515,7 @@ static void advance_beam(const s2s_model *m, const s2s_decode_params *p, int K, 
         if (from_logits) g->scores_unknown = 1;
         else log_softmax(logp, width);
     }
-    if (!nc) nc = top_candidates(g, logp, ld, width, eos, mask_eos, row_max, cand, cap);
+    if (!nc) nc = top_candidates(g, logp, ld, width, eos, eos_masked, row_max, cand, cap);
     double new_score[S2S_MAX_BEAM];
     int live = 0;
     for (int r = 0; r < nc && live < K; r++) {
@@ -595,10 +627,12 @@ static void advance_sampling(const s2s_model *m, const s2s_decode_params *p, int
     int eos = m->eos_id, width = vocab_size(m->vocab[S2S_TARGET]) + g->mem.n_ext, live = 0;
     double new_score[S2S_MAX_BEAM];
     int new_sample[S2S_MAX_BEAM];
+    unsigned char eos_masked[S2S_MAX_BEAM];
+    mask_eos_rows(g, p, K, t, b->history, eos_masked);
     if (p->no_repeat_ngram > 0) block_repeated_ngrams(g, K, t, p->no_repeat_ngram, logp, ld, b->history);
     for (int i = 0; i < g->live; i++) {
         float *row = logp + (size_t)i * ld;
-        if (t - 1 < p->min_length) row[eos] = -INFINITY;
+        if (eos_masked[i]) row[eos] = -INFINITY;
         int k = g->sample_of[i], y = draw_token(p, row, width, b->order, b->prob, &g->rng[k]);
         if (y < 0) continue; /* nothing can be drawn: the sample ends unfinished */
         double sc = g->score[i] + (double)row[y];

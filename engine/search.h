@@ -23,6 +23,9 @@ typedef struct search_input {
     int n_ext;            /* copy models: extended ids in use */
     const int *prefix;    /* target prefix ids (extended ids allowed), or NULL */
     int n_prefix;
+    const int *numbers;   /* keep_numbers: target ids a hypothesis must hold
+                             before it may end (distinct), or NULL */
+    int n_numbers;
     uint64_t stream;      /* sampling stream number (the input's line number) */
 } search_input;
 

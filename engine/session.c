@@ -137,7 +137,7 @@ static s2s_status check_ids(const s2s_model *m, s2s_side side, const int *ids, i
  * before decoding starts, freed after). */
 typedef struct resolved {
     search_input *in;
-    int *ints;              /* copy ids, first occurrences, same-as positions and prefix ids */
+    int *ints;              /* copy ids, first occurrences, same-as positions, numbers and prefix ids */
     const char ***pieces;   /* [n] source pieces of each input */
     const char **piece_buf; /* pieces spelled from source ids (ids-only calls) */
     int **first_of;         /* [n] copy models: first occurrence of each extended id */
@@ -159,7 +159,7 @@ static int resolved_alloc(resolved *r, int n, size_t total_src, size_t total_pre
 {
     memset(r, 0, sizeof *r);
     r->in = calloc((size_t)(n ? n : 1), sizeof *r->in);
-    r->ints = malloc(sizeof(int) * (3 * total_src + total_prefix + 1));
+    r->ints = malloc(sizeof(int) * (4 * total_src + total_prefix + 1));
     r->pieces = calloc((size_t)(n ? n : 1), sizeof *r->pieces);
     r->first_of = calloc((size_t)(n ? n : 1), sizeof *r->first_of);
     r->piece_buf = spell ? malloc(sizeof(char *) * (total_src + 1)) : NULL;
@@ -180,6 +180,35 @@ static void resolve_copy(const s2s_model *m, search_input *in, const char **piec
     in->copy_ids = copy_ids;
     in->copy_same_as = same_as;
     *first_of = first;
+}
+
+/* A piece made only of the digits 0-9. */
+static int is_number_piece(const char *piece)
+{
+    if (!piece || !*piece) return 0;
+    for (; *piece; piece++)
+        if (*piece < '0' || *piece > '9') return 0;
+    return 1;
+}
+
+/* keep_numbers: fills in->numbers with the distinct target ids (extended ids
+ * of a copy model) of the input's number pieces, spelled from `pieces` or,
+ * when NULL, from the source vocabulary. */
+static void resolve_numbers(const s2s_model *m, search_input *in, const char **pieces, int **cursor)
+{
+    const s2s_vocab *src = m->vocab[S2S_SOURCE], *tgt = m->vocab[S2S_TARGET];
+    int *numbers = *cursor, k = 0;
+    *cursor += in->n;
+    for (int j = 0; j < in->n; j++) {
+        const char *piece = pieces ? pieces[j] : vocab_token(src, in->ids[j]);
+        if (!is_number_piece(piece)) continue;
+        int id = in->copy_ids ? in->copy_ids[j] : vocab_id(tgt, piece, strlen(piece));
+        int seen = id < 0;
+        for (int i = 0; i < k && !seen; i++) seen = numbers[i] == id;
+        if (!seen) numbers[k++] = id;
+    }
+    in->numbers = numbers;
+    in->n_numbers = k;
 }
 
 /* Target ids of `seq` for input `in` (prefix or scored target): ids -1 of a
@@ -265,8 +294,9 @@ s2s_status s2s_translate_batch(s2s_session *session, const int *const *srcs, con
             for (int j = 0; j < in->n; j++) spelled[j] = vocab_token(m->vocab[S2S_SOURCE], srcs[i][j]);
             r.pieces[i] = spelled;
             resolve_copy(m, in, spelled, &cursor, &r.first_of[i]);
-            spelled += in->n;
         }
+        if (p.keep_numbers) resolve_numbers(m, in, m->cfg.copy ? spelled : NULL, &cursor);
+        if (m->cfg.copy) spelled += in->n;
     }
     st = run_search(session, &r, n, &p, results, err);
     resolved_free(&r);
@@ -326,6 +356,7 @@ s2s_status s2s_translate_inputs(s2s_session *session, const s2s_input *inputs, i
         in->stream = inputs[i].stream;
         r.pieces[i] = (const char **)src->pieces;
         resolve_copy(m, in, r.pieces[i], &cursor, &r.first_of[i]);
+        if (p.keep_numbers) resolve_numbers(m, in, r.pieces[i], &cursor);
         if (prefix && prefix->n > 0) {
             int *ids = cursor;
             cursor += prefix->n;

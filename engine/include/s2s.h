@@ -305,6 +305,12 @@ typedef struct s2s_decode_params {
                                tokens; score and ranking_score are then NaN, and
                                so is token_logprobs at each step decoded that way.
                                Default 1. */
+    int keep_numbers;       /* 1: a hypothesis may not end (eos is not allowed)
+                               while a number of its source is missing from its
+                               tokens: a source piece made only of the digits 0-9
+                               whose target id (its extended id in a copy model)
+                               exists; 0 = off (section 6 exactly).
+                               Default 0. */
 } s2s_decode_params;
 
 S2S_API s2s_decode_params s2s_decode_default_params(void);

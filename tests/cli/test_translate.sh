@@ -357,6 +357,13 @@ check "the config's n-gram blocking changes the output" not cmp -s "$TMP/summ.js
 expect_rc 0 "summarize --no-repeat-ngram 0 --coverage-penalty 0" "$S2S" summarize -m "$TMP/summ" -i "$TMP/in.txt" \
   --format jsonl --no-repeat-ngram 0 --coverage-penalty 0
 check "the command line wins over the config" cmp -s "$TMP/out" "$TMP/summ.jsonl"
+# --keep-numbers: the fixture's sources hold no number, so nothing changes;
+# it takes no argument
+expect_rc 0 "translate --keep-numbers (no number in the source)" "$S2S" translate -m "$M" --format jsonl \
+  -i "$TMP/in.txt" --keep-numbers
+check "--keep-numbers without numbers == plain greedy" cmp -s "$TMP/out" "$TMP/ref.jsonl"
+expect_rc 2 "--keep-numbers=1 is a usage error" "$S2S" translate -m "$M" --keep-numbers=1 a b
+check "--keep-numbers=1: the message names the option" has "$TMP/err" "keep-numbers"
 expect_rc 0 "info shows the decoding defaults" "$S2S" info -m "$TMP/summ"
 check "info: decoding line" has "$TMP/out" "decoding:     max_length 7 (config), beam_size 3, min_length 2, length_penalty 0.5, no_repeat_ngram 1, coverage_penalty 0.3"
 

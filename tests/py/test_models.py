@@ -10,7 +10,11 @@
     s2s_tools.tokenizer and exactly the same greedy output tokens as the
     reference's greedy (inputs whose greedy path has a near tie, a log-prob
     margin under 1e-4 at some step, are reported and not compared);
-    $S2S_MODEL_INPUTS sets another number of inputs.
+    $S2S_MODEL_INPUTS sets another number of inputs;
+  - on the translation models, `--keep-numbers` (greedy and beam 3) against
+    the reference's keep_numbers, on test lines that hold numbers: the same
+    tokens, every finished output holds each number piece of its source, and
+    the option changes at least one output.
 
 Held-out inputs: models/dates from s2s_tools.dates (its test split and hard cases);
 the Tatoeba models from ../shared/data/tatoeba-eng-fra/test.tsv (the
@@ -21,6 +25,7 @@ visible SKIP line.
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 
@@ -168,6 +173,79 @@ def test_model(name, torch_ok, s2s):
     return t
 
 
+def number_lines(name, n):
+    """Up to n test-set source lines of a translation model that hold a
+    number of two or more digits, or a string saying why there are none."""
+    p = os.path.join(SHARED, "tatoeba-eng-fra", "test.tsv")
+    if not os.path.exists(p):
+        return "%s is missing" % p
+    col = 1 if name == "fra-eng" else 0
+    out = []
+    with open(p, encoding="utf-8") as f:
+        for line in f:
+            cols = line.rstrip("\n").split("\t")
+            if len(cols) > col and any(len(w) > 1 for w in re.findall(r"\b[0-9]+\b", cols[col])) \
+                    and len(cols[col].split()) <= 20:
+                out.append(cols[col])
+            if len(out) >= n:
+                break
+    return out
+
+
+def test_keep_numbers(name, torch_ok, s2s):
+    def t():
+        if not torch_ok or not s2s:
+            raise H.Skip("keep_numbers of models/%s not compared: %s" % (
+                name, "no torch" if not torch_ok else "%s is not an executable" % H.S2S))
+        from s2s_tools import reference as ref
+        from s2s_tools import tokenizer as tok
+        mdir = os.path.join(MODELS, name)
+        inputs = number_lines(name, max(N_INPUTS // 4, 8))
+        if isinstance(inputs, str):
+            raise H.Skip("keep_numbers of models/%s not compared: %s" % (name, inputs))
+        model, cfg, sv, tv = ref.load_model_dir(mdir)
+        tk = tok.Tokenizer(cfg["tokenizer"], mdir)
+        eos = cfg["special_tokens"]["eos"]
+        copy = bool(cfg["decoder"].get("copy"))
+        V = len(tv)
+        changed, bad = 0, []
+        for beam in (1, 3):
+            args = [s2s, "translate", "-m", mdir, "--format", "jsonl", "--no-split-sentences", "--case", "off",
+                    "--beam", str(beam)]
+            runs = []
+            for extra in ([], ["--keep-numbers"]):
+                r = subprocess.run(args + extra, input="".join(x + "\n" for x in inputs), stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True, timeout=600)
+                assert r.returncode == 0, "s2s translate exit %d: %s" % (r.returncode, r.stderr[-1000:])
+                runs.append([json.loads(x)["hypotheses"][0] for x in r.stdout.splitlines() if x.strip()])
+            plain, kept = runs
+            assert len(kept) == len(inputs)
+            for i, line in enumerate(inputs):
+                toks = tk.split(line, sv)
+                ids = ref.source_ids(toks, sv, cfg)
+                pieces = toks + [eos] * (len(ids) - len(toks)) if copy else None
+                if beam == 1:
+                    g = ref.greedy_full(model, ids, src_pieces=pieces, keep_numbers=True)
+                    want, near_tie = g["tokens"], g["min_margin"] < 1e-4
+                    extended = g["extended"]
+                else:
+                    h = ref.beam_search(model, ids, beam, 1, src_pieces=pieces, keep_numbers=True)[0]
+                    want, near_tie, extended = h["tokens"], False, h["extended"]
+                want = [{v: k for k, v in tv.items()}[x] if x < V else extended[x - V] for x in want]
+                numbers = [p for p in toks if re.fullmatch("[0-9]+", p) and (copy or p in tv)]
+                if kept[i]["tokens"] != want and not near_tie:
+                    bad.append("beam %d input %r: C %r, reference %r" % (beam, line, kept[i]["tokens"], want))
+                if kept[i].get("finished", True) and not all(n in kept[i]["tokens"] for n in numbers):
+                    bad.append("beam %d input %r: finished without all of %r: %r" % (beam, line, numbers,
+                                                                                     kept[i]["tokens"]))
+                changed += kept[i]["tokens"] != plain[i]["tokens"]
+        assert not bad, "models/%s --keep-numbers: %d problems:\n  %s" % (name, len(bad), "\n  ".join(bad[:5]))
+        assert changed, "models/%s: --keep-numbers changed none of %d outputs" % (name, 2 * len(inputs))
+        print("     models/%s: --keep-numbers matches the reference on %d lines (greedy and beam 3), "
+              "changes %d outputs" % (name, len(inputs), changed))
+    return t
+
+
 def main():
     try:
         import torch
@@ -180,6 +258,8 @@ def main():
     for n in model_dirs():
         H.run_case("test_provenance[%s]" % n, test_provenance(n))
         H.run_case("test_greedy_matches_reference[%s]" % n, test_model(n, torch_ok, s2s))
+        if n in ("fra-eng", "eng-fra"):
+            H.run_case("test_keep_numbers_matches_reference[%s]" % n, test_keep_numbers(n, torch_ok, s2s))
     H.finish()
 
 

@@ -103,7 +103,7 @@ def test_jsonl(name, beam):
 
 def test_options(name):
     """n-best with a length penalty, min/max length, replace-unk, lenient,
-    n-gram blocking, coverage penalty, target prefixes (one for all lines,
+    n-gram blocking, coverage penalty, keep-numbers, target prefixes (one for all lines,
     and one per line as --prefix-column reads them), sampling."""
     def t():
         col = source_column(name)
@@ -123,6 +123,7 @@ def test_options(name):
             (["--coverage-penalty", "0.3", "--beam", "4", "--length-penalty", "1"],
              dict(coverage_penalty=0.3, beam=4, length_penalty=1.0)),
             (["--prefix", prefixes[0], "--beam", "2"], dict(prefix=prefixes[0], beam=2)),
+            (["--keep-numbers", "--beam", "3"], dict(keep_numbers=True, beam=3)),
             (["--compute", "int8", "--beam", "2"], dict(compute="int8", beam=2)),
             (["--sample", "--seed", "7", "--num-samples", "3", "--temperature", "0.8", "--top-k", "20",
               "--top-p", "0.9"], dict(sampling=True, seed=7, num_samples=3, temperature=0.8, top_k=20, top_p=0.9)),

@@ -199,6 +199,14 @@ def v1_translate_equals_command_new_search_options():
     status, _, body = S.request("POST", "/v1/translate", {"model": "fra-eng", "text": lines, "prefix_column": True})
     eq(body, as_array(command_lines("translate", FRA_ENG, lines, "--prefix-column")), "prefix_column body")
     assert json.loads(body)[1]["hypotheses"][0]["text"].startswith("Where is"), body[:300]
+    numbers = ["Il a 42 ans et 3 enfants.", "Le train part à 18 heures."]
+    status, _, body = S.request("POST", "/v1/translate", {"model": "fra-eng", "text": numbers, "beam": 3,
+                                                          "keep_numbers": True})
+    eq(status, 200, "keep_numbers status")
+    eq(body, as_array(command_lines("translate", FRA_ENG, numbers, "--beam", "3", "--keep-numbers")),
+       "keep_numbers body")
+    status, _, body = S.request("POST", "/v1/translate", {"model": "fra-eng", "text": numbers, "keep_numbers": 2})
+    eq(status, 400, "keep_numbers: 2 is refused")
 
 
 @test

@@ -55,6 +55,7 @@ static const field_def FIELDS[] = {
     {"max_length", F_INT, 1, S2S_MAX_DECODE_STEPS, CAP_LENGTH, OPT(dp.max_length), OPT(max_len_set), NULL, ON_TRANSLATE},
     {"compute", F_CHOICE, 0, 0, CAP_NONE, OPT(dp.compute), NO_FLAG, COMPUTES, ON_TRANSLATE},
     {"shortlist", F_BOOL, 0, 1, CAP_NONE, OPT(dp.shortlist), NO_FLAG, NULL, ON_TRANSLATE},
+    {"keep_numbers", F_BOOL, 0, 1, CAP_NONE, OPT(dp.keep_numbers), NO_FLAG, NULL, ON_TRANSLATE},
     {"no_repeat_ngram", F_INT, 0, S2S_MAX_DECODE_STEPS, CAP_NONE, OPT(dp.no_repeat_ngram), NO_FLAG, NULL, ON_TRANSLATE},
     {"coverage_penalty", F_NUMBER, 0, 1000, CAP_NONE, OPT(dp.coverage_penalty), NO_FLAG, NULL, ON_TRANSLATE},
     {"prefix", F_STRING, 0, 0, CAP_NONE, OPT(prefix), NO_FLAG, NULL, ON_V1T},

@@ -178,6 +178,7 @@ class DecodeParams(ctypes.Structure):
         ("compute", c_int),
         ("shortlist", c_int),
         ("want_scores", c_int),
+        ("keep_numbers", c_int),
     ]
 
 

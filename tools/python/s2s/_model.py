@@ -358,7 +358,8 @@ class Model:
     # ---- translation ----
 
     def translate(self, lines, beam=None, n_best=1, length_penalty=0.0, max_length=0, min_length=0,
-                  no_repeat_ngram=0, coverage_penalty=0.0, prefix=None, sampling=False, num_samples=1,
+                  no_repeat_ngram=0, coverage_penalty=0.0, keep_numbers=False, prefix=None, sampling=False,
+                  num_samples=1,
                   temperature=1.0, top_k=0, top_p=1.0, seed=0, stream_offset=0, compute="f32",
                   shortlist=True, return_attention=False, replace_unk=False, lenient=False, threads=1,
                   batch_size=DEFAULT_BATCH_SIZE, errors="raise", abort=None, **params):
@@ -382,6 +383,8 @@ class Model:
         no_repeat_ngram   N >= 1: never emit a token that repeats an N-gram
         coverage_penalty  GNMT beta: rank finished hypotheses by score / lp + beta *
                           sum_j log(min(1, attention on j))
+        keep_numbers      True: a hypothesis may not end while a number of its
+                          source (a piece of digits 0-9 only) is missing from it
         prefix            target text forced first (kept and scored): one str
                           for every line, or a list with one str (or None) per line
         sampling          draw each token instead of searching (beam 1), with
@@ -418,7 +421,8 @@ class Model:
             beam = n_best if n_best > 1 else 1
         opts = dict(beam_size=beam, n_best=n_best, length_penalty=length_penalty, max_length=max_length,
                     min_length=min_length, no_repeat_ngram=no_repeat_ngram, coverage_penalty=coverage_penalty,
-                    sampling=1 if sampling else 0, num_samples=num_samples, temperature=temperature, top_k=top_k,
+                    keep_numbers=1 if keep_numbers else 0, sampling=1 if sampling else 0,
+                    num_samples=num_samples, temperature=temperature, top_k=top_k,
                     top_p=top_p, seed=seed, compute=self._compute(compute), shortlist=1 if shortlist else 0)
         dp, keep = self._decode_params(opts, return_attention or replace_unk, abort, params)
         with self._session() as s:

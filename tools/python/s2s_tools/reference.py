@@ -38,12 +38,12 @@ Public functions
     encode(model, src_ids) -> (memory (n, D), initial decoder state)
     greedy(model, src_ids, max_length=None, **options) -> (tokens, score, attention rows)
     greedy_full(model, src_ids, max_length=None, src_pieces=None,
-                no_repeat_ngram=0, prefix=None) -> dict (also token_logprobs,
+                no_repeat_ngram=0, prefix=None, keep_numbers=False) -> dict (also token_logprobs,
         finished, extended, min_margin: the smallest best-vs-runner-up gap,
         for near ties)
     beam_search(model, src_ids, beam, n_best, max_length=None, length_penalty=0,
                 tie_eps=None, tie_report=None, src_pieces=None, no_repeat_ngram=0,
-                coverage_penalty_beta=0.0, prefix=None)
+                coverage_penalty_beta=0.0, prefix=None, keep_numbers=False)
         -> [{"tokens", "score", "ranking_score", "finished", "attention",
              "token_logprobs", "extended"}], best first
     force(model, src_ids, tgt_ids, src_pieces=None) -> (score, per-step
@@ -52,6 +52,8 @@ Public functions
         log-probability rows, attention rows)
     copy_map(model, src_ids, src_pieces=None) -> (extended id of each source
         position, extended pieces)              (copy models, section 9.4)
+    number_ids(model, src_ids, src_pieces=None) -> the target ids of the source's
+        numbers that keep_numbers requires before eos
     target_ids(model, tokens, src_ids, src_pieces) -> target ids, extended ids
         for source pieces the target vocabulary lacks (copy models)
     token_string(model, id, extended) -> a target token or an extended piece
@@ -96,6 +98,7 @@ import json
 import math
 import os
 import struct
+import re
 
 import numpy as np
 import torch
@@ -912,6 +915,31 @@ class _Sentence:
         return lp, alpha, _Rows(state, feed, cov)
 
 
+def number_ids(model, src_ids, src_pieces=None):
+    """keep_numbers (an s2s decoding option): the distinct target ids that
+    a hypothesis must hold before it may end: those of the source pieces made
+    only of the digits 0-9 (their extended ids in a copy model; in another
+    model their target-vocabulary ids, when the target vocabulary has them).
+    Without `src_pieces`, each source id stands for its source token."""
+    if src_pieces is None:
+        if model.src_tokens is None:
+            raise ValueError("number_ids needs the source pieces or set_special_ids(..., src_vocab)")
+        src_pieces = [model.src_tokens[i] for i in src_ids]
+    m = copy_map(model, src_ids, src_pieces)[0] if model.features["copy"] else None
+    out = []
+    for j, piece in enumerate(src_pieces):
+        if not re.fullmatch(r"[0-9]+", piece):
+            continue
+        tid = m[j] if m is not None else model.tgt_vocab.get(piece)
+        if tid is not None and tid not in out:
+            out.append(tid)
+    return out
+
+
+def _lacks_a_number(tokens, numbers):
+    return any(n not in tokens for n in numbers)
+
+
 def _block_ngrams(vals, tokens, N):
     """Section 9.5 no_repeat_ngram: -inf (in place, list `vals`) for every
     token that would complete an N-gram already in `tokens`."""
@@ -949,18 +977,20 @@ def greedy(model, src_ids, max_length=None, **options):
 
 
 def greedy_full(model, src_ids, max_length=None, src_pieces=None, no_repeat_ngram=0,
-                prefix=None):
+                prefix=None, keep_numbers=False):
     """Like greedy, returning a dict with tokens, score, attention,
     token_logprobs, finished, extended (a copy model's extended pieces) and
     min_margin (smallest nonzero gap between the best log-probability and
     any other over the free steps, to detect near ties; exact ties are
     decided by the lower-id rule and not counted). `src_pieces`: the source
     pieces of a copy model (section 9.4); `no_repeat_ngram` N and the target
-    `prefix` (ids, forced first) of section 9.5."""
+    `prefix` (ids, forced first) of section 9.5; `keep_numbers`: eos is not
+    allowed while a number_ids token is missing from the hypothesis."""
     sos, eos = _special_ids(model)
     prefix = list(prefix or [])
     if eos in prefix:
         raise ValueError("a target prefix may not hold eos")
+    numbers = number_ids(model, src_ids, src_pieces) if keep_numbers else []
     with torch.inference_mode():
         sent = _Sentence(model, src_ids, src_pieces)
         steps = max_steps(model, len(src_ids), max_length)
@@ -976,6 +1006,8 @@ def greedy_full(model, src_ids, max_length=None, src_pieces=None, no_repeat_ngra
             if t <= len(prefix):
                 best = prefix[t - 1]
             else:
+                if numbers and _lacks_a_number(tokens, numbers):
+                    vals[eos] = -math.inf
                 if no_repeat_ngram:
                     _block_ngrams(vals, tokens, no_repeat_ngram)
                 best = max(range(len(vals)), key=lambda i: (vals[i], -i))
@@ -1002,7 +1034,7 @@ def gnmt_lp(length, alpha):
 
 def beam_search(model, src_ids, beam, n_best=1, max_length=None, length_penalty=0.0,
                 tie_eps=None, tie_report=None, src_pieces=None, no_repeat_ngram=0,
-                coverage_penalty_beta=0.0, prefix=None):
+                coverage_penalty_beta=0.0, prefix=None, keep_numbers=False):
     """Beam search exactly as model-format.md sections 6 and 9.5. Returns up to n_best
     hypotheses (dicts: tokens without eos, score, ranking_score, finished,
     attention rows, token_logprobs), finished ones first, each group ordered
@@ -1016,8 +1048,8 @@ def beam_search(model, src_ids, beam, n_best=1, max_length=None, length_penalty=
     open), with notes starting "order:".
     Section 9: `src_pieces` (copy models), `no_repeat_ngram` N (free steps
     only), `coverage_penalty_beta` (a finished hypothesis ranks by score / lp
-    + cp), `prefix` target ids forced first. A token of log-probability
-    -inf is never a candidate."""
+    + cp), `prefix` target ids forced first; `keep_numbers` as greedy_full.
+    A token of log-probability -inf is never a candidate."""
     sos, eos = _special_ids(model)
     k = int(beam)
     if k < 1 or n_best < 1 or n_best > k:
@@ -1027,6 +1059,7 @@ def beam_search(model, src_ids, beam, n_best=1, max_length=None, length_penalty=
     prefix = list(prefix or [])
     if eos in prefix:
         raise ValueError("a target prefix may not hold eos")
+    numbers = number_ids(model, src_ids, src_pieces) if keep_numbers else []
 
     def note(msg):
         if tie_report is not None:
@@ -1050,9 +1083,14 @@ def beam_search(model, src_ids, beam, n_best=1, max_length=None, length_penalty=
                 live = [(toks + [v], s + lpl[0][v], arows + [att[0].tolist()], lps + [lpl[0][v]])]
                 last = [v]
                 continue
+            if numbers:
+                for b in range(len(live)):
+                    if _lacks_a_number(live[b][0], numbers):
+                        lpl[b][eos] = -math.inf
             if no_repeat_ngram:
                 for b in range(len(live)):
                     _block_ngrams(lpl[b], live[b][0], no_repeat_ngram)
+            if numbers or no_repeat_ngram:
                 lp = torch.tensor(lpl, dtype=lp.dtype)
             V = len(lpl[0])
             # Candidate scores in float64 (the same sums as Python floats).
