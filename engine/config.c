@@ -625,7 +625,8 @@ static s2s_status parse_root(jctx *c, const cJSON *root, model_config *cfg)
         (st = get_number(c, decoding, "decoding", "length_penalty", -1.0, 0.0, S2S_MAX_LENGTH_PENALTY, &lp)) ||
         (st = get_int(c, decoding, "decoding", "no_repeat_ngram", 0, 0, 0, S2S_MAX_DECODE_STEPS,
                       &cfg->no_repeat_ngram)) ||
-        (st = get_number(c, decoding, "decoding", "coverage_penalty", -1.0, 0.0, 1000.0, &cp)))
+        (st = get_number(c, decoding, "decoding", "coverage_penalty", -1.0, 0.0, 1000.0, &cp)) ||
+        (st = get_bool(c, decoding, "decoding", "keep_numbers", 0, &cfg->keep_numbers)))
         return st;
     cfg->length_penalty = (float)lp;
     cfg->coverage_penalty = (float)cp;

@@ -704,6 +704,7 @@ void s2s_model_get_info(const s2s_model *m, s2s_model_info *info)
     info->length_penalty = c->length_penalty;
     info->no_repeat_ngram = c->no_repeat_ngram;
     info->coverage_penalty = c->coverage_penalty;
+    info->keep_numbers = c->keep_numbers;
     /* the limit in force: the tokenizer never cuts later than S2S_MAX_SOURCE_TOKENS */
     info->max_input_tokens = c->tokenizer.max_input_tokens < S2S_MAX_SOURCE_TOKENS ? c->tokenizer.max_input_tokens
                                                                                    : S2S_MAX_SOURCE_TOKENS;

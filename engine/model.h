@@ -61,6 +61,7 @@ typedef struct model_config {
     float length_penalty; /* decoding.length_penalty, -1 when absent */
     int no_repeat_ngram;  /* decoding.no_repeat_ngram, 0 when absent */
     float coverage_penalty; /* decoding.coverage_penalty, -1 when absent */
+    int keep_numbers;     /* decoding.keep_numbers, 0 when absent */
     char *license, *attribution; /* NULL when absent or not strings */
     char *scores_json;    /* "scores" as compact JSON (cJSON_free), NULL when absent */
 } model_config;

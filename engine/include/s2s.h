@@ -170,6 +170,7 @@ typedef struct s2s_model_info {
     int whole_names;              /* config tokenizer.whole_names: 1 when a capitalized word
                                      (an upper- or title-case letter, then lowercase letters
                                      only) is one BPE piece */
+    int keep_numbers;             /* config decoding.keep_numbers, 0 if absent */
 } s2s_model_info;
 
 /* Fills `info` for `model`. Never fails for a loaded model. A NULL `info`

@@ -335,6 +335,18 @@ cp "$TMP/out" "$TMP/summ.jsonl"
 expect_rc 0 "translate with the same settings" "$S2S" translate -m "$TMP/summ" -i "$TMP/in.txt" --format jsonl \
   --beam 3 --length-penalty 0.5 --min-length 2
 check "summarize == translate --beam 3 --length-penalty 0.5 --min-length 2" cmp -s "$TMP/out" "$TMP/summ.jsonl"
+expect_rc 0 "translate reads the config's decoding defaults too" "$S2S" translate -m "$TMP/summ" -i "$TMP/in.txt" \
+  --format jsonl
+check "translate (config defaults) == translate --beam 3 --length-penalty 0.5 --min-length 2" \
+  cmp -s "$TMP/out" "$TMP/summ.jsonl"
+expect_rc 0 "greedy of the model without defaults" "$S2S" translate -m "$M" -i "$TMP/in.txt" --format jsonl \
+  --max-length 7
+cp "$TMP/out" "$TMP/greedy7.jsonl"
+expect_rc 0 "translate: the command line wins over the config" "$S2S" translate -m "$TMP/summ" -i "$TMP/in.txt" \
+  --format jsonl --beam 1 --length-penalty 0 --min-length 0
+check "translate --beam 1 --length-penalty 0 --min-length 0 == greedy of the model without defaults" \
+  cmp -s "$TMP/out" "$TMP/greedy7.jsonl"
+check "the config's defaults change the output" not cmp -s "$TMP/summ.jsonl" "$TMP/greedy7.jsonl"
 expect_rc 0 "summarize accepts every translate option" "$S2S" summarize -m "$TMP/summ" -i "$TMP/in.txt" -o "$TMP/s.txt" \
   --beam 2 --n-best 2 --length-penalty 0 --min-length 0 --max-length 5 --threads 2 --format text \
   --alignment hard --scores --replace-unk --quiet --lenient
@@ -364,6 +376,28 @@ expect_rc 0 "translate --keep-numbers (no number in the source)" "$S2S" translat
 check "--keep-numbers without numbers == plain greedy" cmp -s "$TMP/out" "$TMP/ref.jsonl"
 expect_rc 2 "--keep-numbers=1 is a usage error" "$S2S" translate -m "$M" --keep-numbers=1 a b
 check "--keep-numbers=1: the message names the option" has "$TMP/err" "keep-numbers"
+# keep_numbers as a config default: shown by info; a non-boolean is a load
+# error that names the key
+"$PYTHON" -c "
+import json
+c = json.load(open('$TMP/summ/config.json'))
+c['decoding']['keep_numbers'] = True
+json.dump(c, open('$TMP/summ/config.json', 'w'), indent=1)"
+expect_rc 0 "info shows keep_numbers" "$S2S" info -m "$TMP/summ"
+check "info: keep_numbers on the decoding line" has "$TMP/out" ", keep_numbers"
+"$PYTHON" -c "
+import json
+c = json.load(open('$TMP/summ/config.json'))
+c['decoding']['keep_numbers'] = 1
+json.dump(c, open('$TMP/summ/bad.json', 'w'), indent=1)"
+mkdir -p "$TMP/summbad" && cp "$TMP/summ"/* "$TMP/summbad/" && mv "$TMP/summbad/bad.json" "$TMP/summbad/config.json"
+expect_rc 2 "decoding.keep_numbers 1 is a load error" "$S2S" translate -m "$TMP/summbad" a
+check "the message names decoding.keep_numbers" has "$TMP/err" "decoding.keep_numbers"
+"$PYTHON" -c "
+import json
+c = json.load(open('$TMP/summ/config.json'))
+del c['decoding']['keep_numbers']
+json.dump(c, open('$TMP/summ/config.json', 'w'), indent=1)"
 expect_rc 0 "info shows the decoding defaults" "$S2S" info -m "$TMP/summ"
 check "info: decoding line" has "$TMP/out" "decoding:     max_length 7 (config), beam_size 3, min_length 2, length_penalty 0.5, no_repeat_ngram 1, coverage_penalty 0.3"
 

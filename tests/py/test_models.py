@@ -6,7 +6,7 @@
     (each <= 16 MB, all <= 50 MB);
   - every model loads in the PyTorch reference (s2s_tools.reference);
   - when $S2S is an executable, `$S2S translate -m models/X --format jsonl`
-    gives, on 50 held-out inputs per model, the same source tokens as
+    (greedy, whatever the model's decoding defaults) gives, on 50 held-out inputs per model, the same source tokens as
     s2s_tools.tokenizer and exactly the same greedy output tokens as the
     reference's greedy (inputs whose greedy path has a near tie, a log-prob
     margin under 1e-4 at some step, are reported and not compared);
@@ -35,6 +35,9 @@ MODELS = os.path.join(H.ROOT, "models")
 SHARED = H.SHARED_DATA
 N_INPUTS = int(os.environ.get("S2S_MODEL_INPUTS", "50"))  # inputs per model (fewer under a sanitizer)
 MB = 1024 * 1024
+# greedy decoding whatever the model's config "decoding" defaults say
+PLAIN_GREEDY = ["--beam", "1", "--length-penalty", "0", "--min-length", "0", "--no-repeat-ngram", "0",
+                "--coverage-penalty", "0", "--no-keep-numbers"]
 
 
 def model_dirs():
@@ -147,7 +150,8 @@ def test_model(name, torch_ok, s2s):
             raise H.Skip("%s is not an executable: models/%s loads in the reference "
                          "(greedy decoded %d inputs), C engine not compared" % (H.S2S, name, len(inputs)))
         # the engine against the reference: whole lines, case as written
-        r = subprocess.run([s2s, "translate", "-m", mdir, "--format", "jsonl", "--no-split-sentences", "--case", "off"],
+        r = subprocess.run([s2s, "translate", "-m", mdir, "--format", "jsonl", "--no-split-sentences", "--case", "off"]
+                           + PLAIN_GREEDY,
                            input="".join(x.replace("\n", " ") + "\n" for x in inputs),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=600)
         assert r.returncode == 0, "s2s translate exit %d: %s" % (r.returncode, r.stderr[-1000:])
@@ -211,9 +215,9 @@ def test_keep_numbers(name, torch_ok, s2s):
         changed, bad = 0, []
         for beam in (1, 3):
             args = [s2s, "translate", "-m", mdir, "--format", "jsonl", "--no-split-sentences", "--case", "off",
-                    "--beam", str(beam)]
+                    "--beam", str(beam), "--length-penalty", "0"]
             runs = []
-            for extra in ([], ["--keep-numbers"]):
+            for extra in (["--no-keep-numbers"], ["--keep-numbers"]):
                 r = subprocess.run(args + extra, input="".join(x + "\n" for x in inputs), stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True, timeout=600)
                 assert r.returncode == 0, "s2s translate exit %d: %s" % (r.returncode, r.stderr[-1000:])

@@ -87,7 +87,7 @@ def test_jsonl(name, beam):
     def t():
         lines = lines_for(name, N)
         mdir = os.path.join(MODELS, name)
-        args = ["translate", "-m", mdir, "--format", "jsonl"] + (["--beam", str(beam)] if beam > 1 else [])
+        args = ["translate", "-m", mdir, "--format", "jsonl", "--beam", str(beam)]
         c_out = run_command(args, lines)
         m = s2s.Model(mdir)
         res = m.translate(lines, beam=beam, return_attention=True, errors="return")

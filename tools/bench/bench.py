@@ -279,7 +279,7 @@ def report_shipped(rows):
     L = ["## Shipped models", "",
          "Sentences per CPU-second of each model in `models/` on its own held-out inputs (Tatoeba test "
          "sentences, held-out tutorial pairs, generated test dates, arXiv test abstracts), `s2s translate` "
-         "greedy, or `s2s summarize` with the model's defaults for `arxiv-title`, one thread, the "
+         "(`s2s summarize` for `arxiv-title`) with the model's decoding defaults, one thread, the "
          "command's batching of 16 lines, model load excluded. int8 is `--compute int8` (with the "
          "model's lexical shortlist when it has one), including the quantization of the weights the "
          "first call makes.", "",
@@ -463,12 +463,17 @@ def compare(out, ref_out):
     return {"n": len(want), "mismatches": mism, "errors": errors, "ids": ids, "first": first}
 
 
+PLAIN_SEARCH = ["--length-penalty", "0", "--min-length", "0", "--no-repeat-ngram", "0", "--coverage-penalty", "0",
+                "--no-keep-numbers"]
+
+
 def s2s_cmd(a, model, beam, threads, max_len, extra, fmt="text"):
     """The command as timed: text output, as a user translates a file (jsonl,
     with its per-token scores and attention matrices, is written by an
     untimed run of the same command for the token comparison)."""
     cmd = [a.s2s, "translate", "-m", model, "--format", fmt, "--beam", str(beam),
-           "--threads", str(threads), "-q", "--no-split-sentences", "--case", "off"] + list(extra)  # as PyTorch: whole lines
+           "--threads", str(threads), "-q", "--no-split-sentences", "--case", "off"] + PLAIN_SEARCH + list(extra)
+    # as PyTorch: whole lines, plain beam search whatever the model's config "decoding" defaults say
     if max_len:
         cmd += ["--max-length", str(max_len)]
     return cmd

@@ -2,17 +2,20 @@
 with the C engine, the way a user runs it, and stores the results in its
 config.json "scores":
 
-  - greedy and beam 5 (GNMT length penalty 1), exact (F32): BLEU, chrF2 and
-    the copy rate of numbers and of names (tools/eval -m copy);
+  - with the model's decoding defaults (its config "decoding", as `s2s
+    translate` uses them), greedy, and beam 5 (GNMT length penalty 1, no
+    --keep-numbers), exact (F32): BLEU, chrF2 and the copy rate of numbers
+    and of names (tools/eval -m copy);
   - the same with --compute int8 and the model's lexical shortlist, and
     greedy int8 without the shortlist: the fast mode's cost;
   - with --numbers-valid (augment.py --numbers-valid-out: number variants
-    of validation pairs), the copy rate of numbers there, greedy and beam 5:
-    how well numbers come through in sentences like the training data;
+    of validation pairs), the copy rate of numbers there, with the
+    defaults, greedy and beam 5: how well numbers come through in sentences
+    like the training data;
   - with --long-valid (augment.py --long-valid-out: paragraphs of three or
-    four validation pairs), BLEU and chrF2 there, greedy and beam 5, each
-    line translated whole (--no-split-sentences): how the model copes with
-    long input, on held-out data.
+    four validation pairs), BLEU and chrF2 there, with the defaults, greedy
+    and beam 5, each line translated whole (--no-split-sentences): how the
+    model copes with long input, on held-out data.
 
     PYTHONPATH=tools/python /usr/bin/python3 tools/recipes/tatoeba_scores.py MODEL_DIR fra-eng|eng-fra
         [--test ../shared/data/tatoeba-eng-fra/test.tsv] [--numbers-valid FILE] [--long-valid FILE]
@@ -31,10 +34,14 @@ import sys
 from s2s_tools import metrics
 from s2s_tools import reference as ref
 
-RUNS = [("greedy", []), ("beam5_lp1", ["--beam", "5", "--length-penalty", "1"]),
-        ("int8_greedy", ["--compute", "int8"]), ("int8_beam5_lp1", ["--compute", "int8", "--beam", "5",
-                                                                     "--length-penalty", "1"]),
-        ("int8_noshortlist_greedy", ["--compute", "int8", "--no-shortlist"])]
+# Each run spells out its search, whatever the model's config "decoding"
+# defaults say, except "defaults": the command as a user runs it.
+GREEDY = ["--beam", "1", "--length-penalty", "0", "--no-keep-numbers"]
+BEAM5 = ["--beam", "5", "--length-penalty", "1", "--no-keep-numbers"]
+RUNS = [("defaults", []), ("greedy", GREEDY), ("beam5_lp1", BEAM5),
+        ("int8_greedy", ["--compute", "int8"] + GREEDY), ("int8_beam5_lp1", ["--compute", "int8"] + BEAM5),
+        ("int8_noshortlist_greedy", ["--compute", "int8", "--no-shortlist"] + GREEDY)]
+VALID_RUNS = RUNS[:3]
 
 
 def read_pairs(path, s, t, src_path):
@@ -77,16 +84,18 @@ def score_test(a, work, s, t, sc):
         print("%-24s BLEU %6.2f  chrF %6.2f  numbers %5.1f%% of %d  names %5.1f%% of %d" % (
             name, row["bleu"], row["chrf"], row["copy_numbers"], row["copy_numbers_of"], row["copy_names"],
             row["copy_names_of"]), file=sys.stderr)
-    sc["test_runs"] = ("s2s translate [options] on %s (%d pairs), the command's defaults otherwise; "
-                       "tools/recipes/tatoeba_scores.py" % (os.path.basename(a.test), len(src)))
+    sc["test_runs"] = ("s2s translate [options] on %s (%d pairs), the command's defaults otherwise "
+                       "(defaults: none, the model's config \"decoding\"); tools/recipes/tatoeba_scores.py"
+                       % (os.path.basename(a.test), len(src)))
     return rows
 
 
 def score_numbers_valid(a, work, s, t, sc):
-    """The copy rate of numbers on the validation pairs given numbers, greedy and beam 5, into sc."""
+    """The copy rate of numbers on the validation pairs given numbers, with
+    the model's defaults, greedy and beam 5, into sc."""
     src, refs, src_path = read_pairs(a.numbers_valid, s, t, os.path.join(work, "valid-numbers.src"))
     copy_rate = metrics.CopyRate([refs], src)
-    for name, opts in RUNS[:2]:
+    for name, opts in VALID_RUNS:
         hyps = translate(a, src_path, os.path.join(work, "valid-numbers.%s.hyp" % name), opts, len(src))
         copy = copy_rate.corpus_score(hyps).as_dict()
         sc["valid_numbers_%s_copy_numbers" % name] = round(copy["numbers"], 1)
@@ -97,9 +106,9 @@ def score_numbers_valid(a, work, s, t, sc):
 
 def score_long_valid(a, work, s, t, sc):
     """BLEU and chrF2 on the paragraphs of validation pairs, each line read
-    whole, greedy and beam 5, into sc."""
+    whole, with the model's defaults, greedy and beam 5, into sc."""
     src, refs, src_path = read_pairs(a.long_valid, s, t, os.path.join(work, "valid-long.src"))
-    for name, opts in RUNS[:2]:
+    for name, opts in VALID_RUNS:
         hyps = translate(a, src_path, os.path.join(work, "valid-long.%s.hyp" % name),
                          opts + ["--no-split-sentences"], len(src))
         bleu = metrics.corpus_bleu(hyps, [refs]).score

@@ -63,11 +63,20 @@ if [ -x build/s2s ]; then
   S2S=build/s2s tools/shortlist -m "$OUT" --train "$WORK/train.tsv" --src-col $S --tgt-col $T
 fi
 
+# The command's decoding defaults (beam, length penalty, keep numbers),
+# picked on the validation pairs and their number variants, into the
+# config's "decoding" (needs build/s2s).
+if [ -x build/s2s ]; then
+  "$PYTHON" tools/recipes/tatoeba_defaults.py "$OUT" "$DIR" --valid "$WORK/valid.tsv" \
+    --numbers-valid "$WORK/valid-numbers.tsv" --s2s build/s2s --work "$WORK"
+fi
+
 # Test scores with the C engine (when it is built), as the command runs by
-# default: greedy and beam 5 (length penalty 1), f32 and the fast mode with
-# its shortlist: BLEU, chrF and the copy rate of numbers and names, and the
-# copy rate of numbers on the validation pairs given numbers, and BLEU and
-# chrF on paragraphs of validation pairs, stored in config.json.
+# default (the defaults above), greedy and beam 5 (length penalty 1), f32
+# and the fast mode with its shortlist: BLEU, chrF and the copy rate of
+# numbers and names, and the copy rate of numbers on the validation pairs
+# given numbers, and BLEU and chrF on paragraphs of validation pairs, stored
+# in config.json.
 if [ -x build/s2s ]; then
   "$PYTHON" tools/recipes/tatoeba_scores.py "$OUT" "$DIR" --test "$DATA/test.tsv" \
     --numbers-valid "$WORK/valid-numbers.tsv" --long-valid "$WORK/valid-long.tsv" \

@@ -49,6 +49,7 @@ typedef struct cli_opts {
     const char *input, *output; /* NULL: stdin / stdout */
     s2s_decode_params dp;
     int beam_set, n_best_set, lp_set, max_len_set, min_len_set, no_repeat_set, coverage_penalty_set;
+    int keep_numbers_set;
     int threads;
     int format;                 /* enum cli_format */
     int format_set;
@@ -105,6 +106,15 @@ int cli_pick_model(cli_opts *o);
 /* Picks the model (cli_pick_model) and loads it, printing a message on
  * failure (then NULL; exit 2). */
 s2s_model *cli_load_model(cli_opts *o);
+
+/* Sets the decoding options the command line (or request) left unset from
+ * the model's config "decoding" (beam_size, length_penalty, min_length,
+ * no_repeat_ngram, coverage_penalty, keep_numbers), never contradicting an
+ * option that was set: the beam stays at least n_best, min_length below a
+ * given max_length, and sampling keeps beam 1. Where the config is silent,
+ * `summarize` uses beam 4 and length penalty 1; translate keeps its own
+ * defaults (greedy, no length penalty). */
+void cli_model_defaults(cli_opts *o, const s2s_model *m, int summarize);
 
 /* A phrase saying where the model came from ("given with -m", ...). */
 const char *cli_model_from_text(int from);

@@ -81,6 +81,32 @@ int cli_pick_model(cli_opts *o)
     return -1;
 }
 
+/* Summarization defaults when config.json has no "decoding" value. */
+#define SUMMARIZE_BEAM 4
+#define SUMMARIZE_LENGTH_PENALTY 1.0f
+
+void cli_model_defaults(cli_opts *o, const s2s_model *m, int summarize)
+{
+    s2s_model_info info;
+    s2s_model_get_info(m, &info);
+    if (!o->beam_set && !o->dp.sampling) {
+        int beam = info.beam_size > 0 ? info.beam_size : summarize ? SUMMARIZE_BEAM : o->dp.beam_size;
+        o->dp.beam_size = beam > o->dp.n_best ? beam : o->dp.n_best;
+    }
+    if (!o->lp_set) {
+        if (info.length_penalty >= 0.0f) o->dp.length_penalty = info.length_penalty;
+        else if (summarize) o->dp.length_penalty = SUMMARIZE_LENGTH_PENALTY;
+    }
+    if (!o->min_len_set) {
+        int min = info.min_length;
+        if (o->max_len_set && min >= o->dp.max_length) min = o->dp.max_length - 1;
+        o->dp.min_length = min;
+    }
+    if (!o->no_repeat_set) o->dp.no_repeat_ngram = info.no_repeat_ngram;
+    if (!o->coverage_penalty_set && info.coverage_penalty >= 0.0f) o->dp.coverage_penalty = info.coverage_penalty;
+    if (!o->keep_numbers_set) o->dp.keep_numbers = info.keep_numbers;
+}
+
 s2s_model *cli_load_model(cli_opts *o)
 {
     if (cli_pick_model(o) < 0) return NULL;

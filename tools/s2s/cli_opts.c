@@ -25,7 +25,7 @@ enum {
     O_SCORES, O_REPLACE_UNK, O_LENIENT, O_COLOR, O_SVG, O_HTML, O_SIDE, O_SHOW,
     O_NO_REPEAT, O_COVERAGE_PENALTY, O_PREFIX, O_TSV_PREFIX, O_SAMPLE, O_TEMPERATURE, O_TOP_K,
     O_TOP_P, O_SEED, O_NUM_SAMPLES, O_SPLIT, O_NO_SPLIT, O_CASE, O_COMPUTE, O_NO_SHORTLIST, O_ALLOW_NONFINITE,
-    O_KEEP_NUMBERS,
+    O_KEEP_NUMBERS, O_NO_KEEP_NUMBERS,
 };
 
 typedef struct opt_def {
@@ -45,6 +45,7 @@ static const opt_def OPTIONS[] = {
     {"length-penalty", required_argument, O_LP, G_DECODE},
     {"min-length", required_argument, O_MINLEN, G_DECODE},
     {"keep-numbers", no_argument, O_KEEP_NUMBERS, G_DECODE},
+    {"no-keep-numbers", no_argument, O_NO_KEEP_NUMBERS, G_DECODE},
     {"max-length", required_argument, O_MAXLEN, G_DECODE},
     {"compute", required_argument, O_COMPUTE, G_DECODE},
     {"no-shortlist", no_argument, O_NO_SHORTLIST, G_DECODE},
@@ -89,10 +90,14 @@ typedef struct command_def {
     "                        'ID ||| text ||| score= SCORE ||| RANKING_SCORE')\n"
 
 #define DECODE_HELP \
-    "  --beam K              beam width (1 = greedy; default 1, summarize: config or 4)\n" \
-    "  --length-penalty A    GNMT length penalty alpha (default 0; summarize: config or 1)\n" \
-    "  --min-length N        no eos before N tokens (default 0)\n" \
-    "  --keep-numbers        no eos while a number of the source is missing\n" \
+    "  --beam K              beam width (1 = greedy; default: the model's config, else\n" \
+    "                        1, summarize: 4)\n" \
+    "  --length-penalty A    GNMT length penalty alpha (default: the model's config,\n" \
+    "                        else 0, summarize: 1)\n" \
+    "  --min-length N        no eos before N tokens (default: the model's config, else 0)\n" \
+    "  --keep-numbers        no eos while a number of the source is missing from the\n" \
+    "                        output (default: the model's config, else off)\n" \
+    "  --no-keep-numbers     turn that off\n" \
     "  --max-length N        at most N decoding steps, eos included\n" \
     "                        (default: config decoding.max_length, else 2 x source + 10)\n" \
     "  --compute f32|int8    f32: exact, outputs identical to PyTorch (default); int8:\n" \
@@ -387,7 +392,8 @@ static int apply_option(const char *cmd, int val, const char *name, const char *
         return 0;
     }
     case O_NO_SHORTLIST: o->dp.shortlist = 0; return 0;
-    case O_KEEP_NUMBERS: o->dp.keep_numbers = 1; return 0;
+    case O_KEEP_NUMBERS: o->keep_numbers_set = 1; o->dp.keep_numbers = 1; return 0;
+    case O_NO_KEEP_NUMBERS: o->keep_numbers_set = 1; o->dp.keep_numbers = 0; return 0;
     case O_FORMAT:
         o->format_set = 1;
         return parse_format(cmd, name, arg, &o->format);

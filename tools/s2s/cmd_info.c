@@ -89,6 +89,7 @@ static void print_vocab_and_tokenizer(FILE *f, const s2s_model_info *in)
     if (in->length_penalty >= 0.0f) fprintf(f, ", length_penalty %g", (double)in->length_penalty);
     if (in->no_repeat_ngram) fprintf(f, ", no_repeat_ngram %d", in->no_repeat_ngram);
     if (in->coverage_penalty >= 0.0f) fprintf(f, ", coverage_penalty %g", (double)in->coverage_penalty);
+    if (in->keep_numbers) fputs(", keep_numbers", f);
     fputc('\n', f);
 }
 
@@ -225,6 +226,7 @@ static void add_vocab_json(cJSON *root, const s2s_model_info *in)
     if (in->length_penalty >= 0.0f) cJSON_AddNumberToObject(dec, "length_penalty", as_written(in->length_penalty));
     if (in->no_repeat_ngram) cJSON_AddNumberToObject(dec, "no_repeat_ngram", in->no_repeat_ngram);
     if (in->coverage_penalty >= 0.0f) cJSON_AddNumberToObject(dec, "coverage_penalty", as_written(in->coverage_penalty));
+    if (in->keep_numbers) cJSON_AddTrueToObject(dec, "keep_numbers");
 }
 
 /* "tensors": [{"name", "dtype", "shape"}] in name order. */

@@ -19,9 +19,6 @@
 #include "sentences.h"
 #include "textcase.h"
 
-/* Summarization defaults when config.json has no "decoding" value. */
-#define SUMMARIZE_BEAM 4
-#define SUMMARIZE_LENGTH_PENALTY 1.0f
 /* Sentences decoded in one s2s_translate_inputs call. */
 #define BATCH_UNITS 64
 
@@ -453,29 +450,6 @@ void cli_translate_block(void *vctx, s2s_session *session, cli_job *jobs, int n)
     free(refs);
 }
 
-/* Sets what the command line left open from the model's decoding defaults
- * (config "decoding": beam_size, length_penalty, min_length,
- * no_repeat_ngram, coverage_penalty), or the summarization defaults, without
- * ever contradicting what the command line did set. */
-static void summarize_defaults(cli_opts *o, const s2s_model *m)
-{
-    s2s_model_info info;
-    s2s_model_get_info(m, &info);
-    if (!o->beam_set) {
-        int beam = info.beam_size > 0 ? info.beam_size : SUMMARIZE_BEAM;
-        o->dp.beam_size = beam > o->dp.n_best ? beam : o->dp.n_best;
-    }
-    if (!o->lp_set)
-        o->dp.length_penalty = info.length_penalty >= 0.0f ? info.length_penalty : SUMMARIZE_LENGTH_PENALTY;
-    if (!o->min_len_set) {
-        int min = info.min_length;
-        if (o->max_len_set && min >= o->dp.max_length) min = o->dp.max_length - 1;
-        o->dp.min_length = min;
-    }
-    if (!o->no_repeat_set) o->dp.no_repeat_ngram = info.no_repeat_ngram;
-    if (!o->coverage_penalty_set && info.coverage_penalty >= 0.0f) o->dp.coverage_penalty = info.coverage_penalty;
-}
-
 int cmd_translate(int argc, char **argv)
 {
     const char *cmd = strcmp(argv[0], "summarize") == 0 ? "summarize" : "translate";
@@ -486,7 +460,7 @@ int cmd_translate(int argc, char **argv)
     if (o.split_sentences < 0) o.split_sentences = !summarize; /* a summary reads the whole text */
     s2s_model *m = cli_load_model(&o);
     if (!m) return CLI_EXIT_USAGE;
-    if (summarize) summarize_defaults(&o, m);
+    cli_model_defaults(&o, m, summarize);
     translate_ctx c;
     cli_translate_init(&c, &o, m);
     cli_handler h = {NULL, cli_translate_block, &c, "source tokens", "output tokens"};

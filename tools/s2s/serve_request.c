@@ -55,9 +55,9 @@ static const field_def FIELDS[] = {
     {"max_length", F_INT, 1, S2S_MAX_DECODE_STEPS, CAP_LENGTH, OPT(dp.max_length), OPT(max_len_set), NULL, ON_TRANSLATE},
     {"compute", F_CHOICE, 0, 0, CAP_NONE, OPT(dp.compute), NO_FLAG, COMPUTES, ON_TRANSLATE},
     {"shortlist", F_BOOL, 0, 1, CAP_NONE, OPT(dp.shortlist), NO_FLAG, NULL, ON_TRANSLATE},
-    {"keep_numbers", F_BOOL, 0, 1, CAP_NONE, OPT(dp.keep_numbers), NO_FLAG, NULL, ON_TRANSLATE},
-    {"no_repeat_ngram", F_INT, 0, S2S_MAX_DECODE_STEPS, CAP_NONE, OPT(dp.no_repeat_ngram), NO_FLAG, NULL, ON_TRANSLATE},
-    {"coverage_penalty", F_NUMBER, 0, 1000, CAP_NONE, OPT(dp.coverage_penalty), NO_FLAG, NULL, ON_TRANSLATE},
+    {"keep_numbers", F_BOOL, 0, 1, CAP_NONE, OPT(dp.keep_numbers), OPT(keep_numbers_set), NULL, ON_TRANSLATE},
+    {"no_repeat_ngram", F_INT, 0, S2S_MAX_DECODE_STEPS, CAP_NONE, OPT(dp.no_repeat_ngram), OPT(no_repeat_set), NULL, ON_TRANSLATE},
+    {"coverage_penalty", F_NUMBER, 0, 1000, CAP_NONE, OPT(dp.coverage_penalty), OPT(coverage_penalty_set), NULL, ON_TRANSLATE},
     {"prefix", F_STRING, 0, 0, CAP_NONE, OPT(prefix), NO_FLAG, NULL, ON_V1T},
     {"prefix_column", F_BOOL, 0, 1, CAP_NONE, OPT(prefix_column), NO_FLAG, NULL, ON_V1T},
     {"sample", F_BOOL, 0, 1, CAP_NONE, OPT(dp.sampling), NO_FLAG, NULL, ON_V1T},
@@ -555,6 +555,16 @@ static int read_libre_options(const cJSON *root, const serve_limits *lim, serve_
     return 0;
 }
 
+/* The model's config "decoding" defaults for what the request left unset,
+ * as `s2s translate` applies them, the beam kept within the server's limit. */
+static void model_defaults(const serve_config *cfg, serve_task *t)
+{
+    cli_opts *o = &t->opts;
+    cli_model_defaults(o, cfg->models[t->model].model, 0);
+    if (o->dp.beam_size > cfg->limits.max_beam)
+        o->dp.beam_size = o->dp.n_best > cfg->limits.max_beam ? o->dp.n_best : cfg->limits.max_beam;
+}
+
 /* Reads the model, options and lines of `root` into `t`. */
 static int read_task(const serve_config *cfg, const cJSON *root, serve_task *t, serve_err *e)
 {
@@ -564,10 +574,13 @@ static int read_task(const serve_config *cfg, const cJSON *root, serve_task *t, 
     if (t->model < 0) return -1;
     if (read_options(root, t->kind, &cfg->limits, &t->opts, e) < 0) return -1;
     switch (t->kind) {
-    case SERVE_V1_TRANSLATE: return read_translate_lines(root, &cfg->limits, t, e);
+    case SERVE_V1_TRANSLATE:
+        model_defaults(cfg, t);
+        return read_translate_lines(root, &cfg->limits, t, e);
     case SERVE_V1_SCORE: return read_score_pairs(root, &cfg->limits, t, e);
     case SERVE_LIBRE:
         if (read_libre_options(root, &cfg->limits, t, e) < 0) return -1;
+        model_defaults(cfg, t);
         return read_libre_lines(root, &cfg->limits, t, e);
     }
     return serve_fail(e, 500, "unknown endpoint");

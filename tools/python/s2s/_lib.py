@@ -125,6 +125,7 @@ class ModelInfo(ctypes.Structure):
         ("coverage_penalty", c_float),
         ("whole_numbers", c_int),
         ("whole_names", c_int),
+        ("keep_numbers", c_int),
     ]
 
 

@@ -223,7 +223,8 @@ class Model:
                                     ("min_length", c.min_length, c.min_length > 0),
                                     ("length_penalty", as_written(c.length_penalty), c.length_penalty >= 0),
                                     ("no_repeat_ngram", c.no_repeat_ngram, c.no_repeat_ngram > 0),
-                                    ("coverage_penalty", as_written(c.coverage_penalty), c.coverage_penalty >= 0)):
+                                    ("coverage_penalty", as_written(c.coverage_penalty), c.coverage_penalty >= 0),
+                                    ("keep_numbers", True, c.keep_numbers)):
             if present:
                 decoding[key] = value
         tensors = []
@@ -357,8 +358,8 @@ class Model:
 
     # ---- translation ----
 
-    def translate(self, lines, beam=None, n_best=1, length_penalty=0.0, max_length=0, min_length=0,
-                  no_repeat_ngram=0, coverage_penalty=0.0, keep_numbers=False, prefix=None, sampling=False,
+    def translate(self, lines, beam=None, n_best=1, length_penalty=None, max_length=0, min_length=None,
+                  no_repeat_ngram=None, coverage_penalty=None, keep_numbers=None, prefix=None, sampling=False,
                   num_samples=1,
                   temperature=1.0, top_k=0, top_p=1.0, seed=0, stream_offset=0, compute="f32",
                   shortlist=True, return_attention=False, replace_unk=False, lenient=False, threads=1,
@@ -374,17 +375,22 @@ class Model:
         --no-split-sentences --case off`); a blank line (no source token but
         the eos) is not decoded: one empty finished hypothesis of score 0.
 
-        beam              beam width (1 = greedy; default 1, or n_best when larger)
+        beam              beam width (1 = greedy; default: config decoding.beam_size,
+                          else 1; n_best when larger)
         n_best            hypotheses per line (<= beam)
-        length_penalty    GNMT alpha (0 = none)
+        length_penalty    GNMT alpha (0 = none; default: config, else 0)
         max_length        most decoding steps, eos included (0 = config
                           decoding.max_length, else 2 x source tokens + 10)
-        min_length        no eos before this many tokens
+        min_length        no eos before this many tokens (default: config, else 0)
         no_repeat_ngram   N >= 1: never emit a token that repeats an N-gram
+                          (default: config, else 0)
         coverage_penalty  GNMT beta: rank finished hypotheses by score / lp + beta *
-                          sum_j log(min(1, attention on j))
+                          sum_j log(min(1, attention on j)) (default: config, else 0)
         keep_numbers      True: a hypothesis may not end while a number of its
                           source (a piece of digits 0-9 only) is missing from it
+                          (default: config, else False)
+        A default from config is the model's config.json "decoding" value, as
+        `s2s translate` uses it; an explicit argument always wins.
         prefix            target text forced first (kept and scored): one str
                           for every line, or a list with one str (or None) per line
         sampling          draw each token instead of searching (beam 1), with
@@ -417,8 +423,9 @@ class Model:
             raise InvalidArgumentError("threads must be a whole number >= 1, not %r" % (threads,))
         if not isinstance(batch_size, int) or not 1 <= batch_size <= _lib.S2S_MAX_BATCH:
             raise InvalidArgumentError("batch_size must be between 1 and %d, not %r" % (_lib.S2S_MAX_BATCH, batch_size))
-        if beam is None:
-            beam = n_best if n_best > 1 else 1
+        beam, length_penalty, min_length, no_repeat_ngram, coverage_penalty, keep_numbers = self._defaults(
+            False, sampling, n_best, max_length, beam, length_penalty, min_length, no_repeat_ngram, coverage_penalty,
+            keep_numbers)
         opts = dict(beam_size=beam, n_best=n_best, length_penalty=length_penalty, max_length=max_length,
                     min_length=min_length, no_repeat_ngram=no_repeat_ngram, coverage_penalty=coverage_penalty,
                     keep_numbers=1 if keep_numbers else 0, sampling=1 if sampling else 0,
@@ -463,17 +470,19 @@ class Model:
             raise InvalidArgumentError("%d prefixes for %d lines" % (len(out), n))
         return out
 
-    def summarize(self, lines, beam=None, n_best=1, length_penalty=None, max_length=0, min_length=None,
-                  no_repeat_ngram=None, coverage_penalty=None, **kw):
-        """translate() with the defaults of `s2s summarize`: beam, length
-        penalty, min length, n-gram blocking and coverage penalty from
-        config.json "decoding" when given, else beam 4 and length penalty 1
-        (an explicit argument always wins)."""
+    def _defaults(self, summarize, sampling, n_best, max_length, beam, length_penalty, min_length,
+                  no_repeat_ngram, coverage_penalty, keep_numbers):
+        """The decoding options left at None, from config.json "decoding" (as
+        `s2s translate` and `s2s summarize` read it), else the command's
+        defaults: greedy without a length penalty, or for summarize beam 4
+        and length penalty 1."""
         c = self._c_info
         if beam is None:
-            beam = max(c.beam_size if c.beam_size > 0 else SUMMARIZE_BEAM, n_best)
+            beam = 1 if sampling else c.beam_size if c.beam_size > 0 else SUMMARIZE_BEAM if summarize else 1
+            beam = max(beam, n_best)
         if length_penalty is None:
-            length_penalty = c.length_penalty if c.length_penalty >= 0 else SUMMARIZE_LENGTH_PENALTY
+            length_penalty = c.length_penalty if c.length_penalty >= 0 else \
+                SUMMARIZE_LENGTH_PENALTY if summarize else 0.0
         if min_length is None:
             min_length = c.min_length
             if max_length and min_length >= max_length:
@@ -482,9 +491,22 @@ class Model:
             no_repeat_ngram = c.no_repeat_ngram
         if coverage_penalty is None:
             coverage_penalty = c.coverage_penalty if c.coverage_penalty >= 0 else 0.0
+        if keep_numbers is None:
+            keep_numbers = bool(c.keep_numbers)
+        return beam, length_penalty, min_length, no_repeat_ngram, coverage_penalty, keep_numbers
+
+    def summarize(self, lines, beam=None, n_best=1, length_penalty=None, max_length=0, min_length=None,
+                  no_repeat_ngram=None, coverage_penalty=None, keep_numbers=None, sampling=False, **kw):
+        """translate() with the defaults of `s2s summarize`: beam, length
+        penalty, min length, n-gram blocking, coverage penalty and keep
+        numbers from config.json "decoding" when given, else beam 4 and
+        length penalty 1 (an explicit argument always wins)."""
+        beam, length_penalty, min_length, no_repeat_ngram, coverage_penalty, keep_numbers = self._defaults(
+            True, sampling, n_best, max_length, beam, length_penalty, min_length, no_repeat_ngram, coverage_penalty,
+            keep_numbers)
         return self.translate(lines, beam=beam, n_best=n_best, length_penalty=length_penalty,
                               max_length=max_length, min_length=min_length, no_repeat_ngram=no_repeat_ngram,
-                              coverage_penalty=coverage_penalty, **kw)
+                              coverage_penalty=coverage_penalty, keep_numbers=keep_numbers, sampling=sampling, **kw)
 
     # ---- scoring ----
 
