@@ -242,11 +242,56 @@ static int fill_extended(const search_input *in, const char **pieces, const int 
 }
 
 /* Runs the search over the resolved inputs and spells extended ids. */
+/* 1 when no hypothesis of `res` finished. */
+static int none_finished(const s2s_result *res)
+{
+    for (int h = 0; h < res->n_hyps; h++)
+        if (res->hyps[h].finished) return 0;
+    return 1;
+}
+
+/* keep_numbers: each input that holds numbers and got no finished
+ * hypothesis is decoded again without them (its numbers dropped), and that
+ * result replaces the first. */
+static s2s_status redo_without_numbers(s2s_session *session, const resolved *r, int n, const s2s_decode_params *p,
+                                       s2s_result *results, s2s_error *err)
+{
+    int *which = malloc(sizeof(int) * (size_t)n), k = 0;
+    search_input *in = malloc(sizeof *in * (size_t)n);
+    s2s_result *again = calloc((size_t)n, sizeof *again);
+    s2s_status st = S2S_OK;
+    if (!which || !in || !again) {
+        st = s2s_fail(err, S2S_ERR_NOMEM, "out of memory for the batch");
+        goto done;
+    }
+    for (int i = 0; i < n; i++)
+        if (r->in[i].n_numbers > 0 && none_finished(&results[i])) {
+            which[k] = i;
+            in[k] = r->in[i];
+            in[k].numbers = NULL;
+            in[k].n_numbers = 0;
+            k++;
+        }
+    if (k == 0) goto done;
+    st = search_beam(session->model, &session->scratch, in, k, p, again, err);
+    for (int j = 0; st == S2S_OK && j < k; j++) {
+        s2s_result_free(&results[which[j]]);
+        results[which[j]] = again[j];
+        memset(&again[j], 0, sizeof again[j]);
+    }
+done:
+    free(which);
+    free(in);
+    free(again);
+    return st;
+}
+
 static s2s_status run_search(s2s_session *session, const resolved *r, int n, const s2s_decode_params *p,
                              s2s_result *results, s2s_error *err)
 {
     unsigned fp = fp_flush_subnormals_begin();
     s2s_status st = search_beam(session->model, &session->scratch, r->in, n, p, results, err);
+    if (st == S2S_OK && p->keep_numbers) st = redo_without_numbers(session, r, n, p, results, err);
     fp_flush_subnormals_end(fp);
     for (int i = 0; st == S2S_OK && i < n; i++)
         if (!fill_extended(&r->in[i], r->pieces[i], r->first_of[i], &results[i]))

@@ -1,7 +1,7 @@
 #!/bin/bash
 # cli-decoding: the decoding controls of the command on real text with the
 # default model: --no-repeat-ngram never repeats an n-gram, --keep-numbers
-# keeps every number in a finished output, --prefix is kept
+# keeps every number or falls back to the plain output, --prefix is kept
 # and scored like forced decoding, --prefix-column reads a prefix per line,
 # sampling depends only on (--seed, line number, sample) whatever --threads,
 # and bad values are usage errors naming the option.
@@ -24,26 +24,29 @@ for line in open(sys.argv[1]):
             sys.exit("line %d repeats a bigram: %r" % (o["id"], t))
 PY
 
-# --keep-numbers: every finished output holds each number of its line (a
-# word of digits only is one piece of this model), on prose full of them,
-# with greedy and beam search; and it changes at least one output
+# --keep-numbers: each output is finished and holds every number of its
+# line (a word of digits only is one piece of this model), or else is the
+# output without the option, on prose full of numbers, with greedy and beam
+# search; and the option changes at least one output
 for B in 1 3; do
+  expect_rc 0 "without keep-numbers, beam $B" "$S2S" translate -m "$M" --no-split-sentences --case off \
+    --beam "$B" --length-penalty 0 --no-keep-numbers --format jsonl -i "$PROSE"
+  cp "$TMP/out" "$TMP/plain$B.jsonl"
   expect_rc 0 "keep-numbers run, beam $B" "$S2S" translate -m "$M" --no-split-sentences --case off --beam "$B" \
     --length-penalty 0 --keep-numbers --format jsonl -i "$PROSE"
-  cp "$TMP/out" "$TMP/keep$B.jsonl"
-  check "beam $B: every finished output holds its line's numbers" "$PYTHON" - "$TMP/keep$B.jsonl" "$PROSE" <<'PY'
+  check "beam $B: each output holds its line's numbers and is finished, or is the plain output" \
+    "$PYTHON" - "$TMP/out" "$TMP/plain$B.jsonl" "$PROSE" <<'PY'
 import json, re, sys
-lines = open(sys.argv[2], encoding="utf-8").read().split("\n")
+plain = [json.loads(l)["hypotheses"][0] for l in open(sys.argv[2])]
+lines = open(sys.argv[3], encoding="utf-8").read().split("\n")
 for out in open(sys.argv[1]):
     o = json.loads(out)
     h = o["hypotheses"][0]
     numbers = re.findall(r"(?<![\w.,])[0-9]+(?![\w])", lines[o["id"]])
-    if h["finished"] and not all(n in h["tokens"] for n in numbers):
-        sys.exit("line %d: %r lacks one of %r" % (o["id"], h["tokens"], numbers))
+    if not (h["finished"] and all(n in h["tokens"] for n in numbers)) and h != plain[o["id"]]:
+        sys.exit("line %d: %r lacks one of %r and is not the plain output" % (o["id"], h["tokens"], numbers))
 PY
-  expect_rc 0 "the same without keep-numbers, beam $B" "$S2S" translate -m "$M" --no-split-sentences --case off \
-    --beam "$B" --length-penalty 0 --no-keep-numbers --format jsonl -i "$PROSE"
-  check "beam $B: keep-numbers changes some output" not cmp -s "$TMP/out" "$TMP/keep$B.jsonl"
+  check "beam $B: keep-numbers changes some output" not cmp -s "$TMP/out" "$TMP/plain$B.jsonl"
 done
 
 # --prefix: every output starts with the prefix's tokens and scores as forced decoding

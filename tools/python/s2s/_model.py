@@ -387,8 +387,9 @@ class Model:
         coverage_penalty  GNMT beta: rank finished hypotheses by score / lp + beta *
                           sum_j log(min(1, attention on j)) (default: config, else 0)
         keep_numbers      True: a hypothesis may not end while a number of its
-                          source (a piece of digits 0-9 only) is missing from it
-                          (default: config, else False)
+                          source (a piece of digits 0-9 only) is missing from it;
+                          a line none of whose hypotheses finishes so is decoded
+                          again without it (default: config, else False)
         A default from config is the model's config.json "decoding" value, as
         `s2s translate` uses it; an explicit argument always wins.
         prefix            target text forced first (kept and scored): one str

@@ -985,12 +985,23 @@ def greedy_full(model, src_ids, max_length=None, src_pieces=None, no_repeat_ngra
     decided by the lower-id rule and not counted). `src_pieces`: the source
     pieces of a copy model (section 9.4); `no_repeat_ngram` N and the target
     `prefix` (ids, forced first) of section 9.5; `keep_numbers`: eos is not
-    allowed while a number_ids token is missing from the hypothesis."""
+    allowed while a number_ids token is missing from the hypothesis, and
+    when that leaves the output unfinished, the source is decoded again
+    without keep_numbers."""
     sos, eos = _special_ids(model)
     prefix = list(prefix or [])
     if eos in prefix:
         raise ValueError("a target prefix may not hold eos")
     numbers = number_ids(model, src_ids, src_pieces) if keep_numbers else []
+    if numbers:
+        kept = _greedy(model, src_ids, max_length, src_pieces, no_repeat_ngram, prefix, numbers, sos, eos)
+        if kept["finished"]:
+            return kept
+        # no finished output holds them all: decoded again without them
+    return _greedy(model, src_ids, max_length, src_pieces, no_repeat_ngram, prefix, [], sos, eos)
+
+
+def _greedy(model, src_ids, max_length, src_pieces, no_repeat_ngram, prefix, numbers, sos, eos):
     with torch.inference_mode():
         sent = _Sentence(model, src_ids, src_pieces)
         steps = max_steps(model, len(src_ids), max_length)
@@ -1048,8 +1059,9 @@ def beam_search(model, src_ids, beam, n_best=1, max_length=None, length_penalty=
     open), with notes starting "order:".
     Section 9: `src_pieces` (copy models), `no_repeat_ngram` N (free steps
     only), `coverage_penalty_beta` (a finished hypothesis ranks by score / lp
-    + cp), `prefix` target ids forced first; `keep_numbers` as greedy_full.
-    A token of log-probability -inf is never a candidate."""
+    + cp), `prefix` target ids forced first; `keep_numbers` as greedy_full
+    (decoded again without it when no hypothesis finished). A token of
+    log-probability -inf is never a candidate."""
     sos, eos = _special_ids(model)
     k = int(beam)
     if k < 1 or n_best < 1 or n_best > k:
@@ -1060,6 +1072,20 @@ def beam_search(model, src_ids, beam, n_best=1, max_length=None, length_penalty=
     if eos in prefix:
         raise ValueError("a target prefix may not hold eos")
     numbers = number_ids(model, src_ids, src_pieces) if keep_numbers else []
+    if numbers:
+        kept = _beam(model, src_ids, k, n_best, max_length, alpha, beta, tie_eps, tie_report, src_pieces,
+                     no_repeat_ngram, prefix, numbers, sos, eos)
+        if any(h["finished"] for h in kept):
+            return kept
+        if tie_report is not None:
+            del tie_report[:]  # the search that counts is the one without numbers
+    return _beam(model, src_ids, k, n_best, max_length, alpha, beta, tie_eps, tie_report, src_pieces,
+                 no_repeat_ngram, prefix, [], sos, eos)
+
+
+def _beam(model, src_ids, k, n_best, max_length, alpha, beta, tie_eps, tie_report, src_pieces, no_repeat_ngram,
+          prefix, numbers, sos, eos):
+    """beam_search's search; `numbers`: the ids that must be present before eos."""
 
     def note(msg):
         if tie_report is not None:
