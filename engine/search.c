@@ -184,7 +184,7 @@ static void carve_beam(arena *a, const void *plan, void *bufs)
         const qmat *w = &pl->q->out;
         size_t V = (size_t)w->out, V_pad = (size_t)q8_rows_padded(w->out), lists = 0;
         for (int i = 0; i < pl->n; i++) lists += (size_t)shortlist_bound(pl->sl, pl->in[i].ids, pl->in[i].n,
-                                                                         pl->in[i].n_prefix + 2);
+                                                                         pl->in[i].n_prefix + pl->in[i].n_numbers + 2);
         b->sl_mark = arena_take(a, V);
         b->sl_lists = arena_take(a, sizeof(int) * lists);
         b->sub.ids = arena_take(a, sizeof(int) * V);
@@ -199,7 +199,8 @@ static void carve_beam(arena *a, const void *plan, void *bufs)
 }
 
 /* The fast mode's shortlist of each input, in this order: the frequent ids,
- * eos and unk, the candidates of its source ids and its prefix ids; each
+ * eos and unk, the candidates of its source ids, its prefix ids and (keep
+ * numbers) the target ids of its numbers; each
  * group's memory points at its own list. Their union's rows of the int8
  * output projection are gathered into b->sub. */
 static void select_shortlist(const s2s_model *m, const shortlist *sl, const model_q8 *q, const search_input *in, int n,
@@ -216,6 +217,7 @@ static void select_shortlist(const s2s_model *m, const shortlist *sl, const mode
         shortlist_add_targets(special, 2, V, b->sl_mark, list, &K);
         shortlist_add_source(sl, in[i].ids, in[i].n, b->sl_mark, list, &K);
         shortlist_add_targets(in[i].prefix, in[i].n_prefix, V, b->sl_mark, list, &K);
+        shortlist_add_targets(in[i].numbers, in[i].n_numbers, V, b->sl_mark, list, &K);
         for (int j = 0; j < K; j++) { /* clear the marks for the next input; add to the union */
             b->sl_mark[list[j]] = 0;
             if (pos[list[j]] < 0) {

@@ -105,6 +105,8 @@ static s2s_status check_params(const s2s_model *m, const s2s_decode_params *p, s
         return s2s_fail(err, S2S_ERR_INVALID_ARG, "compute mode %d is neither F32 (0) nor INT8 (1)", (int)p->compute);
     if (p->shortlist != 0 && p->shortlist != 1)
         return s2s_fail(err, S2S_ERR_INVALID_ARG, "shortlist %d is neither 0 nor 1", p->shortlist);
+    if (p->keep_numbers != 0 && p->keep_numbers != 1)
+        return s2s_fail(err, S2S_ERR_INVALID_ARG, "keep_numbers %d is neither 0 nor 1", p->keep_numbers);
     if (p->coverage_penalty > 0.0f && m->cfg.window)
         return s2s_fail(err, S2S_ERR_INVALID_ARG,
                         "a coverage penalty needs global attention: local attention leaves positions at 0");
@@ -191,16 +193,17 @@ static int is_number_piece(const char *piece)
     return 1;
 }
 
-/* keep_numbers: fills in->numbers with the distinct target ids (extended ids
- * of a copy model) of the input's number pieces, spelled from `pieces` or,
- * when NULL, from the source vocabulary. */
+/* keep_numbers: fills in->numbers with the distinct target ids of the
+ * input's number pieces: in a copy model the extended ids of its `pieces`
+ * (as tokenized), in another model the target ids of its source tokens (an
+ * unk source token is no number), so that every entry point agrees. */
 static void resolve_numbers(const s2s_model *m, search_input *in, const char **pieces, int **cursor)
 {
     const s2s_vocab *src = m->vocab[S2S_SOURCE], *tgt = m->vocab[S2S_TARGET];
     int *numbers = *cursor, k = 0;
     *cursor += in->n;
     for (int j = 0; j < in->n; j++) {
-        const char *piece = pieces ? pieces[j] : vocab_token(src, in->ids[j]);
+        const char *piece = in->copy_ids ? pieces[j] : vocab_token(src, in->ids[j]);
         if (!is_number_piece(piece)) continue;
         int id = in->copy_ids ? in->copy_ids[j] : vocab_id(tgt, piece, strlen(piece));
         int seen = id < 0;
@@ -291,7 +294,7 @@ static s2s_status run_search(s2s_session *session, const resolved *r, int n, con
 {
     unsigned fp = fp_flush_subnormals_begin();
     s2s_status st = search_beam(session->model, &session->scratch, r->in, n, p, results, err);
-    if (st == S2S_OK && p->keep_numbers) st = redo_without_numbers(session, r, n, p, results, err);
+    if (st == S2S_OK && p->keep_numbers && !p->sampling) st = redo_without_numbers(session, r, n, p, results, err);
     fp_flush_subnormals_end(fp);
     for (int i = 0; st == S2S_OK && i < n; i++)
         if (!fill_extended(&r->in[i], r->pieces[i], r->first_of[i], &results[i]))
@@ -340,7 +343,7 @@ s2s_status s2s_translate_batch(s2s_session *session, const int *const *srcs, con
             r.pieces[i] = spelled;
             resolve_copy(m, in, spelled, &cursor, &r.first_of[i]);
         }
-        if (p.keep_numbers) resolve_numbers(m, in, m->cfg.copy ? spelled : NULL, &cursor);
+        if (p.keep_numbers && !p.sampling) resolve_numbers(m, in, m->cfg.copy ? spelled : NULL, &cursor);
         if (m->cfg.copy) spelled += in->n;
     }
     st = run_search(session, &r, n, &p, results, err);
@@ -401,7 +404,7 @@ s2s_status s2s_translate_inputs(s2s_session *session, const s2s_input *inputs, i
         in->stream = inputs[i].stream;
         r.pieces[i] = (const char **)src->pieces;
         resolve_copy(m, in, r.pieces[i], &cursor, &r.first_of[i]);
-        if (p.keep_numbers) resolve_numbers(m, in, r.pieces[i], &cursor);
+        if (p.keep_numbers && !p.sampling) resolve_numbers(m, in, r.pieces[i], &cursor);
         if (prefix && prefix->n > 0) {
             int *ids = cursor;
             cursor += prefix->n;

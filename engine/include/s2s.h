@@ -311,8 +311,9 @@ typedef struct s2s_decode_params {
                                tokens: a source piece made only of the digits 0-9
                                whose target id (its extended id in a copy model)
                                exists. An input for which no hypothesis finishes
-                               that way is decoded again without it. 0 = off
-                               (section 6 exactly). Default 0. */
+                               that way is decoded again without it. Sampling
+                               ignores it. 0 = off (section 6 exactly).
+                               Default 0. */
 } s2s_decode_params;
 
 S2S_API s2s_decode_params s2s_decode_default_params(void);

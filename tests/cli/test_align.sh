@@ -113,6 +113,14 @@ check "hostile HTML parses" bash -c "xmllint --html --noout '$TMP/e.html' 2>&1 |
 # U+FFED is shown as a middle dot with a note, in the terminal, SVG and HTML
 FE=$S2S_ROOT/models/fra-eng
 if [ -f "$FE/config.json" ]; then
+  # align runs the search translate runs, the model's config defaults included
+  flight="Le vol 714 part de Paris à 8 heures."
+  "$S2S" translate -m "$FE" --no-split-sentences "$flight" >"$TMP/flight.txt"
+  expect_rc 0 "align with the model's decoding defaults" "$S2S" align -m "$FE" --color never "$flight"
+  check "align shows the output translate writes" has "$TMP/out" "→ $(cat "$TMP/flight.txt")  (score"
+  "$S2S" translate -m "$FE" --no-split-sentences --beam 1 --length-penalty 0 --no-keep-numbers "$flight" \
+    >"$TMP/flight1.txt"
+  check "and that output is not greedy's" not cmp -s "$TMP/flight.txt" "$TMP/flight1.txt"
   long="Le président de la République est arrivé mardi à Marseille pour inaugurer le nouveau terminal du port, accompagné de plusieurs ministres et du maire de la ville."
   "$S2S" translate -m "$FE" --no-split-sentences --format jsonl "$long" >"$TMP/long.jsonl"
   "$S2S" tokenize -m "$FE" --show pieces "$long" >"$TMP/long.pieces" # the column labels

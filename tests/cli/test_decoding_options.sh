@@ -82,6 +82,12 @@ expect_rc 0 "sample, 2 threads" "$S2S" translate -m "$M" --sample --num-samples 
 check "seed 11: --threads 1 and 2 give the same samples" cmp -s "$TMP/s1" "$TMP/out"
 expect_rc 0 "sample, seed 12" "$S2S" translate -m "$M" --sample --num-samples 2 --top-k 20 --seed 12 -i "$TMP/in.txt"
 check "seeds 11 and 12 differ" not cmp -s "$TMP/s1" "$TMP/out"
+expect_rc 0 "sample with --keep-numbers" "$S2S" translate -m "$M" --sample --num-samples 2 --top-k 20 --seed 11 \
+  --keep-numbers -i "$TMP/in.txt"
+cp "$TMP/out" "$TMP/s1k"
+expect_rc 0 "sample with --no-keep-numbers" "$S2S" translate -m "$M" --sample --num-samples 2 --top-k 20 --seed 11 \
+  --no-keep-numbers -i "$TMP/in.txt"
+check "sampling ignores keep-numbers" cmp -s "$TMP/s1k" "$TMP/out"
 
 # bad values and combinations
 expect_rc 2 "--sample with --beam 4" "$S2S" translate -m "$M" --sample --beam 4 "Bonjour."

@@ -124,6 +124,7 @@ def test_options(name):
              dict(coverage_penalty=0.3, beam=4, length_penalty=1.0)),
             (["--prefix", prefixes[0], "--beam", "2"], dict(prefix=prefixes[0], beam=2)),
             (["--keep-numbers", "--beam", "3"], dict(keep_numbers=True, beam=3)),
+            (["--no-keep-numbers", "--beam", "3"], dict(keep_numbers=False, beam=3)),
             (["--compute", "int8", "--beam", "2"], dict(compute="int8", beam=2)),
             (["--sample", "--seed", "7", "--num-samples", "3", "--temperature", "0.8", "--top-k", "20",
               "--top-p", "0.9"], dict(sampling=True, seed=7, num_samples=3, temperature=0.8, top_k=20, top_p=0.9)),

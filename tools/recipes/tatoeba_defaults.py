@@ -37,8 +37,8 @@ def read_pairs(path, s, t):
 
 def options(beam, lp, keep):
     """The command-line options of one setting, whatever the config says."""
-    return ["--beam", str(beam), "--length-penalty", "%g" % lp,
-            "--keep-numbers" if keep else "--no-keep-numbers"]
+    return ["--beam", str(beam), "--length-penalty", "%g" % lp, "--min-length", "0", "--no-repeat-ngram", "0",
+            "--coverage-penalty", "0", "--keep-numbers" if keep else "--no-keep-numbers"]
 
 
 def translate(s2s, model, sources, opts):
@@ -47,7 +47,10 @@ def translate(s2s, model, sources, opts):
                        stderr=subprocess.PIPE)
     if r.returncode != 0:
         raise SystemExit("tatoeba_defaults: %s failed: %s" % (" ".join(cmd), r.stderr.decode("utf-8", "replace")))
-    return r.stdout.decode("utf-8").split("\n")[:len(sources)]
+    out = r.stdout.decode("utf-8").split("\n")[:len(sources)]
+    if len(out) != len(sources):
+        raise SystemExit("tatoeba_defaults: %d output lines for %d inputs" % (len(out), len(sources)))
+    return out
 
 
 def pick(rows):

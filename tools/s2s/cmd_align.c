@@ -144,6 +144,7 @@ int cmd_align(int argc, char **argv)
     if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
     s2s_model *m = cli_load_model(&o);
     if (!m) return CLI_EXIT_USAGE;
+    cli_model_defaults(&o, m, 0); /* the search `s2s translate` would run */
     char *text = read_text(&o);
     align_run a = {0};
     heatmap h = {0};

@@ -359,11 +359,10 @@ class Model:
     # ---- translation ----
 
     def translate(self, lines, beam=None, n_best=1, length_penalty=None, max_length=0, min_length=None,
-                  no_repeat_ngram=None, coverage_penalty=None, keep_numbers=None, prefix=None, sampling=False,
-                  num_samples=1,
+                  no_repeat_ngram=None, coverage_penalty=None, prefix=None, sampling=False, num_samples=1,
                   temperature=1.0, top_k=0, top_p=1.0, seed=0, stream_offset=0, compute="f32",
                   shortlist=True, return_attention=False, replace_unk=False, lenient=False, threads=1,
-                  batch_size=DEFAULT_BATCH_SIZE, errors="raise", abort=None, **params):
+                  batch_size=DEFAULT_BATCH_SIZE, errors="raise", abort=None, keep_numbers=None, **params):
         """Translates each line of `lines` (a list of str or UTF-8 bytes).
 
         Returns one Translation per line, in order: the list of its
@@ -389,7 +388,8 @@ class Model:
         keep_numbers      True: a hypothesis may not end while a number of its
                           source (a piece of digits 0-9 only) is missing from it;
                           a line none of whose hypotheses finishes so is decoded
-                          again without it (default: config, else False)
+                          again without it; sampling ignores it (default: config,
+                          else False)
         A default from config is the model's config.json "decoding" value, as
         `s2s translate` uses it; an explicit argument always wins.
         prefix            target text forced first (kept and scored): one str

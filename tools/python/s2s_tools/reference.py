@@ -919,13 +919,16 @@ def number_ids(model, src_ids, src_pieces=None):
     """keep_numbers (an s2s decoding option): the distinct target ids that
     a hypothesis must hold before it may end: those of the source pieces made
     only of the digits 0-9 (their extended ids in a copy model; in another
-    model their target-vocabulary ids, when the target vocabulary has them).
-    Without `src_pieces`, each source id stands for its source token."""
-    if src_pieces is None:
+    model the target-vocabulary ids of their source tokens, when the target
+    vocabulary has them: there each source id stands for its source token,
+    so an unk source token is no number). Without `src_pieces`, each source
+    id stands for its source token in a copy model too."""
+    copy = model.features["copy"]
+    if src_pieces is None or not copy:
         if model.src_tokens is None:
             raise ValueError("number_ids needs the source pieces or set_special_ids(..., src_vocab)")
         src_pieces = [model.src_tokens[i] for i in src_ids]
-    m = copy_map(model, src_ids, src_pieces)[0] if model.features["copy"] else None
+    m = copy_map(model, src_ids, src_pieces)[0] if copy else None
     out = []
     for j, piece in enumerate(src_pieces):
         if not re.fullmatch(r"[0-9]+", piece):
@@ -997,7 +1000,11 @@ def greedy_full(model, src_ids, max_length=None, src_pieces=None, no_repeat_ngra
         kept = _greedy(model, src_ids, max_length, src_pieces, no_repeat_ngram, prefix, numbers, sos, eos)
         if kept["finished"]:
             return kept
-        # no finished output holds them all: decoded again without them
+        # no finished output holds them all: decoded again without them (a
+        # near tie in either run may decide the output)
+        g = _greedy(model, src_ids, max_length, src_pieces, no_repeat_ngram, prefix, [], sos, eos)
+        g["min_margin"] = min(g["min_margin"], kept["min_margin"])
+        return g
     return _greedy(model, src_ids, max_length, src_pieces, no_repeat_ngram, prefix, [], sos, eos)
 
 
@@ -1077,8 +1084,8 @@ def beam_search(model, src_ids, beam, n_best=1, max_length=None, length_penalty=
                      no_repeat_ngram, prefix, numbers, sos, eos)
         if any(h["finished"] for h in kept):
             return kept
-        if tie_report is not None:
-            del tie_report[:]  # the search that counts is the one without numbers
+        # decoded again without them; the notes of both searches stay (a near
+        # tie in either may decide the output)
     return _beam(model, src_ids, k, n_best, max_length, alpha, beta, tie_eps, tie_report, src_pieces,
                  no_repeat_ngram, prefix, [], sos, eos)
 
