@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """s2s.dask on a LocalCluster of 2 worker processes (1 thread each):
 
-  - 20,000 French lines (spread over Tatoeba's eng-fra.txt) translated by
+  - 10,000 French lines (spread over Tatoeba's eng-fra.txt) translated by
     translate_bag with models/fra-eng give exactly the command's text
     output with --scores, line for line, and each worker loaded the model
     once (not once per task: there are 40 tasks);
@@ -14,7 +14,7 @@
     `s2s translate --format jsonl --beam 3 --length-penalty 0.5`, and a
     missing value in the column gives an error in its place.
 
-S2S_DASK_LINES sets the number of lines (default 20000).
+S2S_DASK_LINES sets the number of lines (default 10000).
 """
 import logging
 import os
@@ -23,7 +23,7 @@ import time
 
 from pkg_common import MODELS, SHARED, Skip, finish, report, run_command, spread, tatoeba_pairs
 
-N_LINES = int(os.environ.get("S2S_DASK_LINES", "20000"))
+N_LINES = int(os.environ.get("S2S_DASK_LINES", "10000"))
 N_PARTS = 40
 FRA_ENG = os.path.join(MODELS, "fra-eng")
 state = {}
