@@ -244,7 +244,6 @@ static int fill_extended(const search_input *in, const char **pieces, const int 
     return 1;
 }
 
-/* Runs the search over the resolved inputs and spells extended ids. */
 /* 1 when no hypothesis of `res` finished. */
 static int none_finished(const s2s_result *res)
 {
@@ -289,6 +288,8 @@ done:
     return st;
 }
 
+/* Runs the search over the resolved inputs (keep_numbers: again without the
+ * numbers where none finished) and spells extended ids. */
 static s2s_status run_search(s2s_session *session, const resolved *r, int n, const s2s_decode_params *p,
                              s2s_result *results, s2s_error *err)
 {

@@ -90,11 +90,11 @@ typedef struct command_def {
     "                        'ID ||| text ||| score= SCORE ||| RANKING_SCORE')\n"
 
 #define DECODE_HELP \
-    "  --beam K              beam width (1 = greedy; default: the model's config, else\n" \
-    "                        1, summarize: 4)\n" \
+    "  --beam K              beam width, 1 = greedy (default: the model's config,\n" \
+    "                        else 1; summarize: 4)\n" \
     "  --length-penalty A    GNMT length penalty alpha (default: the model's config,\n" \
-    "                        else 0, summarize: 1)\n" \
-    "  --min-length N        no eos before N tokens (default: the model's config, else 0)\n" \
+    "                        else 0; summarize: 1)\n" \
+    "  --min-length N        no eos before N tokens (default: the config's, else 0)\n" \
     "  --keep-numbers        no eos while a number of the source is missing from the\n" \
     "                        output (default: the model's config, else off)\n" \
     "  --no-keep-numbers     turn that off\n" \
@@ -167,9 +167,10 @@ static const command_def COMMANDS[] = {
          G_LENIENT | G_SPLIT,
      "usage: s2s summarize -m MODEL_DIR [OPTIONS] [TEXT...]\n"
      "Like translate, with the defaults a summarization model wants: beam size,\n"
-     "length penalty, min/max length, n-gram blocking and coverage penalty from\n"
-     "config.json \"decoding\" (beam_size, length_penalty, min_length, max_length,\n"
-     "no_repeat_ngram, coverage_penalty), else beam 4 and length penalty 1.\n\n"
+     "length penalty, min/max length, n-gram blocking, coverage penalty and keep\n"
+     "numbers from config.json \"decoding\" (beam_size, length_penalty, min_length,\n"
+     "max_length, no_repeat_ngram, coverage_penalty, keep_numbers) as translate,\n"
+     "but else beam 4 and length penalty 1, and each line read whole.\n\n"
      "  -m, --model DIR       model directory\n"
      "  --allow-nonfinite     load weights that hold NaN or infinities (debugging only)\n"
      IO_HELP DECODE_HELP NBEST_HELP GENERATE_HELP
