@@ -6,17 +6,17 @@
     (each <= 16 MB, all <= 50 MB);
   - every model loads in the PyTorch reference (s2s_tools.reference);
   - when $S2S is an executable, `$S2S translate -m models/X --format jsonl`
-    (greedy, whatever the model's decoding defaults) gives, on 50 held-out inputs per model, the same source tokens as
-    s2s_tools.tokenizer and exactly the same greedy output tokens as the
-    reference's greedy (inputs whose greedy path has a near tie, a log-prob
-    margin under 1e-4 at some step, are reported and not compared);
-    $S2S_MODEL_INPUTS sets another number of inputs;
+    (greedy, whatever the model's decoding defaults) gives, on 50 held-out
+    inputs per model, the same source tokens as s2s_tools.tokenizer and
+    exactly the same greedy output tokens as the reference's greedy (inputs
+    whose greedy path has a near tie, a log-prob margin under 1e-4 at some
+    step, are reported and not compared); $S2S_MODEL_INPUTS sets another
+    number of inputs;
   - on the translation models (test lines that hold numbers) and on dates
     (a model without copy), `--keep-numbers` (greedy and beam 3) against
-    the reference's keep_numbers: the same
-    tokens; each output is finished and holds each number piece of its
-    source, or is the output without the option; and the option changes at
-    least one output.
+    the reference's keep_numbers: the same tokens; each output is finished
+    and holds each number piece of its source, or is the output without the
+    option; and the option changes at least one output.
 
 Held-out inputs: models/dates from s2s_tools.dates (its test split and hard cases);
 the Tatoeba models from ../shared/data/tatoeba-eng-fra/test.tsv (the

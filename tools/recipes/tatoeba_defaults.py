@@ -11,9 +11,8 @@ setting of the grid below translates both, as the command does by default
 (sentence by sentence, ALL CAPS and Title Case handled). The setting with the
 best BLEU on VALID.tsv wins; among those within 0.2 BLEU of it, the one that
 copies the most numbers of NUMBERS.tsv (then the higher BLEU, then the
-earlier in the grid). The
-test set is never read. The grid's scores go to WORK/defaults.json; prints
-them and the choice.
+earlier in the grid). The test set is never read. The grid's scores go to
+WORK/defaults.json; prints them and the choice.
 """
 import argparse
 import json

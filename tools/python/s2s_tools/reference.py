@@ -97,8 +97,8 @@ tokenizer config names).
 import json
 import math
 import os
-import struct
 import re
+import struct
 
 import numpy as np
 import torch
