@@ -1,9 +1,10 @@
 /*
  * test_decoding.c - the decoding options of docs/model-format.md section 9.5
  * on the committed fixture models: n-gram blocking, the coverage penalty,
- * target prefixes and sampling. Expected values come from the formulas of
- * the model format applied to what the engine returns for other calls
- * (forced scores, attention rows), never from the option's own output.
+ * target prefixes and sampling; and s2s's keep_numbers on the shipped dates
+ * model. Expected values come from the formulas of the model format applied
+ * to what the engine returns for other calls (forced scores, attention rows,
+ * the output without the option), never from the option's own output.
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -325,6 +326,87 @@ Test(decoding, bad_option_values_are_refused)
     p.coverage_penalty = -0.5f;
     cr_assert_eq(s2s_translate_ids(s, src, n, &p, &r, &err), S2S_ERR_INVALID_ARG);
     cr_assert(strstr(err.message, "coverage"), "%s", err.message);
+    s2s_session_free(s);
+    s2s_model_free(m);
+}
+
+/* ---- keep_numbers (an s2s option) on the shipped dates model ------------- */
+
+/* Loads models/NAME under $S2S_ROOT (default "."). */
+static s2s_model *load_shipped(const char *name)
+{
+    const char *root = getenv("S2S_ROOT");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/models/%s", root ? root : ".", name);
+    s2s_error err = {0};
+    s2s_model *m = s2s_model_load(path, &err);
+    cr_assert_not_null(m, "loading %s: %s", path, err.message);
+    return m;
+}
+
+/* 1 when every digit character of `text` is (as a target id) among the
+ * tokens of h: the dates model reads and writes one character per token. */
+static int holds_every_digit(const s2s_model *m, const char *text, const s2s_hypothesis *h)
+{
+    for (const char *c = text; *c; c++) {
+        if (*c < '0' || *c > '9') continue;
+        int id = s2s_model_token_id(m, S2S_TARGET, c, 1), found = 0;
+        for (int i = 0; i < h->n_tokens && !found; i++) found = h->tokens[i] == id;
+        if (!found) return 0;
+    }
+    return 1;
+}
+
+Test(decoding, keep_numbers_keeps_every_number_or_changes_nothing)
+{
+    s2s_model *m = load_shipped("dates");
+    s2s_session *s = s2s_session_new(m, NULL);
+    /* a date cannot hold all of "5 6 7 8": greedy drops one, keep_numbers
+     * must place it; the others are ordinary dates */
+    const char *texts[] = {"5 6 7 8", "le 2 et le 3 mai 2001", "12 mars 2021", "3/4/21"};
+    int changed = 0;
+    for (int beam = 1; beam <= 3; beam += 2) {
+        for (size_t k = 0; k < sizeof texts / sizeof texts[0]; k++) {
+            s2s_token_seq src = {0};
+            s2s_error err = {0};
+            cr_assert_eq(s2s_tokenize(m, S2S_SOURCE, texts[k], strlen(texts[k]), NULL, &src, &err), S2S_OK, "%s",
+                         err.message);
+            s2s_decode_params p = s2s_decode_default_params();
+            p.beam_size = beam;
+            s2s_result plain, kept;
+            cr_assert_eq(s2s_translate_ids(s, src.ids, src.n, &p, &plain, &err), S2S_OK, "%s", err.message);
+            p.keep_numbers = 1;
+            cr_assert_eq(s2s_translate_ids(s, src.ids, src.n, &p, &kept, &err), S2S_OK, "%s", err.message);
+            const s2s_hypothesis *h = &kept.hyps[0];
+            cr_assert((h->finished && holds_every_digit(m, texts[k], h)) || same_tokens(h, &plain.hyps[0]),
+                      "beam %d, '%s': neither finished with every digit nor the plain output", beam, texts[k]);
+            changed += !same_tokens(h, &plain.hyps[0]);
+            if (k == 0) cr_assert(!same_tokens(h, &plain.hyps[0]), "beam %d: '%s' unchanged", beam, texts[k]);
+            s2s_result_free(&plain);
+            s2s_result_free(&kept);
+            s2s_token_seq_free(&src);
+        }
+    }
+    cr_assert(changed >= 2);
+    /* sampling ignores it; a value other than 0 or 1 is refused */
+    s2s_token_seq src = {0};
+    s2s_error err = {0};
+    cr_assert_eq(s2s_tokenize(m, S2S_SOURCE, texts[0], strlen(texts[0]), NULL, &src, &err), S2S_OK);
+    s2s_decode_params p = s2s_decode_default_params();
+    p.sampling = 1;
+    p.seed = 5;
+    s2s_result a, b;
+    cr_assert_eq(s2s_translate_ids(s, src.ids, src.n, &p, &a, &err), S2S_OK, "%s", err.message);
+    p.keep_numbers = 1;
+    cr_assert_eq(s2s_translate_ids(s, src.ids, src.n, &p, &b, &err), S2S_OK, "%s", err.message);
+    cr_assert(same_tokens(&a.hyps[0], &b.hyps[0]), "sampling changed with keep_numbers");
+    s2s_result_free(&a);
+    s2s_result_free(&b);
+    p = s2s_decode_default_params();
+    p.keep_numbers = 2;
+    cr_assert_eq(s2s_translate_ids(s, src.ids, src.n, &p, &a, &err), S2S_ERR_INVALID_ARG);
+    cr_assert(strstr(err.message, "keep_numbers"), "%s", err.message);
+    s2s_token_seq_free(&src);
     s2s_session_free(s);
     s2s_model_free(m);
 }
