@@ -209,7 +209,7 @@ def test_keep_numbers(name, torch_ok, s2s):
         mdir = os.path.join(MODELS, name)
         translation = name in ("fra-eng", "eng-fra")
         # dates: held-out dates, and runs of numbers a date cannot all hold
-        inputs = number_lines(name, max(N_INPUTS // 2, 8)) if translation else \
+        inputs = number_lines(name, 25) if translation else \
             heldout_inputs(name)[:10] + ["5 6 7 8", "le 2 et le 3 mai 2001"]
         if isinstance(inputs, str):
             raise H.Skip("keep_numbers of models/%s not compared: %s" % (name, inputs))
