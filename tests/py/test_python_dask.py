@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """s2s.dask on a LocalCluster of 2 worker processes (1 thread each):
 
-  - 10,000 French lines (spread over Tatoeba's eng-fra.txt) translated by
-    translate_bag with models/fra-eng give exactly the command's text
-    output with --scores, line for line, and each worker loaded the model
+  - 20,000 French lines (spread over Tatoeba's eng-fra.txt) translated by
+    translate_bag with models/fra-eng, greedy, give exactly the command's
+    text output with --scores, line for line, and each worker loaded the model
     once (not once per task: there are 40 tasks);
   - the same job with one worker process killed (SIGKILL) once a quarter of
     the tasks are done still gives the complete, identical output (Dask
@@ -14,7 +14,7 @@
     `s2s translate --format jsonl --beam 3 --length-penalty 0.5`, and a
     missing value in the column gives an error in its place.
 
-S2S_DASK_LINES sets the number of lines (default 10000).
+S2S_DASK_LINES sets the number of lines (default 20000).
 """
 import logging
 import os
@@ -23,7 +23,9 @@ import time
 
 from pkg_common import MODELS, SHARED, Skip, finish, report, run_command, spread, tatoeba_pairs
 
-N_LINES = int(os.environ.get("S2S_DASK_LINES", "10000"))
+N_LINES = int(os.environ.get("S2S_DASK_LINES", "20000"))
+# the main job decodes greedily, whatever the model's defaults (the options test below passes others)
+GREEDY = ["--beam", "1", "--length-penalty", "0", "--no-keep-numbers"]
 N_PARTS = 40
 FRA_ENG = os.path.join(MODELS, "fra-eng")
 state = {}
@@ -56,7 +58,7 @@ def setup():
         raise Skip("models/fra-eng is missing")
     lines = corpus(N_LINES)
     t0 = time.time()
-    want = run_command(["translate", "-m", FRA_ENG, "--scores", "--threads", "2"], lines).splitlines()
+    want = run_command(["translate", "-m", FRA_ENG, "--scores", "--threads", "2"] + GREEDY, lines).splitlines()
     print("     reference: the command on %d lines, 2 threads: %.1f s" % (len(lines), time.time() - t0))
     assert len(want) == len(lines)
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
@@ -69,7 +71,7 @@ def bag_job():
     import dask.bag as db
     import s2s.dask
     bag = db.from_sequence(state["lines"], npartitions=N_PARTS)
-    return s2s.dask.translate_bag(bag, FRA_ENG, scores=True)
+    return s2s.dask.translate_bag(bag, FRA_ENG, scores=True, beam=1, length_penalty=0.0, keep_numbers=False)
 
 
 def check_same(got, what):
