@@ -16,7 +16,7 @@ check_prose() { # MODEL TEXT COUNTS
   local model=$1 text=$2 counts=$3 name
   name=$(basename "$model")
   need_fixture "$model"
-  expect_rc 0 "$name: translate the prose" "$S2S" translate -m "$model" -i "$text"
+  expect_rc 0 "$name: translate the prose" "$S2S" translate -m "$model" "${SEARCH[@]}" -i "$text"
   cp "$TMP/out" "$TMP/$name.txt"
   check "$name: one output line per input line, blank for blank, text for text" "$PYTHON" - "$text" "$TMP/$name.txt" <<'PY'
 import sys
@@ -26,7 +26,7 @@ assert len(out) == len(src), (len(out), len(src))
 for i, (s, o) in enumerate(zip(src, out)):
     assert (s.strip() == "") == (o.strip() == ""), (i + 1, s, o)
 PY
-  expect_rc 0 "$name: jsonl" "$S2S" translate -m "$model" -i "$text" --format jsonl --threads 2
+  expect_rc 0 "$name: jsonl" "$S2S" translate -m "$model" "${SEARCH[@]}" -i "$text" --format jsonl --threads 2
   cp "$TMP/out" "$TMP/$name.jsonl"
   check "$name: sentences as counted by hand, each translated, joined; ALL CAPS kept" \
     "$PYTHON" - "$text" "$counts" "$TMP/$name.jsonl" "$TMP/$name.txt" <<'PY'
@@ -56,9 +56,9 @@ for i, (s, n, o) in enumerate(zip(src, want, objs)):
     if letters and all(c.isupper() for c in letters):
         assert h["text"] == h["text"].upper(), (i + 1, h["text"])
 PY
-  "$S2S" translate -m "$model" -i "$text" --format jsonl --threads 1 >"$TMP/$name.t1.jsonl"
+  "$S2S" translate -m "$model" "${SEARCH[@]}" -i "$text" --format jsonl --threads 1 >"$TMP/$name.t1.jsonl"
   check "$name: --threads 1 == --threads 2" cmp -s "$TMP/$name.t1.jsonl" "$TMP/$name.jsonl"
-  expect_rc 0 "$name: --no-split-sentences" "$S2S" translate -m "$model" -i "$text" --no-split-sentences
+  expect_rc 0 "$name: --no-split-sentences" "$S2S" translate -m "$model" "${SEARCH[@]}" -i "$text" --no-split-sentences
   check "$name: --no-split-sentences keeps the line count" test "$(lines "$TMP/out")" = "$(lines "$text")"
   expect_rc 0 "$name: info" "$S2S" info -m "$model" --format json
   cp "$TMP/out" "$TMP/$name.info.json"

@@ -15,24 +15,24 @@ printf '%s\n' "Il pleut. Je reste à la maison. M. Dupont arrive à 12.30 !" "" 
   "« Tu viens ? » Non. Il part." "Une seule phrase sans point" >"$TMP/para.txt"
 printf '%s\n' "Il pleut." "Je reste à la maison." "M. Dupont arrive à 12.30 !" \
   "« Tu viens ? »" "Non." "Il part." "Une seule phrase sans point" >"$TMP/sents.txt"
-expect_rc 0 "split (default)" "$S2S" translate -m "$FE" -i "$TMP/para.txt"
+expect_rc 0 "split (default)" "$S2S" translate -m "$FE" "${SEARCH[@]}" -i "$TMP/para.txt"
 cp "$TMP/out" "$TMP/para.out"
-expect_rc 0 "sentences alone" "$S2S" translate -m "$FE" --no-split-sentences -i "$TMP/sents.txt"
+expect_rc 0 "sentences alone" "$S2S" translate -m "$FE" "${SEARCH[@]}" --no-split-sentences -i "$TMP/sents.txt"
 cp "$TMP/out" "$TMP/sents.out"
 check "split line = its sentences translated alone, joined by spaces" "$PYTHON" -c "
 s = open('$TMP/sents.out').read().split('\n')[:-1]
 got = open('$TMP/para.out').read().split('\n')[:-1]
 want = [' '.join(s[0:3]), '', ' '.join(s[3:6]), s[6]]
 assert got == want, (got, want)"
-expect_rc 0 "--no-split-sentences" "$S2S" translate -m "$FE" --no-split-sentences -i "$TMP/para.txt"
+expect_rc 0 "--no-split-sentences" "$S2S" translate -m "$FE" "${SEARCH[@]}" --no-split-sentences -i "$TMP/para.txt"
 check "--no-split-sentences: 4 lines, the paragraph decoded whole" "$PYTHON" -c "
 got = open('$TMP/out').read().split('\n')[:-1]
 assert len(got) == 4 and got[0] != open('$TMP/para.out').read().split('\n')[0], got"
 
 # 2. jsonl of a split line: top-level fields joined from the sentences
-expect_rc 0 "split jsonl" "$S2S" translate -m "$FE" -i "$TMP/para.txt" --format jsonl --alignment hard
+expect_rc 0 "split jsonl" "$S2S" translate -m "$FE" "${SEARCH[@]}" -i "$TMP/para.txt" --format jsonl --alignment hard
 cp "$TMP/out" "$TMP/para.jsonl"
-expect_rc 0 "sentences jsonl" "$S2S" translate -m "$FE" -i "$TMP/sents.txt" --format jsonl --alignment hard
+expect_rc 0 "sentences jsonl" "$S2S" translate -m "$FE" "${SEARCH[@]}" -i "$TMP/sents.txt" --format jsonl --alignment hard
 cp "$TMP/out" "$TMP/sents.jsonl"
 check "split jsonl: sentences, joined tokens, scores, block attention, alignment" "$PYTHON" - "$TMP/para.jsonl" "$TMP/sents.jsonl" <<'PY'
 import json, sys
@@ -77,7 +77,7 @@ for o, parts in ((line[0], alone[0:3]), (line[2], alone[3:6])):
         t0 += len(x['tokens'])
     assert h['alignment'].split() == want, (h['alignment'], want)
 PY
-expect_rc 0 "split text --alignment hard" "$S2S" translate -m "$FE" -i "$TMP/para.txt" --alignment hard
+expect_rc 0 "split text --alignment hard" "$S2S" translate -m "$FE" "${SEARCH[@]}" -i "$TMP/para.txt" --alignment hard
 check "text hard alignment of a split line = jsonl's" "$PYTHON" -c "
 import json
 ref = [json.loads(l)['hypotheses'][0]['alignment'] for l in open('$TMP/para.jsonl')]
@@ -86,7 +86,7 @@ assert got == ref, (got, ref)"
 
 # 3. n-best of a split line: the N best combinations of the sentences'
 #    n-best lists by summed ranking score (brute force here)
-expect_rc 0 "split n-best jsonl" "$S2S" translate -m "$FE" --beam 4 --n-best 4 --length-penalty 1 --format jsonl \
+expect_rc 0 "split n-best jsonl" "$S2S" translate -m "$FE" "${SEARCH[@]}" --beam 4 --n-best 4 --length-penalty 1 --format jsonl \
   "Il pleut. Je reste. Tu pars."
 check "n-best of a split line = best 4 of all 64 combinations" "$PYTHON" - "$TMP/out" <<'PY'
 import itertools, json, sys
@@ -115,8 +115,8 @@ import json; assert len(json.loads(open('$TMP/out').read())['sentences']) == 2"
 
 # 5. threads: a split file gives the same output for 1 and 2 threads
 for i in $(seq 40); do cat "$TMP/para.txt"; done >"$TMP/many.txt"
-"$S2S" translate -m "$FE" -i "$TMP/many.txt" --threads 1 --format jsonl >"$TMP/t1"
-"$S2S" translate -m "$FE" -i "$TMP/many.txt" --threads 2 --format jsonl >"$TMP/t2"
+"$S2S" translate -m "$FE" "${SEARCH[@]}" -i "$TMP/many.txt" --threads 1 --format jsonl >"$TMP/t1"
+"$S2S" translate -m "$FE" "${SEARCH[@]}" -i "$TMP/many.txt" --threads 2 --format jsonl >"$TMP/t2"
 check "split: --threads 1 == --threads 2" cmp -s "$TMP/t1" "$TMP/t2"
 check "split: 160 lines out" test "$(lines "$TMP/t1")" = 160
 
@@ -129,24 +129,24 @@ import sys
 for l in open('$TMP/plain.txt'): print(l.rstrip('\n').upper())" >"$TMP/caps.txt"
 "$PYTHON" -c "
 for l in open('$TMP/plain.txt'): print(' '.join(w[0].upper() + w[1:] for w in l.split()))" >"$TMP/title.txt"
-expect_rc 0 "plain case" "$S2S" translate -m "$FE" -i "$TMP/plain.txt"
+expect_rc 0 "plain case" "$S2S" translate -m "$FE" "${SEARCH[@]}" -i "$TMP/plain.txt"
 cp "$TMP/out" "$TMP/plain.out"
-expect_rc 0 "all caps, --case auto" "$S2S" translate -m "$FE" -i "$TMP/caps.txt"
+expect_rc 0 "all caps, --case auto" "$S2S" translate -m "$FE" "${SEARCH[@]}" -i "$TMP/caps.txt"
 check "all caps: the plain sentence's output, in capitals" "$PYTHON" -c "
 got = open('$TMP/out').read().split('\n')[:-1]
 want = [l.upper() for l in open('$TMP/plain.out').read().split('\n')[:-1]]
 assert got == want, (got, want)"
-expect_rc 0 "title case, --case auto" "$S2S" translate -m "$FE" -i "$TMP/title.txt"
+expect_rc 0 "title case, --case auto" "$S2S" translate -m "$FE" "${SEARCH[@]}" -i "$TMP/title.txt"
 check "title case: the plain sentence's output, each word capitalized" "$PYTHON" -c "
 got = open('$TMP/out').read().split('\n')[:-1]
 want = [' '.join(w[0].upper() + w[1:] for w in l.split(' ')) for l in open('$TMP/plain.out').read().split('\n')[:-1]]
 assert got == want, (got, want)"
-expect_rc 0 "all caps, --case off" "$S2S" translate -m "$FE" -i "$TMP/caps.txt" --case off
+expect_rc 0 "all caps, --case off" "$S2S" translate -m "$FE" "${SEARCH[@]}" -i "$TMP/caps.txt" --case off
 check "--case off: the capitals are decoded as they are" "$PYTHON" -c "
 got = open('$TMP/out').read().split('\n')[:-1]
 plain = open('$TMP/plain.out').read().split('\n')[:-1]
 assert len(got) == 3 and all(g.upper() != p.upper() for g, p in zip(got, plain)), got"
-expect_rc 0 "all caps jsonl" "$S2S" translate -m "$FE" --format jsonl "JE NE SAIS PAS OÙ IL EST ALLÉ. Le train est arrivé en retard."
+expect_rc 0 "all caps jsonl" "$S2S" translate -m "$FE" "${SEARCH[@]}" --format jsonl "JE NE SAIS PAS OÙ IL EST ALLÉ. Le train est arrivé en retard."
 check "jsonl: the caps sentence says case upper, its tokens are the folded text's" "$PYTHON" - "$TMP/out" "$S2S" "$FE" <<'PY'
 import json, subprocess, sys
 o = json.loads(open(sys.argv[1]).read())
@@ -161,14 +161,14 @@ assert o['hypotheses'][0]['text'].startswith(s0['hypotheses'][0]['text'] + ' ')
 PY
 expect_rc 0 "a model that lowercases: --case auto does nothing" "$S2S" translate -m "$S2S_ROOT/models/tutorial-fra-eng" --format jsonl "JE SUIS CONTENT ."
 check "tutorial model: no case field" not has "$TMP/out" '"case"'
-expect_rc 2 "--case bogus" "$S2S" translate -m "$FE" --case bogus a
+expect_rc 2 "--case bogus" "$S2S" translate -m "$FE" "${SEARCH[@]}" --case bogus a
 check "--case bogus names the option" has "$TMP/err" "--case"
 
 # 7. n-best and --scores text carry the raw score and the ranking score;
 #    a blank line is one empty hypothesis in every layout
-expect_rc 0 "split n-best text" "$S2S" translate -m "$FE" --beam 4 --n-best 4 --length-penalty 1 "Il pleut. Je reste. Tu pars."
+expect_rc 0 "split n-best text" "$S2S" translate -m "$FE" "${SEARCH[@]}" --beam 4 --n-best 4 --length-penalty 1 "Il pleut. Je reste. Tu pars."
 cp "$TMP/out" "$TMP/nb.txt"
-expect_rc 0 "split n-best jsonl" "$S2S" translate -m "$FE" --beam 4 --n-best 4 --length-penalty 1 --format jsonl "Il pleut. Je reste. Tu pars."
+expect_rc 0 "split n-best jsonl" "$S2S" translate -m "$FE" "${SEARCH[@]}" --beam 4 --n-best 4 --length-penalty 1 --format jsonl "Il pleut. Je reste. Tu pars."
 check "split n-best text = jsonl (text, score=, ranking score)" "$PYTHON" -c "
 import json
 o = json.loads(open('$TMP/out').read())
@@ -178,14 +178,14 @@ for g, h in zip(got, o['hypotheses']):
     i, text, score, rank = g.split(' ||| ')
     assert i == '0' and text == h['text'] and abs(float(score[7:]) - h['score']) < 1e-5
     assert abs(float(rank) - h['ranking_score']) < 1e-5"
-expect_rc 0 "blank line, n-best" "$S2S" translate -m "$FE" --beam 4 --n-best 3 -i <(printf 'Il pleut.\n\n')
+expect_rc 0 "blank line, n-best" "$S2S" translate -m "$FE" "${SEARCH[@]}" --beam 4 --n-best 3 -i <(printf 'Il pleut.\n\n')
 check "blank line in n-best text: one line with ID, empty text, scores 0" test "$(sed -n 4p "$TMP/out")" = "1 |||  ||| score= 0 ||| 0" -a "$(lines "$TMP/out")" = 4
-expect_rc 0 "blank line, --scores --alignment hard" "$S2S" translate -m "$FE" --scores --alignment hard -i <(printf '\n \nIl pleut.\n')
+expect_rc 0 "blank line, --scores --alignment hard" "$S2S" translate -m "$FE" "${SEARCH[@]}" --scores --alignment hard -i <(printf '\n \nIl pleut.\n')
 check "blank line with --scores: empty text, alignment and zero scores" test "$(sed -n 1p "$TMP/out")" = " |||  ||| score= 0 ||| 0" -a "$(lines "$TMP/out")" = 3
 
 # 8. -v: a summary on stderr at the end (lines, tokens, seconds, rates),
 #    the counts checked against the jsonl output; nothing without -v
-expect_rc 0 "translate -v" "$S2S" translate -m "$FE" -i "$TMP/para.txt" -v --threads 2
+expect_rc 0 "translate -v" "$S2S" translate -m "$FE" "${SEARCH[@]}" -i "$TMP/para.txt" -v --threads 2
 check "-v: output unchanged" cmp -s "$TMP/out" "$TMP/para.out"
 check "-v: summary counts = jsonl's, rates = counts / seconds" "$PYTHON" - "$TMP/err" "$TMP/para.jsonl" <<'PY'
 import json, re, sys
@@ -202,11 +202,11 @@ if secs >= 0.01:
     assert abs(float(m[6]) - n / secs) <= 0.05 * n / secs + 0.1, (m[6], n / secs)
     assert abs(int(m[8]) - out / secs) <= 0.05 * out / secs + 1, (m[8], out / secs)
 PY
-expect_rc 0 "translate without -v" "$S2S" translate -m "$FE" -i "$TMP/para.txt"
+expect_rc 0 "translate without -v" "$S2S" translate -m "$FE" "${SEARCH[@]}" -i "$TMP/para.txt"
 check "without -v (not a terminal): nothing on stderr" test ! -s "$TMP/err"
 expect_rc 1 "score -v with a bad line" "$S2S" score -m "$FE" -v -i <(printf 'Il pleut.\tIt rains.\nno tab\n')
 check "score -v: 2 lines, 1 failed, target tokens" grep -qE "^s2s score: 2 lines \(1 failed\), [0-9]+ source tokens, [0-9]+ target tokens, " "$TMP/err"
-on_pty stderr "$TMP/pty" "$S2S" translate -m "$FE" -i "$TMP/many.txt" -v
+on_pty stderr "$TMP/pty" "$S2S" translate -m "$FE" "${SEARCH[@]}" -i "$TMP/many.txt" -v
 check "-v on a terminal: the progress bar, then the summary" "$PYTHON" -c '
 import sys
 data = open(sys.argv[1], "rb").read()
