@@ -12,7 +12,8 @@ need_fixture "$M"
 PROSE=$S2S_ROOT/tests/fixtures/prose/fr.txt
 
 # --no-repeat-ngram 2: no word bigram twice in any output line (checked on the tokens)
-expect_rc 0 "no-repeat-ngram run" "$S2S" translate -m "$M" --no-split-sentences --no-repeat-ngram 2 --format jsonl -i "$PROSE"
+expect_rc 0 "no-repeat-ngram run" "$S2S" translate -m "$M" "${SEARCH[@]}" --no-split-sentences --no-repeat-ngram 2 \
+  --format jsonl -i "$PROSE"
 check "no output repeats a 2-gram of tokens" "$PYTHON" - "$TMP/out" <<'PY'
 import json, sys
 for line in open(sys.argv[1]):
