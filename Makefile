@@ -26,7 +26,7 @@ VERSION  := $(shell sed -n 's/^\#define S2S_VERSION "\([^"]*\)".*/\1/p' engine/i
 ifeq ($(SANITIZE),1)
   BUILD  ?= build-san
   # the Python package's tests on fewer lines: the sanitized library is slower
-  PY_TEST_ENV := S2S_PARITY_LINES=6 S2S_PARITY_OPTION_LINES=4 S2S_DASK_LINES=1000 S2S_MODEL_INPUTS=20
+  PY_TEST_ENV := S2S_PARITY_LINES=6 S2S_PARITY_OPTION_LINES=4 S2S_DASK_LINES=400 S2S_MODEL_INPUTS=20
   OPT    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
   LDSAN  := -fsanitize=address,undefined
 else ifeq ($(SANITIZE),thread)
