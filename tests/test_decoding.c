@@ -332,18 +332,6 @@ Test(decoding, bad_option_values_are_refused)
 
 /* ---- keep_numbers (an s2s option) on the shipped dates model ------------- */
 
-/* Loads models/NAME under $S2S_ROOT (default "."). */
-static s2s_model *load_shipped(const char *name)
-{
-    const char *root = getenv("S2S_ROOT");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/models/%s", root ? root : ".", name);
-    s2s_error err = {0};
-    s2s_model *m = s2s_model_load(path, &err);
-    cr_assert_not_null(m, "loading %s: %s", path, err.message);
-    return m;
-}
-
 /* 1 when every digit character of `text` is (as a target id) among the
  * tokens of h: the dates model reads and writes one character per token. */
 static int holds_every_digit(const s2s_model *m, const char *text, const s2s_hypothesis *h)

@@ -11,4 +11,7 @@
  * test with the loader's message when it cannot. Free with s2s_model_free(). */
 s2s_model *load_fixture(const char *name);
 
+/* Loads the shipped model models/NAME under $S2S_ROOT, the same way. */
+s2s_model *load_shipped(const char *name);
+
 #endif
