@@ -68,6 +68,16 @@ typedef struct group {
     int scores_unknown; /* a step was chosen from the logits (top_two_from_logits) */
 } group;
 
+/* Keep numbers in beam search: each live slot's level (how many of its
+ * input's C number ids it holds) and the candidates it is chosen from. */
+typedef struct level_bufs {
+    candidate *pool;       /* [K * (2K + C_max)] every row's best 2K and its missing numbers */
+    int *pool_level;       /* [same] the level each candidate reaches */
+    unsigned char *taken;  /* [same] 1 = chosen for L_t */
+    unsigned char *held;   /* [K * C_max] held[slot * C + k]: slot holds numbers[k] */
+    int *slot_level;       /* [K] level of each live slot */
+} level_bufs;
+
 /* Everything a search call needs, carved once. */
 typedef struct beam_bufs {
     group *g;
@@ -81,6 +91,7 @@ typedef struct beam_bufs {
     enc_memory **enc_mem;      /* [ENC_CHUNK] their memories */
     dec_state st[2];
     candidate *cand;           /* [2K] heap */
+    level_bufs lv;             /* keep numbers in beam search (K > 1), else all NULL */
     int *history;              /* [T_max] a hypothesis' tokens (n-gram blocking) */
     float *coverage_acc;       /* [n_max] attention sums (coverage penalty) */
     int *order;                /* [Vx] token order (sampling) */
@@ -94,6 +105,7 @@ typedef struct beam_plan {
     const s2s_model *m;
     const search_input *in;
     int n, K, R, n_max, Vx, T_max;
+    int numbers_max;      /* keep numbers in beam search (K > 1): the most number ids of an input, else 0 */
     const s2s_decode_params *p;
     const model_q8 *q;    /* fast mode's int8 weights, or NULL */
     const shortlist *sl;  /* the model's shortlist when the fast mode uses it, else NULL */
@@ -173,6 +185,15 @@ static void carve_beam(arena *a, const void *plan, void *bufs)
         if (!a->measuring) dec_state_bind(m, pl->R, pl->n_max, s, &b->st[k]);
     }
     b->cand = arena_take(a, sizeof(candidate) * 2 * (size_t)K);
+    memset(&b->lv, 0, sizeof b->lv);
+    if (pl->numbers_max > 0) {
+        size_t pool = (size_t)K * (size_t)(2 * K + pl->numbers_max);
+        b->lv.pool = arena_take(a, sizeof(candidate) * pool);
+        b->lv.pool_level = arena_take(a, sizeof(int) * pool);
+        b->lv.taken = arena_take(a, pool);
+        b->lv.held = arena_take(a, (size_t)K * (size_t)pl->numbers_max);
+        b->lv.slot_level = arena_take(a, sizeof(int) * (size_t)K);
+    }
     b->history = arena_take(a, sizeof(int) * (size_t)pl->T_max);
     b->coverage_acc = pl->p->coverage_penalty > 0.0f ? arena_take(a, sizeof(float) * (size_t)pl->n_max) : NULL;
     b->order = pl->p->sampling ? arena_take(a, sizeof(int) * (size_t)pl->Vx) : NULL;
@@ -326,6 +347,40 @@ static int top_two_from_logits(const group *g, const float *z, int width, candid
     return 2;
 }
 
+/* Adds the candidates of one row (slot `slot`, score `base`) to the
+ * min-heap h (n entries, at most cap); returns the new count. The row holds
+ * log p over the first `width` tokens; eos is skipped when mask_eos, and a
+ * token of log-probability -infinity is never a candidate. */
+static int add_row_candidates(const float *row, int width, double base, int slot, int eos, int mask_eos,
+                              candidate *h, int n, int cap)
+{
+    /* Once the heap is full, a token can enter only with base + row[v]
+     * >= the worst kept score: row[v] >= that minus base, less a margin
+     * for the float rounding of the bound. A vector pass skips the rest. */
+    float lo = -INFINITY;
+    for (int v = next_at_least(row, 0, width, lo); v < width; v = next_at_least(row, v + 1, width, lo)) {
+        if (n == cap) {
+            float bound = (float)(h[0].score - base);
+            lo = bound - 1e-5f * (1.0f + fabsf(bound)) - 1e-9f * (float)fabs(base);
+            if (row[v] < lo) continue;
+        }
+        if (row[v] == -INFINITY) continue;
+        double sc = base + (double)row[v];
+        /* a full heap only admits candidates at least as good as its worst */
+        if (n == cap && sc < h[0].score) continue;
+        if (mask_eos && v == eos) continue;
+        candidate c = {sc, slot, v};
+        if (n < cap) {
+            h[n] = c;
+            heap_sift_up(h, n++);
+        } else if (ranks_after(&h[0], &c)) {
+            h[0] = c;
+            heap_sift_down(h, n, 0);
+        }
+    }
+    return n;
+}
+
 /* The best `cap` candidates over all live slots, best first; returns count.
  * logp (live, ld) rows over the first `width` tokens; eos masked in the
  * rows i with eos_masked[i]. A token of log-probability -infinity is never
@@ -339,33 +394,8 @@ static int top_candidates(const group *g, float *logp, int ld, int width, int eo
     int n = 0;
     for (int i = 0; i < g->live; i++) {
         float *row = logp + (size_t)i * ld;
-        int mask_eos = eos_masked[i];
         if (row_max) log_softmax_from_max(row, width, row_max[i]);
-        double base = g->score[i];
-        /* Once the heap is full, a token can enter only with base + row[v]
-         * >= the worst kept score: row[v] >= that minus base, less a margin
-         * for the float rounding of the bound. A vector pass skips the rest. */
-        float lo = -INFINITY;
-        for (int v = next_at_least(row, 0, width, lo); v < width; v = next_at_least(row, v + 1, width, lo)) {
-            if (n == cap) {
-                float bound = (float)(h[0].score - base);
-                lo = bound - 1e-5f * (1.0f + fabsf(bound)) - 1e-9f * (float)fabs(base);
-                if (row[v] < lo) continue;
-            }
-            if (row[v] == -INFINITY) continue;
-            double sc = base + (double)row[v];
-            /* a full heap only admits candidates at least as good as its worst */
-            if (n == cap && sc < h[0].score) continue;
-            if (mask_eos && v == eos) continue;
-            candidate c = {sc, i, v};
-            if (n < cap) {
-                h[n] = c;
-                heap_sift_up(h, n++);
-            } else if (ranks_after(&h[0], &c)) {
-                h[0] = c;
-                heap_sift_down(h, n, 0);
-            }
-        }
+        n = add_row_candidates(row, width, g->score[i], i, eos, eos_masked[i], h, n, cap);
     }
     heap_sort_best_first(h, n);
     return n;
@@ -499,6 +529,139 @@ static void advance_prefix(const s2s_model *m, int K, group *g, int t, const flo
     *out_row += 1;
 }
 
+/* Records candidate c (an eos of slot c->slot of L_{t-1}, log-probability
+ * clp) as a finished hypothesis of g. */
+static void finish_candidate(group *g, const s2s_decode_params *p, int K, int t, const candidate *c, float clp,
+                             beam_bufs *b)
+{
+    double rank = c->score / length_penalty(t, p->length_penalty);
+    if (p->coverage_penalty > 0.0f) rank += coverage_penalty(g, K, t, c->slot, p->coverage_penalty, b->coverage_acc);
+    finished_hyp f = {t, c->slot, 0, c->score, clp, rank};
+    keep_finished(g, p->n_best, &f);
+}
+
+/* ---- keep numbers in beam search ---------------------------------------- */
+
+/* The index of `token` among the input's number ids, or -1. */
+static int number_index(const search_input *in, int token)
+{
+    for (int k = 0; k < in->n_numbers; k++)
+        if (in->numbers[k] == token) return k;
+    return -1;
+}
+
+/* The level of each live slot of L_{t-1} (how many of the input's number
+ * ids its tokens hold) into lv->slot_level, and which it holds into
+ * lv->held. */
+static void number_levels(const group *g, int K, int t, int *hist, level_bufs *lv)
+{
+    int C = g->in->n_numbers, len = t - 1;
+    for (int i = 0; i < g->live; i++) {
+        unsigned char *held = lv->held + (size_t)i * C;
+        memset(held, 0, (size_t)C);
+        tokens_of(g, K, len, i, hist);
+        for (int s = 0; s < len; s++) {
+            int k = number_index(g->in, hist[s]);
+            if (k >= 0) held[k] = 1;
+        }
+        lv->slot_level[i] = 0;
+        for (int k = 0; k < C; k++) lv->slot_level[i] += held[k];
+    }
+}
+
+static int compare_rank(const void *x, const void *y)
+{
+    return ranks_after(x, y) ? 1 : ranks_after(y, x) ? -1 : 0;
+}
+
+/* The candidates a step of keep numbers chooses from, best first: each
+ * live slot's best 2K (as top_candidates ranks them) and each number id
+ * the slot lacks (when its log-probability is finite); with the level
+ * each reaches in lv->pool_level. Returns their count. */
+static int level_candidates(const group *g, int K, float *logp, int ld, int width, int eos,
+                            const unsigned char *eos_masked, const float *row_max, level_bufs *lv)
+{
+    int n = 0, C = g->in->n_numbers;
+    for (int i = 0; i < g->live; i++) {
+        float *row = logp + (size_t)i * ld;
+        if (row_max) log_softmax_from_max(row, width, row_max[i]);
+        candidate *own = lv->pool + n;
+        int m = add_row_candidates(row, width, g->score[i], i, eos, eos_masked[i], own, 0, 2 * K);
+        const unsigned char *held = lv->held + (size_t)i * C;
+        for (int k = 0; k < C; k++) {
+            int y = g->in->numbers[k], listed = 0;
+            if (held[k] || y >= width || row[y] == -INFINITY) continue;
+            for (int j = 0; j < m && !listed; j++) listed = own[j].token == y;
+            if (!listed) {
+                candidate c = {g->score[i] + (double)row[y], i, y};
+                own[m++] = c;
+            }
+        }
+        n += m;
+    }
+    qsort(lv->pool, (size_t)n, sizeof *lv->pool, compare_rank);
+    for (int r = 0; r < n; r++) {
+        const candidate *c = &lv->pool[r];
+        int k = number_index(g->in, c->token);
+        lv->pool_level[r] = lv->slot_level[c->slot] + (k >= 0 && !lv->held[(size_t)c->slot * C + k]);
+    }
+    return n;
+}
+
+/* Beam search with keep numbers, K > 1, for an input with C >= 1 number
+ * ids (docs/model-format.md section 9.5): the K slots of L_t are shared
+ * among the levels 0..C so that hypotheses that hold more numbers stay in
+ * the beam. Level l is given K / (C + 1) slots, one more for the K mod
+ * (C + 1) highest levels; each level takes its best non-eos candidates up
+ * to its share, and the slots a level leaves empty go to the best
+ * candidates not yet taken, whatever their level. An eos (only a
+ * hypothesis of level C may end) finishes when it ranks among the first K
+ * candidates of level C. Slot order in L_t is rank order. */
+static void advance_beam_by_level(const s2s_model *m, const s2s_decode_params *p, int K, group *g, int t,
+                                  float *logp, int ld, const float *row_max, const unsigned char *eos_masked,
+                                  beam_bufs *b, const dec_state *from, dec_state *to, int *out_row)
+{
+    level_bufs *lv = &b->lv;
+    int eos = m->eos_id, C = g->in->n_numbers, width = vocab_size(m->vocab[S2S_TARGET]) + g->mem.n_ext;
+    number_levels(g, K, t, b->history, lv);
+    int nc = level_candidates(g, K, logp, ld, width, eos, eos_masked, row_max, lv);
+    for (int r = 0; r < nc; r++) lv->taken[r] = 0;
+    for (int r = 0, top = 0; r < nc && top < K; r++) {
+        if (lv->pool_level[r] != C) continue;
+        const candidate *c = &lv->pool[r];
+        if (c->token == eos) finish_candidate(g, p, K, t, c, logp[(size_t)c->slot * ld + eos], b);
+        top++;
+    }
+    int chosen = 0;
+    for (int level = C; level >= 0; level--) {
+        int share = K / (C + 1) + (C - level < K % (C + 1));
+        for (int r = 0; r < nc && share > 0; r++)
+            if (lv->pool_level[r] == level && lv->pool[r].token != eos) {
+                lv->taken[r] = 1;
+                share--;
+                chosen++;
+            }
+    }
+    for (int r = 0; r < nc && chosen < K; r++)
+        if (!lv->taken[r] && lv->pool[r].token != eos) {
+            lv->taken[r] = 1;
+            chosen++;
+        }
+    double new_score[S2S_MAX_BEAM];
+    int live = 0;
+    for (int r = 0; r < nc; r++) {
+        if (!lv->taken[r]) continue;
+        const candidate *c = &lv->pool[r];
+        extend(m, g, K, t, live, c->slot, c->token, logp[(size_t)c->slot * ld + c->token], from, to, *out_row + live);
+        new_score[live++] = c->score;
+    }
+    memcpy(g->score, new_score, sizeof(double) * (size_t)live);
+    g->live = live;
+    g->steps = t;
+    *out_row += live;
+    check_done(g, p, t);
+}
+
 /* Ranks the candidates of group g at step t (1-based), records finished
  * hypotheses and the new live set, and moves the chosen state rows from
  * `from` to `to` starting at row *out_row. */
@@ -511,6 +674,10 @@ static void advance_beam(const s2s_model *m, const s2s_decode_params *p, int K, 
     unsigned char eos_masked[S2S_MAX_BEAM];
     int mask_eos = mask_eos_rows(g, p, K, t, b->history, eos_masked);
     if (p->no_repeat_ngram > 0) block_repeated_ngrams(g, K, t, p->no_repeat_ngram, logp, ld, b->history);
+    if (b->lv.pool && g->in->n_numbers > 0) {
+        advance_beam_by_level(m, p, K, g, t, logp, ld, row_max, eos_masked, b, from, to, out_row);
+        return;
+    }
     candidate *cand = b->cand;
     if (logits) { /* one live row of logits (see run_search) */
         if (!mask_eos) nc = from_logits = top_two_from_logits(g, logp, width, cand);
@@ -524,13 +691,7 @@ static void advance_beam(const s2s_model *m, const s2s_decode_params *p, int K, 
         const candidate *c = &cand[r];
         float clp = from_logits ? NAN : logp[(size_t)c->slot * ld + c->token];
         if (c->token == eos) {
-            if (r < K) {
-                double rank = c->score / length_penalty(t, p->length_penalty);
-                if (p->coverage_penalty > 0.0f)
-                    rank += coverage_penalty(g, K, t, c->slot, p->coverage_penalty, b->coverage_acc);
-                finished_hyp f = {t, c->slot, 0, c->score, clp, rank};
-                keep_finished(g, p->n_best, &f);
-            }
+            if (r < K) finish_candidate(g, p, K, t, c, clp, b);
             continue;
         }
         extend(m, g, K, t, live, c->slot, c->token, clp, from, to, *out_row + live);
@@ -820,7 +981,10 @@ s2s_status search_beam(const s2s_model *m, arena *ar, const search_input *in, in
         s2s_error e;
         if (!(sl = model_shortlist_get(m, &e))) return s2s_fail(err, e.status, "%s", e.message);
     }
-    beam_plan pl = {m, in, n, K, n * K, n_max, Vx, T_max, p, q, sl};
+    int numbers_max = 0;
+    if (p->keep_numbers && !p->sampling && K > 1)
+        for (int i = 0; i < n; i++) numbers_max = in[i].n_numbers > numbers_max ? in[i].n_numbers : numbers_max;
+    beam_plan pl = {m, in, n, K, n * K, n_max, Vx, T_max, numbers_max, p, q, sl};
     beam_bufs b;
     if (!arena_carve(ar, carve_beam, &pl, &b)) return s2s_fail(err, S2S_ERR_NOMEM, "out of memory for decoding buffers");
     if (sl) select_shortlist(m, sl, q, in, n, &b);

@@ -398,3 +398,31 @@ Test(decoding, keep_numbers_keeps_every_number_or_changes_nothing)
     s2s_session_free(s);
     s2s_model_free(m);
 }
+
+/* Beam search shares its slots among hypotheses holding 0, 1, ... of the
+ * numbers, so a hypothesis that holds them all is found even where the
+ * model would not place them itself: "1 2 3 4 5 6" is no date, and beam 3
+ * without the sharing ends in the plain output (a date lacking 3, 4 and 5). */
+Test(decoding, keep_numbers_beam_search_finds_room_for_every_number)
+{
+    s2s_model *m = load_shipped("dates");
+    s2s_session *s = s2s_session_new(m, NULL);
+    const char *text = "1 2 3 4 5 6";
+    s2s_token_seq src = {0};
+    s2s_error err = {0};
+    cr_assert_eq(s2s_tokenize(m, S2S_SOURCE, text, strlen(text), NULL, &src, &err), S2S_OK, "%s", err.message);
+    s2s_decode_params p = s2s_decode_default_params();
+    p.beam_size = 3;
+    s2s_result plain, kept;
+    cr_assert_eq(s2s_translate_ids(s, src.ids, src.n, &p, &plain, &err), S2S_OK, "%s", err.message);
+    cr_assert(!holds_every_digit(m, text, &plain.hyps[0]), "the plain output already holds every digit");
+    p.keep_numbers = 1;
+    cr_assert_eq(s2s_translate_ids(s, src.ids, src.n, &p, &kept, &err), S2S_OK, "%s", err.message);
+    cr_assert(kept.hyps[0].finished && holds_every_digit(m, text, &kept.hyps[0]),
+              "beam 3 with keep_numbers: the output lacks a digit of '%s'", text);
+    s2s_result_free(&plain);
+    s2s_result_free(&kept);
+    s2s_token_seq_free(&src);
+    s2s_session_free(s);
+    s2s_model_free(m);
+}

@@ -1125,6 +1125,22 @@ def _beam(model, src_ids, k, n_best, max_length, alpha, beta, tie_eps, tie_repor
                     _block_ngrams(lpl[b], live[b][0], no_repeat_ngram)
             if numbers or no_repeat_ngram:
                 lp = torch.tensor(lpl, dtype=lp.dtype)
+            if numbers and k > 1:
+                live, fin, nxt_idx = _step_by_level(live, lp, lpl, att, k, numbers, eos, alpha, beta, t, note, tie_eps)
+                finished.extend(fin)
+                if not live:
+                    break
+                rows = rows.select(torch.tensor(nxt_idx, dtype=torch.long))
+                last = [h[0][-1] for h in live]
+                if len(finished) >= n_best:
+                    nth = sorted(finished, key=lambda h: -h["ranking_score"])[n_best - 1]["ranking_score"]
+                    bound = max(h[1] for h in live) / max_lp
+                    if tie_eps is not None and 0 < abs(bound - nth) < tie_eps:
+                        note("step %d: early-stop bound within %g" % (t, tie_eps))
+                    if not bound > nth:
+                        live = []
+                        break
+                continue
             V = len(lpl[0])
             # Candidate scores in float64 (the same sums as Python floats).
             # Only the first 2k ranks can matter (at most B <= k of them end
@@ -1190,6 +1206,82 @@ def _beam(model, src_ids, k, n_best, max_length, alpha, beta, tie_eps, tie_repor
         for h in result:
             h["extended"] = list(sent.extended)
         return result
+
+
+def _step_by_level(live, lp, lpl, att, k, numbers, eos, alpha, beta, t, note, tie_eps):
+    """One beam step of keep_numbers with beam k > 1 (model-format.md
+    section 9.5, s2s addition): the k slots are shared among the levels
+    0..C (how many of the C `numbers` a hypothesis holds). Candidates: each
+    live hypothesis' best 2k tokens (score, then lower token id) and each
+    number it lacks whose log-probability is finite; ranked by score, then
+    earlier hypothesis, then lower token. An eos finishes when it is among
+    the first k candidates of level C. Level l takes its best non-eos
+    candidates up to k // (C + 1), plus one for the k % (C + 1) highest
+    levels; slots left empty go to the best candidates not yet taken. The new
+    live list is in rank order. -> (live, finished, parent indices)."""
+    C = len(numbers)
+    width = len(lpl[0])
+    held = [[n in h[0] for n in numbers] for h in live]
+    level = [sum(x) for x in held]
+    cands = []
+    for b, h in enumerate(live):
+        total = h[1] + lp[b].double()
+        m = min(2 * k, width)
+        cut = torch.topk(total, m).values[-1]
+        keep = (total >= cut) & (total > -math.inf)
+        sel = keep.nonzero().view(-1).tolist()
+        own = sorted(((h[1] + lpl[b][v], b, v) for v in sel), key=lambda c: (-c[0], c[2]))[:2 * k]
+        listed = {c[2] for c in own}
+        for j, n in enumerate(numbers):
+            if not held[b][j] and n not in listed and lpl[b][n] > -math.inf:
+                own.append((h[1] + lpl[b][n], b, n))
+        cands.extend(own)
+    cands.sort(key=lambda c: (-c[0], c[1], c[2]))
+    if tie_eps is not None:
+        for i in range(len(cands) - 1):
+            if 0 < abs(cands[i][0] - cands[i + 1][0]) < tie_eps:
+                note("step %d: level candidates %d and %d within %g" % (t, i, i + 1, tie_eps))
+    lev = [level[b] + (v in numbers and not held[b][numbers.index(v)]) for _, b, v in cands]
+    finished = []
+    top = 0
+    for r, (s, b, v) in enumerate(cands):
+        if lev[r] != C:
+            continue
+        if top >= k:
+            break
+        top += 1
+        if v == eos:
+            toks, _, arows, lps = live[b]
+            hrows = arows + [att[b].tolist()]
+            rank = s / gnmt_lp(len(toks) + 1, alpha)
+            if beta:
+                rank += coverage_penalty(hrows, beta)
+            finished.append(dict(tokens=list(toks), score=s, ranking_score=rank, finished=True,
+                                 attention=hrows, token_logprobs=lps + [lpl[b][v]]))
+    taken = [False] * len(cands)
+    chosen = 0
+    for lv in range(C, -1, -1):
+        share = k // (C + 1) + (1 if C - lv < k % (C + 1) else 0)
+        for r, (s, b, v) in enumerate(cands):
+            if share == 0:
+                break
+            if lev[r] == lv and v != eos:
+                taken[r] = True
+                share -= 1
+                chosen += 1
+    for r, (s, b, v) in enumerate(cands):
+        if chosen >= k:
+            break
+        if not taken[r] and v != eos:
+            taken[r] = True
+            chosen += 1
+    nxt, idx = [], []
+    for r, (s, b, v) in enumerate(cands):
+        if taken[r]:
+            toks, _, arows, lps = live[b]
+            nxt.append((toks + [v], s, arows + [att[b].tolist()], lps + [lpl[b][v]]))
+            idx.append(b)
+    return nxt, finished, idx
 
 
 def teacher_forced(model, src_ids, tgt_ids, src_pieces=None):
