@@ -22,6 +22,7 @@
 #include "config.h"
 #include "kernels.h"
 #include "model.h"
+#include "numbers.h"
 #include "safetensors.h"
 #include "shortlist.h"
 #include "tokenizer.h"
@@ -549,6 +550,16 @@ s2s_model_load_params s2s_model_load_default_params(void)
     return p;
 }
 
+/* Keep numbers: the glue class of every target piece (numbers.h). */
+static s2s_status classify_target_pieces(s2s_model *m, s2s_error *err)
+{
+    int V = vocab_size(m->vocab[S2S_TARGET]);
+    if (!(m->target_glue = malloc((size_t)(V > 0 ? V : 1))))
+        return s2s_fail(err, S2S_ERR_NOMEM, "%s: out of memory", m->dir);
+    for (int id = 0; id < V; id++) m->target_glue[id] = piece_glue(vocab_token(m->vocab[S2S_TARGET], id));
+    return S2S_OK;
+}
+
 /* See s2s.h. */
 s2s_model *s2s_model_load(const char *dir, s2s_error *err)
 {
@@ -599,7 +610,7 @@ s2s_model *s2s_model_load_with(const char *dir, const s2s_model_load_params *par
         (st = load_vocab(dir_real, m->cfg.target_vocab, "target_vocab", &m->vocab[S2S_TARGET],
                          err)))
         goto fail;
-    if ((st = find_special_tokens(m, err)))
+    if ((st = find_special_tokens(m, err)) || (st = classify_target_pieces(m, err)))
         goto fail;
 
     if ((st = load_tokenizer(m, dir_real, err)) || (st = load_shortlist(m, dir_real, err)))
@@ -644,6 +655,7 @@ void s2s_model_free(s2s_model *m)
     tokenizer_free(m->tokenizer);
     vocab_free(m->vocab[0]);
     vocab_free(m->vocab[1]);
+    free(m->target_glue);
     model_config_free(&m->cfg);
     model_q8_free(m);
     shortlist_free(atomic_load(&m->shortlist));

@@ -127,6 +127,7 @@ struct s2s_model {
     size_t n_tensors;
     size_t n_parameters;
     s2s_vocab *vocab[2];          /* [S2S_SOURCE], [S2S_TARGET] */
+    unsigned char *target_glue;   /* [V] piece_glue of each target piece (numbers.h) */
     s2s_tokenizer *tokenizer;     /* shared by both sides */
     int sos_id, eos_id;           /* target ids */
     int src_eos_id;               /* source eos id, -1 when absent */

@@ -23,6 +23,7 @@
 
 #include "error.h"
 #include "kernels.h"
+#include "numbers.h"
 #include "result.h"
 #include "shortlist.h"
 
@@ -75,7 +76,6 @@ typedef struct level_bufs {
     int *pool_level;       /* [same] the level each candidate reaches */
     unsigned char *taken;  /* [same] 1 = chosen for L_t */
     unsigned char *held;   /* [K * C_max] held[slot * C + k]: slot holds numbers[k] */
-    int *slot_level;       /* [K] level of each live slot */
 } level_bufs;
 
 /* Everything a search call needs, carved once. */
@@ -92,7 +92,9 @@ typedef struct beam_bufs {
     dec_state st[2];
     candidate *cand;           /* [2K] heap */
     level_bufs lv;             /* keep numbers in beam search (K > 1), else all NULL */
-    int *history;              /* [T_max] a hypothesis' tokens (n-gram blocking) */
+    int *history;              /* [T_max + 1] a hypothesis' tokens (n-gram blocking, keep numbers) */
+    unsigned char *glue;       /* keep numbers: [T_max + 1] their glue classes, else NULL */
+    unsigned char *held;       /* keep numbers: [numbers_max] which numbers they hold, else NULL */
     float *coverage_acc;       /* [n_max] attention sums (coverage penalty) */
     int *order;                /* [Vx] token order (sampling) */
     float *prob;               /* [Vx] probabilities (sampling) */
@@ -105,7 +107,7 @@ typedef struct beam_plan {
     const s2s_model *m;
     const search_input *in;
     int n, K, R, n_max, Vx, T_max;
-    int numbers_max;      /* keep numbers in beam search (K > 1): the most number ids of an input, else 0 */
+    int numbers_max;      /* keep numbers: the most number ids of an input, else 0 */
     const s2s_decode_params *p;
     const model_q8 *q;    /* fast mode's int8 weights, or NULL */
     const shortlist *sl;  /* the model's shortlist when the fast mode uses it, else NULL */
@@ -186,15 +188,16 @@ static void carve_beam(arena *a, const void *plan, void *bufs)
     }
     b->cand = arena_take(a, sizeof(candidate) * 2 * (size_t)K);
     memset(&b->lv, 0, sizeof b->lv);
-    if (pl->numbers_max > 0) {
+    if (pl->numbers_max > 0 && K > 1) {
         size_t pool = (size_t)K * (size_t)(2 * K + pl->numbers_max);
         b->lv.pool = arena_take(a, sizeof(candidate) * pool);
         b->lv.pool_level = arena_take(a, sizeof(int) * pool);
         b->lv.taken = arena_take(a, pool);
         b->lv.held = arena_take(a, (size_t)K * (size_t)pl->numbers_max);
-        b->lv.slot_level = arena_take(a, sizeof(int) * (size_t)K);
     }
-    b->history = arena_take(a, sizeof(int) * (size_t)pl->T_max);
+    b->history = arena_take(a, sizeof(int) * ((size_t)pl->T_max + 1));
+    b->glue = pl->numbers_max > 0 ? arena_take(a, (size_t)pl->T_max + 1) : NULL;
+    b->held = pl->numbers_max > 0 ? arena_take(a, (size_t)pl->numbers_max) : NULL;
     b->coverage_acc = pl->p->coverage_penalty > 0.0f ? arena_take(a, sizeof(float) * (size_t)pl->n_max) : NULL;
     b->order = pl->p->sampling ? arena_take(a, sizeof(int) * (size_t)pl->Vx) : NULL;
     b->prob = pl->p->sampling ? arena_take(a, sizeof(float) * (size_t)pl->Vx) : NULL;
@@ -413,29 +416,60 @@ static void tokens_of(const group *g, int K, int s, int slot, int *out)
     }
 }
 
+/* ---- keep numbers: which numbers a hypothesis holds ---------------------- */
+
+/* The index of `token` among the input's number ids, or -1. */
+static int number_index(const search_input *in, int token)
+{
+    for (int k = 0; k < in->n_numbers; k++)
+        if (in->numbers[k] == token) return k;
+    return -1;
+}
+
+/* The glue class (numbers.h) of target id y of input `in`. */
+static unsigned char token_glue(const s2s_model *m, const search_input *in, int y)
+{
+    int V = vocab_size(m->vocab[S2S_TARGET]);
+    return y < V ? m->target_glue[y] : in->ext_glue ? in->ext_glue[y - V] : 0;
+}
+
+/* Which of the input's number ids tokens[0..len) hold, into held[k]; returns
+ * how many. A number is held where its id occurs and, when the source
+ * writes it alone, the tokens after it do not continue it (numbers.h).
+ * glue: scratch for len classes. */
+static int numbers_held(const s2s_model *m, const search_input *in, const int *tokens, int len, unsigned char *glue,
+                        unsigned char *held)
+{
+    int count = 0;
+    for (int s = 0; s < len; s++) glue[s] = token_glue(m, in, tokens[s]);
+    memset(held, 0, (size_t)in->n_numbers);
+    for (int s = 0; s < len; s++) {
+        int k = number_index(in, tokens[s]);
+        if (k < 0 || held[k] || (in->number_alone[k] && number_continued(glue, len, s))) continue;
+        held[k] = 1;
+        count++;
+    }
+    return count;
+}
+
 /* keep_numbers: 1 when the hypothesis in slot `slot` of L_s lacks one of
- * the input's number ids (hist: room for s tokens). */
-static int lacks_a_number(const group *g, int K, int s, int slot, int *hist)
+ * the input's numbers (b->history: room for s tokens). */
+static int lacks_a_number(const s2s_model *m, const group *g, int K, int s, int slot, beam_bufs *b)
 {
     if (g->in->n_numbers == 0) return 0;
-    tokens_of(g, K, s, slot, hist);
-    for (int k = 0; k < g->in->n_numbers; k++) {
-        int found = 0;
-        for (int i = 0; i < s && !found; i++) found = hist[i] == g->in->numbers[k];
-        if (!found) return 1;
-    }
-    return 0;
+    tokens_of(g, K, s, slot, b->history);
+    return numbers_held(m, g->in, b->history, s, b->glue, b->held) < g->in->n_numbers;
 }
 
 /* Which live slots of L_{t-1} may not end at step t: all of them before
  * min_length tokens, and (keep_numbers) each that lacks a number of its
  * source. Returns 1 when any may not. */
-static int mask_eos_rows(const group *g, const s2s_decode_params *p, int K, int t, int *hist,
+static int mask_eos_rows(const s2s_model *m, const group *g, const s2s_decode_params *p, int K, int t, beam_bufs *b,
                          unsigned char *eos_masked)
 {
     int any = 0;
     for (int i = 0; i < g->live; i++) {
-        eos_masked[i] = t - 1 < p->min_length || (p->keep_numbers && lacks_a_number(g, K, t - 1, i, hist));
+        eos_masked[i] = t - 1 < p->min_length || (p->keep_numbers && lacks_a_number(m, g, K, t - 1, i, b));
         any |= eos_masked[i];
     }
     return any;
@@ -542,31 +576,25 @@ static void finish_candidate(group *g, const s2s_decode_params *p, int K, int t,
 
 /* ---- keep numbers in beam search ---------------------------------------- */
 
-/* The index of `token` among the input's number ids, or -1. */
-static int number_index(const search_input *in, int token)
-{
-    for (int k = 0; k < in->n_numbers; k++)
-        if (in->numbers[k] == token) return k;
-    return -1;
-}
-
-/* The level of each live slot of L_{t-1} (how many of the input's number
- * ids its tokens hold) into lv->slot_level, and which it holds into
- * lv->held. */
-static void number_levels(const group *g, int K, int t, int *hist, level_bufs *lv)
+/* Which of the input's numbers each live slot of L_{t-1} holds, into
+ * b->lv.held. */
+static void slot_numbers(const s2s_model *m, const group *g, int K, int t, beam_bufs *b)
 {
     int C = g->in->n_numbers, len = t - 1;
     for (int i = 0; i < g->live; i++) {
-        unsigned char *held = lv->held + (size_t)i * C;
-        memset(held, 0, (size_t)C);
-        tokens_of(g, K, len, i, hist);
-        for (int s = 0; s < len; s++) {
-            int k = number_index(g->in, hist[s]);
-            if (k >= 0) held[k] = 1;
-        }
-        lv->slot_level[i] = 0;
-        for (int k = 0; k < C; k++) lv->slot_level[i] += held[k];
+        tokens_of(g, K, len, i, b->history);
+        numbers_held(m, g->in, b->history, len, b->glue, b->lv.held + (size_t)i * C);
     }
+}
+
+/* The level of candidate c at step t: how many numbers the slot's tokens
+ * and c->token hold together (the token may place a number, or continue
+ * one the slot held). */
+static int candidate_level(const s2s_model *m, const group *g, int K, int t, const candidate *c, beam_bufs *b)
+{
+    tokens_of(g, K, t - 1, c->slot, b->history);
+    b->history[t - 1] = c->token;
+    return numbers_held(m, g->in, b->history, t, b->glue, b->held);
 }
 
 static int compare_rank(const void *x, const void *y)
@@ -574,37 +602,35 @@ static int compare_rank(const void *x, const void *y)
     return ranks_after(x, y) ? 1 : ranks_after(y, x) ? -1 : 0;
 }
 
-/* The candidates a step of keep numbers chooses from, best first: each
+/* The candidates a step t of keep numbers chooses from, best first: each
  * live slot's best 2K (as top_candidates ranks them) and each number id
  * the slot lacks (when its log-probability is finite); with the level
  * each reaches in lv->pool_level. Returns their count. */
-static int level_candidates(const group *g, int K, float *logp, int ld, int width, int eos,
-                            const unsigned char *eos_masked, const float *row_max, level_bufs *lv)
+static int level_candidates(const s2s_model *m, const group *g, int K, int t, float *logp, int ld, int width,
+                            const unsigned char *eos_masked, const float *row_max, beam_bufs *b)
 {
+    level_bufs *lv = &b->lv;
+    int eos = m->eos_id;
     int n = 0, C = g->in->n_numbers;
     for (int i = 0; i < g->live; i++) {
         float *row = logp + (size_t)i * ld;
         if (row_max) log_softmax_from_max(row, width, row_max[i]);
         candidate *own = lv->pool + n;
-        int m = add_row_candidates(row, width, g->score[i], i, eos, eos_masked[i], own, 0, 2 * K);
+        int kept = add_row_candidates(row, width, g->score[i], i, eos, eos_masked[i], own, 0, 2 * K);
         const unsigned char *held = lv->held + (size_t)i * C;
         for (int k = 0; k < C; k++) {
             int y = g->in->numbers[k], listed = 0;
             if (held[k] || y >= width || row[y] == -INFINITY) continue;
-            for (int j = 0; j < m && !listed; j++) listed = own[j].token == y;
+            for (int j = 0; j < kept && !listed; j++) listed = own[j].token == y;
             if (!listed) {
                 candidate c = {g->score[i] + (double)row[y], i, y};
-                own[m++] = c;
+                own[kept++] = c;
             }
         }
-        n += m;
+        n += kept;
     }
     qsort(lv->pool, (size_t)n, sizeof *lv->pool, compare_rank);
-    for (int r = 0; r < n; r++) {
-        const candidate *c = &lv->pool[r];
-        int k = number_index(g->in, c->token);
-        lv->pool_level[r] = lv->slot_level[c->slot] + (k >= 0 && !lv->held[(size_t)c->slot * C + k]);
-    }
+    for (int r = 0; r < n; r++) lv->pool_level[r] = candidate_level(m, g, K, t, &lv->pool[r], b);
     return n;
 }
 
@@ -623,8 +649,8 @@ static void advance_beam_by_level(const s2s_model *m, const s2s_decode_params *p
 {
     level_bufs *lv = &b->lv;
     int eos = m->eos_id, C = g->in->n_numbers, width = vocab_size(m->vocab[S2S_TARGET]) + g->mem.n_ext;
-    number_levels(g, K, t, b->history, lv);
-    int nc = level_candidates(g, K, logp, ld, width, eos, eos_masked, row_max, lv);
+    slot_numbers(m, g, K, t, b);
+    int nc = level_candidates(m, g, K, t, logp, ld, width, eos_masked, row_max, b);
     for (int r = 0; r < nc; r++) lv->taken[r] = 0;
     for (int r = 0, top = 0; r < nc && top < K; r++) {
         if (lv->pool_level[r] != C) continue;
@@ -672,7 +698,7 @@ static void advance_beam(const s2s_model *m, const s2s_decode_params *p, int K, 
     int eos = m->eos_id, cap = 2 * K, width = vocab_size(m->vocab[S2S_TARGET]) + g->mem.n_ext;
     int nc = 0, from_logits = 0;
     unsigned char eos_masked[S2S_MAX_BEAM];
-    int mask_eos = mask_eos_rows(g, p, K, t, b->history, eos_masked);
+    int mask_eos = mask_eos_rows(m, g, p, K, t, b, eos_masked);
     if (p->no_repeat_ngram > 0) block_repeated_ngrams(g, K, t, p->no_repeat_ngram, logp, ld, b->history);
     if (b->lv.pool && g->in->n_numbers > 0) {
         advance_beam_by_level(m, p, K, g, t, logp, ld, row_max, eos_masked, b, from, to, out_row);
@@ -791,7 +817,7 @@ static void advance_sampling(const s2s_model *m, const s2s_decode_params *p, int
     double new_score[S2S_MAX_BEAM];
     int new_sample[S2S_MAX_BEAM];
     unsigned char eos_masked[S2S_MAX_BEAM];
-    mask_eos_rows(g, p, K, t, b->history, eos_masked);
+    mask_eos_rows(m, g, p, K, t, b, eos_masked);
     if (p->no_repeat_ngram > 0) block_repeated_ngrams(g, K, t, p->no_repeat_ngram, logp, ld, b->history);
     for (int i = 0; i < g->live; i++) {
         float *row = logp + (size_t)i * ld;
@@ -982,7 +1008,7 @@ s2s_status search_beam(const s2s_model *m, arena *ar, const search_input *in, in
         if (!(sl = model_shortlist_get(m, &e))) return s2s_fail(err, e.status, "%s", e.message);
     }
     int numbers_max = 0;
-    if (p->keep_numbers && !p->sampling && K > 1)
+    if (p->keep_numbers && !p->sampling)
         for (int i = 0; i < n; i++) numbers_max = in[i].n_numbers > numbers_max ? in[i].n_numbers : numbers_max;
     beam_plan pl = {m, in, n, K, n * K, n_max, Vx, T_max, numbers_max, p, q, sl};
     beam_bufs b;

@@ -25,6 +25,10 @@ typedef struct search_input {
     int n_prefix;
     const int *numbers;   /* keep_numbers: target ids a hypothesis must hold
                              before it may end (distinct), or NULL */
+    const unsigned char *number_alone; /* keep_numbers: (n_numbers) 1 when the source
+                             writes numbers[k] alone somewhere (numbers.h) */
+    const unsigned char *ext_glue; /* keep_numbers, copy models: (n_ext) the glue class
+                             of each extended id's piece */
     int n_numbers;
     uint64_t stream;      /* sampling stream number (the input's line number) */
 } search_input;

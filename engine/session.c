@@ -13,6 +13,7 @@
 #include "copy.h"
 #include "error.h"
 #include "kernels.h"
+#include "numbers.h"
 #include "result.h"
 #include "search.h"
 
@@ -140,6 +141,8 @@ static s2s_status check_ids(const s2s_model *m, s2s_side side, const int *ids, i
 typedef struct resolved {
     search_input *in;
     int *ints;              /* copy ids, first occurrences, same-as positions, numbers and prefix ids */
+    unsigned char *glue;    /* keep numbers: the source's glue classes (scratch), which numbers
+                               stand alone, and the glue classes of the extended ids */
     const char ***pieces;   /* [n] source pieces of each input */
     const char **piece_buf; /* pieces spelled from source ids (ids-only calls) */
     int **first_of;         /* [n] copy models: first occurrence of each extended id */
@@ -149,6 +152,7 @@ static void resolved_free(resolved *r)
 {
     free(r->in);
     free(r->ints);
+    free(r->glue);
     free(r->pieces);
     free(r->piece_buf);
     free(r->first_of);
@@ -162,10 +166,11 @@ static int resolved_alloc(resolved *r, int n, size_t total_src, size_t total_pre
     memset(r, 0, sizeof *r);
     r->in = calloc((size_t)(n ? n : 1), sizeof *r->in);
     r->ints = malloc(sizeof(int) * (4 * total_src + total_prefix + 1));
+    r->glue = malloc(3 * total_src + 1);
     r->pieces = calloc((size_t)(n ? n : 1), sizeof *r->pieces);
     r->first_of = calloc((size_t)(n ? n : 1), sizeof *r->first_of);
     r->piece_buf = spell ? malloc(sizeof(char *) * (total_src + 1)) : NULL;
-    if (r->in && r->ints && r->pieces && r->first_of && (!spell || r->piece_buf)) return 1;
+    if (r->in && r->ints && r->glue && r->pieces && r->first_of && (!spell || r->piece_buf)) return 1;
     resolved_free(r);
     return 0;
 }
@@ -196,21 +201,36 @@ static int is_number_piece(const char *piece)
 /* keep_numbers: fills in->numbers with the distinct target ids of the
  * input's number pieces: in a copy model the extended ids of its `pieces`
  * (as tokenized), in another model the target ids of its source tokens (an
- * unk source token is no number), so that every entry point agrees. */
-static void resolve_numbers(const s2s_model *m, search_input *in, const char **pieces, int **cursor)
+ * unk source token is no number), so that every entry point agrees; marks
+ * in in->number_alone those the source writes alone at least once (not
+ * continued by the next pieces, numbers.h), and gives a copy model's
+ * extended ids their glue classes (first_of: copy_map's). */
+static void resolve_numbers(const s2s_model *m, search_input *in, const char **pieces, const int *first_of,
+                            int **cursor, unsigned char **glue_cursor)
 {
     const s2s_vocab *src = m->vocab[S2S_SOURCE], *tgt = m->vocab[S2S_TARGET];
     int *numbers = *cursor, k = 0;
+    unsigned char *src_glue = *glue_cursor, *alone = src_glue + in->n, *ext_glue = alone + in->n;
     *cursor += in->n;
+    *glue_cursor += 3 * (size_t)in->n;
+    for (int j = 0; j < in->n; j++) src_glue[j] = piece_glue(in->copy_ids ? pieces[j] : vocab_token(src, in->ids[j]));
     for (int j = 0; j < in->n; j++) {
         const char *piece = in->copy_ids ? pieces[j] : vocab_token(src, in->ids[j]);
         if (!is_number_piece(piece)) continue;
         int id = in->copy_ids ? in->copy_ids[j] : vocab_id(tgt, piece, strlen(piece));
-        int seen = id < 0;
-        for (int i = 0; i < k && !seen; i++) seen = numbers[i] == id;
-        if (!seen) numbers[k++] = id;
+        if (id < 0) continue;
+        int at = 0;
+        while (at < k && numbers[at] != id) at++;
+        if (at == k) {
+            numbers[k] = id;
+            alone[k++] = 0;
+        }
+        if (!number_continued(src_glue, in->n, j)) alone[at] = 1;
     }
+    for (int e = 0; e < in->n_ext; e++) ext_glue[e] = piece_glue(pieces[first_of[e]]);
     in->numbers = numbers;
+    in->number_alone = alone;
+    in->ext_glue = ext_glue;
     in->n_numbers = k;
 }
 
@@ -271,6 +291,7 @@ static s2s_status redo_without_numbers(s2s_session *session, const resolved *r, 
             which[k] = i;
             in[k] = r->in[i];
             in[k].numbers = NULL;
+            in[k].number_alone = NULL;
             in[k].n_numbers = 0;
             k++;
         }
@@ -333,6 +354,7 @@ s2s_status s2s_translate_batch(s2s_session *session, const int *const *srcs, con
     if (!resolved_alloc(&r, n, total, 0, m->cfg.copy))
         return s2s_fail(err, S2S_ERR_NOMEM, "out of memory for the batch");
     int *cursor = r.ints;
+    unsigned char *glue_cursor = r.glue;
     const char **spelled = r.piece_buf;
     for (int i = 0; i < n; i++) {
         search_input *in = &r.in[i];
@@ -344,7 +366,8 @@ s2s_status s2s_translate_batch(s2s_session *session, const int *const *srcs, con
             r.pieces[i] = spelled;
             resolve_copy(m, in, spelled, &cursor, &r.first_of[i]);
         }
-        if (p.keep_numbers && !p.sampling) resolve_numbers(m, in, m->cfg.copy ? spelled : NULL, &cursor);
+        if (p.keep_numbers && !p.sampling)
+            resolve_numbers(m, in, m->cfg.copy ? spelled : NULL, r.first_of[i], &cursor, &glue_cursor);
         if (m->cfg.copy) spelled += in->n;
     }
     st = run_search(session, &r, n, &p, results, err);
@@ -397,6 +420,7 @@ s2s_status s2s_translate_inputs(s2s_session *session, const s2s_input *inputs, i
     if (!resolved_alloc(&r, n, total_src, total_prefix, 0))
         return s2s_fail(err, S2S_ERR_NOMEM, "out of memory for the batch");
     int *cursor = r.ints;
+    unsigned char *glue_cursor = r.glue;
     for (int i = 0; st == S2S_OK && i < n; i++) {
         search_input *in = &r.in[i];
         const s2s_token_seq *src = inputs[i].source, *prefix = inputs[i].prefix;
@@ -405,7 +429,8 @@ s2s_status s2s_translate_inputs(s2s_session *session, const s2s_input *inputs, i
         in->stream = inputs[i].stream;
         r.pieces[i] = (const char **)src->pieces;
         resolve_copy(m, in, r.pieces[i], &cursor, &r.first_of[i]);
-        if (p.keep_numbers && !p.sampling) resolve_numbers(m, in, r.pieces[i], &cursor);
+        if (p.keep_numbers && !p.sampling)
+            resolve_numbers(m, in, r.pieces[i], r.first_of[i], &cursor, &glue_cursor);
         if (prefix && prefix->n > 0) {
             int *ids = cursor;
             cursor += prefix->n;

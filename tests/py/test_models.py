@@ -179,6 +179,19 @@ def test_model(name, torch_ok, s2s):
     return t
 
 
+# Lines whose outputs tempt the model to continue a number the source writes
+# alone ("2" -> "2th", "100" -> "100,000"), or that write a number continued
+# ("23.4", "19e"), so that the rule of numbers written alone is compared too.
+GLUED_NUMBERS = {
+    "fra-eng": ["Il a vérifié les 2 portes.", "Je suis sûr de ma décision à 100%.",
+                "La Terre est inclinée de 23.4 degrés.", "C'est arrivé au 19e siècle.",
+                "Le match s'est terminé 6 à 0.", "Il a 1 chien et 2 chats."],
+    "eng-fra": ["He checked the 2 doors.", "I am 100% sure of my decision.",
+                "The Earth is tilted by 23.4 degrees.", "It happened in the 19th century.",
+                "The game ended 6 to 0.", "He has 1 dog and 2 cats."],
+}
+
+
 def number_lines(name, n):
     """Up to n test-set source lines of a translation model, of at most 15
     words, that hold a number of two or more digits, or a string saying why
@@ -213,6 +226,7 @@ def test_keep_numbers(name, torch_ok, s2s):
             heldout_inputs(name)[:10] + ["5 6 7 8", "le 2 et le 3 mai 2001"]
         if isinstance(inputs, str):
             raise H.Skip("keep_numbers of models/%s not compared: %s" % (name, inputs))
+        inputs += GLUED_NUMBERS.get(name, [])
         model, cfg, sv, tv = ref.load_model_dir(mdir)
         tk = tok.Tokenizer(cfg["tokenizer"], mdir)
         eos = cfg["special_tokens"]["eos"]

@@ -99,6 +99,7 @@ import math
 import os
 import re
 import struct
+import unicodedata
 
 import numpy as np
 import torch
@@ -923,24 +924,95 @@ def number_ids(model, src_ids, src_pieces=None):
     vocabulary has them: there each source id stands for its source token,
     so an unk source token is no number). Without `src_pieces`, each source
     id stands for its source token in a copy model too."""
+    return _numbers(model, src_ids, src_pieces)[0]
+
+
+GLUE_WORD, GLUE_SEPARATOR, GLUE_DIGIT = 1, 2, 4
+JOINER = "\uffed"
+
+
+def piece_glue(piece):
+    """How a piece joins the piece before it (keep numbers): GLUE_WORD when
+    it starts with the joiner and then a letter or digit (Unicode categories
+    L and N), GLUE_SEPARATOR for a "," or "." joined on both sides, GLUE_DIGIT
+    when it begins with 0-9 (after a joiner if it has one)."""
+    joined = piece.startswith(JOINER)
+    body = piece[1:] if joined else piece
+    glue = 0
+    if joined and body and unicodedata.category(body[0])[0] in "LN":
+        glue |= GLUE_WORD
+    if joined and len(body) == 2 and body[0] in ",." and body[1] == JOINER:
+        glue |= GLUE_SEPARATOR
+    if body and body[0] in "0123456789":
+        glue |= GLUE_DIGIT
+    return glue
+
+
+def number_continued(glue, s):
+    """1 when the number at position s of a piece sequence (glue classes
+    `glue`) is continued by what follows: a GLUE_WORD piece, or a
+    GLUE_SEPARATOR piece and then a GLUE_DIGIT one ("2" in "2 ￭1 ￭st", "100"
+    in "100 ￭,￭ 000")."""
+    if s + 1 >= len(glue):
+        return False
+    if glue[s + 1] & GLUE_WORD:
+        return True
+    return bool(glue[s + 1] & GLUE_SEPARATOR) and s + 2 < len(glue) and bool(glue[s + 2] & GLUE_DIGIT)
+
+
+def _numbers(model, src_ids, src_pieces=None):
+    """(number_ids, alone): alone[k] when the source writes number k alone
+    at least once (number_continued is false there)."""
     copy = model.features["copy"]
     if src_pieces is None or not copy:
         if model.src_tokens is None:
             raise ValueError("number_ids needs the source pieces or set_special_ids(..., src_vocab)")
         src_pieces = [model.src_tokens[i] for i in src_ids]
     m = copy_map(model, src_ids, src_pieces)[0] if copy else None
-    out = []
+    glue = [piece_glue(p) for p in src_pieces]
+    out, alone = [], []
     for j, piece in enumerate(src_pieces):
         if not re.fullmatch(r"[0-9]+", piece):
             continue
         tid = m[j] if m is not None else model.tgt_vocab.get(piece)
-        if tid is not None and tid not in out:
+        if tid is None:
+            continue
+        if tid not in out:
             out.append(tid)
-    return out
+            alone.append(False)
+        if not number_continued(glue, j):
+            alone[out.index(tid)] = True
+    return out, alone
 
 
-def _lacks_a_number(tokens, numbers):
-    return any(n not in tokens for n in numbers)
+class _NumberRule:
+    """keep_numbers of one input: its numbers, which the source writes
+    alone, and the glue class of every target id (extended ids included)."""
+
+    def __init__(self, model, src_ids, src_pieces, extended):
+        self.numbers, self.alone = _numbers(model, src_ids, src_pieces)
+        table = getattr(model, "_target_glue", None)
+        if table is None:
+            table = [0] * len(model.tgt_vocab)
+            for piece, i in model.tgt_vocab.items():
+                table[i] = piece_glue(piece)
+            model._target_glue = table
+        self.glue = table + [piece_glue(p) for p in extended]
+
+    def held(self, tokens):
+        """[k]: tokens hold number k: its id occurs where, when the source
+        writes it alone, the tokens after it do not continue it."""
+        glue = [self.glue[y] for y in tokens]
+        out = [False] * len(self.numbers)
+        for s, y in enumerate(tokens):
+            if y in self.numbers:
+                k = self.numbers.index(y)
+                if not (self.alone[k] and number_continued(glue, s)):
+                    out[k] = True
+        return out
+
+    def lacks_one(self, tokens):
+        return not all(self.held(tokens))
 
 
 def _block_ngrams(vals, tokens, N):
@@ -1011,6 +1083,7 @@ def greedy_full(model, src_ids, max_length=None, src_pieces=None, no_repeat_ngra
 def _greedy(model, src_ids, max_length, src_pieces, no_repeat_ngram, prefix, numbers, sos, eos):
     with torch.inference_mode():
         sent = _Sentence(model, src_ids, src_pieces)
+        rule = _NumberRule(model, src_ids, src_pieces, sent.extended) if numbers else None
         steps = max_steps(model, len(src_ids), max_length)
         rows = sent.rows
         y = sos
@@ -1024,7 +1097,7 @@ def _greedy(model, src_ids, max_length, src_pieces, no_repeat_ngram, prefix, num
             if t <= len(prefix):
                 best = prefix[t - 1]
             else:
-                if numbers and _lacks_a_number(tokens, numbers):
+                if rule and rule.lacks_one(tokens):
                     vals[eos] = -math.inf
                 if no_repeat_ngram:
                     _block_ngrams(vals, tokens, no_repeat_ngram)
@@ -1092,7 +1165,8 @@ def beam_search(model, src_ids, beam, n_best=1, max_length=None, length_penalty=
 
 def _beam(model, src_ids, k, n_best, max_length, alpha, beta, tie_eps, tie_report, src_pieces, no_repeat_ngram,
           prefix, numbers, sos, eos):
-    """beam_search's search; `numbers`: the ids that must be present before eos."""
+    """beam_search's search; `numbers`: the ids that must be present before eos
+    (held as _NumberRule says)."""
 
     def note(msg):
         if tie_report is not None:
@@ -1100,6 +1174,7 @@ def _beam(model, src_ids, k, n_best, max_length, alpha, beta, tie_eps, tie_repor
 
     with torch.inference_mode():
         sent = _Sentence(model, src_ids, src_pieces)
+        rule = _NumberRule(model, src_ids, src_pieces, sent.extended) if numbers else None
         steps = max_steps(model, len(src_ids), max_length)
         # live hypothesis: (tokens, score, rows, logprobs); states batched
         live = [([], 0.0, [], [])]
@@ -1118,7 +1193,7 @@ def _beam(model, src_ids, k, n_best, max_length, alpha, beta, tie_eps, tie_repor
                 continue
             if numbers:
                 for b in range(len(live)):
-                    if _lacks_a_number(live[b][0], numbers):
+                    if rule.lacks_one(live[b][0]):
                         lpl[b][eos] = -math.inf
             if no_repeat_ngram:
                 for b in range(len(live)):
@@ -1126,7 +1201,7 @@ def _beam(model, src_ids, k, n_best, max_length, alpha, beta, tie_eps, tie_repor
             if numbers or no_repeat_ngram:
                 lp = torch.tensor(lpl, dtype=lp.dtype)
             if numbers and k > 1:
-                live, fin, nxt_idx = _step_by_level(live, lp, lpl, att, k, numbers, eos, alpha, beta, t, note, tie_eps)
+                live, fin, nxt_idx = _step_by_level(live, lp, lpl, att, k, rule, eos, alpha, beta, t, note, tie_eps)
                 finished.extend(fin)
                 if not live:
                     break
@@ -1208,10 +1283,11 @@ def _beam(model, src_ids, k, n_best, max_length, alpha, beta, tie_eps, tie_repor
         return result
 
 
-def _step_by_level(live, lp, lpl, att, k, numbers, eos, alpha, beta, t, note, tie_eps):
+def _step_by_level(live, lp, lpl, att, k, rule, eos, alpha, beta, t, note, tie_eps):
     """One beam step of keep_numbers with beam k > 1 (model-format.md
     section 9.5, s2s addition): the k slots are shared among the levels
-    0..C (how many of the C `numbers` a hypothesis holds). Candidates: each
+    0..C (how many of the C numbers of `rule` a hypothesis holds, with the
+    token it would add). Candidates: each
     live hypothesis' best 2k tokens (score, then lower token id) and each
     number it lacks whose log-probability is finite; ranked by score, then
     earlier hypothesis, then lower token. An eos finishes when it is among
@@ -1219,10 +1295,10 @@ def _step_by_level(live, lp, lpl, att, k, numbers, eos, alpha, beta, t, note, ti
     candidates up to k // (C + 1), plus one for the k % (C + 1) highest
     levels; slots left empty go to the best candidates not yet taken. The new
     live list is in rank order. -> (live, finished, parent indices)."""
+    numbers = rule.numbers
     C = len(numbers)
     width = len(lpl[0])
-    held = [[n in h[0] for n in numbers] for h in live]
-    level = [sum(x) for x in held]
+    held = [rule.held(h[0]) for h in live]
     cands = []
     for b, h in enumerate(live):
         total = h[1] + lp[b].double()
@@ -1241,7 +1317,7 @@ def _step_by_level(live, lp, lpl, att, k, numbers, eos, alpha, beta, t, note, ti
         for i in range(len(cands) - 1):
             if 0 < abs(cands[i][0] - cands[i + 1][0]) < tie_eps:
                 note("step %d: level candidates %d and %d within %g" % (t, i, i + 1, tie_eps))
-    lev = [level[b] + (v in numbers and not held[b][numbers.index(v)]) for _, b, v in cands]
+    lev = [sum(rule.held(live[b][0] + [v])) for _, b, v in cands]
     finished = []
     top = 0
     for r, (s, b, v) in enumerate(cands):

@@ -1,0 +1,26 @@
+/*
+ * numbers.h - keep numbers (docs/model-format.md section 9.5, an s2s
+ * addition): how a piece joins the piece before it, so that a number the
+ * source writes alone is only counted where the output writes it alone
+ * too, not as the start of a longer number or word ("2" in "21st", "100"
+ * in "100,000").
+ */
+#ifndef S2S_NUMBERS_H
+#define S2S_NUMBERS_H
+
+/* Bits of a piece's glue class. */
+enum {
+    GLUE_WORD = 1,      /* joined to the piece before, and begins with a letter or digit ("￭st", "￭1") */
+    GLUE_SEPARATOR = 2, /* a "," or "." joined on both sides ("￭,￭", "￭.￭") */
+    GLUE_DIGIT = 4      /* begins with a digit 0-9, after a joiner if it has one ("000", "￭5") */
+};
+
+/* The glue class of `piece` (NUL-terminated UTF-8; NULL is class 0). */
+unsigned char piece_glue(const char *piece);
+
+/* 1 when the number at position s of tokens[0..n) (glue classes
+ * glue[0..n)) is continued by what follows it: the next piece is GLUE_WORD,
+ * or is GLUE_SEPARATOR followed by a GLUE_DIGIT piece. */
+int number_continued(const unsigned char *glue, int n, int s);
+
+#endif

@@ -1,0 +1,46 @@
+/*
+ * test_numbers.c - keep numbers' glue classes (engine/numbers.h): which
+ * pieces join the piece before them as a word, a separator or a digit, and
+ * when a number is continued by the pieces after it. Expected values follow
+ * from the definitions in docs/model-format.md section 9.5.
+ */
+#include <criterion/criterion.h>
+
+#include "numbers.h"
+
+#define J "\xef\xbf\xad" /* the joiner U+FFED */
+
+Test(numbers, glue_classes)
+{
+    cr_assert_eq(piece_glue(NULL), 0);
+    cr_assert_eq(piece_glue(""), 0);
+    cr_assert_eq(piece_glue("days"), 0);
+    cr_assert_eq(piece_glue("100"), GLUE_DIGIT);
+    cr_assert_eq(piece_glue(J "st"), GLUE_WORD);
+    cr_assert_eq(piece_glue(J "1"), GLUE_WORD | GLUE_DIGIT);
+    cr_assert_eq(piece_glue(J "\xc3\xa8me"), GLUE_WORD, "a joined letter outside ASCII (è)");
+    cr_assert_eq(piece_glue(J "," J), GLUE_SEPARATOR);
+    cr_assert_eq(piece_glue(J "." J), GLUE_SEPARATOR);
+    cr_assert_eq(piece_glue(J ","), 0, "a comma joined on the left only separates nothing");
+    cr_assert_eq(piece_glue(J ":" J), 0);
+    cr_assert_eq(piece_glue(J "%"), 0);
+    cr_assert_eq(piece_glue(J), 0);
+}
+
+Test(numbers, continued_by_a_joined_word_or_a_separator_and_digits)
+{
+    /* "2 ￭1 ￭st": 2 is continued */
+    unsigned char ordinal[] = {GLUE_DIGIT, GLUE_WORD | GLUE_DIGIT, GLUE_WORD};
+    cr_assert(number_continued(ordinal, 3, 0));
+    /* "100 ￭,￭ 000": continued; "100 ￭,￭" at the end is not yet */
+    unsigned char thousands[] = {GLUE_DIGIT, GLUE_SEPARATOR, GLUE_DIGIT};
+    cr_assert(number_continued(thousands, 3, 0));
+    cr_assert_not(number_continued(thousands, 2, 0));
+    /* "100 ￭%", "2 days", "7 ￭." and a number at the end: not continued */
+    unsigned char percent[] = {GLUE_DIGIT, 0};
+    cr_assert_not(number_continued(percent, 2, 0));
+    cr_assert_not(number_continued(percent, 1, 0));
+    /* "1 ￭,￭ and": a separator before a word does not continue it */
+    unsigned char list[] = {GLUE_DIGIT, GLUE_SEPARATOR, 0};
+    cr_assert_not(number_continued(list, 3, 0));
+}
