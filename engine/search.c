@@ -75,7 +75,10 @@ typedef struct level_bufs {
     candidate *pool;       /* [K * (2K + C_max)] every row's best 2K and its missing numbers */
     int *pool_level;       /* [same] the level each candidate reaches */
     unsigned char *taken;  /* [same] 1 = chosen for L_t */
-    unsigned char *held;   /* [K * C_max] held[slot * C + k]: slot holds numbers[k] */
+    int *count;            /* [K * C_max] count[slot * C + k]: the positions where the slot holds numbers[k] */
+    int *slot_level;       /* [K] how many numbers each slot holds */
+    int *last_number;      /* [K] the alone number its last token is (index k), else -1 */
+    int *sep_number;       /* [K] the alone number before its last token when that is a separator, else -1 */
 } level_bufs;
 
 /* Everything a search call needs, carved once. */
@@ -193,7 +196,10 @@ static void carve_beam(arena *a, const void *plan, void *bufs)
         b->lv.pool = arena_take(a, sizeof(candidate) * pool);
         b->lv.pool_level = arena_take(a, sizeof(int) * pool);
         b->lv.taken = arena_take(a, pool);
-        b->lv.held = arena_take(a, (size_t)K * (size_t)pl->numbers_max);
+        b->lv.count = arena_take(a, sizeof(int) * (size_t)K * (size_t)pl->numbers_max);
+        b->lv.slot_level = arena_take(a, sizeof(int) * (size_t)K);
+        b->lv.last_number = arena_take(a, sizeof(int) * (size_t)K);
+        b->lv.sep_number = arena_take(a, sizeof(int) * (size_t)K);
     }
     b->history = arena_take(a, sizeof(int) * ((size_t)pl->T_max + 1));
     b->glue = pl->numbers_max > 0 ? arena_take(a, (size_t)pl->T_max + 1) : NULL;
@@ -576,37 +582,69 @@ static void finish_candidate(group *g, const s2s_decode_params *p, int K, int t,
 
 /* ---- keep numbers in beam search ---------------------------------------- */
 
-/* Which of the input's numbers each live slot of L_{t-1} holds, into
- * b->lv.held. */
+/* For each live slot of L_{t-1}: at how many positions it holds each of
+ * the input's numbers (numbers_held's rule), how many it holds, and which
+ * held numbers one more token could continue: its last token, or the one
+ * before a final separator (numbers.h). */
 static void slot_numbers(const s2s_model *m, const group *g, int K, int t, beam_bufs *b)
 {
-    int C = g->in->n_numbers, len = t - 1;
+    const search_input *in = g->in;
+    level_bufs *lv = &b->lv;
+    int C = in->n_numbers, len = t - 1, *hist = b->history;
+    unsigned char *glue = b->glue;
     for (int i = 0; i < g->live; i++) {
-        tokens_of(g, K, len, i, b->history);
-        numbers_held(m, g->in, b->history, len, b->glue, b->lv.held + (size_t)i * C);
+        int *count = lv->count + (size_t)i * C;
+        tokens_of(g, K, len, i, hist);
+        for (int s = 0; s < len; s++) glue[s] = token_glue(m, in, hist[s]);
+        memset(count, 0, sizeof(int) * (size_t)C);
+        for (int s = 0; s < len; s++) {
+            int k = number_index(in, hist[s]);
+            if (k >= 0 && !(in->number_alone[k] && number_continued(glue, len, s))) count[k]++;
+        }
+        lv->slot_level[i] = 0;
+        for (int k = 0; k < C; k++) lv->slot_level[i] += count[k] > 0;
+        int last = len >= 1 ? number_index(in, hist[len - 1]) : -1;
+        int before = len >= 2 && (glue[len - 1] & GLUE_SEPARATOR) ? number_index(in, hist[len - 2]) : -1;
+        lv->last_number[i] = last >= 0 && in->number_alone[last] ? last : -1;
+        lv->sep_number[i] = before >= 0 && in->number_alone[before] ? before : -1;
     }
 }
 
-/* The level of candidate c at step t: how many numbers the slot's tokens
- * and c->token hold together (the token may place a number, or continue
- * one the slot held). */
-static int candidate_level(const s2s_model *m, const group *g, int K, int t, const candidate *c, beam_bufs *b)
+/* The level of candidate c: how many numbers its slot's tokens followed by
+ * c->token hold. Only the token itself (a number at the end is never
+ * continued) and the number it may continue change the slot's counts. */
+static int candidate_level(const s2s_model *m, const group *g, const candidate *c, const level_bufs *lv)
 {
-    tokens_of(g, K, t - 1, c->slot, b->history);
-    b->history[t - 1] = c->token;
-    return numbers_held(m, g->in, b->history, t, b->glue, b->held);
+    const search_input *in = g->in;
+    const int *count = lv->count + (size_t)c->slot * in->n_numbers;
+    unsigned char glue = token_glue(m, in, c->token);
+    int level = lv->slot_level[c->slot], continued = -1, placed = number_index(in, c->token);
+    if ((glue & GLUE_WORD) && lv->last_number[c->slot] >= 0) continued = lv->last_number[c->slot];
+    else if ((glue & GLUE_DIGIT) && lv->sep_number[c->slot] >= 0) continued = lv->sep_number[c->slot];
+    if (continued >= 0 && count[continued] == 1) level--;
+    if (placed >= 0 && count[placed] - (placed == continued) == 0) level++;
+    return level;
 }
 
-static int compare_rank(const void *x, const void *y)
+/* Sorts the n candidates best first (the order is total: no two share a
+ * slot and a token). No allocation, unlike qsort. */
+static void sort_best_first(candidate *c, int n)
 {
-    return ranks_after(x, y) ? 1 : ranks_after(y, x) ? -1 : 0;
+    for (int i = 1; i < n; i++) heap_sift_up(c, i);
+    heap_sort_best_first(c, n);
 }
 
-/* The candidates a step t of keep numbers chooses from, best first: each
+/* A number whose log-probability is below this is not added to the
+ * candidates: its probability would be no normal float, which the copy
+ * mixture flushes to zero (docs/model-format.md section 9.5). */
+#define MIN_FORCED_LOGPROB (-87.0f)
+
+/* The candidates a step of keep numbers chooses from, best first: each
  * live slot's best 2K (as top_candidates ranks them) and each number id
- * the slot lacks (when its log-probability is finite); with the level
- * each reaches in lv->pool_level. Returns their count. */
-static int level_candidates(const s2s_model *m, const group *g, int K, int t, float *logp, int ld, int width,
+ * the slot lacks (when its log-probability is at least
+ * MIN_FORCED_LOGPROB); with the level each reaches in lv->pool_level.
+ * Returns their count. */
+static int level_candidates(const s2s_model *m, const group *g, int K, float *logp, int ld, int width,
                             const unsigned char *eos_masked, const float *row_max, beam_bufs *b)
 {
     level_bufs *lv = &b->lv;
@@ -617,10 +655,10 @@ static int level_candidates(const s2s_model *m, const group *g, int K, int t, fl
         if (row_max) log_softmax_from_max(row, width, row_max[i]);
         candidate *own = lv->pool + n;
         int kept = add_row_candidates(row, width, g->score[i], i, eos, eos_masked[i], own, 0, 2 * K);
-        const unsigned char *held = lv->held + (size_t)i * C;
+        const int *count = lv->count + (size_t)i * C;
         for (int k = 0; k < C; k++) {
             int y = g->in->numbers[k], listed = 0;
-            if (held[k] || y >= width || row[y] == -INFINITY) continue;
+            if (count[k] > 0 || y >= width || !(row[y] >= MIN_FORCED_LOGPROB)) continue;
             for (int j = 0; j < kept && !listed; j++) listed = own[j].token == y;
             if (!listed) {
                 candidate c = {g->score[i] + (double)row[y], i, y};
@@ -629,8 +667,8 @@ static int level_candidates(const s2s_model *m, const group *g, int K, int t, fl
         }
         n += kept;
     }
-    qsort(lv->pool, (size_t)n, sizeof *lv->pool, compare_rank);
-    for (int r = 0; r < n; r++) lv->pool_level[r] = candidate_level(m, g, K, t, &lv->pool[r], b);
+    sort_best_first(lv->pool, n);
+    for (int r = 0; r < n; r++) lv->pool_level[r] = candidate_level(m, g, &lv->pool[r], lv);
     return n;
 }
 
@@ -650,7 +688,7 @@ static void advance_beam_by_level(const s2s_model *m, const s2s_decode_params *p
     level_bufs *lv = &b->lv;
     int eos = m->eos_id, C = g->in->n_numbers, width = vocab_size(m->vocab[S2S_TARGET]) + g->mem.n_ext;
     slot_numbers(m, g, K, t, b);
-    int nc = level_candidates(m, g, K, t, logp, ld, width, eos_masked, row_max, b);
+    int nc = level_candidates(m, g, K, logp, ld, width, eos_masked, row_max, b);
     for (int r = 0; r < nc; r++) lv->taken[r] = 0;
     for (int r = 0, top = 0; r < nc && top < K; r++) {
         if (lv->pool_level[r] != C) continue;

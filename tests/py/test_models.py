@@ -13,10 +13,11 @@
     step, are reported and not compared); $S2S_MODEL_INPUTS sets another
     number of inputs;
   - on the translation models (test lines that hold numbers) and on dates
-    (a model without copy), `--keep-numbers` (greedy and beam 3) against
-    the reference's keep_numbers: the same tokens; each output is finished
-    and holds each number piece of its source, or is the output without the
-    option; and the option changes at least one output.
+    (a model without copy), `--keep-numbers` (greedy, beam 3, beam 5 with
+    length penalty 1) against the reference's keep_numbers: the same
+    tokens; each output is finished and holds each number piece of its
+    source, or is the output without the option; and the option changes at
+    least one output.
 
 Held-out inputs: models/dates from s2s_tools.dates (its test split and hard cases);
 the Tatoeba models from ../shared/data/tatoeba-eng-fra/test.tsv (the
@@ -233,9 +234,10 @@ def test_keep_numbers(name, torch_ok, s2s):
         copy = bool(cfg["decoder"].get("copy"))
         V = len(tv)
         changed, bad = 0, []
-        for beam in (1, 3):
+        # greedy, beam 3, and the shipped translation defaults (beam 5, lp 1)
+        for beam, lp in ((1, 0.0), (3, 0.0), (5, 1.0)):
             args = [s2s, "translate", "-m", mdir, "--format", "jsonl", "--no-split-sentences", "--case", "off",
-                    "--beam", str(beam), "--length-penalty", "0"]
+                    "--beam", str(beam), "--length-penalty", "%g" % lp]
             runs = []
             for extra in (["--no-keep-numbers"], ["--keep-numbers"]):
                 r = subprocess.run(args + extra, input="".join(x + "\n" for x in inputs), stdout=subprocess.PIPE,
@@ -253,7 +255,8 @@ def test_keep_numbers(name, torch_ok, s2s):
                     want, near_tie = g["tokens"], g["min_margin"] < 1e-4
                     extended = g["extended"]
                 else:
-                    h = ref.beam_search(model, ids, beam, 1, src_pieces=pieces, keep_numbers=True)[0]
+                    h = ref.beam_search(model, ids, beam, 1, length_penalty=lp, src_pieces=pieces,
+                                        keep_numbers=True)[0]
                     want, near_tie, extended = h["tokens"], False, h["extended"]
                 want = [{v: k for k, v in tv.items()}[x] if x < V else extended[x - V] for x in want]
                 numbers = [p for p in toks if re.fullmatch("[0-9]+", p) and (copy or (p in sv and p in tv))]
@@ -265,8 +268,8 @@ def test_keep_numbers(name, torch_ok, s2s):
                                % (beam, line, kept[i]["tokens"], numbers, plain[i]["tokens"]))
                 changed += kept[i]["tokens"] != plain[i]["tokens"]
         assert not bad, "models/%s --keep-numbers: %d problems:\n  %s" % (name, len(bad), "\n  ".join(bad[:5]))
-        assert changed, "models/%s: --keep-numbers changed none of %d outputs" % (name, 2 * len(inputs))
-        print("     models/%s: --keep-numbers matches the reference on %d lines (greedy and beam 3), "
+        assert changed, "models/%s: --keep-numbers changed none of %d outputs" % (name, 3 * len(inputs))
+        print("     models/%s: --keep-numbers matches the reference on %d lines (greedy, beam 3, beam 5 lp 1), "
               "changes %d outputs" % (name, len(inputs), changed))
     return t
 

@@ -928,6 +928,10 @@ def number_ids(model, src_ids, src_pieces=None):
 
 
 GLUE_WORD, GLUE_SEPARATOR, GLUE_DIGIT = 1, 2, 4
+# keep numbers, beam search: a number whose log-probability is below this is
+# not added to the candidates (its probability would be no normal float,
+# which the engine may flush to zero)
+MIN_FORCED_LOGPROB = -87.0
 JOINER = "\uffed"
 
 
@@ -991,12 +995,13 @@ class _NumberRule:
 
     def __init__(self, model, src_ids, src_pieces, extended):
         self.numbers, self.alone = _numbers(model, src_ids, src_pieces)
-        table = getattr(model, "_target_glue", None)
-        if table is None:
+        cached = getattr(model, "_target_glue", None)
+        if cached is None or cached[0] is not model.tgt_vocab:  # made again for another vocabulary
             table = [0] * len(model.tgt_vocab)
             for piece, i in model.tgt_vocab.items():
                 table[i] = piece_glue(piece)
-            model._target_glue = table
+            cached = model._target_glue = (model.tgt_vocab, table)
+        table = cached[1]
         self.glue = table + [piece_glue(p) for p in extended]
 
     def held(self, tokens):
@@ -1289,7 +1294,8 @@ def _step_by_level(live, lp, lpl, att, k, rule, eos, alpha, beta, t, note, tie_e
     0..C (how many of the C numbers of `rule` a hypothesis holds, with the
     token it would add). Candidates: each
     live hypothesis' best 2k tokens (score, then lower token id) and each
-    number it lacks whose log-probability is finite; ranked by score, then
+    number it lacks whose log-probability is at least MIN_FORCED_LOGPROB;
+    ranked by score, then
     earlier hypothesis, then lower token. An eos finishes when it is among
     the first k candidates of level C. Level l takes its best non-eos
     candidates up to k // (C + 1), plus one for the k % (C + 1) highest
@@ -1309,7 +1315,7 @@ def _step_by_level(live, lp, lpl, att, k, rule, eos, alpha, beta, t, note, tie_e
         own = sorted(((h[1] + lpl[b][v], b, v) for v in sel), key=lambda c: (-c[0], c[2]))[:2 * k]
         listed = {c[2] for c in own}
         for j, n in enumerate(numbers):
-            if not held[b][j] and n not in listed and lpl[b][n] > -math.inf:
+            if not held[b][j] and n not in listed and lpl[b][n] >= MIN_FORCED_LOGPROB:
                 own.append((h[1] + lpl[b][n], b, n))
         cands.extend(own)
     cands.sort(key=lambda c: (-c[0], c[1], c[2]))
