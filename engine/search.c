@@ -677,7 +677,7 @@ static int level_candidates(const s2s_model *m, const group *g, int K, float *lo
  * among the levels 0..C so that hypotheses that hold more numbers stay in
  * the beam. Level l is given K / (C + 1) slots, one more for the K mod
  * (C + 1) highest levels; each level takes its best non-eos candidates up
- * to its share, and the slots a level leaves empty go to the best
+ * to its share, and the slots a level leaves empty go to the best non-eos
  * candidates not yet taken, whatever their level. An eos (only a
  * hypothesis of level C may end) finishes when it ranks among the first K
  * candidates of level C. Slot order in L_t is rank order. */
