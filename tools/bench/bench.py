@@ -140,7 +140,7 @@ FEATURES = [("plain attention (Bahdanau)", "bahdanau", {}, False),
             ("multi-head, 4 heads", "multihead", {"heads": 4}, False)]
 FEATURE_SHAPE = dict(enc_hidden=128, dec_hidden=256, emb=192, v_src=6000, v_tgt=5000)
 FEATURE_STEPS = 20   # every sentence decodes exactly this many steps
-FEATURE_ROUNDS = 3   # runs of each feature model, taken in turn; the fastest is kept
+FEATURE_ROUNDS = 5   # runs of each feature model, taken in turn; the fastest is kept
 
 
 def make_feature_model(path, seed, att_type, att_keys, copy):
@@ -1080,7 +1080,7 @@ def main():
         env["blas"] = ", ".join(t.get("blas", [])) or "no BLAS library mapped"
 
     log("cost of each version-2 feature ...")
-    feats = feature_costs(a, a.work, log, max(30, N // 2))
+    feats = feature_costs(a, a.work, log, max(60, 2 * N))
     log("shipped models ...")
     shipped = shipped_speeds(a, a.work, log, N)
 
@@ -1108,7 +1108,7 @@ def main():
                              "%d: %s vs %s." % (r["name"], e, cm["mismatches"], i, k, x, y))
     notes.append("This run of tools/bench/bench.py took %.0f s." % (time.time() - t_start))
     md = report_results(a, env, peak_info, gemm, lsm, loads, results, targets, notes, a.int8)
-    md += "\n" + report_features(feats, max(30, N // 2))
+    md += "\n" + report_features(feats, max(60, 2 * N))
     md += "\n" + report_shipped(shipped)
     print(md)
     tmpl = open(os.path.join(HERE, "bench.md.in"), encoding="utf-8").read()
