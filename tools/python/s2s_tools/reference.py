@@ -1207,71 +1207,16 @@ def _beam(model, src_ids, k, n_best, max_length, alpha, beta, tie_eps, tie_repor
                 lp = torch.tensor(lpl, dtype=lp.dtype)
             if numbers and k > 1:
                 live, fin, nxt_idx = _step_by_level(live, lp, lpl, att, k, rule, eos, alpha, beta, t, note, tie_eps)
-                finished.extend(fin)
-                if not live:
-                    break
-                rows = rows.select(torch.tensor(nxt_idx, dtype=torch.long))
-                last = [h[0][-1] for h in live]
-                if len(finished) >= n_best:
-                    nth = sorted(finished, key=lambda h: -h["ranking_score"])[n_best - 1]["ranking_score"]
-                    bound = max(h[1] for h in live) / max_lp
-                    if tie_eps is not None and 0 < abs(bound - nth) < tie_eps:
-                        note("step %d: early-stop bound within %g" % (t, tie_eps))
-                    if not bound > nth:
-                        live = []
-                        break
-                continue
-            V = len(lpl[0])
-            # Candidate scores in float64 (the same sums as Python floats).
-            # Only the first 2k ranks can matter (at most B <= k of them end
-            # in eos), so keep every candidate scoring at least the 2k-th
-            # best (ties at the cut included) and rank those exactly.
-            base = torch.tensor([h[1] for h in live], dtype=torch.float64)
-            total = (base.unsqueeze(1) + lp.double()).view(-1)
-            m = min(2 * k, total.numel())
-            cut = torch.topk(total, m).values[-1]
-            keep = total >= cut
-            if cut == -math.inf:  # fewer than 2k possible tokens: never a -inf one
-                keep = keep & (total > -math.inf)
-            sel = keep.nonzero().view(-1).tolist()
-            cands = [(sc, i // V, i % V) for sc, i in zip(total[sel].tolist(), sel)]
-            cands.sort(key=lambda c: (-c[0], c[1], c[2]))
-            if tie_eps is not None:
-                for i in range(min(k + 1, len(cands)) - 1):
-                    if 0 < abs(cands[i][0] - cands[i + 1][0]) < tie_eps:
-                        note("step %d: ranks %d and %d within %g" % (t, i, i + 1, tie_eps))
-            nxt, nxt_idx = [], []
-            for r, (s, b, v) in enumerate(cands):
-                if r >= k and len(nxt) >= k:
-                    break
-                toks, _, arows, lps = live[b]
-                if v == eos:
-                    if r < k:
-                        hrows = arows + [att[b].tolist()]
-                        rank = s / gnmt_lp(len(toks) + 1, alpha)
-                        if beta:
-                            rank += coverage_penalty(hrows, beta)
-                        finished.append(dict(tokens=list(toks), score=s, ranking_score=rank,
-                                             finished=True, attention=hrows,
-                                             token_logprobs=lps + [lpl[b][v]]))
-                    continue
-                if len(nxt) < k:
-                    nxt.append((toks + [v], s, arows + [att[b].tolist()], lps + [lpl[b][v]]))
-                    nxt_idx.append(b)
-            live = nxt
+            else:
+                live, fin, nxt_idx = _step_plain(live, lp, lpl, att, k, eos, alpha, beta, t, note, tie_eps)
+            finished.extend(fin)
             if not live:
                 break
             rows = rows.select(torch.tensor(nxt_idx, dtype=torch.long))
             last = [h[0][-1] for h in live]
-            if len(finished) >= n_best:
-                ranked = sorted(finished, key=lambda h: -h["ranking_score"])
-                nth = ranked[n_best - 1]["ranking_score"]
-                bound = max(h[1] for h in live) / max_lp
-                if tie_eps is not None and 0 < abs(bound - nth) < tie_eps:
-                    note("step %d: early-stop bound within %g" % (t, tie_eps))
-                if not bound > nth:
-                    live = []
-                    break
+            if _search_done(finished, live, n_best, max_lp, t, note, tie_eps):
+                live = []
+                break
         fin = sorted(finished, key=lambda h: -h["ranking_score"])
         unf = [dict(tokens=toks, score=s, ranking_score=s / gnmt_lp(len(toks), alpha), finished=False,
                     attention=arows, token_logprobs=lps) for toks, s, arows, lps in live]
@@ -1286,6 +1231,73 @@ def _beam(model, src_ids, k, n_best, max_length, alpha, beta, tie_eps, tie_repor
         for h in result:
             h["extended"] = list(sent.extended)
         return result
+
+
+def _finished(hyp, score, att_row, eos_logprob, alpha, beta):
+    """The finished hypothesis that live hypothesis `hyp` makes by ending
+    with eos (log-probability eos_logprob, attention att_row) at total
+    score `score`: ranked by the length penalty (alpha) and the coverage
+    penalty (beta)."""
+    toks, _, arows, lps = hyp
+    hrows = arows + [att_row.tolist()]
+    rank = score / gnmt_lp(len(toks) + 1, alpha)
+    if beta:
+        rank += coverage_penalty(hrows, beta)
+    return dict(tokens=list(toks), score=score, ranking_score=rank, finished=True,
+                attention=hrows, token_logprobs=lps + [eos_logprob])
+
+
+def _step_plain(live, lp, lpl, att, k, eos, alpha, beta, t, note, tie_eps):
+    """One step of plain beam search with beam k: the candidates are every
+    live hypothesis' tokens, ranked by score, then earlier hypothesis, then
+    lower token; an eos among the first k finishes, and the first k others
+    are the new live list. -> (live, finished, parent indices)."""
+    finished = []
+    V = len(lpl[0])
+    # Candidate scores in float64 (the same sums as Python floats).
+    # Only the first 2k ranks can matter (at most B <= k of them end
+    # in eos), so keep every candidate scoring at least the 2k-th
+    # best (ties at the cut included) and rank those exactly.
+    base = torch.tensor([h[1] for h in live], dtype=torch.float64)
+    total = (base.unsqueeze(1) + lp.double()).view(-1)
+    m = min(2 * k, total.numel())
+    cut = torch.topk(total, m).values[-1]
+    keep = total >= cut
+    if cut == -math.inf:  # fewer than 2k possible tokens: never a -inf one
+        keep = keep & (total > -math.inf)
+    sel = keep.nonzero().view(-1).tolist()
+    cands = [(sc, i // V, i % V) for sc, i in zip(total[sel].tolist(), sel)]
+    cands.sort(key=lambda c: (-c[0], c[1], c[2]))
+    if tie_eps is not None:
+        for i in range(min(k + 1, len(cands)) - 1):
+            if 0 < abs(cands[i][0] - cands[i + 1][0]) < tie_eps:
+                note("step %d: ranks %d and %d within %g" % (t, i, i + 1, tie_eps))
+    nxt, nxt_idx = [], []
+    for r, (s, b, v) in enumerate(cands):
+        if r >= k and len(nxt) >= k:
+            break
+        toks, _, arows, lps = live[b]
+        if v == eos:
+            if r < k:
+                finished.append(_finished(live[b], s, att[b], lpl[b][v], alpha, beta))
+            continue
+        if len(nxt) < k:
+            nxt.append((toks + [v], s, arows + [att[b].tolist()], lps + [lpl[b][v]]))
+            nxt_idx.append(b)
+    return nxt, finished, nxt_idx
+
+
+def _search_done(finished, live, n_best, max_lp, t, note, tie_eps):
+    """True when n_best hypotheses have finished and none of the live ones
+    can rank above the n_best-th (its score over the largest length
+    penalty it could still get, max_lp)."""
+    if len(finished) < n_best:
+        return False
+    nth = sorted(finished, key=lambda h: -h["ranking_score"])[n_best - 1]["ranking_score"]
+    bound = max(h[1] for h in live) / max_lp
+    if tie_eps is not None and 0 < abs(bound - nth) < tie_eps:
+        note("step %d: early-stop bound within %g" % (t, tie_eps))
+    return not bound > nth
 
 
 def _step_by_level(live, lp, lpl, att, k, rule, eos, alpha, beta, t, note, tie_eps):
@@ -1333,13 +1345,7 @@ def _step_by_level(live, lp, lpl, att, k, rule, eos, alpha, beta, t, note, tie_e
             break
         top += 1
         if v == eos:
-            toks, _, arows, lps = live[b]
-            hrows = arows + [att[b].tolist()]
-            rank = s / gnmt_lp(len(toks) + 1, alpha)
-            if beta:
-                rank += coverage_penalty(hrows, beta)
-            finished.append(dict(tokens=list(toks), score=s, ranking_score=rank, finished=True,
-                                 attention=hrows, token_logprobs=lps + [lpl[b][v]]))
+            finished.append(_finished(live[b], s, att[b], lpl[b][v], alpha, beta))
     taken = [False] * len(cands)
     chosen = 0
     for lv in range(C, -1, -1):
