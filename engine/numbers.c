@@ -33,7 +33,8 @@ unsigned char piece_glue(const char *piece)
     const char *body = joined ? piece + JOINER_LEN : piece;
     unsigned char glue = 0;
     if (joined && *body && starts_alnum(body)) glue |= GLUE_WORD;
-    if (joined && (body[0] == ',' || body[0] == '.') && strcmp(body + 1, JOINER) == 0) glue |= GLUE_SEPARATOR;
+    if (joined && (body[0] == ',' || body[0] == '.' || body[0] == ':') && strcmp(body + 1, JOINER) == 0)
+        glue |= GLUE_SEPARATOR;
     if (body[0] >= '0' && body[0] <= '9') glue |= GLUE_DIGIT;
     return glue;
 }
@@ -43,4 +44,9 @@ int number_continued(const unsigned char *glue, int n, int s)
     if (s + 1 >= n) return 0;
     if (glue[s + 1] & GLUE_WORD) return 1;
     return (glue[s + 1] & GLUE_SEPARATOR) && s + 2 < n && (glue[s + 2] & GLUE_DIGIT);
+}
+
+int number_after_separator(const unsigned char *glue, int s)
+{
+    return s >= 2 && (glue[s - 1] & GLUE_SEPARATOR) && (glue[s - 2] & GLUE_DIGIT);
 }

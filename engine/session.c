@@ -201,7 +201,9 @@ static int is_number_piece(const char *piece)
 /* keep_numbers: fills in->numbers with the distinct target ids of the
  * input's number pieces: in a copy model the extended ids of its `pieces`
  * (as tokenized), in another model the target ids of its source tokens (an
- * unk source token is no number), so that every entry point agrees; marks
+ * unk source token is no number), so that every entry point agrees; the
+ * digits after a separator ("4" of "23,4") are part of a longer number and
+ * left out where they stand (numbers.h). Marks
  * in in->number_alone those the source writes alone at least once (not
  * continued by the next pieces, numbers.h), and gives a copy model's
  * extended ids their glue classes (first_of: copy_map's). */
@@ -216,7 +218,7 @@ static void resolve_numbers(const s2s_model *m, search_input *in, const char **p
     for (int j = 0; j < in->n; j++) src_glue[j] = piece_glue(in->copy_ids ? pieces[j] : vocab_token(src, in->ids[j]));
     for (int j = 0; j < in->n; j++) {
         const char *piece = in->copy_ids ? pieces[j] : vocab_token(src, in->ids[j]);
-        if (!is_number_piece(piece)) continue;
+        if (!is_number_piece(piece) || number_after_separator(src_glue, j)) continue;
         int id = in->copy_ids ? in->copy_ids[j] : vocab_id(tgt, piece, strlen(piece));
         if (id < 0) continue;
         int at = 0;

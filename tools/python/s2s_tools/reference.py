@@ -919,7 +919,8 @@ class _Sentence:
 def number_ids(model, src_ids, src_pieces=None):
     """keep_numbers (an s2s decoding option): the distinct target ids that
     a hypothesis must hold before it may end: those of the source pieces made
-    only of the digits 0-9 (their extended ids in a copy model; in another
+    only of the digits 0-9, except digits after a separator ("4" of "23,4",
+    number_after_separator) (their extended ids in a copy model; in another
     model the target-vocabulary ids of their source tokens, when the target
     vocabulary has them: there each source id stands for its source token,
     so an unk source token is no number). Without `src_pieces`, each source
@@ -938,14 +939,14 @@ JOINER = "\uffed"
 def piece_glue(piece):
     """How a piece joins the piece before it (keep numbers): GLUE_WORD when
     it starts with the joiner and then a letter or digit (Unicode categories
-    L and N), GLUE_SEPARATOR for a "," or "." joined on both sides, GLUE_DIGIT
+    L and N), GLUE_SEPARATOR for a ",", "." or ":" joined on both sides, GLUE_DIGIT
     when it begins with 0-9 (after a joiner if it has one)."""
     joined = piece.startswith(JOINER)
     body = piece[1:] if joined else piece
     glue = 0
     if joined and body and unicodedata.category(body[0])[0] in "LN":
         glue |= GLUE_WORD
-    if joined and len(body) == 2 and body[0] in ",." and body[1] == JOINER:
+    if joined and len(body) == 2 and body[0] in ",.:" and body[1] == JOINER:
         glue |= GLUE_SEPARATOR
     if body and body[0] in "0123456789":
         glue |= GLUE_DIGIT
@@ -964,9 +965,17 @@ def number_continued(glue, s):
     return bool(glue[s + 1] & GLUE_SEPARATOR) and s + 2 < len(glue) and bool(glue[s + 2] & GLUE_DIGIT)
 
 
+def number_after_separator(glue, s):
+    """True when the piece at position s (glue classes `glue`) ends a longer
+    number: it follows a GLUE_SEPARATOR piece that follows a GLUE_DIGIT one
+    (the "4" of "23 ￭,￭ 4", the "30" of "10 ￭:￭ 30")."""
+    return s >= 2 and bool(glue[s - 1] & GLUE_SEPARATOR) and bool(glue[s - 2] & GLUE_DIGIT)
+
+
 def _numbers(model, src_ids, src_pieces=None):
     """(number_ids, alone): alone[k] when the source writes number k alone
-    at least once (number_continued is false there)."""
+    at least once (number_continued is false there). Digits after a
+    separator are part of a longer number, not a number of their own."""
     copy = model.features["copy"]
     if src_pieces is None or not copy:
         if model.src_tokens is None:
@@ -976,7 +985,7 @@ def _numbers(model, src_ids, src_pieces=None):
     glue = [piece_glue(p) for p in src_pieces]
     out, alone = [], []
     for j, piece in enumerate(src_pieces):
-        if not re.fullmatch(r"[0-9]+", piece):
+        if not re.fullmatch(r"[0-9]+", piece) or number_after_separator(glue, j):
             continue
         tid = m[j] if m is not None else model.tgt_vocab.get(piece)
         if tid is None:
