@@ -79,6 +79,7 @@ typedef struct level_bufs {
     int *slot_level;       /* [K] how many numbers each slot holds */
     int *last_number;      /* [K] the alone number its last token is (index k), else -1 */
     int *sep_number;       /* [K] the alone number before its last token when that is a separator, else -1 */
+    unsigned char *after_separator; /* [K] 1 = its last tokens are digits and a separator (numbers.h) */
 } level_bufs;
 
 /* Everything a search call needs, carved once. */
@@ -200,6 +201,7 @@ static void carve_beam(arena *a, const void *plan, void *bufs)
         b->lv.slot_level = arena_take(a, sizeof(int) * (size_t)K);
         b->lv.last_number = arena_take(a, sizeof(int) * (size_t)K);
         b->lv.sep_number = arena_take(a, sizeof(int) * (size_t)K);
+        b->lv.after_separator = arena_take(a, (size_t)K);
     }
     b->history = arena_take(a, sizeof(int) * ((size_t)pl->T_max + 1));
     b->glue = pl->numbers_max > 0 ? arena_take(a, (size_t)pl->T_max + 1) : NULL;
@@ -439,10 +441,18 @@ static unsigned char token_glue(const s2s_model *m, const search_input *in, int 
     return y < V ? m->target_glue[y] : in->ext_glue ? in->ext_glue[y - V] : 0;
 }
 
+/* 1 when the number the input's index k names, at position s of tokens
+ * with glue classes glue[0..n), counts as held there: when the source
+ * writes it alone, it must stand alone, neither continued by the tokens
+ * after it nor the end of a longer number (numbers.h). */
+static int held_at(const search_input *in, int k, const unsigned char *glue, int n, int s)
+{
+    return !in->number_alone[k] || !(number_continued(glue, n, s) || number_after_separator(glue, s));
+}
+
 /* Which of the input's number ids tokens[0..len) hold, into held[k]; returns
- * how many. A number is held where its id occurs and, when the source
- * writes it alone, the tokens after it do not continue it (numbers.h).
- * glue: scratch for len classes. */
+ * how many: a number is held where its id occurs at a position held_at
+ * accepts. glue: scratch for len classes. */
 static int numbers_held(const s2s_model *m, const search_input *in, const int *tokens, int len, unsigned char *glue,
                         unsigned char *held)
 {
@@ -451,7 +461,7 @@ static int numbers_held(const s2s_model *m, const search_input *in, const int *t
     memset(held, 0, (size_t)in->n_numbers);
     for (int s = 0; s < len; s++) {
         int k = number_index(in, tokens[s]);
-        if (k < 0 || held[k] || (in->number_alone[k] && number_continued(glue, len, s))) continue;
+        if (k < 0 || held[k] || !held_at(in, k, glue, len, s)) continue;
         held[k] = 1;
         count++;
     }
@@ -585,7 +595,8 @@ static void finish_candidate(group *g, const s2s_decode_params *p, int K, int t,
 /* For each live slot of L_{t-1}: at how many positions it holds each of
  * the input's numbers (numbers_held's rule), how many it holds, and which
  * held numbers one more token could continue: its last token, or the one
- * before a final separator (numbers.h). */
+ * before a final separator; and whether it ends with digits and a
+ * separator, after which a number ends a longer one (numbers.h). */
 static void slot_numbers(const s2s_model *m, const group *g, int K, int t, beam_bufs *b)
 {
     const search_input *in = g->in;
@@ -599,7 +610,7 @@ static void slot_numbers(const s2s_model *m, const group *g, int K, int t, beam_
         memset(count, 0, sizeof(int) * (size_t)C);
         for (int s = 0; s < len; s++) {
             int k = number_index(in, hist[s]);
-            if (k >= 0 && !(in->number_alone[k] && number_continued(glue, len, s))) count[k]++;
+            if (k >= 0 && held_at(in, k, glue, len, s)) count[k]++;
         }
         lv->slot_level[i] = 0;
         for (int k = 0; k < C; k++) lv->slot_level[i] += count[k] > 0;
@@ -607,12 +618,14 @@ static void slot_numbers(const s2s_model *m, const group *g, int K, int t, beam_
         int before = len >= 2 && (glue[len - 1] & GLUE_SEPARATOR) ? number_index(in, hist[len - 2]) : -1;
         lv->last_number[i] = last >= 0 && in->number_alone[last] ? last : -1;
         lv->sep_number[i] = before >= 0 && in->number_alone[before] ? before : -1;
+        lv->after_separator[i] = (unsigned char)number_after_separator(glue, len);
     }
 }
 
 /* The level of candidate c: how many numbers its slot's tokens followed by
  * c->token hold. Only the token itself (a number at the end is never
- * continued) and the number it may continue change the slot's counts. */
+ * continued, but may end a longer number) and the number it may continue
+ * change the slot's counts. */
 static int candidate_level(const s2s_model *m, const group *g, const candidate *c, const level_bufs *lv)
 {
     const search_input *in = g->in;
@@ -622,7 +635,9 @@ static int candidate_level(const s2s_model *m, const group *g, const candidate *
     if ((glue & GLUE_WORD) && lv->last_number[c->slot] >= 0) continued = lv->last_number[c->slot];
     else if ((glue & GLUE_DIGIT) && lv->sep_number[c->slot] >= 0) continued = lv->sep_number[c->slot];
     if (continued >= 0 && count[continued] == 1) level--;
-    if (placed >= 0 && count[placed] - (placed == continued) == 0) level++;
+    if (placed >= 0 && !(in->number_alone[placed] && lv->after_separator[c->slot]) &&
+        count[placed] - (placed == continued) == 0)
+        level++;
     return level;
 }
 

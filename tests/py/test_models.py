@@ -183,7 +183,8 @@ def test_model(name, torch_ok, s2s):
 # Lines whose outputs tempt the model to continue a number the source writes
 # alone ("2" -> "2th", "100" -> "100,000"), or that write a number continued
 # ("23.4", "19e"), or a time and a decimal ("10:30", "23,4": the digits after
-# the separator are no number of their own), so that these rules are compared too.
+# the separator are no number of their own, and "2" is not held by "2.2"),
+# so that these rules are compared too.
 GLUED_NUMBERS = {
     "fra-eng": ["Il a vérifié les 2 portes.", "Je suis sûr de ma décision à 100%.",
                 "La Terre est inclinée de 23.4 degrés.", "C'est arrivé au 19e siècle.",
@@ -192,7 +193,8 @@ GLUED_NUMBERS = {
     "eng-fra": ["He checked the 2 doors.", "I am 100% sure of my decision.",
                 "The Earth is tilted by 23.4 degrees.", "It happened in the 19th century.",
                 "The game ended 6 to 0.", "He has 1 dog and 2 cats.",
-                "The train leaves at 10:30 and costs 23.4 euros."],
+                "The train leaves at 10:30 and costs 23.4 euros.",
+                "In 1996, Garry Kasparov played a 6-game match against Deep Blue, IBM's supercomputer, and won 4 x 2."],
 }
 
 

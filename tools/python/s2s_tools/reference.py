@@ -1015,13 +1015,14 @@ class _NumberRule:
 
     def held(self, tokens):
         """[k]: tokens hold number k: its id occurs where, when the source
-        writes it alone, the tokens after it do not continue it."""
+        writes it alone, it stands alone: the tokens after it do not continue
+        it, and it does not end a longer number (number_after_separator)."""
         glue = [self.glue[y] for y in tokens]
         out = [False] * len(self.numbers)
         for s, y in enumerate(tokens):
             if y in self.numbers:
                 k = self.numbers.index(y)
-                if not (self.alone[k] and number_continued(glue, s)):
+                if not (self.alone[k] and (number_continued(glue, s) or number_after_separator(glue, s))):
                     out[k] = True
         return out
 
