@@ -77,8 +77,8 @@ typedef struct level_bufs {
     unsigned char *taken;  /* [same] 1 = chosen for L_t */
     int *count;            /* [K * C_max] count[slot * C + k]: the positions where the slot holds numbers[k] */
     int *slot_level;       /* [K] how many numbers each slot holds */
-    int *last_number;      /* [K] the alone number its last token is (index k), else -1 */
-    int *sep_number;       /* [K] the alone number before its last token when that is a separator, else -1 */
+    int *last_number;      /* [K] the alone number its last token holds (index k), else -1 */
+    int *sep_number;       /* [K] the alone number held before its last token when that is a separator, else -1 */
     unsigned char *after_separator; /* [K] 1 = its last tokens are digits and a separator (numbers.h) */
 } level_bufs;
 
@@ -616,8 +616,11 @@ static void slot_numbers(const s2s_model *m, const group *g, int K, int t, beam_
         for (int k = 0; k < C; k++) lv->slot_level[i] += count[k] > 0;
         int last = len >= 1 ? number_index(in, hist[len - 1]) : -1;
         int before = len >= 2 && (glue[len - 1] & GLUE_SEPARATOR) ? number_index(in, hist[len - 2]) : -1;
-        lv->last_number[i] = last >= 0 && in->number_alone[last] ? last : -1;
-        lv->sep_number[i] = before >= 0 && in->number_alone[before] ? before : -1;
+        /* only a number held there can be continued (an alone number that
+         * ends a longer one is not held, so nothing changes) */
+        lv->last_number[i] = last >= 0 && in->number_alone[last] && held_at(in, last, glue, len, len - 1) ? last : -1;
+        lv->sep_number[i] =
+            before >= 0 && in->number_alone[before] && held_at(in, before, glue, len, len - 2) ? before : -1;
         lv->after_separator[i] = (unsigned char)number_after_separator(glue, len);
     }
 }
