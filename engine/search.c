@@ -311,12 +311,15 @@ static void heap_sort_best_first(candidate *h, int n)
 }
 
 /* top_candidates for one live hypothesis and cap 2 (greedy): one pass
- * keeping the best two, ranked as the heap ranks them. */
+ * keeping the best two, ranked as the heap ranks them. A hypothesis of
+ * score -infinity (a prefix token of probability 0) leaves every sum at
+ * -infinity: its tokens then rank by log p alone, so that greedy still
+ * takes the arg-max (model-format.md section 6), and keep that score. */
 static int top_two(const group *g, float *row, int width, int eos, int mask_eos, const float *row_max, candidate *h)
 {
     int n = 0;
     if (row_max) log_softmax_from_max(row, width, row_max[0]);
-    double base = g->score[0];
+    double score = g->score[0], base = score == -INFINITY ? 0.0 : score;
     /* Scores base + row[v] rank as row[v] does, so the two best are among
      * the tokens whose log p reaches the second largest; the margin keeps
      * any token whose double sum could round level with it (ties go to the
@@ -341,6 +344,8 @@ static int top_two(const group *g, float *row, int width, int eos, int mask_eos,
             }
         }
     }
+    for (int i = 0; i < n; i++)
+        if (base != score) h[i].score = score;
     return n;
 }
 

@@ -74,6 +74,24 @@ a = json.loads(open('$TMP/prefix.jsonl').readline())['hypotheses'][0]['score']
 b = json.loads(open('$TMP/out').readline())['hypotheses'][0]['score']
 sys.exit(0 if abs(a - b) < 1e-4 else 'prefix %r forced %r' % (a, b))"
 
+# A prefix token of probability 0 (here the copied "12", whose copy
+# attention is below the float range for this model) leaves the score at
+# -inf: greedy still takes the arg-max after it, with or without scores,
+# and finishes (rather than ranking every -inf sum level and writing the
+# lowest id, <pad>, until --max-length).
+for SC in --scores ""; do
+  expect_rc 0 "greedy after a prefix of probability 0 ${SC:-without scores}" "$S2S" translate -m "$M" \
+    --no-split-sentences --case off --beam 1 --no-keep-numbers --prefix "He has 12" --format jsonl $SC \
+    "Il a 2 chiens et 12 chats."
+  cp "$TMP/out" "$TMP/zero${SC:+-scores}.jsonl"
+done
+check "it goes on with the arg-max and finishes, the same with and without scores" "$PYTHON" -c "
+import json, sys
+a = json.loads(open('$TMP/zero-scores.jsonl').readline())['hypotheses'][0]
+b = json.loads(open('$TMP/zero.jsonl').readline())['hypotheses'][0]
+ok = a['finished'] and '<pad>' not in a['tokens'] and a['tokens'] == b['tokens']
+sys.exit(0 if ok else 'with scores %r, without %r' % (a['tokens'], b['tokens']))"
+
 # --prefix-column: the prefix of each line after a TAB
 printf 'Il fait beau aujourd'"'"'hui.\tThe weather\nOù est la gare ?\tWhere is\n' >"$TMP/pre.tsv"
 expect_rc 0 "prefix-column run" "$S2S" translate -m "$M" --prefix-column -i "$TMP/pre.tsv"

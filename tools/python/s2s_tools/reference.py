@@ -1269,6 +1269,11 @@ def _step_plain(live, lp, lpl, att, k, eos, alpha, beta, t, note, tie_eps):
     # in eos), so keep every candidate scoring at least the 2k-th
     # best (ties at the cut included) and rank those exactly.
     base = torch.tensor([h[1] for h in live], dtype=torch.float64)
+    by_logprob = k == 1 and live[0][1] == -math.inf
+    if by_logprob:
+        # width 1 is greedy (section 6): after a prefix token of probability
+        # 0, the tokens rank by log p alone (their scores stay -inf)
+        base = torch.zeros(1, dtype=torch.float64)
     total = (base.unsqueeze(1) + lp.double()).view(-1)
     m = min(2 * k, total.numel())
     cut = torch.topk(total, m).values[-1]
@@ -1278,6 +1283,8 @@ def _step_plain(live, lp, lpl, att, k, eos, alpha, beta, t, note, tie_eps):
     sel = keep.nonzero().view(-1).tolist()
     cands = [(sc, i // V, i % V) for sc, i in zip(total[sel].tolist(), sel)]
     cands.sort(key=lambda c: (-c[0], c[1], c[2]))
+    if by_logprob:
+        cands = [(-math.inf, b, v) for _, b, v in cands]
     if tie_eps is not None:
         for i in range(min(k + 1, len(cands)) - 1):
             if 0 < abs(cands[i][0] - cands[i + 1][0]) < tie_eps:
