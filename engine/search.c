@@ -344,8 +344,8 @@ static int top_two(const group *g, float *row, int width, int eos, int mask_eos,
             }
         }
     }
-    for (int i = 0; i < n; i++)
-        if (base != score) h[i].score = score;
+    if (base != score)
+        for (int i = 0; i < n; i++) h[i].score = score;
     return n;
 }
 
@@ -623,7 +623,8 @@ static void slot_numbers(const s2s_model *m, const group *g, int K, int t, beam_
         int before = len >= 2 && (glue[len - 1] & GLUE_SEPARATOR) ? number_index(in, hist[len - 2]) : -1;
         /* only a number held there can be continued (an alone number that
          * ends a longer one is not held, so nothing changes) */
-        lv->last_number[i] = last >= 0 && in->number_alone[last] && held_at(in, last, glue, len, len - 1) ? last : -1;
+        lv->last_number[i] =
+            last >= 0 && in->number_alone[last] && held_at(in, last, glue, len, len - 1) ? last : -1;
         lv->sep_number[i] =
             before >= 0 && in->number_alone[before] && held_at(in, before, glue, len, len - 2) ? before : -1;
         lv->after_separator[i] = (unsigned char)number_after_separator(glue, len);
