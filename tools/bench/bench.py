@@ -1080,7 +1080,8 @@ def main():
         env["blas"] = ", ".join(t.get("blas", [])) or "no BLAS library mapped"
 
     log("cost of each version-2 feature ...")
-    feats = feature_costs(a, a.work, log, max(60, 2 * N))
+    feature_lines = max(60, 2 * N)
+    feats = feature_costs(a, a.work, log, feature_lines)
     log("shipped models ...")
     shipped = shipped_speeds(a, a.work, log, N)
 
@@ -1108,7 +1109,7 @@ def main():
                              "%d: %s vs %s." % (r["name"], e, cm["mismatches"], i, k, x, y))
     notes.append("This run of tools/bench/bench.py took %.0f s." % (time.time() - t_start))
     md = report_results(a, env, peak_info, gemm, lsm, loads, results, targets, notes, a.int8)
-    md += "\n" + report_features(feats, max(60, 2 * N))
+    md += "\n" + report_features(feats, feature_lines)
     md += "\n" + report_shipped(shipped)
     print(md)
     tmpl = open(os.path.join(HERE, "bench.md.in"), encoding="utf-8").read()
